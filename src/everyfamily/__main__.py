@@ -1,0 +1,3 @@
+from everyfamily.cli import entrypoint
+
+entrypoint()

@@ -1,0 +1,143 @@
+"""The command line: ``everyfamily --help``.
+
+``main(argv, environ)`` takes the environment as a parameter and maps the exception family to
+exit codes: a user error prints one line and no traceback (``--debug`` shows it). Tracebacks
+never print local variables, which could hold personal data.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from everyfamily import __version__
+from everyfamily.errors import EveryfamilyError
+
+app = typer.Typer(
+    name="everyfamily",
+    help=(
+        "everyfamily: see which young children your early-years services reach, which they "
+        "miss, where and why.\n\n"
+        "Start with 'everyfamily demo' to run the whole pipeline on a synthetic Knowsley "
+        "scenario, or 'everyfamily run PROJECT.yaml' on your own council's data."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,  # rich tracebacks show locals: they may hold personal data
+    rich_markup_mode=None,
+)
+
+_state: dict[str, object] = {"debug": False, "environ": {}}
+
+
+@app.callback()
+def _global(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show full tracebacks (for developers).")
+    ] = False,
+) -> None:
+    _state["debug"] = debug
+
+
+@app.command()
+def version() -> None:
+    """Print the everyfamily version."""
+    typer.echo(__version__)
+
+
+@app.command()
+def validate(
+    project: Annotated[Path, typer.Argument(help="Your project file (YAML).")],
+) -> None:
+    """Check a project file: every setting known, every required one present."""
+    from everyfamily.config import load_project
+
+    p = load_project(project)
+    typer.echo(f"{project}: valid ({len(p.sources)} sources)")
+
+
+@app.command("settings-doc")
+def settings_doc(
+    out: Annotated[Path | None, typer.Option(help="Write to this file instead of printing.")] = None,
+) -> None:
+    """Print the reference of every project-file setting (docs/settings.md)."""
+    from everyfamily.settings_doc import render_settings_doc
+
+    text = render_settings_doc()
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("demo-output"),
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic scenario.")] = 2026,
+) -> None:
+    """Generate the synthetic Knowsley scenario and run the whole pipeline on it."""
+    from everyfamily.pipeline import run_demo
+
+    run_demo(out_dir=out, seed=seed, echo=typer.echo)
+
+
+@app.command()
+def run(
+    project: Annotated[Path, typer.Argument(help="Your project file (YAML).")],
+    out: Annotated[Path | None, typer.Option(help="Output folder (default: outputs.dir).")] = None,
+) -> None:
+    """Run the pipeline on the council data that a project file describes."""
+    from everyfamily.config import load_project
+    from everyfamily.errors import ConfigError
+    from everyfamily.pipeline import run_pipeline
+
+    p = load_project(project)
+    out_dir = out or p.outputs.dir
+    if out_dir is None:
+        raise ConfigError(f"{project}: no output folder", hint="pass --out DIR or set outputs.dir")
+    run_pipeline(p, out_dir=out_dir, echo=typer.echo)
+
+
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    """Run the command line; returns the exit code instead of exiting."""
+    _state["environ"] = dict(os.environ if environ is None else environ)
+    args = list(sys.argv[1:] if argv is None else argv)
+    _state["debug"] = "--debug" in args
+    try:
+        result = app(args=args, prog_name="everyfamily", standalone_mode=False)
+    except EveryfamilyError as exc:
+        if _state["debug"]:
+            traceback.print_exc()
+        typer.echo(f"error: {exc.one_line()}", err=True)
+        return exc.exit_code
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        return 130
+    except Exception as exc:  # click usage errors carry their own exit codes
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            return exc.exit_code
+        if isinstance(exc, click.exceptions.Exit):
+            return exc.exit_code
+        if _state["debug"]:
+            raise
+        # An unexpected failure: name its type only; the message could hold a data value.
+        typer.echo(
+            f"error: internal error ({type(exc).__name__}); rerun with --debug for the traceback "
+            "and report it without attaching data",
+            err=True,
+        )
+        return 1
+    return result if isinstance(result, int) else 0
+
+
+def entrypoint() -> None:
+    sys.exit(main())

@@ -1,0 +1,433 @@
+"""The project file: one YAML document that describes a council's data.
+
+It is read and validated once, here, at the edge. Every setting is a field of a pydantic
+model below with a description; docs/settings.md is generated from these models
+(``everyfamily settings-doc``) and a test checks the two agree. Unknown or misspelt keys are
+rejected with the key, the file and the line.
+
+Relative paths in the file are resolved against the file's own folder, so a project folder
+can be moved or zipped as a whole.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from everyfamily.errors import ConfigError
+from everyfamily.schema import CANONICAL_NAMES, IDENTITY_ALTERNATIVES, KNOWN_ROLES, ServiceType
+
+
+class Strict(BaseModel):
+    """Base for every settings block: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ProjectInfo(Strict):
+    name: str = Field(description="Name of the council or project, shown on every output.")
+    area_name: str | None = Field(
+        None, description="Name of the place (e.g. 'Knowsley'); defaults to the project name."
+    )
+    reference_date: dt.date = Field(
+        description="The date reach is measured on (ages and the engagement window end here)."
+    )
+    attribution: list[str] = Field(
+        default_factory=list,
+        description="Attribution lines for open data used (e.g. OGL v3); shown on every output.",
+    )
+
+
+class AreaLayer(Strict):
+    path: Path = Field(description="Boundary file (GeoJSON, GeoPackage, shapefile) of the areas.")
+    code_column: str = Field(description="Column holding the area code.")
+    name_column: str | None = Field(None, description="Column holding the area name.")
+    layer: str | None = Field(None, description="Layer name inside a GeoPackage.")
+
+
+class PostcodeLookup(Strict):
+    path: Path = Field(description="CSV of postcodes with their small area and centroid.")
+    postcode_column: str = Field("postcode", description="Column holding the postcode.")
+    area_column: str = Field(description="Column holding the small-area (e.g. LSOA) code.")
+    latitude_column: str | None = Field("lat", description="Column of the centroid latitude.")
+    longitude_column: str | None = Field("lon", description="Column of the centroid longitude.")
+
+
+class AreaHierarchy(Strict):
+    path: Path = Field(description="CSV mapping each small area to larger areas.")
+    area_column: str = Field(description="Column holding the small-area code.")
+    levels: dict[str, str] = Field(
+        default_factory=dict,
+        description="Larger area levels: level name -> column of its code (e.g. ward: WD19CD).",
+    )
+    names: dict[str, str] = Field(
+        default_factory=dict,
+        description="Optional: level name -> column of its name (e.g. ward: WD19NM).",
+    )
+
+
+class GeographySettings(Strict):
+    small_area_level: str = Field(
+        "lsoa", description="Name of the small-area level everything is built on."
+    )
+    small_areas: AreaLayer = Field(description="Boundaries of the small areas.")
+    postcode_lookup: PostcodeLookup = Field(description="Postcode to small-area lookup.")
+    hierarchy: AreaHierarchy | None = Field(
+        None, description="Small area to larger areas (ward, MSOA ...)."
+    )
+    boundaries: dict[str, AreaLayer] = Field(
+        default_factory=dict,
+        description="Extra boundary layers by level name (e.g. ward, borough), for maps.",
+    )
+    projected_crs: str = Field(
+        "EPSG:27700",
+        description="Projected CRS (metres) for distances; British National Grid for England.",
+    )
+
+
+class PopulationSettings(Strict):
+    path: Path = Field(description="CSV of small-area population estimates.")
+    area_column: str = Field(description="Column holding the small-area code.")
+    age_columns: dict[int, str] = Field(
+        description="Single year of age -> column of its count (ages 0 to 4 at least)."
+    )
+    vintage: str = Field(description="What the estimates are, e.g. 'ONS mid-2020 (SAPE23DT2)'.")
+
+
+class DeprivationSettings(Strict):
+    path: Path = Field(description="CSV of deprivation by small area (e.g. IoD2019).")
+    area_column: str = Field(description="Column holding the small-area code.")
+    imd_decile_column: str | None = Field(None, description="Column of the IMD decile (1 = most deprived).")
+    idaci_decile_column: str | None = Field(None, description="Column of the IDACI decile.")
+    vintage: str = Field(description="What the index is, e.g. 'English IoD2019'.")
+
+
+class SitesSettings(Strict):
+    path: Path = Field(description="CSV of service sites (children's centres, family hubs).")
+    id_column: str = Field("site_id", description="Column holding the site id.")
+    name_column: str = Field("name", description="Column holding the site name.")
+    latitude_column: str = Field("lat", description="Column of the site latitude (WGS84).")
+    longitude_column: str = Field("lon", description="Column of the site longitude (WGS84).")
+    reach_areas_column: str | None = Field(
+        None,
+        description="Optional column listing the small areas the site is responsible for, "
+        "separated by ';'. Without it each area is given to its nearest site.",
+    )
+    capacity_column: str | None = Field(None, description="Optional column of weekly capacity.")
+    illustrative: bool = Field(
+        False, description="True when the sites are illustrative, not the real list (said on outputs)."
+    )
+
+
+FileFormat = Literal["csv", "excel", "parquet", "database"]
+
+
+class SourceOptions(Strict):
+    encoding: str | None = Field(
+        None, description="CSV text encoding (e.g. utf-8, cp1252); detected when absent."
+    )
+    delimiter: str | None = Field(None, description="CSV delimiter; sniffed when absent.")
+    sheet: str | None = Field(None, description="Excel sheet name; the first sheet when absent.")
+    table: str | None = Field(None, description="Database table to read.")
+    query: str | None = Field(None, description="Database SQL query to read (instead of table).")
+    skip_rows: int = Field(0, ge=0, description="Lines to skip before the header row.")
+
+
+class SourceSettings(Strict):
+    name: str = Field(description="Short unique name of the source, e.g. 'births'.")
+    role: str = Field(
+        description="births, health_visiting, registrations, attendances, or another role "
+        "(then give service_type)."
+    )
+    service_type: ServiceType | None = Field(
+        None, description="universal or targeted; implied by the built-in roles."
+    )
+    path: Path | None = Field(None, description="File to read (CSV, Excel, Parquet).")
+    url: str | None = Field(
+        None, description="Database connection URL (SQLAlchemy), for format 'database'."
+    )
+    format: FileFormat | None = Field(None, description="csv, excel, parquet or database; from the file name when absent.")
+    options: SourceOptions = Field(default_factory=SourceOptions, description="Reading options.")
+    columns: dict[str, str] = Field(
+        description="Canonical field -> the source's column name (docs/input-contract.md)."
+    )
+    date_formats: dict[str, str] = Field(
+        default_factory=dict,
+        description="Canonical date field -> strptime format, e.g. date_of_birth: '%d/%m/%Y'.",
+    )
+    value_maps: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description="Canonical field -> {source value: canonical value}, e.g. sex codes, "
+        "ethnicity codes onto ONS 2021, site names onto site ids.",
+    )
+    keep_columns: list[str] = Field(
+        default_factory=list, description="Extra source columns to keep (stored as JSON)."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> SourceSettings:
+        unknown = sorted(set(self.columns) - set(CANONICAL_NAMES))
+        if unknown:
+            raise ValueError(
+                f"columns: {unknown[0]!r} is not a canonical field"
+                f"{_did_you_mean(unknown[0], CANONICAL_NAMES)}"
+            )
+        for required in ("record_id", "date_of_birth"):
+            if required not in self.columns:
+                raise ValueError(f"columns: the required field {required!r} is not mapped")
+        if not any(all(f in self.columns for f in alt) for alt in IDENTITY_ALTERNATIVES):
+            raise ValueError("columns: map first_name and last_name, or nhs_number")
+        if self.role not in KNOWN_ROLES and self.service_type is None:
+            raise ValueError(
+                f"role {self.role!r} is not built in: give service_type universal or targeted"
+            )
+        if self.path is None and self.url is None:
+            raise ValueError("give a path (file) or a url (database)")
+        return self
+
+    @property
+    def kind(self) -> ServiceType:
+        return self.service_type or KNOWN_ROLES[self.role]
+
+    @property
+    def file_format(self) -> FileFormat:
+        if self.format is not None:
+            return self.format
+        if self.url is not None:
+            return "database"
+        suffix = (self.path.suffix if self.path else "").lower()
+        return {".xlsx": "excel", ".xlsm": "excel", ".parquet": "parquet", ".pq": "parquet"}.get(
+            suffix, "csv"
+        )
+
+
+class EngagementSettings(Strict):
+    min_attendances: int = Field(
+        3, ge=1, description="Attendances within the window that count as sustained engagement."
+    )
+    window_months: int = Field(
+        12, ge=1, le=60, description="Length of the engagement window, ending on the reference date."
+    )
+    min_age_years: int = Field(0, ge=0, description="Youngest age (years) counted as under-five.")
+    max_age_years: int = Field(4, ge=0, le=18, description="Oldest age (years) counted.")
+
+
+class LinkageSettings(Strict):
+    match_threshold: float = Field(
+        0.9, gt=0, lt=1, description="Match probability at or above which two records are linked."
+    )
+    family_threshold: float = Field(
+        0.8, gt=0, lt=1, description="Match probability for grouping children into families."
+    )
+    model_path: Path | None = Field(
+        None, description="A saved Splink model (JSON) to reuse instead of training."
+    )
+    blocking_rules: list[str] | None = Field(
+        None, description="Splink blocking rules (SQL) replacing the defaults."
+    )
+    seed: int = Field(42, description="Seed for Splink's sampling (u estimation).")
+    max_pairs_for_u: float = Field(
+        2e6, gt=0, description="Pairs sampled at random to estimate u probabilities."
+    )
+
+
+RoundingRule = Literal["midpoint6", "nearest5", "none"]
+
+
+class PrivacySettings(Strict):
+    suppress_at_or_below: int = Field(
+        7, ge=0, description="Released counts at or below this are suppressed (OpenSAFELY: 7)."
+    )
+    rounding: RoundingRule = Field(
+        "midpoint6", description="Rounding of released counts: midpoint6, nearest5 or none."
+    )
+    key_env: str = Field(
+        "EVERYFAMILY_KEY",
+        description="Environment variable holding the pseudonymisation key (never the key itself).",
+    )
+    key_file: Path | None = Field(
+        None, description="File holding the pseudonymisation key, kept apart from the data."
+    )
+
+
+class OutputSettings(Strict):
+    dir: Path | None = Field(None, description="Output folder; --out overrides it.")
+    basemap_url: str | None = Field(
+        None, description="Optional XYZ tile URL template for dashboard maps (closed networks omit it)."
+    )
+
+
+class Project(Strict):
+    project: ProjectInfo = Field(description="Who and when.")
+    geography: GeographySettings = Field(description="Areas, postcodes and boundaries.")
+    population: PopulationSettings = Field(description="Official population denominators.")
+    deprivation: DeprivationSettings | None = Field(None, description="Deprivation by area.")
+    sites: SitesSettings | None = Field(None, description="Service sites.")
+    sources: Annotated[list[SourceSettings], Field(min_length=1)] = Field(
+        description="The council's exports, one entry each."
+    )
+    engagement: EngagementSettings = Field(
+        default_factory=EngagementSettings, description="What counts as sustained engagement."
+    )
+    linkage: LinkageSettings = Field(default_factory=LinkageSettings, description="Record linkage.")
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings, description="Privacy.")
+    outputs: OutputSettings = Field(default_factory=OutputSettings, description="Outputs.")
+
+    @model_validator(mode="after")
+    def _unique_sources(self) -> Project:
+        seen: set[str] = set()
+        for s in self.sources:
+            if s.name in seen:
+                raise ValueError(f"two sources are named {s.name!r}: names must be unique")
+            seen.add(s.name)
+        return self
+
+    def source(self, name: str) -> SourceSettings:
+        for s in self.sources:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+
+# --- Loading -------------------------------------------------------------------------------
+
+
+def _did_you_mean(word: str, choices: Any) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+class _LineLoader(yaml.SafeLoader):
+    """A safe loader that remembers the line of every mapping key and sequence item."""
+
+
+def _load_with_lines(text: str) -> tuple[Any, dict[tuple[Any, ...], int]]:
+    node = yaml.compose(text, Loader=_LineLoader)
+    lines: dict[tuple[Any, ...], int] = {}
+
+    def walk(n: yaml.Node | None, path: tuple[Any, ...]) -> None:
+        if n is None:
+            return
+        lines.setdefault(path, n.start_mark.line + 1)
+        if isinstance(n, yaml.MappingNode):
+            for k, v in n.value:
+                key = yaml.safe_load(yaml.serialize(k)) if not isinstance(k, yaml.ScalarNode) else k.value
+                lines[(*path, key)] = k.start_mark.line + 1
+                walk(v, (*path, key))
+        elif isinstance(n, yaml.SequenceNode):
+            for i, item in enumerate(n.value):
+                lines[(*path, i)] = item.start_mark.line + 1
+                walk(item, (*path, i))
+
+    walk(node, ())
+    return yaml.load(text, Loader=_LineLoader), lines  # noqa: S506 - SafeLoader subclass
+
+
+def _line_for(loc: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> int | None:
+    # pydantic reports int keys (age_columns) as ints; YAML keys may be strings or ints.
+    for end in range(len(loc), -1, -1):
+        prefix = loc[:end]
+        for candidate in (prefix, tuple(str(p) for p in prefix)):
+            if candidate in lines:
+                return lines[candidate]
+    return None
+
+
+def _resolve_paths(obj: Any, base: Path) -> Any:
+    """Make every relative ``path``/``*_path``/``key_file`` value absolute against ``base``."""
+    if isinstance(obj, dict):
+        out = {}
+        for k, v in obj.items():
+            if isinstance(v, str) and isinstance(k, str) and (
+                k in {"path", "key_file", "dir"} or k.endswith("_path")
+            ):
+                p = Path(v).expanduser()
+                out[k] = str(p if p.is_absolute() else (base / p))
+            else:
+                out[k] = _resolve_paths(v, base)
+        return out
+    if isinstance(obj, list):
+        return [_resolve_paths(v, base) for v in obj]
+    return obj
+
+
+def parse_project(text: str, *, filename: str = "project.yaml", base_dir: Path | None = None) -> Project:
+    """Validate a project file's text. Raises :class:`ConfigError` naming file and line."""
+    try:
+        data, lines = _load_with_lines(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f", line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        raise ConfigError(f"{filename}{where}: {problem}", hint="check indentation and quoting") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{filename}: the project file must be a YAML mapping of settings")
+    if base_dir is not None:
+        data = _resolve_paths(data, base_dir)
+    try:
+        return Project.model_validate(data)
+    except ValidationError as exc:
+        # A misspelt key shows up twice: as unknown, and as the required key it was meant to be.
+        # The unknown one is the useful message, so it goes first.
+        errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+        err = errors[0]
+        loc = tuple(err["loc"])
+        line = _line_for(loc, lines)
+        where = f"{filename}, line {line}" if line else filename
+        dotted = ".".join(str(p) for p in loc) or "(top level)"
+        if err["type"] == "extra_forbidden":
+            key = loc[-1]
+            parent_model = _model_at(Project, loc[:-1])
+            options = list(parent_model.model_fields) if parent_model else []
+            msg = f"{where}: unknown setting {dotted!r}{_did_you_mean(str(key), options)}"
+        elif err["type"] == "missing":
+            msg = f"{where}: the setting {dotted!r} is required"
+        else:
+            detail = err["msg"].removeprefix("Value error, ")
+            msg = f"{where}: {dotted}: {detail}"
+        more = len(exc.errors()) - 1
+        raise ConfigError(
+            msg,
+            hint=(f"{more} more problem(s) after this one; " if more else "")
+            + "see docs/settings.md",
+        ) from None
+
+
+def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The settings model that a pydantic error location points into (for suggestions)."""
+    import typing
+
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return None
+        field = current.model_fields.get(str(part))
+        if field is None:
+            return None
+        ann = field.annotation
+        for _ in range(3):  # unwrap Optional[...] / list[...] / Annotated
+            args = [a for a in typing.get_args(ann) if a is not type(None)]
+            if isinstance(ann, type) and issubclass(ann, BaseModel):
+                break
+            ann = args[0] if args else ann
+        current = ann
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def load_project(path: str | Path) -> Project:
+    """Read and validate a project file; relative paths resolve against its folder."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"{p}: project file not found", hint="give the path to your project YAML")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{p}: the project file is not UTF-8 text") from None
+    return parse_project(text, filename=str(p), base_dir=p.resolve().parent)

@@ -1,0 +1,1 @@
+"""Ingest: read a council's exports, map, validate, standardise, quarantine; lose nothing."""
