@@ -119,14 +119,15 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     except typer.Abort:
         typer.echo("aborted", err=True)
         return 130
-    except Exception as exc:  # click usage errors carry their own exit codes
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            return exc.exit_code
-        if isinstance(exc, click.exceptions.Exit):
-            return exc.exit_code
+    except Exception as exc:
+        # Usage errors and explicit exits carry their own exit codes. Typer vendors its own
+        # copy of click, so these are recognised by class name rather than by import.
+        names = {cls.__name__ for cls in type(exc).__mro__}
+        if "ClickException" in names:
+            exc.show()  # type: ignore[attr-defined]
+            return int(exc.exit_code)  # type: ignore[attr-defined]
+        if "Exit" in names:
+            return int(getattr(exc, "exit_code", 0))
         if _state["debug"]:
             raise
         # An unexpected failure: name its type only; the message could hold a data value.

@@ -377,7 +377,10 @@ def parse_project(text: str, *, filename: str = "project.yaml", base_dir: Path |
         errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
         err = errors[0]
         loc = tuple(err["loc"])
-        line = _line_for(loc, lines)
+        detail = err["msg"].removeprefix("Value error, ")
+        # A cross-field check says which key it is about ("columns: ..."): point at that key.
+        head = detail.split(":", 1)[0]
+        line = _line_for((*loc, head), lines) if head.isidentifier() else _line_for(loc, lines)
         where = f"{filename}, line {line}" if line else filename
         dotted = ".".join(str(p) for p in loc) or "(top level)"
         if err["type"] == "extra_forbidden":
@@ -388,7 +391,6 @@ def parse_project(text: str, *, filename: str = "project.yaml", base_dir: Path |
         elif err["type"] == "missing":
             msg = f"{where}: the setting {dotted!r} is required"
         else:
-            detail = err["msg"].removeprefix("Value error, ")
             msg = f"{where}: {dotted}: {detail}"
         more = len(exc.errors()) - 1
         raise ConfigError(

@@ -170,3 +170,37 @@ QUALITY_FLAGS: dict[str, str] = {
     "event_before_birth": "The event date is before the date of birth.",
     "unmapped_value": "A value had no entry in the source's value map (kept as given).",
 }
+
+# --- Reach (released aggregate, before disclosure control) ---------------------------------
+#: ``reach``: long table, one row per area level x area x group dimension x group value x
+#: service. ``dimension``/``group_value`` are 'all'/'all' for the whole population of an area;
+#: ``service`` is 'any' (any centre) or a site id. ONS denominators exist only where ONS
+#: publishes them (whole population and age); elsewhere ons_population is NULL.
+REACH_COLUMNS: tuple[str, ...] = (
+    "level",  # lsoa | ward | msoa | borough | reach_area
+    "area_code",
+    "area_name",
+    "dimension",  # all | ethnicity | ethnicity_broad | main_language | mother_country_of_birth |
+    #               mother_region_of_birth | imd_decile | imd_quintile | idaci_decile |
+    #               idaci_quintile | age_years | sex
+    "group_value",
+    "service",  # any | <site id>
+    "ons_population",  # ONS 0-4 estimate (NULL where ONS has no such split)
+    "known",  # children in universal sources resident in the area, in age range
+    "registered",  # of the known-or-registered children, those registered with the service
+    "engaged",  # sustained engagement (>= min_attendances in window)
+    "known_completeness",  # known / ons_population
+    "registered_rate",  # registered / known
+    "registered_rate_lower",  # Wilson 95%
+    "registered_rate_upper",
+    "engaged_rate",  # engaged / known
+    "engaged_rate_lower",
+    "engaged_rate_upper",
+    "registered_rate_ons",  # registered / ons_population
+    "engaged_rate_ons",
+    "registered_rate_smoothed",  # empirical Bayes (small areas)
+    "funnel_z",  # Spiegelhalter z of registered_rate against the borough rate
+    "funnel_band",  # below_998 | below_95 | within | above_95 | above_998
+    "linkage_shift_lower",  # how far linkage error could move registered_rate (percentage points)
+    "linkage_shift_upper",
+)

@@ -1,0 +1,1 @@
+"""Population: denominators, geography (areas, postcodes) and area attributes."""
