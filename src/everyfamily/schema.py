@@ -150,6 +150,7 @@ LINKS_COLUMNS: tuple[str, ...] = (
 QUARANTINE_REASONS: dict[str, str] = {
     "missing_record_id": "The record id is empty.",
     "duplicate_record_id": "Another row of the same extract has this record id and different content.",
+    "duplicate_row": "An exact copy of an earlier row of the same extract (the first copy loads).",
     "missing_date_of_birth": "The date of birth is empty.",
     "invalid_date_of_birth": "The date of birth cannot be read as a date in the source's format, "
     "or is impossible (e.g. 31 February).",
@@ -166,8 +167,11 @@ QUALITY_FLAGS: dict[str, str] = {
     "nhs_number_invalid": "NHS number present but not 10 digits with a valid check digit.",
     "postcode_invalid": "Postcode present but not in a valid UK postcode format.",
     "postcode_unknown": "Valid postcode format but not placed in any small area.",
+    "postcode_placed_by_sector": "Postcode not in the lookup; placed by its sector, whose "
+    "postcodes all lie in one small area.",
     "outside_age_range": "The child is outside the early-years age range on the reference date.",
     "event_before_birth": "The event date is before the date of birth.",
+    "event_date_in_future": "The event date is after the extract's reference date.",
     "unmapped_value": "A value had no entry in the source's value map (kept as given).",
 }
 
@@ -186,14 +190,14 @@ REACH_COLUMNS: tuple[str, ...] = (
     "group_value",
     "service",  # any | <site id>
     "ons_population",  # ONS 0-4 estimate (NULL where ONS has no such split)
-    "known",  # children in universal sources resident in the area, in age range
+    "known",  # of the denominator, children in universal sources (resident, in age range)
     "registered",  # of the known-or-registered children, those registered with the service
     "engaged",  # sustained engagement (>= min_attendances in window)
     "known_completeness",  # known / ons_population
-    "registered_rate",  # registered / known
+    "registered_rate",  # registered / denominator (docs/measures.md)
     "registered_rate_lower",  # Wilson 95%
     "registered_rate_upper",
-    "engaged_rate",  # engaged / known
+    "engaged_rate",  # engaged / denominator
     "engaged_rate_lower",
     "engaged_rate_upper",
     "registered_rate_ons",  # registered / ons_population
@@ -201,6 +205,7 @@ REACH_COLUMNS: tuple[str, ...] = (
     "registered_rate_smoothed",  # empirical Bayes (small areas)
     "funnel_z",  # Spiegelhalter z of registered_rate against the borough rate
     "funnel_band",  # below_998 | below_95 | within | above_95 | above_998
-    "linkage_shift_lower",  # how far linkage error could move registered_rate (percentage points)
-    "linkage_shift_upper",
+    "linkage_shift_lower",  # how far linkage error could move registered_rate (0-1 scale, <= 0)
+    "linkage_shift_upper",  # (0-1 scale, >= 0)
+    "denominator",  # children resident in the area, in age range, known OR registered OR engaged
 )

@@ -1,0 +1,619 @@
+"""Map a source's columns onto the canonical fields, validate, and split rows into the
+standardised ``records`` and the ``quarantine``.
+
+Pure: a :class:`~everyfamily.ingest.readers.RawBatch` and the source's settings in, two Arrow
+tables out; nothing is read or written here. Every input row ends in exactly one of the two
+tables, so rows read = rows loaded + rows quarantined by construction (and the stage checks).
+
+Duplicate record ids (docs/input-contract.md): the first row with a given record id (in file
+order) is the one that counts; a later row with the same id goes to quarantine, as
+``duplicate_row`` when it is an exact copy of that first row, or ``duplicate_record_id`` when
+its content differs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from everyfamily.config import SourceSettings
+from everyfamily.errors import ConfigError, InputError
+from everyfamily.ingest import rules
+from everyfamily.ingest.readers import RawBatch
+from everyfamily.schema import (
+    ETHNICITY_2021,
+    QUALITY_FLAGS,
+    QUARANTINE_COLUMNS,
+    QUARANTINE_REASONS,
+    RECORDS_COLUMNS,
+    SEX_VALUES,
+)
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+#: Arrow types of the ``records`` table (the store's DDL mirrors these in store.py).
+RECORDS_SCHEMA = pa.schema(
+    [
+        ("source", pa.string()),
+        ("role", pa.string()),
+        ("service_type", pa.string()),
+        ("record_id", pa.string()),
+        ("row_number", pa.int64()),
+        ("batch_id", pa.string()),
+        ("nhs_number", pa.string()),
+        ("nhs_number_valid", pa.bool_()),
+        ("first_name", pa.string()),
+        ("last_name", pa.string()),
+        ("first_name_match", pa.string()),
+        ("last_name_match", pa.string()),
+        ("date_of_birth", pa.date32()),
+        ("sex", pa.string()),
+        ("postcode", pa.string()),
+        ("postcode_valid", pa.bool_()),
+        ("postcode_sector", pa.string()),
+        ("postcode_district", pa.string()),
+        ("area_code", pa.string()),
+        ("latitude", pa.float64()),
+        ("longitude", pa.float64()),
+        ("address", pa.string()),
+        ("parent_first_name", pa.string()),
+        ("parent_last_name", pa.string()),
+        ("parent_first_name_match", pa.string()),
+        ("parent_last_name_match", pa.string()),
+        ("mother_country_of_birth", pa.string()),
+        ("main_language", pa.string()),
+        ("ethnicity", pa.string()),
+        ("event_date", pa.date32()),
+        ("event_type", pa.string()),
+        ("site", pa.string()),
+        ("flags", pa.list_(pa.string())),
+        ("extra", pa.string()),
+    ]
+)
+if tuple(RECORDS_SCHEMA.names) != RECORDS_COLUMNS:  # guard: the contract lives in schema.py
+    raise RuntimeError("RECORDS_SCHEMA is out of step with schema.RECORDS_COLUMNS")
+
+QUARANTINE_SCHEMA = pa.schema(
+    [
+        ("source", pa.string()),
+        ("row_number", pa.int64()),
+        ("record_id", pa.string()),
+        ("batch_id", pa.string()),
+        ("reasons", pa.list_(pa.string())),
+        ("raw", pa.string()),
+    ]
+)
+if tuple(QUARANTINE_SCHEMA.names) != QUARANTINE_COLUMNS:
+    raise RuntimeError("QUARANTINE_SCHEMA is out of step with schema.QUARANTINE_COLUMNS")
+
+#: Fields whose values a source's ``value_maps`` may translate.
+MAPPABLE_FIELDS: frozenset[str] = frozenset(
+    {"sex", "ethnicity", "site", "event_type", "main_language", "mother_country_of_birth"}
+)
+_NAME_FIELDS = ("first_name", "last_name", "parent_first_name", "parent_last_name")
+_TEXT_FIELDS = ("address", "mother_country_of_birth", "main_language", "event_type", "site")
+UNREADABLE_KEY = "_unreadable_row"
+#: A date of birth giving an age of 18 or more on the reference date is not an early-years
+#: record (the Children Act 1989 defines a child as under 18): quarantined as out of range.
+MAX_PLAUSIBLE_AGE = 18
+
+
+#: Fewest lookup postcodes a sector needs before an unknown postcode is placed by its sector.
+MIN_SECTOR_POSTCODES = 10
+
+
+@dataclass(frozen=True)
+class Placement:
+    area_code: str | None
+    latitude: float | None
+    longitude: float | None
+    by_sector: bool = False
+
+
+class PostcodePlacer:
+    """Places a valid, normalised postcode in a small area.
+
+    1. The postcode lookup (its area code; when a lookup row has coordinates but no area, the
+       area is found by point-in-polygon on the small-area boundaries).
+    2. Otherwise its postcode sector, when the lookup holds at least
+       :data:`MIN_SECTOR_POSTCODES` postcodes of that sector and all lie in one small area
+       (coordinates are then the mean of the sector's centroids). Flagged
+       ``postcode_placed_by_sector``. The minimum guards against lookups cut to one council,
+       where a sector straddling the boundary can look whole from a handful of postcodes.
+    3. Otherwise unplaced (flag ``postcode_unknown``).
+    """
+
+    def __init__(self, lookup: pd.DataFrame, areas: gpd.GeoDataFrame | None = None) -> None:
+        lk = lookup.copy()
+        missing = lk["area_code"].isna() & lk["latitude"].notna() & lk["longitude"].notna()
+        if missing.any() and areas is not None:
+            from everyfamily.population.geography import place_points
+
+            lk.loc[missing, "area_code"] = place_points(
+                lk.loc[missing, "latitude"], lk.loc[missing, "longitude"], areas
+            )
+        self.exact: dict[str, Placement] = {
+            p: Placement(a if isinstance(a, str) else None, _num(la), _num(lo))
+            for p, a, la, lo in zip(
+                lk["postcode"], lk["area_code"], lk["latitude"], lk["longitude"], strict=True
+            )
+        }
+        placed = lk[lk["area_code"].notna()].copy()
+        placed["sector"] = placed["postcode"].str[:-2]
+        grouped = placed.groupby("sector").agg(
+            n_areas=("area_code", "nunique"),
+            area_code=("area_code", "first"),
+            latitude=("latitude", "mean"),
+            longitude=("longitude", "mean"),
+        )
+        counts = placed.groupby("sector").size()
+        one = grouped[(grouped["n_areas"] == 1) & (counts >= MIN_SECTOR_POSTCODES)]
+        self.sectors: dict[str, Placement] = {
+            str(s): Placement(str(a), _num(la), _num(lo), by_sector=True)
+            for s, a, la, lo in zip(
+                one.index, one["area_code"], one["latitude"], one["longitude"], strict=True
+            )
+        }
+
+    def place(self, postcode: str) -> Placement | None:
+        hit = self.exact.get(postcode)
+        if hit is not None and hit.area_code is not None:
+            return hit
+        sector = self.sectors.get(rules.postcode_sector(postcode))
+        if sector is not None:
+            return sector
+        return None
+
+
+def _num(v: Any) -> float | None:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if f == f else None
+
+
+@dataclass(frozen=True)
+class Standardised:
+    """The outcome for one source batch: the loadable rows and the quarantined ones."""
+
+    source: str
+    batch_id: str
+    location: str
+    rows_read: int
+    records: pa.Table
+    quarantine: pa.Table
+
+    @property
+    def rows_loaded(self) -> int:
+        return self.records.num_rows
+
+    @property
+    def rows_quarantined(self) -> int:
+        return self.quarantine.num_rows
+
+
+# --- Helpers ---------------------------------------------------------------------------------
+
+
+def resolve_column(wanted: str, columns: Sequence[str], *, location: str, setting: str) -> str:
+    """The file's column for a mapped name: exact, else the one column equal to it ignoring
+    case and surrounding spaces. Raises InputError naming the column and listing those there."""
+    if wanted in columns:
+        return wanted
+    key = wanted.strip().casefold()
+    close = [c for c in columns if c.strip().casefold() == key]
+    if len(close) == 1:
+        return close[0]
+    listed = ", ".join(repr(c) for c in columns)
+    raise InputError(
+        f"{location}: column {wanted!r} ({setting}) is not in the file; its columns are: {listed}",
+        hint=f"fix {setting} in the project file",
+    )
+
+
+def _map_many(
+    arr: pa.Array, func: Callable[[Any], tuple[Any, ...]], types: Sequence[pa.DataType]
+) -> list[pa.Array]:
+    """Like :func:`rules.map_unique` for a function returning several values."""
+    uniq = pc.unique(arr)
+    results = [func(v) for v in uniq.to_pylist()]
+    idx = pc.index_in(arr, value_set=uniq, skip_nulls=False)
+    out = []
+    for k, t in enumerate(types):
+        out.append(pc.take(pa.array([r[k] for r in results], type=t), idx))
+    return out
+
+
+def _mask(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Boolean Arrow array -> NumPy bool with NULL as False."""
+    filled = pc.fill_null(arr, False)
+    return np.asarray(filled.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def code_lists(masks: Mapping[str, np.ndarray], n: int) -> pa.Array:
+    """A list<string> array: for each row the codes whose mask is true, in mapping order."""
+    codes = list(masks)
+    if not codes:
+        return pa.array([[] for _ in range(n)], type=pa.list_(pa.string()))
+    matrix = np.column_stack([masks[c] for c in codes]) if n else np.zeros((0, len(codes)), bool)
+    rows, cols = np.nonzero(matrix)
+    offsets = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(matrix.sum(axis=1), out=offsets[1:])
+    values = pa.array(np.asarray(codes, dtype=object)[cols], type=pa.string())
+    del rows
+    return pa.ListArray.from_arrays(pa.array(offsets), values)
+
+
+def _json_text(v: Any) -> str:
+    return "null" if v is None else json.dumps(v, ensure_ascii=False)
+
+
+def json_objects(columns: Sequence[tuple[str, pa.Array]], n: int) -> pa.Array:
+    """One JSON object text per row from named text columns (NULL -> null). Each distinct
+    value is JSON-escaped once, then the pieces are joined with Arrow."""
+    if not columns:
+        return pa.array(["{}"] * n, type=pa.string())
+    parts: list[Any] = []
+    for i, (name, arr) in enumerate(columns):
+        parts.append(("{" if i == 0 else ",") + json.dumps(name, ensure_ascii=False) + ":")
+        enc = rules.map_unique(arr, _json_text)
+        parts.append(pc.fill_null(enc, "null"))
+    parts.append("}")
+    out = pc.binary_join_element_wise(*parts, "")
+    return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
+
+
+# --- The standardisation ---------------------------------------------------------------------
+
+
+def standardise(
+    raw: RawBatch,
+    source: SourceSettings,
+    *,
+    reference_date: dt.date,
+    min_age_years: int = 0,
+    max_age_years: int = 4,
+    placer: PostcodePlacer | None = None,
+) -> Standardised:
+    """Validate and standardise one batch; see docs/input-contract.md for every rule."""
+    n = raw.rows_read
+    loc = raw.location
+    bad_fields = sorted(set(source.value_maps) - MAPPABLE_FIELDS)
+    if bad_fields:
+        raise ConfigError(
+            f"source {source.name!r}: value_maps.{bad_fields[0]} is not supported",
+            hint="value maps apply to " + ", ".join(sorted(MAPPABLE_FIELDS)),
+        )
+    src_cols = {
+        field: resolve_column(col, raw.columns, location=loc, setting=f"columns.{field}")
+        for field, col in source.columns.items()
+    }
+    keep_cols = [
+        (k, resolve_column(k, raw.columns, location=loc, setting="keep_columns"))
+        for k in source.keep_columns
+    ]
+
+    def text(field: str) -> pa.Array:
+        if field not in src_cols:
+            return pa.nulls(n, pa.string())
+        col = raw.table.column(src_cols[field]).combine_chunks()
+        return rules.blank_to_null(col)
+
+    unreadable = (
+        _mask(pc.is_valid(raw.unreadable)) if raw.unreadable is not None else np.zeros(n, bool)
+    )
+    reasons: dict[str, np.ndarray] = {}
+    flags: dict[str, np.ndarray] = {}
+
+    # record id and duplicates
+    record_id = text("record_id")
+    reasons["missing_record_id"] = ~_mask(pc.is_valid(record_id)) & ~unreadable
+    dup_row, dup_id = _duplicates(raw, record_id, unreadable)
+    reasons["duplicate_record_id"] = dup_id
+    reasons["duplicate_row"] = dup_row
+
+    # date of birth
+    dob_text = text("date_of_birth")
+    dob_formats = _formats(source, "date_of_birth")
+    dob = rules.map_unique(dob_text, lambda v: rules.parse_date(v, dob_formats), pa.date32())
+    dob_present = _mask(pc.is_valid(dob_text))
+    dob_ok = _mask(pc.is_valid(dob))
+    ref = pa.scalar(reference_date, pa.date32())
+    ages = rules.map_unique(
+        dob, lambda d: None if d is None else rules.age_in_years(d, reference_date), pa.int32()
+    )
+    in_future = _mask(pc.greater(dob, ref))
+    too_old = _mask(pc.greater_equal(ages, MAX_PLAUSIBLE_AGE)) & ~in_future
+    reasons["missing_date_of_birth"] = ~dob_present & ~unreadable
+    reasons["invalid_date_of_birth"] = dob_present & ~dob_ok
+    reasons["date_of_birth_in_future"] = in_future
+    reasons["date_of_birth_out_of_range"] = too_old
+
+    # identity: both names, or an NHS number
+    names = {f: text(f) for f in _NAME_FIELDS}
+    nhs_clean = rules.blank_to_null(pc.replace_substring_regex(text("nhs_number"), r"[\s\-]+", ""))
+    has_names = _mask(pc.is_valid(names["first_name"])) & _mask(pc.is_valid(names["last_name"]))
+    has_nhs = _mask(pc.is_valid(nhs_clean))
+    reasons["missing_identity"] = ~has_names & ~has_nhs & ~unreadable
+
+    # event date
+    ev_text = text("event_date")
+    ev_formats = _formats(source, "event_date")
+    event = rules.map_unique(ev_text, lambda v: rules.parse_date(v, ev_formats), pa.date32())
+    reasons["invalid_event_date"] = _mask(pc.is_valid(ev_text)) & ~_mask(pc.is_valid(event))
+
+    # NHS number: 10 digits kept (valid or not); anything else NULL; all invalid ones flagged
+    ten = _mask(pc.match_substring_regex(nhs_clean, r"^[0-9]{10}$"))
+    nhs_valid = np.zeros(n, dtype=bool)
+    idx = np.flatnonzero(ten)
+    if idx.size:
+        digits = nhs_clean.take(pa.array(idx)).to_numpy(zero_copy_only=False)
+        nhs_valid[idx] = rules.nhs_check_vector(digits.astype("S10"))
+    nhs_number = pc.if_else(pa.array(ten), nhs_clean, pa.scalar(None, pa.string()))
+    nhs_valid_arr = pa.array(nhs_valid, mask=~has_nhs)
+    flags["nhs_number_invalid"] = has_nhs & ~nhs_valid
+
+    # postcode
+    pc_text = text("postcode")
+    pc_out = _map_many(
+        pc_text,
+        lambda v: _postcode_row(v, placer),
+        [
+            pa.string(),
+            pa.bool_(),
+            pa.string(),
+            pa.string(),
+            pa.string(),
+            pa.float64(),
+            pa.float64(),
+            pa.bool_(),
+        ],
+    )
+    postcode, pc_valid, sector, district, area, lat, lon, by_sector = pc_out
+    pc_present = _mask(pc.is_valid(pc_text))
+    pc_valid_np = _mask(pc_valid)
+    flags["postcode_invalid"] = pc_present & ~pc_valid_np
+    flags["postcode_unknown"] = pc_valid_np & ~_mask(pc.is_valid(area))
+    flags["postcode_placed_by_sector"] = _mask(by_sector)
+
+    # age on the reference date
+    flags["outside_age_range"] = (
+        (_mask(pc.greater(ages, max_age_years)) | _mask(pc.less(ages, min_age_years)))
+        & ~in_future
+        & ~too_old
+    )
+    flags["event_before_birth"] = _mask(pc.less(event, dob))
+    flags["event_date_in_future"] = _mask(pc.greater(event, ref))
+
+    # names: normalised display form and folded match form
+    name_out: dict[str, pa.Array] = {}
+    for f in _NAME_FIELDS:
+        disp, match = _map_many(
+            names[f],
+            lambda v: (rules.normalise_name(v), rules.fold_name(v)),
+            [pa.string(), pa.string()],
+        )
+        name_out[f] = disp
+        name_out[f"{f}_match"] = match
+
+    # coded and free-text fields, through the value maps
+    unmapped = np.zeros(n, dtype=bool)
+    coded: dict[str, pa.Array] = {}
+    mappers = {
+        "sex": rules.ValueMapper(
+            source.value_maps.get("sex"),
+            builtin=rules.BUILTIN_SEX,
+            allowed=SEX_VALUES,
+            fallback="unknown",
+        ),
+        "ethnicity": rules.ValueMapper(
+            source.value_maps.get("ethnicity"),
+            builtin={
+                **{label.casefold(): key for key, (label, _) in ETHNICITY_2021.items()},
+                **dict.fromkeys(rules.ETHNICITY_NOT_STATED),
+            },
+            allowed=tuple(ETHNICITY_2021),
+            fallback=None,
+        ),
+    }
+    for f in ("sex", "ethnicity", *_TEXT_FIELDS):
+        cleaned = rules.map_unique(text(f), rules.clean_text)
+        mapper = mappers.get(f)
+        if mapper is None and f in source.value_maps:
+            mapper = rules.ValueMapper(source.value_maps[f])
+        if mapper is None:
+            coded[f] = cleaned
+            continue
+        value, miss = _map_many(cleaned, mapper, [pa.string(), pa.bool_()])
+        coded[f] = value
+        unmapped |= _mask(miss)
+    coded["sex"] = pc.fill_null(coded["sex"], "unknown")
+    flags["unmapped_value"] = unmapped
+
+    # unreadable rows carry only that reason
+    for code in reasons:
+        reasons[code] = reasons[code] & ~unreadable
+    for code in flags:
+        flags[code] = flags[code] & ~unreadable
+    reasons["unreadable_row"] = unreadable
+    _check_codes(reasons, QUARANTINE_REASONS, "quarantine reason")
+    _check_codes(flags, QUALITY_FLAGS, "quality flag")
+
+    # order the codes as the contract lists them
+    reasons = {c: reasons[c] for c in QUARANTINE_REASONS if c in reasons}
+    flags = {c: flags[c] for c in QUALITY_FLAGS if c in flags}
+    bad = np.zeros(n, dtype=bool)
+    for m in reasons.values():
+        bad |= m
+    good_idx = pa.array(np.flatnonzero(~bad))
+    bad_idx = pa.array(np.flatnonzero(bad))
+    row_number = pa.array(np.arange(1, n + 1, dtype=np.int64))
+
+    extra = (
+        json_objects(
+            [(k, rules.blank_to_null(raw.table.column(c).combine_chunks())) for k, c in keep_cols],
+            n,
+        )
+        if keep_cols
+        else pa.nulls(n, pa.string())
+    )
+    const = {
+        "source": source.name,
+        "role": source.role,
+        "service_type": str(source.kind),
+        "batch_id": raw.batch_id,
+    }
+    columns: dict[str, Any] = {
+        "record_id": record_id,
+        "row_number": row_number,
+        "nhs_number": nhs_number,
+        "nhs_number_valid": nhs_valid_arr,
+        **name_out,
+        "date_of_birth": dob,
+        "sex": coded["sex"],
+        "postcode": postcode,
+        "postcode_valid": pc_valid,
+        "postcode_sector": sector,
+        "postcode_district": district,
+        "area_code": area,
+        "latitude": lat,
+        "longitude": lon,
+        "address": coded["address"],
+        "mother_country_of_birth": coded["mother_country_of_birth"],
+        "main_language": coded["main_language"],
+        "ethnicity": coded["ethnicity"],
+        "event_date": event,
+        "event_type": coded["event_type"],
+        "site": coded["site"],
+        "flags": code_lists(flags, n),
+        "extra": extra,
+    }
+    n_good = len(good_idx)
+    records = pa.table(
+        {
+            name: (
+                pa.array([const[name]] * n_good, type=RECORDS_SCHEMA.field(name).type)
+                if name in const
+                else pc.take(columns[name], good_idx).cast(RECORDS_SCHEMA.field(name).type)
+            )
+            for name in RECORDS_COLUMNS
+        },
+        schema=RECORDS_SCHEMA,
+    )
+    quarantine = _quarantine_table(
+        raw, source.name, record_id, row_number, code_lists(reasons, n), bad_idx, unreadable
+    )
+    return Standardised(source.name, raw.batch_id, loc, n, records, quarantine)
+
+
+def _formats(source: SourceSettings, field: str) -> tuple[str, ...]:
+    fmt = source.date_formats.get(field)
+    return (fmt,) if fmt else rules.DEFAULT_DATE_FORMATS
+
+
+def _postcode_row(value: str | None, placer: PostcodePlacer | None) -> tuple[Any, ...]:
+    """(postcode, valid, sector, district, area, lat, lon, placed_by_sector) for one value;
+    an invalid postcode is not kept (only its flag is)."""
+    norm = rules.normalise_postcode(value)
+    if norm is None:
+        return (None, None, None, None, None, None, None, False)
+    if not rules.postcode_is_valid(norm):
+        return (None, False, None, None, None, None, None, False)
+    place = placer.place(norm) if placer is not None else None
+    if place is None:
+        return (
+            norm,
+            True,
+            rules.postcode_sector(norm),
+            rules.postcode_district(norm),
+            None,
+            None,
+            None,
+            False,
+        )
+    return (
+        norm,
+        True,
+        rules.postcode_sector(norm),
+        rules.postcode_district(norm),
+        place.area_code,
+        place.latitude,
+        place.longitude,
+        place.by_sector,
+    )
+
+
+def _duplicates(
+    raw: RawBatch, record_id: pa.Array, unreadable: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(exact copy of the first row with its id, same id with different content)."""
+    n = raw.rows_read
+    dup_row = np.zeros(n, dtype=bool)
+    dup_id = np.zeros(n, dtype=bool)
+    ids = pd.Series(record_id.to_pandas(), dtype=object)
+    ids[unreadable] = None
+    present = ids.notna().to_numpy()
+    later = ids.duplicated(keep="first").to_numpy() & present
+    id_list: list[str | None] = record_id.to_pylist() if later.any() else []
+    if not later.any():
+        return dup_row, dup_id
+    involved = np.flatnonzero(ids.duplicated(keep=False).to_numpy() & present)
+    rows = raw.table.take(pa.array(involved)).to_pylist()
+    first_content: dict[str | None, tuple[Any, ...]] = {}
+    for i, row in zip(involved.tolist(), rows, strict=True):
+        content = tuple(row.values())
+        key = id_list[i]
+        if not later[i]:
+            first_content[key] = content
+        elif content == first_content[key]:
+            dup_row[i] = True
+        else:
+            dup_id[i] = True
+    return dup_row, dup_id
+
+
+def _quarantine_table(
+    raw: RawBatch,
+    source: str,
+    record_id: pa.Array,
+    row_number: pa.Array,
+    reasons: pa.Array,
+    bad_idx: pa.Array,
+    unreadable: np.ndarray,
+) -> pa.Table:
+    m = len(bad_idx)
+    sub = raw.table.take(bad_idx)
+    raw_json = json_objects([(c, sub.column(c).combine_chunks()) for c in raw.columns], m)
+    if raw.unreadable is not None and unreadable.any():
+        line = raw.unreadable.take(bad_idx)
+        as_json = rules.map_unique(
+            line, lambda v: None if v is None else _json_text({UNREADABLE_KEY: v})
+        )
+        raw_json = pc.coalesce(as_json, raw_json)
+    return pa.table(
+        {
+            "source": pa.array([source] * m, type=pa.string()),
+            "row_number": pc.take(row_number, bad_idx),
+            "record_id": pc.take(record_id, bad_idx),
+            "batch_id": pa.array([raw.batch_id] * m, type=pa.string()),
+            "reasons": pc.take(reasons, bad_idx),
+            "raw": raw_json,
+        },
+        schema=QUARANTINE_SCHEMA,
+    )
+
+
+def _check_codes(masks: Mapping[str, np.ndarray], known: Mapping[str, str], what: str) -> None:
+    unknown = sorted(set(masks) - set(known))
+    if unknown:  # a programming error: every code must be in the public contract
+        raise RuntimeError(f"{what} {unknown[0]!r} is not in everyfamily.schema")
