@@ -31,10 +31,44 @@ OPENDATA = Path(__file__).resolve().parents[1] / "src/everyfamily/demo/opendata/
 LOOKUP = OPENDATA / "postcodes/knowsley_postcode_centroids_nspl_may2025.csv"
 AREAS = OPENDATA / "boundaries/knowsley_lsoa2011_bgc.geojson"
 
-FIRST = ["Olivia", "Amelia", "Zoë", "Łucja", "Noah", "Jack", "Muhammad", "Oliver", "Ava",
-         "Isla", "Mia", "Leo", "Renée", "Oscar", "Harry", "Freya", "Chloé", "Aarav"]
-LAST = ["Smith", "Jones", "O'Brien", "Williams", "Nowak", "Kowalski", "Brown", "Taylor",
-        "Davies", "Evans", "Khan", "Ahmed", "Müller", "Murphy", "Walsh", "Doyle"]
+FIRST = [
+    "Olivia",
+    "Amelia",
+    "Zoë",
+    "Łucja",
+    "Noah",
+    "Jack",
+    "Muhammad",
+    "Oliver",
+    "Ava",
+    "Isla",
+    "Mia",
+    "Leo",
+    "Renée",
+    "Oscar",
+    "Harry",
+    "Freya",
+    "Chloé",
+    "Aarav",
+]
+LAST = [
+    "Smith",
+    "Jones",
+    "O'Brien",
+    "Williams",
+    "Nowak",
+    "Kowalski",
+    "Brown",
+    "Taylor",
+    "Davies",
+    "Evans",
+    "Khan",
+    "Ahmed",
+    "Müller",
+    "Murphy",
+    "Walsh",
+    "Doyle",
+]
 
 
 def _nhs_numbers(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -131,17 +165,21 @@ def main(argv: list[str] | None = None) -> int:
         for label, path, is_pq in (("csv", csv_path, False), ("parquet", pq_path, True)):
             base = _baseline(path, d / f"base_{label}.duckdb", is_pq)
             seconds, rows = _ingest(path, d / f"store_{label}.duckdb")
-            print(json.dumps({
-                "bench": f"ingest_{label}",
-                "metric": "seconds",
-                "value": round(seconds, 3),
-                "baseline": round(base, 3),
-                "ratio": round(seconds / base, 2) if base else None,
-                "rows": rows,
-                "rows_per_second": round(rows / seconds),
-                "baseline_rows_per_second": round(rows / base) if base else None,
-                "target_seconds_for_1m_csv": 30,
-            }))
+            print(
+                json.dumps(
+                    {
+                        "bench": f"ingest_{label}",
+                        "metric": "seconds",
+                        "value": round(seconds, 3),
+                        "baseline": round(base, 3),
+                        "ratio": round(seconds / base, 2) if base else None,
+                        "rows": rows,
+                        "rows_per_second": round(rows / seconds),
+                        "baseline_rows_per_second": round(rows / base) if base else None,
+                        "target_seconds_for_1m_csv": 30,
+                    }
+                )
+            )
     return 0
 
 

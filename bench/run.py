@@ -47,7 +47,8 @@ def main(argv: list[str]) -> int:
         print(f"   ({time.perf_counter() - t0:.1f} s)", flush=True)
     print("\nbench | metric | value | baseline | ratio")
     for r in rows:
-        print(f"{r.get('bench')} | {r.get('metric')} | {r.get('value')} | {r.get('baseline')} | {r.get('ratio')}")
+        cells = (r.get(k) for k in ("bench", "metric", "value", "baseline", "ratio"))
+        print(" | ".join(str(c) for c in cells))
     return 0
 
 

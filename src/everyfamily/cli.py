@@ -64,7 +64,9 @@ def validate(
 
 @app.command("settings-doc")
 def settings_doc(
-    out: Annotated[Path | None, typer.Option(help="Write to this file instead of printing.")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Write to this file instead of printing.")
+    ] = None,
 ) -> None:
     """Print the reference of every project-file setting (docs/settings.md)."""
     from everyfamily.settings_doc import render_settings_doc
@@ -102,6 +104,49 @@ def run(
     if out_dir is None:
         raise ConfigError(f"{project}: no output folder", hint="pass --out DIR or set outputs.dir")
     run_pipeline(p, out_dir=out_dir, echo=typer.echo)
+
+
+@app.command()
+def serve(
+    out_dir: Annotated[Path, typer.Argument(help="Output folder of a run (e.g. demo-output).")],
+    host: Annotated[str, typer.Option(help="Address to listen on (loopback by default).")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    role: Annotated[
+        str,
+        typer.Option(
+            help="Role of every visitor until logins exist: viewer (aggregates only), "
+            "centre_manager, outreach_worker, analyst or admin."
+        ),
+    ] = "viewer",
+) -> None:
+    """Start the web dashboard over a run's outputs and print its address."""
+    import socket
+
+    import uvicorn
+
+    from everyfamily.errors import ConfigError
+    from everyfamily.web import create_app
+    from everyfamily.web.access import StaticPolicy, check_role
+
+    web_app = create_app(out_dir, policy=StaticPolicy(check_role(role)))
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            raise ConfigError(
+                f"--host {host} --port {port}: cannot listen there (in use or not this machine)",
+                hint="choose another --port",
+            ) from None
+    shown = f"[{host}]" if ":" in host else host
+    typer.echo(
+        f"everyfamily dashboard for {out_dir} at http://{shown}:{port}/ "
+        f"(role: {role}; press Ctrl+C to stop)"
+    )
+    # Access logs are off: request paths can carry area codes and filters, and the
+    # dashboard keeps no log of who looked at what until logins exist (issue 7).
+    uvicorn.run(web_app, host=host, port=port, log_level="warning", access_log=False)
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:

@@ -102,7 +102,9 @@ class PopulationSettings(Strict):
 class DeprivationSettings(Strict):
     path: Path = Field(description="CSV of deprivation by small area (e.g. IoD2019).")
     area_column: str = Field(description="Column holding the small-area code.")
-    imd_decile_column: str | None = Field(None, description="Column of the IMD decile (1 = most deprived).")
+    imd_decile_column: str | None = Field(
+        None, description="Column of the IMD decile (1 = most deprived)."
+    )
     idaci_decile_column: str | None = Field(None, description="Column of the IDACI decile.")
     vintage: str = Field(description="What the index is, e.g. 'English IoD2019'.")
 
@@ -120,7 +122,8 @@ class SitesSettings(Strict):
     )
     capacity_column: str | None = Field(None, description="Optional column of weekly capacity.")
     illustrative: bool = Field(
-        False, description="True when the sites are illustrative, not the real list (said on outputs)."
+        False,
+        description="True when the sites are illustrative, not the real list (said on outputs).",
     )
 
 
@@ -151,7 +154,9 @@ class SourceSettings(Strict):
     url: str | None = Field(
         None, description="Database connection URL (SQLAlchemy), for format 'database'."
     )
-    format: FileFormat | None = Field(None, description="csv, excel, parquet or database; from the file name when absent.")
+    format: FileFormat | None = Field(
+        None, description="csv, excel, parquet or database; from the file name when absent."
+    )
     options: SourceOptions = Field(default_factory=SourceOptions, description="Reading options.")
     columns: dict[str, str] = Field(
         description="Canonical field -> the source's column name (docs/input-contract.md)."
@@ -201,9 +206,13 @@ class SourceSettings(Strict):
         if self.url is not None:
             return "database"
         suffix = (self.path.suffix if self.path else "").lower()
-        return {".xlsx": "excel", ".xlsm": "excel", ".parquet": "parquet", ".pq": "parquet"}.get(
-            suffix, "csv"
-        )
+        by_suffix: dict[str, FileFormat] = {
+            ".xlsx": "excel",
+            ".xlsm": "excel",
+            ".parquet": "parquet",
+            ".pq": "parquet",
+        }
+        return by_suffix.get(suffix, "csv")
 
 
 class EngagementSettings(Strict):
@@ -211,7 +220,10 @@ class EngagementSettings(Strict):
         3, ge=1, description="Attendances within the window that count as sustained engagement."
     )
     window_months: int = Field(
-        12, ge=1, le=60, description="Length of the engagement window, ending on the reference date."
+        12,
+        ge=1,
+        le=60,
+        description="Length of the engagement window, ending on the reference date.",
     )
     min_age_years: int = Field(0, ge=0, description="Youngest age (years) counted as under-five.")
     max_age_years: int = Field(4, ge=0, le=18, description="Oldest age (years) counted.")
@@ -233,6 +245,25 @@ class LinkageSettings(Strict):
     seed: int = Field(42, description="Seed for Splink's sampling (u estimation).")
     max_pairs_for_u: float = Field(
         2e6, gt=0, description="Pairs sampled at random to estimate u probabilities."
+    )
+    max_pairs_for_em: float = Field(
+        5e6,
+        gt=0,
+        description="Most blocked pairs used by each expectation-maximisation pass (sampled).",
+    )
+    review_min_probability: float = Field(
+        0.05,
+        gt=0,
+        lt=1,
+        description="Pairs scored at or above this are kept for the clerical-review sample.",
+    )
+    clerical_review_per_band: int = Field(
+        20, ge=0, description="Pairs sampled per probability band for clerical review."
+    )
+    previous_ids_path: Path | None = Field(
+        None,
+        description="id_registry.parquet of an earlier run whose child and family ids to keep "
+        "(default: the store's id_registry table when the output folder is reused).",
     )
 
 
@@ -258,7 +289,8 @@ class PrivacySettings(Strict):
 class OutputSettings(Strict):
     dir: Path | None = Field(None, description="Output folder; --out overrides it.")
     basemap_url: str | None = Field(
-        None, description="Optional XYZ tile URL template for dashboard maps (closed networks omit it)."
+        None,
+        description="Optional XYZ tile URL template for dashboard maps (closed networks omit it).",
     )
 
 
@@ -316,7 +348,11 @@ def _load_with_lines(text: str) -> tuple[Any, dict[tuple[Any, ...], int]]:
         lines.setdefault(path, n.start_mark.line + 1)
         if isinstance(n, yaml.MappingNode):
             for k, v in n.value:
-                key = yaml.safe_load(yaml.serialize(k)) if not isinstance(k, yaml.ScalarNode) else k.value
+                key = (
+                    yaml.safe_load(yaml.serialize(k))
+                    if not isinstance(k, yaml.ScalarNode)
+                    else k.value
+                )
                 lines[(*path, key)] = k.start_mark.line + 1
                 walk(v, (*path, key))
         elif isinstance(n, yaml.SequenceNode):
@@ -343,8 +379,10 @@ def _resolve_paths(obj: Any, base: Path) -> Any:
     if isinstance(obj, dict):
         out = {}
         for k, v in obj.items():
-            if isinstance(v, str) and isinstance(k, str) and (
-                k in {"path", "key_file", "dir"} or k.endswith("_path")
+            if (
+                isinstance(v, str)
+                and isinstance(k, str)
+                and (k in {"path", "key_file", "dir"} or k.endswith("_path"))
             ):
                 p = Path(v).expanduser()
                 out[k] = str(p if p.is_absolute() else (base / p))
@@ -356,7 +394,9 @@ def _resolve_paths(obj: Any, base: Path) -> Any:
     return obj
 
 
-def parse_project(text: str, *, filename: str = "project.yaml", base_dir: Path | None = None) -> Project:
+def parse_project(
+    text: str, *, filename: str = "project.yaml", base_dir: Path | None = None
+) -> Project:
     """Validate a project file's text. Raises :class:`ConfigError` naming file and line."""
     try:
         data, lines = _load_with_lines(text)
@@ -364,7 +404,9 @@ def parse_project(text: str, *, filename: str = "project.yaml", base_dir: Path |
         mark = getattr(exc, "problem_mark", None)
         where = f", line {mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or "not valid YAML"
-        raise ConfigError(f"{filename}{where}: {problem}", hint="check indentation and quoting") from None
+        raise ConfigError(
+            f"{filename}{where}: {problem}", hint="check indentation and quoting"
+        ) from None
     if not isinstance(data, dict):
         raise ConfigError(f"{filename}: the project file must be a YAML mapping of settings")
     if base_dir is not None:

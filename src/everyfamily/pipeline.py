@@ -47,13 +47,20 @@ class RunContext:
 Stage = Callable[[RunContext], None]
 
 
-def _stages() -> list[tuple[str, Stage]]:
-    """The stages that exist, in order. Imported lazily so `--help` stays fast."""
-    stages: list[tuple[str, Stage]] = []
-    from everyfamily.ingest.stage import ingest_stage
+STAGES: tuple[tuple[str, str, str], ...] = (
+    ("ingest", "everyfamily.ingest.stage", "ingest_stage"),
+    ("link", "everyfamily.linkage.stage", "linkage_stage"),
+    ("measure", "everyfamily.reach.stage", "reach_stage"),
+    ("find", "everyfamily.findings.stage", "findings_stage"),
+    ("report", "everyfamily.report.stage", "report_stage"),
+)
 
-    stages.append(("ingest", ingest_stage))
-    return stages
+
+def _stages() -> list[tuple[str, Stage]]:
+    """The stages, in order. Imported lazily so `--help` stays fast."""
+    import importlib
+
+    return [(name, getattr(importlib.import_module(mod), fn)) for name, mod, fn in STAGES]
 
 
 def _versions() -> dict[str, str]:
@@ -68,8 +75,14 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def run_pipeline(project: Project, *, out_dir: Path, echo: Echo = print,
-                 seed: int | None = None, extra_metadata: dict[str, Any] | None = None) -> dict[str, Any]:
+def run_pipeline(
+    project: Project,
+    *,
+    out_dir: Path,
+    echo: Echo = print,
+    seed: int | None = None,
+    extra_metadata: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Run every stage on a validated project; returns the run metadata (also run.json)."""
     from everyfamily.engines import open_engine
 
@@ -102,21 +115,56 @@ def run_pipeline(project: Project, *, out_dir: Path, echo: Echo = print,
     finally:
         engine.close()
         ctx.metadata["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        (out_dir / "run.json").write_text(json.dumps(ctx.metadata, indent=2, default=str), encoding="utf-8")
+        (out_dir / "run.json").write_text(
+            json.dumps(ctx.metadata, indent=2, default=str), encoding="utf-8"
+        )
     echo(f"outputs written to {out_dir.resolve()}")
     return ctx.metadata
 
 
 def run_demo(*, out_dir: Path, seed: int = 2026, echo: Echo = print) -> dict[str, Any]:
-    """Generate the synthetic Knowsley scenario into ``out_dir/scenario`` and run the pipeline."""
+    """Generate the synthetic Knowsley scenario into ``out_dir/scenario``, run the pipeline,
+    then check the run against the scenario's ground truth (the pipeline itself never sees
+    the truth; only this demo step does) and write demo_evaluation.json."""
     from everyfamily.config import load_project
     from everyfamily.demo import generate_scenario
+    from everyfamily.demo.evaluate import evaluate_demo
 
     t0 = time.perf_counter()
     scenario = generate_scenario(out_dir / "scenario", seed=seed)
     gen_seconds = round(time.perf_counter() - t0, 3)
-    echo(f"[generate] synthetic Knowsley scenario (seed {seed}) written to {scenario.project_file.parent.resolve()}")
+    echo(
+        f"[generate] synthetic Knowsley scenario (seed {seed}) written to "
+        f"{scenario.project_file.parent.resolve()}"
+    )
     project = load_project(scenario.project_file)
-    meta = run_pipeline(project, out_dir=out_dir, echo=echo, seed=seed,
-                        extra_metadata={"scenario": {"seed": seed, "generate_seconds": gen_seconds}})
+    meta = run_pipeline(
+        project,
+        out_dir=out_dir,
+        echo=echo,
+        seed=seed,
+        extra_metadata={"scenario": {"seed": seed, "generate_seconds": gen_seconds}},
+    )
+    echo("[check against the synthetic truth] (demo only)")
+    evaluation = evaluate_demo(out_dir, scenario.truth_dir, project)
+    (out_dir / "demo_evaluation.json").write_text(
+        json.dumps(evaluation, indent=2), encoding="utf-8"
+    )
+    kids = evaluation["linkage"]["children"]["pairwise"]
+    fams = (evaluation["linkage"].get("families") or {}).get("pairwise", {})
+    echo(
+        f"  linkage, children: precision {kids['precision']:.4f}, recall {kids['recall']:.4f}, "
+        f"F1 {kids['f1']:.4f}"
+    )
+    if fams:
+        echo(f"  linkage, families: F1 {fams['f1']:.4f}")
+    worst = min(evaluation["linkage"]["by_group"], key=lambda g: g["recall"], default=None)
+    if worst is not None:
+        echo(
+            f"  lowest recall by group: {worst['dimension']}={worst['group']} "
+            f"{worst['recall']:.4f} ({worst['n_children']} children)"
+        )
+    for story in evaluation["stories"]:
+        echo(f"  planted story {story['story']}: {'found' if story['found'] else 'NOT found'}")
+    meta["demo_evaluation"] = "demo_evaluation.json"
     return meta

@@ -41,7 +41,9 @@ CANONICAL_FIELDS: tuple[CanonicalField, ...] = (
     CanonicalField("first_name", "string", "Child's given name."),
     CanonicalField("last_name", "string", "Child's family name."),
     CanonicalField("date_of_birth", "date", "Child's date of birth."),
-    CanonicalField("sex", "code", "Child's sex: female, male or unknown (map codes in value_maps)."),
+    CanonicalField(
+        "sex", "code", "Child's sex: female, male or unknown (map codes in value_maps)."
+    ),
     CanonicalField("postcode", "string", "Home postcode (any common format)."),
     CanonicalField("address", "string", "Home address, free text."),
     CanonicalField("parent_first_name", "string", "Given name of the parent or carer."),
@@ -149,7 +151,9 @@ LINKS_COLUMNS: tuple[str, ...] = (
 #: A row with any of these cannot be used and goes to quarantine (nothing is lost).
 QUARANTINE_REASONS: dict[str, str] = {
     "missing_record_id": "The record id is empty.",
-    "duplicate_record_id": "Another row of the same extract has this record id and different content.",
+    "duplicate_record_id": (
+        "Another row of the same extract has this record id and different content."
+    ),
     "duplicate_row": "An exact copy of an earlier row of the same extract (the first copy loads).",
     "missing_date_of_birth": "The date of birth is empty.",
     "invalid_date_of_birth": "The date of birth cannot be read as a date in the source's format, "

@@ -30,12 +30,17 @@ def _models_in(annotation: Any) -> list[type[BaseModel]]:
 def _type_name(annotation: Any) -> str:
     text = repr(annotation) if not isinstance(annotation, type) else annotation.__name__
     return (
-        text.replace("typing.", "").replace("pathlib.", "").replace("datetime.", "")
-        .replace("everyfamily.schema.", "").replace("everyfamily.config.", "")
+        text.replace("typing.", "")
+        .replace("pathlib.", "")
+        .replace("datetime.", "")
+        .replace("everyfamily.schema.", "")
+        .replace("everyfamily.config.", "")
     )
 
 
-def iter_settings(model: type[BaseModel] = Project, prefix: str = "") -> list[tuple[str, str, str, str]]:
+def iter_settings(
+    model: type[BaseModel] = Project, prefix: str = ""
+) -> list[tuple[str, str, str, str]]:
     """(dotted key, type, default, description) for every setting, depth first."""
     rows: list[tuple[str, str, str, str]] = []
     for name, field in model.model_fields.items():
@@ -48,8 +53,12 @@ def iter_settings(model: type[BaseModel] = Project, prefix: str = "") -> list[tu
             default = repr(field.default)
         rows.append((key, _type_name(field.annotation), default, field.description or ""))
         for sub in _models_in(field.annotation):
-            is_list = typing.get_origin(field.annotation) is list or "list[" in repr(field.annotation)
-            rows.extend(iter_settings(sub, f"{key}[].") if is_list else iter_settings(sub, f"{key}."))
+            is_list = typing.get_origin(field.annotation) is list or "list[" in repr(
+                field.annotation
+            )
+            rows.extend(
+                iter_settings(sub, f"{key}[].") if is_list else iter_settings(sub, f"{key}.")
+            )
     return rows
 
 

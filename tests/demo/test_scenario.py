@@ -41,8 +41,11 @@ def _age(dob: str) -> int:
 
 
 def _hashes(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 # --- population --------------------------------------------------------------------------------
@@ -116,9 +119,14 @@ def test_same_seed_same_bytes_other_seed_differs_and_overwrite(
     other = generate_scenario(again.out_dir, seed=7)
     h_other = _hashes(other.out_dir)
     assert set(h_other) == set(_hashes(knowsley_scenario.out_dir))  # no stray files
-    for name in ("extracts/births_notifications.csv", "extracts/health_visiting_contacts.xlsx",
-                 "extracts/centre_registrations.csv", "extracts/centre_attendances.parquet",
-                 "truth/children.csv", "secrets/pseudonymisation.key"):
+    for name in (
+        "extracts/births_notifications.csv",
+        "extracts/health_visiting_contacts.xlsx",
+        "extracts/centre_registrations.csv",
+        "extracts/centre_attendances.parquet",
+        "truth/children.csv",
+        "secrets/pseudonymisation.key",
+    ):
         assert h_other[name] != _hashes(knowsley_scenario.out_dir)[name], name
 
 
@@ -132,8 +140,13 @@ def test_project_file_validates_and_is_self_contained(knowsley_scenario: Scenari
     root = knowsley_scenario.out_dir.resolve()
     assert project.project.reference_date == dt.date(2026, 3, 31)
     assert any("Open Government Licence" in a for a in project.project.attribution)
-    paths = [project.geography.small_areas.path, project.geography.postcode_lookup.path,
-             project.population.path, project.sites.path, project.privacy.key_file]
+    paths = [
+        project.geography.small_areas.path,
+        project.geography.postcode_lookup.path,
+        project.population.path,
+        project.sites.path,
+        project.privacy.key_file,
+    ]
     assert project.geography.hierarchy is not None and project.deprivation is not None
     paths += [project.geography.hierarchy.path, project.deprivation.path]
     paths += [s.path for s in project.sources]
@@ -173,8 +186,11 @@ def test_births_csv_is_windows_1252_with_accented_names(knowsley_scenario: Scena
     text = raw.decode("cp1252")
     assert any(ord(ch) > 127 for ch in text)
     df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-    assert (df["Date of Birth"].str.fullmatch(r"\d\d/\d\d/\d{4}") | (df["Date of Birth"] == "")
-            | df["Date of Birth"].str.contains(r"/(?:02|13)/")).all()
+    assert (
+        df["Date of Birth"].str.fullmatch(r"\d\d/\d\d/\d{4}")
+        | (df["Date of Birth"] == "")
+        | df["Date of Birth"].str.contains(r"/(?:02|13)/")
+    ).all()
     assert (df["NHS Number"] != "").all()  # births always carry the NHS number
 
 
@@ -183,8 +199,12 @@ def test_hv_xlsx_has_the_named_sheet(knowsley_scenario: Scenario) -> None:
     hv = project.source("health_visiting")
     wb = openpyxl.load_workbook(knowsley_scenario.extracts["health_visiting"], read_only=True)
     assert wb.sheetnames == [hv.options.sheet]
-    df = pd.read_excel(knowsley_scenario.extracts["health_visiting"], sheet_name=hv.options.sheet,
-                       dtype=str, engine="calamine").fillna("")
+    df = pd.read_excel(
+        knowsley_scenario.extracts["health_visiting"],
+        sheet_name=hv.options.sheet,
+        dtype=str,
+        engine="calamine",
+    ).fillna("")
     assert set(hv.columns.values()) <= set(df.columns)
     kinds = df["Contact Type"].map(hv.value_maps["event_type"])
     assert set(kinds) == {"new_birth_visit", "6_8_week", "1_year", "2_year"}
@@ -204,8 +224,13 @@ def test_registrations_csv_bom_semicolons_and_local_codes(knowsley_scenario: Sce
     project = load_project(knowsley_scenario.project_file)
     src = project.source("centre_registrations")
     assert src.options.delimiter == ";" and src.options.encoding == "utf-8-sig"
-    df = pd.read_csv(knowsley_scenario.extracts["registrations"], sep=";", encoding="utf-8-sig",
-                     dtype=str, keep_default_na=False)
+    df = pd.read_csv(
+        knowsley_scenario.extracts["registrations"],
+        sep=";",
+        encoding="utf-8-sig",
+        dtype=str,
+        keep_default_na=False,
+    )
     assert set(src.columns.values()) <= set(df.columns)
     for field in ("sex", "ethnicity", "main_language", "site"):
         values = set(df[src.columns[field]]) - {""}
@@ -236,14 +261,23 @@ def test_every_extract_row_is_in_the_records_truth(knowsley_scenario: Scenario) 
     project = load_project(knowsley_scenario.project_file)
     reads = {
         "births": pd.read_csv(knowsley_scenario.extracts["births"], encoding="cp1252", dtype=str),
-        "health_visiting": pd.read_excel(knowsley_scenario.extracts["health_visiting"],
-                                         sheet_name="HV Contacts", dtype=str, engine="calamine"),
-        "registrations": pd.read_csv(knowsley_scenario.extracts["registrations"], sep=";",
-                                     encoding="utf-8-sig", dtype=str),
+        "health_visiting": pd.read_excel(
+            knowsley_scenario.extracts["health_visiting"],
+            sheet_name="HV Contacts",
+            dtype=str,
+            engine="calamine",
+        ),
+        "registrations": pd.read_csv(
+            knowsley_scenario.extracts["registrations"], sep=";", encoding="utf-8-sig", dtype=str
+        ),
         "attendances": pd.read_parquet(knowsley_scenario.extracts["attendances"]),
     }
-    names = {"births": "births", "health_visiting": "health_visiting",
-             "registrations": "centre_registrations", "attendances": "centre_attendances"}
+    names = {
+        "births": "births",
+        "health_visiting": "health_visiting",
+        "registrations": "centre_registrations",
+        "attendances": "centre_attendances",
+    }
     for key, df in reads.items():
         id_col = project.source(names[key]).columns["record_id"]
         got = rec[rec["source"] == key]
@@ -262,17 +296,37 @@ def test_broken_rows_and_errors_are_present_with_contract_codes(
     assert set(reasons) - {""} <= set(QUARANTINE_REASONS)
     assert set(flags) - {""} <= set(QUALITY_FLAGS)
     counts = reasons.value_counts()
-    for code in ("missing_date_of_birth", "invalid_date_of_birth", "date_of_birth_in_future",
-                 "date_of_birth_out_of_range", "missing_identity", "invalid_event_date"):
+    for code in (
+        "missing_date_of_birth",
+        "invalid_date_of_birth",
+        "date_of_birth_in_future",
+        "date_of_birth_out_of_range",
+        "missing_identity",
+        "invalid_event_date",
+    ):
         assert counts.get(code, 0) >= 5, code
     flag_counts = flags.value_counts()
-    for code in ("nhs_number_invalid", "postcode_invalid", "outside_age_range",
-                 "event_before_birth"):
+    for code in (
+        "nhs_number_invalid",
+        "postcode_invalid",
+        "outside_age_range",
+        "event_before_birth",
+    ):
         assert flag_counts.get(code, 0) >= 1, code
     errors = rec["errors"].str.split(";").explode().value_counts()
-    for kind in ("first_name_typo", "nickname", "surname_change", "dob_day_month_swap",
-                 "nhs_number_missing", "nhs_number_mistyped", "postcode_variant",
-                 "postcode_malformed", "moved", "duplicate_registration", "accents_lost"):
+    for kind in (
+        "first_name_typo",
+        "nickname",
+        "surname_change",
+        "dob_day_month_swap",
+        "nhs_number_missing",
+        "nhs_number_mistyped",
+        "postcode_variant",
+        "postcode_malformed",
+        "moved",
+        "duplicate_registration",
+        "accents_lost",
+    ):
         assert errors.get(kind, 0) >= 5, kind
     # realistic low rates: under 1% of rows are quarantined
     assert 0.0005 < (rec["expected_quarantine"] != "").mean() < 0.01
@@ -284,13 +338,16 @@ def test_broken_rows_and_errors_are_present_with_contract_codes(
 
 def test_planted_row_faults_are_in_the_written_rows(knowsley_scenario: Scenario) -> None:
     rec = _records(knowsley_scenario).query("source == 'births'").reset_index(drop=True)
-    births = pd.read_csv(knowsley_scenario.extracts["births"], encoding="cp1252", dtype=str,
-                         keep_default_na=False)
+    births = pd.read_csv(
+        knowsley_scenario.extracts["births"], encoding="cp1252", dtype=str, keep_default_na=False
+    )
     missing = rec["expected_quarantine"] == "missing_date_of_birth"
     assert missing.sum() > 0 and (births.loc[missing, "Date of Birth"] == "").all()
     future = rec["expected_quarantine"] == "date_of_birth_in_future"
-    assert (pd.to_datetime(births.loc[future, "Date of Birth"], format="%d/%m/%Y")
-            > pd.Timestamp("2026-03-31")).all()
+    assert (
+        pd.to_datetime(births.loc[future, "Date of Birth"], format="%d/%m/%Y")
+        > pd.Timestamp("2026-03-31")
+    ).all()
     dup = _records(knowsley_scenario).query("source == 'registrations'")
     dup_children = dup[dup["errors"].str.contains("duplicate_registration")]["child_id"]
     per_child = dup[dup["child_id"].isin(dup_children)].groupby("child_id")["record_id"].nunique()

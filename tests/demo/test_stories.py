@@ -127,20 +127,21 @@ def test_gradients_registration_falls_with_affluence(knowsley_scenario: Scenario
     assert most > least
 
 
-def test_stories_none_removes_every_story(
-    knowsley_scenario: Scenario, storyless: Scenario
-) -> None:
+def test_stories_none_removes_every_story(knowsley_scenario: Scenario, storyless: Scenario) -> None:
     story = _story(storyless)
-    assert not any(story[k]["enabled"] for k in
-                   ("emerging_community", "barrier", "low_engagement_site", "gradients"))
+    assert not any(
+        story[k]["enabled"]
+        for k in ("emerging_community", "barrier", "low_engagement_site", "gradients")
+    )
     kids = _kids(storyless)
     assert not kids["barrier"].any()
     default = _story(knowsley_scenario)
     # the community LSOAs now register like everyone else
     areas = default["emerging_community"]["lsoas"]
     assert kids[kids["lsoa"].isin(areas)]["registered"].mean() > 0.6
-    assert (kids["origin"] == "romanian").sum() < 0.5 * (_kids(knowsley_scenario)["origin"]
-                                                          == "romanian").sum()
+    assert (kids["origin"] == "romanian").sum() < 0.5 * (
+        _kids(knowsley_scenario)["origin"] == "romanian"
+    ).sum()
     # the far side of the M57 registers like the near side
     far = default["barrier"]["far_side_lsoas"]
     near = default["barrier"]["near_side_lsoas"]

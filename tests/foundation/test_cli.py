@@ -38,7 +38,11 @@ def test_usage_error_exit_code(capsys) -> None:
 
 def test_console_script_runs_as_a_process(tmp_path: Path) -> None:
     exe = Path(sys.executable).with_name("everyfamily")
-    proc = subprocess.run([str(exe), "validate", str(tmp_path / "x.yaml")],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [str(exe), "validate", str(tmp_path / "x.yaml")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("error:") and "Traceback" not in proc.stderr

@@ -1,4 +1,4 @@
-"""The project file: valid files load; unknown, misspelt or invalid keys fail naming file and line."""
+"""The project file: valid files load; unknown, misspelt or bad keys fail naming file and line."""
 
 from __future__ import annotations
 
@@ -82,7 +82,9 @@ def test_unknown_canonical_field_in_column_map() -> None:
 
 
 def test_missing_required_mapping_and_identity() -> None:
-    assert "'date_of_birth' is not mapped" in _error(MINIMAL.replace(", date_of_birth: dob, nhs", ", nhs"))
+    assert "'date_of_birth' is not mapped" in _error(
+        MINIMAL.replace(", date_of_birth: dob, nhs", ", nhs")
+    )
     msg = _error(MINIMAL.replace(", nhs_number: nhs}", "}"))
     assert "first_name and last_name, or nhs_number" in msg
 

@@ -10,8 +10,19 @@ import everyfamily
 from everyfamily.settings_doc import iter_settings, render_settings_doc
 
 ROOT = Path(__file__).resolve().parents[2]
-HEAVY = ("splink", "geopandas", "pyspark", "fastapi", "duckdb", "pandas", "sklearn", "esda",
-         "libpysal", "matplotlib", "sqlalchemy")
+HEAVY = (
+    "splink",
+    "geopandas",
+    "pyspark",
+    "fastapi",
+    "duckdb",
+    "pandas",
+    "sklearn",
+    "esda",
+    "libpysal",
+    "matplotlib",
+    "sqlalchemy",
+)
 
 
 def test_importing_the_package_and_cli_pulls_in_no_heavy_dependency() -> None:

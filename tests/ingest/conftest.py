@@ -33,20 +33,28 @@ def project_dict(tmp: Path, sources: list[dict[str, Any]], **extra: Any) -> dict
     data: dict[str, Any] = {
         "project": {"name": "Test", "reference_date": REFERENCE_DATE.isoformat()},
         "geography": {
-            "small_areas": {"path": str(AREAS), "code_column": "lsoa11cd",
-                            "name_column": "lsoa11nm"},
+            "small_areas": {
+                "path": str(AREAS),
+                "code_column": "lsoa11cd",
+                "name_column": "lsoa11nm",
+            },
             "postcode_lookup": {"path": str(LOOKUP), "area_column": "lsoa11cd_spatial"},
         },
-        "population": {"path": str(tmp / "pop.csv"), "area_column": "a",
-                       "age_columns": {0: "age_0"}, "vintage": "test"},
+        "population": {
+            "path": str(tmp / "pop.csv"),
+            "area_column": "a",
+            "age_columns": {0: "age_0"},
+            "vintage": "test",
+        },
         "sources": sources,
     }
     data.update(extra)
     return data
 
 
-def source_dict(path: Path | str | None = None, *, name: str = "births",
-                **kw: Any) -> dict[str, Any]:
+def source_dict(
+    path: Path | str | None = None, *, name: str = "births", **kw: Any
+) -> dict[str, Any]:
     src: dict[str, Any] = {
         "name": name,
         "role": kw.pop("role", "births"),
@@ -70,8 +78,14 @@ def make_project(tmp_path: Path) -> Callable[..., Project]:
     return build
 
 
-def write_csv(path: Path, header: list[str], rows: list[list[str]], *, delimiter: str = ",",
-              encoding: str = "utf-8") -> Path:
+def write_csv(
+    path: Path,
+    header: list[str],
+    rows: list[list[str]],
+    *,
+    delimiter: str = ",",
+    encoding: str = "utf-8",
+) -> Path:
     import csv
     import io
 

@@ -18,9 +18,12 @@ def _settings(**over: object) -> GeographySettings:
     data: dict[str, object] = {
         "small_areas": {"path": str(AREAS), "code_column": "lsoa11cd", "name_column": "lsoa11nm"},
         "postcode_lookup": {"path": str(LOOKUP), "area_column": "lsoa11cd_spatial"},
-        "hierarchy": {"path": str(OPENDATA / "lookups/lsoa2011_to_ward2019_knowsley.csv"),
-                      "area_column": "LSOA11CD", "levels": {"ward": "WD19CD"},
-                      "names": {"ward": "WD19NM"}},
+        "hierarchy": {
+            "path": str(OPENDATA / "lookups/lsoa2011_to_ward2019_knowsley.csv"),
+            "area_column": "LSOA11CD",
+            "levels": {"ward": "WD19CD"},
+            "names": {"ward": "WD19NM"},
+        },
     }
     data.update(over)
     return GeographySettings.model_validate(data)

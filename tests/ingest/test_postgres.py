@@ -53,30 +53,71 @@ def postgres_url() -> Iterator[str]:
     root = tempfile.mkdtemp(prefix="ef-pg-")
     if os.geteuid() == 0:
         if subprocess.run(["id", "-u", PG_USER], capture_output=True).returncode != 0:
-            subprocess.run(["useradd", "--system", "--no-create-home", "--shell",
-                            "/usr/sbin/nologin", PG_USER], check=True, capture_output=True)
+            subprocess.run(
+                [
+                    "useradd",
+                    "--system",
+                    "--no-create-home",
+                    "--shell",
+                    "/usr/sbin/nologin",
+                    PG_USER,
+                ],
+                check=True,
+                capture_output=True,
+            )
         shutil.chown(root, user=PG_USER)
         prefix = ["runuser", "-u", PG_USER, "--"]
     data, sock = Path(root) / "data", Path(root)
     port = _free_port()
-    subprocess.run([*prefix, initdb, "-D", str(data), "-U", "postgres", "--auth=trust",
-                    "-E", "UTF8", "--no-locale"], check=True, capture_output=True)
     subprocess.run(
-        [*prefix, pg_ctl, "-D", str(data), "-l", str(Path(root) / "log.txt"), "-w", "-t", "60",
-         "-o", f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off", "start"],
-        check=True, capture_output=True,
+        [
+            *prefix,
+            initdb,
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-locale",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [
+            *prefix,
+            pg_ctl,
+            "-D",
+            str(data),
+            "-l",
+            str(Path(root) / "log.txt"),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
     )
     try:
         import psycopg
 
-        with psycopg.connect(f"host=127.0.0.1 port={port} user=postgres dbname=postgres",
-                             autocommit=True) as con:
+        with psycopg.connect(
+            f"host=127.0.0.1 port={port} user=postgres dbname=postgres", autocommit=True
+        ) as con:
             con.execute("CREATE DATABASE council")
-        with psycopg.connect(f"host=127.0.0.1 port={port} user=postgres dbname=council",
-                             autocommit=True) as con:
+        with psycopg.connect(
+            f"host=127.0.0.1 port={port} user=postgres dbname=council", autocommit=True
+        ) as con:
             con.execute("CREATE SCHEMA cc")
-            con.execute("CREATE TABLE cc.registrations (reg_id text, forename text, "
-                        "surname text, dob date, nhs bigint, centre text, registered timestamp)")
+            con.execute(
+                "CREATE TABLE cc.registrations (reg_id text, forename text, "
+                "surname text, dob date, nhs bigint, centre text, registered timestamp)"
+            )
             con.execute(
                 "INSERT INTO cc.registrations VALUES "
                 "('R1', 'Zoë', 'Nuñez', '2024-02-01', 9434765919, 'Southmead', "
@@ -87,8 +128,9 @@ def postgres_url() -> Iterator[str]:
             )
         yield f"postgresql://postgres@127.0.0.1:{port}/council"
     finally:
-        subprocess.run([*prefix, pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"],
-                       capture_output=True)
+        subprocess.run(
+            [*prefix, pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"], capture_output=True
+        )
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -96,8 +138,15 @@ def test_postgres_table(postgres_url: str) -> None:
     b = read_database(postgres_url, SourceOptions(table="cc.registrations"))
     assert b.columns == ("reg_id", "forename", "surname", "dob", "nhs", "centre", "registered")
     rows = sorted(list(r.values()) for r in b.table.to_pylist())
-    assert rows[0] == ["R1", "Zoë", "Nuñez", "2024-02-01", "9434765919", "Southmead",
-                       "2024-05-06 10:30:00"]
+    assert rows[0] == [
+        "R1",
+        "Zoë",
+        "Nuñez",
+        "2024-02-01",
+        "9434765919",
+        "Southmead",
+        "2024-05-06 10:30:00",
+    ]
     assert rows[1] == ["R2", "Bo", "Li", "", "", "Southmead", ""]
     assert rows[2][3] == "2023-07-09" and rows[2][6] == "2024-01-02"
 
@@ -115,16 +164,29 @@ def test_postgres_missing_table(postgres_url: str) -> None:
         read_database(postgres_url, SourceOptions(table="cc.nope"))
 
 
-def test_postgres_ingest_end_to_end(postgres_url: str, tmp_path: Path,
-                                    make_project: Callable[..., Project]) -> None:
-    project = make_project(source_dict(
-        None, name="registrations", role="registrations", url=postgres_url,
-        options={"query": "SELECT * FROM cc.registrations ORDER BY reg_id"},
-        columns={"record_id": "reg_id", "first_name": "forename", "last_name": "surname",
-                 "date_of_birth": "dob", "nhs_number": "nhs", "site": "centre",
-                 "event_date": "registered"},
-        date_formats={}, value_maps={"site": {"Southmead": "S01", "Halewood": "S02"}},
-    ))
+def test_postgres_ingest_end_to_end(
+    postgres_url: str, tmp_path: Path, make_project: Callable[..., Project]
+) -> None:
+    project = make_project(
+        source_dict(
+            None,
+            name="registrations",
+            role="registrations",
+            url=postgres_url,
+            options={"query": "SELECT * FROM cc.registrations ORDER BY reg_id"},
+            columns={
+                "record_id": "reg_id",
+                "first_name": "forename",
+                "last_name": "surname",
+                "date_of_birth": "dob",
+                "nhs_number": "nhs",
+                "site": "centre",
+                "event_date": "registered",
+            },
+            date_formats={},
+            value_maps={"site": {"Southmead": "S01", "Halewood": "S02"}},
+        )
+    )
     engine = open_engine("duckdb", path=tmp_path / "s.duckdb")
     reports = ingest_project(project, engine, echo=lambda _m: None)
     o = reports[0].outcome

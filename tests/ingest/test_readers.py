@@ -161,8 +161,10 @@ def test_excel_named_sheet_with_native_dates(tmp_path: Path) -> None:
     p = _workbook(tmp_path / "b.xlsx")
     b = readers.read_excel(p, SourceOptions(sheet="Births"))
     assert b.columns == ("ID", "Forename", "DOB", "NHS")
-    assert _rows(b) == [["1", "Zoë", "2024-02-01", "9434765919"],
-                        ["A2", "José", "03/04/2023", "943 476 5919"]]
+    assert _rows(b) == [
+        ["1", "Zoë", "2024-02-01", "9434765919"],
+        ["A2", "José", "03/04/2023", "943 476 5919"],
+    ]
 
 
 def test_excel_first_sheet_by_default(tmp_path: Path) -> None:
@@ -197,18 +199,22 @@ def test_excel_unreadable_workbook(tmp_path: Path) -> None:
 def test_parquet_typed_columns_become_text(tmp_path: Path) -> None:
     p = tmp_path / "a.parquet"
     pq.write_table(
-        pa.table({
-            "ID": pa.array([1, 2], pa.int64()),
-            "DOB": pa.array([dt.date(2024, 2, 1), None], pa.date32()),
-            "NHS": pa.array([9434765919.0, None], pa.float64()),
-            "Name": pa.array(["Zoë", None], pa.string()),
-            "Seen": pa.array([dt.datetime(2024, 5, 6, 10, 30), None], pa.timestamp("us")),
-        }),
+        pa.table(
+            {
+                "ID": pa.array([1, 2], pa.int64()),
+                "DOB": pa.array([dt.date(2024, 2, 1), None], pa.date32()),
+                "NHS": pa.array([9434765919.0, None], pa.float64()),
+                "Name": pa.array(["Zoë", None], pa.string()),
+                "Seen": pa.array([dt.datetime(2024, 5, 6, 10, 30), None], pa.timestamp("us")),
+            }
+        ),
         p,
     )
     b = readers.read_parquet(p, SourceOptions())
-    assert _rows(b) == [["1", "2024-02-01", "9434765919", "Zoë", "2024-05-06 10:30:00"],
-                        ["2", "", "", "", ""]]
+    assert _rows(b) == [
+        ["1", "2024-02-01", "9434765919", "Zoë", "2024-05-06 10:30:00"],
+        ["2", "", "", "", ""],
+    ]
 
 
 def test_parquet_not_parquet(tmp_path: Path) -> None:
@@ -224,8 +230,10 @@ def test_parquet_not_parquet(tmp_path: Path) -> None:
 def _sqlite(path: Path) -> str:
     con = sqlite3.connect(path)
     con.execute("CREATE TABLE births (id TEXT, forename TEXT, dob DATE, nhs INTEGER)")
-    con.executemany("INSERT INTO births VALUES (?, ?, ?, ?)",
-                    [("1", "Zoë", "2024-02-01", 9434765919), ("2", "José", None, None)])
+    con.executemany(
+        "INSERT INTO births VALUES (?, ?, ?, ?)",
+        [("1", "Zoë", "2024-02-01", 9434765919), ("2", "José", None, None)],
+    )
     con.commit()
     con.close()
     return f"sqlite:///{path}"

@@ -114,9 +114,7 @@ def test_postcode_rules_never_crash_and_are_idempotent(text: str) -> None:
 
 
 @settings(deadline=None)
-@given(
-    st.from_regex(r"[A-PR-UWYZ][A-HK-Y]?[0-9]{1,2} [0-9][ABD-HJLNP-UW-Z]{2}", fullmatch=True)
-)
+@given(st.from_regex(r"[A-PR-UWYZ][A-HK-Y]?[0-9]{1,2} [0-9][ABD-HJLNP-UW-Z]{2}", fullmatch=True))
 def test_generated_postcodes_in_any_spacing_are_valid(pcode: str) -> None:
     assert rules.postcode_is_valid(rules.normalise_postcode(pcode.lower().replace(" ", "")))
 
@@ -197,8 +195,9 @@ def test_parse_date(text: str, formats: tuple[str, ...], expected: dt.date | Non
 
 
 @settings(deadline=None)
-@given(st.dates(min_value=dt.date(1900, 1, 1)),
-       st.sampled_from(["%d/%m/%Y", "%Y-%m-%d", "%d.%m.%Y"]))
+@given(
+    st.dates(min_value=dt.date(1900, 1, 1)), st.sampled_from(["%d/%m/%Y", "%Y-%m-%d", "%d.%m.%Y"])
+)
 def test_parse_date_round_trips(d: dt.date, fmt: str) -> None:
     assert rules.parse_date(d.strftime(fmt), (fmt,)) == d
 
@@ -227,8 +226,12 @@ def test_age_in_years(dob: dt.date, ref: dt.date, age: int) -> None:
 
 
 def test_sex_mapper_source_map_builtin_and_unmapped() -> None:
-    m = rules.ValueMapper({"G": "female", "B": "male"}, builtin=rules.BUILTIN_SEX,
-                          allowed=("female", "male", "unknown"), fallback="unknown")
+    m = rules.ValueMapper(
+        {"G": "female", "B": "male"},
+        builtin=rules.BUILTIN_SEX,
+        allowed=("female", "male", "unknown"),
+        fallback="unknown",
+    )
     assert m("G") == ("female", False)
     assert m(" b ") == ("male", False)  # case-insensitive, trimmed
     assert m("F") == ("female", False)  # built-in reading
@@ -253,8 +256,12 @@ def test_map_to_null() -> None:
 @settings(deadline=None)
 @given(st.text(), st.dictionaries(st.text(max_size=3), st.sampled_from(["female", "male", "x"])))
 def test_mapper_never_crashes_and_stays_in_allowed(text: str, mapping: dict[str, str]) -> None:
-    m = rules.ValueMapper(mapping, builtin=rules.BUILTIN_SEX,
-                          allowed=("female", "male", "unknown"), fallback="unknown")
+    m = rules.ValueMapper(
+        mapping,
+        builtin=rules.BUILTIN_SEX,
+        allowed=("female", "male", "unknown"),
+        fallback="unknown",
+    )
     value, _unmapped = m(text)
     assert value in {None, "female", "male", "unknown"}
 

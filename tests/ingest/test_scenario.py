@@ -21,8 +21,9 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def ingested(knowsley_scenario: Scenario, tmp_path_factory: pytest.TempPathFactory
-             ) -> dict[str, Any]:
+def ingested(
+    knowsley_scenario: Scenario, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
     project = load_project(knowsley_scenario.project_file)
     out = tmp_path_factory.mktemp("ingest-scenario")
     engine = open_engine("duckdb", path=out / "store.duckdb")
@@ -30,18 +31,28 @@ def ingested(knowsley_scenario: Scenario, tmp_path_factory: pytest.TempPathFacto
     ctx = RunContext(project=project, out_dir=out, engine=engine, echo=lines.append)
     ingest_stage(ctx)
     role_to_source = {s.role: s.name for s in project.sources}
-    truth = pd.read_csv(knowsley_scenario.truth_dir / "records.csv", dtype=str,
-                        keep_default_na=False)
+    truth = pd.read_csv(
+        knowsley_scenario.truth_dir / "records.csv", dtype=str, keep_default_na=False
+    )
     truth["source"] = truth["source"].map(role_to_source)
     truth["row_number"] = truth["row_number"].astype(int)
     quarantine = engine.query(
         "SELECT source, row_number, record_id, array_to_string(reasons, ';') AS reasons "
-        "FROM quarantine").to_pandas()
+        "FROM quarantine"
+    ).to_pandas()
     records = engine.query(
-        "SELECT source, row_number, record_id, array_to_string(flags, ';') AS flags "
-        "FROM records").to_pandas()
-    yield {"ctx": ctx, "engine": engine, "truth": truth, "quarantine": quarantine,
-           "records": records, "lines": lines, "project": project, "out": out}
+        "SELECT source, row_number, record_id, array_to_string(flags, ';') AS flags FROM records"
+    ).to_pandas()
+    yield {
+        "ctx": ctx,
+        "engine": engine,
+        "truth": truth,
+        "quarantine": quarantine,
+        "records": records,
+        "lines": lines,
+        "project": project,
+        "out": out,
+    }
     engine.close()
 
 
@@ -54,8 +65,10 @@ def test_every_scenario_file_reconciles(ingested: dict[str, Any]) -> None:
         assert r["rows_read"] == expected_rows, source
         assert r["rows_read"] == r["rows_loaded"] + r["rows_quarantined"], source
         assert r["reconciles"] is True
-        line = (f"{source}: read {r['rows_read']:,} = loaded {r['rows_loaded']:,} + "
-                f"quarantined {r['rows_quarantined']:,}")
+        line = (
+            f"{source}: read {r['rows_read']:,} = loaded {r['rows_loaded']:,} + "
+            f"quarantined {r['rows_quarantined']:,}"
+        )
         assert any(line in printed for printed in ingested["lines"])
     total_q = sum(r["rows_quarantined"] for r in recon.values())
     with (ingested["out"] / "restricted" / QUARANTINE_FILE).open(encoding="utf-8") as fh:
@@ -74,8 +87,13 @@ def test_broken_rows_quarantined_with_exact_reasons(ingested: dict[str, Any]) ->
 
 def test_no_good_row_is_quarantined(ingested: dict[str, Any]) -> None:
     truth, q = ingested["truth"], ingested["quarantine"]
-    keys = set(zip(truth.loc[truth["expected_quarantine"] == "", "source"],
-                   truth.loc[truth["expected_quarantine"] == "", "row_number"], strict=True))
+    keys = set(
+        zip(
+            truth.loc[truth["expected_quarantine"] == "", "source"],
+            truth.loc[truth["expected_quarantine"] == "", "row_number"],
+            strict=True,
+        )
+    )
     quarantined = set(zip(q["source"], q["row_number"], strict=True))
     assert not (keys & quarantined)
     assert len(q) == int((truth["expected_quarantine"] != "").sum())
@@ -100,10 +118,12 @@ def test_scenario_twice_changes_nothing(ingested: dict[str, Any]) -> None:
     assert engine.query("SELECT count(*) AS n FROM ingest_batches").column("n")[0].as_py() == 4
 
 
-def test_console_and_metadata_hold_no_person_values(ingested: dict[str, Any],
-                                                    knowsley_scenario: Scenario) -> None:
-    children = pd.read_csv(knowsley_scenario.truth_dir / "children.csv", dtype=str,
-                           keep_default_na=False)
+def test_console_and_metadata_hold_no_person_values(
+    ingested: dict[str, Any], knowsley_scenario: Scenario
+) -> None:
+    children = pd.read_csv(
+        knowsley_scenario.truth_dir / "children.csv", dtype=str, keep_default_na=False
+    )
     text = "\n".join(ingested["lines"]) + repr(ingested["ctx"].metadata)
     nhs = [v for v in children.get("nhs_number", pd.Series(dtype=str)).head(200) if v]
     surnames = [v for v in children.get("last_name", pd.Series(dtype=str)).head(200) if len(v) > 5]
@@ -116,11 +136,16 @@ def test_records_are_typed(ingested: dict[str, Any]) -> None:
     engine = ingested["engine"]
     row = engine.query(
         "SELECT typeof(date_of_birth) AS d, typeof(flags) AS f, typeof(nhs_number_valid) AS b "
-        "FROM records LIMIT 1").to_pylist()[0]
+        "FROM records LIMIT 1"
+    ).to_pylist()[0]
     assert row == {"d": "DATE", "f": "VARCHAR[]", "b": "BOOLEAN"}
-    n_placed = engine.query(
-        "SELECT count(*) AS n FROM records WHERE postcode IS NOT NULL AND area_code IS NULL"
-    ).column("n")[0].as_py()
+    n_placed = (
+        engine.query(
+            "SELECT count(*) AS n FROM records WHERE postcode IS NOT NULL AND area_code IS NULL"
+        )
+        .column("n")[0]
+        .as_py()
+    )
     assert n_placed == 0  # every valid Knowsley postcode is placed in an LSOA
 
 

@@ -55,8 +55,9 @@ def outcome(tmp_path: Path, make_project: Callable[..., Project]) -> tuple[Stand
     path = write_csv(tmp_path / "births.csv", HEADER, [c[0] for c in CASES])
     project = make_project(source_dict(path))
     raw = read_csv(path, SourceOptions())
-    std = standardise(raw, project.sources[0], reference_date=REFERENCE_DATE,
-                      placer=build_placer(project))
+    std = standardise(
+        raw, project.sources[0], reference_date=REFERENCE_DATE, placer=build_placer(project)
+    )
     return std, project
 
 
@@ -117,16 +118,23 @@ def test_codes_are_in_the_contract(outcome: tuple[Standardised, Project]) -> Non
         assert set(r["flags"]) <= set(QUALITY_FLAGS)
 
 
-def _std(tmp_path: Path, make_project: Callable[..., Project], header: list[str],
-         rows: list[list[str]], **src: Any) -> Standardised:
+def _std(
+    tmp_path: Path,
+    make_project: Callable[..., Project],
+    header: list[str],
+    rows: list[list[str]],
+    **src: Any,
+) -> Standardised:
     path = write_csv(tmp_path / "s.csv", header, rows)
     project = make_project(source_dict(path, **src))
-    return standardise(read_csv(path, SourceOptions()), project.sources[0],
-                       reference_date=REFERENCE_DATE)
+    return standardise(
+        read_csv(path, SourceOptions()), project.sources[0], reference_date=REFERENCE_DATE
+    )
 
 
-def test_value_maps_ethnicity_site_and_keep_columns(tmp_path: Path,
-                                                    make_project: Callable[..., Project]) -> None:
+def test_value_maps_ethnicity_site_and_keep_columns(
+    tmp_path: Path, make_project: Callable[..., Project]
+) -> None:
     header = ["ID", "Forename", "Surname", "DOB", "Eth", "Centre", "When", "GP"]
     rows = [
         ["1", "A", "B", "01/01/2024", "A", "Southmead CC", "2024-06-01", "Dr X"],
@@ -136,10 +144,19 @@ def test_value_maps_ethnicity_site_and_keep_columns(tmp_path: Path,
         ["5", "A", "F", "01/01/2024", "", "", "01/05/2025", ""],
     ]
     std = _std(
-        tmp_path, make_project, header, rows,
-        columns={"record_id": "ID", "first_name": "Forename", "last_name": "Surname",
-                 "date_of_birth": "DOB", "ethnicity": "Eth", "site": "Centre",
-                 "event_date": "When"},
+        tmp_path,
+        make_project,
+        header,
+        rows,
+        columns={
+            "record_id": "ID",
+            "first_name": "Forename",
+            "last_name": "Surname",
+            "date_of_birth": "DOB",
+            "ethnicity": "Eth",
+            "site": "Centre",
+            "event_date": "When",
+        },
         date_formats={"date_of_birth": "%d/%m/%Y", "event_date": "%d/%m/%Y"},
         value_maps={"ethnicity": {"A": "white_british"}, "site": {"Southmead CC": "S01"}},
         keep_columns=["GP"],
@@ -161,10 +178,18 @@ def test_mapped_column_missing_names_it_and_lists_columns(
     tmp_path: Path, make_project: Callable[..., Project]
 ) -> None:
     with pytest.raises(InputError) as err:
-        _std(tmp_path, make_project, ["ID", "Forename", "Surname", "Birth"],
-             [["1", "a", "b", "01/01/2024"]],
-             columns={"record_id": "ID", "first_name": "Forename", "last_name": "Surname",
-                      "date_of_birth": "DOB"})
+        _std(
+            tmp_path,
+            make_project,
+            ["ID", "Forename", "Surname", "Birth"],
+            [["1", "a", "b", "01/01/2024"]],
+            columns={
+                "record_id": "ID",
+                "first_name": "Forename",
+                "last_name": "Surname",
+                "date_of_birth": "DOB",
+            },
+        )
     msg = str(err.value)
     assert "\n" not in msg
     assert "s.csv: column 'DOB' (columns.date_of_birth) is not in the file" in msg
@@ -174,10 +199,18 @@ def test_mapped_column_missing_names_it_and_lists_columns(
 def test_mapped_column_matches_ignoring_case_and_spaces(
     tmp_path: Path, make_project: Callable[..., Project]
 ) -> None:
-    std = _std(tmp_path, make_project, ["id ", "FORENAME", "Surname", "dob"],
-               [["1", "a", "b", "01/01/2024"]],
-               columns={"record_id": "ID", "first_name": "Forename", "last_name": "Surname",
-                        "date_of_birth": "DOB"})
+    std = _std(
+        tmp_path,
+        make_project,
+        ["id ", "FORENAME", "Surname", "dob"],
+        [["1", "a", "b", "01/01/2024"]],
+        columns={
+            "record_id": "ID",
+            "first_name": "Forename",
+            "last_name": "Surname",
+            "date_of_birth": "DOB",
+        },
+    )
     assert std.rows_loaded == 1
 
 
@@ -186,19 +219,22 @@ def test_keep_column_missing(tmp_path: Path, make_project: Callable[..., Project
         _std(tmp_path, make_project, HEADER, [GOOD], keep_columns=["GP"])
 
 
-def test_value_map_on_unsupported_field(tmp_path: Path,
-                                        make_project: Callable[..., Project]) -> None:
+def test_value_map_on_unsupported_field(
+    tmp_path: Path, make_project: Callable[..., Project]
+) -> None:
     with pytest.raises(ConfigError, match=r"value_maps\.last_name is not supported"):
         _std(tmp_path, make_project, HEADER, [GOOD], value_maps={"last_name": {"a": "b"}})
 
 
-def test_unreadable_rows_are_quarantined(tmp_path: Path,
-                                         make_project: Callable[..., Project]) -> None:
+def test_unreadable_rows_are_quarantined(
+    tmp_path: Path, make_project: Callable[..., Project]
+) -> None:
     path = tmp_path / "r.csv"
     path.write_text(",".join(HEADER) + "\n" + ",".join(GOOD) + "\n2,too,few\n", encoding="utf-8")
     project = make_project(source_dict(path))
-    std = standardise(read_csv(path, SourceOptions()), project.sources[0],
-                      reference_date=REFERENCE_DATE)
+    std = standardise(
+        read_csv(path, SourceOptions()), project.sources[0], reference_date=REFERENCE_DATE
+    )
     assert (std.rows_read, std.rows_loaded, std.rows_quarantined) == (2, 1, 1)
     q = std.quarantine.to_pylist()[0]
     assert q["row_number"] == 2 and q["reasons"] == ["unreadable_row"]
@@ -218,8 +254,7 @@ cell = st.one_of(
 def test_every_row_is_accounted_for(rows: list[list[str]]) -> None:
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\n").writerows([HEADER, *rows])
-    table = pa.table({h: pa.array([r[i] for r in rows], pa.string())
-                      for i, h in enumerate(HEADER)})
+    table = pa.table({h: pa.array([r[i] for r in rows], pa.string()) for i, h in enumerate(HEADER)})
     raw = RawBatch("mem.csv", tuple(HEADER), table, "b" * 64)
     project_src = source_dict(None, url="sqlite://")
     from everyfamily.config import SourceSettings
@@ -228,18 +263,27 @@ def test_every_row_is_accounted_for(rows: list[list[str]]) -> None:
     std = standardise(raw, src, reference_date=REFERENCE_DATE, placer=None)
     assert std.rows_read == len(rows)
     assert std.rows_loaded + std.rows_quarantined == len(rows)
-    numbers = sorted(std.records.column("row_number").to_pylist()
-                     + std.quarantine.column("row_number").to_pylist())
+    numbers = sorted(
+        std.records.column("row_number").to_pylist()
+        + std.quarantine.column("row_number").to_pylist()
+    )
     assert numbers == list(range(1, len(rows) + 1))
     assert all(r["reasons"] for r in std.quarantine.to_pylist())
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                  HealthCheck.function_scoped_fixture])
-@given(st.lists(st.lists(cell, min_size=7, max_size=7), min_size=1, max_size=15),
-       st.sampled_from([",", ";", "\t"]), st.sampled_from(["utf-8", "utf-8-sig", "cp1252"]))
-def test_csv_files_reconcile(tmp_path: Path, rows: list[list[str]], delim: str,
-                             encoding: str) -> None:
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    st.lists(st.lists(cell, min_size=7, max_size=7), min_size=1, max_size=15),
+    st.sampled_from([",", ";", "\t"]),
+    st.sampled_from(["utf-8", "utf-8-sig", "cp1252"]),
+)
+def test_csv_files_reconcile(
+    tmp_path: Path, rows: list[list[str]], delim: str, encoding: str
+) -> None:
     buf = io.StringIO()
     csv.writer(buf, delimiter=delim, lineterminator="\n", quoting=csv.QUOTE_ALL).writerows(
         [HEADER, *rows]
@@ -262,8 +306,9 @@ def test_csv_files_reconcile(tmp_path: Path, rows: list[list[str]], delim: str,
 def test_placer_prefers_the_lookup(tmp_path: Path) -> None:
     import pandas as pd
 
-    lookup = pd.DataFrame({"postcode": ["L36 9YA"], "area_code": ["E01"], "latitude": [53.4],
-                           "longitude": [-2.8]})
+    lookup = pd.DataFrame(
+        {"postcode": ["L36 9YA"], "area_code": ["E01"], "latitude": [53.4], "longitude": [-2.8]}
+    )
     placer = PostcodePlacer(lookup)
     hit = placer.place("L36 9YA")
     assert hit is not None and hit.area_code == "E01" and not hit.by_sector

@@ -36,8 +36,10 @@ def _snapshot(engine: Engine) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for t in ("records", "quarantine", "ingest_batches"):
         if engine.has_table(t):
-            out[t] = sorted(json.dumps(r, default=str, sort_keys=True)
-                            for r in engine.query(f"SELECT * FROM {t}").to_pylist())
+            out[t] = sorted(
+                json.dumps(r, default=str, sort_keys=True)
+                for r in engine.query(f"SELECT * FROM {t}").to_pylist()
+            )
     return out
 
 
@@ -64,16 +66,21 @@ def test_stage_reconciles_and_writes_quarantine_file(
     ]
     batches = engine.query("SELECT * FROM ingest_batches").to_pylist()
     assert len(batches) == 1 and batches[0]["rows_read"] == 3 and batches[0]["status"] == "loaded"
-    types = {r["column_name"]: r["data_type"] for r in engine.query(
-        "SELECT column_name, data_type FROM information_schema.columns "
-        "WHERE table_name = 'records'").to_pylist()}
+    types = {
+        r["column_name"]: r["data_type"]
+        for r in engine.query(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_name = 'records'"
+        ).to_pylist()
+    }
     assert types["date_of_birth"] == "DATE" and types["flags"] == "VARCHAR[]"
     assert types["nhs_number_valid"] == "BOOLEAN" and types["row_number"] == "BIGINT"
     engine.close()
 
 
-def test_same_file_twice_changes_nothing(tmp_path: Path,
-                                         make_project: Callable[..., Project]) -> None:
+def test_same_file_twice_changes_nothing(
+    tmp_path: Path, make_project: Callable[..., Project]
+) -> None:
     path = write_csv(tmp_path / "births.csv", HEADER, ROWS)
     project = make_project(source_dict(path))
     engine = open_engine("duckdb", path=tmp_path / "s.duckdb")
@@ -88,8 +95,9 @@ def test_same_file_twice_changes_nothing(tmp_path: Path,
     engine.close()
 
 
-def test_later_extract_adds_and_updates(tmp_path: Path,
-                                        make_project: Callable[..., Project]) -> None:
+def test_later_extract_adds_and_updates(
+    tmp_path: Path, make_project: Callable[..., Project]
+) -> None:
     path = write_csv(tmp_path / "births.csv", HEADER, ROWS)
     project = make_project(source_dict(path))
     engine = open_engine("duckdb", path=tmp_path / "s.duckdb")
@@ -100,8 +108,12 @@ def test_later_extract_adds_and_updates(tmp_path: Path,
     ]
     write_csv(path, HEADER, later)
     ingest_project(project, engine, echo=lambda _m: None)
-    rows = {r["record_id"]: r for r in engine.query(
-        "SELECT record_id, postcode, batch_id, flags FROM records").to_pylist()}
+    rows = {
+        r["record_id"]: r
+        for r in engine.query(
+            "SELECT record_id, postcode, batch_id, flags FROM records"
+        ).to_pylist()
+    }
     assert sorted(rows) == ["1", "3", "4"]  # 1 stays (extracts may be incremental)
     assert rows["3"]["postcode"] == "L36 9YB" and rows["3"]["flags"] == []
     assert rows["1"]["batch_id"] != rows["3"]["batch_id"] == rows["4"]["batch_id"]
@@ -166,13 +178,24 @@ def test_killed_mid_load_leaves_store_unchanged(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
 
     # first load completes, then a bigger second extract is killed between its writes
-    subprocess.run([sys.executable, "-c", (
-        "import sys; from everyfamily.config import load_project; "
-        "from everyfamily.engines import open_engine; "
-        "from everyfamily.ingest.stage import ingest_project; "
-        "e = open_engine('duckdb', path=sys.argv[2]); "
-        "ingest_project(load_project(sys.argv[1]), e, echo=lambda m: None); e.close()"),
-        str(proj), str(store)], check=True, env=env, timeout=120)
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import sys; from everyfamily.config import load_project; "
+                "from everyfamily.engines import open_engine; "
+                "from everyfamily.ingest.stage import ingest_project; "
+                "e = open_engine('duckdb', path=sys.argv[2]); "
+                "ingest_project(load_project(sys.argv[1]), e, echo=lambda m: None); e.close()"
+            ),
+            str(proj),
+            str(store),
+        ],
+        check=True,
+        env=env,
+        timeout=120,
+    )
     engine = open_engine("duckdb", path=store)
     before = _snapshot(engine)
     engine.close()
@@ -180,8 +203,12 @@ def test_killed_mid_load_leaves_store_unchanged(tmp_path: Path) -> None:
 
     extra = [[str(i), "Kid", f"N{i}", "01/01/2024", "F", "", "L36 9YA"] for i in range(10, 2000)]
     write_csv(path, HEADER, [*ROWS, *extra])
-    proc = subprocess.Popen([sys.executable, str(script), str(proj), str(store)],
-                            stdout=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(proj), str(store)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()

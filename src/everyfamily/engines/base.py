@@ -58,13 +58,13 @@ def open_engine(kind: str = "duckdb", *, path: Path | None = None, **options: An
         return DuckDBEngine(path, **options)
     if kind == "spark":
         try:
-            from everyfamily.engines.spark_engine import SparkEngine  # type: ignore[import-not-found]
+            from everyfamily.engines.spark_engine import SparkEngine
         except ImportError:
             raise EngineError(
                 "the Spark engine needs pyspark and Java 17",
                 hint="install everyfamily with the 'spark' extra",
             ) from None
-        return SparkEngine(**options)  # type: ignore[no-any-return]
+        return SparkEngine(**options)
     raise EngineError(f"unknown engine {kind!r}", hint="use 'duckdb' or 'spark'")
 
 

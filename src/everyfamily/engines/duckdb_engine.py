@@ -21,8 +21,13 @@ from everyfamily.errors import EngineError
 class DuckDBEngine:
     name = "duckdb"
 
-    def __init__(self, path: Path | None = None, *, threads: int | None = None,
-                 memory_limit: str | None = None) -> None:
+    def __init__(
+        self,
+        path: Path | None = None,
+        *,
+        threads: int | None = None,
+        memory_limit: str | None = None,
+    ) -> None:
         self.path = path
         try:
             self.con = duckdb.connect(str(path) if path else ":memory:")

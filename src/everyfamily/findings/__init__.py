@@ -1,0 +1,1 @@
+"""Findings: ranked, evidenced, plain-English things an analyst would raise from reach."""

@@ -1,0 +1,750 @@
+"""The detectors: each reads the released reach table and returns findings of one kind.
+
+Every detector is pure (frames in, frozen findings out) and states its test in the
+finding's evidence. Families of tests are controlled by Benjamini-Hochberg; the minimum
+effect sizes and counts are the named constants of :mod:`everyfamily.findings.model`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from everyfamily.findings import stats
+from everyfamily.findings.model import (
+    AREA_ATTRIBUTE_DIMENSIONS,
+    NOT_A_GROUP,
+    STRENGTH_CAP,
+    Finding,
+    FindingsSettings,
+)
+from everyfamily.findings.text import areas_label, count, group_phrase, pct
+
+#: Two-sided 95% and 99.8% funnel limits as normal quantiles (Spiegelhalter 2005).
+Z_95 = 1.959963984540054
+Z_998 = 3.090232306167813
+
+Neighbours = Mapping[str, Iterable[str]]
+
+
+# --- shared helpers ------------------------------------------------------------------------
+
+
+def strength(q: float) -> float:
+    """Strength of evidence: -log10(q), capped at STRENGTH_CAP; 0 when q is undefined."""
+    if q is None or not math.isfinite(q):
+        return 0.0
+    return float(min(-math.log10(max(q, 1e-300)), STRENGTH_CAP))
+
+
+def _num(value: Any) -> float:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return math.nan
+    return out
+
+
+def _fnum(value: float) -> float | None:
+    """A float for JSON: None for NaN/inf, rounded to 6 places."""
+    return round(float(value), 6) if value is not None and math.isfinite(value) else None
+
+
+def _sig(value: float) -> float | None:
+    """A p- or q-value for JSON: None for NaN, 3 significant figures (tiny values kept)."""
+    if value is None or not math.isfinite(value):
+        return None
+    return float(f"{float(value):.3g}")
+
+
+def _select(
+    reach: pd.DataFrame, level: str, dimension: str = "all", service: str = "any"
+) -> pd.DataFrame:
+    mask = (
+        (reach["level"] == level)
+        & (reach["dimension"] == dimension)
+        & (reach["service"] == service)
+    )
+    rows = reach.loc[mask].copy()
+    for col in ("known", "registered", "engaged", "ons_population"):
+        rows[col] = pd.to_numeric(rows[col], errors="coerce")
+    rows["den"] = _denominator(rows)
+    return rows
+
+
+def _denominator(rows: pd.DataFrame) -> pd.Series:
+    """The children a rate is out of: the reach table's ``denominator`` (known, registered
+    or engaged; everyfamily.reach) when present, else ``known`` (schema.REACH_COLUMNS)."""
+    known = pd.to_numeric(rows["known"], errors="coerce")
+    if "denominator" in rows.columns:
+        den = pd.to_numeric(rows["denominator"], errors="coerce")
+        return den.where(den.notna(), known)
+    return known
+
+
+def borough_row(reach: pd.DataFrame, settings: FindingsSettings) -> dict[str, Any]:
+    """Borough totals (the comparison for every area): the borough row when present, else
+    the sum over small areas."""
+    rows = _select(reach, "borough")
+    if len(rows):
+        r = rows.iloc[0]
+        return {
+            "area_code": str(r["area_code"]),
+            "area_name": str(r["area_name"]) if pd.notna(r["area_name"]) else settings.borough_name,
+            "known": _num(r["known"]),
+            "den": _num(r["den"]),
+            "registered": _num(r["registered"]),
+            "engaged": _num(r["engaged"]),
+            "ons_population": _num(r["ons_population"]),
+        }
+    small = _select(reach, settings.small_area_level)
+    return {
+        "area_code": "borough",
+        "area_name": settings.borough_name,
+        "known": float(small["known"].sum()),
+        "den": float(small["den"].sum()),
+        "registered": float(small["registered"].sum()),
+        "engaged": float(small["engaged"].sum()),
+        "ons_population": float(small["ons_population"].sum(min_count=1)),
+    }
+
+
+def _components(codes: list[str], neighbours: Neighbours | None) -> list[list[str]]:
+    """Connected groups of flagged areas (contiguity), in the order first seen."""
+    flagged = set(codes)
+    parent = {c: c for c in codes}
+
+    def root(c: str) -> str:
+        while parent[c] != c:
+            parent[c] = parent[parent[c]]
+            c = parent[c]
+        return c
+
+    if neighbours:
+        for c in codes:
+            for n in neighbours.get(c, ()):
+                if n in flagged:
+                    ra, rb = root(c), root(n)
+                    if ra != rb:
+                        parent[max(ra, rb)] = min(ra, rb)
+    groups: dict[str, list[str]] = {}
+    for c in codes:
+        groups.setdefault(root(c), []).append(c)
+    return list(groups.values())
+
+
+def _label(code: str, name: Any, labels: Mapping[str, str] | None) -> str:
+    if labels and code in labels:
+        return labels[code]
+    return (
+        str(name)
+        if name is not None and not (isinstance(name, float) and math.isnan(name))
+        else code
+    )
+
+
+# --- unreached_area ------------------------------------------------------------------------
+
+
+def _area_funnel(
+    rows: pd.DataFrame, x: np.ndarray, n: np.ndarray, p0: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, bool]:
+    y = x / n
+    se = np.sqrt(p0 * (1 - p0) / n)
+    z, tau2, od = stats.overdispersed_z(y, p0, se)
+    p = stats.lower_p_from_z(z)
+    q = stats.bh_adjust(p)
+    return z, p, q, tau2, od
+
+
+def find_unreached_areas(
+    reach: pd.DataFrame,
+    *,
+    settings: FindingsSettings,
+    neighbours: Neighbours | None = None,
+    area_labels: Mapping[str, str] | None = None,
+) -> list[Finding]:
+    """Small areas whose registered rate lies below the funnel limits around the borough rate.
+
+    Test: Spiegelhalter (2005) funnel z-score of registered/known against the borough rate,
+    with his additive over-dispersion allowance when areas vary more than chance explains;
+    one-sided (lower) p-values, Benjamini-Hochberg q-values across all areas. An area below
+    the 99.8% limit with q <= FDR is *striking*; below the 95% limit only, *watch* (lower
+    severity). Flagged areas that touch (Queen contiguity) form one finding.
+    """
+    rows = _select(reach, settings.small_area_level)
+    rows = rows[rows["den"].fillna(0) > 0].reset_index(drop=True)
+    b = borough_row(reach, settings)
+    if len(rows) < 3 or not b["den"] or not b["den"] > 0:
+        return []
+    p0 = b["registered"] / b["den"]
+    if not 0 < p0 < 1:
+        return []
+    n = rows["den"].to_numpy(dtype="float64")
+    x = np.minimum(rows["registered"].fillna(0).to_numpy(dtype="float64"), n)
+    z, p, q, tau2, od = _area_funnel(rows, x, n, p0)
+    gap = p0 - x / n
+    band = np.where(z < -Z_998, "below_998", np.where(z < -Z_95, "below_95", "within"))
+    flagged = (band != "within") & (gap >= settings.min_area_gap)
+    striking = flagged & (band == "below_998") & (q <= settings.fdr_alpha)
+    idx = {str(c): i for i, c in enumerate(rows["area_code"])}
+    codes = [str(c) for c, f in zip(rows["area_code"], flagged, strict=True) if f]
+    out: list[Finding] = []
+    for comp in _components(codes, neighbours):
+        ii = sorted(
+            (idx[c] for c in comp), key=lambda i: (x[i] / n[i], str(rows.at[i, "area_code"]))
+        )
+        kk, xx = float(n[ii].sum()), float(x[ii].sum())
+        obs = xx / kk
+        excess = kk * p0 - xx
+        qmin = float(np.nanmin(q[ii]))
+        st = strength(qmin)
+        severity = "striking" if bool(striking[ii].any()) else "watch"
+        names = [
+            _label(str(rows.at[i, "area_code"]), rows.at[i, "area_name"], area_labels) for i in ii
+        ]
+        headline = (
+            f"{areas_label(names)}: {count(kk, settings)} under-fives living there, "
+            f"{count(xx, settings)} registered with a centre ({pct(obs)}, borough {pct(p0)})"
+        )
+        per_area = [
+            {
+                "area_code": str(rows.at[i, "area_code"]),
+                "area_name": names[j],
+                "children": int(n[i]),
+                "registered": int(x[i]),
+                "rate": _fnum(x[i] / n[i]),
+                "z": _fnum(z[i]),
+                "p_value": _sig(p[i]),
+                "q_value": _sig(q[i]),
+                "band": str(band[i]),
+            }
+            for j, i in enumerate(ii)
+        ]
+        evidence = {
+            "test": "funnel plot z-score of the registered rate against the borough rate "
+            "(Spiegelhalter 2005), one-sided, with an over-dispersion allowance; "
+            "Benjamini-Hochberg across all small areas",
+            "p_value": _sig(float(np.nanmin(p[ii]))),
+            "q_value": _sig(qmin),
+            "fdr_alpha": settings.fdr_alpha,
+            "band": "below_998" if (band[ii] == "below_998").any() else "below_95",
+            "overdispersion": {"detected": od, "tau2": _fnum(tau2)},
+            "counts": {
+                "children": int(kk),
+                "registered": int(xx),
+                "borough_children": int(b["den"]),
+                "borough_registered": int(b["registered"]),
+            },
+            "tests_in_family": len(rows),
+            "areas": per_area,
+            "excess_unreached": _fnum(excess),
+            "strength": _fnum(st),
+        }
+        lo, hi = stats.wilson_interval(xx, kk)
+        out.append(
+            Finding(
+                kind="unreached_area",
+                areas=tuple(str(rows.at[i, "area_code"]) for i in ii),
+                group=None,
+                site=None,
+                measure="registered_rate",
+                observed=obs,
+                expected=p0,
+                interval=(lo, hi),
+                children_affected=int(kk - xx),
+                headline=headline,
+                evidence=evidence,
+                score=max(excess, 0.0) * st,
+                severity=severity,
+                level=settings.small_area_level,
+                area_names=tuple(names),
+            )
+        )
+    return out
+
+
+# --- unreached_group -----------------------------------------------------------------------
+
+
+def _group_tests(reach: pd.DataFrame, settings: FindingsSettings) -> pd.DataFrame:
+    """One row per (level, area, dimension, value) tested, with p-values and BH q-values."""
+    any_rows = reach[reach["service"] == "any"]
+    groups = any_rows[any_rows["dimension"].isin(settings.group_dimensions)].copy()
+    totals = any_rows[any_rows["dimension"] == "all"].copy()
+    totals["total_known"] = _denominator(totals)
+    totals = totals[["level", "area_code", "total_known", "registered"]].rename(
+        columns={"registered": "total_registered"}
+    )
+    groups["known"] = _denominator(groups)
+    g = groups.merge(totals, on=["level", "area_code"], how="inner")
+    g = g[~g["group_value"].astype(str).str.strip().str.lower().isin(NOT_A_GROUP)]
+    g = g[~g["dimension"].isin(AREA_ATTRIBUTE_DIMENSIONS) | (g["level"] == "borough")]
+    g = g[g["group_value"].notna()]
+    for col in ("known", "registered", "total_known", "total_registered"):
+        g[col] = pd.to_numeric(g[col], errors="coerce").fillna(0)
+    g["x"] = np.minimum(g["registered"], g["known"])
+    g["rest_known"] = g["total_known"] - g["known"]
+    g["rest_x"] = np.clip(g["total_registered"] - g["x"], 0, g["rest_known"].clip(lower=0))
+    g = g[(g["known"] >= settings.min_group_known) & (g["rest_known"] >= settings.min_group_known)]
+    g = g.reset_index(drop=True)
+    zs, ps = [], []
+    for x, n, rx, rn in zip(g["x"], g["known"], g["rest_x"], g["rest_known"], strict=True):
+        z, p = stats.two_proportion_lower(int(x), int(n), int(rx), int(rn))
+        zs.append(z)
+        ps.append(p)
+    g["z"] = zs
+    g["p_value"] = ps
+    g["q_value"] = stats.bh_adjust(np.asarray(ps, dtype="float64"))
+    g["rate"] = g["x"] / g["known"]
+    g["rest_rate"] = g["rest_x"] / g["rest_known"]
+    return g
+
+
+def find_unreached_groups(
+    reach: pd.DataFrame, *, settings: FindingsSettings, area_labels: Mapping[str, str] | None = None
+) -> list[Finding]:
+    """Groups whose registered rate is below everyone else's in the same area.
+
+    For every area at every level and every group value: a one-sided two-proportion z-test
+    (Fisher's exact test when any expected cell is below 5) of the group's registered rate
+    (registered / children living there) against the rest of the area's children.
+    Equivalently, the group's share among registered children is below its share among
+    known children. Benjamini-Hochberg across
+    every test at every level; a finding needs q <= FDR, a gap of at least
+    ``min_rate_gap`` and at least ``min_group_known`` known children on both sides.
+    """
+    if reach.empty:
+        return []
+    g = _group_tests(reach, settings)
+    hits = g[
+        (g["q_value"] <= settings.fdr_alpha) & (g["rest_rate"] - g["rate"] >= settings.min_rate_gap)
+    ]
+    out: list[Finding] = []
+    for _, r in hits.iterrows():
+        k, x, rk, rx = float(r["known"]), float(r["x"]), float(r["rest_known"]), float(r["rest_x"])
+        level, code = str(r["level"]), str(r["area_code"])
+        name = _label(code, r["area_name"], area_labels)
+        if level == "borough":
+            name = f"{name} (borough-wide)"
+        dim, value = str(r["dimension"]), str(r["group_value"])
+        rest_rate = rx / rk
+        excess = k * rest_rate - x
+        st = strength(float(r["q_value"]))
+        lo, hi = stats.wilson_interval(x, k)
+        headline = (
+            f"{name}: {count(k, settings)} {group_phrase(dim, value)}, "
+            f"{count(x, settings)} registered with a centre "
+            f"({pct(x / k)}, everyone else {pct(rest_rate)})"
+        )
+        total_k, total_x = k + rk, x + rx
+        evidence = {
+            "test": "one-sided two-proportion z-test of the group's registered rate against "
+            "everyone else in the same area (Fisher's exact test for small counts); "
+            "Benjamini-Hochberg across all groups, areas and levels",
+            "z": _fnum(float(r["z"])),
+            "p_value": _sig(float(r["p_value"])),
+            "q_value": _sig(float(r["q_value"])),
+            "fdr_alpha": settings.fdr_alpha,
+            "tests_in_family": len(g),
+            "counts": {
+                "children": int(k),
+                "registered": int(x),
+                "rest_children": int(rk),
+                "rest_registered": int(rx),
+            },
+            "share_of_known": _fnum(k / total_k) if total_k else None,
+            "share_of_registered": _fnum(x / total_x) if total_x else None,
+            "excess_unreached": _fnum(excess),
+            "strength": _fnum(st),
+            "level": level,
+        }
+        out.append(
+            Finding(
+                kind="unreached_group",
+                areas=(code,),
+                group=(dim, value),
+                site=None,
+                measure="registered_rate",
+                observed=x / k,
+                expected=rest_rate,
+                interval=(lo, hi),
+                children_affected=int(k - x),
+                headline=headline,
+                evidence=evidence,
+                score=max(excess, 0.0) * st,
+                level=level,
+                area_names=(name,),
+            )
+        )
+    return out
+
+
+# --- low_engagement_site -------------------------------------------------------------------
+
+
+def find_low_engagement_sites(
+    reach: pd.DataFrame, *, settings: FindingsSettings, site_names: Mapping[str, str] | None = None
+) -> list[Finding]:
+    """Sites that register families but do not engage them.
+
+    For each site, engaged/registered against the pooled ratio of all other sites: an exact
+    one-sided binomial test, and a funnel z widened by the between-site spread of the other
+    sites (Spiegelhalter's additive over-dispersion, estimated leaving the site out); the
+    larger (more cautious) p-value is kept.
+    Benjamini-Hochberg across sites; a finding needs q <= FDR and a gap of at least
+    ``min_rate_gap``.
+    """
+    site_rows = reach[(reach["service"] != "any") & (reach["dimension"] == "all")].copy()
+    if site_rows.empty:
+        return []
+    levels = set(site_rows["level"])
+    level = "borough" if "borough" in levels else settings.small_area_level
+    site_rows = site_rows[site_rows["level"] == level]
+    for col in ("registered", "engaged"):
+        site_rows[col] = pd.to_numeric(site_rows[col], errors="coerce").fillna(0)
+    per = site_rows.groupby("service", as_index=False)[["registered", "engaged"]].sum()
+    per["engaged"] = np.minimum(per["engaged"], per["registered"])
+    per = per[per["registered"] >= settings.min_site_registered].reset_index(drop=True)
+    if len(per) < 2:
+        return []
+    reg = per["registered"].to_numpy(dtype="float64")
+    eng = per["engaged"].to_numpy(dtype="float64")
+    big_r, big_e = reg.sum(), eng.sum()
+    rest_rate = (big_e - eng) / (big_r - reg)
+    p_binom = np.array(
+        [
+            stats.binomial_lower_p(int(e), int(r), float(pr))
+            for e, r, pr in zip(eng, reg, rest_rate, strict=True)
+        ]
+    )
+    # Leave-one-out over-dispersion: each site is compared with the others, and the spread
+    # between the *other* sites (Spiegelhalter's tau^2) widens its limits, so a very low site
+    # cannot hide itself by inflating the spread it is judged against.
+    p_funnel = np.ones(len(per))
+    od_any, tau2_max = False, 0.0
+    for i in range(len(per)):
+        others = np.arange(len(per)) != i
+        pr = float(rest_rate[i])
+        tau2 = 0.0
+        if others.sum() >= 3 and 0 < pr < 1:
+            _z, tau2, od = stats.overdispersed_z(
+                eng[others] / reg[others], pr, np.sqrt(pr * (1 - pr) / reg[others])
+            )
+            od_any = od_any or od
+            tau2_max = max(tau2_max, tau2)
+        se = math.sqrt(pr * (1 - pr) / reg[i] + tau2) if 0 < pr < 1 else math.nan
+        if se and math.isfinite(se):
+            p_funnel[i] = float(stats.lower_p_from_z((eng[i] / reg[i] - pr) / se))
+    p = np.maximum(p_binom, p_funnel)
+    od, tau2 = od_any, tau2_max
+    q = stats.bh_adjust(p)
+    out: list[Finding] = []
+    for i, site in enumerate(per["service"].astype(str)):
+        rate = eng[i] / reg[i]
+        if not (q[i] <= settings.fdr_alpha and rest_rate[i] - rate >= settings.min_rate_gap):
+            continue
+        name = (site_names or {}).get(site, site)
+        excess = reg[i] * rest_rate[i] - eng[i]
+        st = strength(float(q[i]))
+        lo, hi = stats.wilson_interval(eng[i], reg[i])
+        headline = (
+            f"{name}: {count(reg[i], settings)} children registered, "
+            f"{count(eng[i], settings)} engaged ({pct(rate)}, other centres {pct(rest_rate[i])})"
+        )
+        evidence = {
+            "test": "exact one-sided binomial test of engaged/registered against the other "
+            "sites' pooled ratio (and the over-dispersed funnel z when sites vary more than "
+            "chance); Benjamini-Hochberg across sites",
+            "p_value": _sig(float(p[i])),
+            "q_value": _sig(float(q[i])),
+            "fdr_alpha": settings.fdr_alpha,
+            "tests_in_family": len(per),
+            "overdispersion": {"detected": od, "tau2": _fnum(tau2)},
+            "counts": {
+                "registered": int(reg[i]),
+                "engaged": int(eng[i]),
+                "rest_registered": int(big_r - reg[i]),
+                "rest_engaged": int(big_e - eng[i]),
+            },
+            "excess_unreached": _fnum(excess),
+            "strength": _fnum(st),
+        }
+        out.append(
+            Finding(
+                kind="low_engagement_site",
+                areas=(),
+                group=None,
+                site=site,
+                measure="engaged_per_registered",
+                observed=rate,
+                expected=float(rest_rate[i]),
+                interval=(lo, hi),
+                children_affected=int(reg[i] - eng[i]),
+                headline=headline,
+                evidence=evidence,
+                score=max(excess, 0.0) * st,
+                level=level,
+                area_names=(name,),
+            )
+        )
+    return out
+
+
+# --- unknown_population --------------------------------------------------------------------
+
+
+def find_unknown_population(
+    reach: pd.DataFrame,
+    *,
+    settings: FindingsSettings,
+    neighbours: Neighbours | None = None,
+    area_labels: Mapping[str, str] | None = None,
+) -> list[Finding]:
+    """Small areas where far fewer children are known than ONS estimates live there.
+
+    Expected known = ONS 0-4 estimate x the borough's overall completeness (known / ONS), so
+    a borough-wide shortfall (e.g. an ONS estimate that runs high) is allowed for. Test: an
+    exact one-sided Poisson test of known against expected; when areas vary more than chance
+    explains, Spiegelhalter's over-dispersed z on the ratio instead (the larger p is kept).
+    Benjamini-Hochberg across areas; needs q <= FDR and a shortfall of at least
+    ``min_unknown_shortfall``. Touching flagged areas form one finding.
+    """
+    rows = _select(reach, settings.small_area_level)
+    rows = rows[rows["ons_population"].fillna(0) >= settings.min_ons_population].reset_index(
+        drop=True
+    )
+    if len(rows) < 3:
+        return []
+    ons = rows["ons_population"].to_numpy(dtype="float64")
+    known = rows["known"].fillna(0).to_numpy(dtype="float64")
+    c = known.sum() / ons.sum()
+    if not c > 0:
+        return []
+    expected = c * ons
+    p_pois = np.array(
+        [stats.poisson_lower_p(int(k), float(e)) for k, e in zip(known, expected, strict=True)]
+    )
+    z, tau2, od = stats.overdispersed_z(known / ons, c, np.sqrt(c / ons))
+    p = np.maximum(p_pois, stats.lower_p_from_z(z)) if od else p_pois
+    q = stats.bh_adjust(p)
+    ratio = known / expected
+    flagged = (q <= settings.fdr_alpha) & (ratio <= 1 - settings.min_unknown_shortfall)
+    idx = {str(code): i for i, code in enumerate(rows["area_code"])}
+    codes = [str(code) for code, f in zip(rows["area_code"], flagged, strict=True) if f]
+    out: list[Finding] = []
+    for comp in _components(codes, neighbours):
+        ii = sorted(
+            (idx[code] for code in comp), key=lambda i: (ratio[i], str(rows.at[i, "area_code"]))
+        )
+        kk, ee, oo = float(known[ii].sum()), float(expected[ii].sum()), float(ons[ii].sum())
+        qmin = float(np.nanmin(q[ii]))
+        st = strength(qmin)
+        excess = ee - kk
+        names = [
+            _label(str(rows.at[i, "area_code"]), rows.at[i, "area_name"], area_labels) for i in ii
+        ]
+        headline = (
+            f"{areas_label(names)}: ONS estimates {count(oo, settings)} under-fives, "
+            f"{count(kk, settings)} known to any service ({pct(kk / oo)}, borough {pct(c)})"
+        )
+        lo, hi = stats.poisson_ratio_interval(int(kk), oo)
+        evidence = {
+            "test": "exact one-sided Poisson test of known children against the ONS estimate "
+            "times the borough's completeness (over-dispersed funnel z when areas vary more "
+            "than chance); Benjamini-Hochberg across small areas",
+            "p_value": _sig(float(np.nanmin(p[ii]))),
+            "q_value": _sig(qmin),
+            "fdr_alpha": settings.fdr_alpha,
+            "tests_in_family": len(rows),
+            "borough_completeness": _fnum(c),
+            "overdispersion": {"detected": od, "tau2": _fnum(tau2)},
+            "counts": {"known": int(kk), "ons_population": round(oo), "expected_known": round(ee)},
+            "areas": [
+                {
+                    "area_code": str(rows.at[i, "area_code"]),
+                    "area_name": names[j],
+                    "known": int(known[i]),
+                    "ons_population": round(ons[i]),
+                    "ratio_to_expected": _fnum(ratio[i]),
+                    "p_value": _sig(p[i]),
+                    "q_value": _sig(q[i]),
+                }
+                for j, i in enumerate(ii)
+            ],
+            "excess_unreached": _fnum(excess),
+            "strength": _fnum(st),
+        }
+        out.append(
+            Finding(
+                kind="unknown_population",
+                areas=tuple(str(rows.at[i, "area_code"]) for i in ii),
+                group=None,
+                site=None,
+                measure="known_completeness",
+                observed=kk / oo,
+                expected=c,
+                interval=(lo, hi),
+                children_affected=int(max(round(oo - kk), 0)),
+                headline=headline,
+                evidence=evidence,
+                score=max(excess, 0.0) * st,
+                level=settings.small_area_level,
+                area_names=tuple(names),
+            )
+        )
+    return out
+
+
+# --- linkage_quality_gap -------------------------------------------------------------------
+
+_COUNT_COLUMNS = (
+    "true_links",
+    "n",
+    "n_true_links",
+    "pairs",
+    "n_pairs",
+    "records",
+    "n_records",
+    "children",
+    "n_children",
+    "count",
+)
+
+
+def find_linkage_quality_gaps(
+    quality: pd.DataFrame | None, *, settings: FindingsSettings
+) -> list[Finding]:
+    """Groups whose linkage recall is notably lower than everyone else's in the dimension.
+
+    Reads a ``linkage_quality_by_group`` table (columns ``dimension``, ``group_value``,
+    ``recall`` and a count column such as ``n``/``true_links``). With counts: a one-sided
+    two-proportion test of the group's recall against the pooled recall of the rest of its
+    dimension, Benjamini-Hochberg across groups, and a gap of at least ``min_recall_gap``.
+    Without counts there is nothing to test, so a gap of at least twice ``min_recall_gap``
+    gives a *watch* finding.
+    """
+    if quality is None or quality.empty:
+        return []
+    if not {"dimension", "recall"} <= set(quality.columns) or not (
+        {"group_value", "group"} & set(quality.columns)
+    ):
+        return []
+    q = quality.copy()
+    if "group_value" not in q.columns and "group" in q.columns:  # linkage.quality's naming
+        q = q.rename(columns={"group": "group_value"})
+    q = q[q["dimension"].astype(str) != "all"]
+    q = q[~q["group_value"].astype(str).str.strip().str.lower().isin(NOT_A_GROUP)]
+    q["recall"] = pd.to_numeric(q["recall"], errors="coerce")
+    q = q[q["recall"].notna()].reset_index(drop=True)
+    if q.empty:
+        return []
+    count_col = next((c for c in _COUNT_COLUMNS if c in q.columns), None)
+    rows: list[dict[str, Any]] = []
+    for dim, part in q.groupby("dimension", sort=True):
+        if len(part) < 2:
+            continue
+        if count_col is not None:
+            n = pd.to_numeric(part[count_col], errors="coerce").fillna(0).to_numpy(dtype="float64")
+            if {"true_links", "true_positives"} <= set(part.columns):
+                tp = pd.to_numeric(part["true_positives"], errors="coerce").fillna(0)
+                found = tp.to_numpy(dtype="float64")
+            else:
+                found = np.round(part["recall"].to_numpy(dtype="float64") * n)
+            for j, (_, r) in enumerate(part.iterrows()):
+                rn, rf = n.sum() - n[j], found.sum() - found[j]
+                if n[j] < settings.min_group_known or rn < settings.min_group_known:
+                    continue
+                _z, p = stats.two_proportion_lower(int(found[j]), int(n[j]), int(rf), int(rn))
+                rows.append(
+                    {
+                        "dimension": str(dim),
+                        "group_value": str(r["group_value"]),
+                        "recall": found[j] / n[j],
+                        "rest_recall": rf / rn,
+                        "n": n[j],
+                        "found": found[j],
+                        "p": p,
+                    }
+                )
+        else:
+            rec = part["recall"].to_numpy(dtype="float64")
+            for j, (_, r) in enumerate(part.iterrows()):
+                rest = float(np.delete(rec, j).mean())
+                rows.append(
+                    {
+                        "dimension": str(dim),
+                        "group_value": str(r["group_value"]),
+                        "recall": rec[j],
+                        "rest_recall": rest,
+                        "n": math.nan,
+                        "found": math.nan,
+                        "p": math.nan,
+                    }
+                )
+    if not rows:
+        return []
+    tab = pd.DataFrame(rows)
+    tab["q"] = stats.bh_adjust(tab["p"].to_numpy(dtype="float64"))
+    out: list[Finding] = []
+    for _, r in tab.iterrows():
+        gap = float(r["rest_recall"] - r["recall"])
+        tested = math.isfinite(r["p"])
+        if tested:
+            if not (r["q"] <= settings.fdr_alpha and gap >= settings.min_recall_gap):
+                continue
+            severity = "striking"
+        else:
+            if gap < 2 * settings.min_recall_gap:
+                continue
+            severity = "watch"
+        missed = float(r["n"] * gap) if tested else math.nan
+        st = strength(float(r["q"])) if tested else 1.0
+        phrase = group_phrase(str(r["dimension"]), str(r["group_value"]))
+        headline = (
+            f"Linkage finds {pct(r['recall'])} of true matches for {phrase} "
+            f"(everyone else {pct(r['rest_recall'])}): their reach may be understated"
+        )
+        lo, hi = (
+            stats.wilson_interval(float(r["found"]), float(r["n"]))
+            if tested
+            else (math.nan, math.nan)
+        )
+        evidence = {
+            "test": (
+                "one-sided two-proportion test of the group's linkage recall against the "
+                "rest of its dimension; Benjamini-Hochberg across groups"
+            )
+            if tested
+            else "recall gap only (the quality table has no counts to test)",
+            "p_value": _sig(float(r["p"])),
+            "q_value": _sig(float(r["q"])),
+            "fdr_alpha": settings.fdr_alpha,
+            "counts": {"records": int(r["n"])} if tested else {},
+            "recall_gap": _fnum(gap),
+            "excess_unreached": _fnum(missed),
+            "strength": _fnum(st),
+        }
+        out.append(
+            Finding(
+                kind="linkage_quality_gap",
+                areas=(),
+                group=(str(r["dimension"]), str(r["group_value"])),
+                site=None,
+                measure="linkage_recall",
+                observed=float(r["recall"]),
+                expected=float(r["rest_recall"]),
+                interval=(lo, hi),
+                children_affected=round(missed) if tested else 0,
+                headline=headline,
+                evidence=evidence,
+                score=(max(missed, 0.0) * st) if tested else 0.0,
+                severity=severity,
+                level="borough",
+            )
+        )
+    return out

@@ -1,0 +1,435 @@
+"""Run every detector, merge duplicates, rank, and shape the public findings document.
+
+Ranking score (documented in docs/findings.md): the *excess* of unreached children (how many
+more are unreached than the comparison rate predicts) times the strength of evidence,
+-log10(q) capped at :data:`~everyfamily.findings.model.STRENGTH_CAP`. Striking findings come
+before watch findings; ties break on the stable id.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pandas as pd
+
+from everyfamily.findings import detectors
+from everyfamily.findings.model import (
+    LEVEL_ORDER,
+    NESTED_DIMENSIONS,
+    Finding,
+    FindingsSettings,
+)
+from everyfamily.findings.text import count
+from everyfamily.privacy.disclosure import released_count
+from everyfamily.schema import ETHNICITY_2021
+
+SCHEMA_VERSION = "1.0"
+
+#: Evidence keys that hold counts of children: released through disclosure control.
+COUNT_KEYS: frozenset[str] = frozenset(
+    {
+        "known",
+        "registered",
+        "engaged",
+        "rest_known",
+        "rest_registered",
+        "rest_engaged",
+        "borough_known",
+        "borough_registered",
+        "ons_population",
+        "expected_known",
+        "records",
+        "excess_unreached",
+        "children",
+        "rest_children",
+        "borough_children",
+    }
+)
+
+#: Share of the smaller group's unreached children that must also be in the other group's
+#: for two group findings to be the same community (more than half: most of them).
+SAME_COMMUNITY_OVERLAP = 0.5
+
+#: level -> {area code -> the small areas in it}.
+AreaMembers = Mapping[str, Mapping[str, "set[str] | frozenset[str]"]]
+
+
+def find(
+    reach: pd.DataFrame,
+    *,
+    settings: FindingsSettings | None = None,
+    neighbours: Mapping[str, Iterable[str]] | None = None,
+    children: pd.DataFrame | None = None,
+    linkage_by_group: pd.DataFrame | None = None,
+    site_names: Mapping[str, str] | None = None,
+    area_labels: Mapping[str, str] | None = None,
+    area_members: AreaMembers | None = None,
+) -> list[Finding]:
+    """Every finding the reach table supports, merged and ranked (rank 1 first).
+
+    ``neighbours``: small area -> touching small areas (Queen contiguity), to group flagged
+    areas. ``children``: the restricted one-row-per-child table, used only to tell whether two
+    findings are about the same children (never copied into a finding). ``area_members``:
+    level -> {area code -> the small areas in it} (wards, MSOAs, reach areas).
+    """
+    s = settings or FindingsSettings()
+    members = dict(area_members or {})
+    areas = detectors.find_unreached_areas(
+        reach, settings=s, neighbours=neighbours, area_labels=area_labels
+    )
+    groups = detectors.find_unreached_groups(reach, settings=s, area_labels=area_labels)
+    groups = merge_group_findings(
+        groups, children=children, area_members=members, neighbours=neighbours
+    )
+    found: list[Finding] = merge_into_areas(areas, groups, children=children, area_members=members)
+    found += detectors.find_low_engagement_sites(reach, settings=s, site_names=site_names)
+    found += detectors.find_unknown_population(
+        reach, settings=s, neighbours=neighbours, area_labels=area_labels
+    )
+    found += detectors.find_linkage_quality_gaps(linkage_by_group, settings=s)
+    return rank(dedupe(found))
+
+
+def dedupe(findings: list[Finding]) -> list[Finding]:
+    """Drop exact repeats (same id): keep the higher score."""
+    best: dict[str, Finding] = {}
+    for f in findings:
+        if f.id not in best or f.score > best[f.id].score:
+            best[f.id] = f
+    return list(best.values())
+
+
+def rank(findings: list[Finding]) -> list[Finding]:
+    """Order by severity (striking first), then score (high first), then id; number from 1."""
+    ordered = sorted(findings, key=lambda f: (f.severity != "striking", -f.score, f.id))
+    return [dataclasses.replace(f, rank=i + 1) for i, f in enumerate(ordered)]
+
+
+# --- merging group findings ----------------------------------------------------------------
+
+
+def _level_index(level: str) -> int:
+    return LEVEL_ORDER.index(level) if level in LEVEL_ORDER else len(LEVEL_ORDER)
+
+
+def _absorb(primary: Finding, other: Finding, *, add_areas: bool, why: str) -> Finding:
+    evidence = dict(primary.evidence)
+    merged = list(evidence.get("merged", []))
+    merged.append(
+        {
+            "id": other.id,
+            "level": other.level,
+            "areas": list(other.areas),
+            "group": {"dimension": other.group[0], "value": other.group[1]}
+            if other.group
+            else None,
+            "observed": detectors._fnum(other.observed),
+            "expected": detectors._fnum(other.expected),
+            "q_value": other.evidence.get("q_value"),
+            "why_merged": why,
+        }
+    )
+    evidence["merged"] = merged
+    areas, names, affected, score = (
+        primary.areas,
+        primary.area_names,
+        primary.children_affected,
+        primary.score,
+    )
+    if add_areas:
+        areas = tuple(dict.fromkeys(primary.areas + other.areas))
+        names = tuple(dict.fromkeys(primary.area_names + other.area_names))
+        affected += other.children_affected
+        score += other.score
+        if len(areas) > 1:
+            evidence["areas_merged"] = len(areas)
+    return dataclasses.replace(
+        primary,
+        areas=areas,
+        area_names=names,
+        children_affected=affected,
+        score=score,
+        evidence=evidence,
+    )
+
+
+def _broad_value(dimension: str, value: str) -> str | None:
+    """The broad group a fine group rolls into, where the rule is fixed (no data needed)."""
+    if dimension == "ethnicity":
+        return ETHNICITY_2021.get(value, ("", ""))[1] or None
+    if dimension in {"imd_decile", "idaci_decile"}:
+        try:
+            return str(math.ceil(float(value) / 2))
+        except ValueError:
+            return None
+    if dimension == "mother_country_of_birth":
+        try:
+            from everyfamily.reach.regions import region_of_birth
+
+            return str(region_of_birth(pd.Series([value])).iloc[0])
+        except Exception:  # the regions table is optional here; no mapping means no merge
+            return None
+    return None
+
+
+def _norm_value(v: Any) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def _small_areas(f: Finding, members: AreaMembers) -> set[str] | None:
+    """The small areas a finding covers; None for borough-wide (everything) or unknown."""
+    if f.level == "borough":
+        return None
+    level_members = members.get(f.level)
+    if level_members is None:
+        return set(f.areas)  # the small-area level itself
+    out: set[str] = set()
+    for a in f.areas:
+        out |= set(level_members.get(a, ()))
+    return out
+
+
+def _unreached_ids(f: Finding, children: pd.DataFrame, members: AreaMembers) -> set[str] | None:
+    """Pseudonymous ids of the unregistered children a finding is about (None if unknown)."""
+    frame = children
+    if not {"person_id", "area_code", "registered"} <= set(frame.columns):
+        return None
+    small = _small_areas(f, members)
+    if f.level != "borough" and not small:
+        return None
+    mask = ~frame["registered"].fillna(False).astype(bool)
+    if small is not None:
+        mask &= frame["area_code"].astype(str).isin(small)
+    if f.group is not None:
+        dim, value = f.group
+        if dim == "ethnicity_broad" and dim not in frame.columns and "ethnicity" in frame.columns:
+            frame = frame.assign(
+                ethnicity_broad=frame["ethnicity"].map(
+                    lambda e: ETHNICITY_2021.get(str(e), ("", None))[1]
+                )
+            )
+        if dim not in frame.columns:
+            return None
+        mask &= frame[dim].map(_norm_value).eq(value)
+    return set(frame.loc[mask, "person_id"].astype(str))
+
+
+def _contains(coarse: Finding, fine: Finding, members: AreaMembers) -> bool:
+    """Whether ``fine``'s small areas lie inside ``coarse``'s."""
+    if coarse.level == "borough":
+        return True
+    outer, inner = _small_areas(coarse, members), _small_areas(fine, members)
+    return bool(outer) and bool(inner) and inner <= outer  # type: ignore[operator]
+
+
+def _overlap(a: set[str] | None, b: set[str] | None) -> float:
+    if not a or not b:
+        return 0.0
+    return len(a & b) / min(len(a), len(b))
+
+
+def merge_group_findings(
+    findings: list[Finding],
+    *,
+    children: pd.DataFrame | None = None,
+    area_members: AreaMembers | None = None,
+    neighbours: Mapping[str, Iterable[str]] | None = None,
+) -> list[Finding]:
+    """Merge group findings that are about the same thing.
+
+    1. The same group flagged at a broad level and inside it (borough-wide and in a ward)
+       is one finding at the broad level, listing where it is concentrated.
+    2. The same group flagged in touching small areas is one finding over those areas.
+    3. Two group findings that are the same children (a language, a country of birth and an
+       ethnicity of one community; a ward and the reach area drawn over it) are one finding:
+       more than half of the smaller one's unregistered children (from the restricted
+       children table, when given) are in both. Without that table, one group must be the
+       fixed roll-up of the other (ethnicity into its broad group, decile into quintile) in
+       the same area. The finding with the higher score leads.
+    """
+    members = area_members or {}
+    kept: list[Finding] = []
+    for f in sorted(findings, key=lambda f: (_level_index(f.level), -f.score, f.id)):
+        done = False
+        for i, g in enumerate(kept):
+            if g.group != f.group:
+                continue
+            if _level_index(g.level) < _level_index(f.level) and _contains(g, f, members):
+                kept[i] = _absorb(
+                    g,
+                    f,
+                    add_areas=False,
+                    why=f"the same group, flagged inside the {g.level} finding",
+                )
+                done = True
+                break
+            if (
+                g.level == f.level
+                and neighbours
+                and any(n in g.areas for a in f.areas for n in neighbours.get(a, ()))
+            ):
+                kept[i] = _absorb(g, f, add_areas=True, why="the same group in a touching area")
+                done = True
+                break
+        if not done:
+            kept.append(f)
+
+    kept.sort(key=lambda f: (-f.score, f.id))
+    out: list[Finding] = []
+    cache: dict[str, set[str] | None] = {}
+
+    def ids(h: Finding) -> set[str] | None:
+        if children is None:
+            return None
+        if h.id not in cache:
+            cache[h.id] = _unreached_ids(h, children, members)
+        return cache[h.id]
+
+    for f in kept:
+        merged = False
+        for i, g in enumerate(out):
+            if g.group is None or f.group is None:
+                continue
+            same, why = False, ""
+            share = _overlap(ids(f), ids(g))
+            if share > SAME_COMMUNITY_OVERLAP:
+                same, why = (
+                    True,
+                    f"{share:.0%} of the smaller group's unreached children are in both",
+                )
+            elif g.level == f.level and not set(g.areas).isdisjoint(f.areas):
+                for fine, broad in ((f, g), (g, f)):
+                    assert fine.group is not None and broad.group is not None  # narrowed above
+                    if (
+                        NESTED_DIMENSIONS.get(fine.group[0]) == broad.group[0]
+                        and _broad_value(*fine.group) == broad.group[1]
+                    ):
+                        same, why = True, f"{fine.group[0]} rolls up into {broad.group[0]}"
+            if same:
+                out[i] = _absorb(g, f, add_areas=False, why=why)
+                merged = True
+                break
+        if not merged:
+            out.append(f)
+    return out
+
+
+def merge_into_areas(
+    areas: list[Finding],
+    groups: list[Finding],
+    *,
+    children: pd.DataFrame | None = None,
+    area_members: AreaMembers | None = None,
+) -> list[Finding]:
+    """Fold a group finding into an area finding when they are the same children: more than
+    half of the group's unregistered children live in the flagged areas (needs the children
+    table). The group then shows as evidence of who, in that place, is missed."""
+    if children is None or not areas:
+        return [*areas, *groups]
+    members = area_members or {}
+    area_ids = {a.id: _unreached_ids(a, children, members) for a in areas}
+    out_areas = list(areas)
+    rest: list[Finding] = []
+    for g in groups:
+        gi = _unreached_ids(g, children, members)
+        best, share = None, 0.0
+        for i, a in enumerate(areas):
+            ai = area_ids[a.id]
+            inside = len(gi & ai) / len(gi) if gi and ai else 0.0
+            if inside > share:
+                best, share = i, inside
+        if best is not None and share > SAME_COMMUNITY_OVERLAP:
+            out_areas[best] = _absorb(
+                out_areas[best],
+                g,
+                add_areas=False,
+                why=f"{share:.0%} of the group's unreached children live in these areas",
+            )
+        else:
+            rest.append(g)
+    return [*out_areas, *rest]
+
+
+# --- the public document -------------------------------------------------------------------
+
+
+def _release(value: Any, settings: FindingsSettings, key: str | None = None) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _release(v, settings, k) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_release(v, settings, key) for v in value]
+    if key in COUNT_KEYS and isinstance(value, int | float) and not isinstance(value, bool):
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        return released_count(
+            max(value, 0.0),
+            suppress_at_or_below=settings.suppress_at_or_below,
+            rounding=settings.rounding,
+        )
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def why_ranked(f: Finding, settings: FindingsSettings) -> str:
+    """One sentence: why this finding sits at its rank."""
+    excess = f.evidence.get("excess_unreached")
+    st = f.evidence.get("strength") or 0.0
+    lead = "Striking" if f.severity == "striking" else "Worth watching (weaker evidence)"
+    if excess is None:
+        return f"{lead}: ranked by score {f.score:.0f}."
+    return (
+        f"{lead}: about {count(max(excess, 0.0), settings)} more children unreached than the "
+        f"comparison rate predicts, evidence strength {st:.1f} (-log10 q, capped at 10); "
+        f"score {f.score:.0f}, rank {f.rank}."
+    )
+
+
+def to_public(f: Finding, settings: FindingsSettings) -> dict[str, Any]:
+    """A finding as the findings.json contract shows it (counts released)."""
+    lo, hi = f.interval
+    evidence = dict(f.evidence)
+    evidence.update(
+        {
+            "severity": f.severity,
+            "score": round(f.score, 3),
+            "level": f.level,
+            "area_names": list(f.area_names),
+            "why_ranked": why_ranked(f, settings),
+        }
+    )
+    return {
+        "id": f.id,
+        "rank": f.rank,
+        "kind": f.kind,
+        "areas": list(f.areas),
+        "group": {"dimension": f.group[0], "value": f.group[1]} if f.group else None,
+        "site": f.site,
+        "measure": f.measure,
+        "observed": detectors._fnum(f.observed),
+        "expected": detectors._fnum(f.expected),
+        "interval": [detectors._fnum(lo), detectors._fnum(hi)],
+        "children_affected": released_count(
+            f.children_affected,
+            suppress_at_or_below=settings.suppress_at_or_below,
+            rounding=settings.rounding,
+        ),
+        "headline": f.headline,
+        "evidence": _release(evidence, settings),
+    }
+
+
+def findings_document(
+    findings: list[Finding], settings: FindingsSettings, generated_at: str
+) -> dict[str, Any]:
+    """The findings.json document."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "generated_at": generated_at,
+        "findings": [to_public(f, settings) for f in findings],
+    }

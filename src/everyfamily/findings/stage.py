@@ -1,0 +1,221 @@
+"""The find stage: read the reach table (and, when present, the restricted children table and
+linkage quality by group), run the findings engine, write ``findings.json``.
+
+The I/O edge of findings/. The children table is read only to tell whether two group
+findings are the same children; nothing person-level reaches findings.json, the store's
+``findings`` table, the console or run.json (headlines carry released counts only).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from everyfamily.engines.base import quote_ident
+from everyfamily.errors import DataError, EveryfamilyError
+from everyfamily.findings.engine import AreaMembers, find, findings_document
+from everyfamily.findings.model import Finding, FindingsSettings
+
+if TYPE_CHECKING:
+    from everyfamily.config import Project
+    from everyfamily.pipeline import RunContext
+
+FINDINGS_FILE = "findings.json"
+#: Columns of the restricted children table the engine may read (to compare group
+#: findings); identifying columns are never selected.
+CHILD_FIELDS = (
+    "person_id",
+    "area_code",
+    "in_age_range",
+    "known",
+    "registered",
+    "ethnicity",
+    "ethnicity_broad",
+    "main_language",
+    "mother_country_of_birth",
+    "mother_region_of_birth",
+    "imd_decile",
+    "imd_quintile",
+    "idaci_decile",
+    "idaci_quintile",
+)
+
+
+def settings_for(project: Project) -> FindingsSettings:
+    """Findings settings from the project: small-area level, borough name, privacy rules."""
+    return FindingsSettings(
+        small_area_level=project.geography.small_area_level,
+        borough_name=project.project.area_name or project.project.name,
+        suppress_at_or_below=project.privacy.suppress_at_or_below,
+        rounding=project.privacy.rounding,
+    )
+
+
+def _columns(ctx: RunContext, table: str) -> set[str]:
+    rows = ctx.engine.query(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]
+    )
+    return {str(v) for v in rows.column("column_name").to_pylist()}
+
+
+def _read(ctx: RunContext, table: str, fields: tuple[str, ...] | None = None) -> pd.DataFrame:
+    if fields is None:
+        return ctx.engine.query(f"SELECT * FROM {quote_ident(table)}").to_pandas()
+    have = _columns(ctx, table)
+    cols = ", ".join(quote_ident(c) for c in fields if c in have)
+    return ctx.engine.query(f"SELECT {cols} FROM {quote_ident(table)}").to_pandas()
+
+
+def queen_neighbours(project: Project) -> dict[str, set[str]] | None:
+    """Small area -> touching small areas (libpysal Queen contiguity), or None when the
+    boundaries cannot be read."""
+    try:
+        from libpysal.weights import Queen
+
+        from everyfamily.population.geography import load_small_areas
+
+        small = load_small_areas(project)
+    except (EveryfamilyError, ImportError):
+        return None
+    codes = small["area_code"].astype(str).tolist()
+    w = Queen.from_dataframe(small.reset_index(drop=True), use_index=False, silence_warnings=True)
+    return {codes[i]: {codes[j] for j in w.neighbors[i]} for i in range(len(codes))}
+
+
+def _labels_and_members(
+    ctx: RunContext, reach: pd.DataFrame, level: str
+) -> tuple[dict[str, str], dict[str, dict[str, set[str]]]]:
+    """Readable small-area labels ('Knowsley 006A (Stockbridge)') and, per larger level, the
+    small areas in each area: from the project's hierarchy and the store's ``reach_areas``."""
+    from everyfamily.population.geography import load_hierarchy
+
+    names = reach[(reach["level"] == level)].drop_duplicates("area_code")
+    labels = {str(c): str(n) for c, n in zip(names["area_code"], names["area_name"], strict=True)}
+    members: dict[str, dict[str, set[str]]] = {}
+    try:
+        h = load_hierarchy(ctx.project)
+    except EveryfamilyError:
+        h = pd.DataFrame({"area_code": []})
+    for col in h.columns:
+        if col == "area_code" or col.endswith("_name"):
+            continue
+        for small, parent in zip(h["area_code"].astype(str), h[col].astype(str), strict=True):
+            members.setdefault(col, {}).setdefault(parent, set()).add(small)
+    if "ward_name" in h.columns:
+        for code, ward in zip(h["area_code"].astype(str), h["ward_name"].astype(str), strict=True):
+            if code in labels and ward:
+                labels[code] = f"{labels[code]} ({ward})"
+    if ctx.engine.has_table("reach_areas"):
+        ra = _read(ctx, "reach_areas", ("site_id", "small_area"))
+        if {"site_id", "small_area"} <= set(ra.columns):
+            for site, small in zip(
+                ra["site_id"].astype(str), ra["small_area"].astype(str), strict=True
+            ):
+                members.setdefault("reach_area", {}).setdefault(site, set()).add(small)
+    return labels, members
+
+
+def _site_names(project: Project) -> dict[str, str]:
+    try:
+        from everyfamily.population.attributes import load_sites
+
+        sites = load_sites(project.sites)
+    except EveryfamilyError:
+        return {}
+    return {str(i): str(n) for i, n in zip(sites["site_id"], sites["site_name"], strict=True)}
+
+
+def _summary(findings: list[Finding]) -> dict[str, Any]:
+    by_kind: dict[str, int] = {}
+    for f in findings:
+        by_kind[f.kind] = by_kind.get(f.kind, 0) + 1
+    return {
+        "count": len(findings),
+        "striking": sum(f.severity == "striking" for f in findings),
+        "by_kind": by_kind,
+        "file": FINDINGS_FILE,
+    }
+
+
+def run_findings(
+    reach: pd.DataFrame,
+    *,
+    settings: FindingsSettings,
+    neighbours: Mapping[str, set[str]] | None = None,
+    children: pd.DataFrame | None = None,
+    linkage_by_group: pd.DataFrame | None = None,
+    site_names: Mapping[str, str] | None = None,
+    area_labels: Mapping[str, str] | None = None,
+    area_members: AreaMembers | None = None,
+    generated_at: str | None = None,
+) -> tuple[list[Finding], dict[str, Any]]:
+    """Findings and the findings.json document (pure apart from the clock)."""
+    if children is not None and "in_age_range" in children.columns:
+        children = children[children["in_age_range"].fillna(False).astype(bool)]
+    findings = find(
+        reach,
+        settings=settings,
+        neighbours=neighbours,
+        children=children,
+        linkage_by_group=linkage_by_group,
+        site_names=site_names,
+        area_labels=area_labels,
+        area_members=area_members,
+    )
+    stamp = generated_at or dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    return findings, findings_document(findings, settings, stamp)
+
+
+def findings_stage(ctx: RunContext) -> None:
+    """Write ``findings.json`` and the store table ``findings`` (see module docstring)."""
+    if not ctx.engine.has_table("reach"):
+        raise DataError(
+            "the store has no 'reach' table", hint="run the measure (reach) stage first"
+        )
+    project = ctx.project
+    settings = settings_for(project)
+    reach = _read(ctx, "reach")
+    children = _read(ctx, "children", CHILD_FIELDS) if ctx.engine.has_table("children") else None
+    quality = (
+        _read(ctx, "linkage_quality_by_group")
+        if ctx.engine.has_table("linkage_quality_by_group")
+        else None
+    )
+    labels, members = _labels_and_members(ctx, reach, settings.small_area_level)
+    findings, doc = run_findings(
+        reach,
+        settings=settings,
+        neighbours=queen_neighbours(project),
+        children=children,
+        linkage_by_group=quality,
+        site_names=_site_names(project),
+        area_labels=labels,
+        area_members=members,
+    )
+    (ctx.out_dir / FINDINGS_FILE).write_text(json.dumps(doc, indent=2), encoding="utf-8")
+    table = pd.DataFrame(
+        [
+            {
+                "id": f["id"],
+                "rank": f["rank"],
+                "kind": f["kind"],
+                "severity": f["evidence"]["severity"],
+                "headline": f["headline"],
+                "json": json.dumps(f),
+            }
+            for f in doc["findings"]
+        ],
+        columns=["id", "rank", "kind", "severity", "headline", "json"],
+    )
+    import pyarrow as pa
+
+    ctx.engine.write_table("findings", pa.Table.from_pandas(table, preserve_index=False))
+    summary = _summary(findings)
+    ctx.metadata["findings"] = summary
+    ctx.echo(f"  {summary['count']} findings ({summary['striking']} striking)")
+    for f in findings[:3]:
+        ctx.echo(f"  {f.rank}. {f.headline}")

@@ -1,0 +1,273 @@
+"""The Splink model for children: comparisons, blocking rules, unsupervised training.
+
+Fellegi-Sunter (Fellegi & Sunter 1969, "A theory for record linkage", JASA 64:1183) as
+implemented by Splink: u probabilities from random pairs (almost all non-matches), m
+probabilities by expectation maximisation on blocked pairs (no labels), and term-frequency
+adjustments on names so a shared rare surname counts for more than a shared common one.
+
+Everything here is backend-neutral: comparisons use Splink's level library (which writes the
+SQL for each dialect) or plain SQL equalities on columns that ``prepare`` derives (dob_day,
+dob_month, *_canonical, postcode_sector), so a Spark engine can reuse the same settings.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import splink.comparison_level_library as cll
+import splink.comparison_library as cl
+from splink import Linker, SettingsCreator, block_on
+
+from everyfamily.errors import LinkageError
+
+logger = logging.getLogger(__name__)
+
+
+#: Fixed parameters, with why. EM cannot learn these from unlabelled data because of how
+#: children cluster in families (Splink discussion #2023: twins share everything but the
+#: given name, so EM folds them into the "match" class and learns a mild penalty for a
+#: different name).
+#: - A wholly different given name (not a typo, not a known nickname) for the same child:
+#:   taken as 1 in 100,000 records. So twins without NHS numbers stay apart, while an NHS
+#:   number agreement (about +20 bits) can still link a renamed child.
+FIRST_NAME_DIFFERENT_M = 1e-5
+#: - Two different children sharing a valid NHS number happens only by a recording error:
+#:   1 in a million pairs. Random sampling on a small borough's data would otherwise count
+#:   the true duplicates it draws and underrate the NHS number.
+NHS_AGREE_U = 1e-6
+
+
+def _first_name_comparison(col: str, canonical: str, label: str) -> Any:
+    return cl.CustomComparison(
+        [
+            cll.NullLevel(col),
+            cll.ExactMatchLevel(col).configure(tf_adjustment_column=col),
+            cll.ExactMatchLevel(canonical).configure(
+                label_for_charts="Same formal name (nickname or alias)"
+            ),
+            cll.JaroWinklerLevel(col, 0.92),
+            cll.JaroWinklerLevel(col, 0.80),
+            cll.ElseLevel().configure(m_probability=FIRST_NAME_DIFFERENT_M, fix_m_probability=True),
+        ],
+        output_column_name=col,
+        comparison_description=label,
+    )
+
+
+def _eq(col: str) -> str:
+    return f'"{col}_l" = "{col}_r"'
+
+
+def _household_comparison() -> Any:
+    """Child's surname, postcode and parent's names as ONE comparison.
+
+    They are family-level facts and strongly correlated (siblings share all of them), which
+    breaks the Fellegi-Sunter independence assumption: as separate comparisons their weights
+    add up to "same family" several times over and siblings link. As one comparison, its
+    top level carries the weight of "same household" once (u = chance two random records
+    share a household)."""
+    parent = f"{_eq('parent_first_name_canonical')} AND {_eq('parent_last_name_match')}"
+    surname = _eq("last_name_match")
+    postcode = _eq("postcode")
+    surname_fuzzy = cll.JaroWinklerLevel("last_name_match", 0.88)
+    null_sql = (
+        '("last_name_match_l" IS NULL OR "last_name_match_r" IS NULL) AND '
+        '("postcode_l" IS NULL OR "postcode_r" IS NULL) AND '
+        '("parent_last_name_match_l" IS NULL OR "parent_last_name_match_r" IS NULL)'
+    )
+    return cl.CustomComparison(
+        [
+            cll.CustomLevel(
+                null_sql, label_for_charts="Surname, postcode, parent all missing"
+            ).configure(is_null_level=True),
+            cll.CustomLevel(
+                f"{surname} AND {postcode} AND {parent}",
+                label_for_charts="Same surname, postcode and parent",
+            ),
+            cll.CustomLevel(
+                f"{surname} AND {postcode}", label_for_charts="Same surname and postcode"
+            ),
+            cll.CustomLevel(
+                f"{surname} AND {parent}", label_for_charts="Same surname and parent (moved)"
+            ),
+            cll.And(
+                surname_fuzzy, cll.Or(cll.CustomLevel(postcode), cll.CustomLevel(parent))
+            ).configure(label_for_charts="Similar surname, same postcode or parent"),
+            cll.CustomLevel(
+                f"{postcode} AND {parent}",
+                label_for_charts="Same postcode and parent, other surname",
+            ),
+            cll.CustomLevel(
+                f"{surname} AND {_eq('postcode_sector')}",
+                label_for_charts="Same surname and postcode sector",
+            ),
+            cll.ExactMatchLevel("last_name_match").configure(
+                tf_adjustment_column="last_name_match", label_for_charts="Same surname only"
+            ),
+            surname_fuzzy.configure(label_for_charts="Similar surname only"),
+            cll.CustomLevel(
+                f"{postcode} OR ({parent})", label_for_charts="Same postcode or parent only"
+            ),
+            cll.ElseLevel(),
+        ],
+        output_column_name="household",
+        comparison_description="Child's surname, home postcode and parent's names together",
+    )
+
+
+def comparisons() -> list[Any]:
+    """Default comparisons for UK early-years records (see docs in the module header)."""
+    nhs = cl.CustomComparison(
+        [
+            cll.NullLevel("nhs_number"),
+            cll.ExactMatchLevel("nhs_number").configure(
+                u_probability=NHS_AGREE_U, fix_u_probability=True
+            ),
+            cll.ElseLevel(),
+        ],
+        output_column_name="nhs_number",
+        comparison_description="NHS number (valid numbers only; invalid ones count as missing)",
+    )
+    # No "one digit differs" level for NHS numbers: the modulus-11 check digit catches every
+    # single-digit slip and transposition, so two valid numbers one edit apart are two numbers.
+    dob = cl.CustomComparison(
+        [
+            cll.NullLevel("date_of_birth"),
+            cll.ExactMatchLevel("date_of_birth"),
+            cll.CustomLevel(
+                "dob_year_l = dob_year_r AND dob_month_l = dob_day_r AND dob_day_l = dob_month_r",
+                label_for_charts="Day and month swapped",
+            ),
+            cll.DamerauLevenshteinLevel("dob_text", 1).configure(
+                label_for_charts="One digit differs or two digits transposed"
+            ),
+            cll.AbsoluteDateDifferenceLevel(
+                "date_of_birth", input_is_string=False, threshold=31, metric="day"
+            ),
+            cll.ElseLevel(),
+        ],
+        output_column_name="date_of_birth",
+        comparison_description="Date of birth allowing day/month swaps and typing slips",
+    )
+    sex = cl.CustomComparison(
+        [cll.NullLevel("sex"), cll.ExactMatchLevel("sex"), cll.ElseLevel()],
+        output_column_name="sex",
+        comparison_description="Sex (unknown counts as missing)",
+    )
+    return [
+        nhs,
+        _first_name_comparison("first_name_match", "first_name_canonical", "Child's given name"),
+        dob,
+        sex,
+        _household_comparison(),
+    ]
+
+
+def default_blocking_rules() -> list[Any]:
+    """Pairs worth scoring. Each rule admits the pairs that agree exactly on its columns; the
+    union of rules is scored. Chosen so a true match with one or two errors is still admitted
+    (e.g. a day/month swap still shares names and year; a nickname still shares the date)."""
+    return [
+        block_on("nhs_number"),
+        block_on("date_of_birth", "first_name_canonical"),
+        block_on("date_of_birth", "last_name_match"),
+        block_on("date_of_birth", "postcode"),
+        block_on("first_name_canonical", "last_name_match", "dob_year"),
+        block_on("last_name_match", "postcode", "dob_year"),
+    ]
+
+
+#: Rules whose pairs are almost surely matches, for the prior match probability
+#: (Splink's estimate_probability_two_random_records_match, with their assumed recall).
+DETERMINISTIC_RULES_RECALL = 0.7
+
+
+def _deterministic_rules() -> list[Any]:
+    return [
+        block_on("nhs_number", "date_of_birth"),
+        block_on("first_name_match", "last_name_match", "date_of_birth", "postcode"),
+    ]
+
+
+def _em_rules() -> list[Any]:
+    """Two EM passes: blocking on date of birth trains the name, place and parent levels;
+    blocking on names trains the date of birth, postcode and NHS levels."""
+    return [block_on("date_of_birth"), block_on("first_name_canonical", "last_name_match")]
+
+
+def settings_creator(
+    blocking_rules: list[Any] | None, *, retain_intermediate: bool = False
+) -> SettingsCreator:
+    return SettingsCreator(
+        link_type="dedupe_only",
+        unique_id_column_name="unique_id",
+        comparisons=comparisons(),
+        blocking_rules_to_generate_predictions=blocking_rules or default_blocking_rules(),
+        retain_intermediate_calculation_columns=retain_intermediate,
+        retain_matching_columns=True,
+        additional_columns_to_retain=[],
+        max_iterations=25,
+        em_convergence=0.0001,
+    )
+
+
+@dataclass(frozen=True)
+class TrainingReport:
+    trained: bool  # False when a saved model was reused
+    model_source: str  # "trained" or the model path
+    em_sessions: int
+    probability_two_random_records_match: float
+
+
+def build_linker(
+    db_api: Any, table_name: str, *, model_path: Path | None, blocking_rules: list[str] | None
+) -> Linker:
+    """A Linker over the identity table: from a saved model, or fresh default settings."""
+    df = db_api.register(table_name)
+    if model_path is not None:
+        if not Path(model_path).is_file():
+            raise LinkageError(
+                f"{model_path}: the saved linkage model was not found",
+                hint="check linkage.model_path, or remove it to train afresh",
+            )
+        return Linker(df, str(model_path), log_level=logging.WARNING)
+    return Linker(
+        df,
+        settings_creator(list(blocking_rules) if blocking_rules else None),
+        log_level=logging.WARNING,
+    )
+
+
+def train(
+    linker: Linker, *, seed: int, max_pairs_for_u: float, max_pairs_for_em: float
+) -> TrainingReport:
+    """Unsupervised training: prior, u by random sampling, m by EM (each session seeded)."""
+    try:
+        linker.training.estimate_probability_two_random_records_match(
+            _deterministic_rules(), recall=DETERMINISTIC_RULES_RECALL
+        )
+        linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs_for_u, seed=seed)
+        sessions = 0
+        for rule in _em_rules():
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                rule, max_pairs=max_pairs_for_em
+            )
+            sessions += 1
+    except LinkageError:
+        raise
+    except Exception as exc:  # Splink raises plain exceptions; turn them into one line
+        raise LinkageError(
+            f"the linkage model could not be trained ({type(exc).__name__})",
+            hint="too few records or too little overlap between sources; "
+            "give linkage.model_path to reuse a model trained on more data",
+        ) from exc
+    prob = float(linker._settings_obj._probability_two_random_records_match)
+    return TrainingReport(
+        trained=True,
+        model_source="trained",
+        em_sessions=sessions,
+        probability_two_random_records_match=prob,
+    )

@@ -1,0 +1,116 @@
+"""Collapse ``records`` into distinct identities: the rows Splink compares.
+
+Attendance registers hold one row per session, so a child seen forty times is forty identical
+identities. Linking them pairwise would waste comparisons and distort training, so rows whose
+identity fields are all equal become one identity (``identity_id``) and the ids fan back out
+after clustering (``ef_link_record_identity``).
+
+The SQL is plain ANSI (EXTRACT, CASE, CAST, window functions), so any engine with SQL can run it;
+identifiers are quoted and no value is ever pasted into the text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+
+from everyfamily.engines.base import quote_ident
+from everyfamily.errors import DataError
+
+#: Tables written by this module (temporary working tables of the linkage stage).
+IDENTITIES = "ef_link_identities"
+RECORD_IDENTITY = "ef_link_record_identity"
+NICKNAMES = "ef_link_nicknames"
+
+#: The fields Splink compares, as read from ``records`` (after validity filtering).
+IDENTITY_FIELDS: tuple[str, ...] = (
+    "nhs_number",
+    "first_name_match",
+    "last_name_match",
+    "date_of_birth",
+    "sex",
+    "postcode",
+    "postcode_sector",
+    "postcode_district",
+    "parent_first_name_match",
+    "parent_last_name_match",
+)
+
+
+def prepare_identities(
+    engine: Any, nicknames: dict[str, str], records_table: str = "records"
+) -> int:
+    """Build the identity table and the record -> identity map; returns the identity count.
+
+    Invalid NHS numbers and postcodes become NULL (a typo should not count as disagreement
+    with weight; it is missing evidence). ``*_canonical`` maps nicknames to a formal name;
+    ``dob_year/month/day`` and ``dob_text`` let comparisons spot day/month swaps and digit slips
+    without engine-specific date functions in the Splink settings.
+    """
+    if not engine.has_table(records_table):
+        raise DataError(
+            f"the store has no {records_table!r} table to link", hint="run the ingest stage first"
+        )
+    nick = pa.table(
+        {"nickname": list(nicknames), "canonical": list(nicknames.values())},
+        schema=pa.schema([("nickname", pa.string()), ("canonical", pa.string())]),
+    )
+    engine.write_table(NICKNAMES, nick)
+    rec = quote_ident(records_table)
+    cleaned = f"""
+        SELECT source, record_id,
+               CASE WHEN nhs_number_valid THEN nhs_number END AS nhs_number,
+               NULLIF(first_name_match, '') AS first_name_match,
+               NULLIF(last_name_match, '') AS last_name_match,
+               date_of_birth,
+               CASE WHEN sex IN ('female', 'male') THEN sex END AS sex,
+               CASE WHEN postcode_valid THEN postcode END AS postcode,
+               CASE WHEN postcode_valid THEN postcode_sector END AS postcode_sector,
+               CASE WHEN postcode_valid THEN postcode_district END AS postcode_district,
+               NULLIF(parent_first_name_match, '') AS parent_first_name_match,
+               NULLIF(parent_last_name_match, '') AS parent_last_name_match
+        FROM {rec}
+    """
+    fields = ", ".join(IDENTITY_FIELDS)
+    engine.execute(f"""
+        CREATE OR REPLACE TABLE {RECORD_IDENTITY} AS
+        SELECT source, record_id,
+               DENSE_RANK() OVER (ORDER BY {fields}) AS identity_id,
+               {fields}
+        FROM ({cleaned}) AS c
+    """)
+    n_dup = (
+        engine.query(f"""
+        SELECT count(*) FROM (SELECT source, record_id FROM {RECORD_IDENTITY}
+                              GROUP BY source, record_id HAVING count(*) > 1) AS d
+    """)
+        .column(0)[0]
+        .as_py()
+    )
+    if n_dup:
+        raise DataError(
+            f"{n_dup} record ids occur more than once within their source in {records_table!r}",
+            hint="record ids must be unique within a source",
+        )
+    engine.execute(f"""
+        CREATE OR REPLACE TABLE {IDENTITIES} AS
+        SELECT i.identity_id AS unique_id, {", ".join("i." + f for f in IDENTITY_FIELDS)},
+               COALESCE(n1.canonical, i.first_name_match) AS first_name_canonical,
+               COALESCE(n2.canonical, i.parent_first_name_match) AS parent_first_name_canonical,
+               CAST(EXTRACT(year FROM i.date_of_birth) AS INTEGER) AS dob_year,
+               CAST(EXTRACT(month FROM i.date_of_birth) AS INTEGER) AS dob_month,
+               CAST(EXTRACT(day FROM i.date_of_birth) AS INTEGER) AS dob_day,
+               CAST(i.date_of_birth AS VARCHAR) AS dob_text,
+               i.n_records
+        FROM (SELECT identity_id, {fields}, count(*) AS n_records
+              FROM {RECORD_IDENTITY} GROUP BY identity_id, {fields}) AS i
+        LEFT JOIN {NICKNAMES} AS n1 ON n1.nickname = i.first_name_match
+        LEFT JOIN {NICKNAMES} AS n2 ON n2.nickname = i.parent_first_name_match
+        ORDER BY unique_id
+    """)
+    engine.execute(f"""
+        CREATE OR REPLACE TABLE {RECORD_IDENTITY} AS
+        SELECT source, record_id, identity_id FROM {RECORD_IDENTITY}
+    """)
+    return int(engine.query(f"SELECT count(*) FROM {IDENTITIES}").column(0)[0].as_py())

@@ -1,0 +1,587 @@
+"""The linkage stage: records -> children (person_id) -> families (family_id), stable ids.
+
+I/O edge of the linkage package. It reads the store table ``records``, runs Splink on the
+engine's own connection (so nothing leaves the one store), and writes:
+
+- store: ``links`` (every record with its ids), ``id_registry`` (record -> ids, carried to
+  the next run), ``id_events`` (new / merge / split, appended per run),
+  ``linkage_quality_by_group`` (model-based precision and recall by group, no truth needed;
+  see estimated_quality.py; reach and findings read it);
+- restricted/: ``linked_records.parquet``, ``id_registry.parquet``, ``clerical_review.csv``;
+- linkage/: the trained model and diagnostics an analyst can read without ground truth
+  (parameters, match weights, chart specs, cluster sizes, unlinkable records, and
+  quality_by_group.csv: the estimated quality by group, small groups left out). Nothing in
+  linkage/ holds a value from a person-level record.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from everyfamily.config import LinkageSettings
+from everyfamily.engines.base import quote_ident
+from everyfamily.errors import DataError, LinkageError
+from everyfamily.linkage import estimated_quality as est_quality
+from everyfamily.linkage import model as link_model
+from everyfamily.linkage.families import family_components
+from everyfamily.linkage.nicknames import nickname_map
+from everyfamily.linkage.prepare import IDENTITIES, NICKNAMES, RECORD_IDENTITY, prepare_identities
+from everyfamily.linkage.stable_ids import IdEvent, resolve_stable_ids
+from everyfamily.privacy.pseudonyms import pseudonym
+from everyfamily.schema import LINKS_COLUMNS
+
+REGISTRY_TABLE = "id_registry"
+EVENTS_TABLE = "id_events"
+LINKS_TABLE = "links"
+_IDENTITY_CLUSTER = "ef_link_identity_cluster"
+_PAIRS = "ef_link_pairs"
+
+#: Probability bands for the clerical-review sample (lower bound inclusive).
+REVIEW_BANDS: tuple[tuple[float, float], ...] = (
+    (0.05, 0.2),
+    (0.2, 0.5),
+    (0.5, 0.8),
+    (0.8, 0.9),
+    (0.9, 0.95),
+    (0.95, 0.99),
+)
+
+
+@dataclass(frozen=True)
+class LinkageResult:
+    """Aggregate facts about a linkage run (no person-level values)."""
+
+    n_records: int
+    n_identities: int
+    n_persons: int
+    n_families: int
+    n_pairs_scored: int
+    n_links: int
+    n_unlinkable_identities: int
+    model_source: str
+    events: dict[str, int]
+    timings_seconds: dict[str, float] = field(default_factory=dict)
+    #: Model-based estimates over the scored pairs (no truth; see estimated_quality.py).
+    estimated_precision: float | None = None
+    estimated_recall: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def linkage_stage(ctx: Any) -> None:
+    """Pipeline stage: link the store's records and record the outcome in run.json."""
+    from everyfamily.privacy.pseudonyms import load_key
+
+    key = load_key(ctx.project.privacy)
+    run = str(ctx.metadata.get("started_at") or dt.datetime.now(dt.UTC).isoformat())
+    result = link_records(
+        ctx.engine,
+        ctx.project.linkage,
+        key=key,
+        out_dir=ctx.out_dir,
+        restricted_dir=ctx.restricted_dir,
+        run=run,
+        seed=ctx.seed,
+        echo=ctx.echo,
+    )
+    ctx.metadata["linkage"] = result.to_dict()
+
+
+def _scalar(engine: Any, sql: str) -> Any:
+    return engine.query(sql).column(0)[0].as_py()
+
+
+def link_records(
+    engine: Any,
+    settings: LinkageSettings,
+    *,
+    key: bytes,
+    out_dir: Path,
+    restricted_dir: Path,
+    run: str,
+    seed: int | None = None,
+    echo: Callable[[str], None] = lambda _m: None,
+    records_table: str = "records",
+) -> LinkageResult:
+    """Link ``records_table`` in ``engine`` and write every output (see module docstring)."""
+    rec = quote_ident(records_table)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    diag_dir = out_dir / "linkage"
+    diag_dir.mkdir(parents=True, exist_ok=True)
+    restricted_dir.mkdir(parents=True, exist_ok=True)
+    n_records = (
+        int(_scalar(engine, f"SELECT count(*) FROM {rec}"))
+        if engine.has_table(records_table)
+        else 0
+    )
+    if n_records == 0:
+        raise DataError("there are no records to link", hint="check the ingest stage loaded rows")
+    n_identities = prepare_identities(engine, nickname_map(), records_table)
+    timings["prepare"] = time.perf_counter() - t0
+
+    api = engine.splink_api()
+    linker = link_model.build_linker(
+        api, IDENTITIES, model_path=settings.model_path, blocking_rules=settings.blocking_rules
+    )
+    t = time.perf_counter()
+    if settings.model_path is None:
+        if n_identities < 2:
+            raise LinkageError(
+                "there is only one distinct record: nothing to link", hint="check the inputs"
+            )
+        report = link_model.train(
+            linker,
+            seed=settings.seed if seed is None else seed,
+            max_pairs_for_u=settings.max_pairs_for_u,
+            max_pairs_for_em=settings.max_pairs_for_em,
+        )
+        model_source = report.model_source
+        echo(f"  trained the linkage model on {n_identities:,} distinct records")
+    else:
+        model_source = str(settings.model_path)
+        echo("  reused the saved linkage model")
+    linker.misc.save_model_to_json(str(diag_dir / "model.json"), overwrite=True)
+    timings["train"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    threshold = settings.match_threshold
+    floor = min(settings.review_min_probability, threshold)
+    # Scored down to a lower floor than the review needs, so the quality estimate sees the
+    # borderline non-links (the expected missed links).
+    score_floor = min(floor, est_quality.QUALITY_FLOOR)
+    try:
+        predictions = linker.inference.predict(
+            threshold_match_probability=score_floor, warning_mode="never"
+        )
+        clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
+            predictions, threshold_match_probability=threshold
+        )
+    except Exception as exc:  # Splink/DuckDB errors (e.g. a bad custom blocking rule)
+        raise LinkageError(
+            f"scoring record pairs failed ({type(exc).__name__})",
+            hint="check linkage.blocking_rules and linkage.model_path",
+        ) from exc
+    engine.execute(f"""CREATE OR REPLACE TABLE {_PAIRS} AS
+        SELECT unique_id_l, unique_id_r, match_probability, match_weight
+        FROM {predictions.physical_name}""")
+    engine.execute(f"""CREATE OR REPLACE TABLE {_IDENTITY_CLUSTER} AS
+        SELECT unique_id, cluster_id FROM {clusters.physical_name}""")
+    timings["predict_cluster"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    unlinkable = _unlinkables(linker, threshold, n_identities)
+    _write_diagnostics(linker, diag_dir)
+    timings["diagnostics"] = time.perf_counter() - t
+    with contextlib.suppress(Exception):  # cleanup of Splink's scratch tables: best effort
+        linker.table_management.delete_tables_created_by_splink_from_db()
+
+    t = time.perf_counter()
+    records = engine.query(f"""
+        SELECT r.source, r.record_id, c.cluster_id AS cluster
+        FROM {RECORD_IDENTITY} AS r JOIN {_IDENTITY_CLUSTER} AS c ON c.unique_id = r.identity_id
+    """).to_pandas()
+    previous = _previous_registry(engine, settings.previous_ids_path)
+
+    def mint(prefix: str, entity: str) -> Callable[[str, str, int], str]:
+        def _mint(source: str, record_id: str, attempt: int) -> str:
+            parts = (entity, source, record_id) + ((str(attempt),) if attempt else ())
+            return pseudonym(key, *parts, prefix=prefix)
+
+        return _mint
+
+    persons = resolve_stable_ids(
+        records, previous.rename(columns={"person_id": "id"}), mint("P", "person")
+    )
+    records["person_id"] = records["cluster"].map(persons.ids)
+
+    households = engine.query(f"""
+        SELECT DISTINCT c.cluster_id AS person, i.parent_first_name_canonical,
+               i.parent_last_name_match, i.postcode, rec.address, i.last_name_match
+        FROM {RECORD_IDENTITY} AS r
+        JOIN {_IDENTITY_CLUSTER} AS c ON c.unique_id = r.identity_id
+        JOIN {IDENTITIES} AS i ON i.unique_id = r.identity_id
+        JOIN {rec} AS rec ON rec.source = r.source AND rec.record_id = r.record_id
+    """).to_pandas()
+    fam_of_person = family_components(households)
+    records["family_cluster"] = records["cluster"].map(fam_of_person)
+    fams = resolve_stable_ids(
+        records[["source", "record_id", "family_cluster"]].rename(
+            columns={"family_cluster": "cluster"}
+        ),
+        previous.rename(columns={"family_id": "id"}),
+        mint("F", "family"),
+    )
+    records["family_id"] = records["family_cluster"].map(fams.ids)
+    timings["stable_ids"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    best = engine.query(
+        f"""
+        WITH e AS (
+            SELECT p.unique_id_l AS u, p.match_probability AS p FROM {_PAIRS} AS p
+            JOIN {_IDENTITY_CLUSTER} AS a ON a.unique_id = p.unique_id_l
+            JOIN {_IDENTITY_CLUSTER} AS b ON b.unique_id = p.unique_id_r
+            WHERE a.cluster_id = b.cluster_id AND p.match_probability >= ?
+            UNION ALL
+            SELECT p.unique_id_r, p.match_probability FROM {_PAIRS} AS p
+            JOIN {_IDENTITY_CLUSTER} AS a ON a.unique_id = p.unique_id_l
+            JOIN {_IDENTITY_CLUSTER} AS b ON b.unique_id = p.unique_id_r
+            WHERE a.cluster_id = b.cluster_id AND p.match_probability >= ?)
+        SELECT r.source, r.record_id,
+               CASE WHEN i.n_records > 1 THEN 1.0 ELSE max(e.p) END AS match_probability
+        FROM {RECORD_IDENTITY} AS r
+        JOIN {IDENTITIES} AS i ON i.unique_id = r.identity_id
+        LEFT JOIN e ON e.u = r.identity_id
+        GROUP BY r.source, r.record_id, i.n_records
+    """,
+        [threshold, threshold],
+    ).to_pandas()
+    links = records.merge(best, on=["source", "record_id"], how="left")[list(LINKS_COLUMNS)]
+    _write_outputs(
+        engine,
+        links,
+        previous,
+        persons.events,
+        fams.events,
+        run=run,
+        restricted_dir=restricted_dir,
+        records_table=records_table,
+    )
+    n_links = int(
+        _scalar(
+            engine, f"SELECT count(*) FROM {_PAIRS} WHERE match_probability >= {float(threshold)!r}"
+        )
+    )
+    n_pairs = int(
+        _scalar(
+            engine, f"SELECT count(*) FROM {_PAIRS} WHERE match_probability >= {float(floor)!r}"
+        )
+    )
+    _write_clerical_review(
+        engine,
+        restricted_dir / "clerical_review.csv",
+        per_band=settings.clerical_review_per_band,
+        seed=settings.seed if seed is None else seed,
+        floor=floor,
+        threshold=threshold,
+    )
+    sizes = _cluster_sizes(links)
+    sizes.to_csv(diag_dir / "cluster_sizes.csv", index=False)
+    events = {
+        f"{ent}_{kind}": 0 for ent in ("person", "family") for kind in ("new", "merge", "split")
+    }
+    for ent, evs in (("person", persons.events), ("family", fams.events)):
+        for e in evs:
+            events[f"{ent}_{e.kind}"] += 1
+    timings["outputs"] = time.perf_counter() - t
+    t = time.perf_counter()
+    estimate = est_quality.write_estimated_quality(
+        engine,
+        diag_dir,
+        threshold=threshold,
+        pairs_table=_PAIRS,
+        identities_table=IDENTITIES,
+        record_identity_table=RECORD_IDENTITY,
+        records_table=records_table,
+        floor=score_floor,
+    )
+    timings["quality_estimate"] = time.perf_counter() - t
+    for name in (_PAIRS, _IDENTITY_CLUSTER, RECORD_IDENTITY, IDENTITIES, NICKNAMES):
+        engine.execute(f"DROP TABLE IF EXISTS {name}")
+    result = LinkageResult(
+        n_records=n_records,
+        n_identities=n_identities,
+        n_persons=int(links["person_id"].nunique()),
+        n_families=int(links["family_id"].nunique()),
+        n_pairs_scored=n_pairs,
+        n_links=n_links,
+        n_unlinkable_identities=unlinkable,
+        model_source=model_source,
+        events=events,
+        timings_seconds={k: round(v, 3) for k, v in timings.items()},
+        estimated_precision=round(estimate.precision, 6),
+        estimated_recall=round(estimate.recall, 6),
+    )
+    summary = {
+        **result.to_dict(),
+        "match_threshold": threshold,
+        "review_min_probability": floor,
+        "quality_estimate": {
+            "method": est_quality.METHOD,
+            "probability_floor": score_floor,
+            "expected_true_links_accepted": round(estimate.true_positives, 2),
+            "expected_false_links": round(estimate.false_positives, 2),
+            "expected_missed_links": round(estimate.false_negatives, 2),
+            "note": "model-based (sums of match probabilities), only as good as the model's "
+            "calibration; pairs never scored are not counted; see "
+            f"linkage/{est_quality.QUALITY_FILE}",
+        },
+        "run": run,
+        "family_rule": "shared (parent formal name, parent surname, postcode) or "
+        "(address, postcode, child surname); see linkage/families.py",
+    }
+    (diag_dir / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    echo(
+        f"  {result.n_records:,} records -> {result.n_persons:,} children in "
+        f"{result.n_families:,} families"
+    )
+    echo(
+        f"  estimated linkage precision {100 * estimate.precision:.2f}%, recall "
+        f"{100 * estimate.recall:.2f}% (from the model's probabilities; no truth)"
+    )
+    return result
+
+
+def _previous_registry(engine: Any, path: Path | None) -> pd.DataFrame:
+    cols = ["source", "record_id", "person_id", "family_id"]
+    if path is not None:
+        if not Path(path).is_file():
+            raise LinkageError(
+                f"{path}: the previous id registry was not found",
+                hint="point linkage.previous_ids_path at an earlier run's "
+                "restricted/id_registry.parquet",
+            )
+        frame = pd.read_parquet(path)
+        missing = [c for c in cols if c not in frame.columns]
+        if missing:
+            raise LinkageError(
+                f"{path}: the previous id registry has no column {missing[0]!r}",
+                hint="use the id_registry.parquet written by everyfamily",
+            )
+        return frame
+    if engine.has_table(REGISTRY_TABLE):
+        return engine.query(f"SELECT * FROM {REGISTRY_TABLE}").to_pandas()
+    return pd.DataFrame({c: pd.Series(dtype="string") for c in cols})
+
+
+def _write_outputs(
+    engine: Any,
+    links: pd.DataFrame,
+    previous: pd.DataFrame,
+    person_events: tuple[IdEvent, ...],
+    family_events: tuple[IdEvent, ...],
+    *,
+    run: str,
+    restricted_dir: Path,
+    records_table: str,
+) -> None:
+    current = links[["source", "record_id", "person_id", "family_id"]].copy()
+    current["last_seen_run"] = run
+    if len(previous):
+        prev = previous.copy()
+        if "first_seen_run" not in prev.columns:
+            prev["first_seen_run"] = None
+        if "last_seen_run" not in prev.columns:
+            prev["last_seen_run"] = None
+        first = prev.set_index(["source", "record_id"])["first_seen_run"]
+        idx = pd.MultiIndex.from_frame(current[["source", "record_id"]])
+        current["first_seen_run"] = first.reindex(idx).fillna(run).to_numpy()
+        kept = prev.merge(
+            current[["source", "record_id"]], how="left", indicator=True, on=["source", "record_id"]
+        )
+        kept = kept[kept["_merge"] == "left_only"].drop(columns="_merge")
+        registry = pd.concat([current, kept[current.columns]], ignore_index=True)
+    else:
+        current["first_seen_run"] = run
+        registry = current
+    registry = registry[
+        ["source", "record_id", "person_id", "family_id", "first_seen_run", "last_seen_run"]
+    ].astype("string")
+    rows = [
+        {
+            "run": run,
+            "entity": ent,
+            "kind": e.kind,
+            "id": e.id,
+            "other_ids": list(e.other_ids),
+            "n_records": e.n_records,
+        }
+        for ent, evs in (("person", person_events), ("family", family_events))
+        for e in evs
+    ]
+    events = pa.Table.from_pylist(
+        rows,
+        schema=pa.schema(
+            [
+                ("run", pa.string()),
+                ("entity", pa.string()),
+                ("kind", pa.string()),
+                ("id", pa.string()),
+                ("other_ids", pa.list_(pa.string())),
+                ("n_records", pa.int64()),
+            ]
+        ),
+    )
+    links_tbl = pa.Table.from_pandas(
+        links,
+        preserve_index=False,
+        schema=pa.schema(
+            [
+                ("source", pa.string()),
+                ("record_id", pa.string()),
+                ("person_id", pa.string()),
+                ("family_id", pa.string()),
+                ("match_probability", pa.float64()),
+            ]
+        ),
+    )
+    registry_tbl = pa.Table.from_pandas(registry, preserve_index=False)
+    with engine.transaction():
+        engine.write_table(LINKS_TABLE, links_tbl)
+        engine.write_table(REGISTRY_TABLE, registry_tbl)
+        engine.write_table(EVENTS_TABLE, events, mode="append")
+    registry_tbl_path = restricted_dir / "id_registry.parquet"
+    import pyarrow.parquet as pq
+
+    pq.write_table(registry_tbl, registry_tbl_path)
+    linked = engine.query(f"""
+        SELECT l.person_id, l.family_id, l.match_probability, r.*
+        FROM {quote_ident(records_table)} AS r JOIN {LINKS_TABLE} AS l
+          ON l.source = r.source AND l.record_id = r.record_id
+        ORDER BY l.person_id, r.source, r.record_id
+    """)
+    pq.write_table(linked, restricted_dir / "linked_records.parquet")
+
+
+def _unlinkables(linker: Any, threshold: float, n_identities: int) -> int:
+    """Distinct records that could not link even to an exact copy of themselves (Splink's
+    unlinkables measure): too little information recorded to clear the threshold."""
+    from splink.internals.unlinkables import unlinkables_data
+
+    try:
+        rows = unlinkables_data(linker)
+    except Exception:  # diagnostics must not stop a run
+        return -1
+    prop = sum(float(r["prop"]) for r in rows if float(r["match_probability"]) < threshold)
+    return round(prop * n_identities)
+
+
+def _write_diagnostics(linker: Any, diag_dir: Path) -> None:
+    """Parameters and charts (Vega-Lite specs with their data, no HTML needing a CDN)."""
+    model = linker.misc.save_model_to_json()
+    rows: list[dict[str, Any]] = []
+    for comp in model["comparisons"]:
+        for i, level in enumerate(comp["comparison_levels"]):
+            m, u = level.get("m_probability"), level.get("u_probability")
+            weight = math.log2(m / u) if m and u else None
+            rows.append(
+                {
+                    "comparison": comp.get("output_column_name"),
+                    "level": i,
+                    "label": level.get("label_for_charts") or level.get("sql_condition"),
+                    "is_null_level": bool(level.get("is_null_level", False)),
+                    "m_probability": m,
+                    "u_probability": u,
+                    "bayes_factor": (m / u) if m and u else None,
+                    "match_weight": weight,
+                    "tf_adjustment_column": level.get("tf_adjustment_column"),
+                }
+            )
+    frame = pd.DataFrame(rows)
+    frame.to_csv(diag_dir / "match_weights.csv", index=False)
+    prior = model.get("probability_two_random_records_match")
+    (diag_dir / "parameters.json").write_text(
+        json.dumps(
+            {
+                "probability_two_random_records_match": prior,
+                "prior_match_weight": math.log2(prior / (1 - prior)) if prior else None,
+                "levels": rows,
+            },
+            indent=2,
+            default=str,
+        ),
+        encoding="utf-8",
+    )
+    charts = {
+        "match_weights_chart.json": linker.visualisations.match_weights_chart,
+        "m_u_parameters_chart.json": linker.visualisations.m_u_parameters_chart,
+    }
+    for name, make in charts.items():
+        try:
+            spec = make().chart_dict
+        except Exception:  # noqa: S112 - a chart Splink cannot draw is skipped, not fatal
+            continue
+        (diag_dir / name).write_text(json.dumps(spec, default=str), encoding="utf-8")
+
+
+def _cluster_sizes(links: pd.DataFrame) -> pd.DataFrame:
+    out = []
+    for entity, col in (("person", "person_id"), ("family", "family_id")):
+        if entity == "person":
+            size = links.groupby(col).size()
+        else:
+            size = links.groupby(col)["person_id"].nunique()
+        counts = size.value_counts().sort_index()
+        for s, n in zip(counts.index.to_numpy(), counts.to_numpy(), strict=True):
+            out.append(
+                {
+                    "entity": entity,
+                    "unit": "records" if entity == "person" else "children",
+                    "size": int(s),
+                    "clusters": int(n),
+                }
+            )
+    return pd.DataFrame(out)
+
+
+_REVIEW_FIELDS = (
+    "nhs_number",
+    "first_name_match",
+    "last_name_match",
+    "date_of_birth",
+    "sex",
+    "postcode",
+    "parent_first_name_match",
+    "parent_last_name_match",
+)
+
+
+def _write_clerical_review(
+    engine: Any, path: Path, *, per_band: int, seed: int, floor: float, threshold: float
+) -> None:
+    """A stratified sample of borderline pairs: ``per_band`` pairs from each probability
+    band, chosen by a seeded hash so the same run samples the same pairs."""
+    bands = [(lo, hi) for lo, hi in REVIEW_BANDS if hi > floor]
+    case = " ".join(
+        f"WHEN p.match_probability >= {lo!r} AND p.match_probability < {hi!r} THEN '{lo:g}-{hi:g}'"
+        for lo, hi in bands
+    )
+    fields = ", ".join(f"l.{f} AS {f}_l, r.{f} AS {f}_r" for f in _REVIEW_FIELDS)
+    sample = engine.query(
+        f"""
+        WITH banded AS (
+            SELECT p.*, CASE {case} END AS band,
+                   row_number() OVER (PARTITION BY CASE {case} END
+                                      ORDER BY hash(p.unique_id_l, p.unique_id_r, ?)) AS k
+            FROM {_PAIRS} AS p WHERE p.match_probability >= ?)
+        SELECT b.band, round(b.match_probability, 4) AS match_probability,
+               round(b.match_weight, 2) AS match_weight,
+               b.match_probability >= ? AS linked_at_threshold,
+               (SELECT min(source || ':' || record_id) FROM {RECORD_IDENTITY}
+                 WHERE identity_id = b.unique_id_l) AS example_record_l,
+               (SELECT min(source || ':' || record_id) FROM {RECORD_IDENTITY}
+                 WHERE identity_id = b.unique_id_r) AS example_record_r,
+               {fields},
+               '' AS same_child_yes_no, '' AS reviewer_notes
+        FROM banded AS b
+        JOIN {IDENTITIES} AS l ON l.unique_id = b.unique_id_l
+        JOIN {IDENTITIES} AS r ON r.unique_id = b.unique_id_r
+        WHERE b.band IS NOT NULL AND b.k <= ?
+        ORDER BY b.band, b.k
+    """,
+        [seed, floor, threshold, per_band],
+    ).to_pandas()
+    sample.to_csv(path, index=False)

@@ -1,0 +1,1 @@
+"""The workshop report: one self-contained HTML file (inline CSS and SVG)."""

@@ -1,0 +1,362 @@
+"""Assemble the workshop report: figures, map, funnel, findings, data quality, methods.
+
+Pure apart from template loading: takes aggregate tables and returns one HTML string. Only
+aggregates come in (the reach table, the findings document, run metadata, quarantine reason
+counts); every count shown passes through :func:`released_count`, the single place a later
+privacy step tightens.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import jinja2
+import pandas as pd
+from markupsafe import Markup
+
+from everyfamily.findings import model as fm
+from everyfamily.privacy import disclosure
+from everyfamily.report.svg import BAND_COLOURS, choropleth_svg, funnel_svg
+
+#: How many striking findings the report shows in full (the rest are listed in findings.json).
+TOP_FINDINGS = 10
+#: How many "worth watching" findings are listed by headline.
+TOP_WATCH = 10
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    """Everything the report draws on; all aggregate."""
+
+    reach: pd.DataFrame
+    findings: Mapping[str, Any]
+    title: str
+    reference_date: str
+    small_area_level: str = "lsoa"
+    small_areas: Any = None  # GeoDataFrame (EPSG:4326) of the small areas, or None
+    sites: pd.DataFrame | None = None  # site_id, site_name, latitude, longitude
+    sites_illustrative: bool = False
+    projected_crs: str = "EPSG:27700"
+    reconciliation: Any = None
+    quarantine_reasons: Mapping[str, int] = field(default_factory=dict)
+    linkage: Any = None
+    attribution: Sequence[str] = ()
+    suppress_at_or_below: int = disclosure.DEFAULT_SUPPRESS_AT_OR_BELOW
+    rounding: disclosure.Rounding = "midpoint6"
+    generated_at: str = ""
+    population_vintage: str = ""
+
+
+def released_count(n: float | None, inputs: ReportInputs) -> str:
+    """THE function every count in the report goes through (disclosure control)."""
+    return disclosure.released_text(
+        n, suppress_at_or_below=inputs.suppress_at_or_below, rounding=inputs.rounding
+    )
+
+
+def _pct(v: Any) -> str:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return "n/a"
+    return "n/a" if not math.isfinite(f) else f"{100 * f:.0f}%"
+
+
+def _num(v: Any) -> float:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return math.nan
+    return f
+
+
+def _den(rows: pd.DataFrame) -> pd.Series:
+    known = pd.to_numeric(rows["known"], errors="coerce")
+    if "denominator" in rows.columns:
+        den = pd.to_numeric(rows["denominator"], errors="coerce")
+        return den.where(den.notna(), known)
+    return known
+
+
+def headline_figures(inputs: ReportInputs) -> list[dict[str, str]]:
+    """Borough registered and engaged reach against the children known and ONS."""
+    r = inputs.reach
+    row = r[(r["level"] == "borough") & (r["dimension"] == "all") & (r["service"] == "any")]
+    if row.empty:
+        small = r[
+            (r["level"] == inputs.small_area_level)
+            & (r["dimension"] == "all")
+            & (r["service"] == "any")
+        ]
+        sums = {
+            c: pd.to_numeric(small[c], errors="coerce").sum()
+            for c in ("known", "registered", "engaged", "ons_population")
+        }
+        den = _den(small).sum()
+    else:
+        b = row.iloc[0]
+        sums = {c: _num(b[c]) for c in ("known", "registered", "engaged", "ons_population")}
+        den = float(_den(row).iloc[0])
+    ons, known = sums["ons_population"], sums["known"]
+    reg, eng = sums["registered"], sums["engaged"]
+
+    def rate(a: float, b: float) -> str:
+        return _pct(a / b) if b and math.isfinite(b) and b > 0 else "n/a"
+
+    return [
+        {
+            "label": "Under-fives, ONS estimate",
+            "value": released_count(ons, inputs),
+            "note": inputs.population_vintage,
+        },
+        {
+            "label": "Known to universal services",
+            "value": released_count(known, inputs),
+            "note": f"{rate(known, ons)} of the ONS estimate",
+        },
+        {
+            "label": "Registered with a centre",
+            "value": released_count(reg, inputs),
+            "note": f"{rate(reg, den)} of children on our records; {rate(reg, ons)} of ONS",
+        },
+        {
+            "label": "Engaged (sustained use)",
+            "value": released_count(eng, inputs),
+            "note": f"{rate(eng, den)} of children on our records; {rate(eng, ons)} of ONS",
+        },
+    ]
+
+
+def _map(inputs: ReportInputs, highlight: set[str]) -> tuple[str, list[dict[str, Any]]]:
+    if inputs.small_areas is None or len(inputs.small_areas) == 0:
+        return "", []
+    r = inputs.reach
+    rows = r[
+        (r["level"] == inputs.small_area_level)
+        & (r["dimension"] == "all")
+        & (r["service"] == "any")
+    ].copy()
+    rows["den"] = _den(rows)
+    reg = pd.to_numeric(rows["registered"], errors="coerce")
+    rates = {
+        str(c): (float(x) / float(n) if n and n > 0 else None)
+        for c, x, n in zip(rows["area_code"], reg, rows["den"], strict=True)
+    }
+    children = {
+        str(c): int(n) if math.isfinite(n) else 0
+        for c, n in zip(rows["area_code"], rows["den"], strict=True)
+    }
+    areas = inputs.small_areas.to_crs(inputs.projected_crs)
+    sites: list[dict[str, Any]] = []
+    if inputs.sites is not None and len(inputs.sites):
+        from pyproj import Transformer
+
+        to_xy = Transformer.from_crs("EPSG:4326", inputs.projected_crs, always_xy=True).transform
+        for _, s in inputs.sites.iterrows():
+            lon, lat = _num(s.get("longitude")), _num(s.get("latitude"))
+            if math.isfinite(lon) and math.isfinite(lat):
+                x, y = to_xy(lon, lat)
+                sites.append({"x": x, "y": y, "name": str(s.get("site_name", s.get("site_id")))})
+    svg, classes = choropleth_svg(
+        areas,
+        rates,
+        children,
+        sites=sites,
+        highlight=highlight,
+        illustrative_sites=inputs.sites_illustrative,
+    )
+    legend = [
+        {
+            "colour": c.colour,
+            "range": f"{100 * c.lower:.0f}% to {100 * c.upper:.0f}%",
+            "areas": c.areas,
+            "children": released_count(c.children, inputs),
+        }
+        for c in classes
+    ]
+    return svg, legend
+
+
+def _funnel(inputs: ReportInputs) -> str:
+    r = inputs.reach
+    rows = r[
+        (r["level"] == inputs.small_area_level)
+        & (r["dimension"] == "all")
+        & (r["service"] == "any")
+    ].copy()
+    if rows.empty:
+        return ""
+    rows["den"] = _den(rows)
+    rows = rows[rows["den"] > 0]
+    reg = pd.to_numeric(rows["registered"], errors="coerce").fillna(0)
+    b = r[(r["level"] == "borough") & (r["dimension"] == "all") & (r["service"] == "any")]
+    if len(b):
+        target = _num(b.iloc[0]["registered"]) / float(_den(b).iloc[0])
+    else:
+        target = float(reg.sum() / rows["den"].sum())
+    band = (
+        rows["funnel_band"] if "funnel_band" in rows.columns else pd.Series(None, index=rows.index)
+    )
+    points = [
+        {
+            "n": float(n),
+            "rate": float(x) / float(n),
+            "band": bd if isinstance(bd, str) else None,
+            "label": f"{name}: {100 * float(x) / float(n):.0f}% registered",
+        }
+        for n, x, bd, name in zip(rows["den"], reg, band, rows["area_name"], strict=True)
+    ]
+    return funnel_svg(points, target)
+
+
+#: Run-metadata entries left out of the report's tables: file fingerprints and timings are
+#: for run.json, not for a workshop.
+HIDDEN_KEYS = frozenset({"batch_id", "timings_seconds"})
+
+
+def _table(obj: Any, inputs: ReportInputs) -> dict[str, Any] | None:
+    """A dict of dicts / list of dicts as a table; numbers that are counts are released."""
+    if not obj:
+        return None
+    if isinstance(obj, Mapping):
+        obj = {
+            k: (
+                {kk: vv for kk, vv in v.items() if kk not in HIDDEN_KEYS}
+                if isinstance(v, Mapping)
+                else v
+            )
+            for k, v in obj.items()
+            if k not in HIDDEN_KEYS
+        }
+    if isinstance(obj, Mapping) and all(isinstance(v, Mapping) for v in obj.values()):
+        records = [{"": k, **dict(v)} for k, v in obj.items()]
+    elif (
+        isinstance(obj, Sequence)
+        and not isinstance(obj, str)
+        and all(isinstance(v, Mapping) for v in obj)
+    ):
+        records = [dict(v) for v in obj]
+    elif isinstance(obj, Mapping):
+        records = [{"": k, "value": v} for k, v in obj.items()]
+    else:
+        return None
+    columns: list[str] = []
+    for rec in records:
+        for k in rec:
+            if k not in columns:
+                columns.append(str(k))
+
+    def cell(v: Any) -> str:
+        if isinstance(v, bool) or v is None:
+            return "" if v is None else str(v)
+        if isinstance(v, int):
+            return released_count(v, inputs)
+        if isinstance(v, float):
+            return f"{v:.3f}" if abs(v) <= 1 else released_count(v, inputs)
+        if isinstance(v, Mapping | list):
+            return (
+                ", ".join(f"{k}: {cell(x)}" for k, x in v.items())
+                if isinstance(v, Mapping)
+                else ", ".join(cell(x) for x in v)
+            )
+        return str(v)
+
+    return {"columns": columns, "rows": [[cell(rec.get(c)) for c in columns] for rec in records]}
+
+
+def _findings(inputs: ReportInputs) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    items = list(inputs.findings.get("findings", []))
+    striking: list[dict[str, Any]] = []
+    watch: list[dict[str, Any]] = []
+    for f in items:
+        ev = f.get("evidence", {})
+        view = {
+            "rank": f.get("rank"),
+            "kind": str(f.get("kind", "")).replace("_", " "),
+            "headline": f.get("headline", ""),
+            "why": ev.get("why_ranked", ""),
+            "test": ev.get("test", ""),
+            "p": ev.get("p_value"),
+            "q": ev.get("q_value"),
+            "children": "suppressed"
+            if f.get("children_affected") is None
+            else f"{f['children_affected']:,}",
+            "interval": f.get("interval"),
+            "observed": _pct(f.get("observed")),
+            "expected": _pct(f.get("expected")),
+            "merged": len(ev.get("merged", [])),
+        }
+        (striking if ev.get("severity", "striking") == "striking" else watch).append(view)
+    return striking[:TOP_FINDINGS], watch[:TOP_WATCH]
+
+
+def _highlight(inputs: ReportInputs) -> set[str]:
+    out: set[str] = set()
+    for f in inputs.findings.get("findings", []):
+        if (
+            f.get("kind") == "unreached_area"
+            and f.get("evidence", {}).get("severity") == "striking"
+        ):
+            out.update(str(a) for a in f.get("areas", []))
+    return out
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("everyfamily.report", "templates"),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        undefined=jinja2.StrictUndefined,
+    )
+
+
+def render_report(inputs: ReportInputs) -> str:
+    """The report as one self-contained HTML document."""
+    map_svg, legend = _map(inputs, _highlight(inputs))
+    striking, watch = _findings(inputs)
+    bands = [
+        {"colour": c, "label": lab}
+        for c, lab in (
+            (BAND_COLOURS["below_998"], "below the 99.8% limit"),
+            (BAND_COLOURS["below_95"], "below the 95% limit"),
+            (BAND_COLOURS["within"], "within the limits"),
+            (BAND_COLOURS["above_95"], "above the 95% limit"),
+            (BAND_COLOURS["above_998"], "above the 99.8% limit"),
+        )
+    ]
+    context = {
+        "title": inputs.title,
+        "reference_date": inputs.reference_date,
+        "generated_at": inputs.generated_at,
+        "figures": headline_figures(inputs),
+        "map_svg": map_svg,
+        "legend": legend,
+        "sites_illustrative": inputs.sites_illustrative,
+        "has_sites": inputs.sites is not None and len(inputs.sites) > 0,
+        "funnel_svg": _funnel(inputs),
+        "bands": bands,
+        "striking": striking,
+        "watch": watch,
+        "n_findings": len(inputs.findings.get("findings", [])),
+        "reconciliation": _table(inputs.reconciliation, inputs),
+        "quarantine": [
+            {"reason": k, "rows": released_count(v, inputs)}
+            for k, v in sorted(inputs.quarantine_reasons.items())
+        ],
+        "linkage": _table(inputs.linkage, inputs),
+        "attribution": list(inputs.attribution),
+        "suppress": inputs.suppress_at_or_below,
+        "rounding": inputs.rounding,
+        "fdr": fm.FDR_ALPHA,
+        "min_rate_gap": round(100 * fm.MIN_RATE_GAP),
+        "min_area_gap": round(100 * fm.MIN_AREA_GAP),
+        "min_group": fm.MIN_GROUP_KNOWN,
+        "min_unknown": round(100 * fm.MIN_UNKNOWN_SHORTFALL),
+        "small_area_level": inputs.small_area_level.upper(),
+    }
+    # The SVG is built here from escaped strings, so it is marked safe for the template.
+    context["map_svg"] = Markup(context["map_svg"])  # noqa: S704 - every text in it is escaped
+    context["funnel_svg"] = Markup(context["funnel_svg"])  # noqa: S704 - escaped in svg.py
+    return _environment().get_template("report.html.j2").render(**context)

@@ -1,0 +1,101 @@
+"""The report stage: write ``report.html``, one self-contained file for planning workshops.
+
+The I/O edge of report/: reads the reach table, findings.json (or computes the findings when
+the find stage has not run), the small-area boundaries, the sites file, quarantine reason
+counts and the run metadata, then renders :func:`everyfamily.report.build.render_report`.
+It reads no person-level table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from everyfamily.errors import DataError, EveryfamilyError
+from everyfamily.report.build import ReportInputs, render_report
+
+if TYPE_CHECKING:
+    from everyfamily.pipeline import RunContext
+
+REPORT_FILE = "report.html"
+
+
+def quarantine_reason_counts(ctx: RunContext) -> dict[str, int]:
+    """Rows set aside per quarantine reason (a row with two reasons counts under both)."""
+    if not ctx.engine.has_table("quarantine"):
+        return {}
+    tab = ctx.engine.query(
+        "SELECT reason, count(*) AS n FROM "
+        "(SELECT unnest(reasons) AS reason FROM quarantine) GROUP BY reason ORDER BY reason"
+    )
+    return {
+        str(r): int(n)
+        for r, n in zip(tab.column("reason").to_pylist(), tab.column("n").to_pylist(), strict=True)
+    }
+
+
+def _findings(ctx: RunContext, reach: pd.DataFrame) -> dict[str, Any]:
+    path = ctx.out_dir / "findings.json"
+    if path.is_file():
+        loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        return loaded
+    from everyfamily.findings.stage import run_findings, settings_for
+
+    _f, doc = run_findings(reach, settings=settings_for(ctx.project))
+    return doc
+
+
+def report_inputs(ctx: RunContext) -> ReportInputs:
+    """Gather the report's inputs from the store, the output folder and the project."""
+    if not ctx.engine.has_table("reach"):
+        raise DataError(
+            "the store has no 'reach' table", hint="run the measure (reach) stage first"
+        )
+    p = ctx.project
+    reach = ctx.engine.query("SELECT * FROM reach").to_pandas()
+    small = None
+    try:
+        from everyfamily.population.geography import load_small_areas
+
+        small = load_small_areas(p)
+    except EveryfamilyError as exc:
+        ctx.echo(f"  map not drawn: {exc}")
+    sites = None
+    if p.sites is not None:
+        try:
+            from everyfamily.population.attributes import load_sites
+
+            sites = load_sites(p.sites)
+        except EveryfamilyError as exc:
+            ctx.echo(f"  sites not marked: {exc}")
+    return ReportInputs(
+        reach=reach,
+        findings=_findings(ctx, reach),
+        title=p.project.area_name or p.project.name,
+        reference_date=p.project.reference_date.isoformat(),
+        small_area_level=p.geography.small_area_level,
+        small_areas=small,
+        sites=sites,
+        sites_illustrative=bool(p.sites.illustrative) if p.sites is not None else False,
+        projected_crs=p.geography.projected_crs,
+        reconciliation=ctx.metadata.get("reconciliation"),
+        quarantine_reasons=quarantine_reason_counts(ctx),
+        linkage=ctx.metadata.get("linkage"),
+        attribution=tuple(p.project.attribution),
+        suppress_at_or_below=p.privacy.suppress_at_or_below,
+        rounding=p.privacy.rounding,
+        generated_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        population_vintage=p.population.vintage,
+    )
+
+
+def report_stage(ctx: RunContext) -> None:
+    """Render and write ``report.html`` (see module docstring)."""
+    html = render_report(report_inputs(ctx))
+    path = ctx.out_dir / REPORT_FILE
+    path.write_text(html, encoding="utf-8")
+    ctx.metadata["report"] = {"file": REPORT_FILE, "bytes": len(html.encode("utf-8"))}
+    ctx.echo(f"  report written: {REPORT_FILE}")

@@ -1,0 +1,266 @@
+"""Reading a run's output folder: the ONE place the dashboard touches files.
+
+Everything the dashboard shows comes from what :func:`load_outputs` reads here (the reach
+table, findings.json, run.json, the boundaries in reach.gpkg, the sites file named in the
+run's settings, and small aggregate tables of the store opened read-only). When an output
+format changes, this module is the one to change. The person-level outreach list is read
+separately and only on demand (:func:`read_not_reached`), so a viewer's requests never load
+it.
+
+Files are read once when the app starts: a run's outputs do not change under it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from everyfamily.errors import InputError
+
+REACH_FILE = "reach.csv"
+GPKG_FILE = "reach.gpkg"
+FINDINGS_FILE = "findings.json"
+RUN_FILE = "run.json"
+STORE_FILE = "everyfamily.duckdb"
+NOT_REACHED_FILE = "restricted/not_reached.csv"
+
+#: Columns of the reach table read as text (codes that look like numbers stay codes).
+_TEXT_COLUMNS = (
+    "level",
+    "area_code",
+    "area_name",
+    "dimension",
+    "group_value",
+    "service",
+    "funnel_band",
+)
+
+
+@dataclass(frozen=True)
+class AreaShapes:
+    """Boundaries of one area level as GeoJSON (EPSG:4326) plus each area's centre point."""
+
+    level: str
+    geojson: bytes  # FeatureCollection; properties: area_code, area_name
+    centres: dict[str, tuple[float, float]]  # area_code -> (lat, lon) of a point inside it
+
+
+@dataclass(frozen=True)
+class RunOutputs:
+    """What one run wrote, as read from its output folder (aggregates only)."""
+
+    out_dir: Path
+    reach: pd.DataFrame
+    findings: dict[str, Any]
+    run: dict[str, Any]
+    shapes: dict[str, AreaShapes] = field(default_factory=dict)
+    sites: pd.DataFrame = field(default_factory=pd.DataFrame)  # site_id, site_name, lat, lon
+    reach_areas: pd.DataFrame = field(default_factory=pd.DataFrame)  # site_id, small_area
+    linkage_by_group: pd.DataFrame | None = None
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        settings: dict[str, Any] = self.run.get("settings") or {}
+        return settings
+
+    @property
+    def has_outreach_list(self) -> bool:
+        return (self.out_dir / NOT_REACHED_FILE).is_file()
+
+
+def _read_json(path: Path, what: str) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(
+            f"{path}: no {what}", hint="give the output folder of an everyfamily run"
+        ) from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        line = getattr(exc, "lineno", None)
+        where = f", line {line}" if line else ""
+        raise InputError(
+            f"{path}{where}: {what} is not valid JSON", hint="rerun the pipeline to rewrite it"
+        ) from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: {what} should be a JSON object")
+    return data
+
+
+def read_reach(out_dir: Path) -> pd.DataFrame:
+    """The reach table (docs/measures.md), from reach.csv."""
+    path = out_dir / REACH_FILE
+    if not path.is_file():
+        raise InputError(
+            f"{path}: no reach table",
+            hint="give the output folder of a run that got past the measure stage",
+        )
+    frame = pd.read_csv(path, dtype={c: "string" for c in _TEXT_COLUMNS}, keep_default_na=True)
+    missing = [
+        c
+        for c in (
+            "level",
+            "area_code",
+            "dimension",
+            "group_value",
+            "service",
+            "denominator",
+            "registered",
+            "engaged",
+        )
+        if c not in frame.columns
+    ]
+    if missing:
+        raise InputError(
+            f"{path}, column {missing[0]!r}: missing from the reach table",
+            hint="rerun the pipeline with this version of everyfamily",
+        )
+    for c in _TEXT_COLUMNS:
+        if c in frame.columns:
+            frame[c] = frame[c].astype(object).where(frame[c].notna(), None)
+    frame["group_value"] = frame["group_value"].fillna("unknown")
+    frame["area_name"] = frame["area_name"].fillna(frame["area_code"])
+    return frame
+
+
+def _shapes(out_dir: Path) -> tuple[dict[str, AreaShapes], list[str]]:
+    path = out_dir / GPKG_FILE
+    if not path.is_file():
+        return {}, [f"{GPKG_FILE} not found: the map cannot be drawn"]
+    import geopandas as gpd
+    import pyogrio
+
+    out: dict[str, AreaShapes] = {}
+    for level, _kind in pyogrio.list_layers(path):
+        frame = gpd.read_file(path, layer=str(level), columns=["area_code", "area_name"])
+        frame = frame.drop_duplicates("area_code").to_crs("EPSG:4326")
+        frame = frame[["area_code", "area_name", "geometry"]].sort_values("area_code")
+        points = frame.geometry.representative_point()
+        centres = {
+            str(code): (round(float(p.y), 6), round(float(p.x), 6))
+            for code, p in zip(frame["area_code"], points, strict=True)
+        }
+        text = frame.to_json(drop_id=True, to_wgs84=False)
+        out[str(level)] = AreaShapes(str(level), text.encode("utf-8"), centres)
+    return out, []
+
+
+def _sites(run: dict[str, Any], reach: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Sites with their location, from the sites file named in the run's settings; names
+    fall back to the reach table's reach-area names when the file has moved."""
+    cols = ["site_id", "site_name", "lat", "lon"]
+    block = (run.get("settings") or {}).get("sites")
+    if block:
+        from pydantic import ValidationError
+
+        from everyfamily.config import SitesSettings
+        from everyfamily.errors import EveryfamilyError
+        from everyfamily.population.attributes import load_sites
+
+        try:
+            frame = load_sites(SitesSettings.model_validate(block))
+            frame = frame.rename(columns={"latitude": "lat", "longitude": "lon"})
+            return frame[cols].reset_index(drop=True), []
+        except (EveryfamilyError, ValidationError, KeyError):
+            warning = "the sites file could not be read: sites are listed without locations"
+    else:
+        warning = "the run lists no sites"
+    named = reach.loc[reach["level"] == "reach_area", ["area_code", "area_name"]]
+    named = named.drop_duplicates("area_code").rename(
+        columns={"area_code": "site_id", "area_name": "site_name"}
+    )
+    named["lat"] = math.nan
+    named["lon"] = math.nan
+    return named[cols].reset_index(drop=True), [warning]
+
+
+def _store_tables(out_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame | None, list[str]]:
+    """Small aggregate tables from the store, opened read-only and closed at once."""
+    path = out_dir / STORE_FILE
+    empty = pd.DataFrame({"site_id": [], "small_area": []})
+    if not path.is_file():
+        return empty, None, [f"{STORE_FILE} not found: reach-area membership is not shown"]
+    import duckdb
+
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error:
+        return empty, None, [f"{STORE_FILE} could not be opened read-only (is a run writing it?)"]
+    try:
+        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        areas = empty
+        if "reach_areas" in tables:
+            areas = con.execute(
+                "SELECT site_id, small_area FROM reach_areas ORDER BY site_id, small_area"
+            ).df()
+        quality = None
+        if "linkage_quality_by_group" in tables:
+            quality = con.execute("SELECT * FROM linkage_quality_by_group").df()
+        return areas, quality, []
+    finally:
+        con.close()
+
+
+def load_outputs(out_dir: Path) -> RunOutputs:
+    """Read a run's output folder (aggregates only). Raises :class:`InputError` when the
+    folder is not an everyfamily output folder."""
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir():
+        raise InputError(
+            f"{out_dir}: output folder not found",
+            hint="give the folder a run wrote (everyfamily demo --out DIR)",
+        )
+    run = _read_json(out_dir / RUN_FILE, "run metadata (run.json)")
+    reach = read_reach(out_dir)
+    findings_path = out_dir / FINDINGS_FILE
+    if findings_path.is_file():
+        findings = _read_json(findings_path, "findings (findings.json)")
+        warnings: list[str] = []
+    else:
+        findings = {"schema_version": None, "generated_at": None, "findings": []}
+        warnings = [f"{FINDINGS_FILE} not found: no findings are shown"]
+    shapes, w1 = _shapes(out_dir)
+    sites, w2 = _sites(run, reach)
+    reach_areas, by_group, w3 = _store_tables(out_dir)
+    if by_group is None:
+        by_group = _linkage_by_group_from_run(run)
+    return RunOutputs(
+        out_dir=out_dir,
+        reach=reach,
+        findings=findings,
+        run=run,
+        shapes=shapes,
+        sites=sites,
+        reach_areas=reach_areas,
+        linkage_by_group=by_group,
+        warnings=tuple(warnings + w1 + w2 + w3),
+    )
+
+
+def _linkage_by_group_from_run(run: dict[str, Any]) -> pd.DataFrame | None:
+    """Linkage quality by group when the run recorded it (only runs with a known truth)."""
+    link = run.get("linkage") or {}
+    for holder in (link.get("quality") or {}, link):
+        rows = holder.get("by_group") if isinstance(holder, dict) else None
+        if rows:
+            return pd.DataFrame(rows)
+    return None
+
+
+def read_not_reached(out_dir: Path) -> pd.DataFrame:
+    """The person-level list of children not reached (restricted). Callers must have
+    checked the permission first; nothing here logs a value."""
+    path = Path(out_dir) / NOT_REACHED_FILE
+    if not path.is_file():
+        raise InputError(
+            f"{path}: no outreach list", hint="rerun the pipeline: the measure stage writes it"
+        )
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    if "person_id" not in frame.columns:
+        raise InputError(f"{path}, column 'person_id': missing from the outreach list")
+    return frame

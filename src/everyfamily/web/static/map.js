@@ -1,0 +1,190 @@
+/* The map page: a Leaflet choropleth over the dashboard's own JSON API. Progressive
+   enhancement: without script, the filter form reloads the page and the table below still
+   lists every area's figure with a link to its profile. */
+(function () {
+  "use strict";
+  var el = document.getElementById("map");
+  if (!el || typeof L === "undefined") { return; }
+  var form = document.getElementById("map-filters");
+  var options = JSON.parse(document.getElementById("map-options").textContent);
+  var values = JSON.parse(document.getElementById("map-values").textContent);
+  var highlight = new Set(JSON.parse(el.dataset.highlight || "[]"));
+  var NO_DATA = "#d9d9d9";
+  var map = L.map(el, { zoomSnap: 0.25, attributionControl: true });
+  map.attributionControl.setPrefix("Leaflet");
+  if (options.basemap_url) { L.tileLayer(options.basemap_url, { maxZoom: 18 }).addTo(map); }
+  var areaLayer = null, currentLevel = null, outlines = {};
+  var sitesLayer = L.layerGroup();
+
+  function fetchJSON(url) {
+    return fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then(function (r) { if (!r.ok) { throw new Error("request failed: " + r.status); } return r.json(); });
+  }
+  function plural(n, word) { return n + " " + word + (n === 1 ? "" : "s"); }
+  function pct(v) { return v === null || v === undefined ? "not shown" : (100 * v).toFixed(1) + "%"; }
+  function count(v) { return v === null || v === undefined ? "suppressed" : v.toLocaleString("en-GB"); }
+  function colourOf(code) {
+    var a = values.areas[code];
+    if (!a || a.class === null || a.class === undefined) { return NO_DATA; }
+    return values.classes[a.class].colour;
+  }
+  function styleOf(feature) {
+    var code = feature.properties.area_code, on = highlight.has(code);
+    var c = colourOf(code);
+    return { fillColor: c, fillOpacity: c === NO_DATA ? 0.55 : 0.85,
+             color: on ? "#000000" : "#ffffff", weight: on ? 4 : 0.8,
+             dashArray: c === NO_DATA && !on ? "3 3" : null };
+  }
+  function tooltipOf(code, name) {
+    var a = values.areas[code];
+    if (!a) { return name + ": no data"; }
+    var t = "<strong>" + escapeHtml(name) + "</strong><br>" + escapeHtml(values.measure_label) + ": " + pct(a.value);
+    if (a.lower !== null && a.lower !== undefined) { t += " (" + pct(a.lower) + " to " + pct(a.upper) + ")"; }
+    return t + "<br>" + count(a.numerator) + " of " + count(a.denominator);
+  }
+  function escapeHtml(s) {
+    return String(s).replace(/[&<>"']/g, function (ch) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;" }[ch];
+    });
+  }
+  function drawAreas(level) {
+    return fetchJSON("/api/map/geometry/" + encodeURIComponent(level)).then(function (geo) {
+      if (areaLayer) { map.removeLayer(areaLayer); }
+      areaLayer = L.geoJSON(geo, {
+        style: styleOf,
+        onEachFeature: function (feature, layer) {
+          var code = feature.properties.area_code;
+          layer.options.className = "ef-area";
+          layer.bindTooltip(function () { return tooltipOf(code, feature.properties.area_name); }, { sticky: true });
+          layer.on("click", function () { window.location.href = "/areas/" + encodeURIComponent(code); });
+          layer.on("add", function () {
+            var p = layer.getElement();
+            if (p) { p.setAttribute("data-code", code); p.setAttribute("data-colour", colourOf(code)); }
+          });
+        }
+      }).addTo(map);
+      currentLevel = level;
+      var hl = [];
+      areaLayer.eachLayer(function (l) { if (highlight.has(l.feature.properties.area_code)) { hl.push(l); } });
+      map.fitBounds((hl.length ? L.featureGroup(hl) : areaLayer).getBounds(), { padding: [12, 12] });
+      bringOutlinesToFront();
+      el.setAttribute("data-areas", String(Object.keys(areaLayer._layers).length));
+    });
+  }
+  function restyle() {
+    areaLayer.eachLayer(function (l) {
+      var code = l.feature.properties.area_code;
+      l.setStyle(styleOf(l.feature));
+      var p = l.getElement();
+      if (p) { p.setAttribute("data-colour", colourOf(code)); }
+    });
+  }
+  function drawOutlines() {
+    var weights = { ward: 1.2, borough: 3 };
+    return Promise.all(options.outlines.map(function (level) {
+      return fetchJSON("/api/map/geometry/" + level).then(function (geo) {
+        outlines[level] = L.geoJSON(geo, { interactive: false,
+          style: { color: "#1b1b1b", weight: weights[level] || 1, fill: false, opacity: 0.9, className: "ef-outline" } });
+        outlines[level].addTo(map);
+      });
+    }));
+  }
+  function bringOutlinesToFront() {
+    Object.keys(outlines).forEach(function (k) { outlines[k].bringToFront(); });
+    sitesLayer.eachLayer(function (m) { m.bringToFront(); });
+  }
+  function drawSites() {
+    return fetchJSON("/api/map/sites").then(function (data) {
+      data.sites.forEach(function (s) {
+        var m = L.circleMarker([s.lat, s.lon], { radius: 7, color: "#0b0c0c", weight: 3, fillColor: "#ffffff",
+          fillOpacity: 1, className: "ef-site" });
+        m.bindTooltip(escapeHtml(s.name) + (data.illustrative ? " (illustrative site)" : ""));
+        m.on("click", function () { window.location.href = s.url; });
+        sitesLayer.addLayer(m);
+      });
+      sitesLayer.addTo(map);
+    });
+  }
+  function renderLegend() {
+    document.getElementById("legend-caption").textContent =
+      values.measure_label + ": " + values.group_label + ", " + values.service_label;
+    var ul = document.getElementById("legend-classes");
+    ul.innerHTML = "";
+    values.classes.forEach(function (c) {
+      var li = document.createElement("li");
+      li.innerHTML = '<span class="swatch" style="background:' + c.colour + '"></span>' +
+        Math.round(100 * c.lower) + "% to " + Math.round(100 * c.upper) + "%: " + plural(c.areas, "area") + ", " +
+        count(c.children) + " children";
+      ul.appendChild(li);
+    });
+    var nd = document.createElement("li");
+    nd.innerHTML = '<span class="swatch nodata"></span>Not shown (suppressed or no data): ' +
+      plural(values.no_data.areas, "area") + ", " + count(values.no_data.children) + " children";
+    ul.appendChild(nd);
+  }
+  function renderTable() {
+    var table = document.getElementById("table-map");
+    if (!table) { return; }
+    document.getElementById("cap-map").textContent =
+      values.measure_label + ": " + values.group_label + ", " + values.service_label;
+    var tbody = table.tBodies[0];
+    var rows = Object.keys(values.areas).map(function (k) { return [k, values.areas[k]]; });
+    rows.sort(function (a, b) { return String(a[1].name).localeCompare(String(b[1].name)); });
+    tbody.innerHTML = rows.map(function (kv) {
+      var a = kv[1];
+      return "<tr><td><a href=\"/areas/" + encodeURIComponent(kv[0]) + "\">" + escapeHtml(a.name) + "</a></td>" +
+        "<td>" + escapeHtml(kv[0]) + "</td><td class=\"k-rate\">" + (a.value === null ? "–" : pct(a.value)) +
+        "</td><td class=\"k-rate\">" + (a.lower === null ? "–" : pct(a.lower)) +
+        "</td><td class=\"k-rate\">" + (a.upper === null ? "–" : pct(a.upper)) +
+        "</td><td class=\"k-count\">" + count(a.numerator) + "</td><td class=\"k-count\">" + count(a.denominator) + "</td></tr>";
+    }).join("");
+  }
+  function query() {
+    var q = new URLSearchParams();
+    ["level", "measure", "dimension", "group", "service"].forEach(function (k) { q.set(k, form.elements[k].value); });
+    return q;
+  }
+  function updateLinks(q) {
+    document.querySelectorAll("a[href^='/export/map.']").forEach(function (a) {
+      a.href = a.getAttribute("href").split("?")[0] + "?" + q.toString();
+    });
+    var page = new URLSearchParams(q);
+    if (highlight.size) { page.set("highlight", Array.from(highlight).join(",")); }
+    history.replaceState(null, "", "/map?" + page.toString());
+  }
+  function fillGroups() {
+    var dim = form.elements.dimension.value, sel = form.elements.group;
+    var d = options.dimensions.filter(function (x) { return x.key === dim; })[0];
+    sel.innerHTML = "";
+    (d ? d.groups : []).forEach(function (g) {
+      var o = document.createElement("option"); o.value = g.key; o.textContent = g.label; sel.appendChild(o);
+    });
+  }
+  function refresh(changed) {
+    if (changed === "dimension") { fillGroups(); }
+    var q = query();
+    el.setAttribute("aria-busy", "true");
+    return fetchJSON("/api/map/values?" + q.toString()).then(function (v) {
+      values = v;
+      var level = form.elements.level.value;
+      var draw = level !== currentLevel ? drawAreas(level) : Promise.resolve(restyle());
+      return draw.then(function () {
+        renderLegend(); renderTable(); updateLinks(q);
+        el.setAttribute("aria-busy", "false");
+        el.setAttribute("data-state", q.toString());
+      });
+    }).catch(function (err) {
+      el.setAttribute("aria-busy", "false");
+      document.getElementById("legend-caption").textContent = "The map could not be updated (" + err.message + ").";
+    });
+  }
+  form.addEventListener("change", function (ev) { refresh(ev.target.name); });
+  form.addEventListener("submit", function (ev) { ev.preventDefault(); refresh(null); });
+  drawOutlines()
+    .then(function () { return drawAreas(el.dataset.level); })
+    .then(drawSites)
+    .then(function () { bringOutlinesToFront(); el.setAttribute("data-ready", "true"); })
+    .catch(function (err) {
+      document.getElementById("legend-caption").textContent = "The map could not be drawn (" + err.message + ").";
+    });
+})();

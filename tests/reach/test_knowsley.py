@@ -1,0 +1,105 @@
+"""Reach on the synthetic Knowsley scenario: ingest -> link -> measure, checked against the
+planted truth. Skips until the scenario generator and the linkage stage are in the tree."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def knowsley_run(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
+    try:
+        scenario = request.getfixturevalue("knowsley_scenario")
+        from everyfamily.ingest.stage import ingest_stage
+        from everyfamily.linkage.stage import linkage_stage
+    except (pytest.FixtureLookupError, ImportError):
+        pytest.skip("the Knowsley scenario or the linkage stage is not available yet")
+    from everyfamily.config import load_project
+    from everyfamily.engines import open_engine
+    from everyfamily.pipeline import RunContext
+    from everyfamily.reach.stage import reach_stage
+
+    project = load_project(scenario.project_file)
+    out = tmp_path_factory.mktemp("knowsley_reach")
+    mp = pytest.MonkeyPatch()
+    if project.privacy.key_file is None:
+        mp.setenv(project.privacy.key_env, "reach-test-key-not-secret-0123456789abcdef")
+    engine = open_engine("duckdb", path=out / "store.duckdb")
+    ctx = RunContext(project=project, out_dir=out, engine=engine, echo=lambda _s: None, seed=7)
+    try:
+        ingest_stage(ctx)
+        linkage_stage(ctx)
+        reach_stage(ctx)
+        reach = engine.query("SELECT * FROM reach").to_pandas()
+    finally:
+        engine.close()
+        mp.undo()
+    stories = json.loads(Path(scenario.stories_file).read_text(encoding="utf-8"))
+    truth = pd.read_csv(Path(scenario.truth_dir) / "children.csv", dtype={"lsoa": str})
+    return {
+        "reach": reach,
+        "meta": ctx.metadata["reach"],
+        "stories": stories,
+        "out": out,
+        "truth": truth,
+        "reference_date": project.project.reference_date,
+    }
+
+
+def test_borough_known_against_ons(knowsley_run: dict[str, Any]) -> None:
+    meta = knowsley_run["meta"]
+    assert meta["ons_population"] == pytest.approx(10089)  # ONS mid-2020, ages 0-4
+    # The universal sources should account for most of the ONS estimate, not double it.
+    assert 0.75 <= meta["known_completeness"] <= 1.25
+    assert 0 < meta["engaged"] < meta["registered"] < meta["denominator"]
+
+
+def test_low_engagement_site_has_lowest_engaged_per_registered(
+    knowsley_run: dict[str, Any],
+) -> None:
+    planted = knowsley_run["stories"].get("low_engagement_site", {}).get("site_id")
+    if not planted:
+        pytest.skip("the scenario's stories.json names no low-engagement site")
+    r = knowsley_run["reach"]
+    sites = r[
+        (r["level"] == "borough")
+        & (r["dimension"] == "all")
+        & (r["service"] != "any")
+        & (r["registered"] > 0)
+    ]
+    ratio = (sites["engaged"] / sites["registered"]).set_axis(sites["service"])
+    assert ratio.idxmin() == planted
+
+
+def test_levels_and_files(knowsley_run: dict[str, Any]) -> None:
+    r: pd.DataFrame = knowsley_run["reach"]
+    lsoa = r[(r["level"] == "lsoa") & (r["dimension"] == "all") & (r["service"] == "any")]
+    assert len(lsoa) == 98  # every Knowsley LSOA (2011) has its row, even with nobody known
+    boro = r[(r["level"] == "borough") & (r["dimension"] == "all") & (r["service"] == "any")]
+    assert lsoa["denominator"].sum() == boro["denominator"].iloc[0]
+    assert {"lsoa", "borough", "reach_area"} <= set(r["level"])
+    out = knowsley_run["out"]
+    assert (out / "reach.csv").is_file() and (out / "reach.gpkg").is_file()
+    assert (out / "restricted" / "not_reached.csv").is_file()
+
+
+def test_counts_close_to_the_planted_truth(knowsley_run: dict[str, Any]) -> None:
+    from everyfamily.reach.children import age_in_years
+
+    truth: pd.DataFrame = knowsley_run["truth"]
+    age = age_in_years(pd.to_datetime(truth["date_of_birth"]), knowsley_run["reference_date"])
+    in_range = truth[(age >= 0) & (age <= 4)]
+    meta = knowsley_run["meta"]
+    # Linkage and quarantined rows move a few children; the totals stay within 2%.
+    assert meta["denominator"] == pytest.approx(len(in_range), rel=0.02)
+    assert meta["registered"] == pytest.approx(int(in_range["registered"].sum()), rel=0.02)
+    assert meta["engaged"] == pytest.approx(int(in_range["engaged"].sum()), rel=0.03)

@@ -1,0 +1,372 @@
+"""A small hand-made run output folder for the dashboard tests.
+
+Four real Knowsley LSOAs (2011 boundaries from the bundled open data) in two wards, two
+centres, and counts typed by hand so every released figure can be worked out on paper:
+
+    LSOA        name            ward            ONS  children  known  registered  engaged
+    E01006508   Knowsley 004D   Cherryfield     102       100     98          80       40
+    E01006506   Knowsley 004B   Cherryfield      64        60     60          20        5
+    E01006419   Knowsley 019A   Halewood North   48        50     45          47       30
+    E01006421   Knowsley 018A   Halewood North   33        30     30          15        9
+
+Cherryfield children register at centre S1, Halewood North children at S2. Groups: sex
+(female = half, rounded up) and broad ethnicity (white = 80%, rounded; asian = the rest).
+A sentinel pseudonym sits in the person-level outreach list and must never reach a viewer.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from everyfamily.reach.statistics import funnel_band, funnel_z, wilson_interval
+from everyfamily.schema import REACH_COLUMNS
+
+OPEN = Path(__file__).resolve().parents[2] / "src/everyfamily/demo/opendata/knowsley"
+SENTINEL_PERSON = "P-5E471NE1C0DE"
+ATTRIBUTION = (
+    "Source: Office for National Statistics licensed under the Open Government Licence v.3.0.",
+    "Contains OS data © Crown copyright and database right 2025.",
+)
+BOROUGH = ("E08000011", "Knowsley")
+
+#: code -> (name, ward code, ward name, ons, children, known, registered, engaged, site)
+AREAS: dict[str, tuple[str, str, str, int, int, int, int, int, str]] = {
+    "E01006508": ("Knowsley 004D", "E05010935", "Cherryfield", 102, 100, 98, 80, 40, "S1"),
+    "E01006506": ("Knowsley 004B", "E05010935", "Cherryfield", 64, 60, 60, 20, 5, "S1"),
+    "E01006419": ("Knowsley 019A", "E05010936", "Halewood North", 48, 50, 45, 47, 30, "S2"),
+    "E01006421": ("Knowsley 018A", "E05010936", "Halewood North", 33, 30, 30, 15, 9, "S2"),
+}
+SITES = {"S1": "Cherryfield Family Hub", "S2": "Halewood Children's Centre"}
+
+
+@dataclass(frozen=True)
+class Fixture:
+    out_dir: Path
+    n_small_areas: int = len(AREAS)
+
+
+def _split(n: int, dimension: str) -> dict[str, int]:
+    if dimension == "sex":
+        female = math.ceil(n / 2)
+        return {"female": female, "male": n - female}
+    white = round(n * 0.8)
+    return {"white": white, "asian": n - white}
+
+
+def _rows() -> pd.DataFrame:
+    """Every level x area x dimension x group x service, with rates computed as the
+    measure stage computes them."""
+    base: list[dict[str, object]] = []
+    groups_of_area: dict[tuple[str, str, str, str], dict[str, int]] = {}
+    for code, (name, ward, ward_name, ons, den, known, reg, eng, site) in AREAS.items():
+        members = {
+            "lsoa": (code, name),
+            "ward": (ward, ward_name),
+            "borough": BOROUGH,
+            "reach_area": (site, SITES[site]),
+        }
+        for level, (acode, aname) in members.items():
+            for service in ("any", "S1", "S2"):
+                mine = service in ("any", site)
+                counts = {
+                    "ons_population": ons,
+                    "denominator": den,
+                    "known": known,
+                    "registered": reg if mine else 0,
+                    "engaged": eng if mine else 0,
+                }
+                key = (level, acode, "all", "all", service)
+                cur = groups_of_area.setdefault((*key[:2], aname, service), {})
+                for k, v in counts.items():
+                    cur[f"all|all|{k}"] = cur.get(f"all|all|{k}", 0) + v
+                for dim in ("sex", "ethnicity_broad"):
+                    parts = {k: _split(v, dim) for k, v in counts.items() if k != "ons_population"}
+                    for g in parts["denominator"]:
+                        for k in parts:
+                            cur[f"{dim}|{g}|{k}"] = cur.get(f"{dim}|{g}|{k}", 0) + parts[k][g]
+    for (level, acode, aname, service), cur in groups_of_area.items():
+        keys = sorted({k.rsplit("|", 1)[0] for k in cur})
+        for dg in keys:
+            dim, group = dg.split("|")
+            base.append(
+                {
+                    "level": level,
+                    "area_code": acode,
+                    "area_name": aname,
+                    "dimension": dim,
+                    "group_value": group,
+                    "service": service,
+                    "ons_population": cur.get(f"{dg}|ons_population", np.nan)
+                    if dim == "all"
+                    else np.nan,
+                    "denominator": cur[f"{dg}|denominator"],
+                    "known": cur[f"{dg}|known"],
+                    "registered": cur[f"{dg}|registered"],
+                    "engaged": cur[f"{dg}|engaged"],
+                }
+            )
+    frame = pd.DataFrame(base)
+    den = frame["denominator"].to_numpy(float)
+    for what in ("registered", "engaged"):
+        x = frame[what].to_numpy(float)
+        frame[f"{what}_rate"] = np.where(den > 0, x / np.where(den > 0, den, 1), np.nan)
+        lo, hi = wilson_interval(x, den)
+        frame[f"{what}_rate_lower"], frame[f"{what}_rate_upper"] = lo, hi
+        frame[f"{what}_rate_ons"] = x / frame["ons_population"]
+    frame["known_completeness"] = frame["known"] / frame["ons_population"]
+    frame["registered_rate_smoothed"] = np.nan
+    borough = frame[(frame["level"] == "borough") & (frame["dimension"] == "all")]
+    target = dict(
+        zip(borough["service"], borough["registered"] / borough["denominator"], strict=True)
+    )
+    z = funnel_z(
+        frame["registered"].to_numpy(float), den, frame["service"].map(target).to_numpy(float)
+    )
+    frame["funnel_z"] = z
+    frame["funnel_band"] = funnel_band(z)
+    frame["linkage_shift_lower"] = np.nan
+    frame["linkage_shift_upper"] = np.nan
+    return frame[list(REACH_COLUMNS)]
+
+
+def _findings() -> dict[str, object]:
+    def finding(
+        i: int,
+        kind: str,
+        areas: list[str],
+        group: dict[str, str] | None,
+        site: str | None,
+        measure: str,
+        observed: float,
+        expected: float,
+        affected: int,
+        headline: str,
+    ) -> dict[str, object]:
+        return {
+            "id": f"F-{i:012x}",
+            "rank": i,
+            "kind": kind,
+            "areas": areas,
+            "group": group,
+            "site": site,
+            "measure": measure,
+            "observed": observed,
+            "expected": expected,
+            "interval": [round(observed - 0.1, 4), round(observed + 0.1, 4)],
+            "children_affected": affected,
+            "headline": headline,
+            "evidence": {
+                "test": "hand-made",
+                "p_value": 0.001,
+                "q_value": 0.004,
+                "severity": "striking" if i == 1 else "watch",
+                "score": 10.0 / i,
+                "why_ranked": f"fixture rank {i}",
+                "level": "lsoa",
+            },
+        }
+
+    return {
+        "schema_version": "1.0",
+        "generated_at": "2026-04-01T09:00:00+00:00",
+        "findings": [
+            finding(
+                1,
+                "unreached_area",
+                ["E01006506"],
+                None,
+                None,
+                "registered_rate",
+                0.3333,
+                0.675,
+                21,
+                "Knowsley 004B: 60 under-fives, 21 registered (33%)",
+            ),
+            finding(
+                2,
+                "low_engagement_site",
+                [],
+                None,
+                "S2",
+                "engaged_per_registered",
+                0.63,
+                0.6,
+                9,
+                "Halewood Children's Centre keeps most of its families",
+            ),
+            finding(
+                3,
+                "unreached_group",
+                [BOROUGH[0]],
+                {"dimension": "ethnicity_broad", "value": "asian"},
+                None,
+                "registered_rate",
+                0.6,
+                0.7,
+                9,
+                "Knowsley: asian children registered less often",
+            ),
+        ],
+    }
+
+
+def build_fixture(out_dir: Path) -> Fixture:
+    """Write the fixture output folder (reach.csv, reach.gpkg, findings.json, run.json,
+    the store and restricted/not_reached.csv) into ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    reach = _rows()
+    reach.to_csv(out_dir / "reach.csv", index=False)
+
+    lsoa = gpd.read_file(OPEN / "boundaries/knowsley_lsoa2011_bgc.geojson")
+    lsoa = lsoa[lsoa["lsoa11cd"].isin(AREAS)].rename(columns={"lsoa11cd": "area_code"})
+    lsoa["ward"] = lsoa["area_code"].map(lambda c: AREAS[c][1])
+    lsoa["site"] = lsoa["area_code"].map(lambda c: AREAS[c][8])
+    lsoa["borough"] = BOROUGH[0]
+    gpkg = out_dir / "reach.gpkg"
+    for level, col in (
+        ("lsoa", "area_code"),
+        ("ward", "ward"),
+        ("borough", "borough"),
+        ("reach_area", "site"),
+    ):
+        shapes = lsoa[[col, "geometry"]].dissolve(by=col, as_index=False)
+        shapes = shapes.rename(columns={col: "area_code"})
+        rows = reach[(reach["level"] == level) & (reach["dimension"] == "all")]
+        layer = gpd.GeoDataFrame(
+            rows.merge(shapes, on="area_code"), geometry="geometry", crs="EPSG:4326"
+        )
+        layer.to_file(gpkg, layer=level, driver="GPKG")
+
+    inputs = out_dir / "inputs"
+    inputs.mkdir(exist_ok=True)
+    points = lsoa.set_index("area_code").geometry.representative_point()
+    s1, s2 = points["E01006508"], points["E01006419"]
+    (inputs / "sites.csv").write_text(
+        "site_id,name,lat,lon\n"
+        f"S1,{SITES['S1']},{s1.y:.6f},{s1.x:.6f}\nS2,{SITES['S2']},{s2.y:.6f},{s2.x:.6f}\n",
+        encoding="utf-8",
+    )
+    (out_dir / "findings.json").write_text(json.dumps(_findings(), indent=1), encoding="utf-8")
+    run = {
+        "everyfamily_run": 1,
+        "project": "Fixture borough",
+        "reference_date": "2026-03-31",
+        "data_vintages": {"population": "ONS mid-2020 (fixture)"},
+        "settings": {
+            "project": {
+                "name": "Fixture borough",
+                "area_name": "Knowsley",
+                "reference_date": "2026-03-31",
+                "attribution": list(ATTRIBUTION),
+            },
+            "geography": {"small_area_level": "lsoa"},
+            "sites": {
+                "path": str(inputs / "sites.csv"),
+                "id_column": "site_id",
+                "name_column": "name",
+                "latitude_column": "lat",
+                "longitude_column": "lon",
+                "reach_areas_column": None,
+                "capacity_column": None,
+                "illustrative": True,
+            },
+            "privacy": {"suppress_at_or_below": 7, "rounding": "midpoint6"},
+            "outputs": {"dir": None, "basemap_url": None},
+        },
+        "reconciliation": {
+            "births": {
+                "status": "loaded",
+                "rows_read": 250,
+                "rows_loaded": 240,
+                "rows_quarantined": 10,
+                "reconciles": True,
+            },
+            "registrations": {
+                "status": "loaded",
+                "rows_read": 170,
+                "rows_loaded": 167,
+                "rows_quarantined": 3,
+                "reconciles": True,
+            },
+        },
+        "ingest": {
+            "sources": {
+                "births": {
+                    "quarantine_reasons": {"invalid_date_of_birth": 10},
+                    "quality_flags": {"postcode_invalid": 12},
+                },
+                "registrations": {
+                    "quarantine_reasons": {"missing_identity": 3},
+                    "quality_flags": {},
+                },
+            }
+        },
+        "linkage": {
+            "n_records": 420,
+            "n_persons": 240,
+            "n_families": 180,
+            "n_pairs_scored": 900,
+            "n_unlinkable_identities": 0,
+            "model_source": "trained",
+        },
+        "reach": {
+            "borough": BOROUGH[0],
+            "children_without_area": 0,
+            "unlinked_records": 0,
+            "population_vintage": "ONS mid-2020 (fixture)",
+        },
+    }
+    (out_dir / "run.json").write_text(json.dumps(run, indent=1), encoding="utf-8")
+
+    con = duckdb.connect(str(out_dir / "everyfamily.duckdb"))
+    try:
+        con.execute(
+            "CREATE TABLE reach_areas (site_id VARCHAR, site_name VARCHAR, small_area VARCHAR)"
+        )
+        con.executemany(
+            "INSERT INTO reach_areas VALUES (?, ?, ?)",
+            [(a[8], SITES[a[8]], code) for code, a in AREAS.items()],
+        )
+        con.execute(
+            "CREATE TABLE linkage_quality_by_group (dimension VARCHAR, "
+            "group_value VARCHAR, n_children INTEGER, precision DOUBLE, recall DOUBLE)"
+        )
+        con.executemany(
+            "INSERT INTO linkage_quality_by_group VALUES (?, ?, ?, ?, ?)",
+            [
+                ("ethnicity_broad", "white", 192, 0.99, 0.98),
+                ("ethnicity_broad", "asian", 48, 0.97, 0.85),
+            ],
+        )
+    finally:
+        con.close()
+
+    restricted = out_dir / "restricted"
+    restricted.mkdir(exist_ok=True)
+    people = pd.DataFrame(
+        {
+            "person_id": [SENTINEL_PERSON, "P-000000000002", "P-000000000003"],
+            "area_code": ["E01006506", "E01006506", "E01006421"],
+            "area_name": ["Knowsley 004B", "Knowsley 004B", "Knowsley 018A"],
+            "age_years": [1, 3, 0],
+            "sex": ["female", "male", "female"],
+            "ethnicity": ["white_british", "asian_pakistani", "white_other"],
+            "ethnicity_broad": ["white", "asian", "white"],
+            "main_language": ["English", "Urdu", "Polish"],
+            "mother_region_of_birth": ["uk", "south_asia", "eu8"],
+            "imd_decile": [1, 1, 2],
+            "idaci_decile": [1, 2, 2],
+            "nearest_site": ["S1", "S1", "S2"],
+            "nearest_site_distance_m": [512.4, 730.0, 1204.9],
+        }
+    )
+    people.to_csv(restricted / "not_reached.csv", index=False)
+    return Fixture(out_dir)

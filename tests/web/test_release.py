@@ -1,0 +1,91 @@
+"""Disclosure control as the dashboard applies it (hand-computed values)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from everyfamily.web.release import Release
+from everyfamily.web.service import public_rows, release_reach
+
+
+def test_counts_go_through_midpoint6_after_suppression() -> None:
+    r = Release(suppress_at_or_below=7, rounding="midpoint6")
+    assert [r.count(n) for n in (0, 3, 7, 8, 12, 13, 100, None, float("nan"))] == [
+        None,
+        None,
+        None,
+        9,
+        9,
+        15,
+        99,
+        None,
+        None,
+    ]
+    assert r.text(5) == "fewer than 8"
+    assert r.text(1236) == "1,233"  # 1236 = 6 * 206: the block 1231-1236 shows as 1233
+
+
+def test_settings_from_a_run() -> None:
+    r = Release.from_settings({"suppress_at_or_below": 10, "rounding": "nearest5"})
+    assert r.count(10) is None and r.count(12) == 10 and r.count(13) == 15
+    assert "Counts of 10 or fewer" in r.rule_text
+
+
+@pytest.mark.parametrize(
+    ("num", "den", "shown"),
+    [
+        (80, 100, True),  # 80 and 20 both above 7
+        (5, 60, False),  # numerator suppressed
+        (47, 50, False),  # only 3 not registered: the complement would be disclosed
+        (8, 16, True),  # 8 and 8
+        (0, 50, False),  # 0%: says something about everyone
+        (50, 50, False),  # 100%
+        (10, 0, False),  # no denominator
+    ],
+)
+def test_rate_rule(num: int, den: int, shown: bool) -> None:
+    r = Release()
+    assert r.rate_allowed(num, den) is shown
+    assert (r.rate(num / den if den else None, num, den) is not None) is shown
+
+
+def test_release_reach_keeps_raw_counts_out_of_public_rows() -> None:
+    frame = pd.DataFrame(
+        {
+            "level": ["lsoa", "lsoa"],
+            "area_code": ["A", "B"],
+            "area_name": ["A", "B"],
+            "dimension": ["all", "all"],
+            "group_value": ["all", "all"],
+            "service": ["any", "any"],
+            "ons_population": [102.0, 9.0],
+            "denominator": [100, 10],
+            "known": [98, 10],
+            "registered": [80, 6],
+            "engaged": [40, 2],
+            "registered_rate": [0.8, 0.6],
+            "registered_rate_lower": [0.71, 0.3],
+            "registered_rate_upper": [0.87, 0.85],
+            "engaged_rate": [0.4, 0.2],
+            "engaged_rate_lower": [0.3, 0.05],
+            "engaged_rate_upper": [0.5, 0.5],
+            "registered_rate_ons": [0.78, 0.67],
+            "engaged_rate_ons": [0.39, 0.22],
+            "known_completeness": [0.96, 1.11],
+            "registered_rate_smoothed": [0.79, 0.7],
+            "funnel_z": [2.1, -0.3],
+            "funnel_band": ["above_95", "within"],
+        }
+    )
+    out = release_reach(frame, Release())
+    rows = public_rows(out)
+    assert not any(k.startswith("raw_") for k in rows[0])
+    a, b = rows
+    assert (a["denominator"], a["registered"], a["engaged"]) == (99, 81, 39)
+    assert a["registered_rate"] == 0.8 and a["funnel_band"] == "above_95"
+    assert a["engaged_per_registered"] == 0.5
+    # area B: every count <= 7 except 10 (-> 9); no rate survives, nor its funnel position
+    assert (b["denominator"], b["registered"], b["engaged"]) == (9, None, None)
+    assert b["registered_rate"] is None and b["funnel_band"] is None and b["funnel_z"] is None
+    assert b["known_completeness"] == 1.11  # known 10 and ONS 9 are both released
