@@ -67,8 +67,12 @@ def find(
     site_names: Mapping[str, str] | None = None,
     area_labels: Mapping[str, str] | None = None,
     area_members: AreaMembers | None = None,
+    candidates: Iterable[Finding] = (),
 ) -> list[Finding]:
     """Every finding the reach table supports, merged and ranked (rank 1 first).
+
+    ``candidates``: findings made by other stages (e.g. access barriers, emerging
+    communities), ranked together with these on the same score.
 
     ``neighbours``: small area -> touching small areas (Queen contiguity), to group flagged
     areas. ``children``: the restricted one-row-per-child table, used only to tell whether two
@@ -90,6 +94,7 @@ def find(
         reach, settings=s, neighbours=neighbours, area_labels=area_labels
     )
     found += detectors.find_linkage_quality_gaps(linkage_by_group, settings=s)
+    found += list(candidates)
     return rank(dedupe(found))
 
 

@@ -7,6 +7,7 @@ Fingertips' caution about small numerators).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Mapping
@@ -152,6 +153,22 @@ class Finding:
     @property
     def id(self) -> str:
         return finding_id(self.kind, self.areas, self.group, self.site)
+
+    def to_record(self) -> dict[str, Any]:
+        """A JSON-safe dict that :meth:`from_record` turns back into the same finding."""
+        out = dataclasses.asdict(self)
+        out["group"] = list(self.group) if self.group else None
+        return out
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> Finding:
+        """The inverse of :meth:`to_record` (tuples restored)."""
+        data = dict(record)
+        data["areas"] = tuple(data.get("areas") or ())
+        data["group"] = tuple(data["group"]) if data.get("group") else None
+        data["interval"] = tuple(data.get("interval") or (float("nan"), float("nan")))
+        data["area_names"] = tuple(data.get("area_names") or ())
+        return cls(**data)
 
 
 def finding_id(

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from everyfamily.pipeline import RunContext
 
 FINDINGS_FILE = "findings.json"
+#: Store table where stages other than find put their findings (columns: stage, json with
+#: ``Finding.to_record()``); the find stage ranks them with its own. See write_candidates.
+CANDIDATES_TABLE = "candidate_findings"
 #: Columns of the restricted children table the engine may read (to compare group
 #: findings); identifying columns are never selected.
 CHILD_FIELDS = (
@@ -141,6 +144,32 @@ def _summary(findings: list[Finding]) -> dict[str, Any]:
     }
 
 
+def write_candidates(ctx: RunContext, stage: str, findings: list[Finding]) -> None:
+    """Replace ``stage``'s rows of the candidate-findings table with these findings."""
+    import pyarrow as pa
+
+    rows = pd.DataFrame(
+        {"stage": [stage] * len(findings), "json": [json.dumps(f.to_record()) for f in findings]},
+        columns=["stage", "json"],
+    ).astype(str)
+    if ctx.engine.has_table(CANDIDATES_TABLE):
+        ctx.engine.execute(f"DELETE FROM {quote_ident(CANDIDATES_TABLE)} WHERE stage = ?", [stage])
+        mode = "append"
+    else:
+        mode = "replace"
+    ctx.engine.write_table(
+        CANDIDATES_TABLE, pa.Table.from_pandas(rows, preserve_index=False), mode=mode
+    )
+
+
+def read_candidates(ctx: RunContext) -> list[Finding]:
+    """Findings other stages wrote for ranking (see write_candidates)."""
+    if not ctx.engine.has_table(CANDIDATES_TABLE):
+        return []
+    rows = _read(ctx, CANDIDATES_TABLE)
+    return [Finding.from_record(json.loads(j)) for j in rows["json"]]
+
+
 def run_findings(
     reach: pd.DataFrame,
     *,
@@ -152,6 +181,7 @@ def run_findings(
     area_labels: Mapping[str, str] | None = None,
     area_members: AreaMembers | None = None,
     generated_at: str | None = None,
+    candidates: list[Finding] | None = None,
 ) -> tuple[list[Finding], dict[str, Any]]:
     """Findings and the findings.json document (pure apart from the clock)."""
     if children is not None and "in_age_range" in children.columns:
@@ -165,6 +195,7 @@ def run_findings(
         site_names=site_names,
         area_labels=area_labels,
         area_members=area_members,
+        candidates=candidates or (),
     )
     stamp = generated_at or dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     return findings, findings_document(findings, settings, stamp)
@@ -195,6 +226,7 @@ def findings_stage(ctx: RunContext) -> None:
         site_names=_site_names(project),
         area_labels=labels,
         area_members=members,
+        candidates=read_candidates(ctx),
     )
     (ctx.out_dir / FINDINGS_FILE).write_text(json.dumps(doc, indent=2), encoding="utf-8")
     table = pd.DataFrame(
