@@ -154,8 +154,9 @@ def _baseline(data: Path, store: Path, parquet: bool) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    n = int(args[0]) if args else 50_000
+    given = sys.argv[1:] if argv is None else argv
+    args = [a for a in given if not a.startswith("--")]
+    n = int(args[0]) if args else (1_000_000 if "--full" in given else 50_000)
     with tempfile.TemporaryDirectory(prefix="ef-bench-ingest-") as tmp:
         d = Path(tmp)
         frame = make_rows(n)

@@ -12,12 +12,15 @@ import sys
 import traceback
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from everyfamily import __version__
 from everyfamily.errors import EveryfamilyError
+
+if TYPE_CHECKING:
+    from everyfamily.web.auth import UserStore
 
 app = typer.Typer(
     name="everyfamily",
@@ -116,10 +119,15 @@ def serve(
     role: Annotated[
         str,
         typer.Option(
-            help="Role of every visitor until logins exist: viewer (aggregates only), "
-            "centre_manager, outreach_worker, analyst or admin."
+            help="LOCAL SINGLE-USER MODE ONLY (no users store): the role of every visitor: "
+            "viewer (aggregates only), centre_manager, outreach_worker, analyst or admin. "
+            "Once 'everyfamily users add' has created users, login is required instead."
         ),
     ] = "viewer",
+    users_file: Annotated[
+        Path | None,
+        typer.Option(help="Users store (default: OUT_DIR/users.sqlite)."),
+    ] = None,
 ) -> None:
     """Start the web dashboard over a run's outputs and print its address."""
     import socket
@@ -129,8 +137,25 @@ def serve(
     from everyfamily.errors import ConfigError
     from everyfamily.web import create_app
     from everyfamily.web.access import StaticPolicy, check_role
+    from everyfamily.web.auth import USERS_FILE, UserStore
 
-    web_app = create_app(out_dir, policy=StaticPolicy(check_role(role)))
+    users_path = users_file or out_dir / USERS_FILE
+    if users_path.is_file():
+        if role != "viewer":
+            raise ConfigError(
+                f"--role {role}: a users store exists ({users_path}), so login is required",
+                hint="leave out --role; give users roles with 'everyfamily users set-role'",
+            )
+        web_app = create_app(out_dir, users=UserStore(users_path))
+        role = "per user (login required)"
+    else:
+        web_app = create_app(out_dir, policy=StaticPolicy(check_role(role)))
+        typer.echo(
+            "WARNING: no users store, so the dashboard runs in LOCAL SINGLE-USER MODE: "
+            f"everyone who can reach this address is '{role}', with no login and no audit "
+            "log. Create users with 'everyfamily users add' before sharing it.",
+            err=True,
+        )
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
         try:
             probe.bind((host, port))
@@ -147,6 +172,114 @@ def serve(
     # Access logs are off: request paths can carry area codes and filters, and the
     # dashboard keeps no log of who looked at what until logins exist (issue 7).
     uvicorn.run(web_app, host=host, port=port, log_level="warning", access_log=False)
+
+
+@app.command()
+def governance(
+    project: Annotated[Path, typer.Argument(help="Your project file (YAML).")],
+    out: Annotated[Path, typer.Option(help="Folder for the governance files.")] = Path(
+        "governance"
+    ),
+) -> None:
+    """Write the data-flow register and a DPIA draft from the project file (no data read)."""
+    from everyfamily.config import load_project
+    from everyfamily.governance import write_governance
+
+    for path in write_governance(load_project(project), out):
+        typer.echo(f"wrote {path}")
+
+
+users_app = typer.Typer(
+    help="Dashboard users: add them, give roles and areas, disable them (login and audit).",
+    no_args_is_help=True,
+)
+app.add_typer(users_app, name="users")
+
+
+def _store(out_dir: Path, users_file: Path | None) -> UserStore:
+    from everyfamily.web.auth import USERS_FILE, UserStore
+
+    return UserStore(users_file or out_dir / USERS_FILE)
+
+
+_OutArg = Annotated[Path, typer.Argument(help="Output folder the dashboard serves.")]
+_UsersOpt = Annotated[
+    Path | None, typer.Option(help="Users store (default: OUT_DIR/users.sqlite).")
+]
+
+
+def _areas(text: str) -> tuple[str, ...]:
+    return tuple(a.strip() for a in text.split(",") if a.strip())
+
+
+@users_app.command("add")
+def users_add(
+    out_dir: _OutArg,
+    username: Annotated[str, typer.Argument(help="User name, e.g. j.smith.")],
+    role: Annotated[
+        str, typer.Option(help="viewer, centre_manager, outreach_worker, analyst or admin.")
+    ] = "viewer",
+    areas: Annotated[
+        str, typer.Option(help="Areas an outreach worker may see (codes, comma separated).")
+    ] = "",
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    users_file: _UsersOpt = None,
+) -> None:
+    """Add a user. The password is asked for (or read from stdin), never an argument."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    store = _store(out_dir, users_file)
+    user = store.add(username, password, role, _areas(areas))
+    typer.echo(f"added {user.username} ({user.role})")
+
+
+@users_app.command("set-role")
+def users_set_role(
+    out_dir: _OutArg,
+    username: Annotated[str, typer.Argument()],
+    role: Annotated[str, typer.Argument(help="The new role.")],
+    users_file: _UsersOpt = None,
+) -> None:
+    """Change a user's role (their sessions end)."""
+    store = _store(out_dir, users_file)
+    user = store.set_role(username, role)
+    typer.echo(f"{user.username}: role {user.role}")
+
+
+@users_app.command("set-areas")
+def users_set_areas(
+    out_dir: _OutArg,
+    username: Annotated[str, typer.Argument()],
+    areas: Annotated[str, typer.Argument(help="Area codes, comma separated ('' for none).")],
+    users_file: _UsersOpt = None,
+) -> None:
+    """Set the areas whose outreach list a user may open."""
+    store = _store(out_dir, users_file)
+    user = store.set_areas(username, _areas(areas))
+    typer.echo(f"{user.username}: {len(user.areas)} area(s)")
+
+
+@users_app.command("disable")
+def users_disable(
+    out_dir: _OutArg, username: Annotated[str, typer.Argument()], users_file: _UsersOpt = None
+) -> None:
+    """Disable a user (their sessions end; the audit log keeps their history)."""
+    store = _store(out_dir, users_file)
+    store.disable(username)
+    typer.echo(f"{username}: disabled")
+
+
+@users_app.command("list")
+def users_list(out_dir: _OutArg, users_file: _UsersOpt = None) -> None:
+    """List users with their role, areas and whether they are disabled."""
+    store = _store(out_dir, users_file)
+    for u in store.users():
+        flag = " (disabled)" if u.disabled else ""
+        typer.echo(f"{u.username}\t{u.role}\t{','.join(u.areas) or '-'}{flag}")
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:

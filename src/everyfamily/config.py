@@ -173,6 +173,18 @@ class SourceSettings(Strict):
     keep_columns: list[str] = Field(
         default_factory=list, description="Extra source columns to keep (stored as JSON)."
     )
+    purpose: str | None = Field(
+        None,
+        description="Governance: why this source is used (data-flow register, DPIA draft).",
+    )
+    lawful_basis: str | None = Field(
+        None,
+        description="Governance: the UK GDPR Article 6 (and Article 9, if health data) basis, "
+        "as the council's DPO records it.",
+    )
+    retention: str | None = Field(
+        None, description="Governance: how long extracts of this source are kept, and why."
+    )
 
     @model_validator(mode="after")
     def _check(self) -> SourceSettings:
@@ -294,6 +306,145 @@ class OutputSettings(Strict):
     )
 
 
+NetworkFormat = Literal["osm_pbf", "lines"]
+
+
+class NetworkFile(Strict):
+    path: Path = Field(
+        description="Street network file: an OpenStreetMap extract (.osm.pbf, read with pyrosm) "
+        "or a line layer (GeoPackage, GeoJSON, shapefile) with a road-class column."
+    )
+    format: NetworkFormat | None = Field(
+        None, description="osm_pbf or lines; from the file name when absent (.pbf is osm_pbf)."
+    )
+    layer: str | None = Field(None, description="Layer name inside a GeoPackage (line layers).")
+    class_column: str = Field(
+        "highway",
+        description="Line layers: column of the road class (OSM-style values: motorway, trunk, "
+        "primary, residential, footway, rail ...).",
+    )
+    name_column: str | None = Field(
+        None, description="Line layers: optional column of the road name or number (e.g. 'M57')."
+    )
+
+
+class AccessSettings(Strict):
+    networks: Annotated[list[NetworkFile], Field(min_length=1)] = Field(
+        description="Network files, read and joined into one network (e.g. roads and railways)."
+    )
+    approximate: bool = Field(
+        False,
+        description="True when the network is an approximation (not a real street network); "
+        "every access output then says so.",
+    )
+    approximate_note: str | None = Field(
+        None, description="What the approximation is, shown with every access output."
+    )
+    barrier_classes: list[str] = Field(
+        default_factory=lambda: ["motorway", "motorway_link", "trunk", "trunk_link", "rail"],
+        description="Road or rail classes that may cut a community in two (candidate barriers); "
+        "default motorway, motorway_link, trunk, trunk_link, rail.",
+    )
+    not_walkable_classes: list[str] = Field(
+        default_factory=lambda: ["motorway", "motorway_link", "rail", "railway"],
+        description="Classes no one walks along (crossed only where another way crosses them); "
+        "default motorway, motorway_link, rail, railway.",
+    )
+    walking_speed_kmh: float = Field(
+        4.8, gt=0, le=10, description="Walking speed (km/h); 4.8 km/h is the usual planning pace."
+    )
+    driving: bool = Field(
+        False, description="Also compute travel times by car (needs roads in the network)."
+    )
+    driving_speeds_kmh: dict[str, float] = Field(
+        default_factory=lambda: {
+            "motorway": 96.0,
+            "motorway_link": 48.0,
+            "trunk": 64.0,
+            "trunk_link": 40.0,
+            "primary": 40.0,
+            "secondary": 35.0,
+            "tertiary": 30.0,
+            "residential": 25.0,
+            "unclassified": 25.0,
+            "living_street": 10.0,
+            "service": 15.0,
+        },
+        description="Driving speed by road class (km/h); classes not listed are not driven on. "
+        "Default: motorway 96, trunk 64, primary 40, secondary 35, tertiary 30, residential and "
+        "unclassified 25, service 15, living_street 10 (links at about half).",
+    )
+    band_minutes: list[float] = Field(
+        default_factory=lambda: [10.0, 20.0, 30.0],
+        description="Upper limits of the travel-time bands in minutes (default bands 0-10, "
+        "10-20, 20-30 and 30+).",
+    )
+    use_capacity: bool = Field(
+        True,
+        description="Weight sites by the sites file's capacity column in the two-step floating "
+        "catchment area (every site counts 1 without it).",
+    )
+    catchment_minutes: float = Field(
+        20.0,
+        gt=0,
+        description="Two-step floating catchment area: walking time within which a family "
+        "counts a site as within reach.",
+    )
+    barrier_buffer_m: float = Field(
+        1500.0,
+        gt=0,
+        description="Small areas whose point lies within this distance of a barrier are "
+        "compared across it (metres).",
+    )
+    max_crossings_per_km: float = Field(
+        2.0,
+        gt=0,
+        description="A road or railway is a candidate barrier when it has at most this many "
+        "walkable crossings per km.",
+    )
+
+
+class CensusBaselineSettings(Strict):
+    path: Path = Field(
+        description="CSV of census counts by small area (e.g. Census 2011 ethnic group, LSOA)."
+    )
+    area_column: str = Field(description="Column holding the small-area code.")
+    total_column: str = Field(description="Column holding the area's total population.")
+    group_columns: dict[str, list[str]] = Field(
+        description="Origin group -> the census columns whose sum is the category holding "
+        "the group (e.g. polish: [OtherWhite]); groups not listed are tested against the "
+        "rest of the borough instead."
+    )
+    vintage: str = Field(description="What the counts are, e.g. 'Census 2011 ethnic group'.")
+
+
+class CommunitiesSettings(Strict):
+    enabled: bool = Field(True, description="Look for emerging communities (docs/communities.md).")
+    use_names: bool = Field(
+        True,
+        description="Estimate origin from names where no recorded signal says it (an "
+        "area-level estimate, corrected for the classifier's measured error).",
+    )
+    groups: list[str] | None = Field(
+        None,
+        description="Origin groups to test; default: all but british_irish and other.",
+    )
+    min_recent_births: int = Field(
+        10, ge=1, description="Fewest recent births in a group for a finding."
+    )
+    min_rate_ratio: float = Field(
+        2.0,
+        gt=1,
+        description="Smallest rise of the group's share (against earlier years "
+        "and against the baseline) for a finding.",
+    )
+    census_baseline: CensusBaselineSettings | None = Field(
+        None,
+        description="Optional census counts to compare recent births with; without it each "
+        "area is compared with the rest of the borough.",
+    )
+
+
 class Project(Strict):
     project: ProjectInfo = Field(description="Who and when.")
     geography: GeographySettings = Field(description="Areas, postcodes and boundaries.")
@@ -309,6 +460,12 @@ class Project(Strict):
     linkage: LinkageSettings = Field(default_factory=LinkageSettings, description="Record linkage.")
     privacy: PrivacySettings = Field(default_factory=PrivacySettings, description="Privacy.")
     outputs: OutputSettings = Field(default_factory=OutputSettings, description="Outputs.")
+    communities: CommunitiesSettings = Field(
+        default_factory=CommunitiesSettings, description="Emerging communities."
+    )
+    access: AccessSettings | None = Field(
+        None, description="Travel times to sites and barriers (street network files)."
+    )
 
     @model_validator(mode="after")
     def _unique_sources(self) -> Project:

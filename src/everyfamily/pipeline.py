@@ -51,6 +51,8 @@ STAGES: tuple[tuple[str, str, str], ...] = (
     ("ingest", "everyfamily.ingest.stage", "ingest_stage"),
     ("link", "everyfamily.linkage.stage", "linkage_stage"),
     ("measure", "everyfamily.reach.stage", "reach_stage"),
+    ("communities", "everyfamily.communities.stage", "communities_stage"),
+    ("access", "everyfamily.access.stage", "access_stage"),
     ("find", "everyfamily.findings.stage", "findings_stage"),
     ("report", "everyfamily.report.stage", "report_stage"),
 )

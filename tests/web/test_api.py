@@ -31,30 +31,32 @@ def test_health(viewer_url: str) -> None:
 def test_overview_borough_figures_are_released(viewer_url: str) -> None:
     b = get(viewer_url + "/api/overview").json()["borough"]
     # borough: children 240 -> 237, registered 162 -> 159, engaged 84 -> 81,
-    # known 233 -> 231, ONS 247 -> 249
+    # known 233 -> 231; ONS 247 is a published ONS figure and is shown as published
     assert (b["denominator"], b["registered"], b["engaged"], b["known"], b["ons_population"]) == (
         237,
         159,
         81,
         231,
-        249,
+        247,
     )
-    # the rate is the true one: 162 / 240
-    assert b["registered_rate"] == pytest.approx(0.675)
-    assert b["engaged_rate"] == pytest.approx(0.35)
-    assert b["known_completeness"] == pytest.approx(round(233 / 247, 4))
+    # rates come from the protected counts (issue 7): 159 / 237, not the true 162 / 240
+    assert b["registered_rate"] == pytest.approx(round(159 / 237, 4))
+    assert b["engaged_rate"] == pytest.approx(round(81 / 237, 4))
+    assert b["known_completeness"] == pytest.approx(round(231 / 247, 4))
 
 
 def test_map_values_apply_the_rate_rule(viewer_url: str) -> None:
     v = get(viewer_url + "/api/map/values", measure="registered_rate").json()
     areas = v["areas"]
     assert set(areas) == {"E01006508", "E01006506", "E01006419", "E01006421"}
-    assert areas["E01006508"]["value"] == pytest.approx(0.8)
-    assert areas["E01006506"]["value"] == pytest.approx(round(20 / 60, 4))
-    assert areas["E01006421"]["value"] == pytest.approx(0.5)
+    # rates from the released counts: 80/100 -> 81/99, 20/60 -> 21/57, 15/30 -> 15/27
+    assert areas["E01006508"]["value"] == pytest.approx(round(81 / 99, 4))
+    assert areas["E01006506"]["value"] == pytest.approx(round(21 / 57, 4))
+    assert areas["E01006421"]["value"] == pytest.approx(round(15 / 27, 4))
     # 47 of 50 registered: only 3 are not, so the rate would disclose them
     assert areas["E01006419"]["value"] is None and areas["E01006419"]["class"] is None
-    assert areas["E01006419"]["numerator"] == 45  # 47 -> 45 is still released
+    # and so would the count 47 beside the denominator: complement protection suppresses it
+    assert areas["E01006419"]["numerator"] is None
     assert v["no_data"] == {"colour": "#d9d9d9", "areas": 1, "children": 51}  # 50 -> 51
     # legend: the three shown areas hold 100 + 60 + 30 children
     shown = [c for c in v["classes"] if c["areas"]]
@@ -73,12 +75,13 @@ def test_map_values_for_a_group_and_a_service(viewer_url: str) -> None:
         service="S2",
     ).json()
     # engaged at S2: 019A 30 of 50, 018A 9 of 30; Cherryfield children never engage at S2
-    assert v["areas"]["E01006419"]["value"] == pytest.approx(0.6)
-    assert v["areas"]["E01006421"]["value"] == pytest.approx(0.3)
+    assert v["areas"]["E01006419"]["value"] == pytest.approx(round(27 / 51, 4))  # 30/50
+    assert v["areas"]["E01006421"]["value"] == pytest.approx(round(9 / 27, 4))  # 9/30
     assert v["areas"]["E01006508"]["value"] is None  # 0 engaged: suppressed
     f = get(viewer_url + "/api/map/values", dimension="sex", group="female").json()
-    # females in 004D: ceil(100/2) = 50 children, ceil(80/2) = 40 registered
-    assert f["areas"]["E01006508"]["value"] == pytest.approx(0.8)
+    # females in 004D: ceil(100/2) = 50 children, ceil(80/2) = 40 registered, released
+    # as 51 and 39: the rate is 39 / 51 (from the protected counts)
+    assert f["areas"]["E01006508"]["value"] == pytest.approx(round(39 / 51, 4))
     assert f["areas"]["E01006508"]["denominator"] == 51
 
 
@@ -140,7 +143,7 @@ def test_centres_and_centre_profile(viewer_url: str) -> None:
     # S1: registered 80 + 20 = 100 -> 99, engaged 45 -> 45; S2: 62 -> 63, 39 -> 39
     assert (rows["S1"]["registered"], rows["S1"]["engaged"]) == (99, 45)
     assert (rows["S2"]["registered"], rows["S2"]["engaged"]) == (63, 39)
-    assert rows["S1"]["engaged_per_registered"] == pytest.approx(0.45)
+    assert rows["S1"]["engaged_per_registered"] == pytest.approx(round(45 / 99, 4))
     c = get(viewer_url + "/api/centres/S1").json()
     assert c["name"] == "Cherryfield Family Hub"
     assert [m["code"] for m in c["reach_area_members"]] == ["E01006506", "E01006508"]
@@ -208,7 +211,7 @@ def test_csv_export_matches_the_api(viewer_url: str) -> None:
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(r.text)))
     by = {row["Code"]: row for row in rows}
-    assert by["E01006508"]["Registered with a centre"] == "0.8"
+    assert by["E01006508"]["Registered with a centre"] == str(round(81 / 99, 4))
     assert by["E01006419"]["Registered with a centre"] == ""  # suppressed: empty cell
     assert by["E01006506"]["Children living there (known or registered)"] == "57"
 
@@ -261,7 +264,8 @@ def test_map_exports_as_geojson_and_geopackage(viewer_url: str, tmp_path: Path) 
     r = get(viewer_url + "/export/map.geojson", measure="engaged_rate")
     geo = json.loads(r.content)
     values = {f["properties"]["area_code"]: f["properties"]["value"] for f in geo["features"]}
-    assert values["E01006419"] == pytest.approx(0.6) and values["E01006506"] is None
+    assert values["E01006419"] == pytest.approx(round(27 / 51, 4))
+    assert values["E01006506"] is None
     r = get(viewer_url + "/export/map.gpkg", measure="engaged_rate")
     path = tmp_path / "map.gpkg"
     path.write_bytes(r.content)

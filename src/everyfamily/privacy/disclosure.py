@@ -13,14 +13,31 @@ Rules (DOMAIN.md, "Disclosure control conventions"):
 - ``nearest5``: round half up to the nearest multiple of 5 (OpenSAFELY's rounding);
 - ``none``: released as counted (only for trusted settings; say so on the output).
 
-Suppression alone is vulnerable to differencing (a total minus its shown parts); rounding
-every released count, including totals, is what makes differencing unreliable.
+Suppression alone is vulnerable to differencing (a total minus its shown parts), and
+rounding alone does not always stop it (a total of 25 shown as 27 and one part of 18 shown as
+15 pin a suppressed second part to exactly 7). So released tables also get:
+
+- complement protection (:func:`primary_suppressed`): a numerator whose complement in its
+  group (denominator - numerator) is small is suppressed too, because 0% or 100% of a group,
+  or nearly so, tells something about every member (ONS SDC guidance on "class
+  disclosure"; OpenSAFELY output checking asks for both sides of a proportion);
+- secondary suppression (:func:`secondary_suppression`): in every additive relation
+  (a total and its parts) either no cell or at least two cells are suppressed, so that no
+  suppressed cell equals a released total minus released parts (ONS, "Disclosure control
+  for tables": secondary suppression).
+
+:func:`everyfamily.privacy.release.release_reach` applies all of it to the reach table.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: OpenSAFELY's default redaction threshold: counts of 7 or fewer are not released.
 DEFAULT_SUPPRESS_AT_OR_BELOW = 7
@@ -90,3 +107,78 @@ def released_text(
     if value is None:
         return SUPPRESSED_TEXT.format(limit=suppress_at_or_below + 1)
     return f"{value:,}"
+
+
+def round_counts(values: np.ndarray, rounding: Rounding) -> np.ndarray:
+    """Vectorised rounding of whole counts (NaN stays NaN); the same rule as
+    :func:`released_count` without the suppression, so it is deterministic: the same count
+    is shown the same way in every release."""
+    v = np.round(np.asarray(values, dtype="float64"))
+    if np.nanmin(v, initial=0.0) < 0:
+        raise ValueError("counts are never negative")
+    if rounding == "midpoint6":
+        blocks = np.ceil(v / MIDPOINT6_BLOCK)
+        return np.where(v == 0, 0.0, MIDPOINT6_BLOCK * blocks - MIDPOINT6_BLOCK // 2)
+    if rounding == "nearest5":
+        return NEAREST_BASE * np.floor(v / NEAREST_BASE + 0.5)
+    if rounding == "none":
+        return v
+    raise ValueError(f"unknown rounding rule {rounding!r}: use midpoint6, nearest5 or none")
+
+
+def primary_suppressed(
+    counts: np.ndarray,
+    suppress_at_or_below: int,
+    *,
+    complement: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
+    """Cells that may not be released on their own: ``count <= suppress_at_or_below``, or,
+    given ``complement = (exact, released)`` (the rest of the group, e.g. denominator -
+    registered, exact and as the released counts would show it), a complement that small.
+
+    Checking the complement of the released counts too keeps the rule idempotent: releasing
+    a released table suppresses nothing new. Unknown (NaN) counts count as suppressed.
+    """
+    c = np.asarray(counts, dtype="float64")
+    out = ~(c > suppress_at_or_below)
+    if complement is not None:
+        exact, shown = (np.asarray(a, dtype="float64") for a in complement)
+        out |= exact <= suppress_at_or_below
+        out |= shown <= suppress_at_or_below
+    return np.asarray(out, dtype=bool)
+
+
+def secondary_suppression(
+    suppressed: np.ndarray, counts: np.ndarray, relations: pd.DataFrame
+) -> np.ndarray:
+    """Extend ``suppressed`` until no relation has exactly one suppressed cell.
+
+    ``relations``: rows ``rel, cell, is_parent``; each ``rel`` says its parent cell equals
+    the sum of its child cells. A relation with one suppressed cell would give that cell as
+    total minus parts, so one more cell is suppressed: the smallest released child (losing
+    the least information; ties by position, so the choice is deterministic), or the parent
+    when no child is left. Repeated until stable (suppression only grows, so it ends). This
+    is the usual heuristic for hierarchical tables (ONS/Eurostat tau-ARGUS "hypercube" in
+    spirit); the attacker test checks its result with linear programming.
+    """
+    sup = np.asarray(suppressed, dtype=bool).copy()
+    if relations.empty:
+        return sup
+    rel = relations["rel"].to_numpy()
+    cell = relations["cell"].to_numpy().astype(int)
+    parent = relations["is_parent"].to_numpy().astype(bool)
+    value = np.nan_to_num(np.asarray(counts, dtype="float64")[cell], nan=0.0)
+    order = np.lexsort((cell, value, parent, rel))  # children first, smallest first
+    rel, cell, parent = rel[order], cell[order], parent[order]
+    while True:
+        s = sup[cell]
+        n_sup = np.bincount(rel, weights=s.astype(float), minlength=int(rel.max()) + 1)
+        lone = n_sup[rel] == 1
+        if not lone.any():
+            return sup
+        candidates = lone & ~s
+        if not candidates.any():
+            return sup
+        r, first = np.unique(rel[candidates], return_index=True)
+        del r
+        sup[cell[np.flatnonzero(candidates)[first]]] = True

@@ -6,10 +6,13 @@ files; writes
 
 * store ``children`` (restricted) and ``restricted/children.parquet``: one row per child;
 * store ``reach_areas``: site_id, site_name, small_area (how reach areas were drawn);
-* store ``reach``, ``reach.csv``: the reach table (aggregate; disclosure control is applied
-  later by the release step, so reach.csv is for the analyst, not for publication);
-* ``reach.gpkg``: one layer per area level, EPSG:4326, the 'all' rows per service with
-  geometry (small areas from the boundary file, larger areas dissolved from them);
+* store ``reach``: the exact reach table (aggregate but unprotected: it stays in the store);
+* store ``reach_released`` and ``reach.csv``: the reach table after disclosure control
+  (:func:`everyfamily.privacy.release.release_reach`), the only copy released;
+* store ``release_registry``: every cell suppressed so far (kept suppressed in later runs);
+* store ``area_membership``: level, area_code, small_area (the geography the release uses);
+* ``reach.gpkg`` (released counts): one layer per area level, EPSG:4326, the 'all' rows
+  per service with geometry (small areas from the boundary file, larger areas dissolved from them);
 * ``restricted/not_reached.csv``: children known to universal services, in the age range,
   registered with no centre.
 
@@ -209,18 +212,57 @@ def reach_stage(ctx: RunContext) -> None:
         )
     )
 
+    # --- disclosure control: reach.csv / reach.gpkg are released outputs ----------------
+    # The exact table stays in the store only (table ``reach``, for analysts with the store);
+    # everything written to the output folder passes privacy.release.release_reach, and
+    # cells suppressed by earlier runs into this folder stay suppressed (release_registry).
+    from everyfamily.privacy.release import release_reach, suppressed_cells
+
+    registry = None
+    if ctx.engine.has_table("release_registry"):
+        registry = ctx.engine.query("SELECT * FROM release_registry").to_pandas()
+    released = release_reach(
+        reach,
+        membership,
+        p.privacy,
+        small_area_level=p.geography.small_area_level,
+        previously_suppressed=registry,
+    )
+    new_registry = suppressed_cells(released)
+    if registry is not None and not registry.empty:
+        new_registry = pd.concat([registry.astype(str), new_registry]).drop_duplicates()
+
     # --- write -------------------------------------------------------------------------
+    # The analysis copy of the children holds month and year of birth only (issue 7):
+    # the exact date stays in the identifiable ``records`` table, where linkage needs it.
+    children = children.assign(
+        date_of_birth=pd.to_datetime(children["date_of_birth"]).dt.to_period("M").dt.to_timestamp()
+    )
     reach_arrow = pa.Table.from_pandas(reach, preserve_index=False)
+    released_arrow = pa.Table.from_pandas(released, preserve_index=False)
     with ctx.engine.transaction():
         ctx.engine.write_table("children", pa.Table.from_pandas(children, preserve_index=False))
         ctx.engine.write_table(
             "reach_areas",
             pa.Table.from_pandas(reach_areas.reset_index(drop=True), preserve_index=False),
         )
+        ctx.engine.write_table(
+            "area_membership",
+            pa.Table.from_pandas(
+                membership[["level", "area_code", "small_area"]].reset_index(drop=True),
+                preserve_index=False,
+            ),
+        )
         ctx.engine.write_table("reach", reach_arrow)
+        ctx.engine.write_table("reach_released", released_arrow)
+        ctx.engine.write_table(
+            "release_registry",
+            pa.Table.from_pandas(new_registry.reset_index(drop=True), preserve_index=False),
+        )
     children.to_parquet(ctx.restricted_dir / "children.parquet", index=False)
-    pa_csv.write_csv(reach_arrow, ctx.out_dir / "reach.csv")  # arrow: ~20x faster than pandas
-    _write_gpkg(reach, membership, small, ctx.out_dir / "reach.gpkg")
+    # arrow: ~20x faster than pandas
+    pa_csv.write_csv(released_arrow, ctx.out_dir / "reach.csv")
+    _write_gpkg(released, membership, small, ctx.out_dir / "reach.gpkg")
     not_reached = not_reached_list(children, small[["area_code", "area_name"]])
     not_reached.to_csv(ctx.restricted_dir / "not_reached.csv", index=False)
 

@@ -48,6 +48,8 @@ class ReportInputs:
     rounding: disclosure.Rounding = "midpoint6"
     generated_at: str = ""
     population_vintage: str = ""
+    access: Any = None  # everyfamily.access.report.AccessTables, when the access stage ran
+    communities: Any = None  # communities.json of the communities stage, when it ran
 
 
 def released_count(n: float | None, inputs: ReportInputs) -> str:
@@ -356,6 +358,25 @@ def render_report(inputs: ReportInputs) -> str:
         "min_unknown": round(100 * fm.MIN_UNKNOWN_SHORTFALL),
         "small_area_level": inputs.small_area_level.upper(),
     }
+    from everyfamily.access.report import access_section
+
+    access = access_section(
+        inputs.access,
+        inputs.small_areas,
+        projected_crs=inputs.projected_crs,
+        released=lambda n: released_count(n, inputs),
+    )
+    if access:
+        access["map_svg"] = Markup(access["map_svg"])  # noqa: S704 - escaped in access/report.py
+    context["access"] = access
+    from everyfamily.communities.report import communities_section
+
+    communities = communities_section(
+        inputs.communities, inputs.small_areas, projected_crs=inputs.projected_crs
+    )
+    if communities:
+        communities["map_svg"] = Markup(communities["map_svg"])  # noqa: S704 - escaped in svg.py
+    context["communities"] = communities
     # The SVG is built here from escaped strings, so it is marked safe for the template.
     context["map_svg"] = Markup(context["map_svg"])  # noqa: S704 - every text in it is escaped
     context["funnel_svg"] = Markup(context["funnel_svg"])  # noqa: S704 - escaped in svg.py

@@ -3,7 +3,7 @@
 The I/O edge of report/: reads the reach table, findings.json (or computes the findings when
 the find stage has not run), the small-area boundaries, the sites file, quarantine reason
 counts and the run metadata, then renders :func:`everyfamily.report.build.render_report`.
-It reads no person-level table.
+It reads no person-level table, and only the released reach table (``reach_released``).
 """
 
 from __future__ import annotations
@@ -55,7 +55,19 @@ def report_inputs(ctx: RunContext) -> ReportInputs:
             "the store has no 'reach' table", hint="run the measure (reach) stage first"
         )
     p = ctx.project
-    reach = ctx.engine.query("SELECT * FROM reach").to_pandas()
+    # the released table (privacy.release.release_reach), never the exact one; older stores
+    # without it are released here with the same function
+    if ctx.engine.has_table("reach_released"):
+        reach = ctx.engine.query("SELECT * FROM reach_released").to_pandas()
+    else:
+        from everyfamily.privacy.release import release_reach
+
+        reach = release_reach(
+            ctx.engine.query("SELECT * FROM reach").to_pandas(),
+            None,
+            p.privacy,
+            small_area_level=p.geography.small_area_level,
+        )
     small = None
     try:
         from everyfamily.population.geography import load_small_areas
@@ -71,9 +83,16 @@ def report_inputs(ctx: RunContext) -> ReportInputs:
             sites = load_sites(p.sites)
         except EveryfamilyError as exc:
             ctx.echo(f"  sites not marked: {exc}")
+    findings = _findings(ctx, reach)
+    from everyfamily.access.report import read_access_tables
+    from everyfamily.communities.report import read_layer as read_communities_layer
+
+    access = read_access_tables(
+        ctx.engine, findings, (ctx.metadata.get("access") or {}).get("note")
+    )
     return ReportInputs(
         reach=reach,
-        findings=_findings(ctx, reach),
+        findings=findings,
         title=p.project.area_name or p.project.name,
         reference_date=p.project.reference_date.isoformat(),
         small_area_level=p.geography.small_area_level,
@@ -89,6 +108,8 @@ def report_inputs(ctx: RunContext) -> ReportInputs:
         rounding=p.privacy.rounding,
         generated_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         population_vintage=p.population.vintage,
+        access=access,
+        communities=read_communities_layer(ctx.out_dir),
     )
 
 

@@ -5,10 +5,12 @@ one permission it needs; :func:`check_access` (a dependency on the whole app) lo
 route up there and refuses a route that is missing from the table, so a new route stays
 closed until someone declares it. A test checks that every route of the app is in the table.
 
-Until logins exist (issue 7: users, argon2, sessions) the role comes from an
-:class:`AccessPolicy`; ``everyfamily serve`` gives a :class:`StaticPolicy` whose role is
-``viewer`` (aggregates only) unless ``--role`` says otherwise. The policy is the seam that
-issue 7 replaces: it maps a request to a role.
+The role comes from an :class:`AccessPolicy`. When the output folder has a users store
+(``everyfamily users add``), ``everyfamily serve`` uses
+:class:`everyfamily.web.auth.SessionPolicy`: login is required and a visitor who has not
+logged in is ``anonymous`` (public routes only). Without a users store, ``serve`` runs in
+an explicit local single-user mode with a :class:`StaticPolicy` whose role is ``viewer``
+(aggregates only) unless ``--role`` says otherwise, and says so loudly.
 """
 
 from __future__ import annotations
@@ -63,6 +65,11 @@ ROUTE_PERMISSIONS: dict[str, Permission] = {
     "page_quality": Permission.VIEW_AGGREGATES,
     "page_outreach": Permission.VIEW_OUTREACH_LIST,
     "page_admin": Permission.ADMIN,
+    "page_audit": Permission.ADMIN,
+    "page_login": Permission.PUBLIC,
+    "login_submit": Permission.PUBLIC,  # CSRF-checked (double submit) and rate limited
+    "logout": Permission.PUBLIC,  # CSRF-checked against the session
+    "outreach_purpose": Permission.VIEW_OUTREACH_LIST,  # CSRF-checked
     "page_api": Permission.VIEW_AGGREGATES,
     # JSON API
     "api_overview": Permission.VIEW_AGGREGATES,
@@ -71,6 +78,7 @@ ROUTE_PERMISSIONS: dict[str, Permission] = {
     "api_map_geometry": Permission.VIEW_AGGREGATES,
     "api_map_values": Permission.VIEW_AGGREGATES,
     "api_map_sites": Permission.VIEW_AGGREGATES,
+    "api_map_overlay": Permission.VIEW_AGGREGATES,
     "api_findings": Permission.VIEW_AGGREGATES,
     "api_areas": Permission.VIEW_AGGREGATES,
     "api_area": Permission.VIEW_AGGREGATES,
@@ -80,6 +88,7 @@ ROUTE_PERMISSIONS: dict[str, Permission] = {
     "api_quality": Permission.VIEW_AGGREGATES,
     "api_outreach": Permission.VIEW_OUTREACH_LIST,
     "api_admin_run": Permission.ADMIN,
+    "api_admin_audit": Permission.ADMIN,
     # exports
     "export_table": Permission.VIEW_AGGREGATES,
     "export_centre_areas": Permission.VIEW_CENTRE_DETAIL,

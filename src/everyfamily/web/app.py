@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -30,6 +30,16 @@ from everyfamily.web.access import (
     Permission,
     StaticPolicy,
     check_access,
+)
+from everyfamily.web.auth import (
+    ANONYMOUS,
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    SESSION_SECONDS,
+    Session,
+    SessionPolicy,
+    UserStore,
+    csrf_matches,
 )
 from everyfamily.web.labels import BANDS, dimension_label, group_label, level_label
 from everyfamily.web.outputs import load_outputs
@@ -87,6 +97,7 @@ def _page(request: Request, template: str, status_code: int = 200, **context: An
         if ROUTE_PERMISSIONS.get(name) in granted
     ]
     can = {p.value: (p in granted) for p in Permission}
+    session = _session(request)
     return TEMPLATES.TemplateResponse(
         request,
         template,
@@ -95,10 +106,68 @@ def _page(request: Request, template: str, status_code: int = 200, **context: An
             "nav": nav,
             "can": can,
             "role": getattr(request.state, "role", ""),
+            "user": session.user.username if session else None,
+            "csrf": session.csrf if session else None,
             **context,
         },
         status_code=status_code,
     )
+
+
+def _session(request: Request) -> Session | None:
+    """The logged-in session (None in local single-user mode or before login)."""
+    policy = request.app.state.policy
+    if isinstance(policy, SessionPolicy):
+        return policy.session_for(request)
+    return None
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """An urlencoded form body (small; no multipart), last value of each field."""
+    from urllib.parse import parse_qsl
+
+    body = await request.body()
+    if len(body) > 10_000:
+        return {}
+    return dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
+
+
+def _set_cookie(resp: Response, name: str, value: str, max_age: int) -> None:
+    resp.set_cookie(
+        name, value, max_age=max_age, path="/", secure=True, httponly=True, samesite="strict"
+    )
+
+
+class PurposeNeeded(Exception):
+    """Person-level data asked for before a purpose was stated in this session."""
+
+
+def _outreach_scope(request: Request, dash: Dashboard, area: str | None) -> frozenset[str] | None:
+    """Who may see which part of the outreach list, audited. None: every area (local
+    single-user mode, analysts, admins); otherwise the small areas assigned to the user.
+    Asking for an area outside them is refused and audited (no IDOR)."""
+    users: UserStore | None = request.app.state.users
+    if users is None:
+        return None
+    session = _session(request)
+    if session is None:
+        raise AccessDenied("log in first")
+    if not session.purpose:
+        raise PurposeNeeded
+    allowed = None
+    if session.user.role == "outreach_worker":
+        allowed = dash.expand_areas(session.user.areas)
+        if area and area not in allowed:
+            users.audit(session.user.username, "outreach_denied", "an unassigned area",
+                        session.purpose)  # fmt: skip
+            raise AccessDenied("that area is not assigned to you")
+    users.audit(
+        session.user.username,
+        "outreach_list",
+        f"{request.url.path} area={area or 'all assigned'}",
+        session.purpose,
+    )
+    return allowed
 
 
 def _table_json(table: Table) -> dict[str, Any]:
@@ -198,9 +267,12 @@ def _csp(basemap_url: str | None) -> str:
     )
 
 
-def create_app(out_dir: Path, *, policy: AccessPolicy | None = None) -> FastAPI:
-    """The dashboard over one run's output folder. ``policy`` maps a request to a role
-    (default: every request is a ``viewer``, who sees released aggregates only)."""
+def create_app(
+    out_dir: Path, *, policy: AccessPolicy | None = None, users: UserStore | None = None
+) -> FastAPI:
+    """The dashboard over one run's output folder. With ``users`` (a users store) login is
+    required and roles come from the logged-in user; otherwise ``policy`` maps a request to
+    a role (default: every request is a ``viewer``, who sees released aggregates only)."""
     dashboard = Dashboard(load_outputs(Path(out_dir)))
     app = FastAPI(
         title="everyfamily dashboard",
@@ -212,11 +284,25 @@ def create_app(out_dir: Path, *, policy: AccessPolicy | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.dashboard = dashboard
-    app.state.policy = policy or StaticPolicy()
+    app.state.users = users
+    app.state.policy = SessionPolicy(users) if users is not None else (policy or StaticPolicy())
     app.add_middleware(SecurityHeaders, csp=_csp(dashboard.basemap_url))
+
+    @app.exception_handler(PurposeNeeded)
+    async def _purpose(request: Request, exc: PurposeNeeded) -> Response:
+        if _wants_json(request):
+            return JSONResponse(
+                {"detail": "state a purpose first (POST /outreach/purpose)"}, status_code=403
+            )
+        session = _session(request)
+        return _page(request, "purpose.html", csrf=session.csrf if session else "", message="")
 
     @app.exception_handler(AccessDenied)
     async def _denied(request: Request, exc: AccessDenied) -> Response:
+        if getattr(request.state, "role", None) == ANONYMOUS and request.method == "GET":
+            if _wants_json(request):
+                return JSONResponse({"detail": "log in first"}, status_code=401)
+            return RedirectResponse("/login", status_code=303)
         if _wants_json(request):
             return JSONResponse({"detail": exc.one_line()}, status_code=403)
         return _page(
@@ -277,6 +363,81 @@ def _routes(app: FastAPI) -> None:
     async def health() -> dict[str, str]:
         """Liveness check (reads no data)."""
         return {"status": "ok"}
+
+    # --- login, logout, audit -----------------------------------------------------------------
+    @app.get("/login", response_class=HTMLResponse, include_in_schema=False)
+    def page_login(request: Request) -> Response:
+        import secrets
+
+        token = secrets.token_urlsafe(32)
+        resp = _page(request, "login.html", csrf=token, message="")
+        _set_cookie(resp, LOGIN_CSRF_COOKIE, token, 3600)
+        resp.headers["Cache-Control"] = "no-store"
+        return resp
+
+    @app.post("/login", response_class=HTMLResponse, include_in_schema=False)
+    async def login_submit(request: Request) -> Response:
+        users: UserStore | None = request.app.state.users
+        if users is None:
+            raise AccessDenied("logins are off", hint="this dashboard runs in local mode")
+        form = await _form(request)
+        if not csrf_matches(request.cookies.get(LOGIN_CSRF_COOKIE), form.get("csrf")):
+            raise AccessDenied("the form has expired", hint="reload the login page")
+        client = request.client.host if request.client else "-"
+        # any session cookie the browser brought is dropped: a new one is minted (fixation)
+        users.logout(request.cookies.get(SESSION_COOKIE))
+        try:
+            token = users.login(form.get("username", ""), form.get("password", ""), client)
+        except AccessDenied as exc:
+            resp = _page(request, "login.html", status_code=401, csrf=form.get("csrf", ""),
+                         message=exc.one_line())  # fmt: skip
+            return resp
+        resp = RedirectResponse("/", status_code=303)
+        _set_cookie(resp, SESSION_COOKIE, token, SESSION_SECONDS)
+        resp.delete_cookie(LOGIN_CSRF_COOKIE, path="/")
+        return resp
+
+    @app.post("/logout", include_in_schema=False)
+    async def logout(request: Request) -> Response:
+        session = _session(request)
+        form = await _form(request)
+        if session is None or not csrf_matches(session.csrf, form.get("csrf")):
+            raise AccessDenied("the form has expired", hint="reload the page")
+        users: UserStore = request.app.state.users
+        users.logout(session.token)
+        users.audit(session.user.username, "logout", "")
+        resp = RedirectResponse("/login", status_code=303)
+        resp.delete_cookie(SESSION_COOKIE, path="/")
+        return resp
+
+    @app.post("/outreach/purpose", include_in_schema=False)
+    async def outreach_purpose(request: Request) -> Response:
+        session = _session(request)
+        form = await _form(request)
+        if session is None or not csrf_matches(session.csrf, form.get("csrf")):
+            raise AccessDenied("the form has expired", hint="reload the page")
+        purpose = " ".join(form.get("purpose", "").split())
+        if len(purpose) < 5:
+            return _page(request, "purpose.html", status_code=400, csrf=session.csrf,
+                         message="Say what the list is for (at least 5 characters).")  # fmt: skip
+        users: UserStore = request.app.state.users
+        users.set_purpose(session.token, purpose)
+        users.audit(session.user.username, "purpose_stated", "", purpose)
+        return RedirectResponse("/outreach", status_code=303)
+
+    @app.get("/admin/audit", response_class=HTMLResponse, include_in_schema=False)
+    def page_audit(request: Request) -> Response:
+        users: UserStore | None = request.app.state.users
+        rows = users.audit_rows() if users is not None else []
+        resp = _page(request, "audit.html", rows=rows)
+        resp.headers["Cache-Control"] = "no-store"
+        return resp
+
+    @app.get("/api/admin/audit", tags=["restricted"])
+    def api_admin_audit(request: Request) -> Response:
+        """The audit log, newest first (admin; read-only: nothing can change it)."""
+        users: UserStore | None = request.app.state.users
+        return _json({"audit": users.audit_rows() if users is not None else []}, private=True)
 
     # --- pages -------------------------------------------------------------------------------
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
@@ -339,7 +500,12 @@ def _routes(app: FastAPI) -> None:
         site: str | None = None,
         page: Annotated[int, Query(ge=1)] = 1,
     ) -> Response:
-        resp = _page(request, "outreach.html", o=dash.outreach(area or None, site or None, page))
+        allowed = _outreach_scope(request, dash, area or None)
+        resp = _page(
+            request,
+            "outreach.html",
+            o=dash.outreach(area or None, site or None, page, allowed=allowed),
+        )
         resp.headers["Cache-Control"] = "no-store"
         return resp
 
@@ -417,6 +583,13 @@ def _routes(app: FastAPI) -> None:
             lambda: dash.map_values(level, measure, dimension, group, service),
         )
 
+    @app.get("/api/map/overlay/{name}", tags=["map"])
+    async def api_map_overlay(dash: DashDep, name: str) -> Response:
+        """An overlay layer (travel-time bands, barrier lines, areas cut off) as GeoJSON."""
+        resp = Response(dash.map_overlay(name), media_type="application/geo+json")
+        resp.headers["Cache-Control"] = "private, max-age=3600"
+        return resp
+
     @app.get("/api/map/sites", tags=["map"])
     async def api_map_sites(dash: DashDep) -> Response:
         """Centre sites with their locations (and whether they are illustrative)."""
@@ -459,13 +632,15 @@ def _routes(app: FastAPI) -> None:
 
     @app.get("/api/outreach", tags=["restricted"])
     def api_outreach(
+        request: Request,
         dash: DashDep,
         area: str | None = None,
         site: str | None = None,
         page: Annotated[int, Query(ge=1)] = 1,
     ) -> Response:
         """Children known and not registered (person-level; view_outreach_list)."""
-        return _json(dash.outreach(area or None, site or None, page), private=True)
+        allowed = _outreach_scope(request, dash, area or None)
+        return _json(dash.outreach(area or None, site or None, page, allowed=allowed), private=True)
 
     @app.get("/api/admin/run", tags=["restricted"])
     def api_admin_run(dash: DashDep) -> Response:
@@ -495,7 +670,9 @@ def _routes(app: FastAPI) -> None:
         request: Request, dash: DashDep, fmt: str, area: str | None = None, site: str | None = None
     ) -> Response:
         """The outreach list (person-level; view_outreach_list)."""
-        return _export(request, dash.outreach_export(area or None, site or None), fmt, private=True)
+        allowed = _outreach_scope(request, dash, area or None)
+        table = dash.outreach_export(area or None, site or None, allowed=allowed)
+        return _export(request, table, fmt, private=True)
 
     @app.get("/export/centres/{site}/areas.{fmt}", tags=["export"])
     def export_centre_areas(request: Request, dash: DashDep, site: str, fmt: str) -> Response:

@@ -63,6 +63,9 @@ class RunOutputs:
     reach_areas: pd.DataFrame = field(default_factory=pd.DataFrame)  # site_id, small_area
     linkage_by_group: pd.DataFrame | None = None
     warnings: tuple[str, ...] = ()
+    #: level, area_code, small_area (store table area_membership; None for older runs)
+    membership: pd.DataFrame | None = None
+    overlays: dict[str, bytes] = field(default_factory=dict)  # layer name -> GeoJSON
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -137,6 +140,8 @@ def _shapes(out_dir: Path) -> tuple[dict[str, AreaShapes], list[str]]:
 
     out: dict[str, AreaShapes] = {}
     for level, _kind in pyogrio.list_layers(path):
+        if str(level).startswith(OVERLAY_PREFIX):
+            continue  # map overlays (access layers), not area levels: see _overlays
         frame = gpd.read_file(path, layer=str(level), columns=["area_code", "area_name"])
         frame = frame.drop_duplicates("area_code").to_crs("EPSG:4326")
         frame = frame[["area_code", "area_name", "geometry"]].sort_values("area_code")
@@ -148,6 +153,87 @@ def _shapes(out_dir: Path) -> tuple[dict[str, AreaShapes], list[str]]:
         text = frame.to_json(drop_id=True, to_wgs84=False)
         out[str(level)] = AreaShapes(str(level), text.encode("utf-8"), centres)
     return out, []
+
+
+#: Layers of reach.gpkg whose name starts with this are map overlays (the access stage's
+#: travel-time bands, barrier lines and areas cut off), served as GeoJSON as they are.
+OVERLAY_PREFIX = "access_"
+#: The only overlay columns the dashboard serves: no counts of children and no rates of
+#: small areas (reach.gpkg holds exact counts; the dashboard releases only controlled ones).
+OVERLAY_COLUMNS = frozenset(
+    {
+        "area_code",
+        "area_name",
+        "walk_band",
+        "median_walk_min",
+        "median_detour_ratio",
+        "access_2sfca_per_1000",
+        "barrier_id",
+        "name",
+        "kind",
+        "length_km",
+        "crossings",
+        "crossings_per_km",
+        "candidate",
+        "finding",
+        "finding_id",
+        "headline",
+        "approximate_network",
+    }
+)
+
+
+def _overlays(out_dir: Path) -> dict[str, bytes]:
+    """Overlay layers of reach.gpkg as GeoJSON (EPSG:4326), by layer name."""
+    path = out_dir / GPKG_FILE
+    if not path.is_file():
+        return {}
+    import geopandas as gpd
+    import pyogrio
+
+    out: dict[str, bytes] = {}
+    for name, _kind in pyogrio.list_layers(path):
+        if not str(name).startswith(OVERLAY_PREFIX):
+            continue
+        frame = gpd.read_file(path, layer=str(name)).to_crs("EPSG:4326")
+        frame = frame[[c for c in frame.columns if c in OVERLAY_COLUMNS] + ["geometry"]]
+        out[str(name)] = frame.to_json(drop_id=True, to_wgs84=False).encode("utf-8")
+    return out
+
+
+#: The overlay of the communities stage (communities.json): the areas of each emerging
+#: community, with its group and headline (released text; no counts of its own).
+COMMUNITY_OVERLAY = "communities_emerging"
+
+
+def _community_overlay(
+    out_dir: Path, run: dict[str, Any], shapes: dict[str, AreaShapes]
+) -> dict[str, bytes]:
+    """The emerging-community areas as a GeoJSON overlay; none when nothing was found."""
+    path = out_dir / "communities.json"
+    level = str(((run.get("settings") or {}).get("geography") or {}).get("small_area_level", ""))
+    if not path.is_file() or level not in shapes:
+        return {}
+    doc = _read_json(path, "emerging communities (communities.json)")
+    features = json.loads(shapes[level].geojson).get("features", [])
+    by_code = {str(f["properties"].get("area_code")): f for f in features}
+    out = []
+    for c in doc.get("communities", []):
+        for code in c.get("areas", []):
+            f = by_code.get(str(code))
+            if f is None:
+                continue
+            props = {
+                "area_code": str(code),
+                "area_name": f["properties"].get("area_name"),
+                "group": c.get("group_label"),
+                "finding_id": c.get("id"),
+                "headline": c.get("headline"),
+            }
+            out.append({"type": "Feature", "properties": props, "geometry": f["geometry"]})
+    if not out:
+        return {}
+    return {COMMUNITY_OVERLAY: json.dumps({"type": "FeatureCollection", "features": out}).encode()}
 
 
 def _sites(run: dict[str, Any], reach: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
@@ -177,6 +263,26 @@ def _sites(run: dict[str, Any], reach: pd.DataFrame) -> tuple[pd.DataFrame, list
     named["lat"] = math.nan
     named["lon"] = math.nan
     return named[cols].reset_index(drop=True), [warning]
+
+
+def _membership(out_dir: Path) -> pd.DataFrame | None:
+    """The geography the release used (store table area_membership), read-only."""
+    path = out_dir / STORE_FILE
+    if not path.is_file():
+        return None
+    import duckdb
+
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error:
+        return None
+    try:
+        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        if "area_membership" not in tables:
+            return None
+        return con.execute("SELECT level, area_code, small_area FROM area_membership").df()
+    finally:
+        con.close()
 
 
 def _store_tables(out_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame | None, list[str]]:
@@ -239,6 +345,7 @@ def load_outputs(out_dir: Path) -> RunOutputs:
         reach_areas=reach_areas,
         linkage_by_group=by_group,
         warnings=tuple(warnings + w1 + w2 + w3),
+        overlays={**_overlays(out_dir), **_community_overlay(out_dir, run, shapes)},
     )
 
 

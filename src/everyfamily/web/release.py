@@ -1,8 +1,12 @@
 """Disclosure control for everything the dashboard shows or exports.
 
-Every count goes through :meth:`Release.count` (which calls
-:func:`everyfamily.privacy.disclosure.released_count` with the run's privacy settings), and
-every rate through :meth:`Release.rate`. The dashboard never formats a raw count itself.
+The reach table goes through :meth:`Release.reach`, which is
+:func:`everyfamily.privacy.release.release_reach`: the same function the measure stage used
+to write reach.csv (suppression, complement protection, secondary suppression, rounding,
+rates from the protected counts). Every other count goes through :meth:`Release.count`
+(which calls :func:`everyfamily.privacy.disclosure.released_count` with the run's privacy
+settings), and every rate through :meth:`Release.rate`. The dashboard never formats a raw
+count itself.
 
 Rates: a proportion is shown only when its numerator AND its complement (denominator minus
 numerator) would both be released. A suppressed numerator is otherwise recoverable from the
@@ -17,7 +21,10 @@ import math
 from dataclasses import dataclass
 from typing import Any, cast
 
+import pandas as pd
+
 from everyfamily.privacy import disclosure
+from everyfamily.privacy.release import ReleaseRules, release_reach
 
 
 def _number(v: Any) -> float | None:
@@ -49,6 +56,13 @@ class Release:
             ),
             rounding=cast(disclosure.Rounding, rounding),
         )
+
+    def reach(
+        self, reach: pd.DataFrame, hierarchy: pd.DataFrame | None, small_area_level: str
+    ) -> pd.DataFrame:
+        """The reach table released by THE release function (privacy.release)."""
+        rules = ReleaseRules(self.suppress_at_or_below, self.rounding)
+        return release_reach(reach, hierarchy, rules, small_area_level=small_area_level)
 
     def count(self, n: Any) -> int | None:
         """The count as released (None when suppressed or unknown)."""

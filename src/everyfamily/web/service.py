@@ -57,6 +57,13 @@ KEY_COLUMNS = ("level", "area_code", "area_name", "dimension", "group_value", "s
 OUTREACH_PAGE_SIZE = 100
 #: Most results (e.g. serialised API answers) the dashboard remembers.
 MEMO_SIZE = 2048
+#: Labels of the map overlays the access stage writes (reach.gpkg layers access_*).
+OVERLAY_LABELS: dict[str, str] = {
+    "access_time_bands": "Walking time to the nearest centre (band)",
+    "access_barriers": "Roads and railways with few crossings (barriers)",
+    "access_cut_off": "Areas cut off by a barrier",
+    "communities_emerging": "Emerging communities (areas)",
+}
 
 
 class NotFound(LookupError):
@@ -104,41 +111,42 @@ def _released_counts(values: pd.Series, release: Release) -> pd.Series:
     return out.astype("Int64")
 
 
-def release_reach(reach: pd.DataFrame, release: Release) -> pd.DataFrame:
-    """The reach table as it may be shown: counts released, rates kept only where the
-    release rule allows them (:meth:`Release.rate_allowed`), funnel figures with their rate.
-    Raw counts stay in ``raw_*`` columns for re-aggregation (never served)."""
-    out = reach[list(KEY_COLUMNS)].copy()
-    raw = {c: _numeric(reach, c) for c in COUNT_COLUMNS}
+def release_reach(
+    reach: pd.DataFrame,
+    release: Release,
+    hierarchy: pd.DataFrame | None = None,
+    small_area_level: str = "lsoa",
+) -> pd.DataFrame:
+    """The reach table as it may be shown: :func:`everyfamily.privacy.release.release_reach`
+    (through :meth:`Release.reach`, the same function that wrote reach.csv; releasing a
+    released table changes nothing), plus ``engaged_per_registered`` from the released
+    counts. The ``raw_*`` columns used for re-aggregation (legend classes, reach areas) hold
+    the RELEASED counts too, so the dashboard holds no exact count at all."""
+    released = release.reach(reach, hierarchy, small_area_level)
+    released = released.assign(
+        **{
+            c: pd.to_numeric(released[c], errors="coerce").astype("float64")
+            for c in released.columns
+            if c not in (*KEY_COLUMNS, "funnel_band")
+        }
+    )
+    out = released[list(KEY_COLUMNS)].copy()
     for c in COUNT_COLUMNS:
-        out[f"raw_{c}"] = raw[c]
-        out[c] = _released_counts(raw[c], release)
-    released = {c: out[c] for c in COUNT_COLUMNS}
+        out[f"raw_{c}"] = _numeric(released, c)
+        out[c] = _numeric(released, c).round(0).astype("Int64")
+    reg, eng = _numeric(released, "registered"), _numeric(released, "engaged")
     with np.errstate(divide="ignore", invalid="ignore"):
-        per_reg = np.where(raw["registered"] > 0, raw["engaged"] / raw["registered"], np.nan)
-    source = reach.assign(engaged_per_registered=per_reg)
-
-    def allowed(num: str, den: str) -> pd.Series:
-        # the complement (den - num) must be releasable too: see everyfamily.web.release
-        comp = (raw[den] - raw[num]).clip(lower=0)
-        comp_released = _released_counts(comp, release)
-        return released[num].notna() & released[den].notna() & comp_released.notna()
-
-    masks = {pair: allowed(*pair) for pair in set(RATE_COLUMNS.values())}
-    for col, pair in RATE_COLUMNS.items():
-        vals = pd.to_numeric(source[col], errors="coerce") if col in source else np.nan
-        out[col] = pd.Series(vals, index=reach.index).where(masks[pair]).round(4)
-    # completeness can exceed 100%: it needs both counts released, not the complement
-    kc = _numeric(reach, "known_completeness")
-    out["known_completeness"] = kc.where(
-        released["known"].notna() & released["ons_population"].notna()
-    ).round(4)
-    reg_ok = out["registered_rate"].notna()
-    for col in ("funnel_z", "linkage_shift_lower", "linkage_shift_upper"):
-        vals = pd.to_numeric(reach[col], errors="coerce") if col in reach else np.nan
-        out[col] = pd.Series(vals, index=reach.index).where(reg_ok).round(4)
-    band = reach["funnel_band"] if "funnel_band" in reach else pd.Series(None, index=reach.index)
-    out["funnel_band"] = band.where(reg_ok, None)
+        per_reg = np.where(reg > 0, eng / reg, np.nan)
+    # shown only when engaged, registered and registered-not-engaged would all be released
+    ok = reg.notna() & eng.notna() & ((reg - eng) > release.suppress_at_or_below)
+    for col in RATE_COLUMNS:
+        if col == "engaged_per_registered":
+            out[col] = pd.Series(per_reg, index=out.index).where(ok).round(4)
+        else:
+            out[col] = _numeric(released, col)
+    for col in ("known_completeness", "funnel_z", "linkage_shift_lower", "linkage_shift_upper"):
+        out[col] = _numeric(released, col)
+    out["funnel_band"] = released["funnel_band"].where(released["funnel_band"].notna(), None)
     return out
 
 
@@ -228,7 +236,12 @@ class Dashboard:
         )
         self.basemap_url: str | None = (settings.get("outputs") or {}).get("basemap_url")
         self.sites_illustrative = bool((settings.get("sites") or {}).get("illustrative"))
-        self.reach = release_reach(outputs.reach, self.release)
+        self.reach = release_reach(
+            outputs.reach,
+            self.release,
+            outputs.membership,
+            str((settings.get("geography") or {}).get("small_area_level") or "lsoa"),
+        )
         self._by_slice = {
             k: g
             for k, g in self.reach.groupby(
@@ -411,6 +424,13 @@ class Dashboard:
             ],
             "services": [{"key": s, "label": self.site_name(s)} for s in self.services],
             "outlines": [lv for lv in ("ward", "borough") if lv in self.outputs.shapes],
+            "overlays": [
+                {"key": k, "label": OVERLAY_LABELS.get(k, k.replace("_", " "))}
+                for k in self.outputs.overlays
+            ],
+            "overlays_approximate": bool(
+                (self.outputs.run.get("access") or {}).get("approximate_network")
+            ),
             "basemap_url": self.basemap_url,
             "sites_illustrative": self.sites_illustrative,
             "small_level": self.small_level,
@@ -421,6 +441,13 @@ class Dashboard:
         if shapes is None:
             raise NotFound(level)
         return shapes.geojson
+
+    def map_overlay(self, name: str) -> bytes:
+        """One overlay layer (access stage) as GeoJSON; NotFound for any other name."""
+        layer = self.outputs.overlays.get(name)
+        if layer is None:
+            raise NotFound(name)
+        return layer
 
     def map_sites(self) -> dict[str, Any]:
         sites = []
@@ -1208,9 +1235,12 @@ class Dashboard:
         site: str | None = None,
         page: int = 1,
         page_size: int = OUTREACH_PAGE_SIZE,
+        *,
+        allowed: frozenset[str] | None = None,
     ) -> dict[str, Any]:
-        """Children known to universal services and registered nowhere (person-level)."""
-        frame = self._outreach_frame()
+        """Children known to universal services and registered nowhere (person-level).
+        ``allowed``: the small areas the user may see (None: all)."""
+        frame = self._scoped_outreach(allowed)
         sel = frame
         if area:
             sel = sel[sel.get("area_code", pd.Series(dtype=str)) == area]
@@ -1241,8 +1271,25 @@ class Dashboard:
             "site_choices": [{"code": s, "name": self.site_name(s)} for s in self.services[1:]],
         }
 
-    def outreach_export(self, area: str | None, site: str | None) -> Table:
+    def expand_areas(self, codes: Iterable[str]) -> frozenset[str]:
+        """Small areas within the given area codes (any level; a small area is itself)."""
+        codes = {str(c) for c in codes}
+        out = set(codes)
+        m = self.outputs.membership
+        if m is not None and not m.empty:
+            out |= set(m.loc[m["area_code"].astype(str).isin(codes), "small_area"].astype(str))
+        return frozenset(out)
+
+    def _scoped_outreach(self, allowed: frozenset[str] | None) -> pd.DataFrame:
         frame = self._outreach_frame()
+        if allowed is None:
+            return frame
+        return frame[frame["area_code"].astype(str).isin(allowed)]
+
+    def outreach_export(
+        self, area: str | None, site: str | None, *, allowed: frozenset[str] | None = None
+    ) -> Table:
+        frame = self._scoped_outreach(allowed)
         sel = frame
         if area:
             sel = sel[sel["area_code"] == area]

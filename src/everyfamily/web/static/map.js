@@ -105,6 +105,65 @@
       sitesLayer.addTo(map);
     });
   }
+  /* Overlays from the access stage (reach.gpkg layers access_*): barrier lines and areas cut
+     off are shown at once; travel-time bands can be switched on in the layer control. */
+  var BAND_COLOURS = ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"];
+  function overlayStyle(key, feature) {
+    var p = feature.properties || {};
+    if (key === "access_barriers") {
+      return p.finding ? { color: "#000000", weight: 5, opacity: 0.95 }
+                       : { color: "#6a3d9a", weight: 3, opacity: 0.9, dashArray: "6 4" };
+    }
+    if (key === "access_cut_off") { return { color: "#d7191c", weight: 3, fill: false }; }
+    if (key === "communities_emerging") {
+      return { color: "#e66101", weight: 4, dashArray: "2 6", fillColor: "#e66101", fillOpacity: 0.15 };
+    }
+    var labels = (overlayBands[key] || []);
+    var i = labels.indexOf(p.walk_band);
+    return { color: "#ffffff", weight: 0.5, fillOpacity: 0.8,
+             fillColor: i < 0 ? NO_DATA : BAND_COLOURS[Math.min(i, BAND_COLOURS.length - 1)] };
+  }
+  function overlayTooltip(key, p) {
+    if (key === "access_barriers") {
+      return escapeHtml(p.name) + ": " + p.crossings + " crossings in " + Number(p.length_km).toFixed(1) + " km" +
+        (p.finding ? " (reach drops across it)" : " (candidate barrier)") +
+        (p.approximate_network ? "<br>Approximate network" : "");
+    }
+    if (key === "access_cut_off") { return escapeHtml(p.headline || "Area cut off by a barrier"); }
+    if (key === "communities_emerging") {
+      return escapeHtml(p.area_name || p.area_code) + ": emerging community (" + escapeHtml(p.group) + ")<br>" +
+        escapeHtml(p.headline || "");
+    }
+    return escapeHtml(p.area_name || p.area_code) + ": median walk " + Math.round(p.median_walk_min) +
+      " min (band " + escapeHtml(p.walk_band) + ")" + (p.approximate_network ? "<br>Approximate network" : "");
+  }
+  var overlayBands = {};
+  function drawOverlays() {
+    var list = options.overlays || [];
+    if (!list.length) { return Promise.resolve(); }
+    var control = L.control.layers(null, null, { collapsed: false }).addTo(map);
+    return Promise.all(list.map(function (o) {
+      return fetchJSON("/api/map/overlay/" + encodeURIComponent(o.key)).then(function (geo) {
+        var bands = [];
+        (geo.features || []).forEach(function (f) {
+          var b = f.properties && f.properties.walk_band;
+          if (b && bands.indexOf(b) < 0) { bands.push(b); }
+        });
+        bands.sort(function (a, b) { return parseFloat(a) - parseFloat(b); });
+        overlayBands[o.key] = bands;
+        var layer = L.geoJSON(geo, {
+          style: function (f) { return overlayStyle(o.key, f); },
+          onEachFeature: function (f, l) {
+            l.options.className = "ef-overlay ef-" + o.key;
+            l.bindTooltip(overlayTooltip(o.key, f.properties || {}), { sticky: true });
+          }
+        });
+        control.addOverlay(layer, escapeHtml(o.label));
+        if (o.key !== "access_time_bands") { layer.addTo(map); }
+        el.setAttribute("data-overlays", list.map(function (x) { return x.key; }).join(","));
+      });
+    }));
+  }
   function renderLegend() {
     document.getElementById("legend-caption").textContent =
       values.measure_label + ": " + values.group_label + ", " + values.service_label;
@@ -183,6 +242,7 @@
   drawOutlines()
     .then(function () { return drawAreas(el.dataset.level); })
     .then(drawSites)
+    .then(drawOverlays)
     .then(function () { bringOutlinesToFront(); el.setAttribute("data-ready", "true"); })
     .catch(function (err) {
       document.getElementById("legend-caption").textContent = "The map could not be drawn (" + err.message + ").";

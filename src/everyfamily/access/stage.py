@@ -1,0 +1,522 @@
+"""The access stage: travel times, access measures and barriers (the I/O edge of access/).
+
+Runs after measure. Reads the project's network files (``access:``), the sites file, the
+small-area boundaries and hierarchy, and the store tables ``children``, ``records`` and
+``links`` (each child's home point: the same record the measure stage takes the home area
+from); writes
+
+* store ``access_children`` (restricted, person-level): each child's nearest site on foot,
+  walking distance and time, band, straight-line distance and detour ratio (and by car when
+  ``driving`` is on);
+* store ``access_areas``: per small area, children, registered, median walk, band, detour
+  ratio, two-step floating catchment access, expected reach and its residual;
+* store ``access_bands``: reach by travel-time band (walking, and driving when on);
+* store ``access_barriers``: every barrier-class line with its crossings and whether it was
+  a candidate, as WKT in EPSG:4326;
+* layers ``access_time_bands``, ``access_barriers`` and ``access_cut_off`` in ``reach.gpkg``;
+* ``access_barrier`` candidate findings for the find stage (findings/stage.py).
+
+Nothing person-level goes to the console or run.json: only counts. When the network is
+approximate (the demo), every table, layer, finding and summary says so.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from everyfamily.access import barriers as br
+from everyfamily.access import measures as ms
+from everyfamily.access.network import (
+    check_metres,
+    driving_graph,
+    read_network_lines,
+    walking_graph,
+)
+from everyfamily.errors import DataError
+from everyfamily.findings.stats import wilson_interval
+
+if TYPE_CHECKING:
+    from everyfamily.config import AccessSettings, Project
+    from everyfamily.pipeline import RunContext
+
+STAGE = "access"
+GPKG_FILE = "reach.gpkg"
+#: Layers this stage adds to reach.gpkg (the dashboard treats them as overlays, not levels).
+LAYERS = ("access_time_bands", "access_barriers", "access_cut_off")
+CHILD_FIELDS = (
+    "person_id",
+    "area_code",
+    "in_age_range",
+    "known",
+    "registered",
+    "engaged",
+    "age_years",
+    "imd_decile",
+    "ethnicity_broad",
+    "main_language",
+)
+
+#: Each child's home point: the record the measure stage takes the home area from
+#: (reach/children.py: universal sources first, then the most recent, then source and
+#: record id), among records with a small area. Kept in SQL here so the child table's
+#: columns do not change.
+HOME_SQL = """
+SELECT person_id, area_code AS home_area, latitude, longitude FROM (
+  SELECT l.person_id, r.area_code, r.latitude, r.longitude,
+         row_number() OVER (
+           PARTITION BY l.person_id
+           ORDER BY (r.service_type = 'universal') DESC,
+                    coalesce(r.event_date, r.date_of_birth) DESC NULLS LAST,
+                    r.source, r.record_id) AS k
+  FROM records r JOIN links l ON l.source = r.source AND l.record_id = r.record_id
+  WHERE r.area_code IS NOT NULL
+) WHERE k = 1
+"""
+
+
+def _note(a: AccessSettings) -> str | None:
+    if not a.approximate:
+        return None
+    return a.approximate_note or "approximate network: walking distances are indicative"
+
+
+def _children(ctx: RunContext, small_xy: pd.DataFrame, to_xy: Any) -> pd.DataFrame:
+    """Children in the reach population with a home point in the projected CRS."""
+    have = {
+        str(v)
+        for v in ctx.engine.query(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'children'"
+        )
+        .column("column_name")
+        .to_pylist()
+    }
+    cols = ", ".join(f'"{c}"' if c in have else f'NULL AS "{c}"' for c in CHILD_FIELDS)
+    kids = ctx.engine.query(f"SELECT {cols} FROM children").to_pandas()
+    kids = kids[
+        kids["in_age_range"].fillna(False).astype(bool)
+        & kids["area_code"].notna()
+        & (
+            kids["known"].astype(bool)
+            | kids["registered"].astype(bool)
+            | kids["engaged"].astype(bool)
+        )
+    ].reset_index(drop=True)
+    home = ctx.engine.query(HOME_SQL).to_pandas()
+    kids = kids.merge(home, on="person_id", how="left")
+    lat = pd.to_numeric(kids["latitude"], errors="coerce").to_numpy(dtype="float64")
+    lon = pd.to_numeric(kids["longitude"], errors="coerce").to_numpy(dtype="float64")
+    x = np.full(len(kids), np.nan)
+    y = np.full(len(kids), np.nan)
+    ok = np.isfinite(lat) & np.isfinite(lon) & (kids["home_area"] == kids["area_code"]).to_numpy()
+    if ok.any():
+        px, py = to_xy(lon[ok], lat[ok])
+        x[ok], y[ok] = np.asarray(px), np.asarray(py)
+    # No postcode point: the small area's point (as the measure stage does).
+    ax = kids["area_code"].map(small_xy.set_index("area_code")["x"]).to_numpy(dtype="float64")
+    ay = kids["area_code"].map(small_xy.set_index("area_code")["y"]).to_numpy(dtype="float64")
+    fill = ~np.isfinite(x)
+    x[fill], y[fill] = ax[fill], ay[fill]
+    kids["x"], kids["y"] = x, y
+    kids = kids[np.isfinite(kids["x"]) & np.isfinite(kids["y"])].reset_index(drop=True)
+    kids["registered"] = kids["registered"].astype(bool)
+    return kids.drop(columns=["latitude", "longitude", "home_area"])
+
+
+def access_stage(ctx: RunContext) -> None:
+    """Compute access measures and barrier findings (see module docstring)."""
+    from pyproj import Transformer
+
+    from everyfamily.findings.stage import settings_for, write_candidates
+    from everyfamily.population.attributes import load_sites
+    from everyfamily.population.geography import load_small_areas
+
+    p = ctx.project
+    a = p.access
+    if a is None:
+        ctx.echo("  access skipped: the project file has no access: block (no street network)")
+        ctx.metadata["access"] = {"skipped": "no access settings"}
+        write_candidates(ctx, STAGE, [])
+        return
+    if not ctx.engine.has_table("children"):
+        raise DataError("the store has no 'children' table", hint="run the measure stage first")
+    t0 = time.perf_counter()
+    crs = p.geography.projected_crs
+    check_metres(crs)
+    note = _note(a)
+    to_xy = Transformer.from_crs("EPSG:4326", crs, always_xy=True).transform
+    to_wgs84 = Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform
+
+    lines = read_network_lines(a, crs)
+    graph = walking_graph(lines)
+    t_net = time.perf_counter()
+
+    small = load_small_areas(p)
+    small_p = small.to_crs(crs)
+    cent = small_p.geometry.representative_point()
+    small_xy = pd.DataFrame(
+        {
+            "area_code": small["area_code"].astype(str),
+            "x": cent.x.to_numpy(),
+            "y": cent.y.to_numpy(),
+        }
+    )
+    sites = load_sites(p.sites) if p.sites is not None else pd.DataFrame()
+    if sites.empty:
+        ctx.echo("  access skipped: no sites")
+        ctx.metadata["access"] = {"skipped": "no sites"}
+        write_candidates(ctx, STAGE, [])
+        return
+    sx, sy = to_xy(
+        sites["longitude"].to_numpy(dtype="float64"), sites["latitude"].to_numpy(dtype="float64")
+    )
+    sites_xy = pd.DataFrame(
+        {"site_id": sites["site_id"].astype(str), "x": np.asarray(sx), "y": np.asarray(sy)}
+    )
+    kids = _children(ctx, small_xy, to_xy)
+
+    # --- travel-time matrix: unique home points x sites ------------------------------------
+    pts, inv = np.unique(kids[["x", "y"]].to_numpy(dtype="float64"), axis=0, return_inverse=True)
+    inv = inv.reshape(-1)
+    mat = ms.travel_matrix(
+        graph, pts[:, 0], pts[:, 1], sites_xy["x"], sites_xy["y"], sites_xy["site_id"]
+    )
+    t_matrix = time.perf_counter()
+    near = ms.nearest_site(mat).iloc[inv].reset_index(drop=True)
+    kids = pd.concat([kids, near], axis=1)
+    kids["walk_min"] = ms.minutes(kids["walk_m"], a.walking_speed_kmh)
+    kids["walk_band"] = ms.time_band(kids["walk_min"], a.band_minutes)
+    walk_min_matrix = ms.minutes(mat.network_m, a.walking_speed_kmh)
+
+    drive_info: dict[str, Any] = {"enabled": a.driving}
+    if a.driving:
+        dg = driving_graph(lines, a.driving_speeds_kmh)
+        if dg is None:
+            drive_info["skipped"] = "the network has no drivable lines"
+        else:
+            # weights are seconds; the way to and from the road is walked
+            dmat = ms.travel_matrix(
+                dg,
+                pts[:, 0],
+                pts[:, 1],
+                sites_xy["x"],
+                sites_xy["y"],
+                sites_xy["site_id"],
+                snap_cost_per_m=3.6 / a.walking_speed_kmh,
+            )
+            secs = np.nanmin(np.where(np.isfinite(dmat.network_m), dmat.network_m, np.inf), axis=1)
+            kids["drive_min"] = (secs / 60.0)[inv]
+            kids["drive_band"] = ms.time_band(kids["drive_min"], a.band_minutes)
+
+    # --- two-step floating catchment area ------------------------------------------------
+    demand = np.bincount(inv, minlength=len(pts)).astype("float64")
+    cap_used = a.use_capacity and "capacity" in sites and sites["capacity"].notna().any()
+    supply = (
+        pd.to_numeric(sites["capacity"], errors="coerce").fillna(0).to_numpy(dtype="float64")
+        if cap_used
+        else np.ones(len(sites))
+    )
+    score, _ratio = ms.two_step_fca(demand, supply, walk_min_matrix, a.catchment_minutes)
+    kids["access_2sfca_per_1000"] = (1000.0 * score)[inv]
+
+    # --- models -----------------------------------------------------------------------------
+    full = ms.expected_reach(kids, with_access=True)
+    comp = ms.expected_reach(kids, with_access=False)
+    kids["expected_full"] = full.expected
+    kids["expected_composition"] = comp.expected
+    t_model = time.perf_counter()
+
+    # --- barriers -------------------------------------------------------------------------
+    settings = settings_for(p)
+    area_pts = kids.groupby("area_code")[["x", "y"]].mean().reset_index()
+    bars = br.find_barriers(lines, a.barrier_classes)
+    tests = br.side_tests(
+        bars,
+        area_pts,
+        sites_xy,
+        kids,
+        buffer_m=a.barrier_buffer_m,
+        max_crossings_per_km=a.max_crossings_per_km,
+    )
+    labels, places = _labels(ctx, p, small)
+    findings = br.make_findings(
+        tests,
+        settings=settings,
+        area_labels=labels,
+        place_names=places,
+        to_wgs84=to_wgs84,
+        approximate_note=note,
+        speed_kmh=a.walking_speed_kmh,
+    )
+    write_candidates(ctx, STAGE, findings)
+    t_bar = time.perf_counter()
+
+    # --- tables and layers ------------------------------------------------------------------
+    areas = area_table(kids, small[["area_code", "area_name"]], a.band_minutes, note)
+    bands = band_table(kids, a.band_minutes, note, driving="drive_band" in kids)
+    barrier_rows = barrier_table(bars, a.max_crossings_per_km, tests, findings, to_wgs84, note)
+    child_cols = [
+        "person_id",
+        "area_code",
+        "nearest_site_walk",
+        "walk_m",
+        "walk_min",
+        "walk_band",
+        "nearest_site_straight",
+        "straight_m",
+        "detour_ratio",
+        "access_2sfca_per_1000",
+        *(["drive_min", "drive_band"] if "drive_band" in kids else []),
+    ]
+    with ctx.engine.transaction():
+        for name, frame in (
+            ("access_children", kids[child_cols]),
+            ("access_areas", areas),
+            ("access_bands", bands),
+            ("access_barriers", barrier_rows),
+        ):
+            ctx.engine.write_table(name, pa.Table.from_pandas(frame, preserve_index=False))
+    write_layers(ctx.out_dir / GPKG_FILE, small, areas, bars, barrier_rows, findings, to_wgs84)
+
+    summary: dict[str, Any] = {
+        "approximate_network": note is not None,
+        "note": note,
+        "network": {
+            "lines": len(lines),
+            "walking_nodes": graph.n_nodes,
+            "walking_edges": graph.n_edges,
+        },
+        "origins": len(pts),
+        "sites": len(sites_xy),
+        "children": len(kids),
+        "walking_speed_kmh": a.walking_speed_kmh,
+        "median_walk_minutes": round(float(np.nanmedian(kids["walk_min"])), 1)
+        if len(kids)
+        else None,
+        "driving": drive_info,
+        "two_step_fca": {
+            "catchment_minutes": a.catchment_minutes,
+            "supply": "capacity" if cap_used else "one per site",
+        },
+        "model": {
+            "terms": list(full.terms),
+            "children": full.n,
+            "converged": full.converged,
+        },
+        "barriers": {
+            "lines": len(bars),
+            "candidates": int(sum(b.crossings_per_km <= a.max_crossings_per_km for b in bars)),
+            "tests": len(tests),
+            "findings": len(findings),
+        },
+        "seconds": {
+            "network": round(t_net - t0, 3),
+            "matrix": round(t_matrix - t_net, 3),
+            "model": round(t_model - t_matrix, 3),
+            "barriers": round(t_bar - t_model, 3),
+            "total": round(time.perf_counter() - t0, 3),
+        },
+    }
+    ctx.metadata["access"] = summary
+    ctx.echo(
+        f"  {len(kids):,} children at {len(pts):,} home points x {len(sites_xy)} sites: "
+        f"median walk {summary['median_walk_minutes']} min"
+        + (" (APPROXIMATE network)" if note else "")
+    )
+    ctx.echo(
+        f"  {summary['barriers']['candidates']} candidate barriers of {len(bars)}, "
+        f"{len(findings)} access_barrier finding(s)"
+    )
+
+
+def _labels(ctx: RunContext, p: Project, small: Any) -> tuple[dict[str, str], dict[str, str]]:
+    """Area labels ('Knowsley 004D (Cherryfield)') and place (ward) names by small area."""
+    from everyfamily.errors import EveryfamilyError
+    from everyfamily.population.geography import load_hierarchy
+
+    labels = {str(c): str(n) for c, n in zip(small["area_code"], small["area_name"], strict=True)}
+    places: dict[str, str] = {}
+    try:
+        h = load_hierarchy(p)
+    except EveryfamilyError:
+        return labels, places
+    if "ward_name" in h.columns:
+        for code, ward in zip(h["area_code"].astype(str), h["ward_name"].astype(str), strict=True):
+            if ward and ward != "nan":
+                places[code] = ward
+                if code in labels:
+                    labels[code] = f"{labels[code]} ({ward})"
+    return labels, places
+
+
+def _most_common(values: pd.Series) -> Any:
+    """The most common value (ties: the first in sort order); None when all are missing."""
+    v = values.dropna()
+    return v.mode().iloc[0] if len(v) else None
+
+
+def area_table(
+    kids: pd.DataFrame, names: pd.DataFrame, limits: list[float], note: str | None
+) -> pd.DataFrame:
+    """Per small area: children, registered, walking figures, 2SFCA, expected and residual.
+
+    Residual z = (O - E) / sqrt(sum p(1 - p)) with E the model's expected registrations
+    (access, deprivation, age, group): strongly negative where reach is lower than access
+    and who lives there explain."""
+    g = kids.groupby("area_code")
+    out = pd.DataFrame(
+        {
+            "children": g.size(),
+            "registered": g["registered"].sum().astype("int64"),
+            "median_walk_m": g["walk_m"].median(),
+            "median_walk_min": g["walk_min"].median(),
+            "median_detour_ratio": g["detour_ratio"].median(),
+            "nearest_site_walk": g["nearest_site_walk"].agg(_most_common),
+            "access_2sfca_per_1000": g["access_2sfca_per_1000"].mean(),
+            "expected": g["expected_full"].sum(),
+            "_var": g["expected_full"].agg(lambda s: float((s * (1 - s)).sum())),
+        }
+    ).reset_index()
+    out["registered_rate"] = out["registered"] / out["children"]
+    out["expected_rate"] = out["expected"] / out["children"]
+    out["residual_z"] = np.where(
+        out["_var"] > 0, (out["registered"] - out["expected"]) / np.sqrt(out["_var"]), np.nan
+    )
+    out["walk_band"] = ms.time_band(out["median_walk_min"], limits)
+    out = names.assign(area_code=names["area_code"].astype(str)).merge(
+        out, on="area_code", how="inner"
+    )
+    out["approximate_network"] = note is not None
+    return out.drop(columns=["_var"]).sort_values("area_code").reset_index(drop=True)
+
+
+def band_table(
+    kids: pd.DataFrame, limits: list[float], note: str | None, *, driving: bool
+) -> pd.DataFrame:
+    """Reach by travel-time band: children, known, registered, engaged, rates with Wilson
+    95% intervals; one block per mode (walk, and drive when on), every band listed."""
+    rows = []
+    modes = [("walk", "walk_band")] + ([("drive", "drive_band")] if driving else [])
+    for mode, col in modes:
+        for band in ms.band_labels(limits):
+            sub = kids[kids[col] == band]
+            n = len(sub)
+            reg = int(sub["registered"].sum())
+            eng = int(sub["engaged"].astype(bool).sum())
+            lo, hi = wilson_interval(reg, n)
+            rows.append(
+                {
+                    "mode": mode,
+                    "band": band,
+                    "children": n,
+                    "known": int(sub["known"].astype(bool).sum()),
+                    "registered": reg,
+                    "engaged": eng,
+                    "registered_rate": reg / n if n else np.nan,
+                    "registered_rate_lower": lo,
+                    "registered_rate_upper": hi,
+                    "engaged_rate": eng / n if n else np.nan,
+                    "approximate_network": note is not None,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def barrier_table(
+    bars: list[br.Barrier],
+    max_per_km: float,
+    tests: list[br.SideTest],
+    findings: list[Any],
+    to_wgs84: Any,
+    note: str | None,
+) -> pd.DataFrame:
+    """One row per barrier line: name, kind, length, crossings, candidate, tested, found."""
+    from shapely.ops import transform
+
+    tested = {t.barrier.barrier_id for t in tests}
+    found = {f.evidence["barrier"]["id"] for f in findings}
+    return pd.DataFrame(
+        [
+            {
+                "barrier_id": b.barrier_id,
+                "name": b.name or b.kind,
+                "kind": b.kind,
+                "length_km": round(b.length_m / 1000, 3),
+                "crossings": len(b.crossings),
+                "crossings_per_km": round(b.crossings_per_km, 3),
+                "candidate": b.crossings_per_km <= max_per_km,
+                "tested": b.barrier_id in tested,
+                "finding": b.barrier_id in found,
+                "approximate_network": note is not None,
+                "wkt": transform(to_wgs84, b.geometry.simplify(5.0)).wkt,
+            }
+            for b in bars
+        ],
+        columns=[
+            "barrier_id",
+            "name",
+            "kind",
+            "length_km",
+            "crossings",
+            "crossings_per_km",
+            "candidate",
+            "tested",
+            "finding",
+            "approximate_network",
+            "wkt",
+        ],
+    )
+
+
+def write_layers(
+    path: Any,
+    small: Any,
+    areas: pd.DataFrame,
+    bars: list[br.Barrier],
+    barrier_rows: pd.DataFrame,
+    findings: list[Any],
+    to_wgs84: Any,
+) -> None:
+    """Add the access layers to reach.gpkg (EPSG:4326), replacing earlier ones."""
+    import geopandas as gpd
+    import pyogrio
+    from shapely import wkt
+
+    have = {str(n) for n, _k in pyogrio.list_layers(path)} if path.exists() else set()
+    mode: dict[str, Any] = {"driver": "GPKG"}
+    geo = small[["area_code", "geometry"]].assign(area_code=small["area_code"].astype(str))
+    bands = gpd.GeoDataFrame(geo.merge(areas, on="area_code"), geometry="geometry", crs=small.crs)
+    lines = gpd.GeoDataFrame(
+        barrier_rows.drop(columns=["wkt"]),
+        geometry=[wkt.loads(w) for w in barrier_rows["wkt"]],
+        crs="EPSG:4326",
+    )
+    cut_rows = []
+    for f in findings:
+        for code in f.areas:
+            cut_rows.append(
+                {
+                    "area_code": code,
+                    "finding_id": f.id,
+                    "barrier_id": f.evidence["barrier"]["id"],
+                    "headline": f.headline,
+                    "approximate_network": bool(f.evidence["network"]["approximate"]),
+                }
+            )
+    cut = pd.DataFrame(
+        cut_rows,
+        columns=["area_code", "finding_id", "barrier_id", "headline", "approximate_network"],
+    )
+    cut_off = gpd.GeoDataFrame(cut.merge(geo, on="area_code"), geometry="geometry", crs=small.crs)
+    for name, frame in (
+        ("access_time_bands", bands),
+        ("access_barriers", lines),
+        ("access_cut_off", cut_off),
+    ):
+        if name in have:
+            pyogrio.write_dataframe(frame.iloc[:0], path, layer=name, **mode)  # reset
+        frame.to_crs("EPSG:4326").to_file(path, layer=name, **mode)

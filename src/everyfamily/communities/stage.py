@@ -1,0 +1,227 @@
+"""The communities stage: notice emerging communities from the signals councils hold.
+
+Runs after measure (it needs the store's ``children`` table) and before find (which ranks its
+findings with the rest). The I/O edge of communities/: it reads the restricted ``children``,
+``records`` and ``links`` tables, gives each child an origin group inside this function
+(signals.py; never written anywhere), and writes only aggregates:
+
+* candidate findings of kind ``emerging_community`` (findings.stage.write_candidates);
+* store table ``community_tests``: every area x group test with its exact counts (restricted:
+  small counts, for the analyst; never released as it is);
+* ``communities.json``: the emerging-community layer for the dashboard and report, every
+  count released through disclosure control;
+* run.json ``communities``: how many tests, findings, and how each child's group was known
+  (released counts).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from everyfamily.communities.detect import DEFAULT_GROUPS, DetectSettings, detect
+from everyfamily.communities.groups import GROUP_LABELS, GROUPS
+from everyfamily.communities.nameorigin import EVALUATION_FILE, load_model
+from everyfamily.communities.signals import assign_groups, child_names
+from everyfamily.errors import ConfigError, InputError
+from everyfamily.findings.stage import (
+    _labels_and_members,
+    queen_neighbours,
+    settings_for,
+    write_candidates,
+)
+from everyfamily.privacy.disclosure import released_count
+
+if TYPE_CHECKING:
+    from everyfamily.config import CensusBaselineSettings, Project
+    from everyfamily.pipeline import RunContext
+
+COMMUNITIES_FILE = "communities.json"
+TESTS_TABLE = "community_tests"
+STAGE_NAME = "communities"
+CHILD_COLUMNS = (
+    "person_id",
+    "area_code",
+    "date_of_birth",
+    "in_age_range",
+    "known",
+    "registered",
+    "engaged",
+    "ethnicity",
+    "main_language",
+    "mother_country_of_birth",
+)
+
+
+def load_baseline(settings: CensusBaselineSettings) -> pd.DataFrame:
+    """area_code, total and one column per configured group (the sum of its census columns)."""
+    path = settings.path
+    if not path.is_file():
+        raise InputError(
+            f"{path}: census baseline file not found",
+            hint="fix communities.census_baseline.path in the project file or remove the block",
+        )
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    needed = [settings.area_column, settings.total_column] + [
+        c for cols in settings.group_columns.values() for c in cols
+    ]
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise InputError(
+            f"{path}: column {missing[0]!r} (communities.census_baseline) is not in the file",
+            hint=f"the file's columns are: {', '.join(frame.columns[:20])}",
+        )
+    unknown = [g for g in settings.group_columns if g not in GROUPS]
+    if unknown:
+        raise ConfigError(
+            f"communities.census_baseline.group_columns: {unknown[0]!r} is not an origin group",
+            hint=f"use one of: {', '.join(GROUPS)}",
+        )
+    out = pd.DataFrame({"area_code": frame[settings.area_column].astype(str)})
+
+    def number(column: str) -> pd.Series:
+        values = pd.to_numeric(frame[column], errors="coerce")
+        bad = values.isna()
+        if bad.any():
+            row = int(bad.to_numpy().argmax()) + 2  # header is line 1
+            raise InputError(
+                f"{path}, line {row}, column {column!r}: expected a count",
+                hint="census baseline columns must hold whole numbers",
+            )
+        return values
+
+    out["total"] = number(settings.total_column)
+    for group, columns in settings.group_columns.items():
+        out[group] = sum((number(c) for c in columns), pd.Series(0.0, index=frame.index))
+    return out
+
+
+def _read(ctx: RunContext, sql: str) -> pd.DataFrame:
+    return ctx.engine.query(sql).to_pandas()
+
+
+def _columns(ctx: RunContext, table: str) -> set[str]:
+    rows = ctx.engine.query(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]
+    )
+    return {str(v) for v in rows.column("column_name").to_pylist()}
+
+
+def _select(have: set[str], wanted: tuple[str, ...], prefix: str = "") -> str:
+    return ", ".join(f'{prefix}"{c}"' if c in have else f'NULL AS "{c}"' for c in wanted)
+
+
+def detect_settings(project: Project) -> DetectSettings:
+    cs = project.communities
+    groups = tuple(cs.groups) if cs.groups else DEFAULT_GROUPS
+    unknown = [g for g in groups if g not in GROUPS]
+    if unknown:
+        raise ConfigError(
+            f"communities.groups: {unknown[0]!r} is not an origin group",
+            hint=f"use one of: {', '.join(GROUPS)}",
+        )
+    return DetectSettings(
+        reference_date=project.project.reference_date,
+        min_recent_births=cs.min_recent_births,
+        min_rate_ratio=cs.min_rate_ratio,
+        groups=groups,
+        findings=settings_for(project),
+    )
+
+
+def communities_stage(ctx: RunContext) -> None:
+    """Find emerging communities (see module docstring)."""
+    project = ctx.project
+    cs = project.communities
+    if not cs.enabled:
+        ctx.echo("  communities: switched off in the project file")
+        ctx.metadata["communities"] = {"skipped": "disabled"}
+        return
+    if not ctx.engine.has_table("children"):
+        ctx.echo("  communities skipped: the store has no 'children' table (run measure first)")
+        ctx.metadata["communities"] = {"skipped": "no children table"}
+        return
+    settings = detect_settings(project)
+    children = _read(
+        ctx, f"SELECT {_select(_columns(ctx, 'children'), CHILD_COLUMNS)} FROM children"
+    )
+    names = None
+    model = load_model() if cs.use_names else None
+    if model is not None and ctx.engine.has_table("records") and ctx.engine.has_table("links"):
+        have = _columns(ctx, "records")
+        if {"first_name", "last_name"} & have:
+            cols = _select(have, ("service_type", "first_name", "last_name"), "r.")
+            records = _read(
+                ctx,
+                f"SELECT l.person_id, {cols} FROM records r JOIN links l "
+                "ON r.source = l.source AND r.record_id = l.record_id",
+            )
+            names = child_names(records)
+    assigned = assign_groups(children, names, model)
+    baseline = load_baseline(cs.census_baseline) if cs.census_baseline else None
+    labels: dict[str, str] = {}
+    if ctx.engine.has_table("reach"):
+        reach = _read(ctx, "SELECT level, area_code, area_name FROM reach")
+        labels, _ = _labels_and_members(ctx, reach, settings.findings.small_area_level)
+    result = detect(
+        assigned,
+        settings,
+        confusion=model.confusion if model is not None else None,
+        neighbours=queen_neighbours(project),
+        baseline=baseline,
+        area_labels=labels,
+    )
+    write_candidates(ctx, STAGE_NAME, result.findings)
+    import pyarrow as pa
+
+    if not result.tests.empty:
+        ctx.engine.write_table(
+            TESTS_TABLE, pa.Table.from_pandas(result.tests, preserve_index=False)
+        )
+    fs = settings.findings
+
+    def rel(n: int) -> int | None:
+        return released_count(n, suppress_at_or_below=fs.suppress_at_or_below, rounding=fs.rounding)
+
+    in_age = assigned[assigned["in_age_range"].fillna(False).astype(bool)]
+    basis = {str(k): rel(int(v)) for k, v in in_age["basis"].fillna("none").value_counts().items()}
+    evaluation = json.loads(EVALUATION_FILE.read_text(encoding="utf-8"))
+    doc: dict[str, Any] = {
+        "schema_version": 1,
+        "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "groups": [{"key": g, "label": GROUP_LABELS[g]} for g in settings.groups],
+        "baseline": cs.census_baseline.vintage
+        if cs.census_baseline
+        else "the rest of the borough (no census baseline configured)",
+        "signals": {
+            "order": ["country_of_birth", "language", "ethnicity", "name"],
+            "under_fives_by_signal": basis,
+        },
+        "classifier": {
+            "version": model.version if model is not None else None,
+            "used": model is not None,
+            "held_out_accuracy": evaluation["overall_accuracy"],
+            "held_out_accuracy_by_group": {
+                g: v["accuracy"] for g, v in evaluation["per_group"].items()
+            },
+            "note": "Held-out Faker names, not an independent source (docs/name-origin.md).",
+        },
+        "note": "Origin is an area-level estimate from recorded signals and names; it is "
+        "never shown as a fact about a child.",
+        "communities": result.communities,
+    }
+    (ctx.out_dir / COMMUNITIES_FILE).write_text(json.dumps(doc, indent=2), encoding="utf-8")
+    ctx.metadata["communities"] = {
+        **result.summary,
+        "under_fives_by_signal": basis,
+        "file": COMMUNITIES_FILE,
+    }
+    ctx.echo(
+        f"  {result.summary.get('tests', 0)} area x group tests, "
+        f"{len(result.findings)} emerging communities"
+    )
+    for f in result.findings[:3]:
+        ctx.echo(f"  {f.headline}")

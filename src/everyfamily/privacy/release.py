@@ -1,0 +1,350 @@
+"""Releasing the reach table: THE function every released table passes.
+
+:func:`release_reach` turns the exact reach table (``schema.REACH_COLUMNS``, restricted: it
+stays in the store) into the table that may leave the restricted zone: ``reach.csv``,
+``reach.gpkg``, the report, the dashboard, its API and exports all show this released copy.
+It is pure (tables and settings in, a table out) and applies, in order:
+
+1. **primary suppression** (:func:`everyfamily.privacy.disclosure.primary_suppressed`): a
+   count of ``suppress_at_or_below`` or fewer (OpenSAFELY: 7), a registered or engaged count
+   whose complement in its group is that small (a rate of 0% or 100%, or close to it,
+   discloses something about every member of the group), and every cell suppressed in an
+   earlier release (the release registry, so repeated releases never un-suppress a cell);
+2. **secondary suppression** (:func:`everyfamily.privacy.disclosure.secondary_suppression`)
+   over every additive relation an attacker could difference: each larger area (ward, MSOA,
+   borough, each centre's reach area, overlapping or not) is the sum of its small areas, and
+   each dimension's groups (and finer groups within broader ones: ethnicity within broad
+   ethnic group, deciles within quintiles, countries within regions) sum to their total;
+3. **rounding** (midpoint-6 or nearest-5, deterministic, so a count released twice reads the
+   same both times);
+4. **rates from the protected counts**: every rate, interval, funnel position and smoothed
+   rate is recomputed from the released (suppressed and rounded) counts, so a rate cannot
+   undo the rounding (an exact 8/13 would reveal both counts). ONS population estimates are
+   published figures and are released as ONS publishes them.
+
+The ONS Statistical Disclosure Control guidance for tables (cell suppression with secondary
+suppression so that "a suppressed cell cannot be derived by subtraction", and rounding) and
+OpenSAFELY's output-checking rules (redact counts of 7 or fewer, round to 5) are the sources
+of these rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, cast
+
+import numpy as np
+import pandas as pd
+
+from everyfamily.privacy import disclosure
+from everyfamily.reach import statistics as st
+from everyfamily.schema import ETHNICITY_2021, REACH_COLUMNS
+
+#: Protected counts of the reach table (ONS population estimates are published, not ours).
+PROTECTED_COUNTS: tuple[str, ...] = ("denominator", "known", "registered", "engaged")
+#: Counts with a complement in the group (denominator - count) that must not be small.
+COMPLEMENTED: tuple[str, ...] = ("registered", "engaged")
+#: Counts that do not depend on the service (the same on every service's row).
+SERVICE_FREE: tuple[str, ...] = ("denominator", "known")
+KEYS: tuple[str, ...] = ("level", "area_code", "dimension", "group_value", "service")
+#: Columns of the release registry (store table ``release_registry``).
+REGISTRY_COLUMNS: tuple[str, ...] = (*KEYS, "column")
+ALL = "all"
+UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class ReleaseRules:
+    """The project's disclosure rules (project ``privacy`` block)."""
+
+    suppress_at_or_below: int = disclosure.DEFAULT_SUPPRESS_AT_OR_BELOW
+    rounding: disclosure.Rounding = "midpoint6"
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> ReleaseRules:
+        """From a ``PrivacySettings``, a dict of its fields (run.json), or None (defaults)."""
+        if settings is None:
+            return cls()
+        get = settings.get if isinstance(settings, Mapping) else _attr_getter(settings)
+        rounding = str(get("rounding", "midpoint6") or "midpoint6")
+        if rounding not in ("midpoint6", "nearest5", "none"):
+            raise ValueError(f"unknown rounding rule {rounding!r}: use midpoint6, nearest5, none")
+        limit = get("suppress_at_or_below", disclosure.DEFAULT_SUPPRESS_AT_OR_BELOW)
+        return cls(int(limit), cast(disclosure.Rounding, rounding))
+
+
+def _attr_getter(obj: Any) -> Any:
+    return lambda name, default: getattr(obj, name, default)
+
+
+# --- Relations an attacker can difference -----------------------------------------------------
+
+
+def _nested_maps(values: Mapping[str, set[str]]) -> dict[tuple[str, str], dict[str, str]]:
+    """(fine dimension, broad dimension) -> {fine group: broad group}, from definitions."""
+    from everyfamily.reach.children import region_of_birth
+
+    maps: dict[tuple[str, str], dict[str, str]] = {}
+    eth = {code: broad for code, (_label, broad) in ETHNICITY_2021.items()}
+    maps[("ethnicity", "ethnicity_broad")] = {
+        g: eth.get(g, UNKNOWN) for g in values.get("ethnicity", set())
+    }
+    for index in ("imd", "idaci"):
+        deciles = values.get(f"{index}_decile", set())
+        maps[(f"{index}_decile", f"{index}_quintile")] = {
+            g: (str((int(g) + 1) // 2) if g.isdigit() else UNKNOWN) for g in deciles
+        }
+    countries = sorted(values.get("mother_country_of_birth", set()) - {UNKNOWN})
+    regions: list[Any] = (
+        list(region_of_birth(pd.Series(countries, dtype=object))) if countries else []
+    )
+    cmap = {c: (UNKNOWN if pd.isna(r) else str(r)) for c, r in zip(countries, regions, strict=True)}
+    cmap[UNKNOWN] = UNKNOWN
+    maps[("mother_country_of_birth", "mother_region_of_birth")] = cmap
+    return maps
+
+
+def reach_relations(
+    keys: pd.DataFrame, hierarchy: pd.DataFrame | None, small_area_level: str
+) -> pd.DataFrame:
+    """Every additive relation among the rows of a reach table: ``rel``, ``cell`` (row
+    position), ``is_parent``. A relation says parent = sum of children exactly.
+
+    ``keys``: the key columns of the table (level, area_code, dimension, group_value,
+    service). ``hierarchy``: level, area_code, small_area (the measure stage's membership
+    table; None when unknown, then only the group relations are used).
+    """
+    k = keys[list(KEYS)].astype(str).reset_index(drop=True)
+    k["cell"] = np.arange(len(k))
+    parts: list[pd.DataFrame] = []
+    next_rel = 0
+
+    def add(parent: pd.DataFrame, child: pd.DataFrame, by: list[str]) -> None:
+        # parent / child: frames with the join columns ``by`` and ``cell``
+        nonlocal next_rel
+        p = parent[[*by, "cell"]].drop_duplicates(by).reset_index(drop=True)
+        p["rel"] = np.arange(next_rel, next_rel + len(p))
+        next_rel += len(p)
+        c = child[[*by, "cell"]].merge(p[[*by, "rel"]], on=by)
+        parts.append(pd.DataFrame({"rel": p["rel"], "cell": p["cell"], "is_parent": True}))
+        parts.append(pd.DataFrame({"rel": c["rel"], "cell": c["cell"], "is_parent": False}))
+
+    # Geography: each larger area is the sum of its small areas (overlaps allowed).
+    if hierarchy is not None and not hierarchy.empty:
+        m = hierarchy[["level", "area_code", "small_area"]].astype(str).drop_duplicates()
+        m = m[m["level"] != small_area_level]
+        small = k[k["level"] == small_area_level].rename(columns={"area_code": "small_area"})
+        big = k[k["level"] != small_area_level].merge(m, on=["level", "area_code"])
+        child = small.drop(columns="level").merge(
+            big[["level", "area_code", "small_area", "dimension", "group_value", "service"]],
+            on=["small_area", "dimension", "group_value", "service"],
+        )
+        by = ["level", "area_code", "dimension", "group_value", "service"]
+        add(big.drop(columns="small_area").drop_duplicates(by), child, by)
+
+    # Groups: within each area and service, a dimension's groups sum to the 'all' row.
+    by = ["level", "area_code", "service", "dimension"]
+    totals = k[k["dimension"] == ALL]
+    groups = k[k["dimension"] != ALL]
+    dims = groups[["dimension"]].drop_duplicates()
+    parent = totals.drop(columns="dimension").merge(dims, how="cross")
+    parent = parent.merge(groups[by].drop_duplicates(), on=by)
+    add(parent, groups, by)
+
+    # Finer groups within broader ones (by definition of the broad groups).
+    values = {str(d): set(g["group_value"]) for d, g in groups.groupby("dimension")}
+    for (fine, broad), mapping in _nested_maps(values).items():
+        if fine not in values or broad not in values:
+            continue
+        f = k[k["dimension"] == fine].copy()
+        f["broad_group"] = f["group_value"].map(mapping)
+        b = k[k["dimension"] == broad].rename(columns={"group_value": "broad_group"})
+        by2 = ["level", "area_code", "service", "broad_group"]
+        add(b, f.dropna(subset=["broad_group"]), by2)
+
+    if not parts:
+        return pd.DataFrame({"rel": [], "cell": [], "is_parent": []})
+    return pd.concat(parts, ignore_index=True)
+
+
+def _exact_relations(rel: pd.DataFrame, values: np.ndarray) -> pd.DataFrame:
+    """Keep the relations that hold exactly for these counts (a relation that does not hold,
+    e.g. an incomplete hierarchy, is no exact constraint for an attacker either)."""
+    if rel.empty:
+        return rel
+    v = values[rel["cell"].to_numpy()]
+    signed = np.where(rel["is_parent"].to_numpy(), -v, v)
+    total = pd.Series(signed).groupby(rel["rel"].to_numpy()).sum()
+    ok = total.index[np.isclose(total.to_numpy(), 0.0)]
+    return rel[rel["rel"].isin(ok)]
+
+
+# --- The release ------------------------------------------------------------------------------
+
+
+def _counts(reach: pd.DataFrame, column: str) -> np.ndarray:
+    return np.asarray(pd.to_numeric(reach[column], errors="coerce"), dtype="float64")
+
+
+def _registry_mask(keys: pd.DataFrame, column: str, registry: pd.DataFrame | None) -> np.ndarray:
+    if registry is None or registry.empty:
+        return np.zeros(len(keys), dtype=bool)
+    reg = registry.loc[registry["column"].astype(str) == column, list(KEYS)].astype(str)
+    if reg.empty:
+        return np.zeros(len(keys), dtype=bool)
+    if column in SERVICE_FREE:  # suppressed on one service's row: on every service's row
+        reg = reg.drop(columns="service").drop_duplicates()
+        on = [c for c in KEYS if c != "service"]
+    else:
+        on = list(KEYS)
+    hit = keys[on].astype(str).merge(reg.assign(_hit=1), on=on, how="left")["_hit"]
+    return np.asarray(hit.notna().to_numpy(), dtype=bool)
+
+
+def release_reach(
+    reach: pd.DataFrame,
+    hierarchy: pd.DataFrame | None,
+    settings: Any,
+    *,
+    small_area_level: str = "lsoa",
+    previously_suppressed: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """The reach table as it may be released (see the module docstring).
+
+    ``hierarchy``: level, area_code, small_area (None: only group relations). ``settings``:
+    the project's ``PrivacySettings`` (or a dict of it, or :class:`ReleaseRules`).
+    ``previously_suppressed``: the release registry (:data:`REGISTRY_COLUMNS`); every cell in
+    it stays suppressed. Counts come back as nullable integers (NA = suppressed); the
+    columns are ``schema.REACH_COLUMNS``. Releasing a released table changes nothing.
+    """
+    rules = settings if isinstance(settings, ReleaseRules) else ReleaseRules.from_settings(settings)
+    t, rounding = rules.suppress_at_or_below, rules.rounding
+    base = reach.reset_index(drop=True)
+    keys = base[list(KEYS)].astype(str)
+    exact = {c: _counts(base, c) for c in PROTECTED_COUNTS}
+    rounded = {c: disclosure.round_counts(exact[c], rounding) for c in PROTECTED_COUNTS}
+
+    any_rows = np.asarray(keys["service"] == "any")
+    rel_all = reach_relations(keys, hierarchy, small_area_level)
+    rel_any = reach_relations(keys[any_rows], hierarchy, small_area_level)
+    any_pos = np.flatnonzero(any_rows)
+
+    suppressed: dict[str, np.ndarray] = {}
+    for c in PROTECTED_COUNTS:
+        complement = None
+        if c in COMPLEMENTED:
+            complement = (exact["denominator"] - exact[c], rounded["denominator"] - rounded[c])
+        primary = disclosure.primary_suppressed(exact[c], t, complement=complement)
+        primary |= _registry_mask(keys, c, previously_suppressed)
+        if c in SERVICE_FREE:
+            # decide on the 'any' rows, then copy to every service's row of the same group
+            rel = _exact_relations(rel_any, exact[c][any_pos])
+            sub = disclosure.secondary_suppression(primary[any_pos], exact[c][any_pos], rel)
+            key_any = keys[any_rows].drop(columns="service").assign(_s=sub)
+            merged = keys.drop(columns="service").merge(
+                key_any, on=[k for k in KEYS if k != "service"], how="left"
+            )
+            suppressed[c] = np.asarray(merged["_s"].fillna(True).to_numpy(), dtype=bool)
+        else:
+            rel = _exact_relations(rel_all, exact[c])
+            suppressed[c] = disclosure.secondary_suppression(primary, exact[c], rel)
+
+    out = base[["level", "area_code", "area_name", "dimension", "group_value", "service"]].copy()
+    released = {
+        c: np.where(suppressed[c] | np.isnan(exact[c]), np.nan, rounded[c])
+        for c in PROTECTED_COUNTS
+    }
+    ons = (
+        _counts(base, "ons_population") if "ons_population" in base else np.full(len(base), np.nan)
+    )
+    out["ons_population"] = ons
+    for c in ("known", "registered", "engaged"):
+        out[c] = _nullable_int(released[c])
+    _released_rates(out, base, released, ons, small_area_level)
+    out["denominator"] = _nullable_int(released["denominator"])
+    return out[list(REACH_COLUMNS)]
+
+
+def _nullable_int(values: np.ndarray) -> pd.Series:
+    """Whole counts with NA where suppressed."""
+    return pd.Series(values, dtype="float64").round(0).astype("Int64")
+
+
+def _released_rates(
+    out: pd.DataFrame,
+    exact_table: pd.DataFrame,
+    released: dict[str, np.ndarray],
+    ons: np.ndarray,
+    small_area_level: str,
+) -> None:
+    """Rates, intervals, funnel and smoothing from the released counts (NaN when a count
+    behind them is suppressed)."""
+    den, reg, eng = released["denominator"], released["registered"], released["engaged"]
+    out["known_completeness"] = np.round(st.safe_ratio(released["known"], ons), 4)
+    for name, num in (("registered", reg), ("engaged", eng)):
+        rate = st.safe_ratio(num, den)
+        lo, hi = st.wilson_interval(np.nan_to_num(num), np.nan_to_num(den))
+        shown = np.isfinite(rate)
+        out[f"{name}_rate"] = np.round(rate, 4)
+        out[f"{name}_rate_lower"] = np.round(np.where(shown, lo, np.nan), 4)
+        out[f"{name}_rate_upper"] = np.round(np.where(shown, hi, np.nan), 4)
+        out[f"{name}_rate_ons"] = np.round(st.safe_ratio(num, ons), 4)
+
+    # funnel: against the borough's released rate for the same service
+    levels = out["level"].astype(str).to_numpy()
+    dims = out["dimension"].astype(str).to_numpy()
+    services = out["service"].astype(str)
+    boro = (levels == "borough") & (dims == ALL)
+    target = pd.Series(st.safe_ratio(reg[boro], den[boro]), index=services[boro].to_numpy())
+    target = target[~target.index.duplicated()]
+    p0 = services.map(target).to_numpy(dtype="float64")
+    z = st.funnel_z(reg, den, p0)
+    shown = np.isfinite(st.safe_ratio(reg, den)) & np.isfinite(z)
+    out["funnel_z"] = np.round(np.where(shown, z, np.nan), 4)
+    band = st.funnel_band(np.where(shown, z, np.nan))
+    out["funnel_band"] = pd.Series(band, index=out.index).where(shown, None)
+
+    smoothed = np.full(len(out), np.nan)
+    small = np.flatnonzero(levels == small_area_level)
+    if len(small):
+        sub = out.iloc[small][["dimension", "group_value", "service"]].astype(str)
+        for idx in sub.groupby(
+            ["dimension", "group_value", "service"], sort=False
+        ).indices.values():
+            pos = small[idx]
+            smoothed[pos] = st.empirical_bayes(reg[pos], den[pos])
+    out["registered_rate_smoothed"] = np.round(
+        np.where(np.isfinite(out["registered_rate"]), smoothed, np.nan), 4
+    )
+
+    # linkage shifts scale with the rate (statistics.linkage_shift): keep the group's factor,
+    # apply it to the released rate
+    exact_rate = st.safe_ratio(
+        _counts(exact_table, "registered"), _counts(exact_table, "denominator")
+    )
+    rate = out["registered_rate"].to_numpy(dtype="float64")
+    for col in ("linkage_shift_lower", "linkage_shift_upper"):
+        if col not in exact_table:
+            out[col] = np.nan
+            continue
+        shift = _counts(exact_table, col)
+        factor = st.safe_ratio(shift, exact_rate)
+        scaled = factor * rate
+        if col.endswith("upper"):
+            scaled = np.minimum(scaled, 1.0 - rate)
+        else:
+            scaled = -np.minimum(-scaled, rate)
+        out[col] = np.round(scaled, 4)
+
+
+def suppressed_cells(released: pd.DataFrame) -> pd.DataFrame:
+    """The release-registry entries of a released table: every suppressed count cell."""
+    parts = []
+    for c in PROTECTED_COUNTS:
+        mask = released[c].isna()
+        if mask.any():
+            parts.append(released.loc[mask, list(KEYS)].astype(str).assign(column=c))
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype=str) for c in REGISTRY_COLUMNS})
+    return pd.concat(parts, ignore_index=True)[list(REGISTRY_COLUMNS)]

@@ -1,0 +1,368 @@
+"""Users, logins, sessions and the audit log of the dashboard.
+
+One small SQLite file (default ``OUT/users.sqlite``, outside the analysis store) holds:
+
+* ``users``: name, argon2id hash (argon2-cffi's defaults, RFC 9106), role, assigned areas,
+  disabled flag, failed-login count and lock-out time;
+* ``sessions``: the SHA-256 of each session token (a stolen copy of the file gives no
+  usable cookie), its user, its CSRF token and its expiry;
+* ``audit``: append-only (who, what, when, purpose). SQLite triggers refuse every UPDATE and
+  DELETE of it, and the app has no route that writes it except by appending.
+
+Sessions: a new random token (``secrets.token_urlsafe``, 256 bits) on every login, and the
+cookie a browser presented before is discarded, so a session id planted before login
+(session fixation) never becomes a logged-in session. Cookies are ``Secure``, ``HttpOnly``
+and ``SameSite=Strict``. Every state-changing request (POST) carries a CSRF token checked
+against the session (or, for the login form itself, against a pre-login cookie: the
+double-submit pattern, OWASP CSRF Prevention Cheat Sheet).
+
+Login attempts: after :data:`MAX_FAILURES` failures a user is locked for
+:data:`LOCKOUT_SECONDS`; a client address that fails :data:`ATTEMPTS_PER_WINDOW` logins
+within :data:`WINDOW_SECONDS` is refused until the window passes (OWASP Authentication Cheat
+Sheet). Nothing here logs a
+password, a hash or a token.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import secrets
+import sqlite3
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from everyfamily.errors import AccessDenied, ConfigError
+
+USERS_FILE = "users.sqlite"
+SESSION_COOKIE = "ef_session"
+LOGIN_CSRF_COOKIE = "ef_login_csrf"
+#: Failed logins before a user is locked out, and for how long.
+MAX_FAILURES = 5
+LOCKOUT_SECONDS = 15 * 60
+#: Failed logins allowed per client address per window.
+ATTEMPTS_PER_WINDOW = 10
+WINDOW_SECONDS = 60
+#: A session lasts this long (a working day), then the user logs in again.
+SESSION_SECONDS = 8 * 60 * 60
+MIN_PASSWORD_CHARS = 12
+#: The roles a user can hold (web.access.ROLE_PERMISSIONS gives what each may see).
+ROLES = ("viewer", "centre_manager", "outreach_worker", "analyst", "admin")
+ANONYMOUS = "anonymous"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    username TEXT PRIMARY KEY,
+    password_hash TEXT NOT NULL,
+    role TEXT NOT NULL,
+    areas TEXT NOT NULL DEFAULT '[]',
+    disabled INTEGER NOT NULL DEFAULT 0,
+    failed INTEGER NOT NULL DEFAULT 0,
+    locked_until REAL NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    token_sha256 TEXT PRIMARY KEY,
+    username TEXT NOT NULL REFERENCES users(username),
+    csrf TEXT NOT NULL,
+    expires REAL NOT NULL,
+    purpose TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    username TEXT NOT NULL,
+    action TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT '',
+    purpose TEXT NOT NULL DEFAULT ''
+);
+CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+"""
+
+
+@dataclass(frozen=True)
+class User:
+    username: str
+    role: str
+    areas: tuple[str, ...]
+    disabled: bool
+
+
+@dataclass(frozen=True)
+class Session:
+    user: User
+    csrf: str
+    token: str
+    purpose: str = ""
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _sha(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def check_username(name: str) -> str:
+    if not (1 <= len(name) <= 64) or not all(c.isalnum() or c in "._-@" for c in name):
+        raise ConfigError("user name: use 1-64 letters, digits or . _ - @", hint="e.g. j.smith")
+    return name
+
+
+def check_role_name(role: str) -> str:
+    if role not in ROLES:
+        raise ConfigError(f"--role: unknown role {role!r}", hint="use one of " + ", ".join(ROLES))
+    return role
+
+
+class UserStore:
+    """The users file. Thread-safe (one connection per call, SQLite serialises writes)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory defaults
+        self._attempts: dict[str, deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._con() as con:
+            con.executescript(_SCHEMA)
+        with suppress(OSError):  # filesystems without modes
+            self.path.chmod(0o600)
+
+    @classmethod
+    def for_output(cls, out_dir: Path) -> UserStore:
+        return cls(Path(out_dir) / USERS_FILE)
+
+    @contextmanager
+    def _con(self) -> Iterator[sqlite3.Connection]:
+        con = sqlite3.connect(str(self.path), timeout=10)
+        try:
+            with con:
+                yield con
+        finally:
+            con.close()
+
+    # --- users (CLI) -----------------------------------------------------------------------
+
+    def add(self, username: str, password: str, role: str, areas: tuple[str, ...] = ()) -> User:
+        check_username(username)
+        check_role_name(role)
+        if len(password) < MIN_PASSWORD_CHARS:
+            raise ConfigError(
+                f"password: at least {MIN_PASSWORD_CHARS} characters",
+                hint="use a passphrase of several words",
+            )
+        with self._con() as con:
+            if con.execute("SELECT 1 FROM users WHERE username = ?", (username,)).fetchone():
+                raise ConfigError(f"user {username!r} exists", hint="use set-role or set-areas")
+            con.execute(
+                "INSERT INTO users (username, password_hash, role, areas, created_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (username, self._hasher.hash(password), role, json.dumps(list(areas)), _now()),
+            )
+        self.audit("cli", "user_added", f"{username} as {role}")
+        return self.get(username)
+
+    def get(self, username: str) -> User:
+        with self._con() as con:
+            row = con.execute(
+                "SELECT username, role, areas, disabled FROM users WHERE username = ?",
+                (username,),
+            ).fetchone()
+        if row is None:
+            raise ConfigError(f"no user {username!r}", hint="everyfamily users list shows them")
+        return User(row[0], row[1], tuple(json.loads(row[2])), bool(row[3]))
+
+    def users(self) -> list[User]:
+        with self._con() as con:
+            rows = con.execute(
+                "SELECT username, role, areas, disabled FROM users ORDER BY username"
+            ).fetchall()
+        return [User(r[0], r[1], tuple(json.loads(r[2])), bool(r[3])) for r in rows]
+
+    def _update(self, username: str, sql: str, args: tuple[object, ...], what: str) -> User:
+        self.get(username)
+        with self._con() as con:
+            con.execute(sql, (*args, username))
+            if what in ("user_disabled", "role_set"):  # end the user's sessions at once
+                con.execute("DELETE FROM sessions WHERE username = ?", (username,))
+        self.audit("cli", what, username)
+        return self.get(username)
+
+    def set_role(self, username: str, role: str) -> User:
+        check_role_name(role)
+        return self._update(username, "UPDATE users SET role = ? WHERE username = ?", (role,),
+                            "role_set")  # fmt: skip
+
+    def set_areas(self, username: str, areas: tuple[str, ...]) -> User:
+        return self._update(
+            username, "UPDATE users SET areas = ? WHERE username = ?", (json.dumps(list(areas)),),
+            "areas_set",
+        )  # fmt: skip
+
+    def disable(self, username: str) -> User:
+        return self._update(
+            username, "UPDATE users SET disabled = 1 WHERE username = ?", (), "user_disabled"
+        )
+
+    # --- login -----------------------------------------------------------------------------
+
+    def _rate_limited(self, client: str) -> bool:
+        """Has this client failed :data:`ATTEMPTS_PER_WINDOW` logins in the window?"""
+        now = time.monotonic()
+        with self._lock:
+            q = self._attempts[client]
+            while q and now - q[0] > WINDOW_SECONDS:
+                q.popleft()
+            return len(q) >= ATTEMPTS_PER_WINDOW
+
+    def _failed(self, client: str) -> None:
+        with self._lock:
+            self._attempts[client].append(time.monotonic())
+
+    def login(self, username: str, password: str, client: str) -> str:
+        """A new session token for a correct password; :class:`AccessDenied` otherwise (one
+        message for every failure, so it does not tell which user names exist)."""
+        denied = AccessDenied("login failed", hint="check the user name and password")
+        if self._rate_limited(client):
+            self.audit(username[:64] or "-", "login_rate_limited", "")
+            raise AccessDenied("too many login attempts", hint="wait a minute and try again")
+        with self._con() as con:
+            row = con.execute(
+                "SELECT password_hash, disabled, failed, locked_until FROM users "
+                "WHERE username = ?",
+                (username,),
+            ).fetchone()
+        if row is None:
+            # spend the same time as a real check, so timing does not reveal user names
+            with suppress(VerificationError):
+                self._hasher.verify(self._hasher.hash("x" * MIN_PASSWORD_CHARS), password)
+            self.audit("-", "login_failed", "unknown user")
+            self._failed(client)
+            raise denied
+        hashed, disabled, failed, locked_until = row
+        if disabled:
+            self.audit(username, "login_failed", "disabled")
+            self._failed(client)
+            raise denied
+        if locked_until > time.time():
+            self.audit(username, "login_failed", "locked")
+            raise AccessDenied("this account is locked", hint="try again in 15 minutes")
+        try:
+            self._hasher.verify(hashed, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            failed += 1
+            lock = time.time() + LOCKOUT_SECONDS if failed >= MAX_FAILURES else 0
+            with self._con() as con:
+                con.execute(
+                    "UPDATE users SET failed = ?, locked_until = ? WHERE username = ?",
+                    (0 if lock else failed, lock, username),
+                )
+            self.audit(username, "login_failed", "locked out" if lock else "wrong password")
+            self._failed(client)
+            raise denied from None
+        token = secrets.token_urlsafe(32)
+        with self._con() as con:
+            con.execute(
+                "UPDATE users SET failed = 0, locked_until = 0 WHERE username = ?", (username,)
+            )
+            if self._hasher.check_needs_rehash(hashed):
+                con.execute(
+                    "UPDATE users SET password_hash = ? WHERE username = ?",
+                    (self._hasher.hash(password), username),
+                )
+            con.execute("DELETE FROM sessions WHERE expires < ?", (time.time(),))
+            con.execute(
+                "INSERT INTO sessions (token_sha256, username, csrf, expires) VALUES (?,?,?,?)",
+                (_sha(token), username, secrets.token_urlsafe(32), time.time() + SESSION_SECONDS),
+            )
+        self.audit(username, "login", "")
+        return token
+
+    def session(self, token: str | None) -> Session | None:
+        if not token or len(token) > 128:
+            return None
+        with self._con() as con:
+            row = con.execute(
+                "SELECT s.username, s.csrf, s.expires, u.role, u.areas, u.disabled, s.purpose "
+                "FROM sessions s JOIN users u USING (username) WHERE s.token_sha256 = ?",
+                (_sha(token),),
+            ).fetchone()
+        if row is None or row[2] < time.time() or row[5]:
+            return None
+        user = User(row[0], row[3], tuple(json.loads(row[4])), False)
+        return Session(user, row[1], token, row[6])
+
+    def set_purpose(self, token: str, purpose: str) -> None:
+        """Record the purpose a user states before opening person-level data."""
+        with self._con() as con:
+            con.execute(
+                "UPDATE sessions SET purpose = ? WHERE token_sha256 = ?",
+                (purpose[:500], _sha(token)),
+            )
+
+    def logout(self, token: str | None) -> None:
+        if token:
+            with self._con() as con:
+                con.execute("DELETE FROM sessions WHERE token_sha256 = ?", (_sha(token),))
+
+    # --- audit -----------------------------------------------------------------------------
+
+    def audit(self, username: str, action: str, detail: str, purpose: str = "") -> None:
+        with self._con() as con:
+            con.execute(
+                "INSERT INTO audit (at, username, action, detail, purpose) VALUES (?,?,?,?,?)",
+                (_now(), username, action, detail[:500], purpose[:500]),
+            )
+
+    def audit_rows(self, limit: int = 500) -> list[dict[str, object]]:
+        with self._con() as con:
+            rows = con.execute(
+                "SELECT id, at, username, action, detail, purpose FROM audit "
+                "ORDER BY id DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        keys = ("id", "at", "user", "action", "detail", "purpose")
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
+
+def csrf_matches(expected: str | None, given: str | None) -> bool:
+    """Constant-time comparison of CSRF tokens (both must be present)."""
+    return bool(expected) and bool(given) and hmac.compare_digest(str(expected), str(given))
+
+
+@dataclass(frozen=True)
+class SessionPolicy:
+    """The access policy once users exist: the role of the logged-in user, else
+    ``anonymous`` (no permission but public pages: deny by default)."""
+
+    store: UserStore
+
+    def role_for(self, request: object) -> str:
+        session = self.session_for(request)
+        return session.user.role if session is not None else ANONYMOUS
+
+    def session_for(self, request: object) -> Session | None:
+        state = getattr(request, "state", None)
+        cached = getattr(state, "session", False) if state is not None else False
+        if cached is None or isinstance(cached, Session):
+            return cached
+        cookies = getattr(request, "cookies", {}) or {}
+        found = self.store.session(cookies.get(SESSION_COOKIE))
+        if state is not None:
+            state.session = found
+        return found

@@ -1,0 +1,292 @@
+"""Networks: real OSM extracts (pyrosm's bundled test data), line layers, hand-made graphs
+with hand-computed shortest paths, and an independent check against networkx."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pytest
+import shapely
+from shapely.geometry import LineString
+
+from everyfamily.access import measures as ms
+from everyfamily.access.network import (
+    build_graph,
+    check_metres,
+    lines_from_layer,
+    read_network_lines,
+    walking_graph,
+)
+from everyfamily.config import AccessSettings, NetworkFile
+from everyfamily.errors import ConfigError, DataError
+
+#: ETRS89 / TM35FIN: the projected CRS (metres) for pyrosm's Helsinki test extract.
+FINNISH_CRS = "EPSG:3067"
+
+
+def settings(*files: NetworkFile, **kw: object) -> AccessSettings:
+    return AccessSettings(networks=list(files), **kw)  # type: ignore[arg-type]
+
+
+def test_pyrosm_test_extract_loads_as_a_walking_graph_in_metres() -> None:
+    pyrosm = pytest.importorskip("pyrosm")
+    path = Path(pyrosm.get_data("test_pbf"))
+    lines = read_network_lines(settings(NetworkFile(path=path)), FINNISH_CRS)
+    assert lines.crs.to_epsg() == 3067
+    walk = lines[lines["walkable"]]
+    assert len(walk) > 500
+    # Finland in TM35FIN: x within 0-800 km, y about 6,600-7,800 km (metres, not degrees),
+    # and the extract spans a few km
+    x0, y0, x1, y1 = walk.total_bounds
+    assert 0 < x0 < x1 < 800_000 and 6_600_000 < y0 < y1 < 7_800_000
+    assert 500 < x1 - x0 < 20_000 and 500 < y1 - y0 < 20_000
+    # Units: our projected lengths agree with pyrosm's own geodesic lengths (metres) to 0.5%
+    osm = pyrosm.OSM(str(path))
+    own = osm.get_network(network_type="walking", nodes=True)[1]
+    assert float(shapely.length(walk.geometry.to_numpy()).sum()) == pytest.approx(
+        float(own["length"].sum()), rel=0.005
+    )
+    g = walking_graph(lines)
+    assert g.n_nodes > 500 and g.n_edges > 500
+    # Shortest paths are at least the straight line between two nodes, and finite in the
+    # main component
+    main = np.flatnonzero(g.component == g.main_component)
+    d = g.distances_from(main[:3])
+    for row, src in zip(d, main[:3], strict=True):
+        reach = np.isfinite(row)
+        assert reach.sum() > 0.9 * len(main)
+        straight = np.hypot(g.x[reach] - g.x[src], g.y[reach] - g.y[src])
+        assert np.all(row[reach] >= straight - 0.05)  # node positions are kept to 1 cm
+
+
+def test_pyrosm_helsinki_extract_gives_travel_times_to_sites() -> None:
+    pyrosm = pytest.importorskip("pyrosm")
+    path = Path(pyrosm.get_data("helsinki_pbf"))
+    lines = read_network_lines(settings(NetworkFile(path=path)), FINNISH_CRS)
+    g = walking_graph(lines)
+    x0, y0, x1, y1 = lines.total_bounds
+    rng = np.random.default_rng(1)
+    ox = rng.uniform(x0 + 500, x1 - 500, 50)
+    oy = rng.uniform(y0 + 500, y1 - 500, 50)
+    sx = np.array([(x0 + x1) / 2, x0 + 800])
+    sy = np.array([(y0 + y1) / 2, y1 - 800])
+    m = ms.travel_matrix(g, ox, oy, sx, sy, ["A", "B"])
+    ok = np.isfinite(m.network_m)
+    assert ok.mean() > 0.95
+    # a walk over real streets is never shorter than the crow flies, and on a city grid
+    # seldom more than twice as long
+    assert np.all(m.network_m[ok] >= m.straight_m[ok] - 1e-6)
+    assert np.median(m.network_m[ok] / m.straight_m[ok]) < 2.0
+
+
+def test_geographic_or_feet_crs_is_refused() -> None:
+    with pytest.raises(ConfigError, match="metres"):
+        check_metres("EPSG:4326")
+    with pytest.raises(ConfigError, match="metres"):
+        check_metres("EPSG:2263")  # New York state plane, US feet
+    check_metres("EPSG:27700")
+
+
+def _layer(
+    tmp_path: Path, rows: list[tuple[str, str, list[tuple[float, float]]]], crs: str
+) -> Path:
+    frame = gpd.GeoDataFrame(
+        {"roadclass": [r[0] for r in rows], "ref": [r[1] for r in rows]},
+        geometry=[LineString(r[2]) for r in rows],
+        crs=crs,
+    )
+    path = tmp_path / "net.geojson"
+    frame.to_file(path, driver="GeoJSON")
+    return path
+
+
+def test_line_layer_with_a_road_class_column_loads(tmp_path: Path) -> None:
+    # Around Knowsley, in lon/lat: reprojected to British National Grid on reading.
+    path = _layer(
+        tmp_path,
+        [
+            ("Residential", "", [(-2.85, 53.43), (-2.84, 53.43)]),
+            ("footway", "", [(-2.84, 53.43), (-2.84, 53.44)]),
+            ("motorway", "M57", [(-2.845, 53.42), (-2.845, 53.45)]),
+        ],
+        "EPSG:4326",
+    )
+    spec = NetworkFile(path=path, class_column="roadclass", name_column="ref")
+    lines = read_network_lines(settings(spec), "EPSG:27700")
+    assert list(lines["road_class"]) == ["residential", "footway", "motorway"]
+    assert list(lines["walkable"]) == [True, True, False]
+    assert list(lines["name"]) == ["", "", "M57"]
+    # 0.01 degrees of longitude at 53.43 N is about 664 m; of latitude about 1,113 m
+    lengths = shapely.length(lines.geometry.to_numpy())
+    assert lengths[0] == pytest.approx(664, rel=0.01)
+    assert lengths[1] == pytest.approx(1113, rel=0.01)
+
+
+def test_a_missing_class_column_names_the_file_and_column(tmp_path: Path) -> None:
+    path = _layer(tmp_path, [("residential", "", [(0, 0), (100, 0)])], "EPSG:27700")
+    with pytest.raises(DataError, match="column 'highway'"):
+        read_network_lines(settings(NetworkFile(path=path)), "EPSG:27700")
+
+
+def _grid_lines(extra: list[tuple[str, list[tuple[float, float]]]] = ()) -> gpd.GeoDataFrame:  # type: ignore[assignment]
+    """A 3 x 3 grid of 100 m blocks (nodes at 0, 100, 200 m) plus extra lines."""
+    segs: list[tuple[str, list[tuple[float, float]]]] = []
+    for i in range(3):
+        for j in range(2):
+            segs.append(("residential", [(j * 100.0, i * 100.0), ((j + 1) * 100.0, i * 100.0)]))
+            segs.append(("residential", [(i * 100.0, j * 100.0), (i * 100.0, (j + 1) * 100.0)]))
+    segs += list(extra)
+    frame = gpd.GeoDataFrame(
+        {"highway": [s[0] for s in segs]},
+        geometry=[LineString(s[1]) for s in segs],
+        crs="EPSG:27700",
+    )
+    return lines_from_layer(
+        frame,
+        class_column="highway",
+        name_column=None,
+        settings=settings(NetworkFile(path=Path("x.gpkg"))),
+        crs="EPSG:27700",
+    )
+
+
+def test_hand_made_grid_gives_exact_walking_times() -> None:
+    g = walking_graph(_grid_lines())
+    assert (g.n_nodes, g.n_edges) == (9, 12)
+    # origins at (0,0) and (200, 200) (on nodes), and (50, 0) (30 m off the grid: snapped to
+    # the nearest node (0, 0) or (100, 0) at 50 m); one site at (200, 0)
+    m = ms.travel_matrix(
+        g,
+        np.array([0.0, 200.0, 100.0]),
+        np.array([0.0, 200.0, 30.0]),
+        np.array([200.0]),
+        np.array([0.0]),
+        ["S"],
+    )
+    # (0,0) -> (200,0): 200 m; (200,200) -> (200,0): 200 m; (100,30) snaps to (100,0) 30 m away,
+    # then 100 m along the street
+    assert m.network_m[:, 0].tolist() == pytest.approx([200.0, 200.0, 130.0])
+    assert m.straight_m[:, 0].tolist() == pytest.approx([200.0, 200.0, math.hypot(100, 30)])
+    # 4.8 km/h = 80 m a minute: 200 m is 2.5 minutes
+    assert ms.minutes(m.network_m[:, 0], 4.8).tolist() == pytest.approx([2.5, 2.5, 1.625])
+    near = ms.nearest_site(m)
+    assert near["detour_ratio"].tolist() == pytest.approx([1.0, 1.0, 130 / math.hypot(100, 30)])
+
+
+def _frame(segs: list[tuple[str, list[tuple[float, float]]]]) -> gpd.GeoDataFrame:
+    frame = gpd.GeoDataFrame(
+        {"highway": [s[0] for s in segs]},
+        geometry=[LineString(s[1]) for s in segs],
+        crs="EPSG:27700",
+    )
+    return lines_from_layer(
+        frame,
+        class_column="highway",
+        name_column=None,
+        settings=settings(NetworkFile(path=Path("x.gpkg"))),
+        crs="EPSG:27700",
+    )
+
+
+def test_a_motorway_is_crossed_only_where_a_bridge_crosses_it() -> None:
+    # West streets x = 0 and 100, east streets x = 200 and 300, y from 0 to 200; a motorway
+    # along x = 150; one footbridge at y = 200 from (100, 200) to (200, 200). Streets at
+    # y = 0 join x = 0 to 100 and x = 200 to 300 only.
+    segs = [("residential", [(x, 0.0), (x, 200.0)]) for x in (0.0, 100.0, 200.0, 300.0)] + [
+        ("residential", [(0.0, 0.0), (100.0, 0.0)]),
+        ("residential", [(200.0, 0.0), (300.0, 0.0)]),
+        ("footway", [(100.0, 200.0), (200.0, 200.0)]),
+        ("motorway", [(150.0, -1000.0), (150.0, 1000.0)]),
+    ]
+    g = walking_graph(_frame(segs))
+    m = ms.travel_matrix(
+        g, np.array([100.0]), np.array([0.0]), np.array([200.0]), np.array([0.0]), ["S"]
+    )
+    # 100 m apart as the crow flies; the walk goes north 200, over the bridge 100, south 200
+    assert m.straight_m[0, 0] == pytest.approx(100.0)
+    assert m.network_m[0, 0] == pytest.approx(500.0)
+    assert ms.nearest_site(m)["detour_ratio"].iloc[0] == pytest.approx(5.0)
+
+
+def test_time_bands_put_limits_in_the_band_below() -> None:
+    assert ms.band_labels([10, 20, 30]) == ["0-10", "10-20", "20-30", "30+"]
+    got = ms.time_band(np.array([0.0, 10.0, 10.01, 29.9, 30.0, 45.0, np.nan]), [10, 20, 30])
+    assert got.tolist() == ["0-10", "0-10", "10-20", "20-30", "20-30", "30+", None]
+
+
+def test_shortest_paths_agree_with_networkx_multi_source_dijkstra() -> None:
+    rng = np.random.default_rng(7)
+    pts = rng.uniform(0, 2000, size=(300, 2))
+    from scipy.spatial import Delaunay
+
+    tri = Delaunay(pts)
+    pairs = {
+        tuple(sorted((int(a), int(b))))
+        for s in tri.simplices
+        for a, b in ((s[0], s[1]), (s[1], s[2]), (s[0], s[2]))
+    }
+    segs = [LineString([pts[a], pts[b]]) for a, b in sorted(pairs)]
+    frame = gpd.GeoDataFrame({"highway": ["footway"] * len(segs)}, geometry=segs, crs="EPSG:27700")
+    lines = lines_from_layer(
+        frame,
+        class_column="highway",
+        name_column=None,
+        settings=settings(NetworkFile(path=Path("x.gpkg"))),
+        crs="EPSG:27700",
+    )
+    g = build_graph(lines[lines["walkable"]])
+    G = nx.Graph()
+    for a, b in sorted(pairs):
+        G.add_edge(
+            tuple(np.round(pts[a], 2)),
+            tuple(np.round(pts[b], 2)),
+            weight=float(np.hypot(*(pts[a] - pts[b]))),
+        )
+    sources = [0, 5, 9]
+    ours = g.distances_from(sources).min(axis=0)
+    src_keys = [(round(float(g.x[i]), 2), round(float(g.y[i]), 2)) for i in sources]
+    theirs = nx.multi_source_dijkstra_path_length(G, src_keys, weight="weight")
+    for i in range(g.n_nodes):
+        key = (round(float(g.x[i]), 2), round(float(g.y[i]), 2))
+        assert ours[i] == pytest.approx(theirs[key], rel=1e-9)
+
+
+def test_driving_times_use_class_speeds_and_walk_to_the_road() -> None:
+    from everyfamily.access.network import driving_graph
+
+    # a 1 km residential street (25 km/h) and a 1 km primary road (40 km/h) in a line, and a
+    # footway no car uses
+    lines = _frame(
+        [
+            ("residential", [(0.0, 0.0), (1000.0, 0.0)]),
+            ("primary", [(1000.0, 0.0), (2000.0, 0.0)]),
+            ("footway", [(0.0, 0.0), (2000.0, 0.0)]),
+        ]
+    )
+    g = driving_graph(lines, SPEEDS)
+    assert g is not None and g.weight == "seconds" and g.n_edges == 2
+    # the origin is 48 m off the road: 36 s on foot at 4.8 km/h (1.333 m/s)
+    m = ms.travel_matrix(
+        g,
+        np.array([0.0]),
+        np.array([48.0]),
+        np.array([2000.0]),
+        np.array([0.0]),
+        ["S"],
+        snap_cost_per_m=3.6 / 4.8,
+    )
+    # 1000 m at 25 km/h = 144 s, 1000 m at 40 km/h = 90 s, plus the 36 s walk
+    assert m.network_m[0, 0] == pytest.approx(144 + 90 + 36)
+    assert driving_graph(_frame([("footway", [(0.0, 0.0), (1.0, 0.0)])]), SPEEDS) is None
+
+
+SPEEDS = {"residential": 25.0, "primary": 40.0}
+
+
+def test_a_missing_network_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="network file not found"):
+        read_network_lines(settings(NetworkFile(path=tmp_path / "none.gpkg")), "EPSG:27700")

@@ -1,0 +1,164 @@
+"""End to end: the whole pipeline on the synthetic Knowsley scenario finds the planted
+community, finds it again when it is moved to another place and origin, finds none when none
+is planted, and still finds it when the sources hold names only. The report and the
+dashboard (over real HTTP) show the layer and the findings.
+
+Four pipeline runs (about 40 s each), shared by module-scoped fixtures.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+import yaml
+
+from everyfamily.config import load_project
+from everyfamily.demo import EmergingCommunity, Scenario, Stories, generate_scenario
+from everyfamily.pipeline import run_pipeline
+from everyfamily.web import create_app
+from everyfamily.web.access import StaticPolicy
+
+
+@contextmanager
+def running(app: Any) -> Iterator[str]:
+    """Serve ``app`` with uvicorn on a free loopback port (as tests/web/conftest.py does)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+SIGNAL_FIELDS = ("ethnicity", "main_language", "mother_country_of_birth")
+
+
+def _run(project_file: Path, out: Path) -> dict[str, Any]:
+    run_pipeline(load_project(project_file), out_dir=out, echo=lambda _m: None, seed=1)
+    return json.loads((out / "findings.json").read_text("utf-8"))
+
+
+def _emerging(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    return [f for f in doc["findings"] if f["kind"] == "emerging_community"]
+
+
+def _planted(s: Scenario) -> set[str]:
+    stories = json.loads(s.stories_file.read_text("utf-8"))
+    return set(stories["emerging_community"]["lsoas"])
+
+
+@pytest.fixture(scope="module")
+def default_run(knowsley_scenario: Scenario, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("communities-default")
+    _run(knowsley_scenario.project_file, out)
+    return out
+
+
+def test_planted_community_found(default_run: Path, knowsley_scenario: Scenario) -> None:
+    found = _emerging(json.loads((default_run / "findings.json").read_text("utf-8")))
+    assert len(found) == 1
+    f = found[0]
+    assert f["group"] == {"dimension": "origin_group", "value": "romanian"}
+    planted = _planted(knowsley_scenario)
+    assert len(set(f["areas"]) & planted) >= 3 and len(f["areas"]) <= 6
+    assert f["evidence"]["severity"] == "striking"
+    assert "Romanian" in f["headline"] and "rose from" in f["headline"]
+    # counts in the evidence are released (midpoint-6: 3, 9, 15 ...), never exact small ones
+    births = [p["births"] for p in f["evidence"]["births_by_period"]]
+    assert all(b is None or (b > 7 and b % 6 == 3) for b in births)
+    run = json.loads((default_run / "run.json").read_text("utf-8"))
+    assert run["communities"]["findings"] == 1 and run["communities"]["baseline"] == "census"
+
+
+def test_layer_file_is_released_aggregates(default_run: Path) -> None:
+    layer = json.loads((default_run / "communities.json").read_text("utf-8"))
+    assert [c["group"] for c in layer["communities"]] == ["romanian"]
+    text = (default_run / "communities.json").read_text("utf-8")
+    assert "person_id" not in text and "P-" not in text
+    assert all(v is None or v % 6 == 3 for v in layer["signals"]["under_fives_by_signal"].values())
+
+
+def test_report_shows_the_communities(default_run: Path) -> None:
+    html = (default_run / "report.html").read_text("utf-8")
+    assert 'id="communities"' in html and "Emerging communities" in html
+    assert "emerging community: Romanian" in html
+
+
+def test_dashboard_shows_layer_and_findings(default_run: Path, knowsley_scenario: Scenario) -> None:
+    app = create_app(default_run, policy=StaticPolicy("viewer"))
+    with running(app) as base:
+        findings = httpx.get(base + "/api/findings", timeout=60).json()["findings"]
+        assert [f["kind"] for f in findings].count("emerging_community") == 1
+        options = httpx.get(base + "/api/map/options", timeout=60).json()
+        assert "communities_emerging" in [o["key"] for o in options["overlays"]]
+        geo = httpx.get(base + "/api/map/overlay/communities_emerging", timeout=60).json()
+        codes = {f["properties"]["area_code"] for f in geo["features"]}
+        assert len(codes & _planted(knowsley_scenario)) >= 3
+        assert all("Romanian" in f["properties"]["headline"] for f in geo["features"])
+        page = httpx.get(base + "/map", timeout=60).text
+        assert "emerging community" in page
+        listing = httpx.get(base + "/findings", timeout=60).text
+        assert "Romanian-origin" in listing
+
+
+def test_moved_community_found(tmp_path_factory: pytest.TempPathFactory) -> None:
+    stories = Stories(
+        emerging_community=EmergingCommunity(origin="polish", anchor_lsoa="E01006480")
+    )
+    s = generate_scenario(tmp_path_factory.mktemp("moved") / "scenario", seed=2027, stories=stories)
+    found = _emerging(_run(s.project_file, tmp_path_factory.mktemp("moved-out")))
+    assert [f["group"]["value"] for f in found] == ["polish"]
+    assert len(set(found[0]["areas"]) & _planted(s)) >= 3
+
+
+def test_none_planted_none_found(tmp_path_factory: pytest.TempPathFactory) -> None:
+    s = generate_scenario(
+        tmp_path_factory.mktemp("none") / "scenario", seed=2028, stories=Stories.none()
+    )
+    assert _emerging(_run(s.project_file, tmp_path_factory.mktemp("none-out"))) == []
+
+
+def test_names_only_still_found(
+    knowsley_scenario: Scenario, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """No source maps ethnicity, language or mother's country of birth: names carry it."""
+    doc = yaml.safe_load(knowsley_scenario.project_file.read_text("utf-8"))
+    for source in doc["sources"]:
+        for field in SIGNAL_FIELDS:
+            source["columns"].pop(field, None)
+            source.get("value_maps", {}).pop(field, None)
+    # A copy of the scenario folder, so the shared session scenario stays untouched.
+    folder = tmp_path_factory.mktemp("names-only-scenario") / "scenario"
+    shutil.copytree(knowsley_scenario.project_file.parent, folder)
+    variant = folder / "project_names_only.yaml"
+    variant.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), "utf-8")
+    out = tmp_path_factory.mktemp("names-only")
+    found = _emerging(_run(variant, out))
+    assert [f["group"]["value"] for f in found] == ["romanian"]
+    assert len(set(found[0]["areas"]) & _planted(knowsley_scenario)) >= 3
+    assert found[0]["evidence"]["signals"] == {"name": 1.0}
+    run = json.loads((out / "run.json").read_text("utf-8"))
+    assert set(run["communities"]["under_fives_by_signal"]) <= {"name", "none"}

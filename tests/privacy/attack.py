@@ -1,0 +1,160 @@
+"""The attacker: integer programming over everything a set of released tables says.
+
+For each suppressed cell, the attacker minimises and maximises its value subject to every
+fact the releases give: the additive relations (a larger area is the sum of its small
+areas, groups sum to their total), the rounding block of every released count, the rule
+that a released count is above the threshold (and so is its complement), registered and
+engaged at most the denominator, and (across releases) how much each count can have grown.
+A cell is recovered when its minimum equals its maximum. scipy's HiGHS MILP solves it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+from everyfamily.privacy.release import KEYS, PROTECTED_COUNTS, reach_relations
+
+BIG = 10_000.0
+
+
+@dataclass
+class Attack:
+    n: int
+    lower: list[float]
+    upper: list[float]
+    rows: list[dict[int, float]]
+    row_lo: list[float]
+    row_hi: list[float]
+
+    def var(self, lo: float, hi: float) -> int:
+        self.lower.append(lo)
+        self.upper.append(hi)
+        self.n += 1
+        return self.n - 1
+
+    def constrain(self, coef: dict[int, float], lo: float, hi: float) -> None:
+        self.rows.append(coef)
+        self.row_lo.append(lo)
+        self.row_hi.append(hi)
+
+    def _constraints(self) -> LinearConstraint:
+        from scipy.sparse import coo_array
+
+        if getattr(self, "_cache", None) is None or self._cache[0] != len(self.rows):
+            r, cidx, vals = [], [], []
+            for i, coef in enumerate(self.rows):
+                for j, c in coef.items():
+                    r.append(i)
+                    cidx.append(j)
+                    vals.append(c)
+            a = coo_array((vals, (r, cidx)), shape=(len(self.rows), self.n)).tocsr()
+            self._cache = (len(self.rows), LinearConstraint(a, self.row_lo, self.row_hi))
+        return self._cache[1]
+
+    def extreme(self, v: int, sign: float) -> float:
+        """The smallest (sign 1) or largest (sign -1) integer value variable v can take."""
+        c = np.zeros(self.n)
+        c[v] = sign
+        res = milp(
+            c,
+            constraints=self._constraints(),
+            integrality=np.ones(self.n),
+            bounds=Bounds(self.lower, self.upper),
+        )
+        if not res.success:
+            raise RuntimeError(f"attack model infeasible: {res.message}")
+        return float(sign * res.fun)
+
+    def pinned(self, v: int, true_value: float) -> bool:
+        """Is variable v forced to one value? The true table is one feasible point, so v is
+        pinned exactly when both its largest and smallest feasible values equal the true
+        value (the true value only saves a solve; it is not a constraint)."""
+        if self.extreme(v, -1.0) > true_value + 0.5:
+            return False
+        return self.extreme(v, 1.0) > true_value - 0.5
+
+
+def block(value: float, rounding: str, limit: int) -> tuple[float, float]:
+    """What a released count says about the true count."""
+    if rounding == "midpoint6":
+        lo, hi = value - 2, value + 3
+    elif rounding == "nearest5":
+        lo, hi = value - 2, value + 2
+    else:
+        lo, hi = value, value
+    return max(lo, limit + 1), hi
+
+
+def add_release(
+    attack: Attack,
+    released: pd.DataFrame,
+    hierarchy: pd.DataFrame,
+    rounding: str,
+    limit: int,
+    small_level: str = "lsoa",
+    *,
+    primary_only: bool = False,
+) -> dict[tuple[int, str], int]:
+    """Variables and constraints for one released table; returns (row, column) -> var.
+    ``primary_only``: the publisher is known to suppress only small counts, so every
+    suppressed cell is at most ``limit`` (true of a release without secondary suppression;
+    with it, a suppressed cell may hold any count)."""
+    rel = released.reset_index(drop=True)
+    var: dict[tuple[int, str], int] = {}
+    for c in PROTECTED_COUNTS:
+        for i, v in enumerate(rel[c]):
+            if pd.isna(v):
+                var[(i, c)] = attack.var(0, limit if primary_only else BIG)
+            else:
+                lo, hi = block(float(v), rounding, limit)
+                var[(i, c)] = attack.var(lo, hi)
+    keys = rel[list(KEYS)].astype(str)
+    relations = reach_relations(keys, hierarchy, small_level)
+    for c in PROTECTED_COUNTS:
+        for _r, g in relations.groupby("rel"):
+            coef: dict[int, float] = {}
+            for cell, is_parent in zip(g["cell"], g["is_parent"], strict=True):
+                j = var[(int(cell), c)]
+                coef[j] = coef.get(j, 0.0) + (-1.0 if is_parent else 1.0)
+            attack.constrain(coef, 0, 0)
+    for i in range(len(rel)):
+        den = var[(i, "denominator")]
+        for c in ("known", "registered", "engaged"):
+            attack.constrain({den: 1.0, var[(i, c)]: -1.0}, 0, BIG)
+        for c in ("registered", "engaged"):
+            if not pd.isna(rel.loc[i, c]):  # released: its complement was not small
+                attack.constrain({den: 1.0, var[(i, c)]: -1.0}, limit + 1, BIG)
+    # the same group's denominator and known on every service's row
+    base = keys.drop(columns="service").astype(str).agg("|".join, axis=1)
+    for _k, idx in base.groupby(base).groups.items():
+        idx = list(idx)
+        for c in ("denominator", "known"):
+            for j in idx[1:]:
+                attack.constrain({var[(idx[0], c)]: 1.0, var[(j, c)]: -1.0}, 0, 0)
+    return var
+
+
+def recovered_cells(
+    released: pd.DataFrame,
+    exact: pd.DataFrame,
+    hierarchy: pd.DataFrame,
+    rounding: str,
+    limit: int,
+    *,
+    primary_only: bool = False,
+) -> list[tuple[int, str, float]]:
+    """Suppressed cells (row, column, true value) the attacker pins to a single value.
+    ``exact``: the true table, row for row (only to check the attack's answer)."""
+    attack = Attack(0, [], [], [], [], [])
+    var = add_release(attack, released, hierarchy, rounding, limit, primary_only=primary_only)
+    out = []
+    rel = released.reset_index(drop=True)
+    ex = exact.reset_index(drop=True)
+    for (i, c), v in var.items():
+        if pd.isna(rel.loc[i, c]) and attack.pinned(v, float(ex.loc[i, c])):
+            out.append((i, c, float(ex.loc[i, c])))
+    return out

@@ -1,0 +1,145 @@
+"""The attacker test: differencing across overlapping geographies, nested groups and two
+releases recovers no suppressed count (nor pins it to a single value)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from everyfamily.privacy import disclosure
+from everyfamily.privacy.release import (
+    PROTECTED_COUNTS,
+    ReleaseRules,
+    reach_relations,
+    release_reach,
+    suppressed_cells,
+)
+
+from . import truth
+from .attack import Attack, add_release, recovered_cells
+
+RULES = ReleaseRules(7, "midpoint6")
+
+
+def _release(kids: pd.DataFrame, registry: pd.DataFrame | None = None) -> pd.DataFrame:
+    return release_reach(
+        truth.exact_reach(kids), truth.HIERARCHY, RULES, previously_suppressed=registry
+    )
+
+
+def test_the_attacker_has_teeth_without_secondary_suppression() -> None:
+    """Rounding alone: a total of 25 (shown 27) and one part of 18 (shown 15) pin the other
+    part to exactly 7, which the attacker finds."""
+    table = pd.DataFrame(
+        {
+            "level": ["borough", "lsoa", "lsoa"],
+            "area_code": ["B", "L1", "L2"],
+            "dimension": "all",
+            "group_value": "all",
+            "service": "any",
+            "denominator": [25.0, 18.0, None],
+            "known": [25.0, 18.0, None],
+            "registered": [None, None, None],
+            "engaged": [None, None, None],
+        }
+    )
+    hierarchy = pd.DataFrame({"level": "borough", "area_code": "B", "small_area": ["L1", "L2"]})
+    table.loc[0, ["denominator", "known"]] = 27.0  # as midpoint-6 shows 25
+    table.loc[1, ["denominator", "known"]] = 15.0  # as midpoint-6 shows 18
+    exact = table.assign(denominator=[25.0, 18.0, 7.0], known=[25.0, 18.0, 7.0])
+    exact[["registered", "engaged"]] = 0.0
+    got = {
+        (i, c): v
+        for i, c, v in recovered_cells(table, exact, hierarchy, "midpoint6", 7, primary_only=True)
+    }
+    assert got[(2, "denominator")] == 7.0
+
+
+def test_secondary_suppression_leaves_no_relation_with_one_suppressed_cell() -> None:
+    released = _release(truth.children())
+    rel = reach_relations(released, truth.HIERARCHY, "lsoa")
+    for c in PROTECTED_COUNTS:
+        sup = released[c].isna().to_numpy()
+        per_rel = pd.Series(sup[rel["cell"].to_numpy()]).groupby(rel["rel"].to_numpy()).sum()
+        assert not (per_rel == 1).any(), c
+    assert released["registered"].isna().sum() > 20  # the table does have suppressed cells
+
+
+@pytest.mark.slow
+def test_no_suppressed_cell_is_recovered_from_one_release() -> None:
+    kids = truth.children()
+    released = _release(kids)
+    exact = truth.exact_reach(kids)
+    # naive differencing first: parent minus released children, over every relation
+    rel = reach_relations(released, truth.HIERARCHY, "lsoa")
+    for c in PROTECTED_COUNTS:
+        shown = released[c]
+        for _r, g in rel.groupby("rel"):
+            hidden = [i for i in g["cell"] if pd.isna(shown.iloc[i])]
+            assert len(hidden) != 1
+    # then the full integer-programming attack (overlapping reach areas S1/S2 included)
+    assert recovered_cells(released, exact, truth.HIERARCHY, "midpoint6", 7) == []
+
+
+@pytest.mark.slow
+def test_two_releases_differenced_recover_nothing() -> None:
+    """Release 2 adds three children in L6. Cells suppressed in release 1 stay suppressed,
+    unchanged counts read the same, and an attacker who knows at most three children were
+    added, holding both releases, pins no suppressed cell."""
+    kids1 = truth.children()
+    r1 = _release(kids1)
+    extra = truth.children(seed=99, sizes={"L6": 3})
+    kids2 = pd.concat([kids1, extra], ignore_index=True)
+    r2 = _release(kids2, registry=suppressed_cells(r1))
+
+    keys = ["level", "area_code", "dimension", "group_value", "service"]
+    both = r1.merge(r2, on=keys, suffixes=("_1", "_2"))
+    e1, e2 = truth.exact_reach(kids1), truth.exact_reach(kids2)
+    ex = e1.merge(e2, on=keys, suffixes=("_1", "_2"))
+    for c in PROTECTED_COUNTS:
+        was = both[f"{c}_1"].isna()
+        assert both.loc[was, f"{c}_2"].isna().all(), f"{c}: un-suppressed in release 2"
+        same = (ex[f"{c}_1"] == ex[f"{c}_2"]).to_numpy()
+        a, b = both[f"{c}_1"][same], both[f"{c}_2"][same]
+        shown = a.notna() & b.notna()
+        assert (a[shown] == b[shown]).all(), f"{c}: the same count released differently"
+
+    attack = Attack(0, [], [], [], [], [])
+    v1 = add_release(attack, r1, truth.HIERARCHY, "midpoint6", 7)
+    r2_rows = r2.reset_index(drop=True)
+    v2 = add_release(attack, r2_rows, truth.HIERARCHY, "midpoint6", 7)
+    pos2 = {tuple(k): i for i, k in enumerate(r2_rows[keys].astype(str).itertuples(index=False))}
+    for i, k in enumerate(r1[keys].astype(str).itertuples(index=False)):
+        j = pos2.get(tuple(k))
+        if j is None:
+            continue
+        for c in PROTECTED_COUNTS:  # each count grew by 0 to 3 between the releases
+            attack.constrain({v2[(j, c)]: 1.0, v1[(i, c)]: -1.0}, 0, 3)
+    # Unchanged cells read the same in both releases (checked above), so differencing can
+    # only tell something about the areas that hold L6; the single-release test covers the
+    # rest. Attack every suppressed cell of those areas in both releases.
+    touched = {"L6", "W3", "M2", "B", "S2"}
+    pinned = []
+    for table, exact, var in ((r1, e1, v1), (r2_rows, e2, v2)):
+        for (i, c), v in var.items():
+            if table["area_code"].iloc[i] not in touched or not pd.isna(table[c].iloc[i]):
+                continue
+            if attack.pinned(v, float(exact[c].iloc[i])):
+                pinned.append((i, c))
+    assert pinned == []
+
+
+@pytest.mark.parametrize("rounding", ["midpoint6", "nearest5"])
+def test_release_is_idempotent(rounding: str) -> None:
+    rules = ReleaseRules(7, rounding)  # type: ignore[arg-type]
+    once = release_reach(truth.exact_reach(truth.children()), truth.HIERARCHY, rules)
+    twice = release_reach(once, truth.HIERARCHY, rules)
+    pd.testing.assert_frame_equal(once, twice)
+
+
+def test_round_counts_matches_the_scalar_rule() -> None:
+    import numpy as np
+
+    values = np.array([0, 1, 6, 7, 12, 13, 1236, 2, 3, 12, 13])
+    assert disclosure.round_counts(values, "midpoint6").tolist()[:7] == [0, 3, 3, 9, 9, 15, 1233]
+    assert disclosure.round_counts(values[7:], "nearest5").tolist() == [0, 5, 10, 15]

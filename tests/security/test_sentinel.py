@@ -1,0 +1,118 @@
+"""The sentinel test: a unique synthetic name and NHS number planted in an extract go
+through ingest, linkage, reach, findings, report, dashboard and API, and never appear in
+logs, console output, error pages, API answers or any file outside the restricted zone."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from everyfamily.config import load_project
+from everyfamily.demo import generate_scenario
+from everyfamily.demo.nhs import check_digit
+from everyfamily.pipeline import run_pipeline
+from everyfamily.web import create_app
+from everyfamily.web.auth import UserStore
+
+from .conftest import PASSWORD, ROLES, Client
+from .test_access_http import ALL_PATHS
+
+SENTINEL_NAME = "Zyxqvorthwen"
+
+
+def _sentinel_nhs() -> str:
+    for n in range(100_000_000, 100_001_000):
+        nine = f"999{n % 1_000_000:06d}"
+        digit = check_digit(nine)
+        if digit is not None:
+            return nine + str(digit)
+    raise RuntimeError("no valid NHS number found")
+
+
+SENTINEL_NHS = _sentinel_nhs()
+NEEDLES = (SENTINEL_NAME, SENTINEL_NAME.upper(), SENTINEL_NAME.lower(), SENTINEL_NHS)
+#: Where identifiable data may legitimately be: the inputs, the store, the restricted zone.
+ALLOWED = ("scenario", "restricted", "everyfamily.duckdb", "users.sqlite")
+
+
+def _clean(text: str, where: str) -> None:
+    for needle in NEEDLES:
+        assert needle not in text, f"sentinel found in {where}"
+
+
+@pytest.mark.slow
+def test_sentinel_never_leaves_the_restricted_zone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    out = tmp_path / "out"
+    scenario = generate_scenario(out / "scenario", seed=2026)
+    project = load_project(scenario.project_file)
+    births = project.source("births")
+    assert births.path is not None
+    # latin-1 reads and writes any bytes back unchanged (the extract may be cp1252)
+    sep = births.options.delimiter or ","
+    frame = pd.read_csv(births.path, dtype=str, keep_default_na=False, encoding="latin-1", sep=sep)
+    frame.loc[0, births.columns["first_name"]] = SENTINEL_NAME
+    frame.loc[0, births.columns["nhs_number"]] = SENTINEL_NHS
+    frame.to_csv(births.path, index=False, encoding="latin-1", sep=sep)
+
+    echoed: list[str] = []
+    run_pipeline(project, out_dir=out, echo=echoed.append, seed=2026)
+    con = duckdb.connect(str(out / "everyfamily.duckdb"), read_only=True)
+    planted = con.execute(
+        "SELECT count(*) FROM records WHERE nhs_number = ? AND first_name ILIKE ?",
+        [SENTINEL_NHS, SENTINEL_NAME],
+    ).fetchone()
+    con.close()
+    assert planted == (1,), "the sentinel did not reach the identifiable store"
+
+    store = UserStore.for_output(out)
+    for role in ROLES:
+        store.add(role, PASSWORD, role)
+    from web.conftest import running
+
+    bodies: list[tuple[str, str]] = []
+    with running(create_app(out, users=store)) as base:
+        for role in ROLES:
+            c = Client(base, {})
+            c.login(role)
+            if role in ("outreach_worker", "analyst", "admin"):
+                c.state_purpose()
+            for name, path in ALL_PATHS.items():
+                r = c.get(path)
+                bodies.append((f"{role} {name}", r.text))
+            # error pages with the sentinel in the request echo nothing back
+            for path in (f"/areas/{SENTINEL_NAME}", f"/api/areas/{SENTINEL_NHS}"):
+                bodies.append((f"{role} {path}", c.get(path).text))
+            r = c.get("/api/reach", level=SENTINEL_NAME)
+            bodies.append((f"{role} bad level", r.text))
+            r = c.get("/export/outreach.csv")
+            bodies.append((f"{role} outreach csv", r.text))
+            r = c.get("/export/outreach.xlsx")
+            bodies.append((f"{role} outreach xlsx", r.content.decode("latin-1")))
+
+    for where, text in bodies:
+        _clean(text, where)
+    _clean("\n".join(echoed), "console output")
+    captured = capsys.readouterr()
+    _clean(captured.out + captured.err, "stdout/stderr")
+    # every log record of the pipeline, the server and the app (the test's own HTTP client,
+    # httpx/httpcore, logs the URLs it was asked to request: that is the visitor's side)
+    server_logs = [
+        r.getMessage() for r in caplog.records if not r.name.startswith(("httpx", "httpcore"))
+    ]
+    assert server_logs  # logging was captured
+    _clean("\n".join(server_logs), "logs")
+    checked = 0
+    for path in out.rglob("*"):
+        rel = path.relative_to(out)
+        if not path.is_file() or rel.parts[0] in ALLOWED:
+            continue
+        _clean(path.read_bytes().decode("latin-1"), str(rel))
+        checked += 1
+    assert checked >= 5  # reach.csv, reach.gpkg, findings.json, report.html, run.json ...
