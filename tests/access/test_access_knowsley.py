@@ -7,9 +7,6 @@ dashboard (over real HTTP). The truth (truth/stories.json) is read only by these
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,7 +17,6 @@ import geopandas as gpd
 import httpx
 import pyogrio
 import pytest
-import uvicorn
 
 from everyfamily.demo.stories import Barrier, Stories
 
@@ -141,31 +137,10 @@ def test_report_shows_the_barrier_layer(planted: tuple[Path, dict[str, Any]]) ->
 def _serve(out: Path) -> Iterator[str]:
     from everyfamily.web import create_app
     from everyfamily.web.access import StaticPolicy
+    from web.conftest import running  # the one loopback test server (tests/web/conftest.py)
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(out, policy=StaticPolicy("viewer")),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            access_log=False,
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with running(create_app(out, policy=StaticPolicy("viewer"))) as url:
+        yield url
 
 
 def test_dashboard_map_offers_the_access_layers(planted: tuple[Path, dict[str, Any]]) -> None:

@@ -10,17 +10,11 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 import yaml
 
 from everyfamily.config import load_project
@@ -28,30 +22,7 @@ from everyfamily.demo import EmergingCommunity, Scenario, Stories, generate_scen
 from everyfamily.pipeline import run_pipeline
 from everyfamily.web import create_app
 from everyfamily.web.access import StaticPolicy
-
-
-@contextmanager
-def running(app: Any) -> Iterator[str]:
-    """Serve ``app`` with uvicorn on a free loopback port (as tests/web/conftest.py does)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
+from web.conftest import running  # the one loopback test server (tests/web/conftest.py)
 
 SIGNAL_FIELDS = ("ethnicity", "main_language", "mother_country_of_birth")
 
