@@ -11,19 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-#: Name-origin groups of the scenario (the truth's ``origin`` column).
-ORIGINS: tuple[str, ...] = (
-    "british_irish",
-    "polish",
-    "romanian",
-    "baltic",
-    "other_cee",
-    "south_asian",
-    "arabic",
-    "chinese",
-    "west_african",
-    "other",
-)
+from everyfamily.communities.groups import GROUPS
+
+#: Name-origin groups of the scenario (the truth's ``origin`` column): the same broad origin
+#: groups the product estimates (everyfamily.communities.groups), so truth and estimate agree.
+ORIGINS: tuple[str, ...] = GROUPS
 
 LonLat = tuple[float, float]
 
