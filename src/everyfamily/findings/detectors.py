@@ -23,10 +23,7 @@ from everyfamily.findings.model import (
     FindingsSettings,
 )
 from everyfamily.findings.text import areas_label, count, group_phrase, pct
-
-#: Two-sided 95% and 99.8% funnel limits as normal quantiles (Spiegelhalter 2005).
-Z_95 = 1.959963984540054
-Z_998 = 3.090232306167813
+from everyfamily.reach.statistics import Z_95, Z_998
 
 Neighbours = Mapping[str, Iterable[str]]
 

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from everyfamily.reach.statistics import funnel_limits
+
 #: Colour-blind-safe sequential palette (viridis, 5 classes; van der Walt & Smith 2015),
 #: dark = low reach so the areas to raise stand out.
 PALETTE: tuple[str, ...] = ("#440154", "#3b528b", "#21918c", "#5ec962", "#fde725")
@@ -28,8 +30,6 @@ BAND_COLOURS: dict[str, str] = {
     "above_95": "#56b4e9",
     "above_998": "#0072b2",
 }
-Z_95 = 1.959963984540054
-Z_998 = 3.090232306167813
 
 
 @dataclass(frozen=True)
@@ -163,7 +163,8 @@ def choropleth_svg(
     return svg, classes
 
 
-def _nice_ticks(hi: float, n: int = 5) -> list[float]:
+def nice_ticks(hi: float, n: int = 5) -> list[float]:
+    """Round axis ticks (steps of 1, 2 or 5 x 10^k) from 0 up to ``hi``."""
     if hi <= 0:
         return [0.0]
     raw = hi / n
@@ -197,7 +198,7 @@ def funnel_svg(
         f'<rect x="{left}" y="{top}" width="{width - left - right}" '
         f'height="{height - top - bottom}" fill="#fff" stroke="#bbb"/>'
     ]
-    for t in _nice_ticks(n_max):
+    for t in nice_ticks(n_max):
         parts.append(
             f'<text x="{sx(t):.1f}" y="{height - bottom + 16}" font-size="10" '
             f'text-anchor="middle">{t:,.0f}</text>'
@@ -212,15 +213,18 @@ def funnel_svg(
         y = round(y + 0.1, 10)
     if 0 < target < 1:
         xs = np.linspace(max(n_max / 200, 1.0), n_max, 80)
-        sd = np.sqrt(target * (1 - target) / xs)
-        for z, dash in ((Z_95, "4 3"), (Z_998, "")):
-            for sign in (-1, 1):
-                ys = np.clip(target + sign * z * sd, y_lo, y_hi)
-                d = "M" + "L".join(f"{sx(a):.1f},{sy(b):.1f}" for a, b in zip(xs, ys, strict=True))
-                parts.append(
-                    f'<path d="{d}" fill="none" stroke="#555" stroke-width="1" '
-                    f'stroke-dasharray="{dash}"/>'
-                )
+        lim = funnel_limits(target, xs)
+        for ys, dash in (
+            (lim.lower_95, "4 3"),
+            (lim.upper_95, "4 3"),
+            (lim.lower_998, ""),
+            (lim.upper_998, ""),
+        ):
+            d = "M" + "L".join(f"{sx(a):.1f},{sy(b):.1f}" for a, b in zip(xs, ys, strict=True))
+            parts.append(
+                f'<path d="{d}" fill="none" stroke="#555" stroke-width="1" '
+                f'stroke-dasharray="{dash}"/>'
+            )
         parts.append(
             f'<line x1="{left}" x2="{width - right}" y1="{sy(target):.1f}" y2="{sy(target):.1f}" '
             f'stroke="#000" stroke-width="1.2"/>'

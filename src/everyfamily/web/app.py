@@ -122,6 +122,16 @@ def _session(request: Request) -> Session | None:
     return None
 
 
+async def _session_form(request: Request) -> tuple[Session, dict[str, str]]:
+    """The session and form of a state-changing request, refused unless the form carries the
+    session's CSRF token (the one check every logged-in POST passes)."""
+    session = _session(request)
+    form = await _form(request)
+    if session is None or not csrf_matches(session.csrf, form.get("csrf")):
+        raise AccessDenied("the form has expired", hint="reload the page")
+    return session, form
+
+
 async def _form(request: Request) -> dict[str, str]:
     """An urlencoded form body (small; no multipart), last value of each field."""
     from urllib.parse import parse_qsl
@@ -399,10 +409,7 @@ def _routes(app: FastAPI) -> None:
 
     @app.post("/logout", include_in_schema=False)
     async def logout(request: Request) -> Response:
-        session = _session(request)
-        form = await _form(request)
-        if session is None or not csrf_matches(session.csrf, form.get("csrf")):
-            raise AccessDenied("the form has expired", hint="reload the page")
+        session, _form_data = await _session_form(request)
         users: UserStore = request.app.state.users
         users.logout(session.token)
         users.audit(session.user.username, "logout", "")
@@ -412,10 +419,7 @@ def _routes(app: FastAPI) -> None:
 
     @app.post("/outreach/purpose", include_in_schema=False)
     async def outreach_purpose(request: Request) -> Response:
-        session = _session(request)
-        form = await _form(request)
-        if session is None or not csrf_matches(session.csrf, form.get("csrf")):
-            raise AccessDenied("the form has expired", hint="reload the page")
+        session, form = await _session_form(request)
         purpose = " ".join(form.get("purpose", "").split())
         if len(purpose) < 5:
             return _page(request, "purpose.html", status_code=400, csrf=session.csrf,

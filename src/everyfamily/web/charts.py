@@ -16,6 +16,7 @@ from html import escape
 import numpy as np
 
 from everyfamily.reach.statistics import funnel_limits
+from everyfamily.report.svg import nice_ticks
 
 #: Okabe-Ito colours by funnel band (colour-blind safe); grey within the limits.
 BAND_COLOURS: dict[str, str] = {
@@ -34,15 +35,6 @@ class FunnelPoint:
     n: float  # released denominator
     rate: float  # released rate (0-1)
     band: str | None
-
-
-def _ticks(hi: float, n: int = 5) -> list[float]:
-    if hi <= 0:
-        return [0.0]
-    raw = hi / n
-    mag = 10 ** math.floor(math.log10(raw))
-    step = min((m * mag for m in (1, 2, 5, 10) if m * mag >= raw), default=mag * 10)
-    return [i * step for i in range(int(hi // step) + 1)]
 
 
 def funnel_svg(
@@ -74,7 +66,7 @@ def funnel_svg(
         f'<rect x="{left}" y="{top}" width="{width - left - right}" '
         f'height="{height - top - bottom}" fill="#fff" stroke="#767676"/>'
     ]
-    for t in _ticks(n_max):
+    for t in nice_ticks(n_max):
         out.append(
             f'<text x="{sx(t):.1f}" y="{height - bottom + 15}" font-size="11" '
             f'text-anchor="middle" fill="#333">{t:,.0f}</text>'
