@@ -42,7 +42,6 @@ def main(argv: list[str]) -> int:
             LinkageSettings(),
             key=b"bench-key-0123456789abcdef",
             out_dir=out,
-            restricted_dir=out / "restricted",
             run="bench",
         )
         seconds = time.perf_counter() - t

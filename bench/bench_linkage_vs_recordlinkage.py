@@ -87,7 +87,6 @@ def main(argv: list[str]) -> int:
             LinkageSettings(),
             key=b"bench-key-0123456789abcdef",
             out_dir=out,
-            restricted_dir=out / "restricted",
             run="bench",
         )
         ours_s = time.perf_counter() - t

@@ -140,7 +140,8 @@ def serve(
     from everyfamily.web.auth import USERS_FILE, UserStore
 
     users_path = users_file or out_dir / USERS_FILE
-    if users_path.is_file():
+    # A users store can exist with no users (it also holds the audit log of extracts).
+    if users_path.is_file() and UserStore(users_path).users():
         if role != "viewer":
             raise ConfigError(
                 f"--role {role}: a users store exists ({users_path}), so login is required",
@@ -169,8 +170,8 @@ def serve(
         f"everyfamily dashboard for {out_dir} at http://{shown}:{port}/ "
         f"(role: {role}; press Ctrl+C to stop)"
     )
-    # Access logs are off: request paths can carry area codes and filters, and the
-    # dashboard keeps no log of who looked at what until logins exist (issue 7).
+    # Access logs are off: request paths can carry area codes and filters. Who saw what is
+    # in the app's own audit log (users store), with the stated purpose.
     uvicorn.run(web_app, host=host, port=port, log_level="warning", access_log=False)
 
 
@@ -187,6 +188,52 @@ def governance(
 
     for path in write_governance(load_project(project), out):
         typer.echo(f"wrote {path}")
+
+
+@app.command()
+def extract(
+    out_dir: Annotated[Path, typer.Argument(help="Output folder of a run.")],
+    table: Annotated[
+        str,
+        typer.Argument(help="quarantine, clerical_review, id_registry, children or not_reached."),
+    ],
+    to: Annotated[Path, typer.Option(help="File to write: .csv or .parquet.")],
+    purpose: Annotated[str, typer.Option(help="Why you need it (written to the audit log).")],
+    by: Annotated[
+        str | None, typer.Option(help="Who is extracting (default: your login name).")
+    ] = None,
+    users_file: Annotated[
+        Path | None, typer.Option(help="Users store holding the audit log.")
+    ] = None,
+) -> None:
+    """Write a restricted table to a PLAIN file, on purpose: audited, needs the run's key.
+
+    Quarantined rows to fix, the clerical-review sample, the id registry for a run in a new
+    folder, and the pseudonymised children and not-reached tables live only in the run's
+    encrypted stores; this is the one way out of them. The file is not encrypted: keep it
+    in the restricted area and delete it when done.
+    """
+    import getpass
+
+    from everyfamily.privacy.extract import extract_table
+    from everyfamily.web.auth import USERS_FILE, UserStore
+
+    who = by or getpass.getuser()
+    n = extract_table(
+        out_dir,
+        table,
+        to,
+        purpose=purpose,
+        audit=UserStore(users_file or out_dir / USERS_FILE),
+        who=who,
+        environ=_environ(),
+    )
+    typer.echo(f"wrote {n:,} rows of {table} to {to} (restricted: delete it when done)")
+
+
+def _environ() -> Mapping[str, str]:
+    environ = _state.get("environ")
+    return environ if isinstance(environ, Mapping) else os.environ
 
 
 users_app = typer.Typer(

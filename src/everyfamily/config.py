@@ -274,8 +274,9 @@ class LinkageSettings(Strict):
     )
     previous_ids_path: Path | None = Field(
         None,
-        description="id_registry.parquet of an earlier run whose child and family ids to keep "
-        "(default: the store's id_registry table when the output folder is reused).",
+        description="Id registry of an earlier run whose child and family ids to keep, as "
+        "written by `everyfamily extract OLD_OUT id_registry --to FILE.parquet` (default: the "
+        "store's id_registry table when the output folder is reused).",
     )
 
 
@@ -295,6 +296,11 @@ class PrivacySettings(Strict):
     )
     key_file: Path | None = Field(
         None, description="File holding the pseudonymisation key, kept apart from the data."
+    )
+    encrypt_at_rest: bool = Field(
+        True,
+        description="Encrypt both stores of a run (AES-GCM, keys derived from the "
+        "pseudonymisation key). Turn off only where the disk itself is encrypted.",
     )
 
 

@@ -1,7 +1,8 @@
 """The pipeline: ingest -> link -> measure -> find -> report, stage by stage.
 
-This module is the I/O edge that wires the pure stages together: it opens the store in the
-output folder, times each stage, and writes run.json (versions, seed, data vintages,
+This module is the I/O edge that wires the pure stages together: it opens the run's two
+stores (``everyfamily.stores``: identifiable and analysis, encrypted), runs each stage in its
+zone, times it, and writes run.json (versions, seed, data vintages,
 settings, timings, row reconciliation). Stages that have not been built yet are skipped and
 say so in run.json.
 """
@@ -22,13 +23,12 @@ from everyfamily.config import Project
 
 Echo = Callable[[str], None]
 
-STORE_FILE = "everyfamily.duckdb"
-RESTRICTED_DIR = "restricted"
+STORE_FILE = "everyfamily.duckdb"  # the analysis store (everyfamily.stores.STORE_PATHS)
 
 
 @dataclass
 class RunContext:
-    """What every stage receives: the project, the output folder and the open store."""
+    """What every stage receives: the project, the output folder and the open stores."""
 
     project: Project
     out_dir: Path
@@ -37,32 +37,31 @@ class RunContext:
     seed: int | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def restricted_dir(self) -> Path:
-        path = self.out_dir / RESTRICTED_DIR
-        path.mkdir(parents=True, exist_ok=True)
-        return path
-
 
 Stage = Callable[[RunContext], None]
 
 
-STAGES: tuple[tuple[str, str, str], ...] = (
-    ("ingest", "everyfamily.ingest.stage", "ingest_stage"),
-    ("link", "everyfamily.linkage.stage", "linkage_stage"),
-    ("measure", "everyfamily.reach.stage", "reach_stage"),
-    ("communities", "everyfamily.communities.stage", "communities_stage"),
-    ("access", "everyfamily.access.stage", "access_stage"),
-    ("find", "everyfamily.findings.stage", "findings_stage"),
-    ("report", "everyfamily.report.stage", "report_stage"),
+#: (stage, module, function, zone its new tables go to). Ingest and linkage handle direct
+#: identifiers, so they work in the identifiable zone; every later stage writes only
+#: pseudonymised or aggregate tables, to the analysis zone.
+STAGES: tuple[tuple[str, str, str, str], ...] = (
+    ("ingest", "everyfamily.ingest.stage", "ingest_stage", "identifiable"),
+    ("link", "everyfamily.linkage.stage", "linkage_stage", "identifiable"),
+    ("measure", "everyfamily.reach.stage", "reach_stage", "analysis"),
+    ("communities", "everyfamily.communities.stage", "communities_stage", "analysis"),
+    ("access", "everyfamily.access.stage", "access_stage", "analysis"),
+    ("find", "everyfamily.findings.stage", "findings_stage", "analysis"),
+    ("report", "everyfamily.report.stage", "report_stage", "analysis"),
 )
 
 
-def _stages() -> list[tuple[str, Stage]]:
-    """The stages, in order. Imported lazily so `--help` stays fast."""
+def _stages() -> list[tuple[str, Stage, str]]:
+    """The stages, in order, with their zones. Imported lazily so `--help` stays fast."""
     import importlib
 
-    return [(name, getattr(importlib.import_module(mod), fn)) for name, mod, fn in STAGES]
+    return [
+        (name, getattr(importlib.import_module(mod), fn), zone) for name, mod, fn, zone in STAGES
+    ]
 
 
 def _versions() -> dict[str, str]:
@@ -86,10 +85,10 @@ def run_pipeline(
     extra_metadata: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Run every stage on a validated project; returns the run metadata (also run.json)."""
-    from everyfamily.engines import open_engine
+    from everyfamily.stores import STORE_PATHS, open_stores
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    engine = open_engine("duckdb", path=out_dir / STORE_FILE)
+    engine = open_stores(out_dir, project.privacy)
     ctx = RunContext(project=project, out_dir=out_dir, engine=engine, echo=echo, seed=seed)
     ctx.metadata.update(
         {
@@ -105,14 +104,16 @@ def run_pipeline(
             },
             "settings": json.loads(project.model_dump_json()),
             "timings_seconds": {},
+            "stores": {"encrypted": project.privacy.encrypt_at_rest, **STORE_PATHS},
             **(extra_metadata or {}),
         }
     )
     try:
-        for name, stage in _stages():
+        for name, stage, zone in _stages():
             echo(f"[{name}]")
             t0 = time.perf_counter()
-            stage(ctx)
+            with engine.zone(zone):
+                stage(ctx)
             ctx.metadata["timings_seconds"][name] = round(time.perf_counter() - t0, 3)
     finally:
         engine.close()

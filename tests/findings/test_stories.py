@@ -44,17 +44,17 @@ def run_scenario(
     on the same store, in order, so these tests work before and after the wiring."""
     from everyfamily.config import load_project
     from everyfamily.demo import generate_scenario
-    from everyfamily.engines.duckdb_engine import DuckDBEngine
     from everyfamily.findings.stage import findings_stage
     from everyfamily.linkage.stage import linkage_stage
-    from everyfamily.pipeline import STORE_FILE, RunContext, run_pipeline
+    from everyfamily.pipeline import RunContext, run_pipeline
     from everyfamily.reach.stage import reach_stage
+    from everyfamily.stores import ANALYSIS, IDENTIFIABLE, open_stores
 
     scenario = generate_scenario(folder / "scenario", seed=seed, stories=stories)
     project = load_project(scenario.project_file)
     out = folder / "out"
     run_pipeline(project, out_dir=out, echo=lambda _m: None, seed=seed)
-    engine = DuckDBEngine(out / STORE_FILE)
+    engine = open_stores(out, project.privacy, zones=(ANALYSIS, IDENTIFIABLE))
     try:
         ctx = RunContext(
             project=project, out_dir=out, engine=engine, echo=lambda _m: None, seed=seed

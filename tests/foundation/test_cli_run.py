@@ -30,7 +30,17 @@ def test_run_command_writes_the_public_outputs(
     assert findings["schema_version"] and findings["findings"]
     for name in ("reach.csv", "reach.gpkg", "report.html"):
         assert (out / name).stat().st_size > 0
-    assert (out / "restricted" / "not_reached.csv").is_file()
+    # person-level data only in the two encrypted stores (tests/privacy/test_stores.py)
+    assert sorted(p.name for p in (out / "restricted").iterdir()) == ["identifiable.duckdb"]
+    assert run["stores"]["encrypted"] is True
+    _analysis_store_holds_no_direct_identifier(out)
+    # the one way out of the stores: named, purposeful, audited
+    q = tmp_path / "quarantine.csv"
+    args = ["extract", str(out), "quarantine", "--to", str(q), "--purpose", "fix at source"]
+    assert main([*args, "--by", "analyst.one"]) == 0
+    n_quarantined = sum(s["rows_quarantined"] for s in run["reconciliation"].values())
+    assert len(q.read_text(encoding="utf-8").splitlines()) == 1 + n_quarantined
+    _ids_carry_to_a_run_in_a_new_folder(knowsley_scenario, out, tmp_path)
     # the truth is never part of a council run's outputs
     assert not list(out.rglob("stories.json"))
 
@@ -41,3 +51,58 @@ def test_run_command_without_an_output_folder_says_how_to_fix(
     assert main(["run", str(knowsley_scenario.project_file)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "--out" in err and err.count("\n") == 1
+
+
+def _analysis_store_holds_no_direct_identifier(out: Path) -> None:
+    from everyfamily.governance.register import DIRECT_IDENTIFIERS
+    from everyfamily.stores import ANALYSIS, open_run_stores
+
+    engine = open_run_stores(out, zones=(ANALYSIS,))
+    try:
+        columns = engine.query(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_catalog = 'analysis'"
+        ).to_pylist()
+        found = {(c["table_name"], c["column_name"]) for c in columns}
+        assert ("children", "person_id") in found and ("not_reached", "person_id") in found
+        assert {"records", "links", "quarantine"}.isdisjoint(t for t, _ in found)
+        leaked = {(t, c) for t, c in found if c in DIRECT_IDENTIFIERS or c == "record_id"}
+        # the children table keeps month and year of birth only (the 1st of the month)
+        assert leaked == {("children", "date_of_birth")}
+        days = engine.query("SELECT DISTINCT day(date_of_birth) AS d FROM children")
+        assert days.column("d").to_pylist() == [1]
+    finally:
+        engine.close()
+
+
+def _ids_carry_to_a_run_in_a_new_folder(scenario: Any, out: Path, tmp_path: Path) -> None:
+    """The id registry extracted from one run keeps every child's id in a run elsewhere."""
+    from everyfamily.config import load_project
+    from everyfamily.pipeline import run_pipeline
+    from everyfamily.stores import IDENTIFIABLE, open_run_stores
+
+    ids = tmp_path / "ids.parquet"
+    purpose = "carry ids to the next run"
+    assert main(["extract", str(out), "id_registry", "--to", str(ids), "--purpose", purpose]) == 0
+    project = load_project(scenario.project_file)
+    linkage = project.linkage.model_copy(update={"previous_ids_path": ids})
+    # A new key (a key rotation): fresh ids would all differ, so equal ids prove the carry.
+    new_key = tmp_path / "rotated.key"
+    new_key.write_text("rotated-key-for-the-test-0123456789abcdef", encoding="utf-8")
+    privacy = project.privacy.model_copy(update={"key_file": new_key})
+    nxt = tmp_path / "next"
+    update = {"linkage": linkage, "privacy": privacy}
+    run_pipeline(project.model_copy(update=update), out_dir=nxt, echo=lambda _m: None)
+
+    def links(folder: Path) -> dict[tuple[str, str], str]:
+        engine = open_run_stores(folder, zones=(IDENTIFIABLE,))
+        try:
+            rows = engine.query("SELECT source, record_id, person_id FROM links").to_pylist()
+        finally:
+            engine.close()
+        return {(r["source"], r["record_id"]): r["person_id"] for r in rows}
+
+    before, after = links(out), links(nxt)
+    assert before.keys() == after.keys() and len(before) > 100_000
+    same = sum(before[k] == after[k] for k in before)
+    assert same == len(before)

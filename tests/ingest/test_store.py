@@ -3,7 +3,6 @@ batches (an exception between writes, and a process killed with SIGKILL mid-load
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import signal
@@ -20,7 +19,7 @@ import yaml
 from everyfamily.config import Project
 from everyfamily.engines import open_engine
 from everyfamily.engines.base import Engine
-from everyfamily.ingest.stage import QUARANTINE_FILE, ingest_project, ingest_stage
+from everyfamily.ingest.stage import ingest_project, ingest_stage, quarantine_rows
 from everyfamily.pipeline import RunContext
 
 from .conftest import HEADER, project_dict, source_dict, write_csv
@@ -43,7 +42,7 @@ def _snapshot(engine: Engine) -> dict[str, Any]:
     return out
 
 
-def test_stage_reconciles_and_writes_quarantine_file(
+def test_stage_reconciles_and_keeps_quarantine_in_the_store(
     tmp_path: Path, make_project: Callable[..., Project]
 ) -> None:
     path = write_csv(tmp_path / "births.csv", HEADER, ROWS)
@@ -59,11 +58,12 @@ def test_stage_reconciles_and_writes_quarantine_file(
     console = "\n".join(lines)
     for value in ("Zoë", "Nuñez", "9434765919", "943 476 5919", "L36 9YA", "31/02/2024"):
         assert value not in console  # never a person-level value on the console
-    with (tmp_path / "out" / "restricted" / QUARANTINE_FILE).open(encoding="utf-8") as fh:
-        q = list(csv.DictReader(fh))
+    assert ctx.metadata["ingest"]["quarantined_rows_this_run"] == 1
+    q = quarantine_rows(engine).to_pylist()
     assert [(r["source"], r["row_number"], r["record_id"], r["reasons"]) for r in q] == [
-        ("births", "2", "2", "invalid_date_of_birth")
+        ("births", 2, "2", "invalid_date_of_birth")
     ]
+    assert not (tmp_path / "out" / "restricted").exists()  # no plain copy of raw rows
     batches = engine.query("SELECT * FROM ingest_batches").to_pylist()
     assert len(batches) == 1 and batches[0]["rows_read"] == 3 and batches[0]["status"] == "loaded"
     types = {

@@ -90,7 +90,6 @@ def run_link(
         settings or LinkageSettings(),
         key=KEY,
         out_dir=out_dir,
-        restricted_dir=out_dir / "restricted",
         run=run,
     )
     links = eng.query("SELECT * FROM links").to_pandas()

@@ -43,7 +43,6 @@ def knowsley_run(knowsley_scenario: Any, tmp_path_factory: pytest.TempPathFactor
             project.linkage,
             key=load_key(project.privacy),
             out_dir=out,
-            restricted_dir=out / "restricted",
             run="knowsley",
         )
         links = engine.query("SELECT * FROM links").to_pandas()

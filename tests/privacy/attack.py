@@ -3,7 +3,8 @@
 For each suppressed cell, the attacker minimises and maximises its value subject to every
 fact the releases give: the additive relations (a larger area is the sum of its small
 areas, groups sum to their total), the rounding block of every released count, the rule
-that a released count is above the threshold (and so is its complement), registered and
+that a released count is above the threshold (and so is its complement; for known, in a
+group the release calls small), registered and
 engaged at most the denominator, and (across releases) how much each count can have grown.
 A cell is recovered when its minimum equals its maximum. scipy's HiGHS MILP solves it.
 """
@@ -16,7 +17,12 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from everyfamily.privacy.release import KEYS, PROTECTED_COUNTS, reach_relations
+from everyfamily.privacy.release import (
+    KEYS,
+    PROTECTED_COUNTS,
+    known_complement_group_limit,
+    reach_relations,
+)
 
 BIG = 10_000.0
 
@@ -128,6 +134,16 @@ def add_release(
         for c in ("registered", "engaged"):
             if not pd.isna(rel.loc[i, c]):  # released: its complement was not small
                 attack.constrain({den: 1.0, var[(i, c)]: -1.0}, limit + 1, BIG)
+        # known released in a group the release shows as small: its complement was not small
+        # (a publisher known to suppress only small counts makes no such promise)
+        shown_den = rel.loc[i, "denominator"]
+        if (
+            not primary_only
+            and not pd.isna(rel.loc[i, "known"])
+            and not pd.isna(shown_den)
+            and float(shown_den) <= known_complement_group_limit(limit)
+        ):
+            attack.constrain({den: 1.0, var[(i, "known")]: -1.0}, limit + 1, BIG)
     # the same group's denominator and known on every service's row
     base = keys.drop(columns="service").astype(str).agg("|".join, axis=1)
     for _k, idx in base.groupby(base).groups.items():
@@ -157,4 +173,24 @@ def recovered_cells(
     for (i, c), v in var.items():
         if pd.isna(rel.loc[i, c]) and attack.pinned(v, float(ex.loc[i, c])):
             out.append((i, c, float(ex.loc[i, c])))
+    return out
+
+
+def not_known_bounds(
+    released: pd.DataFrame, exact: pd.DataFrame, hierarchy: pd.DataFrame, rounding: str, limit: int
+) -> list[tuple[int, float, float, float]]:
+    """For every row whose complement of known (denominator - known: children NOT known to
+    universal services) is small and not zero (1 to ``limit``): (row, true complement,
+    smallest and largest value the attacker can prove)."""
+    attack = Attack(0, [], [], [], [], [])
+    var = add_release(attack, released, hierarchy, rounding, limit)
+    ex = exact.reset_index(drop=True)
+    out = []
+    for i in range(len(ex)):
+        true = float(ex.loc[i, "denominator"] - ex.loc[i, "known"])
+        if not 0 < true <= limit:
+            continue
+        c = attack.var(0, BIG)  # c = denominator - known
+        attack.constrain({c: 1.0, var[(i, "denominator")]: -1.0, var[(i, "known")]: 1.0}, 0, 0)
+        out.append((i, true, attack.extreme(c, 1.0), attack.extreme(c, -1.0)))
     return out

@@ -16,7 +16,7 @@ from everyfamily.privacy.release import (
 )
 
 from . import truth
-from .attack import Attack, add_release, recovered_cells
+from .attack import Attack, add_release, not_known_bounds, recovered_cells
 
 RULES = ReleaseRules(7, "midpoint6")
 
@@ -127,6 +127,70 @@ def test_two_releases_differenced_recover_nothing() -> None:
             if attack.pinned(v, float(exact[c].iloc[i])):
                 pinned.append((i, c))
     assert pinned == []
+
+
+def test_known_is_complement_protected_in_small_groups_only() -> None:
+    """Hand-made: an area of 20 children with 17 known (3 not known) and an area of 60 with
+    57 known (3 not known), and a third of 70 with 64 known. The group limit is
+    5 x (7 + 1) = 40 children, so the 17 is suppressed (its complement 3 would single out
+    three children of a small group); the 57 of 60 is not (a large group) but goes as the
+    secondary cell (the smallest other part of the borough total: else B - L2 - L3 = L1);
+    the 64 and the borough's 138 are released rounded (64 -> 63, 138 -> 135)."""
+    from everyfamily.privacy.release import known_complement_group_limit
+
+    assert known_complement_group_limit(7) == 40
+    table = pd.DataFrame(
+        {
+            "level": ["borough", "lsoa", "lsoa", "lsoa"],
+            "area_code": ["B", "L1", "L2", "L3"],
+            "area_name": ["B", "L1", "L2", "L3"],
+            "dimension": "all",
+            "group_value": "all",
+            "service": "any",
+            "ons_population": float("nan"),
+            "denominator": [150, 20, 60, 70],
+            "known": [138, 17, 57, 64],
+            "registered": [80, 10, 30, 40],
+            "engaged": [40, 5, 15, 20],
+        }
+    )
+    hierarchy = pd.DataFrame(
+        {"level": "borough", "area_code": "B", "small_area": ["L1", "L2", "L3"]}
+    )
+    out = release_reach(table, hierarchy, RULES).set_index("area_code")
+    assert pd.isna(out.loc["L1", "known"])  # 3 not known in a group of 20
+    assert pd.isna(out.loc["L2", "known"])  # secondary: the smallest other part
+    assert out.loc["L3", "known"] == 63 and out.loc["B", "known"] == 135
+    assert out.loc["L1", "denominator"] == 21 and out.loc["L2", "denominator"] == 57
+    # everyone known in a small group is protected as well, so suppression does not mark
+    # the groups with someone not known
+    all_known = table.assign(known=table["denominator"])
+    out2 = release_reach(all_known, hierarchy, RULES).set_index("area_code")
+    assert pd.isna(out2.loc["L1", "known"])
+
+
+@pytest.mark.slow
+def test_a_small_not_known_complement_is_not_recovered(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The integer-programming attacker bounds denominator - known (children NOT known to
+    universal services) of every group where it is 1 to 7: none is pinned to one value, and
+    in every small group (40 children or fewer) the attacker cannot even prove that anyone is
+    not known (the smallest value it can prove is 0). Without the rule, the same attacker
+    proves that some small groups have a child not known (the test has teeth)."""
+    from everyfamily.privacy import release
+    from everyfamily.privacy.release import known_complement_group_limit
+
+    kids = truth.children()
+    exact = truth.exact_reach(kids).reset_index(drop=True)
+    small_group = exact["denominator"] <= known_complement_group_limit(7)
+
+    bounds = not_known_bounds(_release(kids), exact, truth.HIERARCHY, "midpoint6", 7)
+    assert len(bounds) > 30  # the table has many groups with a few children not known
+    assert [(i, t) for i, t, lo, hi in bounds if lo == hi] == []  # none pinned
+    assert [(i, lo) for i, _t, lo, _hi in bounds if small_group[i] and lo > 0] == []
+
+    monkeypatch.setattr(release, "KNOWN_COMPLEMENT_GROUP_FACTOR", 0)  # the rule off
+    without = not_known_bounds(_release(kids), exact, truth.HIERARCHY, "midpoint6", 7)
+    assert [i for i, _t, lo, _hi in without if small_group[i] and lo > 0] != []
 
 
 @pytest.mark.parametrize("rounding", ["midpoint6", "nearest5"])

@@ -7,6 +7,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from everyfamily.errors import PrivacyError
 from everyfamily.privacy.encryption import attach_encrypted, store_key
 
 SENTINEL = "ZQXSENTINELNAME"
@@ -15,6 +16,7 @@ SENTINEL = "ZQXSENTINELNAME"
 def test_encrypted_store_holds_no_plaintext_and_needs_the_key(tmp_path: Path) -> None:
     key = store_key(b"k" * 32)
     assert key != store_key(b"j" * 32) and len(key) == 64
+    assert store_key(b"k" * 32, "analysis") not in (key, store_key(b"j" * 32, "analysis"))
     path = tmp_path / "identifiable.duckdb"
     con = duckdb.connect()
     attach_encrypted(con, path, "idz", key)
@@ -25,7 +27,7 @@ def test_encrypted_store_holds_no_plaintext_and_needs_the_key(tmp_path: Path) ->
     with pytest.raises(duckdb.Error, match="without a key"):
         duckdb.connect().execute(f"ATTACH '{path}' AS idz")
     con = duckdb.connect()
-    with pytest.raises(duckdb.Error):
+    with pytest.raises(PrivacyError, match="cannot open the encrypted store with this key"):
         attach_encrypted(con, path, "idz", store_key(b"wrong key wrong key"))
     con.close()
     con = duckdb.connect()

@@ -89,7 +89,7 @@ def test_levels_and_files(knowsley_run: dict[str, Any]) -> None:
     assert {"lsoa", "borough", "reach_area"} <= set(r["level"])
     out = knowsley_run["out"]
     assert (out / "reach.csv").is_file() and (out / "reach.gpkg").is_file()
-    assert (out / "restricted" / "not_reached.csv").is_file()
+    assert not (out / "restricted").exists()  # person-level tables stay in the store
 
 
 def test_counts_close_to_the_planted_truth(knowsley_run: dict[str, Any]) -> None:

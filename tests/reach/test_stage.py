@@ -90,6 +90,7 @@ def test_stage_writes_tables_and_files(tmp_path: Path) -> None:
         reach_stage(ctx)
         reach = ctx.engine.query("SELECT * FROM reach").to_pandas()
         children = ctx.engine.query("SELECT * FROM children").to_pandas()
+        nr = ctx.engine.query("SELECT * FROM not_reached").to_pandas()
     finally:
         ctx.engine.close()
     out = tmp_path / "out"
@@ -129,18 +130,21 @@ def test_stage_writes_tables_and_files(tmp_path: Path) -> None:
     boro = gpd.read_file(out / "reach.gpkg", layer="borough")
     assert boro.crs.to_epsg() == 4326 and len(boro) == 3  # any, S1, S2
     assert boro.geometry.iloc[0].area == pytest.approx(0.0002, rel=1e-6)  # both squares dissolved
-    assert (out / "restricted" / "children.parquet").is_file()
-    nr = pd.read_csv(out / "restricted" / "not_reached.csv")
     assert nr["person_id"].tolist() == ["P3", "P4", "P5"]
-    assert not (out / "not_reached.csv").exists()  # person-level only under restricted/
+    # person-level tables stay in the store: no file of them in the output folder
+    assert not list(out.rglob("*not_reached*")) and not list(out.rglob("children*"))
 
     meta = ctx.metadata["reach"]
-    assert meta["known"] == 5 and meta["registered"] == 3 and meta["engaged"] == 1
-    assert meta["known_completeness"] == pytest.approx(0.3333, abs=1e-4)
-    assert meta["children_outside_age_range"] == 1
+    # run.json holds the RELEASED borough counts: 6, 5, 3 and 1 are all 7 or fewer
+    assert meta["released"] is True
+    assert meta["disclosure"] == {"suppress_at_or_below": 7, "rounding": "midpoint6"}
+    assert meta["denominator"] is None and meta["known"] is None
+    assert meta["registered"] is None and meta["engaged"] is None
+    assert meta["known_completeness"] is None and meta["registered_rate"] is None
+    assert meta["children_outside_age_range"] is None  # 1 child
     json.dumps(meta)  # run.json-ready
     summary = "\n".join(ctx.metadata["lines"])
-    assert "50.0%" in summary and "20.0% of ONS" in summary
+    assert "children in range suppressed" in summary and "registered n/a" in summary
     assert "P1" not in summary and "2022-05-01" not in summary  # no person-level values
 
 

@@ -1,13 +1,13 @@
 """The sentinel test: a unique synthetic name and NHS number planted in an extract go
 through ingest, linkage, reach, findings, report, dashboard and API, and never appear in
-logs, console output, error pages, API answers or any file outside the restricted zone."""
+logs, console output, error pages, API answers or any file of the output folder: the two
+stores that hold it are encrypted, so not even their bytes show it."""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pytest
 
@@ -15,6 +15,8 @@ from everyfamily.config import load_project
 from everyfamily.demo import generate_scenario
 from everyfamily.demo.nhs import check_digit
 from everyfamily.pipeline import run_pipeline
+from everyfamily.privacy.encryption import store_key
+from everyfamily.stores import IDENTIFIABLE, open_run_stores
 from everyfamily.web import create_app
 from everyfamily.web.auth import UserStore
 
@@ -35,12 +37,13 @@ def _sentinel_nhs() -> str:
 
 SENTINEL_NHS = _sentinel_nhs()
 NEEDLES = (SENTINEL_NAME, SENTINEL_NAME.upper(), SENTINEL_NAME.lower(), SENTINEL_NHS)
-#: Where identifiable data may legitimately be: the inputs, the store, the restricted zone.
-ALLOWED = ("scenario", "restricted", "everyfamily.duckdb", "users.sqlite")
+#: Where identifiable data may be in plain text: the council's own inputs, nowhere else (the
+#: identifiable store holds it, encrypted).
+ALLOWED = ("scenario",)
 
 
-def _clean(text: str, where: str) -> None:
-    for needle in NEEDLES:
+def _clean(text: str, where: str, extra: tuple[str, ...] = ()) -> None:
+    for needle in NEEDLES + extra:
         assert needle not in text, f"sentinel found in {where}"
 
 
@@ -61,14 +64,18 @@ def test_sentinel_never_leaves_the_restricted_zone(
     frame.loc[0, births.columns["nhs_number"]] = SENTINEL_NHS
     frame.to_csv(births.path, index=False, encoding="latin-1", sep=sep)
 
+    # the key, and the store keys derived from it, are secrets too
+    assert project.privacy.key_file is not None
+    key = project.privacy.key_file.read_bytes().strip()
+    secrets = (key.decode(), *(store_key(key, zone) for zone in ("identifiable", "analysis")))
     echoed: list[str] = []
     run_pipeline(project, out_dir=out, echo=echoed.append, seed=2026)
-    con = duckdb.connect(str(out / "everyfamily.duckdb"), read_only=True)
-    planted = con.execute(
+    engine = open_run_stores(out, zones=(IDENTIFIABLE,))
+    planted = engine.con.execute(
         "SELECT count(*) FROM records WHERE nhs_number = ? AND first_name ILIKE ?",
         [SENTINEL_NHS, SENTINEL_NAME],
     ).fetchone()
-    con.close()
+    engine.close()
     assert planted == (1,), "the sentinel did not reach the identifiable store"
 
     store = UserStore.for_output(out)
@@ -97,22 +104,24 @@ def test_sentinel_never_leaves_the_restricted_zone(
             bodies.append((f"{role} outreach xlsx", r.content.decode("latin-1")))
 
     for where, text in bodies:
-        _clean(text, where)
-    _clean("\n".join(echoed), "console output")
+        _clean(text, where, secrets)
+    _clean("\n".join(echoed), "console output", secrets)
     captured = capsys.readouterr()
-    _clean(captured.out + captured.err, "stdout/stderr")
+    _clean(captured.out + captured.err, "stdout/stderr", secrets)
     # every log record of the pipeline, the server and the app (the test's own HTTP client,
     # httpx/httpcore, logs the URLs it was asked to request: that is the visitor's side)
     server_logs = [
         r.getMessage() for r in caplog.records if not r.name.startswith(("httpx", "httpcore"))
     ]
     assert server_logs  # logging was captured
-    _clean("\n".join(server_logs), "logs")
+    _clean("\n".join(server_logs), "logs", secrets)
     checked = 0
     for path in out.rglob("*"):
         rel = path.relative_to(out)
         if not path.is_file() or rel.parts[0] in ALLOWED:
             continue
-        _clean(path.read_bytes().decode("latin-1"), str(rel))
+        _clean(path.read_bytes().decode("latin-1"), str(rel), secrets)
         checked += 1
-    assert checked >= 5  # reach.csv, reach.gpkg, findings.json, report.html, run.json ...
+    # reach.csv, reach.gpkg, findings.json, report.html, run.json, both stores ...
+    assert checked >= 7
+    assert (out / "restricted" / "identifiable.duckdb").is_file()

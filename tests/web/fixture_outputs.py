@@ -12,6 +12,10 @@ centres, and counts typed by hand so every released figure can be worked out on 
 Cherryfield children register at centre S1, Halewood North children at S2. Groups: sex
 (female = half, rounded up) and broad ethnicity (white = 80%, rounded; asian = the rest).
 A sentinel pseudonym sits in the person-level outreach list and must never reach a viewer.
+The outreach list's three children have synthetic names in the identifiable store
+(:data:`NAMES`): only an outreach worker of their area may see them. Both stores are
+encrypted with :data:`FIXTURE_KEY`, written to ``secrets/pseudonymisation.key`` and named in
+run.json as the pipeline records it.
 """
 
 from __future__ import annotations
@@ -21,16 +25,41 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from everyfamily.reach.statistics import funnel_band, funnel_z, wilson_interval
 from everyfamily.schema import REACH_COLUMNS
 
 OPEN = Path(__file__).resolve().parents[2] / "src/everyfamily/demo/opendata/knowsley"
 SENTINEL_PERSON = "P-5E471NE1C0DE"
+#: The outreach list (children known and registered nowhere), the sentinel first.
+NOT_REACHED = (SENTINEL_PERSON, "P-000000000002", "P-000000000003")
+#: Synthetic names of the outreach list's children (identifiable zone only): shown to an
+#: outreach worker of the child's area and in no other response.
+NAMES: dict[str, tuple[str, str]] = {
+    SENTINEL_PERSON: ("Xanthorpe", "Quillberrow"),
+    "P-000000000002": ("Ygrainne", "Vostermarch"),
+    "P-000000000003": ("Zebulonna", "Krystoffel"),
+}
+PARENT_NAMES = {
+    SENTINEL_PERSON: "Orlavinde",
+    "P-000000000002": "Thessaly-Brun",
+    "P-000000000003": "Welgarrick",
+}
+#: Every identifying string of the fixture (names, parent names, addresses, postcodes).
+IDENTIFYING = (
+    *(n for pair in NAMES.values() for n in pair),
+    *PARENT_NAMES.values(),
+    "Fixture Road",
+    "Moved Lane",
+    "L36 0XX",
+    "L36 9ZZ",
+)
+#: The fixture's pseudonymisation key (a test secret; the stores are encrypted with it).
+FIXTURE_KEY = "fixture-key-0123456789abcdef0123456789abcdef"
 ATTRIBUTION = (
     "Source: Office for National Statistics licensed under the Open Government Licence v.3.0.",
     "Contains OS data © Crown copyright and database right 2025.",
@@ -218,10 +247,167 @@ def _findings() -> dict[str, object]:
     }
 
 
-def build_fixture(out_dir: Path) -> Fixture:
-    """Write the fixture output folder (reach.csv, reach.gpkg, findings.json, run.json,
-    the store and restricted/not_reached.csv) into ``out_dir``."""
+def _children() -> pd.DataFrame:
+    """The analysis table ``children``: one row per child of AREAS (month and year of birth
+    only), the first ``known``/``registered``/``engaged`` of each area being so; the three
+    children of the outreach list are known and registered nowhere."""
+    planted = {("E01006506", 20): NOT_REACHED[0], ("E01006506", 21): NOT_REACHED[1]}
+    planted[("E01006421", 15)] = NOT_REACHED[2]
+    rows = []
+    for n, (code, (_name, _w, _wn, _ons, den, known, reg, eng, site)) in enumerate(AREAS.items()):
+        for i in range(den):
+            person = planted.get((code, i), f"P-{n + 1:02d}{i:010d}")
+            rows.append(
+                {
+                    "person_id": person,
+                    "family_id": f"F-{n + 1:02d}{i // 2:010d}",
+                    "date_of_birth": pd.Timestamp(2022 + i % 4, 1 + i % 12, 1),
+                    "age_years": 3 - i % 4,
+                    "sex": "female" if i % 2 == 0 else "male",
+                    "area_code": code,
+                    "ethnicity": "white_british" if i % 5 else "asian_pakistani",
+                    "ethnicity_broad": "white" if i % 5 else "asian",
+                    "main_language": "English",
+                    "mother_region_of_birth": "uk",
+                    "known": i < known or person in NOT_REACHED,
+                    "registered": i < reg and person not in NOT_REACHED,
+                    "registered_sites": [site] if i < reg and person not in NOT_REACHED else [],
+                    "engaged": i < eng and person not in NOT_REACHED,
+                    "engaged_sites": [site] if i < eng and person not in NOT_REACHED else [],
+                    "imd_decile": 1,
+                    "nearest_site": site,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _identifiable() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The identifiable zone's ``records`` and ``links`` for the outreach list's children:
+    synthetic names (:data:`NAMES`) that must reach an outreach worker of their area and no
+    one else. The sentinel child has two records; the later one's address is the contact."""
+    recs = []
+    for n, person in enumerate(NOT_REACHED):
+        first, last = NAMES[person]
+        recs.append(
+            {
+                "source": "births",
+                "record_id": f"B{n}",
+                "first_name": first,
+                "last_name": last,
+                "date_of_birth": pd.Timestamp(2024, 1 + n, 10 + n),
+                "parent_first_name": PARENT_NAMES[person],
+                "parent_last_name": last,
+                "address": f"{n + 1} Fixture Road",
+                "postcode": "L36 0XX",
+                "event_date": pd.Timestamp(2024, 1 + n, 12 + n),
+            }
+        )
+    first, last = NAMES[SENTINEL_PERSON]
+    recs.append(
+        {
+            "source": "health_visiting",
+            "record_id": "H0",
+            "first_name": first,
+            "last_name": last,
+            "date_of_birth": pd.Timestamp(2024, 1, 10),
+            "parent_first_name": PARENT_NAMES[SENTINEL_PERSON],
+            "parent_last_name": last,
+            "address": "9 Moved Lane",
+            "postcode": "L36 9ZZ",
+            "event_date": pd.Timestamp(2025, 6, 1),
+        }
+    )
+    records = pd.DataFrame(recs)
+    links = pd.DataFrame(
+        {
+            "source": records["source"],
+            "record_id": records["record_id"],
+            "person_id": [*NOT_REACHED, SENTINEL_PERSON],
+            "family_id": ["F-000000000001", "F-000000000002", "F-000000000003", "F-000000000001"],
+        }
+    )
+    return records, links
+
+
+def _membership() -> pd.DataFrame:
+    """area_membership: every level's areas and the small areas in them."""
+    rows = []
+    for code, a in AREAS.items():
+        for level, area in (
+            ("lsoa", code),
+            ("ward", a[1]),
+            ("borough", BOROUGH[0]),
+            ("reach_area", a[8]),
+        ):
+            rows.append({"level": level, "area_code": area, "small_area": code})
+    return pd.DataFrame(rows)
+
+
+def _not_reached() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "person_id": list(NOT_REACHED),
+            "area_code": ["E01006506", "E01006506", "E01006421"],
+            "area_name": ["Knowsley 004B", "Knowsley 004B", "Knowsley 018A"],
+            "age_years": [1, 3, 0],
+            "sex": ["female", "male", "female"],
+            "ethnicity": ["white_british", "asian_pakistani", "white_other"],
+            "ethnicity_broad": ["white", "asian", "white"],
+            "main_language": ["English", "Urdu", "Polish"],
+            "mother_region_of_birth": ["uk", "south_asia", "eu8"],
+            "imd_decile": [1, 1, 2],
+            "idaci_decile": [1, 2, 2],
+            "nearest_site": ["S1", "S1", "S2"],
+            "nearest_site_distance_m": [512.4, 730.0, 1204.9],
+        }
+    )
+
+
+def _write_stores(out_dir: Path, key_file: Path, membership: bool) -> None:
+    """The run's two encrypted stores, written as the pipeline writes them."""
+    from everyfamily.config import PrivacySettings
+    from everyfamily.stores import ANALYSIS, IDENTIFIABLE, open_stores
+
+    analysis = {
+        "reach_areas": pd.DataFrame(
+            [(a[8], SITES[a[8]], code) for code, a in AREAS.items()],
+            columns=["site_id", "site_name", "small_area"],
+        ),
+        "linkage_quality_by_group": pd.DataFrame(
+            [
+                ("ethnicity_broad", "white", 192, 0.99, 0.98),
+                ("ethnicity_broad", "asian", 48, 0.97, 0.85),
+            ],
+            columns=["dimension", "group_value", "n_children", "precision", "recall"],
+        ),
+        "not_reached": _not_reached(),
+        "children": _children(),
+    }
+    if membership:
+        analysis["area_membership"] = _membership()
+    records, links = _identifiable()
+    engine = open_stores(out_dir, PrivacySettings(key_file=key_file), read_only=False)
+    try:
+        with engine.zone(ANALYSIS):
+            for name, frame in analysis.items():
+                engine.write_table(name, pa.Table.from_pandas(frame, preserve_index=False))
+        with engine.zone(IDENTIFIABLE):
+            for name, frame in (("records", records), ("links", links)):
+                engine.write_table(name, pa.Table.from_pandas(frame, preserve_index=False))
+    finally:
+        engine.close()
+
+
+def build_fixture(out_dir: Path, *, membership: bool = False) -> Fixture:
+    """Write the fixture output folder (reach.csv, reach.gpkg, findings.json, run.json, a
+    key file, and the two encrypted stores: analysis ``everyfamily.duckdb`` and identifiable
+    ``restricted/identifiable.duckdb``) into ``out_dir``. ``membership`` adds the table
+    area_membership (wards of LSOAs ...): the dashboard then releases along those relations
+    too, so the hand-worked figures above hold only without it."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    key_file = out_dir / "secrets" / "pseudonymisation.key"
+    key_file.parent.mkdir(exist_ok=True)
+    key_file.write_text(FIXTURE_KEY, encoding="utf-8")
     reach = _rows()
     reach.to_csv(out_dir / "reach.csv", index=False)
 
@@ -278,7 +464,11 @@ def build_fixture(out_dir: Path) -> Fixture:
                 "capacity_column": None,
                 "illustrative": True,
             },
-            "privacy": {"suppress_at_or_below": 7, "rounding": "midpoint6"},
+            "privacy": {
+                "suppress_at_or_below": 7,
+                "rounding": "midpoint6",
+                "key_file": str(key_file),
+            },
             "outputs": {"dir": None, "basemap_url": None},
         },
         "reconciliation": {
@@ -326,47 +516,5 @@ def build_fixture(out_dir: Path) -> Fixture:
     }
     (out_dir / "run.json").write_text(json.dumps(run, indent=1), encoding="utf-8")
 
-    con = duckdb.connect(str(out_dir / "everyfamily.duckdb"))
-    try:
-        con.execute(
-            "CREATE TABLE reach_areas (site_id VARCHAR, site_name VARCHAR, small_area VARCHAR)"
-        )
-        con.executemany(
-            "INSERT INTO reach_areas VALUES (?, ?, ?)",
-            [(a[8], SITES[a[8]], code) for code, a in AREAS.items()],
-        )
-        con.execute(
-            "CREATE TABLE linkage_quality_by_group (dimension VARCHAR, "
-            "group_value VARCHAR, n_children INTEGER, precision DOUBLE, recall DOUBLE)"
-        )
-        con.executemany(
-            "INSERT INTO linkage_quality_by_group VALUES (?, ?, ?, ?, ?)",
-            [
-                ("ethnicity_broad", "white", 192, 0.99, 0.98),
-                ("ethnicity_broad", "asian", 48, 0.97, 0.85),
-            ],
-        )
-    finally:
-        con.close()
-
-    restricted = out_dir / "restricted"
-    restricted.mkdir(exist_ok=True)
-    people = pd.DataFrame(
-        {
-            "person_id": [SENTINEL_PERSON, "P-000000000002", "P-000000000003"],
-            "area_code": ["E01006506", "E01006506", "E01006421"],
-            "area_name": ["Knowsley 004B", "Knowsley 004B", "Knowsley 018A"],
-            "age_years": [1, 3, 0],
-            "sex": ["female", "male", "female"],
-            "ethnicity": ["white_british", "asian_pakistani", "white_other"],
-            "ethnicity_broad": ["white", "asian", "white"],
-            "main_language": ["English", "Urdu", "Polish"],
-            "mother_region_of_birth": ["uk", "south_asia", "eu8"],
-            "imd_decile": [1, 1, 2],
-            "idaci_decile": [1, 2, 2],
-            "nearest_site": ["S1", "S1", "S2"],
-            "nearest_site_distance_m": [512.4, 730.0, 1204.9],
-        }
-    )
-    people.to_csv(restricted / "not_reached.csv", index=False)
+    _write_stores(out_dir, key_file, membership)
     return Fixture(out_dir)

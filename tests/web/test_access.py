@@ -40,7 +40,11 @@ def test_every_route_declares_its_permission(fixture_outputs: Fixture) -> None:
 def test_roles() -> None:
     assert permissions_for("viewer") == {Permission.PUBLIC, Permission.VIEW_AGGREGATES}
     assert permissions_for("nobody") == frozenset()
-    assert permissions_for("admin") == set(Permission)
+    # admin holds every permission but re-identification, which only outreach workers hold
+    assert permissions_for("admin") == set(Permission) - {Permission.REIDENTIFY}
+    assert [r for r, g in ROLE_PERMISSIONS.items() if Permission.REIDENTIFY in g] == [
+        "outreach_worker"
+    ]
     for role, granted in ROLE_PERMISSIONS.items():
         if role != "viewer":
             assert permissions_for("viewer") < granted

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-import pandas as pd
 import pytest
 
 from everyfamily.privacy.disclosure import released_count
@@ -57,7 +56,14 @@ def test_every_profile_and_finding_link_resolves(demo_viewer: str) -> None:
 def test_outreach_list_is_complete_for_outreach_staff_and_hidden_from_viewers(
     demo_outputs: Path, demo_viewer: str, serve: Callable[[Path, str], str]
 ) -> None:
-    listed = pd.read_csv(demo_outputs / "restricted/not_reached.csv", dtype=str)
+    from everyfamily.stores import open_run_stores
+
+    engine = open_run_stores(demo_outputs)  # the analysis store, read-only, with the run's key
+    try:
+        listed = engine.query("SELECT person_id, area_code FROM not_reached").to_pandas()
+    finally:
+        engine.close()
+    assert not (demo_outputs / "restricted/not_reached.csv").exists()  # no plain extract
     staff = serve(demo_outputs, "outreach_worker")
     assert httpx.get(staff + "/api/outreach").json()["total"] == len(listed)
     sample = set(listed["person_id"].head(50))

@@ -89,4 +89,6 @@ def test_release_reach_keeps_raw_counts_out_of_public_rows() -> None:
     # area B: every count <= 7 except 10 (-> 9); no rate survives, nor its funnel position
     assert (b["denominator"], b["registered"], b["engaged"]) == (9, None, None)
     assert b["registered_rate"] is None and b["funnel_band"] is None and b["funnel_z"] is None
-    assert b["known_completeness"] == 1.0  # known 10 -> 9, over the published ONS 9
+    # known 10 of 10: in a group this small a complement of 0 (everyone known) is
+    # protected like any other small complement, so known is not released
+    assert b["known"] is None and b["known_completeness"] is None

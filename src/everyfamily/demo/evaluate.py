@@ -113,10 +113,10 @@ def evaluate_linkage(
 
 def evaluate_demo(out_dir: Path, truth_dir: Path, project: Any) -> dict[str, Any]:
     """Linkage quality and planted-story detection of a finished demo run (aggregates only)."""
-    from everyfamily.engines import open_engine
-    from everyfamily.pipeline import STORE_FILE
+    from everyfamily.stores import IDENTIFIABLE, open_stores
 
-    engine = open_engine("duckdb", path=out_dir / STORE_FILE)
+    # links (record ids -> pseudonyms) live in the identifiable store
+    engine = open_stores(out_dir, project.privacy, zones=(IDENTIFIABLE,), read_only=True)
     try:
         links = engine.query("SELECT source, record_id, person_id, family_id FROM links")
     finally:

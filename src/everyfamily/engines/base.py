@@ -38,6 +38,10 @@ class Engine(Protocol):
     def transaction(self) -> AbstractContextManager[None]:
         """All or nothing: everything inside commits together or not at all."""
 
+    def zone(self, name: str) -> AbstractContextManager[None]:
+        """Inside the block, new tables go to the store of zone ``name`` (``identifiable`` or
+        ``analysis``; everyfamily.stores); reads still find tables in every open zone."""
+
     def splink_api(self) -> Any:
         """The Splink database API bound to this engine's connection."""
 

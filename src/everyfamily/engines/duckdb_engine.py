@@ -1,4 +1,9 @@
-"""DuckDB: the embedded default engine (one database file in the output folder).
+"""DuckDB: the embedded default engine.
+
+A run keeps its tables in two database files, one per zone (``everyfamily.stores``): both are
+attached to one in-memory connection, so a stage can read across them while new tables go to
+the zone the stage works in (:meth:`DuckDBEngine.zone`). A single plain file
+(``DuckDBEngine(path)``) still works for tools and tests that need no zones.
 
 DuckDB is pinned at 1.5.5 (see docs/decisions.md): its spatial and httpfs extensions come as
 PyPI wheels, so they load on a closed network; 2.x can only install extensions online.
@@ -8,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +22,16 @@ import pyarrow as pa
 
 from everyfamily.engines.base import quote_ident
 from everyfamily.errors import EngineError
+
+
+@dataclass(frozen=True)
+class StoreFile:
+    """One database file of a run: its zone name (the SQL alias), path and key (hex; None
+    stores it unencrypted)."""
+
+    zone: str
+    path: Path
+    key: str | None
 
 
 class DuckDBEngine:
@@ -41,6 +57,74 @@ class DuckDBEngine:
         if memory_limit:
             self.con.execute("SET memory_limit = ?", [memory_limit])
         self._in_transaction = False
+        self._zones: tuple[str, ...] = ()
+        self._zone: str | None = None
+
+    @classmethod
+    def open_stores(
+        cls,
+        stores: Sequence[StoreFile],
+        *,
+        read_only: bool = False,
+        threads: int | None = None,
+        memory_limit: str | None = None,
+    ) -> DuckDBEngine:
+        """Attach every store to one in-memory connection; the first is the current zone."""
+        from everyfamily.privacy.encryption import attach_encrypted, attach_plain
+
+        if not stores:
+            raise ValueError("open_stores needs at least one store")
+        engine = cls(None, threads=threads, memory_limit=memory_limit)
+        try:
+            for store in stores:
+                if not read_only:
+                    store.path.parent.mkdir(parents=True, exist_ok=True)
+                elif not store.path.is_file():
+                    raise EngineError(
+                        f"{store.path}: no {store.zone} store",
+                        hint="give the output folder of a run that wrote it",
+                    )
+                if store.key is None:
+                    attach_plain(engine.con, store.path, store.zone, read_only=read_only)
+                else:
+                    attach_encrypted(
+                        engine.con, store.path, store.zone, store.key, read_only=read_only
+                    )
+        except BaseException:
+            engine.close()
+            raise
+        engine._zones = tuple(s.zone for s in stores)
+        engine._use(engine._zones[0])
+        return engine
+
+    @property
+    def zones(self) -> tuple[str, ...]:
+        return self._zones
+
+    def _use(self, zone: str) -> None:
+        # New tables go to the current database; reads find a table in any zone, the
+        # current one first.
+        order = [zone, *(z for z in self._zones if z != zone)]
+        self.con.execute(f"USE {quote_ident(zone)}")
+        assert all(z.isidentifier() for z in order)  # zone names are ours, never user input
+        path = ",".join(f"{z}.main" for z in order)
+        self.con.execute(f"SET search_path = '{path}'")
+        self._zone = zone
+
+    @contextlib.contextmanager
+    def zone(self, name: str) -> Iterator[None]:
+        if not self._zones:  # a single plain file: one zone, nothing to switch
+            yield
+            return
+        if name not in self._zones:
+            raise EngineError(f"no {name!r} store is open", hint=f"open one of {self._zones}")
+        before = self._zone
+        self._use(name)
+        try:
+            yield
+        finally:
+            if before is not None:
+                self._use(before)
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
         self.con.execute(sql, params) if params is not None else self.con.execute(sql)
@@ -67,6 +151,17 @@ class DuckDBEngine:
             "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
         ).fetchone()
         return bool(row and row[0])
+
+    def table_zone(self, name: str) -> str | None:
+        """The zone (database) holding ``name``, the current zone first; None when absent."""
+        rows = self.con.execute(
+            "SELECT table_catalog FROM information_schema.tables WHERE table_name = ?", [name]
+        ).fetchall()
+        found = [r[0] for r in rows]
+        for zone in (self._zone, *self._zones):
+            if zone in found:
+                return zone
+        return found[0] if found else None
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:

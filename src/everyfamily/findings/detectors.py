@@ -1,8 +1,16 @@
-"""The detectors: each reads the released reach table and returns findings of one kind.
+"""The detectors: each reads the reach table and returns findings of one kind.
 
 Every detector is pure (frames in, frozen findings out) and states its test in the
 finding's evidence. Families of tests are controlled by Benjamini-Hochberg; the minimum
 effect sizes and counts are the named constants of :mod:`everyfamily.findings.model`.
+
+Tests run on the exact counts (the statistics are right), but every number a finding
+shows is disclosure-controlled: counts in the headline and the evidence are released by the
+rules of the reach release (suppression, the complement rule, rounding:
+:func:`everyfamily.findings.text.released_pair`), and the finding's ``observed``,
+``expected``, ``interval``, rates and shares are computed from those released counts, so
+no shown number undoes the rounding of another (an exact 13/40 = 32.5% would reveal both
+counts; 15/39 = 38% does not).
 """
 
 from __future__ import annotations
@@ -22,7 +30,18 @@ from everyfamily.findings.model import (
     Finding,
     FindingsSettings,
 )
-from everyfamily.findings.text import areas_label, count, group_phrase, pct
+from everyfamily.findings.text import (
+    areas_label,
+    group_phrase,
+    pct,
+    released,
+    released_cells,
+    released_pair,
+    share,
+    shown,
+    withheld,
+)
+from everyfamily.privacy.disclosure import released_rate
 from everyfamily.reach.statistics import Z_95, Z_998
 
 Neighbours = Mapping[str, Iterable[str]]
@@ -56,6 +75,13 @@ def _sig(value: float) -> float | None:
     if value is None or not math.isfinite(value):
         return None
     return float(f"{float(value):.3g}")
+
+
+def _interval(part: int | None, whole: int | None) -> tuple[float, float]:
+    """Wilson interval of RELEASED counts (NaN when either is suppressed)."""
+    if part is None or whole is None:
+        return math.nan, math.nan
+    return stats.wilson_interval(float(part), float(whole))
 
 
 def _select(
@@ -196,7 +222,6 @@ def find_unreached_areas(
             (idx[c] for c in comp), key=lambda i: (x[i] / n[i], str(rows.at[i, "area_code"]))
         )
         kk, xx = float(n[ii].sum()), float(x[ii].sum())
-        obs = xx / kk
         excess = kk * p0 - xx
         qmin = float(np.nanmin(q[ii]))
         st = strength(qmin)
@@ -204,17 +229,28 @@ def find_unreached_areas(
         names = [
             _label(str(rows.at[i, "area_code"]), rows.at[i, "area_name"], area_labels) for i in ii
         ]
+        # shown: released counts, and rates from them (the test above used exact counts)
+        level = settings.small_area_level
+        cells = [(level, str(rows.at[i, "area_code"]), "all", "all", "any") for i in ii]
+        rx, rk = released_cells(xx, kk, settings, cells, "registered")
+        b_cell = [("borough", str(b["area_code"]), "all", "all", "any")]
+        bx, bk = released_cells(b["registered"], b["den"], settings, b_cell, "registered")
         headline = (
-            f"{areas_label(names)}: {count(kk, settings)} under-fives living there, "
-            f"{count(xx, settings)} registered with a centre ({pct(obs)}, borough {pct(p0)})"
+            f"{areas_label(names)}: {shown(kk, rk, settings)} under-fives living there, "
+            f"{shown(xx, rx, settings)} registered with a centre ({share(rx, rk)}, "
+            f"borough {share(bx, bk)})"
         )
+        area_counts = {
+            i: released_cells(x[i], n[i], settings, [cell], "registered")
+            for i, cell in zip(ii, cells, strict=True)
+        }
         per_area = [
             {
                 "area_code": str(rows.at[i, "area_code"]),
                 "area_name": names[j],
-                "children": int(n[i]),
-                "registered": int(x[i]),
-                "rate": _fnum(x[i] / n[i]),
+                "children": area_counts[i][1],
+                "registered": area_counts[i][0],
+                "rate": _fnum(released_rate(*area_counts[i])),
                 "z": _fnum(z[i]),
                 "p_value": _sig(p[i]),
                 "q_value": _sig(q[i]),
@@ -232,17 +268,17 @@ def find_unreached_areas(
             "band": "below_998" if (band[ii] == "below_998").any() else "below_95",
             "overdispersion": {"detected": od, "tau2": _fnum(tau2)},
             "counts": {
-                "children": int(kk),
-                "registered": int(xx),
-                "borough_children": int(b["den"]),
-                "borough_registered": int(b["registered"]),
+                "children": rk,
+                "registered": rx,
+                "borough_children": bk,
+                "borough_registered": bx,
             },
             "tests_in_family": len(rows),
             "areas": per_area,
             "excess_unreached": _fnum(excess),
             "strength": _fnum(st),
         }
-        lo, hi = stats.wilson_interval(xx, kk)
+        lo, hi = _interval(rx, rk)
         out.append(
             Finding(
                 kind="unreached_area",
@@ -250,8 +286,8 @@ def find_unreached_areas(
                 group=None,
                 site=None,
                 measure="registered_rate",
-                observed=obs,
-                expected=p0,
+                observed=released_rate(rx, rk),
+                expected=released_rate(bx, bk),
                 interval=(lo, hi),
                 children_affected=int(kk - xx),
                 headline=headline,
@@ -332,13 +368,20 @@ def find_unreached_groups(
         rest_rate = rx / rk
         excess = k * rest_rate - x
         st = strength(float(r["q_value"]))
-        lo, hi = stats.wilson_interval(x, k)
+        # shown: released counts, and rates from them (the test used exact counts)
+        group_cell = [(level, code, dim, value, "any")]
+        sx, sk = released_cells(x, k, settings, group_cell, "registered")
+        # everyone else = the area's total - the group: withheld with either of them
+        rest_cells = [*group_cell, (level, code, "all", "all", "any")]
+        srx, srk = released_cells(rx, rk, settings, rest_cells, "registered")
+        lo, hi = _interval(sx, sk)
         headline = (
-            f"{name}: {count(k, settings)} {group_phrase(dim, value)}, "
-            f"{count(x, settings)} registered with a centre "
-            f"({pct(x / k)}, everyone else {pct(rest_rate)})"
+            f"{name}: {shown(k, sk, settings)} {group_phrase(dim, value)}, "
+            f"{shown(x, sx, settings)} registered with a centre "
+            f"({share(sx, sk)}, everyone else {share(srx, srk)})"
         )
-        total_k, total_x = k + rk, x + rx
+        total_k = None if sk is None or srk is None else sk + srk
+        total_x = None if sx is None or srx is None else sx + srx
         evidence = {
             "test": "one-sided two-proportion z-test of the group's registered rate against "
             "everyone else in the same area (Fisher's exact test for small counts); "
@@ -349,13 +392,13 @@ def find_unreached_groups(
             "fdr_alpha": settings.fdr_alpha,
             "tests_in_family": len(g),
             "counts": {
-                "children": int(k),
-                "registered": int(x),
-                "rest_children": int(rk),
-                "rest_registered": int(rx),
+                "children": sk,
+                "registered": sx,
+                "rest_children": srk,
+                "rest_registered": srx,
             },
-            "share_of_known": _fnum(k / total_k) if total_k else None,
-            "share_of_registered": _fnum(x / total_x) if total_x else None,
+            "share_of_known": _fnum(released_rate(sk, total_k)),
+            "share_of_registered": _fnum(released_rate(sx, total_x)),
             "excess_unreached": _fnum(excess),
             "strength": _fnum(st),
             "level": level,
@@ -367,8 +410,8 @@ def find_unreached_groups(
                 group=(dim, value),
                 site=None,
                 measure="registered_rate",
-                observed=x / k,
-                expected=rest_rate,
+                observed=released_rate(sx, sk),
+                expected=released_rate(srx, srk),
                 interval=(lo, hi),
                 children_affected=int(k - x),
                 headline=headline,
@@ -402,6 +445,8 @@ def find_low_engagement_sites(
     levels = set(site_rows["level"])
     level = "borough" if "borough" in levels else settings.small_area_level
     site_rows = site_rows[site_rows["level"] == level]
+    # a site's borough row is a reach-table cell (a sum over small areas is not)
+    boro_code = str(site_rows["area_code"].iloc[0]) if level == "borough" else ""
     for col in ("registered", "engaged"):
         site_rows[col] = pd.to_numeric(site_rows[col], errors="coerce").fillna(0)
     per = site_rows.groupby("service", as_index=False)[["registered", "engaged"]].sum()
@@ -448,10 +493,15 @@ def find_low_engagement_sites(
         name = (site_names or {}).get(site, site)
         excess = reg[i] * rest_rate[i] - eng[i]
         st = strength(float(q[i]))
-        lo, hi = stats.wilson_interval(eng[i], reg[i])
+        # shown: released counts, and rates from them (the test used exact counts)
+        site_cell = [("borough", boro_code, "all", "all", site)] if boro_code else []
+        s_eng, s_reg = released_cells(eng[i], reg[i], settings, site_cell, "engaged", "registered")
+        r_eng, r_reg = released_pair(big_e - eng[i], big_r - reg[i], settings)
+        lo, hi = _interval(s_eng, s_reg)
         headline = (
-            f"{name}: {count(reg[i], settings)} children registered, "
-            f"{count(eng[i], settings)} engaged ({pct(rate)}, other centres {pct(rest_rate[i])})"
+            f"{name}: {shown(reg[i], s_reg, settings)} children registered, "
+            f"{shown(eng[i], s_eng, settings)} engaged ({share(s_eng, s_reg)}, "
+            f"other centres {share(r_eng, r_reg)})"
         )
         evidence = {
             "test": "exact one-sided binomial test of engaged/registered against the other "
@@ -463,10 +513,10 @@ def find_low_engagement_sites(
             "tests_in_family": len(per),
             "overdispersion": {"detected": od, "tau2": _fnum(tau2)},
             "counts": {
-                "registered": int(reg[i]),
-                "engaged": int(eng[i]),
-                "rest_registered": int(big_r - reg[i]),
-                "rest_engaged": int(big_e - eng[i]),
+                "registered": s_reg,
+                "engaged": s_eng,
+                "rest_registered": r_reg,
+                "rest_engaged": r_eng,
             },
             "excess_unreached": _fnum(excess),
             "strength": _fnum(st),
@@ -478,8 +528,8 @@ def find_low_engagement_sites(
                 group=None,
                 site=site,
                 measure="engaged_per_registered",
-                observed=rate,
-                expected=float(rest_rate[i]),
+                observed=released_rate(s_eng, s_reg),
+                expected=released_rate(r_eng, r_reg),
                 interval=(lo, hi),
                 children_affected=int(reg[i] - eng[i]),
                 headline=headline,
@@ -545,11 +595,30 @@ def find_unknown_population(
         names = [
             _label(str(rows.at[i, "area_code"]), rows.at[i, "area_name"], area_labels) for i in ii
         ]
-        headline = (
-            f"{areas_label(names)}: ONS estimates {count(oo, settings)} under-fives, "
-            f"{count(kk, settings)} known to any service ({pct(kk / oo)}, borough {pct(c)})"
+        # shown: released known counts; ONS estimates are published figures, shown as
+        # everyfamily shows every count (rounded); rates from those released counts
+        level = settings.small_area_level
+        cells = [(level, str(rows.at[i, "area_code"]), "all", "all", "any") for i in ii]
+        sk = None if withheld(settings, cells, "known") else released(kk, settings)
+        so = released(oo, settings)
+        boro = _select(reach, "borough")
+        boro_cells = [("borough", str(c), "all", "all", "any") for c in boro["area_code"]]
+        c_shown = released_rate(
+            None if withheld(settings, boro_cells, "known") else released(known.sum(), settings),
+            released(ons.sum(), settings),
         )
-        lo, hi = stats.poisson_ratio_interval(int(kk), oo)
+        headline = (
+            f"{areas_label(names)}: ONS estimates {shown(oo, so, settings)} under-fives, "
+            f"{shown(kk, sk, settings)} known to any service ({share(sk, so)}, "
+            f"borough {pct(c_shown)})"
+        )
+        lo, hi = (math.nan, math.nan)
+        if sk is not None and so:
+            lo, hi = stats.poisson_ratio_interval(sk, float(so))
+        area_known = {
+            i: None if withheld(settings, [cell], "known") else released(known[i], settings)
+            for i, cell in zip(ii, cells, strict=True)
+        }
         evidence = {
             "test": "exact one-sided Poisson test of known children against the ONS estimate "
             "times the borough's completeness (over-dispersed funnel z when areas vary more "
@@ -558,16 +627,24 @@ def find_unknown_population(
             "q_value": _sig(qmin),
             "fdr_alpha": settings.fdr_alpha,
             "tests_in_family": len(rows),
-            "borough_completeness": _fnum(c),
+            "borough_completeness": _fnum(c_shown),
             "overdispersion": {"detected": od, "tau2": _fnum(tau2)},
-            "counts": {"known": int(kk), "ons_population": round(oo), "expected_known": round(ee)},
+            "counts": {
+                "known": sk,
+                "ons_population": so,
+                "expected_known": released(ee, settings),
+            },
             "areas": [
                 {
                     "area_code": str(rows.at[i, "area_code"]),
                     "area_name": names[j],
-                    "known": int(known[i]),
-                    "ons_population": round(ons[i]),
-                    "ratio_to_expected": _fnum(ratio[i]),
+                    "known": area_known[i],
+                    "ons_population": released(ons[i], settings),
+                    "ratio_to_expected": _fnum(
+                        area_known[i] / (c_shown * ons[i])
+                        if area_known[i] is not None and ons[i] > 0 and c_shown > 0
+                        else math.nan
+                    ),
                     "p_value": _sig(p[i]),
                     "q_value": _sig(q[i]),
                 }
@@ -583,8 +660,8 @@ def find_unknown_population(
                 group=None,
                 site=None,
                 measure="known_completeness",
-                observed=kk / oo,
-                expected=c,
+                observed=released_rate(sk, so),
+                expected=c_shown,
                 interval=(lo, hi),
                 children_affected=int(max(round(oo - kk), 0)),
                 headline=headline,
@@ -665,6 +742,8 @@ def find_linkage_quality_gaps(
                         "rest_recall": rf / rn,
                         "n": n[j],
                         "found": found[j],
+                        "rest_n": rn,
+                        "rest_found": rf,
                         "p": p,
                     }
                 )
@@ -680,6 +759,8 @@ def find_linkage_quality_gaps(
                         "rest_recall": rest,
                         "n": math.nan,
                         "found": math.nan,
+                        "rest_n": math.nan,
+                        "rest_found": math.nan,
                         "p": math.nan,
                     }
                 )
@@ -702,14 +783,18 @@ def find_linkage_quality_gaps(
         missed = float(r["n"] * gap) if tested else math.nan
         st = strength(float(r["q"])) if tested else 1.0
         phrase = group_phrase(str(r["dimension"]), str(r["group_value"]))
+        if tested:  # shown: recall from released counts (the test used exact ones)
+            sf, sn = released_pair(float(r["found"]), float(r["n"]), settings)
+            srf, srn = released_pair(float(r["rest_found"]), float(r["rest_n"]), settings)
+            recall, rest_recall = released_rate(sf, sn), released_rate(srf, srn)
+            lo, hi = _interval(sf, sn)
+        else:  # a table of rates only: nothing to release but the rates it gives
+            recall, rest_recall = float(r["recall"]), float(r["rest_recall"])
+            lo, hi = math.nan, math.nan
+            sn = None
         headline = (
-            f"Linkage finds {pct(r['recall'])} of true matches for {phrase} "
-            f"(everyone else {pct(r['rest_recall'])}): their reach may be understated"
-        )
-        lo, hi = (
-            stats.wilson_interval(float(r["found"]), float(r["n"]))
-            if tested
-            else (math.nan, math.nan)
+            f"Linkage finds {pct(recall)} of true matches for {phrase} "
+            f"(everyone else {pct(rest_recall)}): their reach may be understated"
         )
         evidence = {
             "test": (
@@ -721,8 +806,8 @@ def find_linkage_quality_gaps(
             "p_value": _sig(float(r["p"])),
             "q_value": _sig(float(r["q"])),
             "fdr_alpha": settings.fdr_alpha,
-            "counts": {"records": int(r["n"])} if tested else {},
-            "recall_gap": _fnum(gap),
+            "counts": {"records": sn} if tested else {},
+            "recall_gap": _fnum(rest_recall - recall),
             "excess_unreached": _fnum(missed),
             "strength": _fnum(st),
         }
@@ -733,8 +818,8 @@ def find_linkage_quality_gaps(
                 group=(str(r["dimension"]), str(r["group_value"])),
                 site=None,
                 measure="linkage_recall",
-                observed=float(r["recall"]),
-                expected=float(r["rest_recall"]),
+                observed=recall,
+                expected=rest_recall,
                 interval=(lo, hi),
                 children_affected=round(missed) if tested else 0,
                 headline=headline,

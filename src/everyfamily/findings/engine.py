@@ -49,6 +49,14 @@ COUNT_KEYS: frozenset[str] = frozenset(
     }
 )
 
+#: Evidence keys of test statistics computed from EXACT counts. p- and q-values are released
+#: as upper bounds with one significant figure (:func:`p_bound`); a p-value to three figures
+#: of a test on a few counts can single out their exact values among those the rounding
+#: allows. z is a finer function of the same counts, so it is not released (the p-value
+#: carries the evidence).
+P_KEYS: frozenset[str] = frozenset({"p_value", "q_value"})
+DROPPED_KEYS: frozenset[str] = frozenset({"z"})
+
 #: Share of the smaller group's unreached children that must also be in the other group's
 #: for two group findings to be the same community (more than half: most of them).
 SAME_COMMUNITY_OVERLAP = 0.5
@@ -363,9 +371,24 @@ def merge_into_areas(
 # --- the public document -------------------------------------------------------------------
 
 
+def p_bound(p: float | None) -> float | None:
+    """A p- or q-value as released: rounded UP to one significant figure (0.0123 -> 0.02,
+    3.1e-7 -> 4e-7), so the shown value is an upper bound (a finding with q <= 0.05 still
+    shows q <= 0.05) that says little about the exact counts behind it."""
+    if p is None or not math.isfinite(p):
+        return None
+    if p <= 0:
+        return 0.0
+    exponent = math.floor(math.log10(p))
+    scale = 10.0**exponent
+    return float(f"{math.ceil(round(p / scale, 9)) * scale:.1g}")
+
+
 def _release(value: Any, settings: FindingsSettings, key: str | None = None) -> Any:
     if isinstance(value, Mapping):
-        return {k: _release(v, settings, k) for k, v in value.items()}
+        return {k: _release(v, settings, k) for k, v in value.items() if k not in DROPPED_KEYS}
+    if key in P_KEYS and isinstance(value, int | float) and not isinstance(value, bool):
+        return p_bound(float(value))
     if isinstance(value, list | tuple):
         return [_release(v, settings, key) for v in value]
     if key in COUNT_KEYS and isinstance(value, int | float) and not isinstance(value, bool):
@@ -381,28 +404,59 @@ def _release(value: Any, settings: FindingsSettings, key: str | None = None) -> 
     return value
 
 
+def public_score(f: Finding, settings: FindingsSettings) -> tuple[float, float]:
+    """(strength, score) as released: the strength of the released q bound, times the
+    released excess of unreached children. The exact score (exact excess times exact
+    strength) would give the exact excess back; the ranking itself uses the exact score."""
+    q = p_bound(_number(f.evidence.get("q_value")))
+    st = round(detectors.strength(q) if q is not None else 0.0, 1)
+    excess = _number(f.evidence.get("excess_unreached"))
+    if excess is None:
+        return st, float(f"{f.score:.2g}") if math.isfinite(f.score) else 0.0
+    shown = released_count(
+        max(excess, 0.0),
+        suppress_at_or_below=settings.suppress_at_or_below,
+        rounding=settings.rounding,
+    )
+    return st, round((shown or 0) * st, 1)
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
 def why_ranked(f: Finding, settings: FindingsSettings) -> str:
-    """One sentence: why this finding sits at its rank."""
-    excess = f.evidence.get("excess_unreached")
-    st = f.evidence.get("strength") or 0.0
+    """One sentence: why this finding sits at its rank (released numbers only)."""
+    excess = _number(f.evidence.get("excess_unreached"))
+    st, score = public_score(f, settings)
     lead = "Striking" if f.severity == "striking" else "Worth watching (weaker evidence)"
     if excess is None:
-        return f"{lead}: ranked by score {f.score:.0f}."
+        return f"{lead}: ranked by score {score:.0f}."
     return (
         f"{lead}: about {count(max(excess, 0.0), settings)} more children unreached than the "
         f"comparison rate predicts, evidence strength {st:.1f} (-log10 q, capped at 10); "
-        f"score {f.score:.0f}, rank {f.rank}."
+        f"score {score:.0f}, rank {f.rank}."
     )
 
 
 def to_public(f: Finding, settings: FindingsSettings) -> dict[str, Any]:
-    """A finding as the findings.json contract shows it (counts released)."""
+    """A finding as the findings.json contract shows it: counts released, rates from the
+    released counts (the detectors compute them so), test statistics coarsened (p- and
+    q-values as one-figure upper bounds, no z, strength and score from those)."""
     lo, hi = f.interval
     evidence = dict(f.evidence)
+    st, score = public_score(f, settings)
+    if "strength" in evidence:
+        evidence["strength"] = st
+    od = evidence.get("overdispersion")
+    if isinstance(od, Mapping) and _number(od.get("tau2")) is not None:
+        evidence["overdispersion"] = {**od, "tau2": float(f"{od['tau2']:.2g}")}
     evidence.update(
         {
             "severity": f.severity,
-            "score": round(f.score, 3),
+            "score": score,
             "level": f.level,
             "area_names": list(f.area_names),
             "why_ranked": why_ranked(f, settings),

@@ -121,6 +121,11 @@ class FindingsSettings:
     #: Counts in headlines go through disclosure control (privacy settings of the project).
     suppress_at_or_below: int = 7
     rounding: Literal["midpoint6", "nearest5", "none"] = "midpoint6"
+    #: Cells the released reach table suppresses (level, area_code, dimension, group_value,
+    #: service, column), e.g. by secondary suppression: a finding never shows them, nor a
+    #: total that would give them back by subtraction (reach.csv and findings.json are
+    #: both public, so an attacker holds both).
+    withheld: frozenset[tuple[str, str, str, str, str, str]] = frozenset()
 
 
 @dataclass(frozen=True)

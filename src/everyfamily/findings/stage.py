@@ -8,6 +8,7 @@ findings are the same children; nothing person-level reaches findings.json, the 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Mapping
@@ -55,6 +56,17 @@ def settings_for(project: Project) -> FindingsSettings:
         borough_name=project.project.area_name or project.project.name,
         suppress_at_or_below=project.privacy.suppress_at_or_below,
         rounding=project.privacy.rounding,
+    )
+
+
+def withheld_cells(released: pd.DataFrame) -> frozenset[tuple[str, str, str, str, str, str]]:
+    """Every count cell the released reach table suppresses, as FindingsSettings.withheld
+    keys (level, area_code, dimension, group_value, service, column)."""
+    from everyfamily.privacy.release import suppressed_cells
+
+    cells = suppressed_cells(released).astype(str)
+    return frozenset(
+        (a, b, c, d, e, f) for a, b, c, d, e, f in cells.itertuples(index=False, name=None)
     )
 
 
@@ -209,6 +221,10 @@ def findings_stage(ctx: RunContext) -> None:
         )
     project = ctx.project
     settings = settings_for(project)
+    if ctx.engine.has_table("reach_released"):
+        # what reach.csv suppresses (secondary suppression included), findings never show
+        released = _read(ctx, "reach_released")
+        settings = dataclasses.replace(settings, withheld=withheld_cells(released))
     reach = _read(ctx, "reach")
     children = _read(ctx, "children", CHILD_FIELDS) if ctx.engine.has_table("children") else None
     quality = (

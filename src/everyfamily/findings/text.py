@@ -1,7 +1,9 @@
 """Plain-English pieces of headlines: area names, group phrases, percentages and counts.
 
-Counts in headlines pass through :func:`everyfamily.privacy.disclosure.released_text`, so a
-headline never shows a count that disclosure control would not release.
+Counts in headlines pass through :mod:`everyfamily.privacy.disclosure` (suppression, the
+complement rule, rounding: the rules of the reach release), and every percentage shown is
+computed FROM those released counts (:func:`share`), so "36% of 255" is 36% of the 255
+shown, and no number in a headline undoes the rounding of another.
 """
 
 from __future__ import annotations
@@ -9,7 +11,13 @@ from __future__ import annotations
 import math
 
 from everyfamily.findings.model import FindingsSettings
-from everyfamily.privacy.disclosure import released_text
+from everyfamily.privacy.disclosure import (
+    SUPPRESSED_TEXT,
+    released_count,
+    released_part,
+    released_rate,
+    released_text,
+)
 from everyfamily.schema import ETHNICITY_2021
 
 _REGION_LABELS: dict[str, str] = {
@@ -39,6 +47,73 @@ def count(n: float, settings: FindingsSettings) -> str:
     return released_text(
         n, suppress_at_or_below=settings.suppress_at_or_below, rounding=settings.rounding
     )
+
+
+#: What a count suppressed by the complement rule reads as (it is not small: "fewer than 8"
+#: would be false).
+WITHHELD_TEXT = "a number not released"
+#: What a percentage of a suppressed count reads as.
+RATE_WITHHELD_TEXT = "rate not released"
+
+
+def released(n: float | None, settings: FindingsSettings) -> int | None:
+    """A count as released (None when suppressed), per the project's privacy settings."""
+    return released_count(
+        n, suppress_at_or_below=settings.suppress_at_or_below, rounding=settings.rounding
+    )
+
+
+def released_pair(
+    part: float, whole: float, settings: FindingsSettings
+) -> tuple[int | None, int | None]:
+    """A count and its group as released together (complement rule included)."""
+    return released_part(
+        part, whole, suppress_at_or_below=settings.suppress_at_or_below, rounding=settings.rounding
+    )
+
+
+#: A reach-table cell: level, area_code, dimension, group_value, service.
+Cell = tuple[str, str, str, str, str]
+
+
+def withheld(settings: FindingsSettings, cells: list[Cell], column: str) -> bool:
+    """Does the released reach table suppress ``column`` of any of these cells?"""
+    return any((*cell, column) in settings.withheld for cell in cells)
+
+
+def released_cells(
+    part: float,
+    whole: float,
+    settings: FindingsSettings,
+    cells: list[Cell],
+    part_column: str,
+    whole_column: str = "denominator",
+) -> tuple[int | None, int | None]:
+    """:func:`released_pair` for counts that are the sum of these reach-table cells: a
+    count is also suppressed when the released reach table suppresses it in any of them (a
+    sum shown next to its other parts would give a suppressed cell back)."""
+    shown_part, shown_whole = released_pair(part, whole, settings)
+    if withheld(settings, cells, part_column):
+        shown_part = None
+    if withheld(settings, cells, whole_column):
+        shown_whole = None
+    return shown_part, shown_whole
+
+
+def shown(exact: float, value: int | None, settings: FindingsSettings) -> str:
+    """Text of a released count ``value`` (of the exact count ``exact``): '1,233', 'fewer
+    than 8' when suppressed as small, :data:`WITHHELD_TEXT` when suppressed otherwise."""
+    if value is not None:
+        return f"{value:,}"
+    if exact is not None and math.isfinite(exact) and exact <= settings.suppress_at_or_below:
+        return SUPPRESSED_TEXT.format(limit=settings.suppress_at_or_below + 1)
+    return WITHHELD_TEXT
+
+
+def share(part: int | None, whole: int | None) -> str:
+    """A percentage of RELEASED counts: '36%', or :data:`RATE_WITHHELD_TEXT`."""
+    rate = released_rate(part, whole)
+    return RATE_WITHHELD_TEXT if not math.isfinite(rate) else pct(rate)
 
 
 def _pretty(value: str) -> str:

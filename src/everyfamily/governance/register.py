@@ -72,8 +72,9 @@ def register_rows(project: Project) -> list[dict[str, str]]:
                 "purpose": s.purpose or MISSING,
                 "lawful_basis": s.lawful_basis or MISSING,
                 "retention": s.retention or MISSING,
-                "held_as": "identifiable in the restricted zone (records, quarantine); "
-                "keyed pseudonyms, month/year of birth and LSOA in the analysis tables; "
+                "held_as": "identifiable in the encrypted identifiable store (records, "
+                "quarantine, links); keyed pseudonyms, month/year of birth and LSOA in the "
+                "encrypted analysis store; "
                 "released only as disclosure-controlled aggregates",
             }
         )
@@ -191,8 +192,10 @@ def _risk_table(limit: int, rounding: str) -> str:
         ),
         (
             "loss or theft of the store",
-            "keyed pseudonyms (key kept apart); restricted-store encryption helper (DuckDB "
-            "AES-GCM via OpenSSL) not yet wired in: **DPO**: require full-disk encryption",
+            "keyed pseudonyms (key kept apart); both stores encrypted at rest (DuckDB AES-GCM "
+            "via OpenSSL, keys derived from the pseudonymisation key, never stored with the "
+            "data); identifiers in a separate identifiable store; plain extracts only on "
+            "purpose, audited",
         ),
         ("wrong linkage", "linkage quality estimated and shown by group; clerical review"),
     ]

@@ -12,7 +12,6 @@ from __future__ import annotations
 import collections
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -29,7 +28,6 @@ if TYPE_CHECKING:
     from everyfamily.pipeline import RunContext
 
 Echo = Callable[[str], None]
-QUARANTINE_FILE = "quarantine.csv"
 
 
 @dataclass(frozen=True)
@@ -127,12 +125,15 @@ def ingest_project(
     return reports
 
 
-def write_quarantine_file(engine: Engine, reports: list[SourceReport], path: Path) -> int:
-    """The quarantined rows of this run's batches as CSV (restricted: it holds raw rows)."""
-    import pyarrow.csv as pacsv
-
-    keys = [(r.outcome.source, r.outcome.batch_id) for r in reports]
-    if keys and engine.has_table("quarantine"):
+def quarantine_rows(engine: Engine, keys: list[tuple[str, str]] | None = None) -> pa.Table:
+    """Quarantined rows (restricted: they hold raw values), of the given (source, batch_id)
+    batches or of every batch, with the reasons joined by ';' (for a CSV extract)."""
+    if keys is None and engine.has_table("quarantine"):
+        table = engine.query(
+            "SELECT source, row_number, record_id, batch_id, reasons, raw FROM quarantine "
+            "ORDER BY source, batch_id, row_number"
+        )
+    elif keys and engine.has_table("quarantine"):
         where = " OR ".join("(source = ? AND batch_id = ?)" for _ in keys)
         params: list[Any] = [v for k in keys for v in k]
         table = engine.query(
@@ -150,9 +151,7 @@ def write_quarantine_file(engine: Engine, reports: list[SourceReport], path: Pat
     if pa.types.is_list(table.schema.field("reasons").type):
         joined = pc.binary_join(table.column("reasons"), ";")
         table = table.set_column(table.schema.get_field_index("reasons"), "reasons", joined)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pacsv.write_csv(table, path)
-    return table.num_rows
+    return table
 
 
 def reconciliation(reports: list[SourceReport]) -> dict[str, dict[str, Any]]:
@@ -170,9 +169,14 @@ def reconciliation(reports: list[SourceReport]) -> dict[str, dict[str, Any]]:
 
 
 def ingest_stage(ctx: RunContext) -> None:
-    """Pipeline stage: ingest every source, write restricted/quarantine.csv, record counts."""
+    """Pipeline stage: ingest every source into the identifiable store, record counts.
+
+    Quarantined rows stay in the encrypted store (table ``quarantine``); an analyst who must
+    fix them extracts them on purpose: ``everyfamily extract OUT quarantine --to FILE``."""
     reports = ingest_project(ctx.project, ctx.engine, echo=ctx.echo)
-    n_q = write_quarantine_file(ctx.engine, reports, ctx.restricted_dir / QUARANTINE_FILE)
+    n_q = quarantine_rows(
+        ctx.engine, [(r.outcome.source, r.outcome.batch_id) for r in reports]
+    ).num_rows
     totals: collections.Counter[str] = collections.Counter()
     for r in reports:
         totals.update(r.reasons)
@@ -189,7 +193,10 @@ def ingest_stage(ctx: RunContext) -> None:
             }
             for r in reports
         },
-        "quarantine_file": f"{ctx.restricted_dir.name}/{QUARANTINE_FILE}",
-        "quarantined_rows_in_file": n_q,
+        "quarantine_table": "quarantine (identifiable store)",
+        "quarantined_rows_this_run": n_q,
     }
-    ctx.echo(f"  quarantined rows written to {ctx.restricted_dir.name}/{QUARANTINE_FILE} ({n_q:,})")
+    ctx.echo(
+        f"  {n_q:,} quarantined rows kept in the identifiable store "
+        "(see them with: everyfamily extract OUT quarantine --to FILE --purpose ...)"
+    )

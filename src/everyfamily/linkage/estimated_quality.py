@@ -34,7 +34,8 @@ for the rest, while its true recall fell to 0.940: the estimate points at the ri
 but sees about a third of the drop, the rest being pairs blocking never compared or the
 model scored as impossible. Treat the figures
 as a floor on error, good for comparing groups, not as a measured error rate. A clerical
-review of the sample in restricted/clerical_review.csv is the way to check them.
+review of the sample (store table clerical_review; `everyfamily extract OUT clerical_review
+--to FILE`) is the way to check them.
 
 Unit: distinct records (Splink's identities, see ``prepare``), not rows: identical rows (an
 attendance register's forty sessions) are linked by construction and would swamp the pairs.
@@ -356,7 +357,10 @@ def write_estimated_quality(
         records_table=records_table,
     )
     table = estimate_by_group(pairs, values, threshold=threshold, floor=floor)
-    engine.write_table(QUALITY_TABLE, pa.Table.from_pandas(table, preserve_index=False))
+    # Aggregates only (small groups flagged): they belong to the analysis zone the
+    # dashboard reads, not to the identifiable zone linkage works in.
+    with engine.zone("analysis"):
+        engine.write_table(QUALITY_TABLE, pa.Table.from_pandas(table, preserve_index=False))
     published_rows(table).to_csv(diag_dir / QUALITY_FILE, index=False)
     prob = pairs.loc[pairs["match_probability"] >= floor, "match_probability"]
     return expected_quality(prob.to_numpy(dtype="float64"), threshold)

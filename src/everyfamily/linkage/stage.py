@@ -1,13 +1,15 @@
 """The linkage stage: records -> children (person_id) -> families (family_id), stable ids.
 
 I/O edge of the linkage package. It reads the store table ``records``, runs Splink on the
-engine's own connection (so nothing leaves the one store), and writes:
+engine's own connection (in the pipeline the identifiable zone is current, so Splink's
+working tables, which hold names, stay in the encrypted identifiable store), and writes:
 
-- store: ``links`` (every record with its ids), ``id_registry`` (record -> ids, carried to
-  the next run), ``id_events`` (new / merge / split, appended per run),
-  ``linkage_quality_by_group`` (model-based precision and recall by group, no truth needed;
-  see estimated_quality.py; reach and findings read it);
-- restricted/: ``linked_records.parquet``, ``id_registry.parquet``, ``clerical_review.csv``;
+- identifiable store: ``links`` (every record with its ids), ``id_registry`` (record -> ids,
+  carried to the next run), ``id_events`` (new / merge / split, appended per run),
+  ``clerical_review`` (a stratified sample of borderline pairs with their identifiers, to
+  extract with ``everyfamily extract OUT clerical_review --to FILE``);
+- analysis store: ``linkage_quality_by_group`` (model-based precision and recall by group,
+  no truth needed; see estimated_quality.py; reach and findings read it);
 - linkage/: the trained model and diagnostics an analyst can read without ground truth
   (parameters, match weights, chart specs, cluster sizes, unlinkable records, and
   quality_by_group.csv: the estimated quality by group, small groups left out). Nothing in
@@ -44,6 +46,7 @@ from everyfamily.schema import LINKS_COLUMNS
 REGISTRY_TABLE = "id_registry"
 EVENTS_TABLE = "id_events"
 LINKS_TABLE = "links"
+REVIEW_TABLE = "clerical_review"
 _IDENTITY_CLUSTER = "ef_link_identity_cluster"
 _PAIRS = "ef_link_pairs"
 
@@ -91,7 +94,6 @@ def linkage_stage(ctx: Any) -> None:
         ctx.project.linkage,
         key=key,
         out_dir=ctx.out_dir,
-        restricted_dir=ctx.restricted_dir,
         run=run,
         seed=ctx.seed,
         echo=ctx.echo,
@@ -109,7 +111,6 @@ def link_records(
     *,
     key: bytes,
     out_dir: Path,
-    restricted_dir: Path,
     run: str,
     seed: int | None = None,
     echo: Callable[[str], None] = lambda _m: None,
@@ -121,7 +122,6 @@ def link_records(
     t0 = time.perf_counter()
     diag_dir = out_dir / "linkage"
     diag_dir.mkdir(parents=True, exist_ok=True)
-    restricted_dir.mkdir(parents=True, exist_ok=True)
     n_records = (
         int(_scalar(engine, f"SELECT count(*) FROM {rec}"))
         if engine.has_table(records_table)
@@ -257,7 +257,6 @@ def link_records(
         persons.events,
         fams.events,
         run=run,
-        restricted_dir=restricted_dir,
         records_table=records_table,
     )
     n_links = int(
@@ -272,7 +271,6 @@ def link_records(
     )
     _write_clerical_review(
         engine,
-        restricted_dir / "clerical_review.csv",
         per_band=settings.clerical_review_per_band,
         seed=settings.seed if seed is None else seed,
         floor=floor,
@@ -351,15 +349,15 @@ def _previous_registry(engine: Any, path: Path | None) -> pd.DataFrame:
         if not Path(path).is_file():
             raise LinkageError(
                 f"{path}: the previous id registry was not found",
-                hint="point linkage.previous_ids_path at an earlier run's "
-                "restricted/id_registry.parquet",
+                hint="extract an earlier run's registry with `everyfamily extract OLD_OUT "
+                "id_registry --to ids.parquet` and point linkage.previous_ids_path at it",
             )
         frame = pd.read_parquet(path)
         missing = [c for c in cols if c not in frame.columns]
         if missing:
             raise LinkageError(
                 f"{path}: the previous id registry has no column {missing[0]!r}",
-                hint="use the id_registry.parquet written by everyfamily",
+                hint="use an id registry extracted by `everyfamily extract`",
             )
         return frame
     if engine.has_table(REGISTRY_TABLE):
@@ -375,7 +373,6 @@ def _write_outputs(
     family_events: tuple[IdEvent, ...],
     *,
     run: str,
-    restricted_dir: Path,
     records_table: str,
 ) -> None:
     current = links[["source", "record_id", "person_id", "family_id"]].copy()
@@ -443,17 +440,6 @@ def _write_outputs(
         engine.write_table(LINKS_TABLE, links_tbl)
         engine.write_table(REGISTRY_TABLE, registry_tbl)
         engine.write_table(EVENTS_TABLE, events, mode="append")
-    registry_tbl_path = restricted_dir / "id_registry.parquet"
-    import pyarrow.parquet as pq
-
-    pq.write_table(registry_tbl, registry_tbl_path)
-    linked = engine.query(f"""
-        SELECT l.person_id, l.family_id, l.match_probability, r.*
-        FROM {quote_ident(records_table)} AS r JOIN {LINKS_TABLE} AS l
-          ON l.source = r.source AND l.record_id = r.record_id
-        ORDER BY l.person_id, r.source, r.record_id
-    """)
-    pq.write_table(linked, restricted_dir / "linked_records.parquet")
 
 
 def _unlinkables(linker: Any, threshold: float, n_identities: int) -> int:
@@ -550,7 +536,7 @@ _REVIEW_FIELDS = (
 
 
 def _write_clerical_review(
-    engine: Any, path: Path, *, per_band: int, seed: int, floor: float, threshold: float
+    engine: Any, *, per_band: int, seed: int, floor: float, threshold: float
 ) -> None:
     """A stratified sample of borderline pairs: ``per_band`` pairs from each probability
     band, chosen by a seeded hash so the same run samples the same pairs."""
@@ -583,5 +569,5 @@ def _write_clerical_review(
         ORDER BY b.band, b.k
     """,
         [seed, floor, threshold, per_band],
-    ).to_pandas()
-    sample.to_csv(path, index=False)
+    )
+    engine.write_table(REVIEW_TABLE, sample)

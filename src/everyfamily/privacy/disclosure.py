@@ -109,6 +109,40 @@ def released_text(
     return f"{value:,}"
 
 
+def released_part(
+    part: int | float | None,
+    whole: int | float | None,
+    *,
+    suppress_at_or_below: int = DEFAULT_SUPPRESS_AT_OR_BELOW,
+    rounding: Rounding = "midpoint6",
+) -> tuple[int | None, int | None]:
+    """A count and the group it is part of (registered of the children living there), as
+    they may be released together: each by :func:`released_count`, and the part also
+    suppressed when its complement (whole - part) is small, exactly or as the released
+    counts show it (the scalar form of :func:`primary_suppressed`: 0% or 100% of a group,
+    or nearly so, tells something about every member). ``(None, None)`` for unknowns."""
+    shown_whole = released_count(
+        whole, suppress_at_or_below=suppress_at_or_below, rounding=rounding
+    )
+    shown_part = released_count(part, suppress_at_or_below=suppress_at_or_below, rounding=rounding)
+    if shown_part is None or whole is None or part is None:
+        return shown_part, shown_whole
+    rest = round(float(whole)) - round(float(part))
+    if rest <= suppress_at_or_below or (
+        shown_whole is not None and shown_whole - shown_part <= suppress_at_or_below
+    ):
+        shown_part = None
+    return shown_part, shown_whole
+
+
+def released_rate(part: int | None, whole: int | None) -> float:
+    """A rate from RELEASED counts (never from exact ones, so it cannot undo their
+    rounding): NaN when either is suppressed or the whole is 0."""
+    if part is None or whole is None or whole <= 0:
+        return math.nan
+    return part / whole
+
+
 def round_counts(values: np.ndarray, rounding: Rounding) -> np.ndarray:
     """Vectorised rounding of whole counts (NaN stays NaN); the same rule as
     :func:`released_count` without the suppression, so it is deterministic: the same count

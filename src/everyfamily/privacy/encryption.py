@@ -1,5 +1,5 @@
-"""Encrypted DuckDB databases for the restricted identifiable zone (helper; see
-docs/privacy.md for what is and is not wired into the pipeline yet).
+"""Encrypted DuckDB databases: the keys and the secure attach of a run's two stores
+(``everyfamily.stores`` says which store holds what; docs/privacy.md).
 
 DuckDB 1.5.5 encrypts a database attached with ``ENCRYPTION_KEY`` using AES-GCM. It does so
 *securely* only when the httpfs extension (OpenSSL) is loaded; without it DuckDB refuses, or
@@ -8,9 +8,10 @@ DuckDB 1.5.5 encrypts a database attached with ``ENCRYPTION_KEY`` using AES-GCM.
 Temporary files spilled while the database is open are encrypted too
 (``temp_file_encryption``).
 
-The database key is derived from the pseudonymisation key with HMAC-SHA256 under a fixed
-label (a one-step key derivation in the manner of HKDF-Expand, RFC 5869), so one secret kept
-apart from the data serves both purposes without either key revealing the other.
+Each store's key is derived from the pseudonymisation key with HMAC-SHA256 under a label
+naming the store (a one-step key derivation in the manner of HKDF-Expand, RFC 5869), so one
+secret kept apart from the data serves every purpose without any derived key revealing the
+pseudonymisation key or another store's key.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 
 from everyfamily.errors import EngineError, PrivacyError
 
-#: Label of the derived store key (changing it changes every store key).
+#: Label of the derived store keys (changing it changes every store key).
 STORE_KEY_LABEL = b"everyfamily restricted store key v1"
 
 
@@ -47,21 +48,70 @@ def httpfs_extension_path() -> Path:
     return path
 
 
-def store_key(pseudonym_key: bytes) -> str:
-    """The hex key of the restricted store, derived from the pseudonymisation key."""
+def store_key(pseudonym_key: bytes, store: str = "identifiable") -> str:
+    """The hex key of one store (``identifiable`` or ``analysis``), derived from the
+    pseudonymisation key; different stores get unrelated keys."""
     if not pseudonym_key:
         raise PrivacyError("an empty key was given", hint="see privacy.load_key")
-    return hmac.new(pseudonym_key, STORE_KEY_LABEL, hashlib.sha256).hexdigest()
+    label = STORE_KEY_LABEL if store == "identifiable" else STORE_KEY_LABEL + b" " + store.encode()
+    return hmac.new(pseudonym_key, label, hashlib.sha256).hexdigest()
 
 
-def attach_encrypted(con: Any, path: Path, alias: str, key: str) -> None:
+def attach_encrypted(
+    con: Any, path: Path, alias: str, key: str, *, read_only: bool = False
+) -> None:
     """Attach ``path`` as ``alias``, encrypted with ``key`` (created when absent). Loads
-    httpfs first so the encryption is the OpenSSL-backed one; never logs the key."""
+    httpfs first so the encryption is the OpenSSL-backed one; never logs the key. A wrong
+    key, or a store written without encryption, is a one-line :class:`PrivacyError`."""
+    import duckdb
+
     if not alias.isidentifier():
         raise ValueError("alias must be an identifier")
     con.execute(f"LOAD '{httpfs_extension_path()}'")
     con.execute("SET temp_file_encryption = true")
     # ATTACH options cannot be bound parameters; the key is hex from store_key (no quotes)
-    if not all(c in "0123456789abcdef" for c in key):
+    if not key or not all(c in "0123456789abcdef" for c in key):
         raise PrivacyError("the store key must be hex", hint="derive it with store_key()")
-    con.execute(f"ATTACH '{path}' AS {alias} (ENCRYPTION_KEY '{key}')")
+    mode = ", READ_ONLY" if read_only else ""
+    try:
+        con.execute(f"ATTACH '{_sql_path(path)}' AS {alias} (ENCRYPTION_KEY '{key}'{mode})")
+    except duckdb.Error as exc:
+        # DuckDB's message can quote the statement (and so the key): never pass it on.
+        text = str(exc).lower()
+        if "key" in text or "encrypt" in text or "decrypt" in text:
+            raise PrivacyError(
+                f"{path}: cannot open the encrypted store with this key",
+                hint="use the pseudonymisation key of the run that wrote it "
+                "(privacy.key_file or privacy.key_env)",
+            ) from None
+        raise EngineError(
+            f"{path}: cannot open the store ({type(exc).__name__})",
+            hint="is another everyfamily process writing it?",
+        ) from None
+
+
+def attach_plain(con: Any, path: Path, alias: str, *, read_only: bool = False) -> None:
+    """Attach an unencrypted store (``privacy.encrypt_at_rest: false``)."""
+    import duckdb
+
+    if not alias.isidentifier():
+        raise ValueError("alias must be an identifier")
+    mode = " (READ_ONLY)" if read_only else ""
+    try:
+        con.execute(f"ATTACH '{_sql_path(path)}' AS {alias}{mode}")
+    except duckdb.Error as exc:
+        text = str(exc).lower()
+        if "encrypt" in text or "key" in text:
+            raise PrivacyError(
+                f"{path}: the store is encrypted",
+                hint="set privacy.encrypt_at_rest to true and give the run's key",
+            ) from None
+        raise EngineError(
+            f"{path}: cannot open the store ({type(exc).__name__})",
+            hint="is another everyfamily process writing it?",
+        ) from None
+
+
+def _sql_path(path: Path) -> str:
+    """A path as a SQL string literal body (ATTACH takes no bound parameters)."""
+    return str(path).replace("'", "''")

@@ -8,8 +8,10 @@ It is pure (tables and settings in, a table out) and applies, in order:
 1. **primary suppression** (:func:`everyfamily.privacy.disclosure.primary_suppressed`): a
    count of ``suppress_at_or_below`` or fewer (OpenSAFELY: 7), a registered or engaged count
    whose complement in its group is that small (a rate of 0% or 100%, or close to it,
-   discloses something about every member of the group), and every cell suppressed in an
-   earlier release (the release registry, so repeated releases never un-suppress a cell);
+   discloses something about every member of the group), a known count whose complement
+   (children not known to universal services) is that small in a small group
+   (:data:`KNOWN_COMPLEMENT_GROUP_FACTOR`), and every cell suppressed in an earlier release
+   (the release registry, so repeated releases never un-suppress a cell);
 2. **secondary suppression** (:func:`everyfamily.privacy.disclosure.secondary_suppression`)
    over every additive relation an attacker could difference: each larger area (ward, MSOA,
    borough, each centre's reach area, overlapping or not) is the sum of its small areas, and
@@ -45,6 +47,21 @@ from everyfamily.schema import ETHNICITY_2021, REACH_COLUMNS
 PROTECTED_COUNTS: tuple[str, ...] = ("denominator", "known", "registered", "engaged")
 #: Counts with a complement in the group (denominator - count) that must not be small.
 COMPLEMENTED: tuple[str, ...] = ("registered", "engaged")
+#: ``known`` is complement-protected only in small groups: a group whose denominator
+#: (exact or as released) is at most this many times ``suppress_at_or_below + 1`` (40
+#: children with the default 7). Why: the harm of a small complement of ``known`` is
+#: attribute disclosure by elimination: someone who knows a small group (a small community
+#: in one small area) and sees that all but 3 of its children are known to services learns
+#: that those few (whom they may well be able to name) are not: a possible safeguarding
+#: signal. That needs a group small enough for an outsider to know its members; ONS sets the
+#: same kind of floor for its smallest release geography (a census output area holds at
+#: least 40 households, so that membership of a cell is not common knowledge). In a larger
+#: group a few not-known children stay anonymous, and because nearly every child is known,
+#: protecting ``known`` everywhere would suppress almost every known count (docs/privacy.md).
+#: In a small group the complement is protected when it is 0 too (everyone known): the rule
+#: must not single out a non-zero complement by suppressing only those (ONS SDC guidance asks
+#: for both sides of a proportion in small groups).
+KNOWN_COMPLEMENT_GROUP_FACTOR = 5
 #: Counts that do not depend on the service (the same on every service's row).
 SERVICE_FREE: tuple[str, ...] = ("denominator", "known")
 KEYS: tuple[str, ...] = ("level", "area_code", "dimension", "group_value", "service")
@@ -183,6 +200,26 @@ def _exact_relations(rel: pd.DataFrame, values: np.ndarray) -> pd.DataFrame:
 # --- The release ------------------------------------------------------------------------------
 
 
+def known_complement_group_limit(suppress_at_or_below: int) -> int:
+    """The largest group (denominator) in which ``known`` is complement-protected."""
+    return KNOWN_COMPLEMENT_GROUP_FACTOR * (suppress_at_or_below + 1)
+
+
+def _known_complement(
+    exact: Mapping[str, np.ndarray], rounded: Mapping[str, np.ndarray], limit: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(exact, shown) complement of ``known`` (children not known to universal services)
+    in small groups (see :data:`KNOWN_COMPLEMENT_GROUP_FACTOR`); NaN elsewhere, where the
+    complement rule does not apply. A group counts as small when its denominator is small
+    exactly or as released, so releasing a released table suppresses nothing new."""
+    den, den_shown = exact["denominator"], rounded["denominator"]
+    small = (den <= limit) | (den_shown <= limit)
+    return (
+        np.where(small, den - exact["known"], np.nan),
+        np.where(small, den_shown - rounded["known"], np.nan),
+    )
+
+
 def _counts(reach: pd.DataFrame, column: str) -> np.ndarray:
     return np.asarray(pd.to_numeric(reach[column], errors="coerce"), dtype="float64")
 
@@ -235,6 +272,8 @@ def release_reach(
         complement = None
         if c in COMPLEMENTED:
             complement = (exact["denominator"] - exact[c], rounded["denominator"] - rounded[c])
+        elif c == "known":
+            complement = _known_complement(exact, rounded, known_complement_group_limit(t))
         primary = disclosure.primary_suppressed(exact[c], t, complement=complement)
         primary |= _registry_mask(keys, c, previously_suppressed)
         if c in SERVICE_FREE:

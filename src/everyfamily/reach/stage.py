@@ -4,7 +4,7 @@ Reads the store tables ``records`` and ``links`` (and ``linkage_quality_by_group
 linkage stage wrote one) and the project's geography, population, deprivation and sites
 files; writes
 
-* store ``children`` (restricted) and ``restricted/children.parquet``: one row per child;
+* store ``children`` (pseudonymised, analysis zone): one row per child;
 * store ``reach_areas``: site_id, site_name, small_area (how reach areas were drawn);
 * store ``reach``: the exact reach table (aggregate but unprotected: it stays in the store);
 * store ``reach_released`` and ``reach.csv``: the reach table after disclosure control
@@ -13,8 +13,8 @@ files; writes
 * store ``area_membership``: level, area_code, small_area (the geography the release uses);
 * ``reach.gpkg`` (released counts): one layer per area level, EPSG:4326, the 'all' rows
   per service with geometry (small areas from the boundary file, larger areas dissolved from them);
-* ``restricted/not_reached.csv``: children known to universal services, in the age range,
-  registered with no centre.
+* store ``not_reached`` (pseudonymised, analysis zone): children known to universal
+  services, in the age range, registered with no centre (the outreach list, before names).
 
 Nothing person-level goes to the console or run.json: only counts.
 """
@@ -61,6 +61,7 @@ RECORD_FIELDS = (
     "event_date",
     "site",
 )
+NOT_REACHED_TABLE = "not_reached"
 NOT_REACHED_COLUMNS = (
     "person_id",
     "area_code",
@@ -259,18 +260,32 @@ def reach_stage(ctx: RunContext) -> None:
             "release_registry",
             pa.Table.from_pandas(new_registry.reset_index(drop=True), preserve_index=False),
         )
-    children.to_parquet(ctx.restricted_dir / "children.parquet", index=False)
+    ctx.out_dir.mkdir(parents=True, exist_ok=True)
     # arrow: ~20x faster than pandas
     pa_csv.write_csv(released_arrow, ctx.out_dir / "reach.csv")
     _write_gpkg(released, membership, small, ctx.out_dir / "reach.gpkg")
     not_reached = not_reached_list(children, small[["area_code", "area_name"]])
-    not_reached.to_csv(ctx.restricted_dir / "not_reached.csv", index=False)
+    # Pseudonymised, in the analysis store; names are joined only when an outreach worker
+    # opens the list (everyfamily.privacy.reidentify).
+    ctx.engine.write_table(
+        NOT_REACHED_TABLE, pa.Table.from_pandas(not_reached, preserve_index=False)
+    )
 
-    headline = headline_figures(reach, children, b_code)
+    from everyfamily.privacy.disclosure import released_count
+
+    headline = headline_figures(released, children, b_code, p.privacy)
     headline.update(
         {
-            "unlinked_records": tables.unlinked_records,
-            "not_reached_listed": len(not_reached),
+            "unlinked_records": released_count(
+                tables.unlinked_records,
+                suppress_at_or_below=p.privacy.suppress_at_or_below,
+                rounding=p.privacy.rounding,
+            ),
+            "not_reached_listed": released_count(
+                len(not_reached),
+                suppress_at_or_below=p.privacy.suppress_at_or_below,
+                rounding=p.privacy.rounding,
+            ),
             "levels": sorted(set(membership["level"])),
             "sites": len(sites),
             "reach_rows": len(reach),
@@ -281,47 +296,76 @@ def reach_stage(ctx: RunContext) -> None:
             "gpkg_crs": "EPSG:4326",
         }
     )
-    ctx.metadata["reach"] = headline
+    ctx.metadata["reach"] = headline  # released counts only (headline_figures)
     ctx.echo(_summary(headline))
 
 
 def headline_figures(
-    reach: pd.DataFrame, children: pd.DataFrame, borough_code: str
+    released: pd.DataFrame, children: pd.DataFrame, borough_code: str, privacy: Any = None
 ) -> dict[str, Any]:
-    """Borough-level counts and rates for run.json and the console (aggregates only)."""
-    row = reach[
-        (reach["level"] == "borough") & (reach["dimension"] == "all") & (reach["service"] == "any")
+    """Borough-level counts and rates for run.json and the console, as RELEASED.
+
+    run.json is an operator file but a plain one in the output folder, so it holds the
+    borough row of the released reach table (``privacy.release.release_reach``: suppressed,
+    rounded, rates from the protected counts); counts not in that table pass the same
+    rules (``disclosure.released_count``, ``None`` when suppressed). ``"released": true``
+    says so. The exact counts stay in the store table ``reach`` only.
+    """
+    from everyfamily.privacy.disclosure import released_count
+    from everyfamily.privacy.release import ReleaseRules
+
+    rules = ReleaseRules.from_settings(privacy)
+    marker = {
+        "released": True,
+        "disclosure": {
+            "suppress_at_or_below": rules.suppress_at_or_below,
+            "rounding": rules.rounding,
+        },
+    }
+
+    def protect(n: float) -> int | None:
+        return released_count(
+            n, suppress_at_or_below=rules.suppress_at_or_below, rounding=rules.rounding
+        )
+
+    row = released[
+        (released["level"] == "borough")
+        & (released["dimension"] == "all")
+        & (released["service"] == "any")
     ]
     if row.empty:
-        return {"borough": borough_code}
+        return {"borough": borough_code, **marker}
     r = row.iloc[0]
 
     def num(v: Any) -> float | None:
         return None if pd.isna(v) else round(float(v), 4)
 
-    def ratio(a: float, b: float) -> float | None:
-        return None if not b else round(a / b, 4)
+    def shown(v: Any) -> int | None:  # a released count: NA when suppressed
+        return None if pd.isna(v) else int(v)
 
     in_range = children["in_age_range"].astype(bool)
+    known_any = protect(float((in_range & children["known"]).sum()))
+    known_reg = protect(float((in_range & children["known"] & children["registered"]).sum()))
     return {
         "borough": borough_code,
-        "children_linked": len(children),
-        "children_outside_age_range": int((~in_range).sum()),
-        "children_without_area": int((in_range & children["area_code"].isna()).sum()),
+        **marker,
+        "children_linked": protect(len(children)),
+        "children_outside_age_range": protect(int((~in_range).sum())),
+        "children_without_area": protect(int((in_range & children["area_code"].isna()).sum())),
         "ons_population": num(r["ons_population"]),
-        "denominator": int(r["denominator"]),
-        "known": int(r["known"]),
-        "registered": int(r["registered"]),
-        "engaged": int(r["engaged"]),
+        "denominator": shown(r["denominator"]),
+        "known": shown(r["known"]),
+        "registered": shown(r["registered"]),
+        "engaged": shown(r["engaged"]),
         "known_completeness": num(r["known_completeness"]),
         "registered_rate": num(r["registered_rate"]),
         "engaged_rate": num(r["engaged_rate"]),
         "registered_rate_ons": num(r["registered_rate_ons"]),
         "engaged_rate_ons": num(r["engaged_rate_ons"]),
-        "registered_rate_of_known": ratio(
-            float((in_range & children["known"] & children["registered"]).sum()),
-            float((in_range & children["known"]).sum()),
-        ),
+        # from the protected counts too, so the rate cannot undo their rounding
+        "registered_rate_of_known": None
+        if not known_any or known_reg is None
+        else round(known_reg / known_any, 4),
     }
 
 
@@ -333,8 +377,12 @@ def _summary(h: dict[str, Any]) -> str:
     if "denominator" not in h:
         return "  reach: no children in range"
     ons = h["ons_population"]
+
+    def n(v: Any) -> str:  # released counts: None when suppressed
+        return "suppressed" if v is None else f"{v:,}"
+
     return (
-        f"  children in range {h['denominator']:,} (known to universal services {h['known']:,}"
+        f"  children in range {n(h['denominator'])} (known to universal services {n(h['known'])}"
         f"; ONS estimate {'n/a' if ons is None else f'{ons:,.0f}'}, "
         f"completeness {_pct(h['known_completeness'])})\n"
         f"  registered {_pct(h['registered_rate'])} of children in range, "

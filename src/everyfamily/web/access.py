@@ -25,13 +25,19 @@ from everyfamily.errors import AccessDenied, ConfigError
 
 
 class Permission(StrEnum):
-    """What a route shows. Person-level rows need view_outreach_list or view_records."""
+    """What a route shows. Person-level rows need view_outreach_list or view_records; names
+    need reidentify as well."""
 
     PUBLIC = "public"  # health check and static assets: nothing from the data
     VIEW_AGGREGATES = "view_aggregates"  # released (disclosure-controlled) aggregates
     VIEW_CENTRE_DETAIL = "view_centre_detail"  # a centre's figures area by area
     VIEW_OUTREACH_LIST = "view_outreach_list"  # person-level list of children not reached
-    VIEW_RECORDS = "view_records"  # reserved for record-level views (issue 7)
+    VIEW_RECORDS = "view_records"  # pseudonymised record-level rows of every child
+    #: Names and contact details on the outreach list (re-identification). Granted to the
+    #: outreach worker only, who contacts families in assigned areas; an analyst works on
+    #: pseudonymised rows and an admin runs the service, so neither needs to know who a
+    #: child is. Effective only with logins: every re-identification is audited first.
+    REIDENTIFY = "reidentify"
     ADMIN = "admin"  # run metadata, settings and file locations
 
 
@@ -41,10 +47,13 @@ _AGG = frozenset({Permission.PUBLIC, Permission.VIEW_AGGREGATES})
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "viewer": _AGG,
     "centre_manager": _AGG | {Permission.VIEW_CENTRE_DETAIL},
-    "outreach_worker": _AGG | {Permission.VIEW_CENTRE_DETAIL, Permission.VIEW_OUTREACH_LIST},
+    "outreach_worker": _AGG
+    | {Permission.VIEW_CENTRE_DETAIL, Permission.VIEW_OUTREACH_LIST, Permission.REIDENTIFY},
     "analyst": _AGG
     | {Permission.VIEW_CENTRE_DETAIL, Permission.VIEW_OUTREACH_LIST, Permission.VIEW_RECORDS},
-    "admin": frozenset(Permission),
+    # everything but re-identification (deny by default: running the service is no reason
+    # to see who a child is)
+    "admin": frozenset(Permission) - {Permission.REIDENTIFY},
 }
 
 DEFAULT_ROLE = "viewer"
@@ -64,6 +73,7 @@ ROUTE_PERMISSIONS: dict[str, Permission] = {
     "page_centre": Permission.VIEW_AGGREGATES,
     "page_quality": Permission.VIEW_AGGREGATES,
     "page_outreach": Permission.VIEW_OUTREACH_LIST,
+    "page_records": Permission.VIEW_RECORDS,
     "page_admin": Permission.ADMIN,
     "page_audit": Permission.ADMIN,
     "page_login": Permission.PUBLIC,
@@ -87,6 +97,7 @@ ROUTE_PERMISSIONS: dict[str, Permission] = {
     "api_centre_areas": Permission.VIEW_CENTRE_DETAIL,
     "api_quality": Permission.VIEW_AGGREGATES,
     "api_outreach": Permission.VIEW_OUTREACH_LIST,
+    "api_records": Permission.VIEW_RECORDS,
     "api_admin_run": Permission.ADMIN,
     "api_admin_audit": Permission.ADMIN,
     # exports

@@ -10,6 +10,7 @@ closed network. The JSON API is described at ``/openapi.json`` and listed at ``/
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlparse
@@ -22,7 +23,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from everyfamily import __version__
-from everyfamily.errors import AccessDenied
+from everyfamily.errors import AccessDenied, EveryfamilyError
 from everyfamily.web import exports
 from everyfamily.web.access import (
     ROUTE_PERMISSIONS,
@@ -42,8 +43,16 @@ from everyfamily.web.auth import (
     csrf_matches,
 )
 from everyfamily.web.labels import BANDS, dimension_label, group_label, level_label
-from everyfamily.web.outputs import load_outputs
-from everyfamily.web.service import BadRequest, Dashboard, NotFound, Table, format_value
+from everyfamily.web.outputs import load_outputs, read_contact_details
+from everyfamily.web.service import (
+    RECORDS_PAGE_SIZE,
+    BadRequest,
+    ContactLookup,
+    Dashboard,
+    NotFound,
+    Table,
+    format_value,
+)
 
 HERE = Path(__file__).parent
 TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
@@ -65,6 +74,7 @@ NAV: tuple[tuple[str, str, str], ...] = (
     ("page_centres", "Centres", "/centres"),
     ("page_quality", "Data quality", "/quality"),
     ("page_outreach", "Outreach list", "/outreach"),
+    ("page_records", "Records", "/records"),
     ("page_api", "API", "/api"),
     ("page_admin", "Run details", "/admin"),
 )
@@ -152,10 +162,15 @@ class PurposeNeeded(Exception):
     """Person-level data asked for before a purpose was stated in this session."""
 
 
-def _outreach_scope(request: Request, dash: Dashboard, area: str | None) -> frozenset[str] | None:
-    """Who may see which part of the outreach list, audited. None: every area (local
-    single-user mode, analysts, admins); otherwise the small areas assigned to the user.
-    Asking for an area outside them is refused and audited (no IDOR)."""
+#: Pages the purpose form may return to once a purpose is stated (never a free URL).
+PURPOSE_PAGES = ("/outreach", "/records")
+#: Most area codes one audit entry of a re-identification names (then "and N more").
+AUDIT_AREAS = 50
+
+
+def _stated_purpose(request: Request) -> tuple[UserStore, Session] | None:
+    """The users store and session of a logged-in request that has stated a purpose; None
+    in local single-user mode (no users store: no login, no audit)."""
     users: UserStore | None = request.app.state.users
     if users is None:
         return None
@@ -164,6 +179,58 @@ def _outreach_scope(request: Request, dash: Dashboard, area: str | None) -> froz
         raise AccessDenied("log in first")
     if not session.purpose:
         raise PurposeNeeded
+    return users, session
+
+
+def _contact_lookup(request: Request) -> ContactLookup | None:
+    """Re-identification for this request, or None: only for a logged-in user whose role
+    holds ``reidentify`` (never in local single-user mode, which keeps no audit log). The
+    lookup writes the audit entry (who, how many children, which areas, the purpose; never
+    a name) and only then opens the identifiable store, read-only, for this call alone."""
+    granted: frozenset[Permission] = getattr(request.state, "permissions", frozenset())
+    stated = _stated_purpose(request)
+    if stated is None or Permission.REIDENTIFY not in granted:
+        return None
+    users, session = stated
+    dash: Dashboard = request.app.state.dashboard
+    path = request.url.path
+
+    def look_up(person_ids: list[str], areas: list[str]) -> Any:
+        shown = ",".join(areas[:AUDIT_AREAS])
+        more = f" and {len(areas) - AUDIT_AREAS} more" if len(areas) > AUDIT_AREAS else ""
+        users.audit(
+            session.user.username,
+            "reidentify",
+            f"{path}: names and contact details of {len(person_ids)} children "
+            f"in areas {shown}{more}",
+            session.purpose,
+        )
+        return read_contact_details(dash.outputs.out_dir, person_ids, dash.outputs.environ)
+
+    return look_up
+
+
+def _records_audit(request: Request, area: str | None, page: int) -> None:
+    """Audit an opening of the record-level view (who, which filter, the purpose)."""
+    stated = _stated_purpose(request)
+    if stated is not None:
+        users, session = stated
+        users.audit(
+            session.user.username,
+            "records_view",
+            f"{request.url.path} area={area or 'all'} page={page}",
+            session.purpose,
+        )
+
+
+def _outreach_scope(request: Request, dash: Dashboard, area: str | None) -> frozenset[str] | None:
+    """Who may see which part of the outreach list, audited. None: every area (local
+    single-user mode, analysts, admins); otherwise the small areas assigned to the user.
+    Asking for an area outside them is refused and audited (no IDOR)."""
+    stated = _stated_purpose(request)
+    if stated is None:
+        return None
+    users, session = stated
     allowed = None
     if session.user.role == "outreach_worker":
         allowed = dash.expand_areas(session.user.areas)
@@ -278,12 +345,18 @@ def _csp(basemap_url: str | None) -> str:
 
 
 def create_app(
-    out_dir: Path, *, policy: AccessPolicy | None = None, users: UserStore | None = None
+    out_dir: Path,
+    *,
+    policy: AccessPolicy | None = None,
+    users: UserStore | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> FastAPI:
     """The dashboard over one run's output folder. With ``users`` (a users store) login is
     required and roles come from the logged-in user; otherwise ``policy`` maps a request to
-    a role (default: every request is a ``viewer``, who sees released aggregates only)."""
-    dashboard = Dashboard(load_outputs(Path(out_dir)))
+    a role (default: every request is a ``viewer``, who sees released aggregates only).
+    ``environ``: where a key named by ``privacy.key_env`` is looked up (None: os.environ);
+    a key that cannot be loaded stops here with a one-line :class:`PrivacyError`."""
+    dashboard = Dashboard(load_outputs(Path(out_dir), environ))
     app = FastAPI(
         title="everyfamily dashboard",
         version=__version__,
@@ -305,7 +378,21 @@ def create_app(
                 {"detail": "state a purpose first (POST /outreach/purpose)"}, status_code=403
             )
         session = _session(request)
-        return _page(request, "purpose.html", csrf=session.csrf if session else "", message="")
+        back = request.url.path if request.url.path in PURPOSE_PAGES else PURPOSE_PAGES[0]
+        return _page(
+            request, "purpose.html", csrf=session.csrf if session else "", message="", back=back
+        )
+
+    @app.exception_handler(EveryfamilyError)
+    async def _store_failed(request: Request, exc: EveryfamilyError) -> Response:
+        # A store that cannot be read during a request (a key moved, a file locked). The
+        # message names files only, but it is an operator's business: say nothing more.
+        message = "the restricted data cannot be read now: ask the dashboard's administrator"
+        if _wants_json(request):
+            return JSONResponse({"detail": message}, status_code=503)
+        return _page(
+            request, "error.html", status_code=503, heading="Not available", message=message
+        )
 
     @app.exception_handler(AccessDenied)
     async def _denied(request: Request, exc: AccessDenied) -> Response:
@@ -421,13 +508,15 @@ def _routes(app: FastAPI) -> None:
     async def outreach_purpose(request: Request) -> Response:
         session, form = await _session_form(request)
         purpose = " ".join(form.get("purpose", "").split())
+        back = form.get("back", "")
+        back = back if back in PURPOSE_PAGES else PURPOSE_PAGES[0]
         if len(purpose) < 5:
-            return _page(request, "purpose.html", status_code=400, csrf=session.csrf,
-                         message="Say what the list is for (at least 5 characters).")  # fmt: skip
+            return _page(request, "purpose.html", status_code=400, csrf=session.csrf, back=back,
+                         message="Say what the data is for (at least 5 characters).")  # fmt: skip
         users: UserStore = request.app.state.users
         users.set_purpose(session.token, purpose)
         users.audit(session.user.username, "purpose_stated", "", purpose)
-        return RedirectResponse("/outreach", status_code=303)
+        return RedirectResponse(back, status_code=303)
 
     @app.get("/admin/audit", response_class=HTMLResponse, include_in_schema=False)
     def page_audit(request: Request) -> Response:
@@ -505,11 +594,22 @@ def _routes(app: FastAPI) -> None:
         page: Annotated[int, Query(ge=1)] = 1,
     ) -> Response:
         allowed = _outreach_scope(request, dash, area or None)
-        resp = _page(
-            request,
-            "outreach.html",
-            o=dash.outreach(area or None, site or None, page, allowed=allowed),
+        o = dash.outreach(
+            area or None, site or None, page, allowed=allowed, contacts=_contact_lookup(request)
         )
+        resp = _page(request, "outreach.html", o=o)
+        resp.headers["Cache-Control"] = "no-store"
+        return resp
+
+    @app.get("/records", response_class=HTMLResponse, include_in_schema=False)
+    def page_records(
+        request: Request,
+        dash: DashDep,
+        area: str | None = None,
+        page: Annotated[int, Query(ge=1)] = 1,
+    ) -> Response:
+        _records_audit(request, area or None, page)
+        resp = _page(request, "records.html", r=dash.records(area or None, page))
         resp.headers["Cache-Control"] = "no-store"
         return resp
 
@@ -644,7 +744,24 @@ def _routes(app: FastAPI) -> None:
     ) -> Response:
         """Children known and not registered (person-level; view_outreach_list)."""
         allowed = _outreach_scope(request, dash, area or None)
-        return _json(dash.outreach(area or None, site or None, page, allowed=allowed), private=True)
+        o = dash.outreach(
+            area or None, site or None, page, allowed=allowed, contacts=_contact_lookup(request)
+        )
+        return _json(o, private=True)
+
+    @app.get("/api/records", tags=["restricted"])
+    def api_records(
+        request: Request,
+        dash: DashDep,
+        area: str | None = None,
+        page: Annotated[int, Query(ge=1)] = 1,
+        limit: Annotated[int, Query(ge=1, le=RECORDS_PAGE_SIZE)] = RECORDS_PAGE_SIZE,
+    ) -> Response:
+        """Pseudonymised record-level rows of every child, a page at a time (no names; month
+        and year of birth only; view_records). Each request is audited."""
+        _records_audit(request, area or None, page)
+        r = dash.records(area or None, page, limit)
+        return _json({k: v for k, v in r.items() if k != "area_choices"}, private=True)
 
     @app.get("/api/admin/run", tags=["restricted"])
     def api_admin_run(dash: DashDep) -> Response:
@@ -675,7 +792,9 @@ def _routes(app: FastAPI) -> None:
     ) -> Response:
         """The outreach list (person-level; view_outreach_list)."""
         allowed = _outreach_scope(request, dash, area or None)
-        table = dash.outreach_export(area or None, site or None, allowed=allowed)
+        table = dash.outreach_export(
+            area or None, site or None, allowed=allowed, contacts=_contact_lookup(request)
+        )
         return _export(request, table, fmt, private=True)
 
     @app.get("/export/centres/{site}/areas.{fmt}", tags=["export"])

@@ -19,8 +19,11 @@ double-submit pattern, OWASP CSRF Prevention Cheat Sheet).
 Login attempts: after :data:`MAX_FAILURES` failures a user is locked for
 :data:`LOCKOUT_SECONDS`; a client address that fails :data:`ATTEMPTS_PER_WINDOW` logins
 within :data:`WINDOW_SECONDS` is refused until the window passes (OWASP Authentication Cheat
-Sheet). Nothing here logs a
-password, a hash or a token.
+Sheet). Both live in the users file (``users.failed``/``locked_until`` and
+``login_failures``), so a restart does not reset them and every worker process of the
+dashboard shares them; the client address is kept only as its SHA-256 (a pseudonym, not
+anonymous: an IPv4 hash can be brute-forced), and failures older than a window are deleted
+at the next failed login. Nothing here logs a password, a hash or a token.
 """
 
 from __future__ import annotations
@@ -31,9 +34,7 @@ import hmac
 import json
 import secrets
 import sqlite3
-import threading
 import time
-from collections import defaultdict, deque
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -86,6 +87,11 @@ CREATE TABLE IF NOT EXISTS audit (
     detail TEXT NOT NULL DEFAULT '',
     purpose TEXT NOT NULL DEFAULT ''
 );
+CREATE TABLE IF NOT EXISTS login_failures (
+    client_sha256 TEXT NOT NULL,
+    at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS login_failures_client ON login_failures (client_sha256, at);
 CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
@@ -135,8 +141,6 @@ class UserStore:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory defaults
-        self._attempts: dict[str, deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._con() as con:
             con.executescript(_SCHEMA)
@@ -222,17 +226,26 @@ class UserStore:
     # --- login -----------------------------------------------------------------------------
 
     def _rate_limited(self, client: str) -> bool:
-        """Has this client failed :data:`ATTEMPTS_PER_WINDOW` logins in the window?"""
-        now = time.monotonic()
-        with self._lock:
-            q = self._attempts[client]
-            while q and now - q[0] > WINDOW_SECONDS:
-                q.popleft()
-            return len(q) >= ATTEMPTS_PER_WINDOW
+        """Has this client failed :data:`ATTEMPTS_PER_WINDOW` logins in the window?
+
+        Counted in the users file, not in memory: wall-clock time (``time.time``), because
+        the count must survive a restart and be the same in every worker process."""
+        with self._con() as con:
+            (n,) = con.execute(
+                "SELECT count(*) FROM login_failures WHERE client_sha256 = ? AND at > ?",
+                (_sha(client), time.time() - WINDOW_SECONDS),
+            ).fetchone()
+        return bool(n >= ATTEMPTS_PER_WINDOW)
 
     def _failed(self, client: str) -> None:
-        with self._lock:
-            self._attempts[client].append(time.monotonic())
+        """Record a failed login of this client (and forget failures older than a window:
+        they no longer count, and the address is personal data kept no longer than needed)."""
+        now = time.time()
+        with self._con() as con:
+            con.execute("DELETE FROM login_failures WHERE at <= ?", (now - WINDOW_SECONDS,))
+            con.execute(
+                "INSERT INTO login_failures (client_sha256, at) VALUES (?, ?)", (_sha(client), now)
+            )
 
     def login(self, username: str, password: str, client: str) -> str:
         """A new session token for a correct password; :class:`AccessDenied` otherwise (one

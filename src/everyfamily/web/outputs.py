@@ -2,10 +2,13 @@
 
 Everything the dashboard shows comes from what :func:`load_outputs` reads here (the reach
 table, findings.json, run.json, the boundaries in reach.gpkg, the sites file named in the
-run's settings, and small aggregate tables of the store opened read-only). When an output
-format changes, this module is the one to change. The person-level outreach list is read
-separately and only on demand (:func:`read_not_reached`), so a viewer's requests never load
-it.
+run's settings, and small aggregate tables of the analysis store opened read-only). When an
+output format changes, this module is the one to change. Both stores are encrypted
+(``everyfamily.stores``): they are opened with the key run.json points at. The
+person-level tables are read separately and only on demand (:func:`read_not_reached`,
+:func:`read_children`), so a viewer's requests never load them; names and contact details
+(:func:`read_contact_details`) come from the identifiable store, opened for one request and
+closed.
 
 Files are read once when the app starts: a run's outputs do not change under it.
 """
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +31,7 @@ GPKG_FILE = "reach.gpkg"
 FINDINGS_FILE = "findings.json"
 RUN_FILE = "run.json"
 STORE_FILE = "everyfamily.duckdb"
-NOT_REACHED_FILE = "restricted/not_reached.csv"
+NOT_REACHED_TABLE = "not_reached"
 
 #: Columns of the reach table read as text (codes that look like numbers stay codes).
 _TEXT_COLUMNS = (
@@ -66,6 +70,10 @@ class RunOutputs:
     #: level, area_code, small_area (store table area_membership; None for older runs)
     membership: pd.DataFrame | None = None
     overlays: dict[str, bytes] = field(default_factory=dict)  # layer name -> GeoJSON
+    #: whether the analysis store holds the outreach list (table not_reached)
+    outreach_list: bool = False
+    #: where a key named by privacy.key_env is looked up (None: os.environ at the time)
+    environ: Mapping[str, str] | None = field(default=None, repr=False)
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -74,7 +82,7 @@ class RunOutputs:
 
     @property
     def has_outreach_list(self) -> bool:
-        return (self.out_dir / NOT_REACHED_FILE).is_file()
+        return self.outreach_list
 
 
 def _read_json(path: Path, what: str) -> dict[str, Any]:
@@ -265,56 +273,77 @@ def _sites(run: dict[str, Any], reach: pd.DataFrame) -> tuple[pd.DataFrame, list
     return named[cols].reset_index(drop=True), [warning]
 
 
-def _membership(out_dir: Path) -> pd.DataFrame | None:
-    """The geography the release used (store table area_membership), read-only."""
-    path = out_dir / STORE_FILE
-    if not path.is_file():
-        return None
-    import duckdb
+def _open_analysis(out_dir: Path, environ: Mapping[str, str] | None) -> Any:
+    """The run's analysis store, read-only (encrypted: the key is loaded as run.json says)."""
+    from everyfamily.stores import ANALYSIS, open_run_stores
 
-    try:
-        con = duckdb.connect(str(path), read_only=True)
-    except duckdb.Error:
-        return None
-    try:
-        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-        if "area_membership" not in tables:
-            return None
-        return con.execute("SELECT level, area_code, small_area FROM area_membership").df()
-    finally:
-        con.close()
+    return open_run_stores(out_dir, zones=(ANALYSIS,), read_only=True, environ=environ)
 
 
-def _store_tables(out_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame | None, list[str]]:
-    """Small aggregate tables from the store, opened read-only and closed at once."""
-    path = out_dir / STORE_FILE
+def _store_tables(
+    out_dir: Path, environ: Mapping[str, str] | None
+) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None, bool, list[str]]:
+    """Small aggregate tables of the analysis store (reach areas, linkage quality by group,
+    the area membership the release used) and whether it holds the outreach list; the store
+    is opened read-only and closed at once.
+
+    A key that cannot be loaded, or a wrong one, raises :class:`PrivacyError` (so ``serve``
+    stops at start with its one line); a store another process holds is a warning."""
+    from everyfamily.errors import EngineError
+    from everyfamily.stores import ANALYSIS, STORE_PATHS
+
     empty = pd.DataFrame({"site_id": [], "small_area": []})
-    if not path.is_file():
-        return empty, None, [f"{STORE_FILE} not found: reach-area membership is not shown"]
-    import duckdb
-
+    if not (out_dir / STORE_PATHS[ANALYSIS]).is_file():
+        return (
+            empty,
+            None,
+            None,
+            False,
+            [f"{STORE_FILE} not found: reach-area membership is not shown"],
+        )
     try:
-        con = duckdb.connect(str(path), read_only=True)
-    except duckdb.Error:
-        return empty, None, [f"{STORE_FILE} could not be opened read-only (is a run writing it?)"]
+        engine = _open_analysis(out_dir, environ)
+    except EngineError:
+        return (
+            empty,
+            None,
+            None,
+            False,
+            [f"{STORE_FILE} could not be opened read-only (is a run writing it?)"],
+        )
     try:
-        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        tables = {
+            str(t)
+            for t in engine.query(
+                "SELECT table_name FROM information_schema.tables WHERE table_catalog = ?",
+                [ANALYSIS],
+            )
+            .column(0)
+            .to_pylist()
+        }
         areas = empty
         if "reach_areas" in tables:
-            areas = con.execute(
+            areas = engine.query(
                 "SELECT site_id, small_area FROM reach_areas ORDER BY site_id, small_area"
-            ).df()
+            ).to_pandas()
         quality = None
         if "linkage_quality_by_group" in tables:
-            quality = con.execute("SELECT * FROM linkage_quality_by_group").df()
-        return areas, quality, []
+            quality = engine.query("SELECT * FROM linkage_quality_by_group").to_pandas()
+        membership = None
+        if "area_membership" in tables:
+            membership = engine.query(
+                "SELECT level, area_code, small_area FROM area_membership"
+            ).to_pandas()
+        return areas, quality, membership, "not_reached" in tables, []
     finally:
-        con.close()
+        engine.close()
 
 
-def load_outputs(out_dir: Path) -> RunOutputs:
+def load_outputs(out_dir: Path, environ: Mapping[str, str] | None = None) -> RunOutputs:
     """Read a run's output folder (aggregates only). Raises :class:`InputError` when the
-    folder is not an everyfamily output folder."""
+    folder is not an everyfamily output folder and :class:`PrivacyError` when its analysis
+    store cannot be opened with the key run.json points at (``environ``: where to look for a
+    key named by ``privacy.key_env``; None is ``os.environ``)."""
     out_dir = Path(out_dir)
     if not out_dir.is_dir():
         raise InputError(
@@ -332,7 +361,7 @@ def load_outputs(out_dir: Path) -> RunOutputs:
         warnings = [f"{FINDINGS_FILE} not found: no findings are shown"]
     shapes, w1 = _shapes(out_dir)
     sites, w2 = _sites(run, reach)
-    reach_areas, by_group, w3 = _store_tables(out_dir)
+    reach_areas, by_group, membership, outreach_list, w3 = _store_tables(out_dir, environ)
     if by_group is None:
         by_group = _linkage_by_group_from_run(run)
     return RunOutputs(
@@ -345,6 +374,9 @@ def load_outputs(out_dir: Path) -> RunOutputs:
         reach_areas=reach_areas,
         linkage_by_group=by_group,
         warnings=tuple(warnings + w1 + w2 + w3),
+        membership=membership,
+        outreach_list=outreach_list,
+        environ=environ,
         overlays={**_overlays(out_dir), **_community_overlay(out_dir, run, shapes)},
     )
 
@@ -359,15 +391,101 @@ def _linkage_by_group_from_run(run: dict[str, Any]) -> pd.DataFrame | None:
     return None
 
 
-def read_not_reached(out_dir: Path) -> pd.DataFrame:
-    """The person-level list of children not reached (restricted). Callers must have
-    checked the permission first; nothing here logs a value."""
-    path = Path(out_dir) / NOT_REACHED_FILE
-    if not path.is_file():
-        raise InputError(
-            f"{path}: no outreach list", hint="rerun the pipeline: the measure stage writes it"
-        )
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+def read_not_reached(out_dir: Path, environ: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """The person-level list of children not reached (pseudonymised; analysis store table
+    ``not_reached``), as text. Callers must have checked the permission first; nothing here
+    logs a value."""
+    frame = _read_analysis_table(out_dir, NOT_REACHED_TABLE, "the outreach list", environ)
     if "person_id" not in frame.columns:
-        raise InputError(f"{path}, column 'person_id': missing from the outreach list")
+        raise InputError(f"{out_dir}, table {NOT_REACHED_TABLE!r}: no column 'person_id'")
     return frame
+
+
+#: Columns of the analysis table ``children`` the record-level view may show: pseudonyms,
+#: month and year of birth, the small area, groups and reach; never a name or a full date.
+RECORD_COLUMNS: tuple[str, ...] = (
+    "person_id",
+    "family_id",
+    "date_of_birth",
+    "age_years",
+    "sex",
+    "area_code",
+    "ethnicity",
+    "ethnicity_broad",
+    "main_language",
+    "mother_region_of_birth",
+    "imd_decile",
+    "idaci_decile",
+    "known",
+    "registered",
+    "registered_sites",
+    "engaged",
+    "engaged_sites",
+    "nearest_site",
+)
+
+
+def read_children(out_dir: Path, environ: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """The pseudonymised record-level table ``children`` (the :data:`RECORD_COLUMNS` it has;
+    the date of birth is already the 1st of its month). Callers check the permission."""
+    from everyfamily.engines.base import quote_ident
+
+    engine = _open_analysis_or_fail(out_dir, "children", "the record-level table", environ)
+    try:
+        have = set(
+            engine.query(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = ?",
+                ["children"],
+            )
+            .column(0)
+            .to_pylist()
+        )
+        cols = [c for c in RECORD_COLUMNS if c in have]
+        sql = f"SELECT {', '.join(quote_ident(c) for c in cols)} FROM children"
+        return engine.query(sql + " ORDER BY area_code, person_id").to_pandas()
+    finally:
+        engine.close()
+
+
+def _open_analysis_or_fail(
+    out_dir: Path, table: str, what: str, environ: Mapping[str, str] | None
+) -> Any:
+    engine = _open_analysis(Path(out_dir), environ)
+    if not engine.has_table(table):
+        engine.close()
+        raise InputError(
+            f"{out_dir}, table {table!r}: no {what}",
+            hint="rerun the pipeline: the measure stage writes it",
+        )
+    return engine
+
+
+def _read_analysis_table(
+    out_dir: Path, table: str, what: str, environ: Mapping[str, str] | None
+) -> pd.DataFrame:
+    from everyfamily.engines.base import quote_ident
+
+    engine = _open_analysis_or_fail(out_dir, table, what, environ)
+    try:
+        frame = engine.query(f"SELECT * FROM {quote_ident(table)}").to_pandas()
+    finally:
+        engine.close()
+    # as text, as the CSV it replaces was read: codes stay codes, missing values are ''
+    return frame.astype("string").fillna("").astype(object)
+
+
+def read_contact_details(
+    out_dir: Path, person_ids: Sequence[str], environ: Mapping[str, str] | None = None
+) -> pd.DataFrame:
+    """Names and contact details of these children (re-identification), from the
+    identifiable store opened read-only for this call and closed before returning: nothing
+    identifiable stays open or cached. Callers must have checked the permission, scoped the
+    ids to the user's areas and written the audit entry first."""
+    from everyfamily.privacy.reidentify import contact_details
+    from everyfamily.stores import IDENTIFIABLE, open_run_stores
+
+    engine = open_run_stores(Path(out_dir), zones=(IDENTIFIABLE,), read_only=True, environ=environ)
+    try:
+        return contact_details(engine, person_ids)
+    finally:
+        engine.close()

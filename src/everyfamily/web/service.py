@@ -7,8 +7,11 @@ afterwards comes from the released copy. Raw counts are kept only in columns pre
 ``raw_`` so that sums over many areas (a legend class, a reach area) can be released as a
 whole; no serializer here copies a ``raw_`` column out.
 
-Person-level rows (the outreach list) are read on demand by :meth:`Dashboard.outreach`,
-which the routes reach only with the ``view_outreach_list`` permission.
+Person-level rows are read on demand: the pseudonymised outreach list by
+:meth:`Dashboard.outreach` (permission ``view_outreach_list``) and the pseudonymised records
+by :meth:`Dashboard.records` (``view_records``). Names and contact details are never held
+here: the outreach list asks a :data:`ContactLookup`, which the route hands over only to a
+role with ``reidentify`` and which audits, then reads the identifiable store, per request.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from everyfamily.web.labels import (
     level_label,
     sort_groups,
 )
-from everyfamily.web.outputs import RunOutputs, read_not_reached
+from everyfamily.web.outputs import RunOutputs, read_children, read_not_reached
 from everyfamily.web.release import Release
 
 COUNT_COLUMNS = ("ons_population", "denominator", "known", "registered", "engaged")
@@ -55,6 +58,8 @@ RATE_COLUMNS: dict[str, tuple[str, str]] = {
 }
 KEY_COLUMNS = ("level", "area_code", "area_name", "dimension", "group_value", "service")
 OUTREACH_PAGE_SIZE = 100
+#: Most rows of the record-level view served at once (the server's limit on a page).
+RECORDS_PAGE_SIZE = 200
 #: Most results (e.g. serialised API answers) the dashboard remembers.
 MEMO_SIZE = 2048
 #: Labels of the map overlays the access stage writes (reach.gpkg layers access_*).
@@ -64,6 +69,12 @@ OVERLAY_LABELS: dict[str, str] = {
     "access_cut_off": "Areas cut off by a barrier",
     "communities_emerging": "Emerging communities (areas)",
 }
+
+
+#: Re-identification, handed to the outreach list only for a user allowed it:
+#: ``(person_ids, area_codes) -> DataFrame`` of person_id and the contact columns. The caller
+#: (the route) writes the audit entry before it opens the identifiable store.
+ContactLookup = Callable[[list[str], list[str]], pd.DataFrame]
 
 
 class NotFound(LookupError):
@@ -82,6 +93,21 @@ class Column:
     key: str
     label: str
     kind: str = "text"  # text | count | rate | number | km
+
+
+#: The identifying columns re-identification adds to the outreach list (the fields of
+#: everyfamily.privacy.reidentify.contact_details), shown only to roles with reidentify.
+CONTACT_TABLE_COLUMNS: tuple[Column, ...] = (
+    Column("first_name", "First name"),
+    Column("last_name", "Last name"),
+    Column("date_of_birth", "Date of birth"),
+    Column("parent_first_name", "Parent's first name"),
+    Column("parent_last_name", "Parent's last name"),
+    Column("address", "Address"),
+    Column("postcode", "Postcode"),
+    Column("contact_source", "Details from"),
+    Column("contact_as_of", "Details as of"),
+)
 
 
 @dataclass(frozen=True)
@@ -270,6 +296,8 @@ class Dashboard:
         self.findings: list[dict[str, Any]] = list(outputs.findings.get("findings") or [])
         self._outreach: pd.DataFrame | None = None
         self._outreach_lock = threading.Lock()
+        self._records: pd.DataFrame | None = None
+        self._records_lock = threading.Lock()
         self._map_values = lru_cache(maxsize=1024)(self._compute_map_values)
         self._memo: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._memo_lock = threading.Lock()
@@ -1226,7 +1254,7 @@ class Dashboard:
     def _outreach_frame(self) -> pd.DataFrame:
         with self._outreach_lock:
             if self._outreach is None:
-                self._outreach = read_not_reached(self.outputs.out_dir)
+                self._outreach = read_not_reached(self.outputs.out_dir, self.outputs.environ)
             return self._outreach
 
     def outreach(
@@ -1237,20 +1265,19 @@ class Dashboard:
         page_size: int = OUTREACH_PAGE_SIZE,
         *,
         allowed: frozenset[str] | None = None,
+        contacts: ContactLookup | None = None,
     ) -> dict[str, Any]:
         """Children known to universal services and registered nowhere (person-level).
-        ``allowed``: the small areas the user may see (None: all)."""
+        ``allowed``: the small areas the user may see (None: all). ``contacts``: given only
+        to a user allowed to re-identify; called with the ids and areas of the rows of this
+        page alone (after scoping and paging), it returns their names and contact details."""
         frame = self._scoped_outreach(allowed)
-        sel = frame
-        if area:
-            sel = sel[sel.get("area_code", pd.Series(dtype=str)) == area]
-        if site:
-            sel = sel[sel.get("nearest_site", pd.Series(dtype=str)) == site]
+        sel = self._outreach_filter(frame, area, site)
         total = len(sel)
         pages = max(1, math.ceil(total / page_size))
         page = min(max(1, page), pages)
         chunk = sel.iloc[(page - 1) * page_size : page * page_size]
-        table = self._outreach_table(chunk, area, site)
+        table = self._outreach_table(chunk, area, site, contacts)
         areas = sorted(
             {
                 (str(c), str(n))
@@ -1267,6 +1294,7 @@ class Dashboard:
             "pages": pages,
             "area": area,
             "site": site,
+            "reidentified": contacts is not None,
             "area_choices": [{"code": c, "name": n} for c, n in areas],
             "site_choices": [{"code": s, "name": self.site_name(s)} for s in self.services[1:]],
         }
@@ -1286,68 +1314,204 @@ class Dashboard:
             return frame
         return frame[frame["area_code"].astype(str).isin(allowed)]
 
-    def outreach_export(
-        self, area: str | None, site: str | None, *, allowed: frozenset[str] | None = None
-    ) -> Table:
-        frame = self._scoped_outreach(allowed)
+    @staticmethod
+    def _outreach_filter(frame: pd.DataFrame, area: str | None, site: str | None) -> pd.DataFrame:
         sel = frame
         if area:
-            sel = sel[sel["area_code"] == area]
+            sel = sel[sel.get("area_code", pd.Series(dtype=str)) == area]
         if site:
-            sel = sel[sel["nearest_site"] == site]
-        return self._outreach_table(sel, area, site)
+            sel = sel[sel.get("nearest_site", pd.Series(dtype=str)) == site]
+        return sel
 
-    def _outreach_table(self, frame: pd.DataFrame, area: str | None, site: str | None) -> Table:
+    def outreach_export(
+        self,
+        area: str | None,
+        site: str | None,
+        *,
+        allowed: frozenset[str] | None = None,
+        contacts: ContactLookup | None = None,
+    ) -> Table:
+        sel = self._outreach_filter(self._scoped_outreach(allowed), area, site)
+        return self._outreach_table(sel, area, site, contacts)
+
+    def _outreach_table(
+        self,
+        frame: pd.DataFrame,
+        area: str | None,
+        site: str | None,
+        contacts: ContactLookup | None = None,
+    ) -> Table:
+        found: dict[str, dict[Any, Any]] = {}
+        if contacts is not None and not frame.empty:
+            ids = [str(p) for p in frame["person_id"]]
+            areas = sorted({str(a) for a in frame.get("area_code", [])})
+            details = contacts(ids, areas)
+            found = {str(r["person_id"]): r for r in details.to_dict("records")}
         rows = []
         for rec in frame.to_dict("records"):
             dist = _clean(_number_or_none(rec.get("nearest_site_distance_m")))
             eth = str(rec.get("ethnicity", ""))
-            rows.append(
-                {
-                    "person_id": rec.get("person_id"),
-                    "area": rec.get("area_name") or rec.get("area_code"),
-                    "area_code": rec.get("area_code"),
-                    "age_years": rec.get("age_years"),
-                    "sex": rec.get("sex"),
-                    "ethnicity": (
-                        "White British"
-                        if eth == "white_british"
-                        else group_label("ethnicity", eth)
-                        if eth
-                        else ""
-                    ),
-                    "main_language": rec.get("main_language"),
-                    "mother_region_of_birth": group_label(
-                        "mother_region_of_birth",
-                        str(rec.get("mother_region_of_birth") or "unknown"),
-                    ),
-                    "imd_decile": rec.get("imd_decile"),
-                    "nearest_site": self.site_name(str(rec.get("nearest_site", ""))),
-                    "km": None if dist is None else round(float(dist) / 1000, 2),
-                }
-            )
+            row = {
+                "person_id": rec.get("person_id"),
+                "area": rec.get("area_name") or rec.get("area_code"),
+                "area_code": rec.get("area_code"),
+                "age_years": rec.get("age_years"),
+                "sex": rec.get("sex"),
+                "ethnicity": (
+                    "White British"
+                    if eth == "white_british"
+                    else group_label("ethnicity", eth)
+                    if eth
+                    else ""
+                ),
+                "main_language": rec.get("main_language"),
+                "mother_region_of_birth": group_label(
+                    "mother_region_of_birth",
+                    str(rec.get("mother_region_of_birth") or "unknown"),
+                ),
+                "imd_decile": rec.get("imd_decile"),
+                "nearest_site": self.site_name(str(rec.get("nearest_site", ""))),
+                "km": None if dist is None else round(float(dist) / 1000, 2),
+            }
+            if contacts is not None:
+                person = found.get(str(rec.get("person_id")), {})
+                row.update({c.key: person.get(c.key, "") for c in CONTACT_TABLE_COLUMNS})
+            rows.append(row)
         params = {k: v for k, v in (("area", area), ("site", site)) if v}
+        columns = (
+            Column("person_id", "Child id (pseudonymous)"),
+            *(CONTACT_TABLE_COLUMNS if contacts is not None else ()),
+            Column("area", "Home area"),
+            Column("area_code", "Area code"),
+            Column("age_years", "Age"),
+            Column("sex", "Sex"),
+            Column("ethnicity", "Ethnic group"),
+            Column("main_language", "Main language"),
+            Column("mother_region_of_birth", "Mother's region of birth"),
+            Column("imd_decile", "IMD decile"),
+            Column("nearest_site", "Nearest centre"),
+            Column("km", "Distance (km)", "km"),
+        )
+        note = (
+            "Identifiable and restricted: names and contact details for outreach by you "
+            "only, in your assigned areas; this opening is in the audit log. Contact details "
+            "come from the most recent record with an address (its source and date are shown)."
+            if contacts is not None
+            else "Person-level and restricted: for outreach by authorised staff only. The id "
+            "is the linkage pseudonym; look the child up in the source systems."
+        )
         return Table(
             "outreach",
             "Children known to universal services and registered with no centre",
+            columns,
+            tuple(rows),
+            export=urlencode(params),
+            note=note + " Distance is in a straight line to the nearest centre.",
+        )
+
+    # --- record-level (pseudonymised) --------------------------------------------------------
+
+    def _records_frame(self) -> pd.DataFrame:
+        with self._records_lock:
+            if self._records is None:
+                self._records = read_children(self.outputs.out_dir, self.outputs.environ)
+            return self._records
+
+    def records(
+        self, area: str | None = None, page: int = 1, page_size: int = RECORDS_PAGE_SIZE
+    ) -> dict[str, Any]:
+        """Pseudonymised record-level rows of every child (table ``children``): one page of
+        at most ``page_size`` rows, optionally within an area of any level (a ward is the
+        small areas in it). No names, no full dates of birth."""
+        frame = self._records_frame()
+        if area:
+            if area not in self._level_of:
+                raise NotFound(area)
+            frame = frame[frame["area_code"].astype(str).isin(self.expand_areas([area]))]
+        total = len(frame)
+        page_size = max(1, min(int(page_size), RECORDS_PAGE_SIZE))
+        pages = max(1, math.ceil(total / page_size))
+        page = min(max(1, page), pages)
+        chunk = frame.iloc[(page - 1) * page_size : page * page_size]
+        return {
+            "table": self._records_table(chunk, area),
+            "total": total,
+            "page": page,
+            "pages": pages,
+            "page_size": page_size,
+            "area": area,
+            "area_choices": [
+                {"code": c, "name": self.area_name(c), "level": level_label(lvl)}
+                for lvl in self.levels
+                if lvl != "borough"
+                for c in sorted({str(code) for (lv, code) in self._by_area if lv == lvl})
+            ],
+        }
+
+    def _records_table(self, frame: pd.DataFrame, area: str | None) -> Table:
+        def flag(v: Any) -> str:
+            v = _clean(v)
+            return "" if v is None else ("yes" if bool(v) else "no")
+
+        def sites(v: Any) -> str:
+            if v is None or (isinstance(v, float) and math.isnan(v)):
+                return ""
+            return ", ".join(self.site_name(str(s)) for s in list(v))
+
+        # the store holds the 1st of the month: show the month, not a false day
+        months = (
+            pd.to_datetime(frame["date_of_birth"], errors="coerce").dt.strftime("%Y-%m")
+            if "date_of_birth" in frame.columns
+            else pd.Series("", index=frame.index)
+        )
+        rows = []
+        for rec, month in zip(frame.to_dict("records"), months, strict=True):
+            rows.append(
+                {
+                    "person_id": rec.get("person_id"),
+                    "family_id": rec.get("family_id"),
+                    "month_of_birth": "" if pd.isna(month) else str(month),
+                    "age_years": _clean(rec.get("age_years")),
+                    "sex": rec.get("sex"),
+                    "area_code": rec.get("area_code"),
+                    "ethnicity": rec.get("ethnicity"),
+                    "main_language": rec.get("main_language"),
+                    "mother_region_of_birth": rec.get("mother_region_of_birth"),
+                    "imd_decile": _clean(rec.get("imd_decile")),
+                    "known": flag(rec.get("known")),
+                    "registered": flag(rec.get("registered")),
+                    "registered_sites": sites(rec.get("registered_sites")),
+                    "engaged": flag(rec.get("engaged")),
+                    "engaged_sites": sites(rec.get("engaged_sites")),
+                    "nearest_site": self.site_name(str(rec.get("nearest_site") or "")),
+                }
+            )
+        return Table(
+            "records",
+            "Children (pseudonymised records)",
             (
                 Column("person_id", "Child id (pseudonymous)"),
-                Column("area", "Home area"),
-                Column("area_code", "Area code"),
+                Column("family_id", "Family id (pseudonymous)"),
+                Column("month_of_birth", "Month of birth"),
                 Column("age_years", "Age"),
                 Column("sex", "Sex"),
-                Column("ethnicity", "Ethnic group"),
+                Column("area_code", "Home area (LSOA)"),
+                Column("ethnicity", "Ethnicity"),
                 Column("main_language", "Main language"),
                 Column("mother_region_of_birth", "Mother's region of birth"),
                 Column("imd_decile", "IMD decile"),
+                Column("known", "Known"),
+                Column("registered", "Registered"),
+                Column("registered_sites", "Registered at"),
+                Column("engaged", "Engaged"),
+                Column("engaged_sites", "Engaged at"),
                 Column("nearest_site", "Nearest centre"),
-                Column("km", "Distance (km)", "km"),
             ),
             tuple(rows),
-            export=urlencode(params),
-            note="Person-level and restricted: for outreach by authorised staff only. The id "
-            "is the linkage pseudonym; look the child up in the source systems. Distance is "
-            "in a straight line to the nearest centre.",
+            export=urlencode({"area": area} if area else {}),
+            note="Pseudonymised record-level data for analysis: exact counts, not released "
+            "through disclosure control; do not publish them. Every page opened is in the "
+            "audit log.",
         )
 
     # --- admin -------------------------------------------------------------------------------

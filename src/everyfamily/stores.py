@@ -1,0 +1,139 @@
+"""A run's two stores, and which tables live in which.
+
+Direct identifiers (names, NHS numbers, exact dates of birth, postcodes, addresses) and the
+keys back to source records stay in the **identifiable** zone, ``OUT/restricted/
+identifiable.duckdb``: ingest writes there and linkage works there (so Splink's working
+tables, which hold names, never touch the other file). Everything after linkage works in the
+**analysis** zone, ``OUT/everyfamily.duckdb``: keyed pseudonyms, month and year of birth, the
+LSOA, groups and aggregates. Both files are encrypted with keys derived from the
+pseudonymisation key (``privacy.encryption``) unless ``privacy.encrypt_at_rest`` is off.
+
+Re-identification (the outreach list's names) reads the identifiable zone, on demand, and
+only for roles allowed to (``everyfamily.privacy.reidentify``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from everyfamily.errors import ConfigError, InputError
+
+if TYPE_CHECKING:
+    from everyfamily.config import PrivacySettings
+    from everyfamily.engines.duckdb_engine import DuckDBEngine
+
+IDENTIFIABLE = "identifiable"
+ANALYSIS = "analysis"
+ZONES: tuple[str, ...] = (IDENTIFIABLE, ANALYSIS)
+
+#: Where each zone's database lives, relative to the output folder.
+STORE_PATHS: dict[str, str] = {
+    IDENTIFIABLE: "restricted/identifiable.duckdb",
+    ANALYSIS: "everyfamily.duckdb",
+}
+
+#: Tables of the identifiable zone a run leaves (working tables of linkage stay there too).
+IDENTIFIABLE_TABLES: tuple[str, ...] = (
+    "records",
+    "quarantine",
+    "ingest_batches",
+    "links",
+    "id_registry",
+    "id_events",
+    "clerical_review",
+)
+
+#: Restricted tables that may be extracted to a file on request (``everyfamily extract``),
+#: with the zone that holds each.
+EXTRACTABLE: dict[str, str] = {
+    "quarantine": IDENTIFIABLE,
+    "clerical_review": IDENTIFIABLE,
+    "id_registry": IDENTIFIABLE,
+    "children": ANALYSIS,
+    "not_reached": ANALYSIS,
+}
+
+
+def store_files(out_dir: Path, key: bytes | None, zones: Sequence[str] = ZONES) -> list[Any]:
+    """The StoreFile of each zone (first = the zone new tables go to); ``key`` None means
+    unencrypted."""
+    from everyfamily.engines.duckdb_engine import StoreFile
+    from everyfamily.privacy.encryption import store_key
+
+    unknown = [z for z in zones if z not in STORE_PATHS]
+    if unknown:
+        raise ValueError(f"unknown zone {unknown[0]!r}")
+    return [
+        StoreFile(
+            zone=z,
+            path=Path(out_dir) / STORE_PATHS[z],
+            key=store_key(key, z) if key is not None else None,
+        )
+        for z in zones
+    ]
+
+
+def open_stores(
+    out_dir: Path,
+    privacy: PrivacySettings,
+    *,
+    zones: Sequence[str] = ZONES,
+    read_only: bool = False,
+    environ: Mapping[str, str] | None = None,
+    **engine_options: Any,
+) -> DuckDBEngine:
+    """Open a run's stores (encrypted unless ``privacy.encrypt_at_rest`` is off) on one
+    engine; the first of ``zones`` is where new tables go."""
+    from everyfamily.engines.duckdb_engine import DuckDBEngine
+
+    key: bytes | None = None
+    if privacy.encrypt_at_rest:
+        from everyfamily.privacy.pseudonyms import load_key
+
+        key = load_key(privacy, environ)
+    return DuckDBEngine.open_stores(
+        store_files(out_dir, key, zones), read_only=read_only, **engine_options
+    )
+
+
+def run_privacy(out_dir: Path) -> PrivacySettings:
+    """The privacy settings a run recorded in run.json (where its key lives, whether its
+    stores are encrypted): what a reader of the output folder needs to open the stores."""
+    from pydantic import ValidationError
+
+    from everyfamily.config import PrivacySettings
+
+    path = Path(out_dir) / "run.json"
+    try:
+        run = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(
+            f"{path}: no run metadata", hint="give the output folder of an everyfamily run"
+        ) from None
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise InputError(f"{path}: run.json is not valid JSON", hint="rerun the pipeline") from None
+    block = ((run.get("settings") or {}) if isinstance(run, dict) else {}).get("privacy")
+    try:
+        return PrivacySettings.model_validate(block or {})
+    except ValidationError:
+        raise ConfigError(
+            f"{path}: the privacy settings recorded in run.json are not valid",
+            hint="rerun the pipeline with this version of everyfamily",
+        ) from None
+
+
+def open_run_stores(
+    out_dir: Path,
+    *,
+    zones: Sequence[str] = (ANALYSIS,),
+    read_only: bool = True,
+    environ: Mapping[str, str] | None = None,
+) -> DuckDBEngine:
+    """Open the stores of a finished run (read-only by default) with the key its run.json
+    says where to find: for the dashboard, the demo check, ``everyfamily extract``."""
+    return open_stores(
+        out_dir, run_privacy(out_dir), zones=zones, read_only=read_only, environ=environ
+    )

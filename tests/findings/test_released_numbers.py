@@ -1,0 +1,189 @@
+"""Every number a finding shows is disclosure-controlled: counts released by the rules of the
+reach release (suppress 7 or fewer, the complement rule, midpoint-6 rounding) and rates
+computed from those released counts. Hand-computed with the project defaults.
+
+Midpoint 6: n -> 6 * ceil(n / 6) - 3, so 13 -> 15, 40 -> 39, 27 -> 27, 1200 -> 1197,
+1800 -> 1797, 2960 -> 2961, 1795 -> 1797, 2940 -> 2937, 1753 -> 1755.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import pytest
+
+from everyfamily.findings import stats
+from everyfamily.findings.detectors import (
+    find_low_engagement_sites,
+    find_unreached_areas,
+    find_unreached_groups,
+)
+from everyfamily.findings.engine import p_bound, to_public
+from everyfamily.findings.model import FindingsSettings
+from everyfamily.privacy.disclosure import released_part
+from findings.reach_tables import BOROUGH, Area, reach_table
+
+DEFAULTS = FindingsSettings()  # suppress 7 or fewer, midpoint 6
+
+
+def flat(n: int = 30) -> list[Area]:
+    return [Area(f"A{i:02d}", 100, 60, 30, 105.0, f"Area {i}") for i in range(n)]
+
+
+def _walk(value: Any) -> list[tuple[str, Any]]:
+    """Every (key, value) pair anywhere in a JSON document."""
+    out: list[tuple[str, Any]] = []
+    if isinstance(value, dict):
+        for k, v in value.items():
+            out.append((k, v))
+            out += _walk(v)
+    elif isinstance(value, list):
+        for v in value:
+            out += _walk(v)
+    return out
+
+
+def test_released_part_applies_the_complement_rule() -> None:
+    assert released_part(13, 40) == (15, 39)  # the defaults: 7, midpoint 6
+    assert released_part(5, 40) == (None, 39)
+    # 36 of 40: only 4 not in the part, which would disclose something about all 40
+    assert released_part(36, 40) == (None, 39)
+    # 31 of 39: 8 not in the part, but as released (33 of 39) it would read as 6
+    assert released_part(31, 39) == (None, 39)
+    assert released_part(13, 40, suppress_at_or_below=0, rounding="none") == (13, 40)
+
+
+def test_site_with_13_engaged_of_40_shows_rounded_counts_and_their_rate() -> None:
+    sites = [("S1", 600, 400), ("S2", 600, 400), ("S3", 600, 400), ("S9", 40, 13)]
+    (f,) = find_low_engagement_sites(
+        reach_table(flat(), sites=sites), settings=DEFAULTS, site_names={"S9": "Little Centre"}
+    )
+    # 13 -> 15, 40 -> 39: 15/39 = 38%; other centres 1200 -> 1197 of 1800 -> 1797: 67%
+    assert (
+        f.headline == "Little Centre: 39 children registered, 15 engaged (38%, other centres 67%)"
+    )
+    assert f.observed == pytest.approx(15 / 39) and f.expected == pytest.approx(1197 / 1797)
+    assert f.interval == pytest.approx(stats.wilson_interval(15, 39))
+    assert f.evidence["counts"] == {
+        "registered": 39,
+        "engaged": 15,
+        "rest_registered": 1797,
+        "rest_engaged": 1197,
+    }
+    doc = to_public(f, DEFAULTS)
+    assert doc["children_affected"] == 27  # 40 - 13 = 27 -> 27
+    assert doc["observed"] == pytest.approx(round(15 / 39, 6))
+    # the exact rate 13/40 = 0.325 appears nowhere; nor does z (a finer function of the
+    # exact counts than the one-figure p bound)
+    pairs = _walk(doc)
+    assert all(v != 0.325 for _k, v in pairs)
+    assert "z" not in {k for k, _v in pairs}
+    exact_p = f.evidence["p_value"]
+    assert doc["evidence"]["p_value"] == p_bound(exact_p) >= exact_p
+    assert doc["evidence"]["p_value"] == float(f"{doc['evidence']['p_value']:.1g}")  # 1 figure
+
+
+def test_area_with_13_registered_of_40_shows_rounded_counts_and_their_rate() -> None:
+    areas = flat()
+    areas[5] = Area("A05", 40, 13, 6, 42.0, "Little Area")
+    out = find_unreached_areas(reach_table(areas), settings=DEFAULTS)
+    (f,) = [f for f in out if f.areas == ("A05",)]
+    # borough: 2940 -> 2937 children, 1753 -> 1755 registered: 1755/2937 = 60%
+    assert f.headline == (
+        "Little Area: 39 under-fives living there, 15 registered with a centre (38%, borough 60%)"
+    )
+    assert f.observed == pytest.approx(15 / 39)
+    assert f.expected == pytest.approx(1755 / 2937)
+    (area,) = f.evidence["areas"]
+    assert (area["children"], area["registered"]) == (39, 15)
+    assert area["rate"] == pytest.approx(round(15 / 39, 6))
+    counts = to_public(f, DEFAULTS)["evidence"]["counts"]
+    assert counts == {
+        "children": 39,
+        "registered": 15,
+        "borough_children": 2937,
+        "borough_registered": 1755,
+    }
+
+
+def test_group_with_a_small_count_shows_no_rate_for_it() -> None:
+    groups = [("borough", BOROUGH, "main_language", "romanian", 40, 5)]
+    (f,) = find_unreached_groups(reach_table(flat(), groups=groups), settings=DEFAULTS)
+    # everyone else: 2960 -> 2961 children, 1795 -> 1797 registered: 61%
+    assert f.headline == (
+        "Knowsley (borough-wide): 39 under-fives whose family's main language is Romanian, "
+        "fewer than 8 registered with a centre (rate not released, everyone else 61%)"
+    )
+    assert math.isnan(f.observed) and f.expected == pytest.approx(1797 / 2961)
+    doc = to_public(f, DEFAULTS)
+    json.dumps(doc, allow_nan=False)
+    assert doc["observed"] is None and doc["interval"] == [None, None]
+    assert doc["evidence"]["counts"] == {
+        "children": 39,
+        "registered": None,
+        "rest_children": 2961,
+        "rest_registered": 1797,
+    }
+    assert doc["evidence"]["share_of_registered"] is None  # would need the suppressed 5
+    assert doc["children_affected"] == 33  # 35 -> 33
+    # nothing in the document equals the suppressed 5 or a rate made from it
+    assert all(v not in (5, 5 / 40, 5 / 1800) for _k, v in _walk(doc))
+
+
+def test_public_score_comes_from_released_numbers() -> None:
+    sites = [("S1", 600, 400), ("S2", 600, 400), ("S3", 600, 400), ("S9", 40, 13)]
+    (f,) = find_low_engagement_sites(reach_table(flat(), sites=sites), settings=DEFAULTS)
+    doc = to_public(f, DEFAULTS)
+    ev = doc["evidence"]
+    # excess = 40 * 1200/1800 - 13 = 13.67 -> 14 children -> released 15
+    assert ev["excess_unreached"] == 15
+    assert ev["score"] == pytest.approx(round(15 * ev["strength"], 1))
+    assert f"score {ev['score']:.0f}" in ev["why_ranked"]
+
+
+def test_cells_the_reach_release_suppresses_are_never_shown() -> None:
+    """reach.csv suppressed the borough's registered count (say, as a secondary cell): a
+    group finding there must not show it, nor 'everyone else' (= total - group), which
+    with the group's count would give it back."""
+    groups = [("borough", BOROUGH, "main_language", "romanian", 40, 13)]
+    table = reach_table(flat(), groups=groups)
+    hidden = frozenset({("borough", BOROUGH, "all", "all", "any", "registered")})
+    settings = FindingsSettings(withheld=hidden)
+    (f,) = find_unreached_groups(table, settings=settings)
+    assert f.headline == (
+        "Knowsley (borough-wide): 39 under-fives whose family's main language is Romanian, "
+        "15 registered with a centre (38%, everyone else rate not released)"
+    )
+    counts = to_public(f, settings)["evidence"]["counts"]
+    assert counts == {
+        "children": 39,
+        "registered": 15,
+        "rest_children": 2961,
+        "rest_registered": None,
+    }
+
+
+def test_findings_stage_reads_what_the_release_suppressed() -> None:
+    import pandas as pd
+
+    from everyfamily.findings.stage import withheld_cells
+
+    released = pd.DataFrame(
+        {
+            "level": ["lsoa", "lsoa"],
+            "area_code": ["A01", "A02"],
+            "dimension": "all",
+            "group_value": "all",
+            "service": "any",
+            "denominator": pd.array([39, 45], dtype="Int64"),
+            "known": pd.array([None, 45], dtype="Int64"),
+            "registered": pd.array([15, None], dtype="Int64"),
+            "engaged": pd.array([9, 21], dtype="Int64"),
+        }
+    )
+    assert withheld_cells(released) == {
+        ("lsoa", "A01", "all", "all", "any", "known"),
+        ("lsoa", "A02", "all", "all", "any", "registered"),
+    }
