@@ -187,3 +187,18 @@ def test_findings_stage_reads_what_the_release_suppressed() -> None:
         ("lsoa", "A01", "all", "all", "any", "known"),
         ("lsoa", "A02", "all", "all", "any", "registered"),
     }
+
+
+def test_coarse_rate_of_a_sum_holding_a_suppressed_cell() -> None:
+    """A 5% step hides +-2.5% of the whole: over twice the threshold of 7 (16 children)
+    needs a whole over 640; a 10% step over 320; below that no rate is shown."""
+    from everyfamily.findings.model import FindingsSettings
+    from everyfamily.findings.text import coarse_rate
+
+    s = FindingsSettings()
+    assert s.suppress_at_or_below == 7
+    assert coarse_rate(2561, 3201, 3201, s) == pytest.approx(0.80)  # 80.0% -> 80%
+    assert coarse_rate(2630, 3201, 3201, s) == pytest.approx(0.80)  # 82.2% -> 80%
+    assert coarse_rate(145, 400, 399, s) == pytest.approx(0.40)  # 36.3%, 10% step -> 40%
+    assert math.isnan(coarse_rate(100, 300, 297, s))  # even 10% of 297 hides < 16
+    assert math.isnan(coarse_rate(100, 300, None, s))  # the whole itself withheld

@@ -20,6 +20,11 @@ candidate barriers, the tests and ``access_barrier`` findings. Never reads the t
    area's deprivation, ages and groups do not explain (a model without access), and detour
    evidence: the cut-off children's walk must be more roundabout (higher median detour ratio)
    than the other side's.
+
+The test runs on exact counts; what a finding shows is disclosure-controlled like the find
+stage's own findings (findings/detectors.py): counts released (suppression, the complement
+rule, rounding), and every rate, interval, gap and expected rate computed from the released
+counts, so no shown number undoes the rounding of another.
 """
 
 from __future__ import annotations
@@ -36,7 +41,17 @@ import pandas as pd
 from everyfamily.findings import stats as fstats
 from everyfamily.findings.detectors import _fnum, _sig, strength
 from everyfamily.findings.model import FDR_ALPHA, Finding, FindingsSettings
-from everyfamily.findings.text import count, pct
+from everyfamily.findings.text import (
+    RATE_WITHHELD_TEXT,
+    Cell,
+    coarse_rate,
+    pct,
+    released,
+    released_cells,
+    share,
+    shown,
+)
+from everyfamily.privacy.disclosure import released_rate
 
 #: Shortest barrier considered: 1 km. A shorter piece of motorway or railway (a slip road,
 #: a siding) can be walked round; it does not divide a neighbourhood.
@@ -413,19 +428,41 @@ def make_findings(
         place = _place(t.cut_off, place_names)
         km = t.walk_cut_m / 1000.0
         opposite = compass(*_opposite(t.direction))
+        level = settings.small_area_level
+        cut = shown_side(
+            t.x_cut,
+            t.n_cut,
+            t.expected_cut,
+            settings,
+            [(level, c, "all", "all", "any") for c in t.cut_off],
+        )
+        oth = shown_side(
+            t.x_other,
+            t.n_other,
+            t.expected_other,
+            settings,
+            [(level, c, "all", "all", "any") for c in t.other],
+        )
+        # '36% of 255', or 'fewer than 8 of 39 ... (rate not released)' when not released
+        part = cut.rate_text()
+        withheld = ""
+        if not math.isfinite(cut.rate):
+            part = shown(t.x_cut, cut.registered, settings)
+            withheld = f" ({RATE_WITHHELD_TEXT})"
         headline = (
             f"Families {t.direction} of {b.label}{f' in {place}' if place else ''} walk "
-            f"{km:.1f} km to their nearest centre; {pct(t.rate_cut)} of "
-            f"{count(t.n_cut, settings)} under-fives are registered, against "
-            f"{pct(t.rate_other)} {opposite} of it"
+            f"{km:.1f} km to their nearest centre; {part} of "
+            f"{shown(t.n_cut, cut.children, settings)} under-fives are registered{withheld}, "
+            f"against {oth.rate_text()} {opposite} of it"
         )
         if approximate_note:
             headline += " (approximate walking network)"
-        lo, hi = fstats.wilson_interval(t.x_cut, t.n_cut)
-        olo, ohi = fstats.wilson_interval(t.x_other, t.n_other)
         excess = t.n_cut * t.unexplained_gap
         st = strength(t.q)
         names = [area_labels.get(c, c) for c in t.cut_off]
+        # shown gaps: from the released rates (the test and is_finding used exact ones)
+        gap = oth.rate - cut.rate
+        explained = oth.expected_rate - cut.expected_rate
         evidence = {
             "test": "registered rate of children in small areas cut off by the barrier (the "
             "straight line to their nearest centre crosses it) against children in the areas "
@@ -449,11 +486,12 @@ def make_findings(
                 "direction": t.direction,
                 "areas": list(t.cut_off),
                 "area_names": names,
-                "children": t.n_cut,
-                "registered": t.x_cut,
-                "rate": _fnum(t.rate_cut),
-                "interval": [_fnum(lo), _fnum(hi)],
-                "expected_rate_from_composition": _fnum(t.expected_cut),
+                "children": cut.children,
+                "registered": cut.registered,
+                "rate": _fnum(cut.rate),
+                "rate_approximate": cut.approximate,
+                "interval": [_fnum(cut.interval[0]), _fnum(cut.interval[1])],
+                "expected_rate_from_composition": _fnum(cut.expected_rate),
                 "median_walk_m": _fnum(round(t.walk_cut_m)),
                 "median_walk_minutes": _fnum(round(t.walk_cut_m / (speed_kmh * 1000 / 60), 1)),
                 "median_detour_ratio": _fnum(round(t.detour_cut, 3)),
@@ -461,18 +499,19 @@ def make_findings(
             "other_side": {
                 "direction": opposite,
                 "areas": list(t.other),
-                "children": t.n_other,
-                "registered": t.x_other,
-                "rate": _fnum(t.rate_other),
-                "interval": [_fnum(olo), _fnum(ohi)],
-                "expected_rate_from_composition": _fnum(t.expected_other),
+                "children": oth.children,
+                "registered": oth.registered,
+                "rate": _fnum(oth.rate),
+                "rate_approximate": oth.approximate,
+                "interval": [_fnum(oth.interval[0]), _fnum(oth.interval[1])],
+                "expected_rate_from_composition": _fnum(oth.expected_rate),
                 "median_walk_m": _fnum(round(t.walk_other_m)),
                 "median_walk_minutes": _fnum(round(t.walk_other_m / (speed_kmh * 1000 / 60), 1)),
                 "median_detour_ratio": _fnum(round(t.detour_other, 3)),
             },
-            "gap": _fnum(t.gap),
-            "gap_explained_by_composition": _fnum(t.expected_other - t.expected_cut),
-            "unexplained_gap": _fnum(t.unexplained_gap),
+            "gap": _fnum(gap),
+            "gap_explained_by_composition": _fnum(explained),
+            "unexplained_gap": _fnum(gap - explained),
             "network": {
                 "approximate": approximate_note is not None,
                 "note": approximate_note,
@@ -490,9 +529,9 @@ def make_findings(
                 group=None,
                 site=None,
                 measure="registered_rate",
-                observed=t.rate_cut,
-                expected=t.rate_other,
-                interval=(lo, hi),
+                observed=cut.rate,
+                expected=oth.rate,
+                interval=cut.interval,
                 children_affected=t.n_cut - t.x_cut,
                 headline=headline,
                 evidence=evidence,
@@ -503,6 +542,54 @@ def make_findings(
             )
         )
     return out
+
+
+@dataclass(frozen=True)
+class ShownSide:
+    """One side of a barrier as a finding shows it: released counts (None when suppressed)
+    and the rate, Wilson interval and composition-expected rate computed from them."""
+
+    children: int | None
+    registered: int | None
+    rate: float
+    interval: tuple[float, float]
+    expected_rate: float
+    #: the count is withheld and ``rate`` is only a coarse one (findings.text.coarse_rate)
+    approximate: bool = False
+
+    def rate_text(self) -> str:
+        """'36%', 'about 80%' or 'rate not released'."""
+        if self.approximate and math.isfinite(self.rate):
+            return f"about {pct(self.rate)}"
+        return share(self.registered, self.children)
+
+
+def shown_side(
+    x: int,
+    n: int,
+    expected_rate: float,
+    settings: FindingsSettings,
+    cells: Sequence[Cell] = (),
+) -> ShownSide:
+    """Release one side's counts: registered of children with the complement rule, and
+    withheld where the released reach table suppresses any of the side's small-area
+    ``cells`` (a sum shown next to the other cells would give it back); the model's
+    expected registrations (``n * expected_rate``) released as a count too, so the expected
+    rate is also a ratio of released numbers and cannot give ``n`` back."""
+    rx, rn = released_cells(x, n, settings, list(cells), "registered")
+    rate = released_rate(rx, rn)
+    interval = (
+        fstats.wilson_interval(float(rx), float(rn))
+        if rx is not None and rn is not None
+        else (math.nan, math.nan)
+    )
+    expected = released(n * expected_rate, settings) if math.isfinite(expected_rate) else None
+    if rx is None and rn is not None and x > settings.suppress_at_or_below:
+        # withheld because the side holds a suppressed area: a coarse rate is still safe
+        approx = coarse_rate(x, n, rn, settings)
+        if math.isfinite(approx):
+            return ShownSide(rn, None, approx, (math.nan, math.nan), math.nan, approximate=True)
+    return ShownSide(rn, rx, rate, interval, released_rate(expected, rn))
 
 
 def _opposite(direction: str) -> tuple[float, float]:

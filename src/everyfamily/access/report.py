@@ -166,24 +166,9 @@ def access_section(
     if areas_geo is not None and len(areas_geo):
         svg = access_map_svg(areas_geo, tables, labels, projected_crs=projected_crs)
 
-    def pct(v: Any) -> str:
-        try:
-            f = float(v)
-        except (TypeError, ValueError):
-            return "n/a"
-        return "n/a" if not math.isfinite(f) else f"{100 * f:.0f}%"
-
     band_rows = [
-        {
-            "mode": "on foot" if r.mode == "walk" else "by car",
-            "band": f"{r.band} min",
-            "children": released(_f(r.children)),
-            "registered": released(_f(r.registered)),
-            "rate": pct(r.registered_rate),
-            "interval": f"{pct(r.registered_rate_lower)} to {pct(r.registered_rate_upper)}",
-            "engaged_rate": pct(r.engaged_rate),
-        }
-        for r in tables.bands.itertuples()
+        band_row({str(k): v for k, v in r.items()}, released)
+        for r in tables.bands.to_dict("records")
     ]
     legend = [{"colour": _band_colour(b, labels), "label": f"{b} min"} for b in labels]
     barrier_rows = [
@@ -205,6 +190,51 @@ def access_section(
         "barriers": barrier_rows,
         "findings": [str(f.get("headline", "")) for f in tables.findings],
         "note": tables.note,
+    }
+
+
+def _shown(row: Mapping[str, Any], column: str, released: Callable[[float | None], str]) -> Any:
+    """The released count of ``column`` (the access stage stores it as ``column_shown``);
+    for tables written before that, the report's own release of the exact count, read back
+    from its text (None when suppressed)."""
+    if f"{column}_shown" in row:
+        v = _f(row[f"{column}_shown"])
+        return int(v) if math.isfinite(v) else None
+    text = released(_f(row.get(column)))
+    digits = text.replace(",", "")
+    return int(digits) if digits.isdigit() else None
+
+
+def band_row(row: Mapping[str, Any], released: Callable[[float | None], str]) -> dict[str, str]:
+    """One row of the report's reach-by-band table: released counts, and every rate and
+    interval computed from them (never from the exact counts, which would undo their
+    rounding). A suppressed count reads as the report's release says ('fewer than 8') or
+    'a number not released'; a rate of one 'rate not released'."""
+    from everyfamily.findings.stats import wilson_interval
+    from everyfamily.findings.text import RATE_WITHHELD_TEXT, WITHHELD_TEXT, share
+
+    n = _shown(row, "children", released)
+    reg = _shown(row, "registered", released)
+    eng = _shown(row, "engaged", released)
+
+    def text(column: str, value: int | None) -> str:
+        if value is not None:
+            return f"{value:,}"
+        exact = released(_f(row.get(column)))
+        return exact if not exact.replace(",", "").isdigit() else WITHHELD_TEXT
+
+    interval = RATE_WITHHELD_TEXT
+    if reg is not None and n:
+        lo, hi = wilson_interval(float(reg), float(n))
+        interval = f"{100 * lo:.0f}% to {100 * hi:.0f}%"
+    return {
+        "mode": "on foot" if row.get("mode") == "walk" else "by car",
+        "band": f"{row.get('band')} min",
+        "children": text("children", n),
+        "registered": text("registered", reg),
+        "rate": share(reg, n) if n else "n/a",
+        "interval": interval if n else "n/a",
+        "engaged_rate": share(eng, n) if n else "n/a",
     }
 
 

@@ -8,15 +8,20 @@ from); writes
 * store ``access_children`` (restricted, person-level): each child's nearest site on foot,
   walking distance and time, band, straight-line distance and detour ratio (and by car when
   ``driving`` is on);
-* store ``access_areas``: per small area, children, registered, median walk, band, detour
-  ratio, two-step floating catchment access, expected reach and its residual;
-* store ``access_bands``: reach by travel-time band (walking, and driving when on);
+* store ``access_areas`` (restricted: exact counts): per small area, children, registered,
+  median walk, band, detour ratio, two-step floating catchment access, expected reach and
+  its residual;
+* store ``access_bands`` (restricted): reach by travel-time band (walking, and driving when
+  on), exact counts and, for the report, the released counts (``*_shown``);
 * store ``access_barriers``: every barrier-class line with its crossings and whether it was
   a candidate, as WKT in EPSG:4326;
-* layers ``access_time_bands``, ``access_barriers`` and ``access_cut_off`` in ``reach.gpkg``;
+* layers ``access_time_bands``, ``access_barriers`` and ``access_cut_off`` in ``reach.gpkg``
+  (public: the time-band layer holds released counts and rates from them, no residual z;
+  see :func:`released_areas`);
 * ``access_barrier`` candidate findings for the find stage (findings/stage.py).
 
-Nothing person-level goes to the console or run.json: only counts. When the network is
+Nothing person-level goes to the console or run.json: only whole-borough counts (operator
+figures; no counts by area or group). When the network is
 approximate (the demo), every table, layer, finding and summary says so.
 """
 
@@ -39,9 +44,12 @@ from everyfamily.access.network import (
 )
 from everyfamily.errors import DataError
 from everyfamily.findings.stats import wilson_interval
+from everyfamily.findings.text import released, released_cells, released_pair
+from everyfamily.privacy.disclosure import released_rate
 
 if TYPE_CHECKING:
     from everyfamily.config import AccessSettings, Project
+    from everyfamily.findings.model import FindingsSettings
     from everyfamily.pipeline import RunContext
 
 STAGE = "access"
@@ -232,6 +240,14 @@ def access_stage(ctx: RunContext) -> None:
 
     # --- barriers -------------------------------------------------------------------------
     settings = settings_for(p)
+    if ctx.engine.has_table("reach_released"):
+        # what reach.csv suppresses (secondary suppression included), access outputs never show
+        import dataclasses
+
+        from everyfamily.findings.stage import withheld_cells
+
+        shown = ctx.engine.query("SELECT * FROM reach_released").to_pandas()
+        settings = dataclasses.replace(settings, withheld=withheld_cells(shown))
     area_pts = kids.groupby("area_code")[["x", "y"]].mean().reset_index()
     bars = br.find_barriers(lines, a.barrier_classes)
     tests = br.side_tests(
@@ -257,7 +273,7 @@ def access_stage(ctx: RunContext) -> None:
 
     # --- tables and layers ------------------------------------------------------------------
     areas = area_table(kids, small[["area_code", "area_name"]], a.band_minutes, note)
-    bands = band_table(kids, a.band_minutes, note, driving="drive_band" in kids)
+    bands = band_table(kids, a.band_minutes, note, driving="drive_band" in kids, settings=settings)
     barrier_rows = barrier_table(bars, a.max_crossings_per_km, tests, findings, to_wgs84, note)
     child_cols = [
         "person_id",
@@ -280,7 +296,15 @@ def access_stage(ctx: RunContext) -> None:
             ("access_barriers", barrier_rows),
         ):
             ctx.engine.write_table(name, pa.Table.from_pandas(frame, preserve_index=False))
-    write_layers(ctx.out_dir / GPKG_FILE, small, areas, bars, barrier_rows, findings, to_wgs84)
+    write_layers(
+        ctx.out_dir / GPKG_FILE,
+        small,
+        released_areas(areas, settings),
+        bars,
+        barrier_rows,
+        findings,
+        to_wgs84,
+    )
 
     summary: dict[str, Any] = {
         "approximate_network": note is not None,
@@ -394,11 +418,57 @@ def area_table(
     return out.drop(columns=["_var"]).sort_values("area_code").reset_index(drop=True)
 
 
+def released_areas(areas: pd.DataFrame, settings: FindingsSettings) -> pd.DataFrame:
+    """The per-area access table as it may be released (the reach.gpkg layer): children
+    and registered released (suppression, the complement rule, rounding; withheld where the
+    released reach table suppresses the area's cell), expected registrations released as a
+    count, rates computed from those released counts; the residual z (a fine function of
+    the exact counts) is left out. Walking distances, times, bands and 2SFCA scores are
+    about places, not counts of children, and stay as they are."""
+    level = settings.small_area_level
+    rows = []
+    for code, x, n, e in zip(
+        areas["area_code"].astype(str),
+        areas["registered"],
+        areas["children"],
+        areas["expected"],
+        strict=True,
+    ):
+        cell = [(level, code, "all", "all", "any")]
+        rx, rn = released_cells(float(x), float(n), settings, cell, "registered")
+        re_ = released(float(e), settings) if np.isfinite(e) else None
+        rows.append((rn, rx, released_rate(rx, rn), re_, released_rate(re_, rn)))
+    shown = pd.DataFrame(
+        rows,
+        columns=["children", "registered", "registered_rate", "expected", "expected_rate"],
+        index=areas.index,
+    )
+    out = areas.drop(columns=["residual_z"]).copy()
+    for col in ("children", "registered", "expected"):
+        out[col] = shown[col].astype("Int64")
+    for col in ("registered_rate", "expected_rate"):
+        out[col] = shown[col].astype("float64")
+    return out
+
+
 def band_table(
-    kids: pd.DataFrame, limits: list[float], note: str | None, *, driving: bool
+    kids: pd.DataFrame,
+    limits: list[float],
+    note: str | None,
+    *,
+    driving: bool,
+    settings: FindingsSettings | None = None,
 ) -> pd.DataFrame:
     """Reach by travel-time band: children, known, registered, engaged, rates with Wilson
-    95% intervals; one block per mode (walk, and drive when on), every band listed."""
+    95% intervals; one block per mode (walk, and drive when on), every band listed.
+
+    Exact counts (this is a restricted store table), and the counts as they may be released
+    (``children_shown``, ``registered_shown``, ``engaged_shown``: suppression, the
+    complement rule, rounding, per ``settings``), from which the report computes every rate
+    it shows."""
+    from everyfamily.findings.model import FindingsSettings
+
+    rules = settings or FindingsSettings()
     rows = []
     modes = [("walk", "walk_band")] + ([("drive", "drive_band")] if driving else [])
     for mode, col in modes:
@@ -408,6 +478,8 @@ def band_table(
             reg = int(sub["registered"].sum())
             eng = int(sub["engaged"].astype(bool).sum())
             lo, hi = wilson_interval(reg, n)
+            s_reg, s_n = released_pair(reg, n, rules)
+            s_eng, _ = released_pair(eng, n, rules)
             rows.append(
                 {
                     "mode": mode,
@@ -420,10 +492,17 @@ def band_table(
                     "registered_rate_lower": lo,
                     "registered_rate_upper": hi,
                     "engaged_rate": eng / n if n else np.nan,
+                    "children_shown": s_n,
+                    "registered_shown": s_reg,
+                    "engaged_shown": s_eng,
                     "approximate_network": note is not None,
                 }
             )
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    for col in ("children_shown", "registered_shown", "engaged_shown"):
+        if col in out:
+            out[col] = out[col].astype("Int64")
+    return out
 
 
 def barrier_table(

@@ -22,6 +22,11 @@ named minimum counts and effects below; candidate areas of a group that touch be
 finding. Births are children known to a universal service (births, health visiting) by date
 of birth; a child's group comes from signals.py; counts of name-based groups are corrected
 for the classifier's error (adjust.py) before they are reported.
+
+Tests and flags run on exact counts; every number a finding shows is disclosure-controlled
+like the find stage's own (findings/detectors.py): counts released (suppression, the
+complement rule, rounding), and every rate, share, ratio and interval computed from the
+released counts; p- and q-values leave as one-figure upper bounds (findings/engine.py).
 """
 
 from __future__ import annotations
@@ -43,10 +48,18 @@ from everyfamily.communities.adjust import (
     misclassification_matrix,
 )
 from everyfamily.communities.groups import GROUP_LABELS, GROUPS
+from everyfamily.findings.engine import p_bound
 from everyfamily.findings.model import STRENGTH_CAP, Finding, FindingsSettings
 from everyfamily.findings.stats import bh_adjust, wilson_interval
-from everyfamily.findings.text import areas_label, count, pct
-from everyfamily.privacy.disclosure import released_count
+from everyfamily.findings.text import (
+    areas_label,
+    released,
+    released_cells,
+    released_pair,
+    shown,
+)
+from everyfamily.findings.text import share as share_text
+from everyfamily.privacy.disclosure import released_count, released_rate
 from everyfamily.reach.children import age_in_years
 
 #: Birth years examined: the five that under-fives span (whole years of age on the reference
@@ -307,6 +320,7 @@ def detect(
                 total = float(sub["total"].fillna(0).sum())
                 share = float(sub[g].fillna(0).sum()) / total if total > 0 else math.nan
                 source = "census"
+                base_group, base_total = float(sub[g].fillna(0).sum()), total
                 # Under "no new community" the assigned count also holds misread names.
                 extra = float(leak(u, gr.split)[k]) if gr.split else 0.0
                 null_share = share + (extra / gr.recent_births if gr.recent_births else 0.0)
@@ -315,6 +329,7 @@ def detect(
                 total = float(all_total - b.total[r].sum())
                 share = float(all_group - b.group[k, r].sum()) / total if total > 0 else math.nan
                 source = "rest_of_borough"
+                base_group, base_total = float(all_group - b.group[k, r].sum()), total
                 extra = 0.0  # the rest of the borough's assigned share holds misreads already
                 null_share = share
             # A count of zero is not a share of zero, only a small one: half a person.
@@ -336,6 +351,8 @@ def detect(
                     "p_growth": gr.p_value,
                     "baseline": source,
                     "baseline_share": share,
+                    "baseline_group": base_group,
+                    "baseline_total": base_total,
                     "misread_expected": extra,
                     "baseline_ratio": now / null_share if null_share > 0 else math.nan,
                     "p_baseline": baseline_p(gr.recent, gr.recent_births, null_share)
@@ -400,7 +417,7 @@ def detect(
         "groups_tested": list(s.groups),
         "candidates": int(tests["candidate"].sum()),
         "findings": len(found),
-        "smallest_q_baseline": float(tests["q_baseline"].min()),
+        "smallest_q_baseline": p_bound(float(tests["q_baseline"].min())),
         "baseline": str(tests["baseline"].iloc[0]),
     }
     return Detection(found, tests, summary, communities)
@@ -441,12 +458,32 @@ def _finding(
     reg = int(mine["registered"].fillna(False).astype(bool).sum())
     eng = int(mine["engaged"].fillna(False).astype(bool).sum())
     rest_reg = int(rest["registered"].fillna(False).astype(bool).sum())
-    observed = reg / n if n else math.nan
-    expected = rest_reg / rest_n if rest_n else math.nan
-    lo, hi = wilson_interval(reg, n)
     reg_here = int(here["registered"].fillna(False).astype(bool).sum())
     eng_here = int(here["engaged"].fillna(False).astype(bool).sum())
-    basis = {str(k_): float(v) for k_, v in mine["basis"].value_counts(normalize=True).items()}
+    # shown: released counts, and every rate and share from them (the tests used exact ones)
+    shown_n = _shown_counts(n, reg, eng, fs)
+    # everyone else = the borough's known children (public in reach.csv) - the group: not
+    # shown when the group's own count is not, or the subtraction would give it back
+    rest_reg_, rest_n_ = released_pair(rest_reg, rest_n, fs)
+    if shown_n.children is None:
+        rest_n_ = rest_reg_ = None
+    elif shown_n.registered is None:
+        rest_reg_ = None
+    cells = [(fs.small_area_level, a, "all", "all", "any") for a in comp]
+    here_reg, here_n = released_cells(reg_here, len(here), fs, cells, "registered")
+    here_eng, _ = released_cells(eng_here, len(here), fs, cells, "engaged")
+    observed = released_rate(shown_n.registered, shown_n.children)
+    expected = released_rate(rest_reg_, rest_n_)
+    lo, hi = (
+        wilson_interval(float(shown_n.registered), float(shown_n.children))
+        if shown_n.registered is not None and shown_n.children is not None
+        else (math.nan, math.nan)
+    )
+    # How the group's children were assigned: shares of released counts per signal.
+    basis = {
+        str(k_): _fraction(released(int(v), fs), shown_n.children)
+        for k_, v in mine["basis"].value_counts().items()
+    }
     # Under-fives of the group here, the name-based part corrected for the classifier.
     direct = np.zeros(len(GROUPS))
     named = np.zeros(len(GROUPS))
@@ -461,19 +498,24 @@ def _finding(
 
     q_value = float(flagged["q_baseline"].min())
     strength = min(-math.log10(max(q_value, 1e-300)), STRENGTH_CAP)
-    gap = expected - observed if n and rest_n else math.nan
-    excess = max(n * gap, 0.0) if math.isfinite(gap) else 0.0
-    severity = "striking" if math.isfinite(gap) and gap >= fs.min_rate_gap else "watch"
+    # severity and score from the exact rates (statistics stay exact; the ranking's
+    # released score comes from released numbers, findings/engine.public_score)
+    exact_gap = (rest_reg / rest_n - reg / n) if n and rest_n else math.nan
+    excess = max(n * exact_gap, 0.0) if math.isfinite(exact_gap) else 0.0
+    severity = "striking" if math.isfinite(exact_gap) and exact_gap >= fs.min_rate_gap else "watch"
     label = GROUP_LABELS[g]
     ref = s.reference_date
     since = period_label(ref, split - 1).split(" to ")[0]
-    before = gr.earlier / (s.years - split)
-    now = gr.recent / split
+    # births a year: the released totals of the two periods over their years
+    before = per_year(gr.earlier, s.years - split, fs)
+    now = per_year(gr.recent, split, fs)
     headline = (
         f"Births of {label}-origin children in {areas_label(names)} rose from "
-        f"{count(before, fs)} to {count(now, fs)} a year since {since}; "
-        f"{count(reg, fs)} of {count(n, fs)} under-fives of {label} origin there are "
-        f"registered with a centre ({pct(observed)}, against {pct(expected)} for everyone else)."
+        f"{before} to {now} a year since {since}; "
+        f"{shown(reg, shown_n.registered, fs)} of {shown(n, shown_n.children, fs)} "
+        f"under-fives of {label} origin there are registered with a centre "
+        f"({share_text(shown_n.registered, shown_n.children)}, against "
+        f"{share_text(rest_reg_, rest_n_)} for everyone else)."
     )
     periods = [
         {"period": period_label(ref, kk), "births": _released(int(x[kk]), fs)}
@@ -493,23 +535,23 @@ def _finding(
         "against earlier years by the conditional binomial test of two Poisson rates",
         "q_value": q_value,
         "baseline": str(flagged["baseline"].iloc[0]),
-        "baseline_share": float(flagged["baseline_share"].max()),
+        "baseline_share": _baseline_share(flagged, fs),
         "p_value_growth": float(flagged["p_growth"].min()),
-        "rate_ratio": gr.rate_ratio if math.isfinite(gr.rate_ratio) else None,
+        "rate_ratio": _rate_ratio(gr, fs),
         "since": since,
         "units_flagged": len(flagged),
         "births_by_period": periods,
         "births_recent_corrected": interval(est1, lo1, hi1),
         "births_earlier_corrected": interval(est0, lo0, hi0),
         "children_corrected": interval(e_n, lo_n, hi_n),
-        "known": n,
-        "registered": reg,
-        "engaged": eng,
-        "rest_known": rest_n,
-        "rest_registered": rest_reg,
-        "share_of_known": n / len(here) if len(here) else None,
-        "share_of_registered": reg / reg_here if reg_here else None,
-        "share_of_engaged": eng / eng_here if eng_here else None,
+        "known": shown_n.children,
+        "registered": shown_n.registered,
+        "engaged": shown_n.engaged,
+        "rest_known": rest_n_,
+        "rest_registered": rest_reg_,
+        "share_of_known": _fraction(shown_n.children, here_n),
+        "share_of_registered": _fraction(shown_n.registered, here_reg),
+        "share_of_engaged": _fraction(shown_n.engaged, here_eng),
         "signals": basis,
         "excess_unreached": excess,
         "strength": strength,
@@ -544,10 +586,65 @@ def _finding(
         "severity": severity,
         "since": since,
         "births_by_period": periods,
-        "children": _released(n, fs),
-        "registered": _released(reg, fs),
-        "engaged": _released(eng, fs),
+        "children": shown_n.children,
+        "registered": shown_n.registered,
+        "engaged": shown_n.engaged,
         "children_corrected": evidence["children_corrected"],
-        "q_value": q_value,
+        "q_value": p_bound(q_value),
     }
     return f, doc
+
+
+@dataclass(frozen=True)
+class _ShownCounts:
+    """A group's under-fives, registered and engaged as released (None: not released)."""
+
+    children: int | None
+    registered: int | None
+    engaged: int | None
+
+
+def _shown_counts(n: int, reg: int, eng: int, fs: FindingsSettings) -> _ShownCounts:
+    """Registered and engaged of the group's children, each with the complement rule."""
+    s_reg, s_n = released_pair(reg, n, fs)
+    s_eng, _ = released_pair(eng, n, fs)
+    return _ShownCounts(s_n, s_reg, s_eng)
+
+
+def _fraction(part: int | None, whole: int | None) -> float | None:
+    """A share of released counts for JSON (None when either is not released)."""
+    rate = released_rate(part, whole)
+    return round(rate, 6) if math.isfinite(rate) else None
+
+
+def per_year(total: int, years: int, fs: FindingsSettings) -> str:
+    """Births a year as text: the released total over the years ('14'), or what a
+    suppressed total reads as ('fewer than 8': then each year had fewer too)."""
+    value = released(total, fs)
+    if value is None or years <= 0:
+        return shown(total, value, fs)
+    return f"{value / years:,.0f}"
+
+
+def _rate_ratio(gr: Growth, fs: FindingsSettings) -> float | None:
+    """The rise in the group's share of births, from released counts (None when one of
+    them is not released, or nothing came before)."""
+    counts = [released(v, fs) for v in (gr.recent, gr.recent_births, gr.earlier)]
+    counts.append(released(gr.earlier_births, fs))
+    recent, recent_births, earlier, earlier_births = counts
+    now, then = released_rate(recent, recent_births), released_rate(earlier, earlier_births)
+    if not (math.isfinite(now) and math.isfinite(then)) or then <= 0:
+        return None
+    return round(now / then, 6)
+
+
+def _baseline_share(flagged: pd.DataFrame, fs: FindingsSettings) -> float | None:
+    """The baseline share the group was tested against (the largest over the flagged
+    units). A census share is a published figure and shown as it is; a share of the rest of
+    the borough's births is a ratio of council counts, so it is shown from released ones."""
+    row = flagged.iloc[int(np.argmax(flagged["baseline_share"].to_numpy(dtype="float64")))]
+    if str(row["baseline"]) == "census":
+        return round(float(row["baseline_share"]), 6)
+    return _fraction(
+        released(float(row["baseline_group"]), fs), released(float(row["baseline_total"]), fs)
+    )

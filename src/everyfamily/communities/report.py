@@ -33,8 +33,10 @@ def communities_section(
         p["period"] for p in (layer.get("communities") or [{}])[0].get("births_by_period", [])
     ]
 
+    from everyfamily.findings.text import WITHHELD_TEXT
+
     def shown(v: Any) -> str:
-        return "suppressed" if v is None else str(v)
+        return WITHHELD_TEXT if v is None else f"{v:,}"
 
     return {
         "note": layer.get("note", ""),

@@ -11,11 +11,12 @@ findings with the rest). The I/O edge of communities/: it reads the restricted `
 * ``communities.json``: the emerging-community layer for the dashboard and report, every
   count released through disclosure control;
 * run.json ``communities``: how many tests, findings, and how each child's group was known
-  (released counts).
+  (released counts; the smallest q-value as a one-figure upper bound).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from typing import TYPE_CHECKING, Any
@@ -145,6 +146,14 @@ def communities_stage(ctx: RunContext) -> None:
         ctx.metadata["communities"] = {"skipped": "no children table"}
         return
     settings = detect_settings(project)
+    if ctx.engine.has_table("reach_released"):
+        # what reach.csv suppresses (secondary suppression included), findings never show
+        from everyfamily.findings.stage import withheld_cells
+
+        withheld = withheld_cells(_read(ctx, "SELECT * FROM reach_released"))
+        settings = dataclasses.replace(
+            settings, findings=dataclasses.replace(settings.findings, withheld=withheld)
+        )
     children = _read(
         ctx, f"SELECT {_select(_columns(ctx, 'children'), CHILD_COLUMNS)} FROM children"
     )

@@ -54,7 +54,7 @@ COUNT_KEYS: frozenset[str] = frozenset(
 #: of a test on a few counts can single out their exact values among those the rounding
 #: allows. z is a finer function of the same counts, so it is not released (the p-value
 #: carries the evidence).
-P_KEYS: frozenset[str] = frozenset({"p_value", "q_value"})
+P_KEYS: frozenset[str] = frozenset({"p_value", "q_value", "p_value_growth"})
 DROPPED_KEYS: frozenset[str] = frozenset({"z"})
 
 #: Share of the smaller group's unreached children that must also be in the other group's

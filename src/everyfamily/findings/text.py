@@ -55,6 +55,27 @@ WITHHELD_TEXT = "a number not released"
 #: What a percentage of a suppressed count reads as.
 RATE_WITHHELD_TEXT = "rate not released"
 
+#: Steps a rate may be rounded to when its sum holds a suppressed cell (see coarse_rate).
+COARSE_STEPS: tuple[float, ...] = (0.05, 0.10)
+
+
+def coarse_rate(
+    part: float, whole: float, released_whole: int | None, settings: FindingsSettings
+) -> float:
+    """The rate ``part / whole`` of a sum whose count may not be released (it holds a
+    suppressed small-area cell), rounded to a 5% or 10% step so coarse that it cannot give
+    the cell back: half a step of the (released) whole must be more than twice the
+    suppression threshold, so the count the rate implies is uncertain by more than any
+    suppressed count could be (a 5% step needs over 640 children with the default 7).
+    NaN when even a 10% step is too fine."""
+    if released_whole is None or not whole or not math.isfinite(part / whole):
+        return math.nan
+    hidden = 2 * (settings.suppress_at_or_below + 1)
+    for step in COARSE_STEPS:
+        if step / 2 * released_whole > hidden:
+            return round(part / whole / step) * step
+    return math.nan
+
 
 def released(n: float | None, settings: FindingsSettings) -> int | None:
     """A count as released (None when suppressed), per the project's privacy settings."""

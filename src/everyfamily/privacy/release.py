@@ -220,6 +220,17 @@ def _known_complement(
     )
 
 
+def _keep_priority(keys: pd.DataFrame) -> np.ndarray:
+    """How much each cell is worth keeping when secondary suppression must choose: 2 for the
+    whole area's total (the top level, one area), 1 for every other area total and every
+    group of the whole area, 0 for the groups of smaller areas (see
+    :func:`everyfamily.privacy.disclosure.secondary_suppression`)."""
+    areas_per_level = keys.groupby("level")["area_code"].transform("nunique")
+    top = np.asarray(areas_per_level == 1)
+    total = np.asarray(keys["dimension"] == ALL)
+    return np.where(top & total, 2, np.where(top | total, 1, 0)).astype(np.int64)
+
+
 def _counts(reach: pd.DataFrame, column: str) -> np.ndarray:
     return np.asarray(pd.to_numeric(reach[column], errors="coerce"), dtype="float64")
 
@@ -267,6 +278,7 @@ def release_reach(
     rel_any = reach_relations(keys[any_rows], hierarchy, small_area_level)
     any_pos = np.flatnonzero(any_rows)
 
+    keep = _keep_priority(keys)
     suppressed: dict[str, np.ndarray] = {}
     for c in PROTECTED_COUNTS:
         complement = None
@@ -279,7 +291,9 @@ def release_reach(
         if c in SERVICE_FREE:
             # decide on the 'any' rows, then copy to every service's row of the same group
             rel = _exact_relations(rel_any, exact[c][any_pos])
-            sub = disclosure.secondary_suppression(primary[any_pos], exact[c][any_pos], rel)
+            sub = disclosure.secondary_suppression(
+                primary[any_pos], exact[c][any_pos], rel, keep=keep[any_pos]
+            )
             key_any = keys[any_rows].drop(columns="service").assign(_s=sub)
             merged = keys.drop(columns="service").merge(
                 key_any, on=[k for k in KEYS if k != "service"], how="left"
@@ -287,7 +301,7 @@ def release_reach(
             suppressed[c] = np.asarray(merged["_s"].fillna(True).to_numpy(), dtype=bool)
         else:
             rel = _exact_relations(rel_all, exact[c])
-            suppressed[c] = disclosure.secondary_suppression(primary, exact[c], rel)
+            suppressed[c] = disclosure.secondary_suppression(primary, exact[c], rel, keep=keep)
 
     out = base[["level", "area_code", "area_name", "dimension", "group_value", "service"]].copy()
     released = {

@@ -1,0 +1,120 @@
+"""Every number an emerging_community finding shows is disclosure-controlled: counts released
+by the reach rules (suppress 7 or fewer, the complement rule, midpoint-6 rounding) and every
+rate, share and ratio computed from the released counts. Hand-computed with the defaults.
+
+The world: four small areas of 500 known under-fives each, 100 born in each of the five
+birth years; in A1, 30 of them are Romanian (20 born in the latest year, 10 the year
+before, none earlier), everyone else is British or Irish. 1,500 of the 1,970 others are
+registered.
+
+Midpoint 6: n -> 6 * ceil(n / 6) - 3, so 30 -> 27, 13 -> 15, 1970 -> 1971, 1500 -> 1497,
+500 -> 501, 26 -> 27, 0 -> suppressed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from everyfamily.communities.detect import DetectSettings, detect
+from everyfamily.findings.engine import p_bound, to_public
+from everyfamily.findings.model import FindingsSettings
+
+REF = dt.date(2026, 3, 31)
+SETTINGS = DetectSettings(reference_date=REF)
+
+
+def world(registered_romanian: int) -> pd.DataFrame:
+    rows: list[dict[str, Any]] = []
+    others_registered = 0
+    for area in ("A1", "A2", "A3", "A4"):
+        for year in range(5):
+            for i in range(100):
+                romanian = area == "A1" and ((year == 0 and i < 20) or (year == 1 and i < 10))
+                rows.append(
+                    {
+                        "person_id": f"P{len(rows)}",
+                        "area_code": area,
+                        "date_of_birth": REF - dt.timedelta(days=365 * year + 100),
+                        "in_age_range": True,
+                        "known": True,
+                        "engaged": False,
+                        "origin_group": "romanian" if romanian else "british_irish",
+                        "basis": "country_of_birth" if romanian else "none",
+                        "registered": False,
+                    }
+                )
+                if not romanian and others_registered < 1500:
+                    rows[-1]["registered"] = True
+                    others_registered += 1
+    frame = pd.DataFrame(rows)
+    mine = frame.index[frame["origin_group"] == "romanian"][:registered_romanian]
+    frame.loc[mine, "registered"] = True
+    return frame
+
+
+def found(registered_romanian: int) -> Any:
+    result = detect(world(registered_romanian), SETTINGS)
+    (f,) = result.findings
+    (doc,) = result.communities
+    return f, doc
+
+
+def test_community_finding_shows_released_counts_and_rates_of_them() -> None:
+    f, layer = found(13)
+    # births: 0 earlier (suppressed), 30 in the last two years -> 27 / 2 = 13.5 -> 14 a year;
+    # 13 -> 15 of 30 -> 27 registered: 56% (exact 43%); everyone else 1497 / 1971 = 76%
+    assert f.headline == (
+        "Births of Romanian-origin children in A1 rose from fewer than 8 to 14 a year since "
+        "Apr 2024; 15 of 27 under-fives of Romanian origin there are registered with a centre "
+        "(56%, against 76% for everyone else)."
+    )
+    assert f.observed == pytest.approx(15 / 27) and f.expected == pytest.approx(1497 / 1971)
+    ev = f.evidence
+    assert (ev["known"], ev["registered"], ev["rest_known"], ev["rest_registered"]) == (
+        27,
+        15,
+        1971,
+        1497,
+    )
+    assert ev["share_of_known"] == pytest.approx(round(27 / 501, 6))  # 500 in A1 -> 501
+    assert ev["signals"] == {"country_of_birth": 1.0}
+    assert ev["rate_ratio"] is None  # nothing released before: no ratio of released counts
+    assert layer["children"] == 27 and layer["registered"] == 15
+    assert layer["q_value"] == p_bound(ev["q_value"])
+    doc = to_public(f, FindingsSettings())
+    json.dumps(doc, allow_nan=False)
+    assert doc["evidence"]["p_value_growth"] == p_bound(ev["p_value_growth"])
+    assert doc["children_affected"] == 15  # 30 - 13 = 17 -> 15
+    # the exact 13 of 30 appears nowhere as a count or a rate
+    text = json.dumps(doc)
+    assert "0.433333" not in text and '"registered": 13' not in text
+
+
+def test_community_count_suppressed_by_the_complement_rule_reads_not_released() -> None:
+    f, layer = found(26)
+    # 26 of 30: only 4 not registered, so 26 is not released (and it is not small: it is
+    # "a number not released", not "fewer than 8"); everyone else is withheld with it, since
+    # the borough's registered total (public in reach.csv) minus it would give it back
+    assert f.headline.endswith(
+        "; a number not released of 27 under-fives of Romanian origin there are registered "
+        "with a centre (rate not released, against rate not released for everyone else)."
+    )
+    assert f.evidence["registered"] is None and f.evidence["rest_registered"] is None
+    assert f.evidence["rest_known"] == 1971
+    assert layer["registered"] is None
+    doc = to_public(f, FindingsSettings())
+    json.dumps(doc, allow_nan=False)
+    assert doc["observed"] is None and doc["interval"] == [None, None]
+
+
+def test_community_with_a_small_count_says_fewer_than_8() -> None:
+    f, _layer = found(3)
+    assert "; fewer than 8 of 27 under-fives of Romanian origin there are registered with a " in (
+        f.headline
+    )
+    assert "(rate not released, against rate not released for everyone else)." in f.headline
