@@ -261,7 +261,7 @@ def _children() -> pd.DataFrame:
                 {
                     "person_id": person,
                     "family_id": f"F-{n + 1:02d}{i // 2:010d}",
-                    "date_of_birth": pd.Timestamp(2022 + i % 4, 1 + i % 12, 1),
+                    "month_of_birth": pd.Timestamp(2022 + i % 4, 1 + i % 12, 1),
                     "age_years": 3 - i % 4,
                     "sex": "female" if i % 2 == 0 else "male",
                     "area_code": code,

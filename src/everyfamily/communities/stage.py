@@ -46,7 +46,7 @@ STAGE_NAME = "communities"
 CHILD_COLUMNS = (
     "person_id",
     "area_code",
-    "date_of_birth",
+    "month_of_birth",  # the analysis store keeps the month only; births are counted by year
     "in_age_range",
     "known",
     "registered",
@@ -156,7 +156,7 @@ def communities_stage(ctx: RunContext) -> None:
         )
     children = _read(
         ctx, f"SELECT {_select(_columns(ctx, 'children'), CHILD_COLUMNS)} FROM children"
-    )
+    ).rename(columns={"month_of_birth": "date_of_birth"})
     names = None
     model = load_model() if cs.use_names else None
     if model is not None and ctx.engine.has_table("records") and ctx.engine.has_table("links"):

@@ -4,7 +4,8 @@ Reads the store tables ``records`` and ``links`` (and ``linkage_quality_by_group
 linkage stage wrote one) and the project's geography, population, deprivation and sites
 files; writes
 
-* store ``children`` (pseudonymised, analysis zone): one row per child;
+* store ``children`` (pseudonymised, analysis zone): one row per child, with the month of
+  birth (``month_of_birth``, the 1st of the month), never the full date;
 * store ``reach_areas``: site_id, site_name, small_area (how reach areas were drawn);
 * store ``reach``: the exact reach table (aggregate but unprotected: it stays in the store);
 * store ``reach_released`` and ``reach.csv``: the reach table after disclosure control
@@ -236,9 +237,9 @@ def reach_stage(ctx: RunContext) -> None:
     # --- write -------------------------------------------------------------------------
     # The analysis copy of the children holds month and year of birth only (issue 7):
     # the exact date stays in the identifiable ``records`` table, where linkage needs it.
-    children = children.assign(
-        date_of_birth=pd.to_datetime(children["date_of_birth"]).dt.to_period("M").dt.to_timestamp()
-    )
+    # Named for what it holds, so no reader of the analysis store takes it for a full date.
+    month = pd.to_datetime(children["date_of_birth"]).dt.to_period("M").dt.to_timestamp()
+    children = children.drop(columns="date_of_birth").assign(month_of_birth=month.dt.date)
     reach_arrow = pa.Table.from_pandas(reach, preserve_index=False)
     released_arrow = pa.Table.from_pandas(released, preserve_index=False)
     with ctx.engine.transaction():

@@ -406,7 +406,7 @@ def read_not_reached(out_dir: Path, environ: Mapping[str, str] | None = None) ->
 RECORD_COLUMNS: tuple[str, ...] = (
     "person_id",
     "family_id",
-    "date_of_birth",
+    "month_of_birth",
     "age_years",
     "sex",
     "area_code",

@@ -1460,8 +1460,8 @@ class Dashboard:
 
         # the store holds the 1st of the month: show the month, not a false day
         months = (
-            pd.to_datetime(frame["date_of_birth"], errors="coerce").dt.strftime("%Y-%m")
-            if "date_of_birth" in frame.columns
+            pd.to_datetime(frame["month_of_birth"], errors="coerce").dt.strftime("%Y-%m")
+            if "month_of_birth" in frame.columns
             else pd.Series("", index=frame.index)
         )
         rows = []
