@@ -239,7 +239,9 @@ def reach_stage(ctx: RunContext) -> None:
     # the exact date stays in the identifiable ``records`` table, where linkage needs it.
     # Named for what it holds, so no reader of the analysis store takes it for a full date.
     month = pd.to_datetime(children["date_of_birth"]).dt.to_period("M").dt.to_timestamp()
-    children = children.drop(columns="date_of_birth").assign(month_of_birth=month.dt.date)
+    children = children.drop(columns="date_of_birth").assign(
+        month_of_birth=pd.Series(month, index=children.index).dt.date
+    )
     reach_arrow = pa.Table.from_pandas(reach, preserve_index=False)
     released_arrow = pa.Table.from_pandas(released, preserve_index=False)
     with ctx.engine.transaction():
