@@ -83,6 +83,9 @@ def test_each_zone_gets_its_tables_and_no_file_shows_a_name(tmp_path: Path) -> N
             "P-2",
         ]
         assert not engine.has_table("records")  # the analysis store alone has no identifiers
+        # spills go next to the stores (encrypted), not to the user's working folder
+        spill = engine.con.execute("SELECT current_setting('temp_directory')").fetchone()
+        assert spill == (str(out / ".duckdb_tmp"),)
     finally:
         engine.close()
 
@@ -106,6 +109,10 @@ def test_wrong_key_is_one_line_and_never_shows_a_key(tmp_path: Path) -> None:
     assert KEY not in text and "another-key" not in text
     with pytest.raises(PrivacyError, match="encrypted"):
         open_stores(out, _privacy(tmp_path, encrypt=False), zones=(ANALYSIS,), read_only=True)
+    plain = tmp_path / "plain"
+    _fill(plain, _privacy(tmp_path, encrypt=False))
+    with pytest.raises(PrivacyError, match="written without encryption"):
+        open_stores(plain, _privacy(tmp_path), zones=(ANALYSIS,), read_only=True)
     with pytest.raises(EngineError, match="no identifiable store"):
         open_stores(tmp_path / "nowhere", _privacy(tmp_path), read_only=True)
 

@@ -75,6 +75,10 @@ class DuckDBEngine:
         if not stores:
             raise ValueError("open_stores needs at least one store")
         engine = cls(None, threads=threads, memory_limit=memory_limit)
+        # An in-memory connection would spill to ./.tmp of whatever folder the user is in;
+        # keep spills next to the stores (they are encrypted: temp_file_encryption).
+        spill = stores[0].path.parent / ".duckdb_tmp"
+        engine.con.execute("SET temp_directory = ?", [str(spill)])
         try:
             for store in stores:
                 if not read_only:

@@ -78,6 +78,12 @@ def attach_encrypted(
     except duckdb.Error as exc:
         # DuckDB's message can quote the statement (and so the key): never pass it on.
         text = str(exc).lower()
+        if "is not encrypted" in text:
+            raise PrivacyError(
+                f"{path}: the store was written without encryption",
+                hint="set privacy.encrypt_at_rest to false for this output folder, or write "
+                "the run into a new folder",
+            ) from None
         if "key" in text or "encrypt" in text or "decrypt" in text:
             raise PrivacyError(
                 f"{path}: cannot open the encrypted store with this key",
