@@ -95,14 +95,7 @@ def _note(a: AccessSettings) -> str | None:
 
 def _children(ctx: RunContext, small_xy: pd.DataFrame, to_xy: Any) -> pd.DataFrame:
     """Children in the reach population with a home point in the projected CRS."""
-    have = {
-        str(v)
-        for v in ctx.engine.query(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = 'children'"
-        )
-        .column("column_name")
-        .to_pylist()
-    }
+    have = set(ctx.engine.columns("children"))
     cols = ", ".join(f'"{c}"' if c in have else f'NULL AS "{c}"' for c in CHILD_FIELDS)
     kids = ctx.engine.query(f"SELECT {cols} FROM children").to_pandas()
     kids = kids[

@@ -104,13 +104,6 @@ def _read(ctx: RunContext, sql: str) -> pd.DataFrame:
     return ctx.engine.query(sql).to_pandas()
 
 
-def _columns(ctx: RunContext, table: str) -> set[str]:
-    rows = ctx.engine.query(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]
-    )
-    return {str(v) for v in rows.column("column_name").to_pylist()}
-
-
 def _select(have: set[str], wanted: tuple[str, ...], prefix: str = "") -> str:
     return ", ".join(f'{prefix}"{c}"' if c in have else f'NULL AS "{c}"' for c in wanted)
 
@@ -155,12 +148,12 @@ def communities_stage(ctx: RunContext) -> None:
             settings, findings=dataclasses.replace(settings.findings, withheld=withheld)
         )
     children = _read(
-        ctx, f"SELECT {_select(_columns(ctx, 'children'), CHILD_COLUMNS)} FROM children"
+        ctx, f"SELECT {_select(set(ctx.engine.columns('children')), CHILD_COLUMNS)} FROM children"
     ).rename(columns={"month_of_birth": "date_of_birth"})
     names = None
     model = load_model() if cs.use_names else None
     if model is not None and ctx.engine.has_table("records") and ctx.engine.has_table("links"):
-        have = _columns(ctx, "records")
+        have = set(ctx.engine.columns("records"))
         if {"first_name", "last_name"} & have:
             cols = _select(have, ("service_type", "first_name", "last_name"), "r.")
             records = _read(

@@ -35,6 +35,9 @@ class Engine(Protocol):
     def has_table(self, name: str) -> bool:
         """Whether a table (or view) of that name exists."""
 
+    def columns(self, name: str) -> list[str]:
+        """The column names of table ``name``, in order; empty when there is no such table."""
+
     def transaction(self) -> AbstractContextManager[None]:
         """All or nothing: everything inside commits together or not at all."""
 

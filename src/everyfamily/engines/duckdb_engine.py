@@ -101,10 +101,6 @@ class DuckDBEngine:
         engine._use(engine._zones[0])
         return engine
 
-    @property
-    def zones(self) -> tuple[str, ...]:
-        return self._zones
-
     def _use(self, zone: str) -> None:
         # New tables go to the current database; reads find a table in any zone, the
         # current one first.
@@ -166,6 +162,17 @@ class DuckDBEngine:
             if zone in found:
                 return zone
         return found[0] if found else None
+
+    def columns(self, name: str) -> list[str]:
+        # the catalog the name resolves to: with two zones open, a name in both would
+        # otherwise mix their columns
+        zone = self.table_zone(name)
+        rows = self.con.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_name = ? AND table_catalog = ? ORDER BY ordinal_position",
+            [name, zone],
+        ).fetchall()
+        return [str(r[0]) for r in rows]
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:

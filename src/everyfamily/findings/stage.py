@@ -70,17 +70,10 @@ def withheld_cells(released: pd.DataFrame) -> frozenset[tuple[str, str, str, str
     )
 
 
-def _columns(ctx: RunContext, table: str) -> set[str]:
-    rows = ctx.engine.query(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]
-    )
-    return {str(v) for v in rows.column("column_name").to_pylist()}
-
-
 def _read(ctx: RunContext, table: str, fields: tuple[str, ...] | None = None) -> pd.DataFrame:
     if fields is None:
         return ctx.engine.query(f"SELECT * FROM {quote_ident(table)}").to_pandas()
-    have = _columns(ctx, table)
+    have = set(ctx.engine.columns(table))
     cols = ", ".join(quote_ident(c) for c in fields if c in have)
     return ctx.engine.query(f"SELECT {cols} FROM {quote_ident(table)}").to_pandas()
 

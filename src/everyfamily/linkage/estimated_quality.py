@@ -298,15 +298,7 @@ def read_inputs(
         JOIN {it} AS l ON l.unique_id = p.unique_id_l
         JOIN {it} AS r ON r.unique_id = p.unique_id_r
     """).to_pandas()
-    have = {
-        str(v)
-        for v in engine.query(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = ?",
-            [records_table],
-        )
-        .column(0)
-        .to_pylist()
-    }
+    have = set(engine.columns(records_table))
     selects = []
     for dim in RECORD_DIMENSIONS:
         if dim not in have:

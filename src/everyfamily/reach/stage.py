@@ -80,13 +80,6 @@ NOT_REACHED_COLUMNS = (
 )
 
 
-def _columns(ctx: RunContext, table: str) -> list[str]:
-    rows = ctx.engine.query(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]
-    )
-    return [str(v) for v in rows.column("column_name").to_pylist()]
-
-
 def _borough(project: Project, hierarchy: pd.DataFrame) -> tuple[str, str]:
     """Borough code and name: a hierarchy level called borough/lad/la with one value, else
     the single feature of a ``geography.boundaries.borough`` layer, else the project name."""
@@ -126,17 +119,17 @@ def reach_stage(ctx: RunContext) -> None:
         ctx.echo("  reach skipped: the store has no 'links' table (run linkage first)")
         ctx.metadata["reach"] = {"skipped": "no links table"}
         return
-    have = set(_columns(ctx, "records"))
+    have = set(ctx.engine.columns("records"))
     select = ", ".join(f'"{c}"' if c in have else f'NULL AS "{c}"' for c in RECORD_FIELDS)
     records = ctx.engine.query(f"SELECT {select} FROM records").to_pandas()
-    link_have = set(_columns(ctx, "links"))
+    link_have = set(ctx.engine.columns("links"))
     family = '"family_id"' if "family_id" in link_have else "NULL AS family_id"
     links = ctx.engine.query(
         f"SELECT source, record_id, person_id, {family} FROM links"
     ).to_pandas()
     quality = None
     if ctx.engine.has_table("linkage_quality_by_group"):
-        qcols = set(_columns(ctx, "linkage_quality_by_group"))
+        qcols = set(ctx.engine.columns("linkage_quality_by_group"))
         group_col = "group_value" if "group_value" in qcols else "group"
         if {"dimension", group_col, "recall", "precision"} <= qcols:
             quality = ctx.engine.query(

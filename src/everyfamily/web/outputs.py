@@ -432,14 +432,7 @@ def read_children(out_dir: Path, environ: Mapping[str, str] | None = None) -> pd
 
     engine = _open_analysis_or_fail(out_dir, "children", "the record-level table", environ)
     try:
-        have = set(
-            engine.query(
-                "SELECT column_name FROM information_schema.columns WHERE table_name = ?",
-                ["children"],
-            )
-            .column(0)
-            .to_pylist()
-        )
+        have = set(engine.columns("children"))
         cols = [c for c in RECORD_COLUMNS if c in have]
         sql = f"SELECT {', '.join(quote_ident(c) for c in cols)} FROM children"
         return engine.query(sql + " ORDER BY area_code, person_id").to_pandas()
