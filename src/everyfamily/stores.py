@@ -102,10 +102,6 @@ def open_stores(
 def run_privacy(out_dir: Path) -> PrivacySettings:
     """The privacy settings a run recorded in run.json (where its key lives, whether its
     stores are encrypted): what a reader of the output folder needs to open the stores."""
-    from pydantic import ValidationError
-
-    from everyfamily.config import PrivacySettings
-
     path = Path(out_dir) / "run.json"
     try:
         run = json.loads(path.read_text(encoding="utf-8"))
@@ -115,7 +111,16 @@ def run_privacy(out_dir: Path) -> PrivacySettings:
         ) from None
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise InputError(f"{path}: run.json is not valid JSON", hint="rerun the pipeline") from None
-    block = ((run.get("settings") or {}) if isinstance(run, dict) else {}).get("privacy")
+    return privacy_of(run if isinstance(run, dict) else {}, path)
+
+
+def privacy_of(run: Mapping[str, Any], path: Path) -> PrivacySettings:
+    """The privacy settings in a run's metadata already read from ``path`` (run.json)."""
+    from pydantic import ValidationError
+
+    from everyfamily.config import PrivacySettings
+
+    block = (run.get("settings") or {}).get("privacy")
     try:
         return PrivacySettings.model_validate(block or {})
     except ValidationError:

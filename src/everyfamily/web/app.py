@@ -205,7 +205,7 @@ def _contact_lookup(request: Request) -> ContactLookup | None:
             f"in areas {shown}{more}",
             session.purpose,
         )
-        return read_contact_details(dash.outputs.out_dir, person_ids, dash.outputs.environ)
+        return read_contact_details(dash.outputs, person_ids)
 
     return look_up
 

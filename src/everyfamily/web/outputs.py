@@ -71,7 +71,7 @@ class RunOutputs:
     membership: pd.DataFrame | None = None
     overlays: dict[str, bytes] = field(default_factory=dict)  # layer name -> GeoJSON
     #: whether the analysis store holds the outreach list (table not_reached)
-    outreach_list: bool = False
+    has_outreach_list: bool = False
     #: where a key named by privacy.key_env is looked up (None: os.environ at the time)
     environ: Mapping[str, str] | None = field(default=None, repr=False)
 
@@ -80,9 +80,19 @@ class RunOutputs:
         settings: dict[str, Any] = self.run.get("settings") or {}
         return settings
 
-    @property
-    def has_outreach_list(self) -> bool:
-        return self.outreach_list
+    def open_store(self, zone: str) -> Any:
+        """One of the run's stores, read-only, opened with the key the run's settings say
+        where to find (from the run.json already read: no second read per request)."""
+        return _open_store(self.out_dir, self.run, zone, self.environ)
+
+
+def _open_store(
+    out_dir: Path, run: Mapping[str, Any], zone: str, environ: Mapping[str, str] | None
+) -> Any:
+    from everyfamily.stores import open_stores, privacy_of
+
+    privacy = privacy_of(run, out_dir / RUN_FILE)
+    return open_stores(out_dir, privacy, zones=(zone,), read_only=True, environ=environ)
 
 
 def _read_json(path: Path, what: str) -> dict[str, Any]:
@@ -273,16 +283,22 @@ def _sites(run: dict[str, Any], reach: pd.DataFrame) -> tuple[pd.DataFrame, list
     return named[cols].reset_index(drop=True), [warning]
 
 
-def _open_analysis(out_dir: Path, environ: Mapping[str, str] | None) -> Any:
-    """The run's analysis store, read-only (encrypted: the key is loaded as run.json says)."""
-    from everyfamily.stores import ANALYSIS, open_run_stores
+def _no_reach_areas() -> pd.DataFrame:
+    return pd.DataFrame({"site_id": [], "small_area": []})
 
-    return open_run_stores(out_dir, zones=(ANALYSIS,), read_only=True, environ=environ)
+
+@dataclass(frozen=True)
+class _StoreTables:
+    reach_areas: pd.DataFrame = field(default_factory=_no_reach_areas)
+    linkage_by_group: pd.DataFrame | None = None
+    membership: pd.DataFrame | None = None
+    has_outreach_list: bool = False
+    warnings: tuple[str, ...] = ()
 
 
 def _store_tables(
-    out_dir: Path, environ: Mapping[str, str] | None
-) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None, bool, list[str]]:
+    out_dir: Path, run: Mapping[str, Any], environ: Mapping[str, str] | None
+) -> _StoreTables:
     """Small aggregate tables of the analysis store (reach areas, linkage quality by group,
     the area membership the release used) and whether it holds the outreach list; the store
     is opened read-only and closed at once.
@@ -292,24 +308,15 @@ def _store_tables(
     from everyfamily.errors import EngineError
     from everyfamily.stores import ANALYSIS, STORE_PATHS
 
-    empty = pd.DataFrame({"site_id": [], "small_area": []})
     if not (out_dir / STORE_PATHS[ANALYSIS]).is_file():
-        return (
-            empty,
-            None,
-            None,
-            False,
-            [f"{STORE_FILE} not found: reach-area membership is not shown"],
+        return _StoreTables(
+            warnings=(f"{STORE_FILE} not found: reach-area membership is not shown",)
         )
     try:
-        engine = _open_analysis(out_dir, environ)
+        engine = _open_store(out_dir, run, ANALYSIS, environ)
     except EngineError:
-        return (
-            empty,
-            None,
-            None,
-            False,
-            [f"{STORE_FILE} could not be opened read-only (is a run writing it?)"],
+        return _StoreTables(
+            warnings=(f"{STORE_FILE} could not be opened read-only (is a run writing it?)",)
         )
     try:
         tables = {
@@ -321,7 +328,7 @@ def _store_tables(
             .column(0)
             .to_pylist()
         }
-        areas = empty
+        areas = _no_reach_areas()
         if "reach_areas" in tables:
             areas = engine.query(
                 "SELECT site_id, small_area FROM reach_areas ORDER BY site_id, small_area"
@@ -334,7 +341,7 @@ def _store_tables(
             membership = engine.query(
                 "SELECT level, area_code, small_area FROM area_membership"
             ).to_pandas()
-        return areas, quality, membership, "not_reached" in tables, []
+        return _StoreTables(areas, quality, membership, NOT_REACHED_TABLE in tables)
     finally:
         engine.close()
 
@@ -361,7 +368,8 @@ def load_outputs(out_dir: Path, environ: Mapping[str, str] | None = None) -> Run
         warnings = [f"{FINDINGS_FILE} not found: no findings are shown"]
     shapes, w1 = _shapes(out_dir)
     sites, w2 = _sites(run, reach)
-    reach_areas, by_group, membership, outreach_list, w3 = _store_tables(out_dir, environ)
+    stored = _store_tables(out_dir, run, environ)
+    by_group = stored.linkage_by_group
     if by_group is None:
         by_group = _linkage_by_group_from_run(run)
     return RunOutputs(
@@ -371,11 +379,11 @@ def load_outputs(out_dir: Path, environ: Mapping[str, str] | None = None) -> Run
         run=run,
         shapes=shapes,
         sites=sites,
-        reach_areas=reach_areas,
+        reach_areas=stored.reach_areas,
         linkage_by_group=by_group,
-        warnings=tuple(warnings + w1 + w2 + w3),
-        membership=membership,
-        outreach_list=outreach_list,
+        warnings=tuple(warnings + w1 + w2) + stored.warnings,
+        membership=stored.membership,
+        has_outreach_list=stored.has_outreach_list,
         environ=environ,
         overlays={**_overlays(out_dir), **_community_overlay(out_dir, run, shapes)},
     )
@@ -391,13 +399,13 @@ def _linkage_by_group_from_run(run: dict[str, Any]) -> pd.DataFrame | None:
     return None
 
 
-def read_not_reached(out_dir: Path, environ: Mapping[str, str] | None = None) -> pd.DataFrame:
+def read_not_reached(outputs: RunOutputs) -> pd.DataFrame:
     """The person-level list of children not reached (pseudonymised; analysis store table
     ``not_reached``), as text. Callers must have checked the permission first; nothing here
     logs a value."""
-    frame = _read_analysis_table(out_dir, NOT_REACHED_TABLE, "the outreach list", environ)
+    frame = _read_analysis_table(outputs, NOT_REACHED_TABLE, "the outreach list")
     if "person_id" not in frame.columns:
-        raise InputError(f"{out_dir}, table {NOT_REACHED_TABLE!r}: no column 'person_id'")
+        raise InputError(f"{outputs.out_dir}, table {NOT_REACHED_TABLE!r}: no column 'person_id'")
     return frame
 
 
@@ -425,12 +433,12 @@ RECORD_COLUMNS: tuple[str, ...] = (
 )
 
 
-def read_children(out_dir: Path, environ: Mapping[str, str] | None = None) -> pd.DataFrame:
+def read_children(outputs: RunOutputs) -> pd.DataFrame:
     """The pseudonymised record-level table ``children`` (the :data:`RECORD_COLUMNS` it has;
-    the date of birth is already the 1st of its month). Callers check the permission."""
+    the store keeps the month of birth only). Callers check the permission."""
     from everyfamily.engines.base import quote_ident
 
-    engine = _open_analysis_or_fail(out_dir, "children", "the record-level table", environ)
+    engine = _open_analysis_or_fail(outputs, "children", "the record-level table")
     try:
         have = set(engine.columns("children"))
         cols = [c for c in RECORD_COLUMNS if c in have]
@@ -440,25 +448,23 @@ def read_children(out_dir: Path, environ: Mapping[str, str] | None = None) -> pd
         engine.close()
 
 
-def _open_analysis_or_fail(
-    out_dir: Path, table: str, what: str, environ: Mapping[str, str] | None
-) -> Any:
-    engine = _open_analysis(Path(out_dir), environ)
+def _open_analysis_or_fail(outputs: RunOutputs, table: str, what: str) -> Any:
+    from everyfamily.stores import ANALYSIS
+
+    engine = outputs.open_store(ANALYSIS)
     if not engine.has_table(table):
         engine.close()
         raise InputError(
-            f"{out_dir}, table {table!r}: no {what}",
+            f"{outputs.out_dir}, table {table!r}: no {what}",
             hint="rerun the pipeline: the measure stage writes it",
         )
     return engine
 
 
-def _read_analysis_table(
-    out_dir: Path, table: str, what: str, environ: Mapping[str, str] | None
-) -> pd.DataFrame:
+def _read_analysis_table(outputs: RunOutputs, table: str, what: str) -> pd.DataFrame:
     from everyfamily.engines.base import quote_ident
 
-    engine = _open_analysis_or_fail(out_dir, table, what, environ)
+    engine = _open_analysis_or_fail(outputs, table, what)
     try:
         frame = engine.query(f"SELECT * FROM {quote_ident(table)}").to_pandas()
     finally:
@@ -467,17 +473,15 @@ def _read_analysis_table(
     return frame.astype("string").fillna("").astype(object)
 
 
-def read_contact_details(
-    out_dir: Path, person_ids: Sequence[str], environ: Mapping[str, str] | None = None
-) -> pd.DataFrame:
+def read_contact_details(outputs: RunOutputs, person_ids: Sequence[str]) -> pd.DataFrame:
     """Names and contact details of these children (re-identification), from the
     identifiable store opened read-only for this call and closed before returning: nothing
     identifiable stays open or cached. Callers must have checked the permission, scoped the
     ids to the user's areas and written the audit entry first."""
     from everyfamily.privacy.reidentify import contact_details
-    from everyfamily.stores import IDENTIFIABLE, open_run_stores
+    from everyfamily.stores import IDENTIFIABLE
 
-    engine = open_run_stores(Path(out_dir), zones=(IDENTIFIABLE,), read_only=True, environ=environ)
+    engine = outputs.open_store(IDENTIFIABLE)
     try:
         return contact_details(engine, person_ids)
     finally:

@@ -1254,7 +1254,7 @@ class Dashboard:
     def _outreach_frame(self) -> pd.DataFrame:
         with self._outreach_lock:
             if self._outreach is None:
-                self._outreach = read_not_reached(self.outputs.out_dir, self.outputs.environ)
+                self._outreach = read_not_reached(self.outputs)
             return self._outreach
 
     def outreach(
@@ -1273,10 +1273,7 @@ class Dashboard:
         page alone (after scoping and paging), it returns their names and contact details."""
         frame = self._scoped_outreach(allowed)
         sel = self._outreach_filter(frame, area, site)
-        total = len(sel)
-        pages = max(1, math.ceil(total / page_size))
-        page = min(max(1, page), pages)
-        chunk = sel.iloc[(page - 1) * page_size : page * page_size]
+        chunk, total, page, pages = _one_page(sel, page, page_size)
         table = self._outreach_table(chunk, area, site, contacts)
         areas = sorted(
             {
@@ -1414,7 +1411,7 @@ class Dashboard:
     def _records_frame(self) -> pd.DataFrame:
         with self._records_lock:
             if self._records is None:
-                self._records = read_children(self.outputs.out_dir, self.outputs.environ)
+                self._records = read_children(self.outputs)
             return self._records
 
     def records(
@@ -1428,11 +1425,8 @@ class Dashboard:
             if area not in self._level_of:
                 raise NotFound(area)
             frame = frame[frame["area_code"].astype(str).isin(self.expand_areas([area]))]
-        total = len(frame)
         page_size = max(1, min(int(page_size), RECORDS_PAGE_SIZE))
-        pages = max(1, math.ceil(total / page_size))
-        page = min(max(1, page), pages)
-        chunk = frame.iloc[(page - 1) * page_size : page * page_size]
+        chunk, total, page, pages = _one_page(frame, page, page_size)
         return {
             "table": self._records_table(chunk, area),
             "total": total,
@@ -1569,6 +1563,14 @@ class Dashboard:
             group,
             params.get("service") or "any",
         )
+
+
+def _one_page(frame: pd.DataFrame, page: int, page_size: int) -> tuple[pd.DataFrame, int, int, int]:
+    """Rows of ``page`` (clamped to the pages there are), the number of rows and of pages."""
+    total = len(frame)
+    pages = max(1, math.ceil(total / page_size))
+    page = min(max(1, page), pages)
+    return frame.iloc[(page - 1) * page_size : page * page_size], total, page, pages
 
 
 def json_codes(shapes: Any) -> list[str]:
