@@ -26,6 +26,7 @@ from everyfamily.findings import stats
 from everyfamily.findings.engine import p_bound, to_public
 from everyfamily.findings.model import FindingsSettings
 from everyfamily.privacy.disclosure import released_text
+from findings.json_pairs import json_pairs
 
 DEFAULTS = FindingsSettings()  # suppress 7 or fewer, midpoint 6
 TO_WGS84 = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True).transform
@@ -74,18 +75,6 @@ def finding(t: br.SideTest, settings: FindingsSettings = DEFAULTS) -> Any:
     return f
 
 
-def _walk(value: Any) -> list[tuple[str, Any]]:
-    out: list[tuple[str, Any]] = []
-    if isinstance(value, dict):
-        for k, v in value.items():
-            out.append((k, v))
-            out += _walk(v)
-    elif isinstance(value, list):
-        for v in value:
-            out += _walk(v)
-    return out
-
-
 def test_barrier_finding_shows_released_counts_and_rates_of_them() -> None:
     f = finding(side_test(93, 255))
     # cut off: 93 -> 93 of 255 -> 255: 36%; other side: 199 -> 201 of 255: 79% (exact 78%)
@@ -116,7 +105,7 @@ def test_barrier_finding_shows_released_counts_and_rates_of_them() -> None:
     assert doc["evidence"]["other_side"]["registered"] == 201
     assert doc["evidence"]["p_value"] == p_bound(1.234e-6) == 2e-6
     assert doc["evidence"]["q_value"] == p_bound(2.345e-5) == 3e-5
-    pairs = _walk(doc)
+    pairs = json_pairs(doc)
     assert "z" not in {k for k, _v in pairs}
     # the exact counts and rates of the other side appear nowhere
     exact = {199, round(199 / 255, 6), round((199 - 93) / 255, 6)}
@@ -138,7 +127,7 @@ def test_barrier_finding_with_a_small_count_shows_no_rate_for_it() -> None:
     assert cut["registered"] is None and cut["rate"] is None and cut["interval"] == [None, None]
     assert doc["evidence"]["gap"] is None and doc["evidence"]["unexplained_gap"] is None
     small = (5, 5 / 40, round(5 / 40, 6))
-    assert all(v not in small for _k, v in _walk(doc) if isinstance(v, int | float))
+    assert all(v not in small for _k, v in json_pairs(doc) if isinstance(v, int | float))
 
 
 def test_barrier_side_withheld_where_the_reach_release_suppresses_an_area() -> None:

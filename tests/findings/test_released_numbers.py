@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
 
 import pytest
 
@@ -23,6 +22,7 @@ from everyfamily.findings.detectors import (
 from everyfamily.findings.engine import p_bound, to_public
 from everyfamily.findings.model import FindingsSettings
 from everyfamily.privacy.disclosure import released_part
+from findings.json_pairs import json_pairs
 from findings.reach_tables import BOROUGH, Area, reach_table
 
 DEFAULTS = FindingsSettings()  # suppress 7 or fewer, midpoint 6
@@ -30,19 +30,6 @@ DEFAULTS = FindingsSettings()  # suppress 7 or fewer, midpoint 6
 
 def flat(n: int = 30) -> list[Area]:
     return [Area(f"A{i:02d}", 100, 60, 30, 105.0, f"Area {i}") for i in range(n)]
-
-
-def _walk(value: Any) -> list[tuple[str, Any]]:
-    """Every (key, value) pair anywhere in a JSON document."""
-    out: list[tuple[str, Any]] = []
-    if isinstance(value, dict):
-        for k, v in value.items():
-            out.append((k, v))
-            out += _walk(v)
-    elif isinstance(value, list):
-        for v in value:
-            out += _walk(v)
-    return out
 
 
 def test_released_part_applies_the_complement_rule() -> None:
@@ -77,7 +64,7 @@ def test_site_with_13_engaged_of_40_shows_rounded_counts_and_their_rate() -> Non
     assert doc["observed"] == pytest.approx(round(15 / 39, 6))
     # the exact rate 13/40 = 0.325 appears nowhere; nor does z (a finer function of the
     # exact counts than the one-figure p bound)
-    pairs = _walk(doc)
+    pairs = json_pairs(doc)
     assert all(v != 0.325 for _k, v in pairs)
     assert "z" not in {k for k, _v in pairs}
     exact_p = f.evidence["p_value"]
@@ -129,7 +116,7 @@ def test_group_with_a_small_count_shows_no_rate_for_it() -> None:
     assert doc["evidence"]["share_of_registered"] is None  # would need the suppressed 5
     assert doc["children_affected"] == 33  # 35 -> 33
     # nothing in the document equals the suppressed 5 or a rate made from it
-    assert all(v not in (5, 5 / 40, 5 / 1800) for _k, v in _walk(doc))
+    assert all(v not in (5, 5 / 40, 5 / 1800) for _k, v in json_pairs(doc))
 
 
 def test_public_score_comes_from_released_numbers() -> None:
@@ -192,7 +179,6 @@ def test_findings_stage_reads_what_the_release_suppressed() -> None:
 def test_coarse_rate_of_a_sum_holding_a_suppressed_cell() -> None:
     """A 5% step hides +-2.5% of the whole: over twice the threshold of 7 (16 children)
     needs a whole over 640; a 10% step over 320; below that no rate is shown."""
-    from everyfamily.findings.model import FindingsSettings
     from everyfamily.findings.text import coarse_rate
 
     s = FindingsSettings()

@@ -55,8 +55,13 @@ def test_run_command_without_an_output_folder_says_how_to_fix(
 
 def _analysis_store_holds_no_direct_identifier(out: Path) -> None:
     from everyfamily.governance.register import DIRECT_IDENTIFIERS
-    from everyfamily.stores import ANALYSIS, open_run_stores
+    from everyfamily.stores import ANALYSIS, IDENTIFIABLE, IDENTIFIABLE_TABLES, open_run_stores
 
+    engine = open_run_stores(out, zones=(IDENTIFIABLE,))
+    try:  # every table the identifiable zone is said to hold is there ...
+        assert all(engine.has_table(t) for t in IDENTIFIABLE_TABLES)
+    finally:
+        engine.close()
     engine = open_run_stores(out, zones=(ANALYSIS,))
     try:
         columns = engine.query(
@@ -65,7 +70,10 @@ def _analysis_store_holds_no_direct_identifier(out: Path) -> None:
         ).to_pylist()
         found = {(c["table_name"], c["column_name"]) for c in columns}
         assert ("children", "person_id") in found and ("not_reached", "person_id") in found
-        assert {"records", "links", "quarantine"}.isdisjoint(t for t, _ in found)
+        # ... and none of them in the analysis store
+        assert {"records", "links", "quarantine", *IDENTIFIABLE_TABLES}.isdisjoint(
+            t for t, _ in found
+        )
         leaked = {(t, c) for t, c in found if c in DIRECT_IDENTIFIERS or c == "record_id"}
         assert leaked == set()
         # the children table keeps month and year of birth only (the 1st of the month)
