@@ -8,7 +8,7 @@ import duckdb
 import pytest
 
 from everyfamily.errors import PrivacyError
-from everyfamily.privacy.encryption import attach_encrypted, store_key
+from everyfamily.privacy.encryption import attach_store, store_key
 
 SENTINEL = "ZQXSENTINELNAME"
 
@@ -19,7 +19,7 @@ def test_encrypted_store_holds_no_plaintext_and_needs_the_key(tmp_path: Path) ->
     assert store_key(b"k" * 32, "analysis") not in (key, store_key(b"j" * 32, "analysis"))
     path = tmp_path / "identifiable.duckdb"
     con = duckdb.connect()
-    attach_encrypted(con, path, "idz", key)
+    attach_store(con, path, "idz", key)
     con.execute(f"CREATE TABLE idz.records AS SELECT '{SENTINEL}' AS first_name FROM range(500)")
     con.execute("DETACH idz")
     con.close()
@@ -28,8 +28,8 @@ def test_encrypted_store_holds_no_plaintext_and_needs_the_key(tmp_path: Path) ->
         duckdb.connect().execute(f"ATTACH '{path}' AS idz")
     con = duckdb.connect()
     with pytest.raises(PrivacyError, match="cannot open the encrypted store with this key"):
-        attach_encrypted(con, path, "idz", store_key(b"wrong key wrong key"))
+        attach_store(con, path, "idz", store_key(b"wrong key wrong key"))
     con.close()
     con = duckdb.connect()
-    attach_encrypted(con, path, "idz", key)
+    attach_store(con, path, "idz", key)
     assert con.execute("SELECT count(*) FROM idz.records").fetchone() == (500,)

@@ -70,7 +70,7 @@ class DuckDBEngine:
         memory_limit: str | None = None,
     ) -> DuckDBEngine:
         """Attach every store to one in-memory connection; the first is the current zone."""
-        from everyfamily.privacy.encryption import attach_encrypted, attach_plain
+        from everyfamily.privacy.encryption import attach_store
 
         if not stores:
             raise ValueError("open_stores needs at least one store")
@@ -88,12 +88,7 @@ class DuckDBEngine:
                         f"{store.path}: no {store.zone} store",
                         hint="give the output folder of a run that wrote it",
                     )
-                if store.key is None:
-                    attach_plain(engine.con, store.path, store.zone, read_only=read_only)
-                else:
-                    attach_encrypted(
-                        engine.con, store.path, store.zone, store.key, read_only=read_only
-                    )
+                attach_store(engine.con, store.path, store.zone, store.key, read_only=read_only)
         except BaseException:
             engine.close()
             raise

@@ -57,65 +57,58 @@ def store_key(pseudonym_key: bytes, store: str = "identifiable") -> str:
     return hmac.new(pseudonym_key, label, hashlib.sha256).hexdigest()
 
 
-def attach_encrypted(
-    con: Any, path: Path, alias: str, key: str, *, read_only: bool = False
+def attach_store(
+    con: Any, path: Path, alias: str, key: str | None, *, read_only: bool = False
 ) -> None:
-    """Attach ``path`` as ``alias``, encrypted with ``key`` (created when absent). Loads
-    httpfs first so the encryption is the OpenSSL-backed one; never logs the key. A wrong
-    key, or a store written without encryption, is a one-line :class:`PrivacyError`."""
+    """Attach ``path`` as ``alias`` (created when absent): encrypted with ``key`` (hex, from
+    :func:`store_key`), or plain when ``key`` is None (``privacy.encrypt_at_rest: false``).
+    For encryption httpfs is loaded first, so it is the OpenSSL-backed one. The key is never
+    logged; a wrong key, or a store written the other way, is a one-line
+    :class:`PrivacyError`."""
     import duckdb
 
     if not alias.isidentifier():
         raise ValueError("alias must be an identifier")
-    con.execute(f"LOAD '{httpfs_extension_path()}'")
-    con.execute("SET temp_file_encryption = true")
-    # ATTACH options cannot be bound parameters; the key is hex from store_key (no quotes)
-    if not key or not all(c in "0123456789abcdef" for c in key):
-        raise PrivacyError("the store key must be hex", hint="derive it with store_key()")
-    mode = ", READ_ONLY" if read_only else ""
+    options = ["READ_ONLY"] if read_only else []
+    if key is not None:
+        con.execute(f"LOAD '{httpfs_extension_path()}'")
+        con.execute("SET temp_file_encryption = true")
+        # ATTACH options cannot be bound parameters; the key is hex (no quotes possible)
+        if not key or not all(c in "0123456789abcdef" for c in key):
+            raise PrivacyError("the store key must be hex", hint="derive it with store_key()")
+        options.insert(0, f"ENCRYPTION_KEY '{key}'")
+    clause = f" ({', '.join(options)})" if options else ""
     try:
-        con.execute(f"ATTACH '{_sql_path(path)}' AS {alias} (ENCRYPTION_KEY '{key}'{mode})")
+        con.execute(f"ATTACH '{_sql_path(path)}' AS {alias}{clause}")
     except duckdb.Error as exc:
         # DuckDB's message can quote the statement (and so the key): never pass it on.
-        text = str(exc).lower()
-        if "is not encrypted" in text:
-            raise PrivacyError(
-                f"{path}: the store was written without encryption",
-                hint="set privacy.encrypt_at_rest to false for this output folder, or write "
-                "the run into a new folder",
-            ) from None
-        if "key" in text or "encrypt" in text or "decrypt" in text:
-            raise PrivacyError(
-                f"{path}: cannot open the encrypted store with this key",
-                hint="use the pseudonymisation key of the run that wrote it "
-                "(privacy.key_file or privacy.key_env)",
-            ) from None
-        raise EngineError(
-            f"{path}: cannot open the store ({type(exc).__name__})",
-            hint="is another everyfamily process writing it?",
-        ) from None
+        raise _attach_error(exc, path, encrypted=key is not None) from None
 
 
-def attach_plain(con: Any, path: Path, alias: str, *, read_only: bool = False) -> None:
-    """Attach an unencrypted store (``privacy.encrypt_at_rest: false``)."""
-    import duckdb
-
-    if not alias.isidentifier():
-        raise ValueError("alias must be an identifier")
-    mode = " (READ_ONLY)" if read_only else ""
-    try:
-        con.execute(f"ATTACH '{_sql_path(path)}' AS {alias}{mode}")
-    except duckdb.Error as exc:
-        text = str(exc).lower()
-        if "encrypt" in text or "key" in text:
-            raise PrivacyError(
-                f"{path}: the store is encrypted",
-                hint="set privacy.encrypt_at_rest to true and give the run's key",
-            ) from None
-        raise EngineError(
-            f"{path}: cannot open the store ({type(exc).__name__})",
-            hint="is another everyfamily process writing it?",
-        ) from None
+def _attach_error(exc: Exception, path: Path, *, encrypted: bool) -> Exception:
+    """The one-line error for a failed ATTACH, told from DuckDB's message."""
+    text = str(exc).lower()
+    if encrypted and "is not encrypted" in text:
+        return PrivacyError(
+            f"{path}: the store was written without encryption",
+            hint="set privacy.encrypt_at_rest to false for this output folder, or write "
+            "the run into a new folder",
+        )
+    if encrypted and ("key" in text or "encrypt" in text or "decrypt" in text):
+        return PrivacyError(
+            f"{path}: cannot open the encrypted store with this key",
+            hint="use the pseudonymisation key of the run that wrote it "
+            "(privacy.key_file or privacy.key_env)",
+        )
+    if not encrypted and ("encrypt" in text or "key" in text):
+        return PrivacyError(
+            f"{path}: the store is encrypted",
+            hint="set privacy.encrypt_at_rest to true and give the run's key",
+        )
+    return EngineError(
+        f"{path}: cannot open the store ({type(exc).__name__})",
+        hint="is another everyfamily process writing it?",
+    )
 
 
 def _sql_path(path: Path) -> str:
