@@ -147,10 +147,10 @@ def serve(
                 f"--role {role}: a users store exists ({users_path}), so login is required",
                 hint="leave out --role; give users roles with 'everyfamily users set-role'",
             )
-        web_app = create_app(out_dir, users=UserStore(users_path))
+        web_app = create_app(out_dir, users=UserStore(users_path), environ=_environ())
         role = "per user (login required)"
     else:
-        web_app = create_app(out_dir, policy=StaticPolicy(check_role(role)))
+        web_app = create_app(out_dir, policy=StaticPolicy(check_role(role)), environ=_environ())
         typer.echo(
             "WARNING: no users store, so the dashboard runs in LOCAL SINGLE-USER MODE: "
             f"everyone who can reach this address is '{role}', with no login and no audit "
