@@ -59,7 +59,7 @@ from everyfamily.findings.text import (
     shown,
 )
 from everyfamily.findings.text import share as share_text
-from everyfamily.privacy.disclosure import released_count, released_rate
+from everyfamily.privacy.disclosure import released_rate
 from everyfamily.reach.children import age_in_years
 
 #: Birth years examined: the five that under-fives span (whole years of age on the reference
@@ -211,9 +211,7 @@ def _components(areas: set[str], neighbours: Mapping[str, set[str]] | None) -> l
 
 
 def _released(n: float, s: FindingsSettings) -> int | None:
-    return released_count(
-        max(float(n), 0.0), suppress_at_or_below=s.suppress_at_or_below, rounding=s.rounding
-    )
+    return released(max(float(n), 0.0), s)
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from everyfamily.findings.stage import (
     settings_for,
     write_candidates,
 )
-from everyfamily.privacy.disclosure import released_count
+from everyfamily.findings.text import released
 
 if TYPE_CHECKING:
     from everyfamily.config import CensusBaselineSettings, Project
@@ -186,7 +186,7 @@ def communities_stage(ctx: RunContext) -> None:
     fs = settings.findings
 
     def rel(n: int) -> int | None:
-        return released_count(n, suppress_at_or_below=fs.suppress_at_or_below, rounding=fs.rounding)
+        return released(n, fs)
 
     in_age = assigned[assigned["in_age_range"].fillna(False).astype(bool)]
     basis = {str(k): rel(int(v)) for k, v in in_age["basis"].fillna("none").value_counts().items()}

@@ -22,8 +22,7 @@ from everyfamily.findings.model import (
     Finding,
     FindingsSettings,
 )
-from everyfamily.findings.text import count
-from everyfamily.privacy.disclosure import released_count
+from everyfamily.findings.text import count, released
 from everyfamily.schema import ETHNICITY_2021
 
 SCHEMA_VERSION = "1.0"
@@ -394,11 +393,7 @@ def _release(value: Any, settings: FindingsSettings, key: str | None = None) -> 
     if key in COUNT_KEYS and isinstance(value, int | float) and not isinstance(value, bool):
         if isinstance(value, float) and not math.isfinite(value):
             return None
-        return released_count(
-            max(value, 0.0),
-            suppress_at_or_below=settings.suppress_at_or_below,
-            rounding=settings.rounding,
-        )
+        return released(max(value, 0.0), settings)
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
@@ -413,11 +408,7 @@ def public_score(f: Finding, settings: FindingsSettings) -> tuple[float, float]:
     excess = _number(f.evidence.get("excess_unreached"))
     if excess is None:
         return st, float(f"{f.score:.2g}") if math.isfinite(f.score) else 0.0
-    shown = released_count(
-        max(excess, 0.0),
-        suppress_at_or_below=settings.suppress_at_or_below,
-        rounding=settings.rounding,
-    )
+    shown = released(max(excess, 0.0), settings)
     return st, round((shown or 0) * st, 1)
 
 
@@ -473,11 +464,7 @@ def to_public(f: Finding, settings: FindingsSettings) -> dict[str, Any]:
         "observed": detectors._fnum(f.observed),
         "expected": detectors._fnum(f.expected),
         "interval": [detectors._fnum(lo), detectors._fnum(hi)],
-        "children_affected": released_count(
-            f.children_affected,
-            suppress_at_or_below=settings.suppress_at_or_below,
-            rounding=settings.rounding,
-        ),
+        "children_affected": released(f.children_affected, settings),
         "headline": f.headline,
         "evidence": _release(evidence, settings),
     }

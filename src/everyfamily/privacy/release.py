@@ -90,6 +90,12 @@ class ReleaseRules:
         limit = get("suppress_at_or_below", disclosure.DEFAULT_SUPPRESS_AT_OR_BELOW)
         return cls(int(limit), cast(disclosure.Rounding, rounding))
 
+    def count(self, n: float | None) -> int | None:
+        """One count as released under these rules (None when suppressed)."""
+        return disclosure.released_count(
+            n, suppress_at_or_below=self.suppress_at_or_below, rounding=self.rounding
+        )
+
 
 def _attr_getter(obj: Any) -> Any:
     return lambda name, default: getattr(obj, name, default)

@@ -267,21 +267,14 @@ def reach_stage(ctx: RunContext) -> None:
         NOT_REACHED_TABLE, pa.Table.from_pandas(not_reached, preserve_index=False)
     )
 
-    from everyfamily.privacy.disclosure import released_count
+    from everyfamily.privacy.release import ReleaseRules
 
+    rules = ReleaseRules.from_settings(p.privacy)
     headline = headline_figures(released, children, b_code, p.privacy)
     headline.update(
         {
-            "unlinked_records": released_count(
-                tables.unlinked_records,
-                suppress_at_or_below=p.privacy.suppress_at_or_below,
-                rounding=p.privacy.rounding,
-            ),
-            "not_reached_listed": released_count(
-                len(not_reached),
-                suppress_at_or_below=p.privacy.suppress_at_or_below,
-                rounding=p.privacy.rounding,
-            ),
+            "unlinked_records": rules.count(tables.unlinked_records),
+            "not_reached_listed": rules.count(len(not_reached)),
             "levels": sorted(set(membership["level"])),
             "sites": len(sites),
             "reach_rows": len(reach),
@@ -307,7 +300,6 @@ def headline_figures(
     rules (``disclosure.released_count``, ``None`` when suppressed). ``"released": true``
     says so. The exact counts stay in the store table ``reach`` only.
     """
-    from everyfamily.privacy.disclosure import released_count
     from everyfamily.privacy.release import ReleaseRules
 
     rules = ReleaseRules.from_settings(privacy)
@@ -318,11 +310,6 @@ def headline_figures(
             "rounding": rules.rounding,
         },
     }
-
-    def protect(n: float) -> int | None:
-        return released_count(
-            n, suppress_at_or_below=rules.suppress_at_or_below, rounding=rules.rounding
-        )
 
     row = released[
         (released["level"] == "borough")
@@ -340,14 +327,14 @@ def headline_figures(
         return None if pd.isna(v) else int(v)
 
     in_range = children["in_age_range"].astype(bool)
-    known_any = protect(float((in_range & children["known"]).sum()))
-    known_reg = protect(float((in_range & children["known"] & children["registered"]).sum()))
+    known_any = rules.count(float((in_range & children["known"]).sum()))
+    known_reg = rules.count(float((in_range & children["known"] & children["registered"]).sum()))
     return {
         "borough": borough_code,
         **marker,
-        "children_linked": protect(len(children)),
-        "children_outside_age_range": protect(int((~in_range).sum())),
-        "children_without_area": protect(int((in_range & children["area_code"].isna()).sum())),
+        "children_linked": rules.count(len(children)),
+        "children_outside_age_range": rules.count(int((~in_range).sum())),
+        "children_without_area": rules.count(int((in_range & children["area_code"].isna()).sum())),
         "ons_population": num(r["ons_population"]),
         "denominator": shown(r["denominator"]),
         "known": shown(r["known"]),
