@@ -37,6 +37,16 @@ class RunContext:
     seed: int | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
 
+    def warn(self, stage: str, code: str, message: str) -> None:
+        """A loud warning: printed, and kept in run.json's ``warnings`` (and so the report).
+
+        ``message`` names files, areas and counts only, never a value from a record.
+        """
+        self.echo(f"  WARNING: {message}")
+        self.metadata.setdefault("warnings", []).append(
+            {"stage": stage, "code": code, "message": message}
+        )
+
 
 Stage = Callable[[RunContext], None]
 

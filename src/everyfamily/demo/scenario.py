@@ -136,7 +136,13 @@ def _project(ref: dict[str, str], world: w.World) -> dict[str, Any]:
             "path": ref["population"],
             "area_column": "lsoa11_code",
             "age_columns": {a: f"age_{a}" for a in range(5)},
-            "vintage": "ONS mid-2020 small-area population estimates (SAPE23DT2), LSOA 2011",
+            # The synthetic world is built so that its children on the reference date number
+            # exactly these ONS mid-2020 single-year counts: for the demo they ARE the
+            # population on that date, and the project says so rather than pretending a
+            # 2020 estimate describes 2026 (the product warns on such a gap).
+            "vintage": "Synthetic world's population on the reference date (counts taken "
+            "from ONS mid-2020 small-area estimates, SAPE23DT2, LSOA 2011)",
+            "as_at": world.reference_date.isoformat(),
         },
         "deprivation": {
             "path": ref["deprivation"],

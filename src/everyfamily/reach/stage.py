@@ -31,7 +31,14 @@ import pyarrow.csv as pa_csv
 
 from everyfamily.errors import DataError
 from everyfamily.population.attributes import load_deprivation, load_sites
-from everyfamily.population.denominators import check_ages, load_population
+from everyfamily.population.denominators import (
+    check_ages,
+    check_area_codes,
+    check_vintage,
+    load_births,
+    load_population,
+    project_population,
+)
 from everyfamily.reach.children import ChildParameters, build_children
 from everyfamily.reach.measure import (
     ReachInputs,
@@ -163,7 +170,7 @@ def reach_stage(ctx: RunContext) -> None:
     )
 
     check_ages(p, eng.min_age_years, eng.max_age_years)
-    pop = load_population(p)
+    pop = _population_at_reference_date(ctx, small["area_code"])
     ons = pop[(pop["age"] >= eng.min_age_years) & (pop["age"] <= eng.max_age_years)]
     deprivation = load_deprivation(p.deprivation)
 
@@ -407,3 +414,41 @@ def _write_gpkg(
             rows.merge(shapes, on="area_code"), geometry="geometry", crs="EPSG:4326"
         )
         layer.to_file(path, layer=level, driver="GPKG")
+
+
+def _population_at_reference_date(ctx: RunContext, small_areas: pd.Series) -> pd.DataFrame:
+    """The ONS-style estimate, checked for its age and area codes and, if the project asks,
+    projected to the reference date (population.denominators; docs/measures.md)."""
+    p = ctx.project
+    ps = p.population
+    pop = load_population(p)
+    vintage = check_vintage(p, p.project.reference_date)
+    births = load_births(ps.births) if ps.births is not None else None
+    pop, projection = project_population(pop, vintage, method=ps.projection, births=births)
+    warning = vintage.warning(p.engagement.max_age_years)
+    if warning and projection.shift_years == 0:
+        ctx.warn("measure", "population_vintage", warning)
+    elif projection.ages_from_youngest_cohort:
+        ctx.warn(
+            "measure",
+            "population_projection",
+            f"population projected {projection.shift_years} year(s) forward without births: "
+            f"ages {list(projection.ages_from_youngest_cohort)} are assumed the size of the "
+            "estimate's youngest cohort (give population.births for a better projection)",
+        )
+    codes = check_area_codes(pop, small_areas)
+    for message in codes.messages(ps.path):
+        ctx.warn("measure", "population_area_codes", message)
+    gap = vintage.gap_years
+    ctx.metadata["population"] = {
+        "vintage": ps.vintage,
+        "as_at": vintage.as_at.isoformat() if vintage.as_at else None,
+        "as_at_from": vintage.how,
+        "years_before_reference_date": round(gap, 2) if gap is not None else None,
+        "projection": projection.describe(),
+        "areas_without_estimate": len(codes.not_in_population),
+        "codes_not_in_geography": len(codes.not_in_geography),
+    }
+    if projection.shift_years:
+        ctx.echo(f"  population: {projection.describe()}")
+    return pop
