@@ -316,6 +316,13 @@ RATES = {
     "postcode_malformed": 0.004,
     "surname_change": 0.025,
     "moved": 0.05,
+    # Families who moved into the borough from elsewhere in the UK in the last five years:
+    # their children born before the move have no birth notification here, and health
+    # visiting knows them only from the first scheduled contact after they arrive, so some
+    # are known to no service yet (ONS internal migration: a few per cent of under-fives move
+    # between local authorities each year, so about one family in ten arrived within five
+    # years; a council's "movers-in not yet known").
+    "moved_in": 0.10,
     "dob_missing": 0.0015,
     "dob_impossible": 0.0015,
     "dob_future": 0.001,
@@ -673,6 +680,15 @@ def simulate(
             }
         )
 
+    # --- movers-in from elsewhere in the UK (not a story: the everyday reason some children
+    # are known to no service). Uses its own uniforms (U[:, 17:19]) so nothing else moves.
+    mover_in = (U[:, 17] < RATES["moved_in"]) & ~fam["community"].to_numpy()
+    arrive = ref_o - 30 - np.floor(U[:, 18] * 1796).astype(int)
+    fam.loc[mover_in, "arrival"] = arrive[mover_in]
+    fam.loc[mover_in, "moved"] = False
+    fam.loc[mover_in, "old_pc"] = -1
+    fam["moved_in"] = mover_in
+
     # --- locale, mother's country, language, names ----------------------------------------------
     loc = np.empty(n_fam, dtype=object)
     for o in ORIGINS:
@@ -836,7 +852,10 @@ def simulate(
     kids["registered"] = (
         kids["fam_registered"].to_numpy() & (child_reg <= ref_o) & (uc_kids[:, 2] < 0.95)
     )
-    kids["born_abroad"] = kids["dob"].to_numpy() < kids["arrival"].to_numpy()
+    # Born before the family arrived: no birth notification here. Abroad for the emerging
+    # community's families; elsewhere in the UK for movers-in.
+    kids["born_elsewhere"] = kids["dob"].to_numpy() < kids["arrival"].to_numpy()
+    kids["born_abroad"] = kids["born_elsewhere"].to_numpy() & kids["community"].to_numpy()
 
     # --- engagement (attendance intensity) -----------------------------------------------------
     les = stories.low_engagement_site
@@ -890,6 +909,7 @@ def simulate(
             "parent_sex": kids["family"].map(fam.set_index("family")["parent_sex"]),
             "moved": kids["moved"].astype(bool),
             "born_abroad": kids["born_abroad"].astype(bool),
+            "born_elsewhere": kids["born_elsewhere"].astype(bool),
             "community": kids["community"].astype(bool),
             "barrier": kids["barrier"].astype(bool),
             "registered": kids["registered"].astype(bool),
@@ -1138,7 +1158,7 @@ class _Extracts:
 
     def _births(self) -> pd.DataFrame:
         cols = BIRTHS_COLUMNS
-        kids = self.kids[~self.kids["born_abroad"]].sort_values(["dob", "child_id"])
+        kids = self.kids[~self.kids["born_elsewhere"]].sort_values(["dob", "child_id"])
         rows = []
         for i, pos in enumerate(kids.index):
             k = self.krec[pos]
