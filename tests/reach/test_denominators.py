@@ -129,3 +129,59 @@ def test_births_file_is_read_and_bad_values_name_row_and_column(tmp_path: Path) 
     path.write_text("lsoa,yr,n\nA,2024,x\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"row 1, column 'n'"):
         load_births(s)
+
+
+def _stage_with_population(tmp: Path, block: str) -> dict[str, object]:
+    from everyfamily.reach.stage import reach_stage
+
+    from .test_stage import make_ctx, write_project
+
+    project_file = write_project(tmp)
+    text = project_file.read_text()
+    assert "\n  vintage: test\n" in text
+    text = text.replace("\n  vintage: test\n", "\n" + block, 1)
+    project_file.write_text(text)
+    ctx = make_ctx(tmp, project_file)
+    try:
+        reach_stage(ctx)
+        ons = ctx.engine.query(
+            "SELECT ons_population FROM reach WHERE level = 'borough' AND dimension = 'all' "
+            "AND service = 'any'"
+        ).to_pandas()
+    finally:
+        ctx.engine.close()
+    return {"meta": ctx.metadata, "ons": float(ons["ons_population"].iloc[0])}
+
+
+def test_the_measure_stage_warns_on_an_old_estimate_and_records_it(tmp_path: Path) -> None:
+    # reference date 2025-03-31; estimate mid-2020: 4.75 years old, cohorts mostly not shared
+    got = _stage_with_population(tmp_path, "  vintage: ONS mid-2020\n  as_at: 2020-06-30\n")
+    meta = got["meta"]
+    assert isinstance(meta, dict)
+    codes = [w["code"] for w in meta["warnings"]]
+    assert codes == ["population_vintage"]
+    assert "4.8 years before the reference date 2025-03-31" in meta["warnings"][0]["message"]
+    assert meta["population"]["as_at"] == "2020-06-30"
+    assert meta["population"]["projection"].startswith("population estimates used as published")
+    assert got["ons"] == 15.0  # unchanged: A1 2 x 5 + A2 1 x 5
+
+
+def test_the_measure_stage_projects_with_births_when_asked(tmp_path: Path) -> None:
+    # Estimate at 2024-03-31, one year before the reference date: ages 1-4 are the estimate's
+    # ages 0-3 (A1: 2 each, A2: 1 each = 12); age 0 comes from births born 1 Apr 2024 -
+    # 31 Mar 2025: 2024 contributes 275 of 366 days, 2025 90 of 365 days.
+    (tmp_path / "births_by_area.csv").write_text(
+        "lsoa,year,n\nA1,2024,366\nA1,2025,365\nA2,2024,0\n"
+    )
+    block = (
+        "  vintage: test\n  as_at: 2024-03-31\n"
+        "  projection: age_forward\n"
+        "  births: {path: births_by_area.csv, area_column: lsoa, year_column: year,"
+        " births_column: n}\n"
+    )
+    got = _stage_with_population(tmp_path, block)
+    meta = got["meta"]
+    assert isinstance(meta, dict)
+    assert "warnings" not in meta
+    assert got["ons"] == pytest.approx(12 + 275 + 90)
+    assert "ages [0] from registered births" in meta["population"]["projection"]
