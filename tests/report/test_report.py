@@ -155,3 +155,15 @@ def test_no_person_level_value_reaches_the_report(report_ctx: RunContext) -> Non
             "P-SENTINEL01",
         ):
             assert value not in text
+
+
+def test_run_warnings_lead_the_report(report_ctx: RunContext) -> None:
+    message = "population estimate dated 2020-06-30 is 5.7 years before the reference date"
+    report_ctx.metadata["warnings"] = [
+        {"stage": "measure", "code": "population_vintage", "message": message}
+    ]
+    html = _render(report_ctx)
+    assert 'id="warnings"' in html and message in html
+    assert html.index('id="warnings"') < html.index('id="figures"')
+    report_ctx.metadata["warnings"] = []
+    assert 'id="warnings"' not in _render(report_ctx)

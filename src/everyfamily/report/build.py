@@ -50,6 +50,7 @@ class ReportInputs:
     population_vintage: str = ""
     access: Any = None  # everyfamily.access.report.AccessTables, when the access stage ran
     communities: Any = None  # communities.json of the communities stage, when it ran
+    warnings: Sequence[Mapping[str, str]] = ()  # run.json "warnings": {stage, code, message}
 
 
 def released_count(n: float | None, inputs: ReportInputs) -> str:
@@ -330,6 +331,7 @@ def render_report(inputs: ReportInputs) -> str:
     ]
     context = {
         "title": inputs.title,
+        "warnings": [str(w.get("message", "")) for w in inputs.warnings],
         "reference_date": inputs.reference_date,
         "generated_at": inputs.generated_at,
         "figures": headline_figures(inputs),

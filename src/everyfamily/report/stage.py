@@ -110,6 +110,7 @@ def report_inputs(ctx: RunContext) -> ReportInputs:
         population_vintage=p.population.vintage,
         access=access,
         communities=read_communities_layer(ctx.out_dir),
+        warnings=tuple(ctx.metadata.get("warnings") or ()),
     )
 
 
