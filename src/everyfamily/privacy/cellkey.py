@@ -173,3 +173,88 @@ def cell_keys(
     out = grouped.agg(n="size", cell_key="sum").reset_index()
     out["cell_key"] = out["cell_key"].astype(np.int64) % modulus
     return out
+
+
+#: The fixed HMAC secret of record keys. The input is the child's ``person_id``, itself a
+#: keyed pseudonym (privacy.pseudonyms) held only in the restricted stores, so the record key
+#: cannot be recomputed outside them; keeping this secret fixed keeps a child's record key
+#: the same across runs (needed for consistent releases).
+RECORD_KEY_SECRET = b"everyfamily cell key record key v1"
+
+
+def child_record_keys(person_ids: pd.Series, modulus: int = DEFAULT_MODULUS) -> pd.Series:
+    """The record key of every child (see :data:`RECORD_KEY_SECRET`)."""
+    keys = record_keys(person_ids.astype(str), RECORD_KEY_SECRET, modulus)
+    return pd.Series(keys, index=person_ids.index, name="record_key")
+
+
+def reach_cell_keys(
+    children: pd.DataFrame,
+    child_sites: pd.DataFrame,
+    membership: pd.DataFrame,
+    small_area_level: str,
+    modulus: int = DEFAULT_MODULUS,
+) -> pd.DataFrame:
+    """The cell key of every count of the reach table (``privacy.release.CELL_KEY_COLUMNS``):
+    the same children, groups and services as :func:`everyfamily.reach.measure.build_reach`,
+    summing record keys where it counts children. ``children`` needs ``record_key`` (or
+    it is derived from ``person_id``)."""
+    from everyfamily.reach import measure
+
+    m = membership[["level", "area_code", "small_area"]]
+    small = set(m.loc[m["level"] == small_area_level, "small_area"])
+    base = measure.in_reach_population(children, small)
+    rk = (
+        base["record_key"].astype(np.int64)
+        if "record_key" in base
+        else child_record_keys(base["person_id"], modulus)
+    )
+    rk_by_id = pd.Series(rk.to_numpy(), index=base["person_id"].to_numpy())
+    long = measure._long_groups(base)
+    long["rk"] = long["person_id"].map(rk_by_id).to_numpy(dtype=np.int64)
+    long["rk_known"] = np.where(long["known"], long["rk"], 0)
+    keys = ["small_area", "dimension", "group_value"]
+    counts = long.groupby(keys, sort=False)[["rk_known", "rk"]].sum().reset_index()
+    counts = counts.rename(columns={"rk_known": "ck_known", "rk": "ck_denominator"})
+    flags = measure._service_flags(base, child_sites)
+    svc = long[["person_id", "rk", *keys]].merge(flags, on="person_id")
+    svc["ck_registered"] = np.where(svc["registered"], svc["rk"], 0)
+    svc["ck_engaged"] = np.where(svc["engaged"], svc["rk"], 0)
+    svc_counts = (
+        svc.groupby([*keys, "service"], sort=False)[["ck_registered", "ck_engaged"]]
+        .sum()
+        .reset_index()
+    )
+    level_keys = ["level", "area_code", "dimension", "group_value"]
+    lc = (
+        counts.merge(m, on="small_area")
+        .groupby(level_keys, sort=False)[["ck_known", "ck_denominator"]]
+        .sum()
+    )
+    ls = (
+        svc_counts.merge(m, on="small_area")
+        .groupby([*level_keys, "service"], sort=False)[["ck_registered", "ck_engaged"]]
+        .sum()
+    )
+    out = ls.reset_index().merge(lc.reset_index(), on=level_keys, how="outer")
+    # service-free counts are the same on every service's row, 'any' included
+    services = sorted(set(out["service"].dropna()) | {measure.ANY_SERVICE})
+    free = lc.reset_index().merge(pd.DataFrame({"service": services}), how="cross")
+    out = free.merge(ls.reset_index(), on=[*level_keys, "service"], how="left")
+    for c in ("ck_known", "ck_denominator", "ck_registered", "ck_engaged"):
+        out[c] = out[c].fillna(0).astype(np.int64) % modulus
+    for c in (*level_keys, "service"):
+        out[c] = out[c].astype(str)
+    return out[
+        [
+            "level",
+            "area_code",
+            "dimension",
+            "group_value",
+            "service",
+            "ck_denominator",
+            "ck_known",
+            "ck_registered",
+            "ck_engaged",
+        ]
+    ].reset_index(drop=True)
