@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from everyfamily.privacy.cellkey import record_keys
 from everyfamily.privacy.release import PROTECTED_COUNTS, ReleaseRules, release_reach
@@ -99,3 +100,14 @@ def test_max_error_of_each_method() -> None:
     assert ReleaseRules(7, "midpoint6").max_error == 3
     assert ReleaseRules(7, "nearest5").max_error == 2
     assert ReleaseRules(7, "none").max_error == 0
+
+
+def test_release_method_setting_reaches_both_release_paths() -> None:
+    from everyfamily.config import PrivacySettings
+    from everyfamily.web.release import Release
+
+    assert ReleaseRules.from_settings({"release_method": "cell_key"}).method == "cell_key"
+    assert ReleaseRules.from_settings(PrivacySettings()).method == "suppress_round"
+    assert Release.from_settings({"release_method": "cell_key"}).method == "cell_key"
+    with pytest.raises(ValueError, match="release method"):
+        ReleaseRules.from_settings({"release_method": "noise"})
