@@ -111,3 +111,24 @@ def test_release_method_setting_reaches_both_release_paths() -> None:
     assert Release.from_settings({"release_method": "cell_key"}).method == "cell_key"
     with pytest.raises(ValueError, match="release method"):
         ReleaseRules.from_settings({"release_method": "noise"})
+
+
+def test_the_attacker_pins_no_small_count_under_cell_key() -> None:
+    """Integer programming over every relation of the released table (attack.py, with the
+    ptable's bounds for each shown count) pins no count of 1-7 to its true value."""
+    from .attack import Attack, add_release
+
+    kids = truth.children()
+    exact = _exact(kids).reset_index(drop=True)
+    released = release_reach(exact, HIER, RULES, cell_keys=_cell_keys(kids))
+    attack = Attack(0, [], [], [], [], [])
+    var = add_release(attack, released, HIER, "cell_key", 7)
+    small = [
+        (i, c)
+        for c in PROTECTED_COUNTS
+        for i in np.flatnonzero((exact[c] >= 1) & (exact[c] <= 7))
+        if exact.loc[i, "service"] == "any" and exact.loc[i, "dimension"] != "ethnicity"
+    ]
+    assert len(small) >= 10  # the planted data has small cells to attack
+    pinned = [(i, c) for i, c in small if attack.pinned(var[(i, c)], float(exact.loc[i, c]))]
+    assert pinned == []
