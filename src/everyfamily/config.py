@@ -318,6 +318,12 @@ class PrivacySettings(Strict):
     rounding: RoundingRule = Field(
         "midpoint6", description="Rounding of released counts: midpoint6, nearest5 or none."
     )
+    release_method: Literal["cell_key", "suppress_round"] = Field(
+        "suppress_round",
+        description="How released counts are protected: cell_key (ONS/ABS cell key "
+        "perturbation, consistent in every table; docs/privacy.md) or suppress_round "
+        "(primary and secondary suppression, then rounding).",
+    )
     key_env: str = Field(
         "EVERYFAMILY_KEY",
         description="Environment variable holding the pseudonymisation key (never the key itself).",

@@ -85,7 +85,16 @@ class Attack:
 
 
 def block(value: float, rounding: str, limit: int) -> tuple[float, float]:
-    """What a released count says about the true count."""
+    """What a released count says about the true count. ``cell_key``: the default ptable
+    (privacy.cellkey): a shown 0 is 0-``limit``, a shown ``limit + 1`` is 1 to
+    ``limit + 4`` (a small count sent up, or 8-11 perturbed by 0 to -3), a larger shown
+    count is within 3 of the truth and above ``limit``."""
+    if rounding == "cell_key":
+        if value == 0:
+            return 0.0, float(limit)
+        if value == limit + 1:
+            return 1.0, float(limit + 4)
+        return max(value - 3, limit + 1), value + 3
     if rounding == "midpoint6":
         lo, hi = value - 2, value + 3
     elif rounding == "nearest5":
@@ -132,6 +141,8 @@ def add_release(
         for c in ("known", "registered", "engaged"):
             attack.constrain({den: 1.0, var[(i, c)]: -1.0}, 0, BIG)
         for c in ("registered", "engaged"):
+            if rounding == "cell_key":  # no complement rule under the cell key method
+                continue
             if not pd.isna(rel.loc[i, c]):  # released: its complement was not small
                 attack.constrain({den: 1.0, var[(i, c)]: -1.0}, limit + 1, BIG)
         # known released in a group the release shows as small: its complement was not small
@@ -139,6 +150,7 @@ def add_release(
         shown_den = rel.loc[i, "denominator"]
         if (
             not primary_only
+            and rounding != "cell_key"
             and not pd.isna(rel.loc[i, "known"])
             and not pd.isna(shown_den)
             and float(shown_den) <= known_complement_group_limit(limit)

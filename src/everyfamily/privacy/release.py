@@ -34,12 +34,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
 
-from everyfamily.privacy import disclosure
+from everyfamily.privacy import cellkey, disclosure
 from everyfamily.reach import statistics as st
 from everyfamily.schema import ETHNICITY_2021, REACH_COLUMNS
 
@@ -69,6 +69,13 @@ KEYS: tuple[str, ...] = ("level", "area_code", "dimension", "group_value", "serv
 REGISTRY_COLUMNS: tuple[str, ...] = (*KEYS, "column")
 ALL = "all"
 UNKNOWN = "unknown"
+#: ``cell_key``: the ONS/ABS cell key method (privacy.cellkey); ``suppress_round``: primary and
+#: secondary suppression plus rounding (the method before issue 15).
+ReleaseMethod = Literal["cell_key", "suppress_round"]
+RELEASE_METHODS: tuple[str, ...] = ("cell_key", "suppress_round")
+#: Columns of the cell-key table (store table ``reach_cell_keys``): KEYS plus one cell key per
+#: protected count (sum of the record keys of the children counted, mod the modulus).
+CELL_KEY_COLUMNS: tuple[str, ...] = (*KEYS, *(f"ck_{c}" for c in PROTECTED_COUNTS))
 
 
 @dataclass(frozen=True)
@@ -77,6 +84,24 @@ class ReleaseRules:
 
     suppress_at_or_below: int = disclosure.DEFAULT_SUPPRESS_AT_OR_BELOW
     rounding: disclosure.Rounding = "midpoint6"
+    method: ReleaseMethod = "suppress_round"
+    max_perturbation: int = cellkey.DEFAULT_MAX_PERTURBATION
+
+    @property
+    def max_error(self) -> int:
+        """The most a released count (one that is shown) can differ from the exact count:
+        the ptable's maximum perturbation for ``cell_key`` (counts above the small-count
+        floor; a shown 0 or ``suppress_at_or_below + 1`` may stand for a small count), the
+        rounding's largest change for ``suppress_round`` (midpoint6: 3, nearest5: 2)."""
+        if self.method == "cell_key":
+            return self.max_perturbation
+        return {"midpoint6": disclosure.MIDPOINT6_BLOCK // 2, "nearest5": 2}.get(self.rounding, 0)
+
+    def ptable(self) -> cellkey.PTable:
+        """The perturbation table of these rules (cell_key)."""
+        return cellkey.build_ptable(
+            small=self.suppress_at_or_below, max_perturbation=self.max_perturbation
+        )
 
     @classmethod
     def from_settings(cls, settings: Any) -> ReleaseRules:
@@ -88,7 +113,10 @@ class ReleaseRules:
         if rounding not in ("midpoint6", "nearest5", "none"):
             raise ValueError(f"unknown rounding rule {rounding!r}: use midpoint6, nearest5, none")
         limit = get("suppress_at_or_below", disclosure.DEFAULT_SUPPRESS_AT_OR_BELOW)
-        return cls(int(limit), cast(disclosure.Rounding, rounding))
+        method = str(get("release_method", "suppress_round") or "suppress_round")
+        if method not in RELEASE_METHODS:
+            raise ValueError(f"unknown release method {method!r}: use cell_key, suppress_round")
+        return cls(int(limit), cast(disclosure.Rounding, rounding), cast(ReleaseMethod, method))
 
     def count(self, n: float | None) -> int | None:
         """One count as released under these rules (None when suppressed)."""
@@ -263,8 +291,12 @@ def release_reach(
     *,
     small_area_level: str = "lsoa",
     previously_suppressed: pd.DataFrame | None = None,
+    cell_keys: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The reach table as it may be released (see the module docstring).
+
+    With ``release_method: cell_key`` the counts are perturbed by the cell key method
+    (:func:`release_reach_cell_key`) instead of suppressed and rounded.
 
     ``hierarchy``: level, area_code, small_area (None: only group relations). ``settings``:
     the project's ``PrivacySettings`` (or a dict of it, or :class:`ReleaseRules`).
@@ -273,6 +305,14 @@ def release_reach(
     columns are ``schema.REACH_COLUMNS``. Releasing a released table changes nothing.
     """
     rules = settings if isinstance(settings, ReleaseRules) else ReleaseRules.from_settings(settings)
+    if rules.method == "cell_key":
+        return release_reach_cell_key(
+            reach,
+            rules,
+            cell_keys,
+            small_area_level=small_area_level,
+            previously_suppressed=previously_suppressed,
+        )
     t, rounding = rules.suppress_at_or_below, rules.rounding
     base = reach.reset_index(drop=True)
     keys = base[list(KEYS)].astype(str)
@@ -407,3 +447,63 @@ def suppressed_cells(released: pd.DataFrame) -> pd.DataFrame:
     if not parts:
         return pd.DataFrame({c: pd.Series(dtype=str) for c in REGISTRY_COLUMNS})
     return pd.concat(parts, ignore_index=True)[list(REGISTRY_COLUMNS)]
+
+
+def release_reach_cell_key(
+    reach: pd.DataFrame,
+    rules: ReleaseRules,
+    cell_keys: pd.DataFrame | None,
+    *,
+    small_area_level: str = "lsoa",
+    previously_suppressed: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """The reach table released by the cell key method (:mod:`everyfamily.privacy.cellkey`).
+
+    ``cell_keys``: :data:`CELL_KEY_COLUMNS` for the rows of ``reach`` (store table
+    ``reach_cell_keys``). Each protected count is perturbed through the ptable with its own
+    cell key, so the same children give the same released count in every table and release.
+    Without ``cell_keys`` the table is taken as already released (reach.csv read back by the
+    dashboard): counts are kept, so releasing a released table changes nothing; as a safety
+    net any count of ``1..suppress_at_or_below`` (which a cell-key release never shows) is
+    withheld. Cells in the release registry stay withheld. A released numerator is capped at
+    its released denominator; rates come from the released counts.
+    """
+    t = rules.suppress_at_or_below
+    base = reach.reset_index(drop=True)
+    keys = base[list(KEYS)].astype(str)
+    exact = {c: _counts(base, c) for c in PROTECTED_COUNTS}
+    released: dict[str, np.ndarray] = {}
+    if cell_keys is None:
+        for c in PROTECTED_COUNTS:
+            v = exact[c]
+            released[c] = np.where((v >= 1) & (v <= t), np.nan, v)
+    else:
+        ckt = cell_keys[list(CELL_KEY_COLUMNS)].astype({k: str for k in KEYS})
+        ck = keys.merge(ckt, on=list(KEYS), how="left")
+        # service-free counts: the key of the 'any' row (the same children on every row)
+        no_svc = [k for k in KEYS if k != "service"]
+        free_cols = [f"ck_{c}" for c in SERVICE_FREE]
+        free = ckt.loc[ckt["service"] == "any", [*no_svc, *free_cols]].drop_duplicates(no_svc)
+        ck_free = keys.merge(free, on=no_svc, how="left")
+        table = rules.ptable()
+        for c in PROTECTED_COUNTS:
+            src = ck_free if c in SERVICE_FREE else ck
+            key = pd.to_numeric(src[f"ck_{c}"], errors="coerce").to_numpy(dtype="float64")
+            # a count of 0 has no children and so cell key 0 (sum of nothing)
+            key = np.where(exact[c] == 0, 0.0, key)
+            released[c] = table.perturb(exact[c], key)
+    for c in PROTECTED_COUNTS:
+        released[c] = np.where(_registry_mask(keys, c, previously_suppressed), np.nan, released[c])
+    den = released["denominator"]
+    for c in ("known", "registered", "engaged"):
+        released[c] = np.where(np.isfinite(den), np.fmin(released[c], den), released[c])
+    out = base[["level", "area_code", "area_name", "dimension", "group_value", "service"]].copy()
+    ons = (
+        _counts(base, "ons_population") if "ons_population" in base else np.full(len(base), np.nan)
+    )
+    out["ons_population"] = ons
+    for c in ("known", "registered", "engaged"):
+        out[c] = _nullable_int(released[c])
+    _released_rates(out, base, released, ons, small_area_level)
+    out["denominator"] = _nullable_int(released["denominator"])
+    return out[list(REACH_COLUMNS)]

@@ -223,12 +223,20 @@ def reach_stage(ctx: RunContext) -> None:
     registry = None
     if ctx.engine.has_table("release_registry"):
         registry = ctx.engine.query("SELECT * FROM release_registry").to_pandas()
+    # cell keys (privacy.cellkey): one record key per child, kept in the children table
+    from everyfamily.privacy.cellkey import child_record_keys, reach_cell_keys
+
+    children = children.assign(record_key=child_record_keys(children["person_id"]))
+    cell_keys = reach_cell_keys(
+        children, tables.child_sites, membership, p.geography.small_area_level
+    )
     released = release_reach(
         reach,
         membership,
         p.privacy,
         small_area_level=p.geography.small_area_level,
         previously_suppressed=registry,
+        cell_keys=cell_keys,
     )
     new_registry = suppressed_cells(released)
     if registry is not None and not registry.empty:
@@ -259,6 +267,9 @@ def reach_stage(ctx: RunContext) -> None:
         )
         ctx.engine.write_table("reach", reach_arrow)
         ctx.engine.write_table("reach_released", released_arrow)
+        ctx.engine.write_table(
+            "reach_cell_keys", pa.Table.from_pandas(cell_keys, preserve_index=False)
+        )
         ctx.engine.write_table(
             "release_registry",
             pa.Table.from_pandas(new_registry.reset_index(drop=True), preserve_index=False),

@@ -24,7 +24,7 @@ from typing import Any, cast
 import pandas as pd
 
 from everyfamily.privacy import disclosure
-from everyfamily.privacy.release import ReleaseRules, release_reach
+from everyfamily.privacy.release import ReleaseMethod, ReleaseRules, release_reach
 
 
 def _number(v: Any) -> float | None:
@@ -43,6 +43,7 @@ class Release:
 
     suppress_at_or_below: int = disclosure.DEFAULT_SUPPRESS_AT_OR_BELOW
     rounding: disclosure.Rounding = "midpoint6"
+    method: ReleaseMethod = "suppress_round"
 
     @classmethod
     def from_settings(cls, privacy: dict[str, Any] | None) -> Release:
@@ -55,13 +56,17 @@ class Release:
                 privacy.get("suppress_at_or_below", disclosure.DEFAULT_SUPPRESS_AT_OR_BELOW)
             ),
             rounding=cast(disclosure.Rounding, rounding),
+            method=cast(
+                ReleaseMethod,
+                "cell_key" if privacy.get("release_method") == "cell_key" else "suppress_round",
+            ),
         )
 
     def reach(
         self, reach: pd.DataFrame, hierarchy: pd.DataFrame | None, small_area_level: str
     ) -> pd.DataFrame:
         """The reach table released by THE release function (privacy.release)."""
-        rules = ReleaseRules(self.suppress_at_or_below, self.rounding)
+        rules = ReleaseRules(self.suppress_at_or_below, self.rounding, self.method)
         return release_reach(reach, hierarchy, rules, small_area_level=small_area_level)
 
     def count(self, n: Any) -> int | None:
