@@ -313,3 +313,48 @@ def test_placer_prefers_the_lookup(tmp_path: Path) -> None:
     hit = placer.place("L36 9YA")
     assert hit is not None and hit.area_code == "E01" and not hit.by_sector
     assert placer.place("L36 9YB") is None  # one postcode is too few to vouch for a sector
+
+
+def test_a_file_without_a_header_row_never_has_its_first_record_printed(
+    tmp_path: Path, make_project: Callable[..., Project]
+) -> None:
+    # The "header" pandas reads is a synthetic record: NHS number, names, date, postcode and
+    # address. The error must name the file and the missing column, and show none of them.
+    record = ["9434765919", "Zofia", "Kowalczyk", "01/02/2024", "L36 9YA", "12 Sentinel Road"]
+    with pytest.raises(InputError) as err:
+        _std(
+            tmp_path,
+            make_project,
+            record,
+            [["9434765870", "Ann", "Lee", "02/03/2024", "L36 9YB", "3 Other Street"]],
+            columns={
+                "record_id": "ID",
+                "first_name": "Forename",
+                "last_name": "Surname",
+                "date_of_birth": "DOB",
+            },
+        )
+    msg = str(err.value)
+    assert "\n" not in msg
+    assert "s.csv: column 'DOB' (columns.date_of_birth) is not in the file" in msg
+    assert "first row looks like data, not a header row (6 columns)" in msg
+    for value in record:
+        assert value not in msg
+
+
+@pytest.mark.parametrize(
+    ("columns", "expected"),
+    [
+        (["ID", "Forename", "Surname", "Birth", "Unnamed: 4"], True),
+        (["Child NHS No.", "D.O.B", "Post code", "Ethnicity (ONS 2021)"], True),
+        (["9434765919", "Ann", "Lee"], False),  # NHS number
+        (["ID", "Ann", "01/02/2024"], False),  # a date
+        (["ID", "Ann", "L36 9YA"], False),  # a postcode
+        (["ID", "12 High Street"], False),  # an address
+        (["ID", "ann.lee@example.org"], False),  # an e-mail address
+    ],
+)
+def test_what_counts_as_a_header_row(columns: list[str], expected: bool) -> None:
+    from everyfamily.ingest.standardise import columns_look_like_headers
+
+    assert columns_look_like_headers(columns) is expected

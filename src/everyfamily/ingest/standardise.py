@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -214,11 +215,50 @@ def resolve_column(wanted: str, columns: Sequence[str], *, location: str, settin
     close = [c for c in columns if c.strip().casefold() == key]
     if len(close) == 1:
         return close[0]
-    listed = ", ".join(repr(c) for c in columns)
+    if not columns_look_like_headers(columns):
+        # A file without a header row (or with the header further down) has a record where
+        # the names should be: listing them would print a person's details in an error.
+        raise InputError(
+            f"{location}: column {wanted!r} ({setting}) is not in the file, and the file's "
+            f"first row looks like data, not a header row ({len(columns)} columns)",
+            hint="export the file with its header row, or point the source at the sheet/row "
+            "where the header is",
+        )
+    shown = [str(c) for c in columns[:_MAX_LISTED]]
+    more = f" and {len(columns) - _MAX_LISTED} more" if len(columns) > _MAX_LISTED else ""
+    listed = ", ".join(repr(c) for c in shown) + more
     raise InputError(
         f"{location}: column {wanted!r} ({setting}) is not in the file; its columns are: {listed}",
         hint=f"fix {setting} in the project file",
     )
+
+
+_MAX_LISTED = 40
+#: What a header name looks like: a short label starting with a letter, of letters, digits,
+#: spaces and the punctuation column names use; never a run of five or more digits (NHS
+#: numbers, phone numbers), a date, a postcode or an e-mail address.
+_HEADER_NAME = re.compile(r"^[^\W\d][\w .()#/&:-]{0,59}$")
+_DATA_LIKE = re.compile(
+    r"\d{5,}|\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}|@|"
+    r"\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b",  # a UK postcode
+    re.IGNORECASE,
+)
+
+
+def columns_look_like_headers(columns: Sequence[object]) -> bool:
+    """True when every column name looks like a header label rather than a value.
+
+    Used before any error lists a file's column names, so that a file whose first row is a
+    record (no header, or a shifted header) never has that record printed. pandas' own
+    names for blank header cells ('Unnamed: 3') count as headers.
+    """
+    for c in columns:
+        name = str(c).strip()
+        if not name or name.startswith("Unnamed:"):
+            continue
+        if _DATA_LIKE.search(name) or not _HEADER_NAME.match(name):
+            return False
+    return True
 
 
 def _map_many(
