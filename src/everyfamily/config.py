@@ -178,6 +178,14 @@ class SourceSettings(Strict):
     service_type: ServiceType | None = Field(
         None, description="universal or targeted; implied by the built-in roles."
     )
+    max_quarantined_share: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="Stop the run (before loading anything of this source) when more than "
+        "this share of its rows would be quarantined: a wrong date format or column map, "
+        "not bad data. 1.0 never stops.",
+    )
     path: Path | None = Field(None, description="File to read (CSV, Excel, Parquet).")
     url: str | None = Field(
         None, description="Database connection URL (SQLAlchemy), for format 'database'."

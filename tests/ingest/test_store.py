@@ -222,3 +222,34 @@ def test_killed_mid_load_leaves_store_unchanged(tmp_path: Path) -> None:
     engine = open_engine("duckdb", path=store)
     assert _snapshot(engine) == before
     engine.close()
+
+
+def test_a_source_mostly_quarantined_stops_the_run_before_anything_is_loaded(
+    tmp_path: Path, make_project: Callable[..., Project]
+) -> None:
+    from everyfamily.errors import InputError
+
+    path = write_csv(tmp_path / "births.csv", HEADER, ROWS)
+    # The dates are day/month/year; a project that says year-month-day parses none of them:
+    # all 3 rows would be quarantined (100% > 50%).
+    wrong = make_project(source_dict(path, date_formats={"date_of_birth": "%Y-%m-%d"}))
+    engine = open_engine("duckdb", path=tmp_path / "store.duckdb")
+    ctx = RunContext(project=wrong, out_dir=tmp_path / "out", engine=engine, echo=lambda _m: None)
+    with pytest.raises(InputError) as err:
+        ingest_stage(ctx)
+    msg = str(err.value)
+    assert "\n" not in msg
+    assert "births.csv: source 'births' would have 3 of 3 rows quarantined (100%" in msg
+    assert "max_quarantined_share 50%" in msg and "invalid_date_of_birth 3" in msg
+    for value in ("Zoë", "Nuñez", "01/02/2024", "31/02/2024"):
+        assert value not in msg
+    assert not engine.has_table("records") and not engine.has_table("quarantine")
+    # 1 of 3 quarantined (33%) passes the default; a threshold of 0.2 stops it
+    right = make_project(source_dict(path))
+    strict = make_project(source_dict(path, max_quarantined_share=0.2))
+    ingest_project(right, engine, echo=lambda _m: None)
+    engine.close()
+    other = open_engine("duckdb", path=tmp_path / "other.duckdb")
+    with pytest.raises(InputError, match=r"1 of 3 rows quarantined \(33%"):
+        ingest_project(strict, other, echo=lambda _m: None)
+    other.close()
