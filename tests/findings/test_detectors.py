@@ -316,3 +316,28 @@ def test_linkage_quality_table_as_linkage_writes_it() -> None:
         "Linkage finds 75% of true matches for under-fives with origin polish "
         "(everyone else 98%): their reach may be understated"
     )
+
+
+def test_everyone_else_leaves_out_children_whose_value_is_unknown() -> None:
+    # Borough: 20 areas x 100 = 2,000 children, 1,200 registered. Romanian main language:
+    # 140 children, 20 registered. 300 children have no language recorded and only 30 of
+    # them are registered (they come from registration-poor sources). Everyone else with a
+    # known language: 2,000 - 140 - 300 = 1,560 children, 1,200 - 20 - 30 = 1,150 registered:
+    # 73.7%, not the 63.4% (1,180 / 1,860) the unknowns would drag it down to.
+    areas = flat(20)
+    groups = [
+        ("borough", BOROUGH, "main_language", "romanian", 140, 20),
+        ("borough", BOROUGH, "main_language", "unknown", 300, 30),
+        ("borough", BOROUGH, "main_language", "english", 1560, 1150),
+    ]
+    out = find_unreached_groups(reach_table(areas, groups=groups), settings=S)
+    assert [(f.group, f.areas) for f in out] == [(("main_language", "romanian"), (BOROUGH,))]
+    f = out[0]
+    assert f.expected == pytest.approx(1150 / 1560)
+    assert f.evidence["counts"] == {
+        "children": 140,
+        "registered": 20,
+        "rest_children": 1560,
+        "rest_registered": 1150,
+    }
+    assert "everyone else 74%" in f.headline

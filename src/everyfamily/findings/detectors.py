@@ -314,15 +314,35 @@ def _group_tests(reach: pd.DataFrame, settings: FindingsSettings) -> pd.DataFram
         columns={"registered": "total_registered"}
     )
     groups["known"] = _denominator(groups)
+    # Children whose value is unknown belong to no group and to no "everyone else": they
+    # come mostly from sources that do not record the field (registration forms), so
+    # leaving them in the rest would bias every gap (issue 14, defect 6).
+    is_unknown = groups["group_value"].isna() | groups["group_value"].astype(
+        str
+    ).str.strip().str.lower().isin(NOT_A_GROUP)
+    unknown = groups[is_unknown].copy()
+    for col in ("known", "registered"):
+        unknown[col] = pd.to_numeric(unknown[col], errors="coerce").fillna(0)
+    unknown = unknown.groupby(["level", "area_code", "dimension"], as_index=False).agg(
+        unknown_known=("known", "sum"), unknown_registered=("registered", "sum")
+    )
     g = groups.merge(totals, on=["level", "area_code"], how="inner")
     g = g[~g["group_value"].astype(str).str.strip().str.lower().isin(NOT_A_GROUP)]
+    g = g.merge(unknown, on=["level", "area_code", "dimension"], how="left")
+    g[["unknown_known", "unknown_registered"]] = g[["unknown_known", "unknown_registered"]].fillna(
+        0
+    )
     g = g[~g["dimension"].isin(AREA_ATTRIBUTE_DIMENSIONS) | (g["level"] == "borough")]
     g = g[g["group_value"].notna()]
     for col in ("known", "registered", "total_known", "total_registered"):
         g[col] = pd.to_numeric(g[col], errors="coerce").fillna(0)
     g["x"] = np.minimum(g["registered"], g["known"])
-    g["rest_known"] = g["total_known"] - g["known"]
-    g["rest_x"] = np.clip(g["total_registered"] - g["x"], 0, g["rest_known"].clip(lower=0))
+    g["rest_known"] = g["total_known"] - g["known"] - g["unknown_known"]
+    g["rest_x"] = np.clip(
+        g["total_registered"] - g["x"] - g["unknown_registered"],
+        0,
+        g["rest_known"].clip(lower=0),
+    )
     g = g[(g["known"] >= settings.min_group_known) & (g["rest_known"] >= settings.min_group_known)]
     g = g.reset_index(drop=True)
     zs, ps = [], []
@@ -345,9 +365,9 @@ def find_unreached_groups(
 
     For every area at every level and every group value: a one-sided two-proportion z-test
     (Fisher's exact test when any expected cell is below 5) of the group's registered rate
-    (registered / children living there) against the rest of the area's children.
-    Equivalently, the group's share among registered children is below its share among
-    known children. Benjamini-Hochberg across
+    (registered / children living there) against the rest of the area's children whose
+    value is KNOWN (children with an unknown value are in neither side). Benjamini-Hochberg
+    across
     every test at every level; a finding needs q <= FDR, a gap of at least
     ``min_rate_gap`` and at least ``min_group_known`` known children on both sides.
     """
@@ -371,8 +391,10 @@ def find_unreached_groups(
         # shown: released counts, and rates from them (the test used exact counts)
         group_cell = [(level, code, dim, value, "any")]
         sx, sk = released_cells(x, k, settings, group_cell, "registered")
-        # everyone else = the area's total - the group: withheld with either of them
+        # everyone else = the area's total - the group - the unknowns: withheld with any
         rest_cells = [*group_cell, (level, code, "all", "all", "any")]
+        if float(r["unknown_known"]) > 0:
+            rest_cells.append((level, code, dim, "unknown", "any"))
         srx, srk = released_cells(rx, rk, settings, rest_cells, "registered")
         lo, hi = _interval(sx, sk)
         headline = (
@@ -384,7 +406,8 @@ def find_unreached_groups(
         total_x = None if sx is None or srx is None else sx + srx
         evidence = {
             "test": "one-sided two-proportion z-test of the group's registered rate against "
-            "everyone else in the same area (Fisher's exact test for small counts); "
+            "everyone else in the same area whose value is known (Fisher's exact test for "
+            "small counts); "
             "Benjamini-Hochberg across all groups, areas and levels",
             "z": _fnum(float(r["z"])),
             "p_value": _sig(float(r["p_value"])),
