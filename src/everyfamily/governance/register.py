@@ -16,6 +16,8 @@ import io
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from everyfamily.spreadsheet_safe import neutralise
+
 if TYPE_CHECKING:
     from everyfamily.config import Project
 
@@ -85,7 +87,7 @@ def register_csv(rows: list[dict[str, str]]) -> str:
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=list(REGISTER_COLUMNS), lineterminator="\n")
     w.writeheader()
-    w.writerows(rows)
+    w.writerows({k: neutralise(v) for k, v in row.items()} for row in rows)
     return buf.getvalue()
 
 

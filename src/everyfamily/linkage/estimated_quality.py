@@ -66,6 +66,7 @@ import pyarrow as pa
 
 from everyfamily.engines.base import quote_ident
 from everyfamily.schema import ETHNICITY_2021
+from everyfamily.spreadsheet_safe import neutralise_frame
 
 #: Store table written here and read by reach (linkage shifts) and findings (quality gaps).
 QUALITY_TABLE = "linkage_quality_by_group"
@@ -353,6 +354,6 @@ def write_estimated_quality(
     # dashboard reads, not to the identifiable zone linkage works in.
     with engine.zone("analysis"):
         engine.write_table(QUALITY_TABLE, pa.Table.from_pandas(table, preserve_index=False))
-    published_rows(table).to_csv(diag_dir / QUALITY_FILE, index=False)
+    neutralise_frame(published_rows(table)).to_csv(diag_dir / QUALITY_FILE, index=False)
     prob = pairs.loc[pairs["match_probability"] >= floor, "match_probability"]
     return expected_quality(prob.to_numpy(dtype="float64"), threshold)

@@ -42,6 +42,7 @@ from everyfamily.linkage.prepare import IDENTITIES, NICKNAMES, RECORD_IDENTITY, 
 from everyfamily.linkage.stable_ids import IdEvent, resolve_stable_ids
 from everyfamily.privacy.pseudonyms import pseudonym
 from everyfamily.schema import LINKS_COLUMNS
+from everyfamily.spreadsheet_safe import neutralise_frame
 
 REGISTRY_TABLE = "id_registry"
 EVENTS_TABLE = "id_events"
@@ -477,7 +478,7 @@ def _write_diagnostics(linker: Any, diag_dir: Path) -> None:
                 }
             )
     frame = pd.DataFrame(rows)
-    frame.to_csv(diag_dir / "match_weights.csv", index=False)
+    neutralise_frame(frame).to_csv(diag_dir / "match_weights.csv", index=False)
     prior = model.get("probability_two_random_records_match")
     (diag_dir / "parameters.json").write_text(
         json.dumps(

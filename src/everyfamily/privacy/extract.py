@@ -9,11 +9,13 @@ so an extract that fails half-way is still on the record.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from everyfamily.errors import ConfigError
+from everyfamily.spreadsheet_safe import neutralise_table
 from everyfamily.stores import EXTRACTABLE, open_run_stores
 
 MIN_PURPOSE_CHARS = 10
@@ -67,8 +69,12 @@ def extract_table(
         engine.close()
     audit.audit(who, "extract", f"{table}: {data.num_rows} rows to {to.name}", purpose)
     to.parent.mkdir(parents=True, exist_ok=True)
-    if suffix == ".csv":
-        pacsv.write_csv(data, to)
-    else:
-        pq.write_table(data, to)
+    # Person-level rows: readable by the file's owner only (0600), from the moment it exists.
+    fd = os.open(to, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.chmod(to, 0o600)  # an existing file keeps its old mode through os.open
+    with os.fdopen(fd, "wb") as fh:
+        if suffix == ".csv":
+            pacsv.write_csv(neutralise_table(data), fh)
+        else:
+            pq.write_table(data, fh)
     return int(data.num_rows)

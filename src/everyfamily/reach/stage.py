@@ -46,6 +46,7 @@ from everyfamily.reach.measure import (
     build_reach,
     membership_table,
 )
+from everyfamily.spreadsheet_safe import neutralise_table
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -276,7 +277,7 @@ def reach_stage(ctx: RunContext) -> None:
         )
     ctx.out_dir.mkdir(parents=True, exist_ok=True)
     # arrow: ~20x faster than pandas
-    pa_csv.write_csv(released_arrow, ctx.out_dir / "reach.csv")
+    pa_csv.write_csv(neutralise_table(released_arrow), ctx.out_dir / "reach.csv")
     _write_gpkg(released, membership, small, ctx.out_dir / "reach.gpkg")
     not_reached = not_reached_list(children, small[["area_code", "area_name"]])
     # Pseudonymised, in the analysis store; names are joined only when an outreach worker

@@ -14,15 +14,20 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from everyfamily.spreadsheet_safe import neutralise
 from everyfamily.web.service import Table
 
 
 def table_csv(table: Table) -> bytes:
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow([c.label for c in table.columns])
+    # RFC 4180 line ends: Python's csv quotes a field holding any character of the line
+    # terminator, so with CRLF a carriage return inside a value is quoted, not a row break.
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow([neutralise(c.label) for c in table.columns])
     for rec in table.records():
-        writer.writerow(["" if rec[c.key] is None else rec[c.key] for c in table.columns])
+        writer.writerow(
+            ["" if rec[c.key] is None else neutralise(rec[c.key]) for c in table.columns]
+        )
     return buf.getvalue().encode("utf-8")
 
 
@@ -33,11 +38,12 @@ def table_xlsx(table: Table, *, about: Sequence[str]) -> bytes:
     wb = Workbook()
     ws = wb.active or wb.create_sheet()
     ws.title = table.id[:31] or "table"
-    ws.append([c.label for c in table.columns])
+    ws.append([neutralise(c.label) for c in table.columns])
     for cell in ws[1]:
         cell.font = Font(bold=True)
     for rec in table.records():
         ws.append([_excel_value(rec[c.key]) for c in table.columns])
+    _text_as_strings(ws)
     for j, col in enumerate(table.columns, start=1):
         fmt = {"rate": "0.0%", "count": "#,##0", "km": "0.00"}.get(col.kind)
         if fmt:
@@ -45,16 +51,26 @@ def table_xlsx(table: Table, *, about: Sequence[str]) -> bytes:
                 row[0].number_format = fmt
     info = wb.create_sheet("About")
     for line in [table.title, *([table.note] if table.note else []), *about]:
-        info.append([line])
+        info.append([neutralise(line)])
+    _text_as_strings(info)
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
 
 
 def _excel_value(v: Any) -> Any:
-    if v is None or isinstance(v, int | float | str):
+    if v is None or isinstance(v, int | float):
         return v
-    return str(v)
+    return neutralise(str(v))
+
+
+def _text_as_strings(ws: Any) -> None:
+    """openpyxl stores any text starting with '=' as a formula: force every text cell to be a
+    string cell (spreadsheet_safe explains why)."""
+    for row in ws.iter_rows():
+        for cell in row:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"
 
 
 def map_geojson(frame: Any) -> bytes:
