@@ -543,13 +543,43 @@ class _LineLoader(yaml.SafeLoader):
     """A safe loader that remembers the line of every mapping key and sequence item."""
 
 
+#: Bounds on a project file's shape. A real project file has a few hundred values nested a
+#: few levels deep; YAML aliases can make a few lines expand to billions of values ("billion
+#: laughs") and deep nesting exhausts the parser's recursion, so both are refused, in one
+#: line, before anything walks the expanded document.
+MAX_YAML_NODES = 100_000
+MAX_YAML_DEPTH = 40
+
+
 def _load_with_lines(text: str) -> tuple[Any, dict[tuple[Any, ...], int]]:
-    node = yaml.compose(text, Loader=_LineLoader)
+    try:
+        node = yaml.compose(text, Loader=_LineLoader)
+    except RecursionError:
+        raise ConfigError(
+            f"the project file is nested too deeply (more than {MAX_YAML_DEPTH} levels)",
+            hint="a project file needs only a few levels of settings",
+        ) from None
     lines: dict[tuple[Any, ...], int] = {}
+    visited = 0
 
     def walk(n: yaml.Node | None, path: tuple[Any, ...]) -> None:
+        nonlocal visited
         if n is None:
             return
+        visited += 1
+        if visited > MAX_YAML_NODES:
+            raise ConfigError(
+                f"line {n.start_mark.line + 1}: the project file expands to more than "
+                f"{MAX_YAML_NODES:,} values (YAML anchors and aliases repeated inside each "
+                "other)",
+                hint="write the settings out instead of nesting aliases",
+            )
+        if len(path) > MAX_YAML_DEPTH:
+            raise ConfigError(
+                f"line {n.start_mark.line + 1}: the project file is nested more than "
+                f"{MAX_YAML_DEPTH} levels deep",
+                hint="a project file needs only a few levels of settings",
+            )
         lines.setdefault(path, n.start_mark.line + 1)
         if isinstance(n, yaml.MappingNode):
             for k, v in n.value:
@@ -605,6 +635,8 @@ def parse_project(
     """Validate a project file's text. Raises :class:`ConfigError` naming file and line."""
     try:
         data, lines = _load_with_lines(text)
+    except ConfigError as exc:
+        raise ConfigError(f"{filename}, {exc.message}", hint=exc.hint) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f", line {mark.line + 1}" if mark is not None else ""

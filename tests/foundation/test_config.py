@@ -123,3 +123,22 @@ def test_not_a_mapping_and_missing_file(tmp_path: Path) -> None:
 def test_error_message_is_one_line() -> None:
     msg = _error(MINIMAL.replace("population:", "populaton:"))
     assert "\n" not in msg
+
+
+def test_billion_laughs_and_deep_nesting_are_refused_in_one_line_quickly() -> None:
+    from everyfamily.config import MAX_YAML_NODES
+
+    # Seven levels of ten aliases each expand to 10**7 values from a dozen lines.
+    lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for i in range(1, 8):
+        refs = ", ".join([f"*a{i - 1}"] * 10)
+        lines.append(f"a{i}: &a{i} [{refs}]")
+    lines.append("project: *a7")
+    with pytest.raises(ConfigError) as err:  # refused by counting, before anything expands
+        parse_project("\n".join(lines), filename="bomb.yaml")
+    msg = str(err.value)
+    assert msg.startswith("bomb.yaml, line ") and f"more than {MAX_YAML_NODES:,} values" in msg
+    assert "\n" not in msg
+    deep = "project: " + "[" * 2000 + "]" * 2000
+    with pytest.raises(ConfigError, match=r"deep\.yaml, .*nested .*deep"):
+        parse_project(deep, filename="deep.yaml")
