@@ -172,7 +172,9 @@ def serve(
     )
     # Access logs are off: request paths can carry area codes and filters. Who saw what is
     # in the app's own audit log (users store), with the stated purpose.
-    uvicorn.run(web_app, host=host, port=port, log_level="warning", access_log=False)
+    from everyfamily.web.app import SERVER_OPTIONS
+
+    uvicorn.run(web_app, host=host, port=port, **SERVER_OPTIONS)
 
 
 @app.command()

@@ -18,6 +18,7 @@ import uvicorn
 
 from everyfamily.web import create_app
 from everyfamily.web.access import StaticPolicy
+from everyfamily.web.app import SERVER_OPTIONS
 
 from .fixture_outputs import Fixture, build_fixture
 
@@ -44,9 +45,7 @@ def free_port() -> int:
 def running(app: Any) -> Iterator[str]:
     """Serve ``app`` with uvicorn on a free loopback port in a thread; yields its base URL."""
     port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-    )
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, **SERVER_OPTIONS))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

@@ -201,6 +201,13 @@ def test_security_headers(viewer_url: str) -> None:
     r = get(viewer_url + "/")
     assert "default-src 'self'" in r.headers["content-security-policy"]
     assert r.headers["x-content-type-options"] == "nosniff"
+    assert r.headers["strict-transport-security"].startswith("max-age=")
+    assert "camera=()" in r.headers["permissions-policy"]
+    assert "server" not in r.headers  # no software banner
+    # pages are not cached unless a route says so; map layers may be (private)
+    assert r.headers["cache-control"] == "no-store"
+    for path in ("/outreach", "/quality", "/export/centres.csv"):
+        assert get(viewer_url + path).headers.get("cache-control") == "no-store", path
 
 
 # --- exports --------------------------------------------------------------------------------

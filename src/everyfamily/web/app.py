@@ -284,6 +284,18 @@ def _cached_json(dash: Dashboard, key: tuple[Any, ...], produce: Any) -> Respons
     return Response(body, media_type="application/json")
 
 
+#: How uvicorn serves the dashboard (`everyfamily serve`, and the tests' real servers):
+#: no access log (URLs can name areas a user looked at), no software banner, and
+#: X-Forwarded-For not trusted (a client could otherwise claim any address and slip past the
+#: login rate limit; put a proxy in front and configure it there).
+SERVER_OPTIONS: dict[str, Any] = {
+    "log_level": "warning",
+    "access_log": False,
+    "server_header": False,
+    "proxy_headers": False,
+}
+
+
 class SecurityHeaders:
     """Pure ASGI middleware adding the security headers to every response (cheaper than
     Starlette's BaseHTTPMiddleware, which wraps each request in extra tasks)."""
@@ -295,6 +307,9 @@ class SecurityHeaders:
             (b"x-content-type-options", b"nosniff"),
             (b"referrer-policy", b"no-referrer"),
             (b"x-frame-options", b"DENY"),
+            # HTTPS-only once a proxy serves it over TLS (browsers ignore it over plain HTTP)
+            (b"strict-transport-security", b"max-age=31536000; includeSubDomains"),
+            (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), payment=()"),
         ]
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
@@ -304,7 +319,13 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Any) -> None:
             if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", []), *self.headers]}
+                # No server banner, and nothing cached unless the route said otherwise: pages
+                # and exports can hold person-level or admin data (routes that may be cached,
+                # such as the map layers and static files, set their own Cache-Control).
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"server"]
+                if not any(k.lower() == b"cache-control" for k, _v in headers):
+                    headers.append((b"cache-control", b"no-store"))
+                message = {**message, "headers": [*headers, *self.headers]}
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
