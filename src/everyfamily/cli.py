@@ -312,6 +312,35 @@ def users_set_areas(
     typer.echo(f"{user.username}: {len(user.areas)} area(s)")
 
 
+@users_app.command("unlock")
+def users_unlock(
+    out_dir: _OutArg, username: Annotated[str, typer.Argument()], users_file: _UsersOpt = None
+) -> None:
+    """Lift a user's lock-out after failed logins (audited)."""
+    store = _store(out_dir, users_file)
+    store.unlock(username)
+    typer.echo(f"{username}: unlocked")
+
+
+@users_app.command("reset-password")
+def users_reset_password(
+    out_dir: _OutArg,
+    username: Annotated[str, typer.Argument()],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    users_file: _UsersOpt = None,
+) -> None:
+    """Set a new password (asked for, or read from stdin); sessions end, locks lift."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    store = _store(out_dir, users_file)
+    store.reset_password(username, password)
+    typer.echo(f"{username}: password reset")
+
+
 @users_app.command("disable")
 def users_disable(
     out_dir: _OutArg, username: Annotated[str, typer.Argument()], users_file: _UsersOpt = None

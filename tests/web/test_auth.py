@@ -83,7 +83,9 @@ def test_lockout_survives_a_restart(tmp_path: Path) -> None:
     for i in range(MAX_FAILURES):  # from different addresses: the rate limit plays no part
         _fail(a, client=f"192.0.2.{i + 1}", user="kim")
     restarted = SessionPolicy(UserStore(path))
-    with pytest.raises(AccessDenied, match="locked"):
+    # locked: the right password fails with the same message as any failure (a distinct
+    # "locked" message would tell an attacker the user name exists)
+    with pytest.raises(AccessDenied, match="login failed"):
         restarted.store.login("kim", PASSWORD, "192.0.2.99")
     con = sqlite3.connect(path)
     (locked_until,) = con.execute(
@@ -91,6 +93,8 @@ def test_lockout_survives_a_restart(tmp_path: Path) -> None:
     ).fetchone()
     con.close()
     assert locked_until > time.time()
+    restarted.store.unlock("kim")  # `everyfamily users unlock`: the user is back at once
+    assert restarted.store.login("kim", PASSWORD, "192.0.2.99")
 
 
 def test_client_address_is_not_stored_in_clear(tmp_path: Path) -> None:
@@ -98,3 +102,62 @@ def test_client_address_is_not_stored_in_clear(tmp_path: Path) -> None:
     a, _ = _two_workers(path)
     _fail(a)
     assert CLIENT.encode() not in path.read_bytes()
+
+
+def test_failed_logins_never_put_the_typed_name_in_the_audit_actor(tmp_path: Path) -> None:
+    store = UserStore(tmp_path / "users.sqlite")
+    store.add("kim", PASSWORD, "viewer")
+    for user in ("<script>evil</script>", "kim"):
+        with pytest.raises(AccessDenied, match="login failed"):
+            store.login(user, "not the password", "192.0.2.1")
+    failed = [r for r in store.audit_rows() if r["action"] == "login_failed"]
+    assert [r["user"] for r in failed] == ["-", "-"]
+    assert all(str(r["detail"]).startswith("anonymous:") for r in failed)
+    assert not any("<script>" in str(r["detail"]) for r in store.audit_rows())
+
+
+def test_reset_password_ends_sessions_lifts_locks_and_refuses_blank(tmp_path: Path) -> None:
+    from everyfamily.errors import ConfigError
+
+    store = UserStore(tmp_path / "users.sqlite")
+    store.add("kim", PASSWORD, "viewer")
+    token = store.login("kim", PASSWORD, "192.0.2.1")
+    assert store.session(token) is not None
+    new = "a new long passphrase here"
+    store.reset_password("kim", new)
+    assert store.session(token) is None
+    with pytest.raises(AccessDenied):
+        store.login("kim", PASSWORD, "192.0.2.2")
+    assert store.login("kim", new, "192.0.2.3")
+    for blank in ("", " " * 40, "\t" * 20):
+        with pytest.raises(ConfigError, match="not spaces"):
+            store.reset_password("kim", blank)
+        with pytest.raises(ConfigError, match="not spaces"):
+            store.add("lee", blank, "viewer")
+    assert [a["action"] for a in store.audit_rows()][:1] == ["login"]
+
+
+def test_users_unlock_and_reset_password_commands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    from everyfamily.cli import main
+
+    out = tmp_path / "run"
+    out.mkdir()
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+    assert main(["users", "add", str(out), "kim", "--role", "viewer", "--password-stdin"]) == 0
+    store = UserStore(out / "users.sqlite")
+    for i in range(MAX_FAILURES):
+        with pytest.raises(AccessDenied):
+            store.login("kim", "not the password", f"192.0.2.{i + 1}")
+    assert main(["users", "unlock", str(out), "kim"]) == 0
+    assert store.login("kim", PASSWORD, "192.0.2.50")
+    monkeypatch.setattr("sys.stdin", io.StringIO("   \n"))
+    assert main(["users", "reset-password", str(out), "kim", "--password-stdin"]) == 2
+    monkeypatch.setattr("sys.stdin", io.StringIO("another long passphrase\n"))
+    assert main(["users", "reset-password", str(out), "kim", "--password-stdin"]) == 0
+    assert store.login("kim", "another long passphrase", "192.0.2.51")
+    actions = [a["action"] for a in store.audit_rows()]
+    assert "user_unlocked" in actions and "password_reset" in actions

@@ -135,12 +135,24 @@ def check_role_name(role: str) -> str:
     return role
 
 
+def _check_password(password: str) -> None:
+    """Refuse blank, whitespace-only and short passwords (one line, never the password)."""
+    if len(password.strip()) < MIN_PASSWORD_CHARS:
+        raise ConfigError(
+            f"password: at least {MIN_PASSWORD_CHARS} characters that are not spaces",
+            hint="use a passphrase of several words",
+        )
+
+
 class UserStore:
     """The users file. Thread-safe (one connection per call, SQLite serialises writes)."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory defaults
+        # One hash to verify against when a login names no real user (or a locked one), so
+        # every failure costs one verification and timing does not reveal user names.
+        self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(16))
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._con() as con:
             con.executescript(_SCHEMA)
@@ -165,11 +177,7 @@ class UserStore:
     def add(self, username: str, password: str, role: str, areas: tuple[str, ...] = ()) -> User:
         check_username(username)
         check_role_name(role)
-        if len(password) < MIN_PASSWORD_CHARS:
-            raise ConfigError(
-                f"password: at least {MIN_PASSWORD_CHARS} characters",
-                hint="use a passphrase of several words",
-            )
+        _check_password(password)
         with self._con() as con:
             if con.execute("SELECT 1 FROM users WHERE username = ?", (username,)).fetchone():
                 raise ConfigError(f"user {username!r} exists", hint="use set-role or set-areas")
@@ -218,6 +226,27 @@ class UserStore:
             "areas_set",
         )  # fmt: skip
 
+    def unlock(self, username: str) -> User:
+        """Lift a lock-out now (an attacker can lock any account by guessing its name)."""
+        return self._update(
+            username, "UPDATE users SET failed = 0, locked_until = 0 WHERE username = ?", (),
+            "user_unlocked",
+        )  # fmt: skip
+
+    def reset_password(self, username: str, password: str) -> User:
+        """Set a new password; the user's sessions end and any lock is lifted."""
+        _check_password(password)
+        self.get(username)
+        with self._con() as con:
+            con.execute(
+                "UPDATE users SET password_hash = ?, failed = 0, locked_until = 0 "
+                "WHERE username = ?",
+                (self._hasher.hash(password), username),
+            )
+            con.execute("DELETE FROM sessions WHERE username = ?", (username,))
+        self.audit("cli", "password_reset", username)
+        return self.get(username)
+
     def disable(self, username: str) -> User:
         return self._update(
             username, "UPDATE users SET disabled = 1 WHERE username = ?", (), "user_disabled"
@@ -251,8 +280,10 @@ class UserStore:
         """A new session token for a correct password; :class:`AccessDenied` otherwise (one
         message for every failure, so it does not tell which user names exist)."""
         denied = AccessDenied("login failed", hint="check the user name and password")
+        # The audit actor of a failed login is always "-" (anonymous): the name typed is not
+        # verified, and an attacker must not be able to write names into the audit log.
         if self._rate_limited(client):
-            self.audit(username[:64] or "-", "login_rate_limited", "")
+            self.audit("-", "login_rate_limited", "anonymous")
             raise AccessDenied("too many login attempts", hint="wait a minute and try again")
         with self._con() as con:
             row = con.execute(
@@ -263,18 +294,25 @@ class UserStore:
         if row is None:
             # spend the same time as a real check, so timing does not reveal user names
             with suppress(VerificationError):
-                self._hasher.verify(self._hasher.hash("x" * MIN_PASSWORD_CHARS), password)
-            self.audit("-", "login_failed", "unknown user")
+                self._hasher.verify(self._dummy_hash, password)
+            self.audit("-", "login_failed", "anonymous: unknown user")
             self._failed(client)
             raise denied
         hashed, disabled, failed, locked_until = row
         if disabled:
-            self.audit(username, "login_failed", "disabled")
+            with suppress(VerificationError):
+                self._hasher.verify(self._dummy_hash, password)
+            self.audit("-", "login_failed", f"anonymous: for disabled user {username}")
             self._failed(client)
             raise denied
         if locked_until > time.time():
-            self.audit(username, "login_failed", "locked")
-            raise AccessDenied("this account is locked", hint="try again in 15 minutes")
+            # the same message and the same cost as any failure: "locked" would confirm
+            # that the name exists (an admin lifts it early with `everyfamily users unlock`)
+            with suppress(VerificationError):
+                self._hasher.verify(self._dummy_hash, password)
+            self.audit("-", "login_failed", f"anonymous: for locked user {username}")
+            self._failed(client)
+            raise denied
         try:
             self._hasher.verify(hashed, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
@@ -285,7 +323,8 @@ class UserStore:
                     "UPDATE users SET failed = ?, locked_until = ? WHERE username = ?",
                     (0 if lock else failed, lock, username),
                 )
-            self.audit(username, "login_failed", "locked out" if lock else "wrong password")
+            what = "wrong password, user locked out" if lock else "wrong password"
+            self.audit("-", "login_failed", f"anonymous: {what} for user {username}")
             self._failed(client)
             raise denied from None
         token = secrets.token_urlsafe(32)
