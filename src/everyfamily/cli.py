@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from everyfamily import __version__
-from everyfamily.errors import EveryfamilyError
+from everyfamily.errors import ConfigError, EveryfamilyError
 
 if TYPE_CHECKING:
     from everyfamily.web.auth import UserStore
@@ -257,8 +257,51 @@ _UsersOpt = Annotated[
 ]
 
 
-def _areas(text: str) -> tuple[str, ...]:
-    return tuple(a.strip() for a in text.split(",") if a.strip())
+def _areas(text: str, out_dir: Path | None = None) -> tuple[str, ...]:
+    """Area codes from a comma-separated list of codes or names (any level), checked against
+    the run in ``out_dir`` (its reach.csv): an unknown or ambiguous area is a one-line error,
+    so a typo cannot give a worker no area, or the wrong one, without anyone noticing."""
+    given = tuple(a.strip() for a in text.split(",") if a.strip())
+    if not given or out_dir is None:
+        return given
+    import difflib
+
+    import pandas as pd
+
+    reach_csv = out_dir / "reach.csv"
+    if not reach_csv.is_file():
+        raise ConfigError(
+            f"{out_dir}: no finished run (reach.csv) to check the areas against",
+            hint="run the pipeline into this folder first, then give users their areas",
+        )
+    known = pd.read_csv(reach_csv, usecols=["level", "area_code", "area_name"], dtype=str)
+    known = known.drop_duplicates()
+    codes = set(known["area_code"].dropna())
+    by_name: dict[str, set[str]] = {}
+    for code, name in zip(known["area_code"], known["area_name"], strict=True):
+        if isinstance(name, str) and name.strip():
+            by_name.setdefault(name.strip().casefold(), set()).add(str(code))
+    out: list[str] = []
+    for area in given:
+        if area in codes:
+            out.append(area)
+            continue
+        matches = by_name.get(area.casefold(), set())
+        if len(matches) == 1:
+            out.append(next(iter(matches)))
+            continue
+        if len(matches) > 1:
+            raise ConfigError(
+                f"--areas: {area!r} names {len(matches)} areas ({', '.join(sorted(matches))})",
+                hint="give the area code instead",
+            )
+        close = difflib.get_close_matches(area, [*codes, *known["area_name"].dropna()], n=1)
+        suggestion = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ConfigError(
+            f"--areas: no area {area!r} in this run{suggestion}",
+            hint="give area codes or names as the dashboard shows them (ward, LSOA ...)",
+        )
+    return tuple(dict.fromkeys(out))
 
 
 @users_app.command("add")
@@ -282,7 +325,7 @@ def users_add(
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     store = _store(out_dir, users_file)
-    user = store.add(username, password, role, _areas(areas))
+    user = store.add(username, password, role, _areas(areas, out_dir))
     typer.echo(f"added {user.username} ({user.role})")
 
 
@@ -308,7 +351,7 @@ def users_set_areas(
 ) -> None:
     """Set the areas whose outreach list a user may open."""
     store = _store(out_dir, users_file)
-    user = store.set_areas(username, _areas(areas))
+    user = store.set_areas(username, _areas(areas, out_dir))
     typer.echo(f"{user.username}: {len(user.areas)} area(s)")
 
 

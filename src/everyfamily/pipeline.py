@@ -97,6 +97,13 @@ def run_pipeline(
     """Run every stage on a validated project; returns the run metadata (also run.json)."""
     from everyfamily.stores import STORE_PATHS, open_stores
 
+    if out_dir.exists() and not out_dir.is_dir():
+        from everyfamily.errors import ConfigError
+
+        raise ConfigError(
+            f"{out_dir}: the output folder is a file",
+            hint="give --out a folder (new or a previous run's)",
+        )
     out_dir.mkdir(parents=True, exist_ok=True)
     engine = open_stores(out_dir, project.privacy)
     ctx = RunContext(project=project, out_dir=out_dir, engine=engine, echo=echo, seed=seed)

@@ -253,3 +253,17 @@ def test_a_source_mostly_quarantined_stops_the_run_before_anything_is_loaded(
     with pytest.raises(InputError, match=r"1 of 3 rows quarantined \(33%"):
         ingest_project(strict, other, echo=lambda _m: None)
     other.close()
+
+
+def test_an_output_path_that_is_a_file_is_a_one_line_error(
+    tmp_path: Path, make_project: Callable[..., Project]
+) -> None:
+    from everyfamily.errors import ConfigError
+    from everyfamily.pipeline import run_pipeline
+
+    project = make_project(source_dict(write_csv(tmp_path / "births.csv", HEADER, ROWS)))
+    target = tmp_path / "results.txt"
+    target.write_text("not a folder")
+    with pytest.raises(ConfigError, match=r"results\.txt: the output folder is a file"):
+        run_pipeline(project, out_dir=target, echo=lambda _m: None)
+    assert target.read_text() == "not a folder"

@@ -37,3 +37,19 @@ def test_missing_or_short_key_is_refused_with_a_hint(tmp_path: Path) -> None:
         load_key(PrivacySettings(key_env="EF_TEST_KEY"), {"EF_TEST_KEY": "short"})
     with pytest.raises(PrivacyError, match="cannot be read"):
         load_key(PrivacySettings(key_file=tmp_path / "absent.txt"), {})
+
+
+def test_a_key_file_that_is_not_a_key_is_refused_without_showing_it(tmp_path: Path) -> None:
+    project_file = tmp_path / "project.yaml"
+    project_file.write_text("project:\n  name: Sentinelshire\n  reference_date: 2026-03-31\n")
+    extract = tmp_path / "births.csv"
+    extract.write_text("id,first,last\n1,Qzvellithorne,Smith\n")
+    repeated = tmp_path / "word.txt"
+    repeated.write_text("password" * 4)
+    for path in (project_file, extract, repeated):
+        with pytest.raises(PrivacyError, match="does not look like a secret key") as err:
+            load_key(PrivacySettings(key_file=path), {})
+        msg = str(err.value)
+        assert "Sentinelshire" not in msg and "Qzvellithorne" not in msg and "password" not in msg
+    with pytest.raises(PrivacyError, match="does not look like a secret key"):
+        load_key(PrivacySettings(key_env="K"), {"K": "a passphrase with spaces in it"})

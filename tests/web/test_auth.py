@@ -161,3 +161,32 @@ def test_users_unlock_and_reset_password_commands(
     assert store.login("kim", "another long passphrase", "192.0.2.51")
     actions = [a["action"] for a in store.audit_rows()]
     assert "user_unlocked" in actions and "password_reset" in actions
+
+
+def test_users_areas_are_checked_against_the_run_by_code_or_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import io
+
+    from everyfamily.cli import main
+
+    out = tmp_path / "run"
+    out.mkdir()
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+    args = ["users", "add", str(out), "amy", "--role", "outreach_worker", "--password-stdin"]
+    assert main([*args, "--areas", "W1"]) == 2  # no run yet to check against
+    assert "no finished run (reach.csv)" in capsys.readouterr().err
+    (out / "reach.csv").write_text(
+        "level,area_code,area_name,dimension\n"
+        "ward,W1,Page Moss,all\nward,W2,Stockbridge,all\n"
+        "lsoa,E01000001,Knowsley 001A,all\nmsoa,M1,Stockbridge,all\n"
+    )
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+    assert main([*args, "--areas", "page moss, E01000001"]) == 0
+    assert UserStore(out / "users.sqlite").get("amy").areas == ("W1", "E01000001")
+    assert main(["users", "set-areas", str(out), "amy", "Page Mos"]) == 2
+    assert "no area 'Page Mos' in this run (did you mean 'Page Moss'?)" in capsys.readouterr().err
+    assert main(["users", "set-areas", str(out), "amy", "Stockbridge"]) == 2
+    assert "'Stockbridge' names 2 areas (M1, W2)" in capsys.readouterr().err
+    assert main(["users", "set-areas", str(out), "amy", "W2"]) == 0
+    assert UserStore(out / "users.sqlite").get("amy").areas == ("W2",)

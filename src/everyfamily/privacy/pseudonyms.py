@@ -66,7 +66,30 @@ def load_key(settings: PrivacySettings, environ: Mapping[str, str] | None = None
             f"{where}: the pseudonymisation key is shorter than {MIN_KEY_BYTES} bytes",
             hint="use a longer random secret, e.g. 64 hex characters",
         )
+    if not looks_like_a_key(key):
+        # e.g. key_file pointing at the project file, a data extract or a word repeated:
+        # said without showing any of the file
+        raise PrivacyError(
+            f"{where}: this does not look like a secret key (one line of at most "
+            f"{MAX_KEY_BYTES} characters, no spaces, at least {MIN_DISTINCT_KEY_CHARS} "
+            "different characters)",
+            hint='make one with `python -c "import secrets; print(secrets.token_hex(32))"`',
+        )
     return key
+
+
+#: What a key looks like: one token of printable characters, not a document, with enough
+#: different characters that it is not a word or a repeated pattern.
+MAX_KEY_BYTES = 1024
+MIN_DISTINCT_KEY_CHARS = 10
+
+
+def looks_like_a_key(key: bytes) -> bool:
+    """True for one line of at most MAX_KEY_BYTES printable non-space characters with at least
+    MIN_DISTINCT_KEY_CHARS different characters (a hex or base64 secret passes easily)."""
+    if len(key) > MAX_KEY_BYTES or any(c <= 0x20 or c == 0x7F for c in key):
+        return False
+    return len(set(key)) >= MIN_DISTINCT_KEY_CHARS
 
 
 def pseudonym(key: bytes, *parts: str, prefix: str) -> str:
