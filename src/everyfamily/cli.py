@@ -128,13 +128,37 @@ def serve(
         Path | None,
         typer.Option(help="Users store (default: OUT_DIR/users.sqlite)."),
     ] = None,
+    allow_incomplete: Annotated[
+        bool,
+        typer.Option(
+            "--allow-incomplete",
+            help="Serve a folder whose last run failed or did not finish (its files may "
+            "mix two runs; a warning is printed).",
+        ),
+    ] = False,
 ) -> None:
     """Start the web dashboard over a run's outputs and print its address."""
     import socket
 
+    from everyfamily.pipeline import run_status
+
+    status = run_status(out_dir)
+    if status in {"running", "failed"}:
+        if not allow_incomplete:
+            state = "is still running or was stopped" if status == "running" else "failed"
+            raise ConfigError(
+                f"{out_dir}: its last run {state} (run.json status {status}), so its files "
+                "may mix two runs",
+                hint="re-run the pipeline into this folder, or pass --allow-incomplete",
+            )
+        typer.echo(
+            f"WARNING: {out_dir}: the last run did not complete (status {status}); "
+            "figures may mix two runs",
+            err=True,
+        )
+
     import uvicorn
 
-    from everyfamily.errors import ConfigError
     from everyfamily.web import create_app
     from everyfamily.web.access import StaticPolicy, check_role
     from everyfamily.web.auth import USERS_FILE, UserStore

@@ -123,23 +123,53 @@ def run_pipeline(
             "timings_seconds": {},
             "stores": {"encrypted": project.privacy.encrypt_at_rest, **STORE_PATHS},
             **(extra_metadata or {}),
+            "status": "running",
         }
     )
+    # run.json says "running" before any output is replaced, so a folder left by a failed or
+    # killed run never passes for a finished one (its files may mix two runs): `serve`
+    # refuses it unless told otherwise.
+    _write_run_json(out_dir, ctx.metadata)
+    current = ""
     try:
         for name, stage, zone in _stages():
+            current = name
             echo(f"[{name}]")
             t0 = time.perf_counter()
             with engine.zone(zone):
                 stage(ctx)
             ctx.metadata["timings_seconds"][name] = round(time.perf_counter() - t0, 3)
+        ctx.metadata["status"] = "complete"
+    except BaseException as exc:
+        ctx.metadata["status"] = "failed"
+        # the class and the stage only: a message could hold a value from a record
+        ctx.metadata["failure"] = {"stage": current, "error": type(exc).__name__}
+        raise
     finally:
         engine.close()
         ctx.metadata["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        (out_dir / "run.json").write_text(
-            json.dumps(ctx.metadata, indent=2, default=str), encoding="utf-8"
-        )
+        _write_run_json(out_dir, ctx.metadata)
     echo(f"outputs written to {out_dir.resolve()}")
     return ctx.metadata
+
+
+def _write_run_json(out_dir: Path, metadata: dict[str, Any]) -> None:
+    """Write run.json whole or not at all (a temporary file renamed over the old one)."""
+    tmp = out_dir / "run.json.tmp"
+    tmp.write_text(json.dumps(metadata, indent=2, default=str), encoding="utf-8")
+    tmp.replace(out_dir / "run.json")
+
+
+def run_status(out_dir: Path) -> str:
+    """'complete', 'running' (still running, or killed), 'failed', or 'unknown' (no run.json;
+    runs written before statuses existed count as 'complete')."""
+    path = out_dir / "run.json"
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "unknown"
+    status = meta.get("status", "complete") if isinstance(meta, dict) else "unknown"
+    return str(status)
 
 
 def run_demo(*, out_dir: Path, seed: int = 2026, echo: Echo = print) -> dict[str, Any]:

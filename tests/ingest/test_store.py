@@ -267,3 +267,33 @@ def test_an_output_path_that_is_a_file_is_a_one_line_error(
     with pytest.raises(ConfigError, match=r"results\.txt: the output folder is a file"):
         run_pipeline(project, out_dir=target, echo=lambda _m: None)
     assert target.read_text() == "not a folder"
+
+
+def test_a_failed_run_is_marked_failed_and_serve_refuses_its_folder(
+    tmp_path: Path,
+    make_project: Callable[..., Project],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from everyfamily.cli import main
+    from everyfamily.errors import InputError
+    from everyfamily.pipeline import run_pipeline, run_status
+
+    path = write_csv(tmp_path / "births.csv", HEADER, ROWS)
+    wrong = make_project(source_dict(path, date_formats={"date_of_birth": "%Y-%m-%d"}))
+    out = tmp_path / "out"
+    monkeypatch.setenv(wrong.privacy.key_env, "store-test-key-0123456789abcdef")
+    with pytest.raises(InputError):
+        run_pipeline(wrong, out_dir=out, echo=lambda _m: None)
+    meta = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert meta["status"] == "failed"
+    assert meta["failure"] == {"stage": "ingest", "error": "InputError"}
+    assert run_status(out) == "failed" and run_status(tmp_path / "nowhere") == "unknown"
+    assert main(["serve", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "its last run failed (run.json status failed)" in err and "--allow-incomplete" in err
+    # a run killed before it finished leaves "running"
+    meta["status"] = "running"
+    (out / "run.json").write_text(json.dumps(meta), encoding="utf-8")
+    assert main(["serve", str(out)]) == 2
+    assert "is still running or was stopped" in capsys.readouterr().err
