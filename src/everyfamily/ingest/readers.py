@@ -87,6 +87,53 @@ def cell_to_text(value: Any) -> str:
     return str(value)
 
 
+_HEADER_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789 _-./()#")
+_MAX_LISTED_COLUMNS = 40
+
+
+def looks_like_header_name(name: str) -> bool:
+    """True when ``name`` reads like a column title rather than a data value.
+
+    A title has a letter, no long digit run (an NHS number, a date, a phone number), no '@',
+    at most 40 characters and only letters, digits, spaces and ``_-./()#``. A name such as a
+    person's surname can still pass; :func:`describe_columns` therefore only lists names when
+    most of the row looks like titles."""
+    text = name.strip()
+    if not text or len(text) > 40:
+        return False
+    low = text.casefold()
+    if not any(c.isalpha() for c in low) or not all(c in _HEADER_NAME_CHARS for c in low):
+        return False
+    run = 0
+    for c in low:
+        run = run + 1 if c.isdigit() else 0
+        if run >= 5:
+            return False
+    return True
+
+
+def describe_columns(columns: Sequence[str]) -> str:
+    """A message fragment naming a file's columns without ever echoing data.
+
+    When the header row itself looks like data (a file without a header, or a header shifted
+    by leading lines), naming the columns would print a person's record, so only a count and
+    the fix are given. Otherwise only the names that look like titles are listed."""
+    cols = [str(c) for c in columns]
+    titled = [c for c in cols if looks_like_header_name(c)]
+    if (
+        not cols
+        or len(titled) * 4 < len(cols) * 3
+        or any(not looks_like_header_name(c) and any(ch.isdigit() for ch in c) for c in cols)
+    ):
+        return (
+            f"its header row ({len(cols)} columns) looks like data, not column names; "
+            "set options.skip_rows to the lines before the header row, or add a header row"
+        )
+    shown = ", ".join(repr(c) for c in titled[:_MAX_LISTED_COLUMNS])
+    more = len(cols) - min(len(titled), _MAX_LISTED_COLUMNS)
+    return f"its columns are: {shown}" + (f" (and {more} more)" if more else "")
+
+
 def _dedupe(names: Sequence[str]) -> tuple[str, ...]:
     """Column names made unique the way pandas does ('a', 'a' -> 'a', 'a.1'); blank ones
     become 'column_<n>'."""

@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 from everyfamily.config import SourceSettings
 from everyfamily.errors import ConfigError, InputError
 from everyfamily.ingest import rules
-from everyfamily.ingest.readers import RawBatch
+from everyfamily.ingest.readers import RawBatch, describe_columns
 from everyfamily.schema import (
     ETHNICITY_2021,
     QUALITY_FLAGS,
@@ -214,9 +214,9 @@ def resolve_column(wanted: str, columns: Sequence[str], *, location: str, settin
     close = [c for c in columns if c.strip().casefold() == key]
     if len(close) == 1:
         return close[0]
-    listed = ", ".join(repr(c) for c in columns)
     raise InputError(
-        f"{location}: column {wanted!r} ({setting}) is not in the file; its columns are: {listed}",
+        f"{location}: column {wanted!r} ({setting}) is not in the file; "
+        f"{describe_columns(columns)}",
         hint=f"fix {setting} in the project file",
     )
 
