@@ -173,6 +173,13 @@ class SourceSettings(Strict):
     keep_columns: list[str] = Field(
         default_factory=list, description="Extra source columns to keep (stored as JSON)."
     )
+    max_quarantined_share: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="The run stops (exit 2) when more than this share of the source's rows "
+        "is quarantined, which usually means a wrong column map or date format; 1 never stops.",
+    )
     purpose: str | None = Field(
         None,
         description="Governance: why this source is used (data-flow register, DPIA draft).",

@@ -58,6 +58,25 @@ def _counts(values: pa.ChunkedArray | pa.Array) -> dict[str, int]:
     return dict(sorted((str(d["values"]), int(d["counts"])) for d in vc))
 
 
+def check_quarantined_share(std: Standardised, source: SourceSettings) -> None:
+    """Stop before loading when more than ``max_quarantined_share`` of the rows would be
+    quarantined: a source that is mostly rejected is almost always misconfigured (a wrong
+    column, date format or header row), and loading it would understate the reach silently.
+    The message gives counts and the commonest reasons, never a row's values."""
+    if std.rows_read == 0 or std.rows_quarantined <= source.max_quarantined_share * std.rows_read:
+        return
+    reasons = _counts(std.quarantine.column("reasons"))
+    top = ", ".join(f"{k} {v:,}" for k, v in sorted(reasons.items(), key=lambda kv: -kv[1])[:3])
+    share = std.rows_quarantined / std.rows_read
+    raise DataError(
+        f"source {source.name!r} ({std.location}): {std.rows_quarantined:,} of "
+        f"{std.rows_read:,} rows ({share:.0%}) would be quarantined, more than "
+        f"max_quarantined_share {source.max_quarantined_share:.0%}; commonest reasons: {top}",
+        hint="check the source's columns, date_formats and options.skip_rows with "
+        "'everyfamily validate', or raise max_quarantined_share for this source",
+    )
+
+
 def ingest_source(
     source: SourceSettings,
     project: Project,
@@ -79,6 +98,7 @@ def ingest_source(
         max_age_years=project.engagement.max_age_years,
         placer=placer if "postcode" in source.columns else None,
     )
+    check_quarantined_share(std, source)
     outcome = load_batch(engine, std, hook=hook)
     if not outcome.reconciles:  # by construction impossible; checked because it is the promise
         raise DataError(
