@@ -71,7 +71,13 @@ def validate(
 
     p = load_project(project)
     if files:
+        from everyfamily.ingest.profile import check_site_codes
+        from everyfamily.population.attributes import load_sites
+
+        site_ids = frozenset(load_sites(p.sites)["site_id"].astype(str)) if p.sites else None
         for source in p.sources:
+            if site_ids is not None:
+                check_site_codes(source, site_ids)
             prof = profile_source(
                 source,
                 reference_date=p.project.reference_date,

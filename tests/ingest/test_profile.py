@@ -11,8 +11,8 @@ import pytest
 from everyfamily.cli import main
 from everyfamily.config import Project, load_project
 from everyfamily.demo import Scenario
-from everyfamily.errors import DataError
-from everyfamily.ingest.profile import profile_source
+from everyfamily.errors import ConfigError, DataError
+from everyfamily.ingest.profile import check_site_codes, profile_source
 from everyfamily.ingest.readers import read_source
 
 from .conftest import HEADER, REFERENCE_DATE, source_dict, write_csv
@@ -70,3 +70,17 @@ def test_validate_demo_prints_mapping_report_fast(
         assert f"of {n:,} sampled rows load" in out
     assert "date_of_birth <- " in out
     assert elapsed < 10
+
+
+def test_site_map_to_unknown_id_and_unsupported_map_are_errors(
+    tmp_path: Path, make_project: Callable[..., Project]
+) -> None:
+    path = write_csv(tmp_path / "s.csv", HEADER, [["1", "Ann", "Lee", "01/02/2024", "F", "", ""]])
+    src = make_project(source_dict(path, value_maps={"site": {"Hub A": "S01"}})).sources[0]
+    check_site_codes(src, frozenset({"S01", "S02"}))
+    with pytest.raises(ConfigError) as err:
+        check_site_codes(src, frozenset({"S02"}))
+    assert "value_maps.site maps 'Hub A' to 'S01'" in str(err.value)
+    bad = make_project(source_dict(path, value_maps={"first_name": {"A": "B"}})).sources[0]
+    with pytest.raises(ConfigError, match=r"value_maps\.first_name is not supported"):
+        profile_source(bad, reference_date=REFERENCE_DATE)

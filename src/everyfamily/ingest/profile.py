@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from everyfamily.config import SourceSettings
+from everyfamily.errors import ConfigError
 from everyfamily.ingest.readers import read_source
 from everyfamily.ingest.stage import _counts, check_quarantined_share
 from everyfamily.ingest.standardise import standardise
@@ -98,3 +99,16 @@ def profile_source(
         quarantine_reasons=_counts(std.quarantine.column("reasons")),
         flags=_counts(std.records.column("flags")),
     )
+
+
+def check_site_codes(source: SourceSettings, site_ids: frozenset[str]) -> None:
+    """Every target of ``value_maps.site`` must be a site id of the sites file; a typo would
+    otherwise send a service's events to no site. Site ids are the council's codes, not
+    personal data, so the message names the unknown one."""
+    for key, target in source.value_maps.get("site", {}).items():
+        if target not in site_ids:
+            raise ConfigError(
+                f"source {source.name!r}: value_maps.site maps {key!r} to {target!r}, "
+                "which is not a site id of the sites file",
+                hint="use one of the ids in the sites file's id column",
+            )
