@@ -57,11 +57,36 @@ def version() -> None:
 @app.command()
 def validate(
     project: Annotated[Path, typer.Argument(help="Your project file (YAML).")],
+    sample_rows: Annotated[
+        int, typer.Option(min=1, help="Rows of each source to check against the settings.")
+    ] = 5000,
+    files: Annotated[
+        bool, typer.Option(help="Also open every source file and print its mapping report.")
+    ] = True,
 ) -> None:
-    """Check a project file: every setting known, every required one present."""
+    """Check a project file: every setting known, every required one present; then open every
+    source and check a sample of its rows against the columns, date formats and value maps."""
     from everyfamily.config import load_project
+    from everyfamily.ingest.profile import profile_source
 
     p = load_project(project)
+    if files:
+        from everyfamily.ingest.profile import check_site_codes
+        from everyfamily.population.attributes import load_sites
+
+        site_ids = frozenset(load_sites(p.sites)["site_id"].astype(str)) if p.sites else None
+        for source in p.sources:
+            if site_ids is not None:
+                check_site_codes(source, site_ids)
+            prof = profile_source(
+                source,
+                reference_date=p.project.reference_date,
+                min_age_years=p.engagement.min_age_years,
+                max_age_years=p.engagement.max_age_years,
+                sample_rows=sample_rows,
+            )
+            for line in prof.lines():
+                typer.echo(line)
     typer.echo(f"{project}: valid ({len(p.sources)} sources)")
 
 

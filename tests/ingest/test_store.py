@@ -227,7 +227,7 @@ def test_killed_mid_load_leaves_store_unchanged(tmp_path: Path) -> None:
 def test_a_source_mostly_quarantined_stops_the_run_before_anything_is_loaded(
     tmp_path: Path, make_project: Callable[..., Project]
 ) -> None:
-    from everyfamily.errors import InputError
+    from everyfamily.errors import DataError
 
     path = write_csv(tmp_path / "births.csv", HEADER, ROWS)
     # The dates are day/month/year; a project that says year-month-day parses none of them:
@@ -235,11 +235,12 @@ def test_a_source_mostly_quarantined_stops_the_run_before_anything_is_loaded(
     wrong = make_project(source_dict(path, date_formats={"date_of_birth": "%Y-%m-%d"}))
     engine = open_engine("duckdb", path=tmp_path / "store.duckdb")
     ctx = RunContext(project=wrong, out_dir=tmp_path / "out", engine=engine, echo=lambda _m: None)
-    with pytest.raises(InputError) as err:
+    with pytest.raises(DataError) as err:
         ingest_stage(ctx)
     msg = str(err.value)
     assert "\n" not in msg
-    assert "births.csv: source 'births' would have 3 of 3 rows quarantined (100%" in msg
+    assert "source 'births'" in msg and "births.csv" in msg
+    assert "3 of 3 rows (100%) would be quarantined" in msg
     assert "max_quarantined_share 50%" in msg and "invalid_date_of_birth 3" in msg
     for value in ("Zoë", "Nuñez", "01/02/2024", "31/02/2024"):
         assert value not in msg
@@ -250,7 +251,7 @@ def test_a_source_mostly_quarantined_stops_the_run_before_anything_is_loaded(
     ingest_project(right, engine, echo=lambda _m: None)
     engine.close()
     other = open_engine("duckdb", path=tmp_path / "other.duckdb")
-    with pytest.raises(InputError, match=r"1 of 3 rows quarantined \(33%"):
+    with pytest.raises(DataError, match=r"1 of 3 rows \(33%\) would be quarantined"):
         ingest_project(strict, other, echo=lambda _m: None)
     other.close()
 
@@ -276,18 +277,18 @@ def test_a_failed_run_is_marked_failed_and_serve_refuses_its_folder(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from everyfamily.cli import main
-    from everyfamily.errors import InputError
+    from everyfamily.errors import DataError
     from everyfamily.pipeline import run_pipeline, run_status
 
     path = write_csv(tmp_path / "births.csv", HEADER, ROWS)
     wrong = make_project(source_dict(path, date_formats={"date_of_birth": "%Y-%m-%d"}))
     out = tmp_path / "out"
     monkeypatch.setenv(wrong.privacy.key_env, "store-test-key-0123456789abcdef")
-    with pytest.raises(InputError):
+    with pytest.raises(DataError):
         run_pipeline(wrong, out_dir=out, echo=lambda _m: None)
     meta = json.loads((out / "run.json").read_text(encoding="utf-8"))
     assert meta["status"] == "failed"
-    assert meta["failure"] == {"stage": "ingest", "error": "InputError"}
+    assert meta["failure"] == {"stage": "ingest", "error": "DataError"}
     assert run_status(out) == "failed" and run_status(tmp_path / "nowhere") == "unknown"
     assert main(["serve", str(out)]) == 2
     err = capsys.readouterr().err

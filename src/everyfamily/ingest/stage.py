@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 
 from everyfamily.config import Project, SourceSettings
 from everyfamily.engines.base import Engine
-from everyfamily.errors import DataError, InputError
+from everyfamily.errors import DataError
 from everyfamily.ingest.readers import RawBatch, read_source
 from everyfamily.ingest.standardise import PostcodePlacer, Standardised, standardise
 from everyfamily.ingest.store import BatchOutcome, StepHook, load_batch, previous_batch
@@ -58,6 +58,25 @@ def _counts(values: pa.ChunkedArray | pa.Array) -> dict[str, int]:
     return dict(sorted((str(d["values"]), int(d["counts"])) for d in vc))
 
 
+def check_quarantined_share(std: Standardised, source: SourceSettings) -> None:
+    """Stop before loading when more than ``max_quarantined_share`` of the rows would be
+    quarantined: a source that is mostly rejected is almost always misconfigured (a wrong
+    column, date format or header row), and loading it would understate the reach silently.
+    The message gives counts and the commonest reasons, never a row's values."""
+    if std.rows_read == 0 or std.rows_quarantined <= source.max_quarantined_share * std.rows_read:
+        return
+    reasons = _counts(std.quarantine.column("reasons"))
+    top = ", ".join(f"{k} {v:,}" for k, v in sorted(reasons.items(), key=lambda kv: -kv[1])[:3])
+    share = std.rows_quarantined / std.rows_read
+    raise DataError(
+        f"source {source.name!r} ({std.location}): {std.rows_quarantined:,} of "
+        f"{std.rows_read:,} rows ({share:.0%}) would be quarantined, more than "
+        f"max_quarantined_share {source.max_quarantined_share:.0%}; commonest reasons: {top}",
+        hint="check the source's columns, date_formats and options.skip_rows with "
+        "'everyfamily validate', or raise max_quarantined_share for this source",
+    )
+
+
 def ingest_source(
     source: SourceSettings,
     project: Project,
@@ -79,7 +98,7 @@ def ingest_source(
         max_age_years=project.engagement.max_age_years,
         placer=placer if "postcode" in source.columns else None,
     )
-    _stop_if_mostly_quarantined(source, std)
+    check_quarantined_share(std, source)
     outcome = load_batch(engine, std, hook=hook)
     if not outcome.reconciles:  # by construction impossible; checked because it is the promise
         raise DataError(
@@ -93,26 +112,6 @@ def ingest_source(
         raw.delimiter,
         _counts(std.quarantine.column("reasons")),
         _counts(std.records.column("flags")),
-    )
-
-
-def _stop_if_mostly_quarantined(source: SourceSettings, std: Standardised) -> None:
-    """A source most of whose rows would be quarantined is a mapping mistake (a date format
-    that parses nothing, a wrong column), not bad data: findings built without it would be
-    wrong, so the run stops before anything of it is loaded (nothing is lost: fix and re-run).
-    """
-    read = std.rows_read
-    quarantined = std.rows_quarantined
-    if read == 0 or quarantined / read <= source.max_quarantined_share:
-        return
-    reasons = _counts(std.quarantine.column("reasons"))
-    top = ", ".join(f"{k} {v:,}" for k, v in sorted(reasons.items(), key=lambda kv: -kv[1])[:3])
-    raise InputError(
-        f"{source.path or source.name}: source {source.name!r} would have {quarantined:,} of "
-        f"{read:,} rows quarantined ({quarantined / read:.0%}, more than "
-        f"max_quarantined_share {source.max_quarantined_share:.0%}); top reasons: {top}",
-        hint="check the source's column map and date format with `everyfamily validate`; "
-        "raise max_quarantined_share only if the rows really are unusable",
     )
 
 

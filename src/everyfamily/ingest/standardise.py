@@ -221,8 +221,8 @@ def resolve_column(wanted: str, columns: Sequence[str], *, location: str, settin
         raise InputError(
             f"{location}: column {wanted!r} ({setting}) is not in the file, and the file's "
             f"first row looks like data, not a header row ({len(columns)} columns)",
-            hint="export the file with its header row, or point the source at the sheet/row "
-            "where the header is",
+            hint="export the file with its header row, or set options.skip_rows to the "
+            "number of lines above it",
         )
     shown = [str(c) for c in columns[:_MAX_LISTED]]
     more = f" and {len(columns) - _MAX_LISTED} more" if len(columns) > _MAX_LISTED else ""
