@@ -1,0 +1,100 @@
+"""Benchmark: do the findings cry wolf? Null calibration and power on synthetic worlds.
+
+Usage: ``python bench/bench_null_calibration.py [N_SEEDS] [--full]``. For N seeds (default 2
+on a shared laptop, 20 with ``--full``, issue 14's target) it generates the null Knowsley
+world (``Stories.none()``: nothing planted), runs the whole pipeline and counts the striking
+findings. Targets (issue 14): mean striking findings per run <= 0.25 and share of runs with
+any striking finding <= 20%. It then runs the same seeds with every story planted and prints
+the power per story kind (share of runs whose striking findings name the story, judged by
+``everyfamily.demo.evaluate.check_stories``; the pipeline itself never reads the truth).
+
+The baseline column is the issue's stated target (the figure measured before this work: four
+striking findings in the top five on one null run, issue 14). Worlds are listed in
+``WORLDS``; add the randomised town world (``everyfamily.demo.town``) there once it lands.
+
+Prints one JSON line per figure: {"bench", "metric", "value", "baseline", "ratio", ...}.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+TARGET_MEAN_STRIKING = 0.25
+TARGET_SHARE_ANY = 0.20
+
+
+def _knowsley(folder: Path, seed: int, planted: bool) -> tuple[list[dict[str, Any]], Any]:
+    """Generate the Knowsley world, run the pipeline, return (findings, truth stories)."""
+    from everyfamily.config import load_project
+    from everyfamily.demo import generate_scenario
+    from everyfamily.demo.stories import Stories
+    from everyfamily.pipeline import run_pipeline
+
+    stories = Stories() if planted else Stories.none()
+    scenario = generate_scenario(folder / "scenario", seed=seed, stories=stories)
+    project = load_project(scenario.project_file)
+    out = folder / "out"
+    run_pipeline(project, out_dir=out, echo=lambda _m: None, seed=seed)
+    doc = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    truth_file = next((folder / "scenario").rglob("stories.json"))
+    return doc["findings"], json.loads(truth_file.read_text(encoding="utf-8"))
+
+
+# Hook: add ("town", generator) once the randomised second world (demo/town/) exists.
+WORLDS: dict[str, Callable[[Path, int, bool], tuple[list[dict[str, Any]], Any]]] = {
+    "knowsley": _knowsley,
+}
+
+
+def _line(metric: str, value: float, baseline: float | None, **extra: Any) -> None:
+    ratio = round(value / baseline, 3) if baseline else None
+    row = {"bench": "null_calibration", "metric": metric, "value": round(value, 4)}
+    row.update({"baseline": baseline, "ratio": ratio, **extra})
+    print(json.dumps(row), flush=True)
+
+
+def main(argv: list[str]) -> None:
+    from everyfamily.demo.evaluate import check_stories, striking
+
+    args = [a for a in argv if not a.startswith("--")]
+    n = int(args[0]) if args else (20 if "--full" in argv else 2)
+    seeds = [1000 + i for i in range(n)]
+    for world, run in WORLDS.items():
+        counts: list[int] = []
+        hits: dict[str, int] = {}
+        for seed in seeds:
+            with tempfile.TemporaryDirectory() as tmp:
+                findings, _ = run(Path(tmp) / "null", seed, False)
+                counts.append(len(striking(findings)))
+                findings, truth = run(Path(tmp) / "planted", seed, True)
+                for c in check_stories(findings, truth):
+                    hits[c.story] = hits.get(c.story, 0) + int(bool(c.found))
+        mean = sum(counts) / n
+        share = sum(1 for c in counts if c > 0) / n
+        _line(
+            f"{world}_null_mean_striking",
+            mean,
+            TARGET_MEAN_STRIKING,
+            seeds=n,
+            baseline_is="issue 14 target",
+            within_target=mean <= TARGET_MEAN_STRIKING,
+        )
+        _line(
+            f"{world}_null_share_runs_any_striking",
+            share,
+            TARGET_SHARE_ANY,
+            seeds=n,
+            baseline_is="issue 14 target",
+            within_target=share <= TARGET_SHARE_ANY,
+        )
+        for story, k in sorted(hits.items()):
+            _line(f"{world}_power_{story}", k / n, None, seeds=n)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
