@@ -212,8 +212,10 @@ def find_unreached_areas(
     z, p, q, tau2, od = _area_funnel(rows, x, n, p0)
     gap = p0 - x / n
     band = np.where(z < -Z_998, "below_998", np.where(z < -Z_95, "below_95", "within"))
-    flagged = (band != "within") & (gap >= settings.min_area_gap)
-    striking = flagged & (band == "below_998") & (q <= settings.fdr_alpha)
+    # "watch" findings pass BH too (issue 14, defect 5): an area is flagged only with
+    # q <= fdr_alpha; the 99.8% band then separates striking from watch.
+    flagged = (band != "within") & (gap >= settings.min_area_gap) & (q <= settings.fdr_alpha)
+    striking = flagged & (band == "below_998")
     idx = {str(c): i for i, c in enumerate(rows["area_code"])}
     codes = [str(c) for c, f in zip(rows["area_code"], flagged, strict=True) if f]
     out: list[Finding] = []
