@@ -367,3 +367,10 @@ def test_nicknames_list() -> None:
     nick = nicknames()
     assert "Katie" in nick["Katherine"] and "Katie" in nick["Kathryn"]
     assert len(nick) >= 150 and len(nickname_pairs()) == len(set(nickname_pairs()))
+
+
+def test_the_demo_key_is_readable_by_its_owner_only(knowsley_scenario: Scenario) -> None:
+    import stat
+
+    key = knowsley_scenario.out_dir / "secrets" / "pseudonymisation.key"
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600

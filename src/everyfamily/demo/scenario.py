@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -306,7 +307,11 @@ def generate_scenario(out_dir: Path, seed: int = 2026, stories: Stories | None =
     )
 
     key_file = out / "secrets" / "pseudonymisation.key"
-    key_file.write_text(_demo_key(seed) + "\n", encoding="ascii")
+    # a secret, even a demo one: readable by its owner only (0600) from the moment it exists
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.chmod(key_file, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(_demo_key(seed) + "\n")
 
     project = _project(ref, world)
     # The approximate walking network (demo/network.py): the access stage reads it like a

@@ -15,6 +15,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -31,22 +32,26 @@ def _pop(settings: PopulationSettings | Project) -> PopulationSettings:
     return settings.population if isinstance(settings, Project) else settings
 
 
+def _read_csv(path: Path, what: str, setting: str) -> pd.DataFrame:
+    """A UTF-8 CSV as strings, with one-line errors naming the file and the setting."""
+    if not path.is_file():
+        raise InputError(
+            f"{path}: {what} file not found", hint=f"check {setting} in the project file"
+        )
+    try:
+        return pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(
+            f"{path}: cannot read the {what} file ({type(exc).__name__})",
+            hint="give a UTF-8 CSV with a header row",
+        ) from None
+
+
 def load_population(settings: PopulationSettings | Project) -> pd.DataFrame:
     """Population by small area and single year of age: ``area_code``, ``age`` (int),
     ``population`` (float; the estimates are whole numbers but may be apportioned)."""
     ps = _pop(settings)
-    if not ps.path.is_file():
-        raise InputError(
-            f"{ps.path}: population file not found",
-            hint="check population.path in the project file",
-        )
-    try:
-        raw = pd.read_csv(ps.path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InputError(
-            f"{ps.path}: cannot read the population file ({type(exc).__name__})",
-            hint="give a UTF-8 CSV with a header row",
-        ) from None
+    raw = _read_csv(ps.path, "population", "population.path")
     wanted = [ps.area_column, *ps.age_columns.values()]
     missing = [c for c in wanted if c not in raw.columns]
     if missing:
@@ -159,18 +164,7 @@ def check_vintage(settings: PopulationSettings | Project, reference_date: dt.dat
 
 def load_births(settings: BirthsSettings) -> pd.DataFrame:
     """Births by small area and calendar year: ``area_code``, ``year`` (int), ``births``."""
-    if not settings.path.is_file():
-        raise InputError(
-            f"{settings.path}: births file not found",
-            hint="check population.births.path in the project file",
-        )
-    try:
-        raw = pd.read_csv(settings.path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InputError(
-            f"{settings.path}: cannot read the births file ({type(exc).__name__})",
-            hint="give a UTF-8 CSV with a header row",
-        ) from None
+    raw = _read_csv(settings.path, "births", "population.births.path")
     cols = {
         "area_column": settings.area_column,
         "year_column": settings.year_column,
