@@ -349,11 +349,24 @@ def release_reach(
             rel = _exact_relations(rel_all, exact[c])
             suppressed[c] = disclosure.secondary_suppression(primary, exact[c], rel, keep=keep)
 
-    out = base[["level", "area_code", "area_name", "dimension", "group_value", "service"]].copy()
     released = {
         c: np.where(suppressed[c] | np.isnan(exact[c]), np.nan, rounded[c])
         for c in PROTECTED_COUNTS
     }
+    return _released_table(base, released, small_area_level)
+
+
+def _nullable_int(values: np.ndarray) -> pd.Series:
+    """Whole counts with NA where suppressed."""
+    return pd.Series(values, dtype="float64").round(0).astype("Int64")
+
+
+def _released_table(
+    base: pd.DataFrame, released: dict[str, np.ndarray], small_area_level: str
+) -> pd.DataFrame:
+    """The released reach table from the released counts (either method): identifying
+    columns, counts as nullable integers, and rates computed from the released counts only."""
+    out = base[["level", "area_code", "area_name", "dimension", "group_value", "service"]].copy()
     ons = (
         _counts(base, "ons_population") if "ons_population" in base else np.full(len(base), np.nan)
     )
@@ -363,11 +376,6 @@ def release_reach(
     _released_rates(out, base, released, ons, small_area_level)
     out["denominator"] = _nullable_int(released["denominator"])
     return out[list(REACH_COLUMNS)]
-
-
-def _nullable_int(values: np.ndarray) -> pd.Series:
-    """Whole counts with NA where suppressed."""
-    return pd.Series(values, dtype="float64").round(0).astype("Int64")
 
 
 def _released_rates(
@@ -497,13 +505,4 @@ def release_reach_cell_key(
     den = released["denominator"]
     for c in ("known", "registered", "engaged"):
         released[c] = np.where(np.isfinite(den), np.fmin(released[c], den), released[c])
-    out = base[["level", "area_code", "area_name", "dimension", "group_value", "service"]].copy()
-    ons = (
-        _counts(base, "ons_population") if "ons_population" in base else np.full(len(base), np.nan)
-    )
-    out["ons_population"] = ons
-    for c in ("known", "registered", "engaged"):
-        out[c] = _nullable_int(released[c])
-    _released_rates(out, base, released, ons, small_area_level)
-    out["denominator"] = _nullable_int(released["denominator"])
-    return out[list(REACH_COLUMNS)]
+    return _released_table(base, released, small_area_level)
