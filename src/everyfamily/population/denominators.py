@@ -47,6 +47,17 @@ def _read_csv(path: Path, what: str, setting: str) -> pd.DataFrame:
         ) from None
 
 
+def _check_non_negative(
+    values: pd.Series, path: str, column: str, *, expected: str, hint: str
+) -> None:
+    """Raise naming the first row (1-based, after the header) whose value did not parse as a
+    number of 0 or more; the message shows the column, never the value."""
+    bad = values.isna() | (values < 0)
+    if bad.any():
+        row = int(bad.to_numpy().argmax()) + 1
+        raise InputError(f"{path}, row {row}, column {column!r}: expected {expected}", hint=hint)
+
+
 def load_population(settings: PopulationSettings | Project) -> pd.DataFrame:
     """Population by small area and single year of age: ``area_code``, ``age`` (int),
     ``population`` (float; the estimates are whole numbers but may be apportioned)."""
@@ -63,14 +74,13 @@ def load_population(settings: PopulationSettings | Project) -> pd.DataFrame:
     for age, column in sorted(ps.age_columns.items()):
         text = raw[column].str.replace(",", "", regex=False).str.strip()
         values = pd.to_numeric(text, errors="coerce")
-        bad = values.isna() | (values < 0)
-        if bad.any():
-            row = int(bad.to_numpy().argmax()) + 1
-            raise InputError(
-                f"{ps.path}, row {row}, column {column!r}: expected a count of people "
-                "(a whole number of 0 or more)",
-                hint="fix the value or map another column in population.age_columns",
-            )
+        _check_non_negative(
+            values,
+            f"{ps.path}",
+            column,
+            expected="a count of people (a whole number of 0 or more)",
+            hint="fix the value or map another column in population.age_columns",
+        )
         frames.append(
             pd.DataFrame(
                 {
@@ -182,14 +192,13 @@ def load_births(settings: BirthsSettings) -> pd.DataFrame:
         errors="coerce",
     )
     for column, values in ((settings.year_column, year), (settings.births_column, births)):
-        bad = values.isna() | (values < 0)
-        if bad.any():
-            row = int(bad.to_numpy().argmax()) + 1
-            raise InputError(
-                f"{settings.path}, row {row}, column {column!r}: expected a whole number "
-                "of 0 or more",
-                hint="fix the value in the births file",
-            )
+        _check_non_negative(
+            values,
+            f"{settings.path}",
+            column,
+            expected="a whole number of 0 or more",
+            hint="fix the value in the births file",
+        )
     out = pd.DataFrame(
         {
             "area_code": raw[settings.area_column].str.strip(),
