@@ -90,6 +90,42 @@ def validate(
     typer.echo(f"{project}: valid ({len(p.sources)} sources)")
 
 
+@app.command()
+def init(
+    files: Annotated[
+        list[Path], typer.Argument(help="The council's extracts (CSV, Excel, Parquet).")
+    ],
+    out: Annotated[Path, typer.Option(help="The project file to write.")] = Path("project.yaml"),
+    base: Annotated[
+        Path | None,
+        typer.Option(
+            help="A project file whose settings (geography, population, sites ...) to keep; "
+            "its sources are replaced by the drafted ones."
+        ),
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite OUT if it exists.")] = False,
+) -> None:
+    """Draft a project file from the council's extracts: encodings, delimiters, sheets, date
+    formats and a best-guess column map with confidences, as commented YAML to edit."""
+    from everyfamily.errors import ConfigError
+    from everyfamily.ingest.draft import base_sites, draft_sources, render_project
+
+    if out.exists() and not force:
+        raise ConfigError(f"{out}: the file exists", hint="give another --out, or --force")
+    drafted = draft_sources(files, sites=base_sites(base))
+    out.write_text(render_project(drafted, out, base), encoding="utf-8")
+    for d in drafted:
+        doubtful = [m.field for m in d.guess.mappings if not m.accepted]
+        unsure = [v for v, (sid, _) in d.site_map.items() if sid is None]
+        typer.echo(
+            f"source {d.name!r} ({d.path.name}): role {d.guess.role}, "
+            f"{len(d.guess.columns)} columns mapped"
+            + (f", check commented guesses for {', '.join(doubtful)}" if doubtful else "")
+            + (f", {len(unsure)} site values unmatched" if unsure else "")
+        )
+    typer.echo(f"wrote {out}: review it, then run `everyfamily validate {out}`")
+
+
 @app.command("settings-doc")
 def settings_doc(
     out: Annotated[
