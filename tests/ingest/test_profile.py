@@ -51,8 +51,27 @@ def test_profile_samples_and_stops_on_a_wrong_date_format(
     wrong = make_project(source_dict(path, date_formats={"date_of_birth": "%Y-%m-%d"}))
     with pytest.raises(DataError) as err:
         profile_source(wrong.sources[0], reference_date=REFERENCE_DATE)
-    assert "10 of 10 rows (100%) would be quarantined" in str(err.value)
-    assert "invalid_date_of_birth 10" in str(err.value)
+    msg = str(err.value)
+    assert "column 'DOB' (date_of_birth): date format '%Y-%m-%d' reads 0% of 10" in msg
+    assert "set date_formats.date_of_birth: '%d/%m/%Y' (it reads 100%)" in msg
+    assert "01/02/2024" not in msg
+
+
+def test_validate_names_file_column_and_share_of_a_wrong_demo_date_format(
+    knowsley_scenario: Scenario, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 13, must show: a wrong births date format is exit 2, naming the file, the column
+    and the share of rows that parse (the hand-written file says '%d/%m/%Y')."""
+    text = knowsley_scenario.project_file.read_text(encoding="utf-8")
+    births = text.index("- name: births")
+    wrong = text[:births] + text[births:].replace("'%d/%m/%Y'", "'%Y-%m-%d'", 1)
+    bad = knowsley_scenario.project_file.parent / "wrong_births_date.yaml"
+    bad.write_text(wrong, encoding="utf-8")
+    assert main(["validate", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "births_notifications.csv" in err
+    assert "column 'Date of Birth' (date_of_birth): date format '%Y-%m-%d' reads 0%" in err
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_validate_demo_prints_mapping_report_fast(

@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from everyfamily.config import SourceSettings
-from everyfamily.errors import ConfigError
-from everyfamily.ingest.readers import read_source
+from everyfamily.errors import ConfigError, DataError
+from everyfamily.ingest.readers import RawBatch, read_source
 from everyfamily.ingest.stage import _counts, check_quarantined_share
 from everyfamily.ingest.standardise import standardise
 from everyfamily.schema import CANONICAL_NAMES
@@ -77,6 +77,7 @@ def profile_source(
     if raw.rows_read > sample_rows:
         unreadable = raw.unreadable.slice(0, sample_rows) if raw.unreadable is not None else None
         raw = replace(raw, table=raw.table.slice(0, sample_rows), unreadable=unreadable)
+    check_date_formats(raw, source)
     std = standardise(
         raw,
         source,
@@ -99,6 +100,46 @@ def profile_source(
         quarantine_reasons=_counts(std.quarantine.column("reasons")),
         flags=_counts(std.records.column("flags")),
     )
+
+
+#: A date column whose format reads fewer of its non-blank values than this is a wrong
+#: ``date_formats`` entry, not bad data (the run would quarantine most of the source).
+MIN_DATE_SHARE = 0.5
+_DATE_FIELDS = ("date_of_birth", "event_date")
+
+
+def check_date_formats(raw: RawBatch, source: SourceSettings) -> None:
+    """Each mapped date column must be readable with its configured format (or the default
+    ones): raise a one-line error naming the file, column, format and share that parse, with
+    the format that would read the values (:func:`guess.guess_date_format`). Only formats
+    and shares are reported, never a value."""
+    from everyfamily.ingest import rules
+    from everyfamily.ingest.guess import guess_date_format
+
+    for field in _DATE_FIELDS:
+        column = source.columns.get(field)
+        if column is None or column not in raw.columns:
+            continue  # a missing column gets its own error from standardise
+        values = [v for v in raw.table.column(column).to_pylist() if v and v.strip()]
+        if not values:
+            continue
+        fmt = source.date_formats.get(field)
+        formats = (fmt,) if fmt else rules.DEFAULT_DATE_FORMATS
+        share = sum(rules.parse_date(v, formats) is not None for v in values) / len(values)
+        if share >= MIN_DATE_SHARE:
+            continue
+        better, better_share = guess_date_format(values)
+        said = f"date format {fmt!r}" if fmt else "the default date formats (ISO, %d/%m/%Y)"
+        hint = (
+            f"set date_formats.{field}: {better!r} (it reads {better_share:.0%})"
+            if better is not None and better_share > share
+            else f"set date_formats.{field} to the column's strptime format"
+        )
+        raise DataError(
+            f"source {source.name!r} ({raw.location}), column {column!r} ({field}): "
+            f"{said} reads {share:.0%} of {len(values):,} sampled values",
+            hint=hint,
+        )
 
 
 def check_site_codes(source: SourceSettings, site_ids: frozenset[str]) -> None:
