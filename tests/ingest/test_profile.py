@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -74,12 +73,11 @@ def test_validate_names_file_column_and_share_of_a_wrong_demo_date_format(
     assert len(err.strip().splitlines()) == 1
 
 
-def test_validate_demo_prints_mapping_report_fast(
+def test_validate_demo_prints_mapping_report(
     knowsley_scenario: Scenario, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    start = time.perf_counter()
+    # its time is measured in bench/bench_onboarding.py, not asserted here (shared machines)
     code = main(["validate", str(knowsley_scenario.project_file)])
-    elapsed = time.perf_counter() - start
     out = capsys.readouterr().out
     assert code == 0, out
     project = load_project(knowsley_scenario.project_file)
@@ -88,7 +86,6 @@ def test_validate_demo_prints_mapping_report_fast(
         n = min(read_source(source).rows_read, 5000)
         assert f"of {n:,} sampled rows load" in out
     assert "date_of_birth <- " in out
-    assert elapsed < 10
 
 
 def test_site_map_to_unknown_id_and_unsupported_map_are_errors(

@@ -121,11 +121,18 @@ def _child_keys(batch: readers.RawBatch, guess: SourceGuess) -> list[tuple[str, 
     fmt = guess.date_formats.get("date_of_birth", (None, 0.0))[0]
     formats = (fmt,) if fmt else rules.DEFAULT_DATE_FORMATS
     parts = [batch.table.column(cols[f]).to_pylist() for f in need]
+    folded: dict[str | None, str | None] = {}
+    born: dict[str | None, str | None] = {}
     out: list[tuple[str, ...] | None] = []
     for first, last, dob in zip(*parts, strict=True):
-        f, la = rules.fold_name(first), rules.fold_name(last)
-        born = rules.parse_date(dob, formats)
-        out.append((f, la, born.isoformat()) if f and la and born else None)
+        for name in (first, last):
+            if name not in folded:
+                folded[name] = rules.fold_name(name)
+        if dob not in born:
+            day = rules.parse_date(dob, formats)
+            born[dob] = day.isoformat() if day else None
+        f, la, b = folded[first], folded[last], born[dob]
+        out.append((f, la, b) if f and la and b else None)
     return out
 
 

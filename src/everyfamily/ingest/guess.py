@@ -233,15 +233,21 @@ def date_format_share(values: Sequence[str | None], fmt: str) -> float:
     return ok / len(vals)
 
 
+#: Distinct values a date format is tried on (strptime is slow; a few hundred decide it).
+DATE_SAMPLE = 300
+
+
 def guess_date_format(values: Sequence[str | None]) -> tuple[str | None, float]:
     """(best strptime format, share of non-blank values it reads); (None, 0) if none fits.
 
     Excel and Parquet dates arrive as ISO text (readers.py), so ISO wins for them. Among
     formats that read the same share, the first in :data:`DATE_FORMATS` (day-first) wins.
+    Shares are over the first :data:`DATE_SAMPLE` distinct non-blank values.
     """
+    distinct = list(dict.fromkeys(_present(values)))[:DATE_SAMPLE]
     best: tuple[str | None, float] = (None, 0.0)
     for fmt in DATE_FORMATS:
-        share = date_format_share(values, fmt)
+        share = date_format_share(distinct, fmt)
         if share > best[1] + 1e-9:
             best = (fmt, share)
     return best
@@ -325,9 +331,13 @@ class SourceGuess:
         return {m.field: m.column for m in self.mappings if m.accepted}
 
 
-def _score(column: str, canonical: str, values: Sequence[str | None]) -> tuple[float, str]:
+def _score(
+    column: str, canonical: str, values: Sequence[str | None], date_fit: float | None = None
+) -> tuple[float, str]:
     ns = name_score(column, canonical)
-    vs = value_score(canonical, values)
+    vs = date_fit if canonical in _DATE_FIELDS and date_fit is not None else None
+    if vs is None:
+        vs = value_score(canonical, values)
     if vs is None:
         return ns, f"name {ns:.2f}"
     if canonical in (*_DATE_FIELDS, "nhs_number", "postcode") and vs < 0.5:
@@ -347,8 +357,9 @@ def guess_columns(
     scored: list[tuple[float, str, str, str]] = []
     for col in columns:
         vals = samples.get(col, ())
+        date_fit = guess_date_format(vals)[1]  # once per column, shared by both date fields
         for f in fields:
-            conf, why = _score(col, f, vals)
+            conf, why = _score(col, f, vals, date_fit)
             if conf > 0.3:
                 scored.append((conf, f, col, why))
     scored.sort(key=lambda t: (-t[0], fields.index(t[1]), columns.index(t[2])))
