@@ -118,3 +118,20 @@ def test_child_table_carries_interpreter_need_any_record_saying_yes() -> None:
         records.drop(columns="interpreter_needed"), links, ChildParameters(reference_date=ref)
     ).children
     assert old["interpreter_needed"].isna().all()
+
+
+def test_a_not_known_country_is_not_a_foreign_country() -> None:
+    """Rows stored before ingest read missing values as NULL still hold 'Not known': the
+    signals must not read it as a country outside the named groups ('other') and let it
+    outrank the language, ethnicity and name."""
+    children = pd.DataFrame(
+        {
+            "person_id": ["a", "b", "c"],
+            "mother_country_of_birth": ["Not known", "N/K", "Peru"],
+            "main_language": ["Romanian", "Unknown", None],
+            "ethnicity": [None, "asian_chinese", None],
+        }
+    )
+    out = assign_groups(children, None, None)
+    assert out["origin_group"].tolist() == ["romanian", "chinese", "other"]
+    assert out["basis"].tolist() == ["language", "ethnicity", "country_of_birth"]

@@ -29,6 +29,8 @@ from everyfamily.communities.groups import (
     group_from_language,
 )
 from everyfamily.communities.nameorigin import NameOriginModel
+from everyfamily.ingest import codelists
+from everyfamily.ingest.codelists import code_key
 
 
 def _mode_by_person(frame: pd.DataFrame, column: str) -> pd.Series:
@@ -62,6 +64,17 @@ def child_names(records: pd.DataFrame) -> pd.DataFrame:
 
 BRITISH = "british_irish"
 OTHER = "other"
+
+
+def _recorded(value: object) -> object:
+    """The value, or None when it is a missing-value spelling ("Not known", "N/K" ...).
+    Ingest already stores these as NULL; this guards stores loaded before it did, so a
+    "Not known" country never counts as a foreign one."""
+    if isinstance(value, str) and (
+        not code_key(value) or code_key(value) in codelists.MISSING_KEYS
+    ):
+        return None
+    return value
 
 
 def _is_yes(value: object) -> bool:
@@ -103,7 +116,7 @@ def assign_groups(
     ):
         if column not in out:
             continue
-        values = np.array([fn(v) for v in out[column].to_numpy()], dtype=object)
+        values = np.array([fn(_recorded(v)) for v in out[column].to_numpy()], dtype=object)
         take = (group == None) & (values != None)  # noqa: E711 - elementwise on object arrays
         group[take] = values[take]
         basis[take] = label
