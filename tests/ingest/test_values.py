@@ -336,3 +336,39 @@ def test_a_constant_that_reads_as_nothing_is_a_config_error(
             [["1", "Jo", "Roe", "01/02/2023", "F", "", ""]],
             constants=constants,
         )
+
+
+def test_interpreter_need_reaches_the_store_even_one_made_before_the_field(
+    tmp_path: Path, make_project: Callable[..., Project]
+) -> None:
+    from everyfamily.engines.base import open_engine
+    from everyfamily.ingest.store import RECORDS_DDL, load_batch
+
+    header = ["ID", "Forename", "Surname", "DOB", "Interpreter"]
+    std = _run(
+        tmp_path,
+        make_project,
+        header,
+        [["1", "Ana", "Pop", "01/02/2023", "Yes"], ["2", "Tom", "Lee", "01/02/2023", "No"]],
+        columns={
+            "record_id": "ID",
+            "first_name": "Forename",
+            "last_name": "Surname",
+            "date_of_birth": "DOB",
+            "interpreter_needed": "Interpreter",
+        },
+    )
+    engine = open_engine("duckdb", path=tmp_path / "old.duckdb")
+    old_columns = ", ".join(
+        f'"{c}" {t}' for c, t in RECORDS_DDL.items() if c != "interpreter_needed"
+    )
+    engine.execute(f"CREATE TABLE records ({old_columns})")  # a store from before the field
+    load_batch(engine, std)
+    rows = engine.query(
+        "SELECT record_id, interpreter_needed FROM records ORDER BY record_id"
+    ).to_pylist()
+    assert rows == [
+        {"record_id": "1", "interpreter_needed": True},
+        {"record_id": "2", "interpreter_needed": False},
+    ]
+    engine.close()
