@@ -215,3 +215,18 @@ def test_tables_have_no_contradictions_and_only_canonical_keys() -> None:
     assert set(codelists.ETHNICITY_FORMS.values()) == set(ETHNICITY_2021)
     assert set(codelists.YES_NO_FORMS.values()) == {"yes", "no"}
     assert not set(codelists.YES_NO_FORMS) & codelists.MISSING_KEYS
+
+
+def test_everyfamily_short_labels_and_keys_still_read() -> None:
+    """The labels schema.ETHNICITY_2021 carries ('Asian: Indian') and the keys themselves,
+    which sources mapped onto before the full lists existed, read as before."""
+    mapper = rules.ValueMapper(
+        None,
+        allowed=tuple(ETHNICITY_2021),
+        recognise=codelists.recognise_ethnicity,
+        missing=codelists.missing_keys(codelists.ETHNICITY_MISSING_VALUES),
+    )
+    for key, (label, _broad) in ETHNICITY_2021.items():
+        assert mapper(label) == (key, False), label
+        assert mapper(key) == (key, False), key
+        assert mapper(key.upper()) == (key, False), key

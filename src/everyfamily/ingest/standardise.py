@@ -121,7 +121,6 @@ CODED_FIELDS: tuple[str, ...] = (
     "interpreter_needed",
 )
 _NAME_FIELDS = ("first_name", "last_name", "parent_first_name", "parent_last_name")
-_TEXT_FIELDS = ("address", "mother_country_of_birth", "main_language", "event_type", "site")
 UNREADABLE_KEY = "_unreadable_row"
 #: A date of birth giving an age of 18 or more on the reference date is not an early-years
 #: record (the Children Act 1989 defines a child as under 18): quarantined as out of range.
