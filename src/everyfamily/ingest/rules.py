@@ -273,10 +273,7 @@ BUILTIN_SEX: dict[str, str] = {
     "9": "unknown",
 }
 
-#: Values that mean 'not recorded' for ethnicity: read as NULL without a flag.
-ETHNICITY_NOT_STATED: frozenset[str] = frozenset(
-    {"not stated", "not known", "refused", "declined", "unknown", "z", "prefer not to say"}
-)
+#: Values that mean 'not recorded' (in every coded field) are in codelists.MISSING_VALUES.
 
 #: Sentinel a value map can use to say 'treat as not recorded' (an empty string works too).
 MAP_TO_NULL = ("", "null")
