@@ -142,6 +142,22 @@ def settings_doc(
         out.write_text(text, encoding="utf-8")
 
 
+@app.command("codes-doc")
+def codes_doc(
+    out: Annotated[
+        Path | None, typer.Option(help="Write to this file instead of printing.")
+    ] = None,
+) -> None:
+    """Print every code list read without a value map (docs/code-lists.md)."""
+    from everyfamily.codes_doc import render_code_lists_doc
+
+    text = render_code_lists_doc()
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+
+
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("demo-output"),

@@ -20,7 +20,13 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from everyfamily.errors import ConfigError
-from everyfamily.schema import CANONICAL_NAMES, IDENTITY_ALTERNATIVES, KNOWN_ROLES, ServiceType
+from everyfamily.schema import (
+    CANONICAL_NAMES,
+    CONSTANT_FIELDS,
+    IDENTITY_ALTERNATIVES,
+    KNOWN_ROLES,
+    ServiceType,
+)
 
 
 class Strict(BaseModel):
@@ -209,6 +215,25 @@ class SourceSettings(Strict):
     keep_columns: list[str] = Field(
         default_factory=list, description="Extra source columns to keep (stored as JSON)."
     )
+    constants: dict[str, str] = Field(
+        default_factory=dict,
+        description="Canonical field -> one value for every row of this source, for a field "
+        "the export has no column for, e.g. event_type: registration. Read like a column "
+        "(value maps, date formats). Allowed: sex, mother_country_of_birth, main_language, "
+        "ethnicity, interpreter_needed, event_date, event_type, site.",
+    )
+    extra_missing_values: list[str] = Field(
+        default_factory=list,
+        description="More values meaning 'not recorded' in this source's coded fields. "
+        "EXTENDS the built-in list (Not known, Not stated, Unknown, Refused, N/K ...: "
+        "docs/code-lists.md); it does not replace it.",
+    )
+    extra_placeholder_names: list[str] = Field(
+        default_factory=list,
+        description="More placeholder names read as missing (a trailing * matches any name "
+        "starting with the words before it). EXTENDS the built-in list (BABY, UNNAMED, "
+        "TWIN 1, BABY OF* ...: docs/code-lists.md); it does not replace it.",
+    )
     purpose: str | None = Field(
         None,
         description="Governance: why this source is used (data-flow register, DPIA draft).",
@@ -235,6 +260,23 @@ class SourceSettings(Strict):
                 raise ValueError(f"columns: the required field {required!r} is not mapped")
         if not any(all(f in self.columns for f in alt) for alt in IDENTITY_ALTERNATIVES):
             raise ValueError("columns: map first_name and last_name, or nhs_number")
+        for field in self.constants:
+            if field not in CANONICAL_NAMES:
+                raise ValueError(
+                    f"constants: {field!r} is not a canonical field"
+                    f"{_did_you_mean(field, CONSTANT_FIELDS)}"
+                )
+            if field not in CONSTANT_FIELDS:
+                raise ValueError(
+                    f"constants: {field!r} identifies a person or a row and cannot be a "
+                    f"constant (allowed: {', '.join(CONSTANT_FIELDS)})"
+                )
+            if field in self.columns:
+                raise ValueError(
+                    f"constants: {field!r} is also mapped in columns; keep one of the two"
+                )
+            if not self.constants[field].strip():
+                raise ValueError(f"constants: {field!r} is empty; give a value or remove it")
         if self.role not in KNOWN_ROLES and self.service_type is None:
             raise ValueError(
                 f"role {self.role!r} is not built in: give service_type universal or targeted"

@@ -31,7 +31,7 @@ KNOWN_ROLES: dict[str, ServiceType] = {
 @dataclass(frozen=True)
 class CanonicalField:
     name: str
-    kind: str  # "string" | "date" | "code"
+    kind: str  # "string" | "date" | "code" | "yes/no"
     description: str
 
 
@@ -54,9 +54,28 @@ CANONICAL_FIELDS: tuple[CanonicalField, ...] = (
     CanonicalField("event_date", "date", "Date of the contact, registration or attendance."),
     CanonicalField("event_type", "string", "Kind of contact (e.g. new_birth_visit, session)."),
     CanonicalField("site", "code", "Site id where the event happened (map names in value_maps)."),
+    CanonicalField(
+        "interpreter_needed",
+        "yes/no",
+        "Whether the family needs an interpreter (Y/N, Yes/No, True/False, 1/0 ...).",
+    ),
 )
 
 CANONICAL_NAMES: tuple[str, ...] = tuple(f.name for f in CANONICAL_FIELDS)
+
+#: Fields a source may set to one value for all its rows (``constants`` in the project file,
+#: e.g. every row of a registrations export is event_type registration). Fields that identify
+#: a person or a row cannot be constant.
+CONSTANT_FIELDS: tuple[str, ...] = (
+    "sex",
+    "mother_country_of_birth",
+    "main_language",
+    "ethnicity",
+    "interpreter_needed",
+    "event_date",
+    "event_type",
+    "site",
+)
 
 #: Required for every source: an id, a date of birth, and a way to identify the child.
 REQUIRED_FIELDS: tuple[str, ...] = ("record_id", "date_of_birth")
@@ -124,6 +143,7 @@ RECORDS_COLUMNS: tuple[str, ...] = (
     "event_date",  # DATE or NULL
     "event_type",
     "site",  # site id or NULL
+    "interpreter_needed",  # BOOLEAN or NULL
     "flags",  # VARCHAR[]: quality flags that did not stop the row loading
     "extra",  # JSON text of extra columns the project asked to keep
 )
@@ -177,6 +197,8 @@ QUALITY_FLAGS: dict[str, str] = {
     "event_before_birth": "The event date is before the date of birth.",
     "event_date_in_future": "The event date is after the extract's reference date.",
     "unmapped_value": "A value had no entry in the source's value map (kept as given).",
+    "placeholder_name": "A name field held a placeholder (BABY, UNNAMED, TWIN 1 ...), read "
+    "as missing: it neither links nor counts as a name.",
 }
 
 # --- Reach (released aggregate, before disclosure control) ---------------------------------

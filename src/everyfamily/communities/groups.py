@@ -19,6 +19,8 @@ Tables are data so they are easy to read and extend; matching is case-insensitiv
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from types import MappingProxyType
 
 GROUPS: tuple[str, ...] = (
     "british_irish",
@@ -266,6 +268,12 @@ def _invert(table: dict[str, tuple[str, ...]]) -> dict[str, str]:
 
 _COUNTRY_LOOKUP = _invert(_COUNTRY)
 _LANGUAGE_LOOKUP = _invert(_LANGUAGE)
+
+#: Read-only views of the tables above, for docs/code-lists.md (everyfamily codes-doc).
+COUNTRY_GROUPS: Mapping[str, tuple[str, ...]] = MappingProxyType(_COUNTRY)
+HOME_COUNTRIES: frozenset[str] = _HOME_COUNTRIES
+LANGUAGE_GROUPS: Mapping[str, tuple[str, ...]] = MappingProxyType(_LANGUAGE)
+ENGLISH_LANGUAGES: frozenset[str] = _ENGLISH
 
 
 def group_from_country(value: object) -> str | None:

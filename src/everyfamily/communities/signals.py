@@ -5,6 +5,17 @@ main language, then ethnicity when it points to one group, then the child's name
 the classifier. The first that says something decides; ``basis`` records which one, so area
 counts can correct the name-based part for the classifier's error (adjust.py) and so a
 report can say which signals carried an estimate. The table never leaves the stage.
+
+Interpreter need is an indirect language signal: a family that needs an interpreter does not
+speak English well enough to use services in it, so it is not read as British or Irish, but
+the need does not say which language. It is used only when no main language is recorded
+(a recorded language is the better signal; "English" with an interpreter is contradictory
+and left to the language) and no country or ethnicity decided: a name classified as a named
+group keeps that group (basis ``name``); a name read as British or Irish, or no name reading,
+gives ``other`` with basis ``interpreter``. So the interpreter flag can only move a child out
+of british_irish (the classifier's most common reading of an anglicised or unfamiliar name),
+never into a named group, and counts with basis ``interpreter`` are direct (not corrected
+for the classifier's error).
 """
 
 from __future__ import annotations
@@ -18,6 +29,8 @@ from everyfamily.communities.groups import (
     group_from_language,
 )
 from everyfamily.communities.nameorigin import NameOriginModel
+from everyfamily.ingest import codelists
+from everyfamily.ingest.codelists import code_key
 
 
 def _mode_by_person(frame: pd.DataFrame, column: str) -> pd.Series:
@@ -49,14 +62,48 @@ def child_names(records: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()
 
 
+BRITISH = "british_irish"
+OTHER = "other"
+
+
+def _recorded(value: object) -> object:
+    """The value, or None when it is a missing-value spelling ("Not known", "N/K" ...).
+    Ingest already stores these as NULL; this guards stores loaded before it did, so a
+    "Not known" country never counts as a foreign one."""
+    if isinstance(value, str) and (
+        not code_key(value) or code_key(value) in codelists.MISSING_KEYS
+    ):
+        return None
+    return value
+
+
+def _is_yes(value: object) -> bool:
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    return isinstance(value, str) and value.strip().casefold() in {"yes", "true"}
+
+
+def _interpreter_without_language(children: pd.DataFrame) -> np.ndarray:
+    """True where the child's family needs an interpreter and no main language is recorded."""
+    n = len(children)
+    if "interpreter_needed" not in children:
+        return np.zeros(n, dtype=bool)
+    out = np.array([_is_yes(v) for v in children["interpreter_needed"].tolist()], dtype=bool)
+    if "main_language" in children:
+        lang = children["main_language"]
+        recorded = lang.notna() & (lang.astype(str).str.strip() != "")
+        out &= ~recorded.to_numpy(dtype=bool)
+    return out
+
+
 def assign_groups(
     children: pd.DataFrame, names: pd.DataFrame | None, model: NameOriginModel | None
 ) -> pd.DataFrame:
     """Add ``origin_group``, ``basis`` and ``name_group`` to the children table.
 
     ``children`` has person_id and (any of) mother_country_of_birth, main_language,
-    ethnicity; ``names`` has person_id, given_name, surname. Missing columns are signals the
-    council does not hold: they are skipped, not errors.
+    ethnicity, interpreter_needed; ``names`` has person_id, given_name, surname. Missing
+    columns are signals the council does not hold: they are skipped, not errors.
     """
     out = children.copy()
     n = len(out)
@@ -69,7 +116,7 @@ def assign_groups(
     ):
         if column not in out:
             continue
-        values = np.array([fn(v) for v in out[column].to_numpy()], dtype=object)
+        values = np.array([fn(_recorded(v)) for v in out[column].to_numpy()], dtype=object)
         take = (group == None) & (values != None)  # noqa: E711 - elementwise on object arrays
         group[take] = values[take]
         basis[take] = label
@@ -79,9 +126,17 @@ def assign_groups(
         name_group = np.array(
             model.predict_many(nm["given_name"].tolist(), nm["surname"].tolist()), dtype=object
         )
-        take = (group == None) & (name_group != None)  # noqa: E711
-        group[take] = name_group[take]
-        basis[take] = "name"
+    # The name decides, unless the family needs an interpreter (and no language is recorded)
+    # and the name reads as British or Irish; such a child, or one without a name reading, is
+    # 'other' on the interpreter signal (module docstring).
+    interpreter = _interpreter_without_language(out)
+    overruled = interpreter & (name_group == BRITISH)
+    take = (group == None) & (name_group != None) & ~overruled  # noqa: E711
+    group[take] = name_group[take]
+    basis[take] = "name"
+    take = interpreter & (group == None)  # noqa: E711
+    group[take] = OTHER
+    basis[take] = "interpreter"
     out["origin_group"] = group
     out["basis"] = basis
     out["name_group"] = name_group

@@ -54,6 +54,7 @@ CHILD_COLUMNS = (
     "ethnicity",
     "main_language",
     "mother_country_of_birth",
+    "interpreter_needed",
 )
 
 

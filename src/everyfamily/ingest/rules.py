@@ -12,12 +12,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from everyfamily.ingest.codelists import code_key
 
 # --- NHS number ------------------------------------------------------------------------------
 
@@ -271,10 +273,7 @@ BUILTIN_SEX: dict[str, str] = {
     "9": "unknown",
 }
 
-#: Values that mean 'not recorded' for ethnicity: read as NULL without a flag.
-ETHNICITY_NOT_STATED: frozenset[str] = frozenset(
-    {"not stated", "not known", "refused", "declined", "unknown", "z", "prefer not to say"}
-)
+#: Values that mean 'not recorded' (in every coded field) are in codelists.MISSING_VALUES.
 
 #: Sentinel a value map can use to say 'treat as not recorded' (an empty string works too).
 MAP_TO_NULL = ("", "null")
@@ -282,6 +281,11 @@ MAP_TO_NULL = ("", "null")
 
 class ValueMapper:
     """Apply a source's value map to one field, then built-in readings, case-insensitively.
+
+    Order: the source's own map (exact, then ignoring case); then ``missing`` (folded
+    missing-value keys, codelists.code_key: the value is read as not recorded, NULL, and not
+    reported); then a canonical code as it is; then ``builtin``; then ``recognise`` (a
+    function naming the canonical code a value stands for, e.g. an ONS label).
 
     ``allowed`` (when given) is the closed set of canonical codes: a value that reaches no
     allowed code is replaced by ``fallback`` and reported as unmapped. Without ``allowed``
@@ -296,7 +300,11 @@ class ValueMapper:
         builtin: Mapping[str, str | None] | None = None,
         allowed: Sequence[str] | None = None,
         fallback: str | None = None,
+        recognise: Callable[[str], str | None] | None = None,
+        missing: Collection[str] = (),
     ) -> None:
+        self.recognise = recognise
+        self.missing = frozenset(missing)
         self.exact = dict(source_map or {})
         self.folded = {k.strip().casefold(): v for k, v in self.exact.items()}
         self.builtin = {k.casefold(): v for k, v in (builtin or {}).items()}
@@ -317,12 +325,16 @@ class ValueMapper:
             target = self.exact[v]
         elif key in self.folded:
             target = self.folded[key]
+        elif self.missing and (not code_key(v) or code_key(v) in self.missing):
+            return None, False
         elif self.allowed is not None and key in self.allowed:
             return self.allowed[key], False
         elif key in self.builtin:
             target = self.builtin[key]
             if target is None:
                 return None, False
+        elif self.recognise is not None and (recognised := self.recognise(v)) is not None:
+            target = recognised
         else:
             if self.allowed is not None:
                 return self.fallback, True

@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 
 from everyfamily.config import SourceSettings
 from everyfamily.errors import ConfigError, InputError
-from everyfamily.ingest import rules
+from everyfamily.ingest import codelists, rules
 from everyfamily.ingest.readers import RawBatch
 from everyfamily.schema import (
     ETHNICITY_2021,
@@ -76,6 +76,7 @@ RECORDS_SCHEMA = pa.schema(
         ("event_date", pa.date32()),
         ("event_type", pa.string()),
         ("site", pa.string()),
+        ("interpreter_needed", pa.bool_()),
         ("flags", pa.list_(pa.string())),
         ("extra", pa.string()),
     ]
@@ -98,10 +99,28 @@ if tuple(QUARANTINE_SCHEMA.names) != QUARANTINE_COLUMNS:
 
 #: Fields whose values a source's ``value_maps`` may translate.
 MAPPABLE_FIELDS: frozenset[str] = frozenset(
-    {"sex", "ethnicity", "site", "event_type", "main_language", "mother_country_of_birth"}
+    {
+        "sex",
+        "ethnicity",
+        "site",
+        "event_type",
+        "main_language",
+        "mother_country_of_birth",
+        "interpreter_needed",
+    }
+)
+#: Coded fields: each goes through a ValueMapper, so missing values (codelists.MISSING_VALUES
+#: and the source's extra_missing_values) are read as not recorded in every one of them.
+CODED_FIELDS: tuple[str, ...] = (
+    "sex",
+    "ethnicity",
+    "mother_country_of_birth",
+    "main_language",
+    "event_type",
+    "site",
+    "interpreter_needed",
 )
 _NAME_FIELDS = ("first_name", "last_name", "parent_first_name", "parent_last_name")
-_TEXT_FIELDS = ("address", "mother_country_of_birth", "main_language", "event_type", "site")
 UNREADABLE_KEY = "_unreadable_row"
 #: A date of birth giving an age of 18 or more on the reference date is not an early-years
 #: record (the Children Act 1989 defines a child as under 18): quarantined as out of range.
@@ -334,6 +353,7 @@ def standardise(
             f"source {source.name!r}: value_maps.{bad_fields[0]} is not supported",
             hint="value maps apply to " + ", ".join(sorted(MAPPABLE_FIELDS)),
         )
+    check_constants(source)
     src_cols = {
         field: resolve_column(col, raw.columns, location=loc, setting=f"columns.{field}")
         for field, col in source.columns.items()
@@ -344,6 +364,8 @@ def standardise(
     ]
 
     def text(field: str) -> pa.Array:
+        if field in source.constants:
+            return rules.blank_to_null(pa.array([source.constants[field]] * n, pa.string()))
         if field not in src_cols:
             return pa.nulls(n, pa.string())
         col = raw.table.column(src_cols[field]).combine_chunks()
@@ -379,8 +401,19 @@ def standardise(
     reasons["date_of_birth_in_future"] = in_future
     reasons["date_of_birth_out_of_range"] = too_old
 
-    # identity: both names, or an NHS number
-    names = {f: text(f) for f in _NAME_FIELDS}
+    # identity: both names, or an NHS number; a placeholder name (BABY, TWIN 1 ...) is none
+    placeholders = {
+        family: codelists.PlaceholderNames(source.extra_placeholder_names, family=family)
+        for family in (False, True)
+    }
+    names: dict[str, pa.Array] = {}
+    placeholder = np.zeros(n, dtype=bool)
+    for f in _NAME_FIELDS:
+        given = text(f)
+        hit = rules.map_unique(given, placeholders[f.endswith("last_name")].of_name, pa.bool_())
+        placeholder |= _mask(hit)
+        names[f] = pc.if_else(hit, pa.scalar(None, pa.string()), given)
+    flags["placeholder_name"] = placeholder
     nhs_clean = rules.blank_to_null(pc.replace_substring_regex(text("nhs_number"), r"[\s\-]+", ""))
     has_names = _mask(pc.is_valid(names["first_name"])) & _mask(pc.is_valid(names["last_name"]))
     has_nhs = _mask(pc.is_valid(nhs_clean))
@@ -449,36 +482,16 @@ def standardise(
     # coded and free-text fields, through the value maps
     unmapped = np.zeros(n, dtype=bool)
     coded: dict[str, pa.Array] = {}
-    mappers = {
-        "sex": rules.ValueMapper(
-            source.value_maps.get("sex"),
-            builtin=rules.BUILTIN_SEX,
-            allowed=SEX_VALUES,
-            fallback="unknown",
-        ),
-        "ethnicity": rules.ValueMapper(
-            source.value_maps.get("ethnicity"),
-            builtin={
-                **{label.casefold(): key for key, (label, _) in ETHNICITY_2021.items()},
-                **dict.fromkeys(rules.ETHNICITY_NOT_STATED),
-            },
-            allowed=tuple(ETHNICITY_2021),
-            fallback=None,
-        ),
-    }
-    for f in ("sex", "ethnicity", *_TEXT_FIELDS):
+    mappers = coded_mappers(source)
+    for f in CODED_FIELDS:
         cleaned = rules.map_unique(text(f), rules.clean_text)
-        mapper = mappers.get(f)
-        if mapper is None and f in source.value_maps:
-            mapper = rules.ValueMapper(source.value_maps[f])
-        if mapper is None:
-            coded[f] = cleaned
-            continue
-        value, miss = _map_many(cleaned, mapper, [pa.string(), pa.bool_()])
+        value, miss = _map_many(cleaned, mappers[f], [pa.string(), pa.bool_()])
         coded[f] = value
         unmapped |= _mask(miss)
+    coded["address"] = rules.map_unique(text("address"), rules.clean_text)
     coded["sex"] = pc.fill_null(coded["sex"], "unknown")
     flags["unmapped_value"] = unmapped
+    interpreter = pc.equal(coded["interpreter_needed"], "yes")
 
     # unreadable rows carry only that reason
     for code in reasons:
@@ -535,6 +548,7 @@ def standardise(
         "event_date": event,
         "event_type": coded["event_type"],
         "site": coded["site"],
+        "interpreter_needed": interpreter,
         "flags": code_lists(flags, n),
         "extra": extra,
     }
@@ -554,6 +568,64 @@ def standardise(
         raw, source.name, record_id, row_number, code_lists(reasons, n), bad_idx, unreadable
     )
     return Standardised(source.name, raw.batch_id, loc, n, records, quarantine)
+
+
+def coded_mappers(source: SourceSettings) -> dict[str, rules.ValueMapper]:
+    """One ValueMapper per coded field for this source: its value map first, then the
+    missing values (built-in plus ``extra_missing_values``), then the built-in code lists
+    (codelists.py; listed in docs/code-lists.md)."""
+    missing = codelists.missing_keys(source.extra_missing_values)
+    maps = source.value_maps
+    out = {
+        "sex": rules.ValueMapper(
+            maps.get("sex"),
+            builtin=rules.BUILTIN_SEX,
+            allowed=SEX_VALUES,
+            fallback="unknown",
+            missing=missing,
+        ),
+        "ethnicity": rules.ValueMapper(
+            maps.get("ethnicity"),
+            allowed=tuple(ETHNICITY_2021),
+            fallback=None,
+            recognise=codelists.recognise_ethnicity,
+            missing=missing | codelists.missing_keys(codelists.ETHNICITY_MISSING_VALUES),
+        ),
+        "interpreter_needed": rules.ValueMapper(
+            maps.get("interpreter_needed"),
+            allowed=("yes", "no"),
+            fallback=None,
+            recognise=lambda v: codelists.YES_NO_FORMS.get(codelists.code_key(v)),
+            missing=missing,
+        ),
+    }
+    for f in CODED_FIELDS:
+        if f not in out:
+            out[f] = rules.ValueMapper(maps.get(f), missing=missing)
+    return out
+
+
+def check_constants(source: SourceSettings) -> None:
+    """A source's ``constants`` must each read as a value (not missing, not unmapped, a date
+    in the field's format): a constant is written once and applies to every row, so a wrong
+    one is a configuration error, not a row's problem."""
+    mappers = coded_mappers(source)
+    for field, value in source.constants.items():
+        setting = f"source {source.name!r}: constants.{field} = {value!r}"
+        if field in mappers:
+            got, unmapped = mappers[field](rules.clean_text(value))
+            if got is None or unmapped:
+                raise ConfigError(
+                    f"{setting} is not a recognised value "
+                    f"({'a missing value' if got is None and not unmapped else 'unmapped'})",
+                    hint=f"give a canonical value (docs/code-lists.md) or add it to "
+                    f"value_maps.{field}",
+                )
+        elif rules.parse_date(value, _formats(source, field)) is None:
+            raise ConfigError(
+                f"{setting} is not a date in the format {_formats(source, field)[0]!r}",
+                hint=f"write the date as YYYY-MM-DD or set date_formats.{field}",
+            )
 
 
 def _formats(source: SourceSettings, field: str) -> tuple[str, ...]:

@@ -36,6 +36,7 @@ RECORDS_DDL: dict[str, str] = {
     "latitude": "DOUBLE",
     "longitude": "DOUBLE",
     "flags": "VARCHAR[]",
+    "interpreter_needed": "BOOLEAN",
 }
 QUARANTINE_DDL: dict[str, str] = {
     **dict.fromkeys(QUARANTINE_COLUMNS, "VARCHAR"),
@@ -81,6 +82,8 @@ def _create(name: str, ddl: dict[str, str]) -> str:
 
 def ensure_tables(engine: Engine) -> None:
     engine.execute(_create("records", RECORDS_DDL))
+    # A store made before interpreter_needed was a field gains the column (NULL for old rows).
+    engine.execute('ALTER TABLE records ADD COLUMN IF NOT EXISTS "interpreter_needed" BOOLEAN')
     engine.execute(_create("quarantine", QUARANTINE_DDL))
     engine.execute(_create("ingest_batches", BATCHES_DDL))
 

@@ -330,6 +330,7 @@ def build_records(
         "event_date": [None] * n,
         "event_type": [None] * n,
         "site": [None] * n,
+        "interpreter_needed": [None] * n,
         "flags": [[] for _ in range(n)],
         "extra": [None] * n,
     }
@@ -342,6 +343,7 @@ def build_records(
         "longitude": pa.float64(),
         "event_date": pa.date32(),
         "flags": pa.list_(pa.string()),
+        "interpreter_needed": pa.bool_(),
     }
     arrays = [pa.array(data[c], type=types.get(c, pa.string())) for c in RECORDS_COLUMNS]
     records = pa.Table.from_arrays(arrays, names=list(RECORDS_COLUMNS))

@@ -12,6 +12,8 @@ row does not depend on the order records arrive in:
 * ethnicity, main language, mother's country of birth: the most frequent non-missing value
   across all sources (ties: the value on the highest-priority record: universal first, then
   most recent);
+* interpreter needed: True when any of the child's records says so, False when records say
+  only no, NULL when none records it (a need recorded once is a fact about the family);
 * known: has a record from a universal source; registered: has a record of role
   'registrations' (per site: the sites on those records); attendances: records of role
   'attendances' dated within the engagement window (window_months up to and including the
@@ -47,6 +49,7 @@ CHILD_COLUMNS: tuple[str, ...] = (
     "main_language",
     "mother_country_of_birth",
     "mother_region_of_birth",
+    "interpreter_needed",
     "known",
     "registered",
     "registered_sites",
@@ -108,6 +111,16 @@ def _mode(frame: pd.DataFrame, column: str) -> pd.Series:
     )
     first = counts.drop_duplicates("person_id", keep="first")
     return first.set_index("person_id")[column]
+
+
+def _any_true(frame: pd.DataFrame, column: str) -> pd.Series:
+    """Per person: True if any record is True, False if all recorded values are False, NA when
+    none is recorded (or the column is absent). Nullable boolean, indexed by person_id."""
+    if column not in frame:
+        return pd.Series(pd.NA, index=pd.Index([], name="person_id"), dtype="boolean")
+    said = frame.loc[frame[column].notna(), ["person_id", column]]
+    flags = said[column].astype(bool)
+    return flags.groupby(said["person_id"]).any().astype("boolean")
 
 
 def age_in_years(date_of_birth: pd.Series, on: dt.date) -> pd.Series:
@@ -194,6 +207,7 @@ def build_children(
     broad = {code: group for code, (_label, group) in ETHNICITY_2021.items()}
     out["ethnicity_broad"] = out["ethnicity"].map(broad)
     out["mother_region_of_birth"] = region_of_birth(out["mother_country_of_birth"])
+    out["interpreter_needed"] = _any_true(r, "interpreter_needed").reindex(out.index)
 
     out["known"] = g["_universal"].any()
 

@@ -15,6 +15,8 @@ a missing one is 'unknown'.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
@@ -185,6 +187,10 @@ def _build_lookup() -> dict[str, str]:
 
 
 _LOOKUP = _build_lookup()
+
+#: Read-only view of the table above ("Name|alias:A2:A3" entries by region), for
+#: docs/code-lists.md (everyfamily codes-doc).
+REGION_TABLE: Mapping[str, tuple[str, ...]] = MappingProxyType(_TABLE)
 
 
 def region_of_birth(countries: pd.Series) -> pd.Series:

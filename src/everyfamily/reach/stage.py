@@ -67,6 +67,7 @@ RECORD_FIELDS = (
     "ethnicity",
     "main_language",
     "mother_country_of_birth",
+    "interpreter_needed",
     "event_date",
     "site",
 )
