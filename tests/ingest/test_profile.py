@@ -100,3 +100,13 @@ def test_site_map_to_unknown_id_and_unsupported_map_are_errors(
     bad = make_project(source_dict(path, value_maps={"first_name": {"A": "B"}})).sources[0]
     with pytest.raises(ConfigError, match=r"value_maps\.first_name is not supported"):
         profile_source(bad, reference_date=REFERENCE_DATE)
+
+
+def test_a_constant_is_reported_and_not_listed_as_missing(
+    tmp_path: Path, make_project: Callable[..., Project]
+) -> None:
+    path = write_csv(tmp_path / "s.csv", HEADER, [["1", "Ann", "Lee", "01/02/2024", "F", "", ""]])
+    src = make_project(source_dict(path, constants={"event_type": "registration"})).sources[0]
+    prof = profile_source(src, reference_date=REFERENCE_DATE)
+    assert "event_type" not in prof.missing_fields
+    assert "    event_type = 'registration' (constant)" in prof.lines()

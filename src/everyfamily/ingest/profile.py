@@ -37,6 +37,7 @@ class SourceProfile:
     rows_sampled: int
     rows_loadable: int
     mapping: Mapping[str, str]  # canonical field -> source column
+    constants: Mapping[str, str]  # canonical field -> the value every row takes (settings)
     missing_fields: tuple[str, ...]  # canonical fields the source does not map
     quarantine_reasons: Mapping[str, int]
     flags: Mapping[str, int]
@@ -51,6 +52,7 @@ class SourceProfile:
             + f"): {self.rows_loadable:,} of {self.rows_sampled:,} sampled rows load ({share:.0%})"
         ]
         out += [f"    {field} <- {col!r}" for field, col in self.mapping.items()]
+        out += [f"    {field} = {v!r} (constant)" for field, v in self.constants.items()]
         if self.quarantine_reasons:
             out.append(
                 "    would quarantine: "
@@ -96,7 +98,10 @@ def profile_source(
         rows_sampled=std.rows_read,
         rows_loadable=std.rows_loaded,
         mapping=dict(source.columns),
-        missing_fields=tuple(f for f in CANONICAL_NAMES if f not in source.columns),
+        constants=dict(source.constants),
+        missing_fields=tuple(
+            f for f in CANONICAL_NAMES if f not in source.columns and f not in source.constants
+        ),
         quarantine_reasons=_counts(std.quarantine.column("reasons")),
         flags=_counts(std.records.column("flags")),
     )
