@@ -48,6 +48,18 @@ class AreaLayer(Strict):
     code_column: str = Field(description="Column holding the area code.")
     name_column: str | None = Field(None, description="Column holding the area name.")
     layer: str | None = Field(None, description="Layer name inside a GeoPackage.")
+    levels: dict[str, str] = Field(
+        default_factory=dict,
+        description="Small-area layer only: larger area levels read from this file's own "
+        "columns, level name -> column of its code (e.g. ward: ward24_code, locality: LOC_ID). "
+        "Any level name works; a `geography.hierarchy` file may add other levels.",
+    )
+    level_names: dict[str, str] = Field(
+        default_factory=dict,
+        description="Small-area layer only: level name -> column of its name "
+        "(e.g. ward: ward24_name). Levels without one get names built from a named level "
+        "(docs/geography.md).",
+    )
 
 
 class PostcodeLookup(Strict):
@@ -59,7 +71,11 @@ class PostcodeLookup(Strict):
 
 
 class AreaHierarchy(Strict):
-    path: Path = Field(description="CSV mapping each small area to larger areas.")
+    path: Path = Field(
+        description="File mapping each small area to larger areas: a CSV, or a boundary file "
+        "(GeoJSON, GeoPackage, shapefile) whose columns hold the codes (geometry unused)."
+    )
+    layer: str | None = Field(None, description="Layer name inside a GeoPackage.")
     area_column: str = Field(description="Column holding the small-area code.")
     levels: dict[str, str] = Field(
         default_factory=dict,
@@ -83,6 +99,12 @@ class GeographySettings(Strict):
     boundaries: dict[str, AreaLayer] = Field(
         default_factory=dict,
         description="Extra boundary layers by level name (e.g. ward, borough), for maps.",
+    )
+    level_labels: dict[str, str] = Field(
+        default_factory=dict,
+        description="How a level is called on the dashboard and in the report, level name -> "
+        "plural label (e.g. neighbourhood: Neighbourhoods). Unlisted levels get a label from "
+        "their name (lsoa: 'Small areas (LSOA)', locality: 'Localities').",
     )
     projected_crs: str = Field(
         "EPSG:27700",

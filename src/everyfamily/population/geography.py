@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from everyfamily.errors import InputError
+from everyfamily.errors import ConfigError, InputError
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -79,15 +79,23 @@ def load_small_areas(settings: GeographySettings | Project) -> gpd.GeoDataFrame:
         frame = frame.set_crs("EPSG:4326")
     elif frame.crs.to_epsg() != 4326:
         frame = frame.to_crs("EPSG:4326")
+    codes = pd.Series(frame[layer.code_column].astype(str).to_numpy())
+    names = (
+        pd.Series(frame[layer.name_column].astype("string").fillna("").to_numpy(), dtype=object)
+        if layer.name_column
+        else pd.Series("", index=codes.index, dtype=object)
+    )
+    blank = names.str.strip() == ""
+    if blank.any():
+        geo = _geo(settings)
+        built = (
+            small_area_names(codes[blank], _hierarchy_as_given(geo))
+            if geo.hierarchy is not None or layer.levels
+            else codes[blank]
+        )
+        names[blank] = built
     out = gpd.GeoDataFrame(
-        {
-            "area_code": frame[layer.code_column].astype(str).to_numpy(),
-            "area_name": (
-                frame[layer.name_column].astype(str).to_numpy()
-                if layer.name_column
-                else frame[layer.code_column].astype(str).to_numpy()
-            ),
-        },
+        {"area_code": codes.to_numpy(), "area_name": names.to_numpy()},
         geometry=frame.geometry.to_numpy(),
         crs="EPSG:4326",
     )
@@ -97,8 +105,17 @@ def load_small_areas(settings: GeographySettings | Project) -> gpd.GeoDataFrame:
 def load_postcode_lookup(settings: GeographySettings | Project) -> pd.DataFrame:
     """Postcode lookup: ``postcode`` (normalised 'L36 1AB'), ``area_code``, ``latitude``,
     ``longitude`` (NaN when the lookup has no centroid columns). One row per postcode."""
+    from everyfamily.population.tables import file_kind
+
     lk = _geo(settings).postcode_lookup
     _need_file(lk.path, "postcode lookup")
+    kind = file_kind(lk.path)
+    if kind != "CSV":
+        raise InputError(
+            f"{lk.path}: the postcode lookup is a {kind} file, but "
+            "geography.postcode_lookup.path expects a CSV",
+            hint="export the lookup as a CSV with a header row and name that file",
+        )
     cols = [lk.postcode_column, lk.area_column]
     cols += [c for c in (lk.latitude_column, lk.longitude_column) if c]
     try:
@@ -126,23 +143,202 @@ def load_postcode_lookup(settings: GeographySettings | Project) -> pd.DataFrame:
     return out.drop_duplicates("postcode", keep="first").reset_index(drop=True)
 
 
-def load_hierarchy(settings: GeographySettings | Project) -> pd.DataFrame:
-    """Small area to larger areas: ``area_code`` plus one column per level (its code) and
-    ``<level>_name`` for levels whose name column is given. Empty frame (just ``area_code``)
-    when the project has no hierarchy."""
-    h = _geo(settings).hierarchy
-    if h is None:
-        return pd.DataFrame({"area_code": pd.Series([], dtype=str)})
-    _need_file(h.path, "area hierarchy")
-    raw = pd.read_csv(h.path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
-    wanted = [h.area_column, *h.levels.values(), *h.names.values()]
-    _need_columns(raw, wanted, h.path, "the area hierarchy")
-    out = pd.DataFrame({"area_code": raw[h.area_column]})
-    for level, col in h.levels.items():
-        out[level] = raw[col]
-    for level, col in h.names.items():
-        out[f"{level}_name"] = raw[col]
+def _read_attributes(path: Path, layer: str | None, what: str) -> pd.DataFrame:
+    """The attribute columns of a boundary file (no geometry), every value as text ('' for
+    missing): codes stored as numbers keep no '.0'."""
+    import pyogrio
+
+    try:
+        frame = pyogrio.read_dataframe(path, layer=layer, read_geometry=False)
+    except Exception as exc:  # pyogrio raises several types for unreadable files
+        raise InputError(
+            f"{path}: cannot read the {what} file ({type(exc).__name__})",
+            hint="give a GeoJSON, GeoPackage or shapefile (and its layer, if it has several)",
+        ) from None
+    out = pd.DataFrame(index=frame.index)
+    for col in frame.columns:
+        values = frame[col]
+        if pd.api.types.is_float_dtype(values):
+            whole = values.dropna()
+            if len(whole) and (whole == whole.round()).all():
+                values = values.astype("Int64")
+        out[str(col)] = values.astype("string").fillna("").astype(object)
+    return out
+
+
+def _read_hierarchy_file(path: Path, layer: str | None) -> pd.DataFrame:
+    """The hierarchy file as text columns: a CSV, or the attributes of a boundary file."""
+    from everyfamily.population.tables import VECTOR_KINDS, file_kind, read_csv_table
+
+    _need_file(path, "area hierarchy")
+    kind = file_kind(path)
+    if kind in VECTOR_KINDS:
+        return _read_attributes(path, layer, "area hierarchy")
+    if kind != "CSV":
+        raise InputError(
+            f"{path}: the area hierarchy is a {kind} file",
+            hint="give geography.hierarchy.path as a CSV or a boundary file "
+            "(GeoJSON, GeoPackage, shapefile)",
+        )
+    return read_csv_table(path, "area hierarchy", "geography.hierarchy.path")
+
+
+def _level_columns(
+    raw: pd.DataFrame,
+    area_column: str,
+    levels: dict[str, str],
+    names: dict[str, str],
+    path: Path,
+    what: str,
+    setting: str,
+) -> pd.DataFrame:
+    """area_code, one column per level (its code) and ``<level>_name`` where named."""
+    unnamed = [lv for lv in names if lv not in levels]
+    if unnamed:
+        raise ConfigError(
+            f"{setting}: level {unnamed[0]!r} has a name column but no code column",
+            hint=f"add {unnamed[0]}: <code column> to the levels of the same block",
+        )
+    _need_columns(raw, [area_column, *levels.values(), *names.values()], path, what)
+    out = pd.DataFrame({"area_code": raw[area_column].astype(str)})
+    for level, col in levels.items():
+        out[level] = raw[col].astype(str)
+    for level, col in names.items():
+        out[f"{level}_name"] = raw[col].astype(str)
     return out.drop_duplicates("area_code", keep="first").reset_index(drop=True)
+
+
+def _hierarchy_as_given(geo: GeographySettings) -> pd.DataFrame:
+    """area_code, each level's code and the ``<level>_name`` columns the files have."""
+    parts: list[pd.DataFrame] = []
+    layer = geo.small_areas
+    if layer.levels or layer.level_names:
+        _need_file(layer.path, "small-area boundary")
+        raw = _read_attributes(layer.path, layer.layer, "small-area boundary")
+        parts.append(
+            _level_columns(
+                raw,
+                layer.code_column,
+                layer.levels,
+                layer.level_names,
+                layer.path,
+                "the small-area boundary file",
+                "geography.small_areas",
+            )
+        )
+    h = geo.hierarchy
+    if h is not None:
+        both = sorted(set(h.levels) & set(layer.levels))
+        if both:
+            raise ConfigError(
+                f"geography: level {both[0]!r} is read from both small_areas.levels and "
+                "hierarchy.levels",
+                hint="name each level in one of the two blocks",
+            )
+        raw = _read_hierarchy_file(h.path, h.layer)
+        parts.append(
+            _level_columns(
+                raw,
+                h.area_column,
+                h.levels,
+                h.names,
+                h.path,
+                "the area hierarchy",
+                "geography.hierarchy",
+            )
+        )
+    if not parts:
+        return pd.DataFrame({"area_code": pd.Series([], dtype=str)})
+    out = parts[0]
+    for part in parts[1:]:
+        out = out.merge(part, on="area_code", how="outer")
+    return out.fillna("")
+
+
+def _levels_of(hierarchy: pd.DataFrame) -> list[str]:
+    return [c for c in hierarchy.columns if c != "area_code" and not c.endswith("_name")]
+
+
+def load_hierarchy(settings: GeographySettings | Project) -> pd.DataFrame:
+    """Small area to larger areas: ``area_code`` plus one column per level (its code), then
+    ``<level>_name`` for every level. Empty frame (just ``area_code``) when the project has
+    no hierarchy.
+
+    Levels come from the small-area boundary file's own columns
+    (``geography.small_areas.levels`` / ``level_names``) and from ``geography.hierarchy``
+    (a CSV, or a GeoJSON/GeoPackage/shapefile whose columns hold the codes); any level name
+    works. A level named in both is a :class:`ConfigError`. Levels without a name column get
+    names built by :func:`complete_level_names`.
+    """
+    given = _hierarchy_as_given(_geo(settings))
+    levels = _levels_of(given)
+    if not levels:
+        return given[["area_code"]]
+    out = complete_level_names(given, levels)
+    return out[["area_code", *levels, *(f"{lv}_name" for lv in levels)]]
+
+
+def complete_level_names(hierarchy: pd.DataFrame, levels: list[str]) -> pd.DataFrame:
+    """Give every area of every level a name, never a bare code where one can be built.
+
+    A level with a name column keeps its names (a blank name falls back as below). An area
+    with no name is called after the named area of another level that holds most of its
+    small areas, followed by its own code: "Stockbridge (E02001234)", the "ward name + code"
+    style of ONS and the House of Commons Library when no official name exists. The named
+    level used is the one whose number of areas is closest (by ratio) to this level's, so
+    an MSOA is named after a ward rather than after the borough; ties go to the finer level.
+    Areas left with no named level at all keep their code.
+    """
+    out = hierarchy.copy()
+    named = [lv for lv in levels if f"{lv}_name" in out.columns and (out[f"{lv}_name"] != "").any()]
+    size = {lv: out.loc[out[lv] != "", lv].nunique() for lv in levels}
+    for level in levels:
+        col = f"{level}_name"
+        if col not in out.columns:
+            out[col] = ""
+        missing = (out[level] != "") & (out[col] == "")
+        if not missing.any():
+            continue
+        donors = sorted(
+            (lv for lv in named if lv != level and size[lv] > 0),
+            key=lambda lv: (abs(np.log(size[lv] / max(size[level], 1))), -size[lv], lv),
+        )
+        built = pd.Series("", index=out.index, dtype=object)
+        for donor in donors:
+            donor_name = f"{donor}_name"
+            has = (out[level] != "") & (out[donor_name] != "")
+            pairs = out.loc[has, [level, donor_name]]
+            if pairs.empty:
+                continue
+            counts = pairs.value_counts().reset_index(name="n")
+            counts = counts.sort_values(["n", f"{donor}_name"], ascending=[False, True])
+            best = counts.drop_duplicates(level).set_index(level)[f"{donor}_name"]
+            name_of = out[level].map(best)
+            fill = (built == "") & name_of.notna()
+            built[fill] = name_of[fill] + " (" + out.loc[fill, level] + ")"
+        built[built == ""] = out.loc[built == "", level]
+        out.loc[missing, col] = built[missing]
+    return out
+
+
+def small_area_names(codes: pd.Series, hierarchy: pd.DataFrame) -> pd.Series:
+    """Names for small areas whose boundary file has none: the name of the finest larger
+    area that has a name of its own, with the small area's code ("Stockbridge (E01006412)");
+    the bare code only where no level is named. ``hierarchy``: as the files give it (names
+    not completed)."""
+    text = codes.astype(str)
+    names = pd.Series(text.to_numpy(), index=codes.index, dtype=object)
+    by_code = hierarchy.set_index("area_code")
+    levels = [lv for lv in _levels_of(hierarchy) if f"{lv}_name" in by_code.columns]
+    size = {lv: by_code[lv][by_code[lv] != ""].nunique() for lv in levels}
+    finest = sorted(levels, key=lambda lv: (-size[lv], lv))
+    done = pd.Series(False, index=codes.index)
+    for level in finest:
+        parent = text.map(by_code[f"{level}_name"])
+        ok = ~done & parent.notna() & (parent != "")
+        names[ok] = parent[ok] + " (" + text[ok] + ")"
+        done |= ok
+    return names
 
 
 def place_points(
