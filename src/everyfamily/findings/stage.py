@@ -113,10 +113,13 @@ def _labels_and_members(
             continue
         for small, parent in zip(h["area_code"].astype(str), h[col].astype(str), strict=True):
             members.setdefault(col, {}).setdefault(parent, set()).add(small)
-    if "ward_name" in h.columns:
-        for code, ward in zip(h["area_code"].astype(str), h["ward_name"].astype(str), strict=True):
-            if code in labels and ward:
-                labels[code] = f"{labels[code]} ({ward})"
+    # the first larger level the project lists (e.g. ward, locality) names the small areas
+    own = [c for c in members if c not in ("borough", "lad", "la") and f"{c}_name" in h.columns]
+    if own:
+        parents = h[f"{own[0]}_name"].astype(str)
+        for code, parent in zip(h["area_code"].astype(str), parents, strict=True):
+            if code in labels and parent and parent not in labels[code]:
+                labels[code] = f"{labels[code]} ({parent})"
     if ctx.engine.has_table("reach_areas"):
         ra = _read(ctx, "reach_areas", ("site_id", "small_area"))
         if {"site_id", "small_area"} <= set(ra.columns):
