@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from everyfamily.config import GeographySettings, Project
 
 _SPACES = re.compile(r"\s+")
+#: Level names that stand for the whole council (reach/measure.py folds them into the one
+#: borough row): never a place name, and the last choice to name other areas after.
+COUNCIL_LEVELS = frozenset({"borough", "lad", "la"})
 
 
 def _geo(settings: GeographySettings | Project) -> GeographySettings:
@@ -286,7 +289,8 @@ def complete_level_names(hierarchy: pd.DataFrame, levels: list[str]) -> pd.DataF
     small areas, followed by its own code: "Stockbridge (E02001234)", the "ward name + code"
     style of ONS and the House of Commons Library when no official name exists. The named
     level used is the one whose number of areas is closest (by ratio) to this level's, so
-    an MSOA is named after a ward rather than after the borough; ties go to the finer level.
+    an MSOA is named after a ward rather than after the borough; ties go to the finer level,
+    and a level standing for the whole council (:data:`COUNCIL_LEVELS`) is used last.
     Areas left with no named level at all keep their code.
     """
     out = hierarchy.copy()
@@ -301,7 +305,12 @@ def complete_level_names(hierarchy: pd.DataFrame, levels: list[str]) -> pd.DataF
             continue
         donors = sorted(
             (lv for lv in named if lv != level and size[lv] > 0),
-            key=lambda lv: (abs(np.log(size[lv] / max(size[level], 1))), -size[lv], lv),
+            key=lambda lv: (
+                lv.lower() in COUNCIL_LEVELS,  # the council's own name: the last resort
+                abs(np.log(size[lv] / max(size[level], 1))),
+                -size[lv],
+                lv,
+            ),
         )
         built = pd.Series("", index=out.index, dtype=object)
         for donor in donors:
@@ -339,6 +348,21 @@ def small_area_names(codes: pd.Series, hierarchy: pd.DataFrame) -> pd.Series:
         names[ok] = parent[ok] + " (" + text[ok] + ")"
         done |= ok
     return names
+
+
+def place_names(hierarchy: pd.DataFrame) -> dict[str, str]:
+    """Small-area code -> the name of the place it is in: the first larger level the project
+    lists (ward, locality ...; not the council itself), as :func:`load_hierarchy` returns
+    it. Empty when there is no such level."""
+    levels = [lv for lv in _levels_of(hierarchy) if lv.lower() not in COUNCIL_LEVELS]
+    if not levels or f"{levels[0]}_name" not in hierarchy.columns:
+        return {}
+    names = hierarchy[f"{levels[0]}_name"].astype(str)
+    return {
+        str(code): name
+        for code, name in zip(hierarchy["area_code"].astype(str), names, strict=True)
+        if name and name != "nan"
+    }
 
 
 def place_points(
