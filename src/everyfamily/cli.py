@@ -75,6 +75,10 @@ def validate(
         from everyfamily.population.attributes import load_sites
 
         site_ids = frozenset(load_sites(p.sites)["site_id"].astype(str)) if p.sites else None
+        from everyfamily.population.geography import check_geography
+
+        for line in check_geography(p):  # boundaries, postcode lookup, hierarchy: opened
+            typer.echo(line)
         for source in p.sources:
             if site_ids is not None:
                 check_site_codes(source, site_ids)

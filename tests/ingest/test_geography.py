@@ -119,7 +119,13 @@ def _town(tmp_path: Path, suffix: str = ".geojson", **small: object) -> Geograph
         {
             "small_area_level": "neighbourhood",
             "small_areas": {"path": str(path), "code_column": "NBH_CODE", **small},
-            "postcode_lookup": {"path": str(tmp_path / "pc.csv"), "area_column": "nbh"},
+            "postcode_lookup": {
+                "path": str(tmp_path / "pc.csv"),
+                "postcode_column": "pcd",
+                "area_column": "nbh",
+                "latitude_column": None,
+                "longitude_column": None,
+            },
         }
     )
 
@@ -205,3 +211,19 @@ def test_file_kind_reads_first_bytes_not_names(tmp_path: Path) -> None:
     (tmp_path / "d.geojson").write_text("code,name\nN1,x\n", encoding="utf-8")
     kinds = [file_kind(tmp_path / n) for n in ("a.csv", "b.txt", "c.json", "d.geojson")]
     assert kinds == ["GeoPackage", "GeoJSON", "JSON", "CSV"]
+
+
+def test_check_geography_describes_every_level(tmp_path: Path) -> None:
+    s = _town(
+        tmp_path,
+        levels={"locality": "LOC_ID", "district": "DIST"},
+        level_names={"locality": "LOC_NAME"},
+    )
+    lines = geography.check_geography(s)
+    assert lines == [
+        "geography: 4 small areas (neighbourhood), 100% named; "
+        "postcode lookup: 1 postcodes, 100% in these small areas",
+        "geography: level locality: 2 areas over 4 of 4 small areas; names from the file",
+        "geography: level district: 2 areas over 4 of 4 small areas; "
+        "names built from another level",
+    ]

@@ -365,6 +365,39 @@ def place_names(hierarchy: pd.DataFrame) -> dict[str, str]:
     }
 
 
+def check_geography(settings: GeographySettings | Project) -> list[str]:
+    """Open the geography files as a run will (boundaries, postcode lookup, hierarchy) and
+    describe what was found, one line per level: how many areas, where their names come
+    from. Raises the same one-line errors a run would. For ``everyfamily validate``."""
+    from everyfamily.population.levels import level_noun
+
+    geo = _geo(settings)
+    small = load_small_areas(geo)
+    lookup = load_postcode_lookup(geo)
+    given = _hierarchy_as_given(geo)
+    level = geo.small_area_level
+    named = (small["area_name"] != small["area_code"]).mean() if len(small) else 0.0
+    placed = lookup["area_code"].isin(set(small["area_code"])).mean() if len(lookup) else 0.0
+    lines = [
+        f"geography: {len(small)} small areas ({level_noun(level)}), {100 * named:.0f}% named; "
+        f"postcode lookup: {len(lookup)} postcodes, {100 * placed:.0f}% in these small areas"
+    ]
+    codes = set(small["area_code"])
+    for lv in _levels_of(given):
+        within = given[given["area_code"].isin(codes)]
+        n = within.loc[within[lv] != "", lv].nunique()
+        covered = (within[lv] != "").sum()
+        source = (
+            "names from the file"
+            if f"{lv}_name" in given.columns and (given[f"{lv}_name"] != "").any()
+            else "names built from another level"
+        )
+        lines.append(
+            f"geography: level {lv}: {n} areas over {covered} of {len(codes)} small areas; {source}"
+        )
+    return lines
+
+
 def place_points(
     lat: np.ndarray | pd.Series | list[float],
     lon: np.ndarray | pd.Series | list[float],
