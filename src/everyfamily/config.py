@@ -87,6 +87,12 @@ class AreaHierarchy(Strict):
     )
 
 
+class AreaNames(Strict):
+    path: Path = Field(description="CSV of area codes and their names.")
+    code_column: str = Field(description="Column holding the area code.")
+    name_column: str = Field(description="Column holding the area name.")
+
+
 class GeographySettings(Strict):
     small_area_level: str = Field(
         "lsoa", description="Name of the small-area level everything is built on."
@@ -99,6 +105,13 @@ class GeographySettings(Strict):
     boundaries: dict[str, AreaLayer] = Field(
         default_factory=dict,
         description="Extra boundary layers by level name (e.g. ward, borough), for maps.",
+    )
+    area_names: dict[str, AreaNames] = Field(
+        default_factory=dict,
+        description="Names for a level's areas from a lookup by area code, level name -> "
+        "file (e.g. msoa: the House of Commons Library MSOA names CSV, OGL). A name found "
+        "there wins over the boundary or hierarchy file's; areas it lacks keep theirs, or a "
+        "built 'ward name (code)' name.",
     )
     level_labels: dict[str, str] = Field(
         default_factory=dict,

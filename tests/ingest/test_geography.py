@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from everyfamily.config import AreaHierarchy, GeographySettings
+from everyfamily.config import AreaHierarchy, AreaNames, GeographySettings
 from everyfamily.errors import ConfigError, InputError
 from everyfamily.population import geography
 
@@ -227,3 +227,53 @@ def test_check_geography_describes_every_level(tmp_path: Path) -> None:
         "geography: level district: 2 areas over 4 of 4 small areas; "
         "names built from another level",
     ]
+
+
+def test_names_lookup_by_code_wins_and_the_rest_fall_back(tmp_path: Path) -> None:
+    # e.g. the House of Commons Library MSOA names file: one name per code
+    (tmp_path / "names.csv").write_text(
+        "code,hcl_name\nD2,Riverside Fields\nZ9,Elsewhere\n", encoding="utf-8"
+    )
+    (tmp_path / "nbh.csv").write_text("nb,name\nN1,Old Town\nN2,\n", encoding="utf-8")
+    s = _town(
+        tmp_path,
+        levels={"locality": "LOC_ID", "district": "DIST"},
+        level_names={"locality": "LOC_NAME"},
+    )
+    s = s.model_copy(
+        update={
+            "area_names": {
+                "district": AreaNames(
+                    path=tmp_path / "names.csv", code_column="code", name_column="hcl_name"
+                ),
+                "neighbourhood": AreaNames(
+                    path=tmp_path / "nbh.csv", code_column="nb", name_column="name"
+                ),
+            }
+        }
+    )
+    h = geography.load_hierarchy(s).set_index("area_code")
+    assert h["district_name"].to_dict() == {
+        "N1": "Northwood (D1)",  # D1 is not in the lookup: built
+        "N2": "Northwood (D1)",
+        "N3": "Northwood (D1)",
+        "N4": "Riverside Fields",
+    }
+    areas = geography.load_small_areas(s).set_index("area_code")["area_name"].to_dict()
+    assert areas == {
+        "N1": "Old Town",
+        "N2": "Northwood (N2)",  # blank in the lookup
+        "N3": "Riverside (N3)",
+        "N4": "Riverside (N4)",
+    }
+    bad = s.model_copy(
+        update={
+            "area_names": {
+                "ward": AreaNames(
+                    path=tmp_path / "names.csv", code_column="code", name_column="hcl_name"
+                )
+            }
+        }
+    )
+    with pytest.raises(ConfigError, match="level 'ward' is not a level of the hierarchy"):
+        geography.load_hierarchy(bad)

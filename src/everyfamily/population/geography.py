@@ -20,7 +20,7 @@ from everyfamily.errors import ConfigError, InputError
 if TYPE_CHECKING:
     import geopandas as gpd
 
-    from everyfamily.config import GeographySettings, Project
+    from everyfamily.config import AreaNames, GeographySettings, Project
 
 _SPACES = re.compile(r"\s+")
 #: Level names that stand for the whole council (reach/measure.py folds them into the one
@@ -88,9 +88,13 @@ def load_small_areas(settings: GeographySettings | Project) -> gpd.GeoDataFrame:
         if layer.name_column
         else pd.Series("", index=codes.index, dtype=object)
     )
+    geo = _geo(settings)
+    names_file = geo.area_names.get(geo.small_area_level)
+    if names_file is not None:
+        looked_up = codes.map(_names_lookup(names_file, geo.small_area_level))
+        names = looked_up.where(looked_up.notna() & (looked_up != ""), names)
     blank = names.str.strip() == ""
     if blank.any():
-        geo = _geo(settings)
         built = (
             small_area_names(codes[blank], _hierarchy_as_given(geo))
             if geo.hierarchy is not None or layer.levels
@@ -251,11 +255,45 @@ def _hierarchy_as_given(geo: GeographySettings) -> pd.DataFrame:
             )
         )
     if not parts:
-        return pd.DataFrame({"area_code": pd.Series([], dtype=str)})
-    out = parts[0]
-    for part in parts[1:]:
-        out = out.merge(part, on="area_code", how="outer")
-    return out.fillna("")
+        out = pd.DataFrame({"area_code": pd.Series([], dtype=str)})
+    else:
+        out = parts[0]
+        for part in parts[1:]:
+            out = out.merge(part, on="area_code", how="outer")
+        out = out.fillna("")
+    levels = _levels_of(out)
+    for level, names_file in geo.area_names.items():
+        if level == geo.small_area_level:
+            continue  # small-area names: load_small_areas
+        if level not in levels:
+            raise ConfigError(
+                f"geography.area_names: level {level!r} is not a level of the hierarchy "
+                f"(levels: {', '.join(levels) or 'none'})",
+                hint="name a level of small_areas.levels or hierarchy.levels",
+            )
+        names = _names_lookup(names_file, level)
+        looked_up = out[level].map(names)
+        col = f"{level}_name"
+        current = out[col] if col in out.columns else pd.Series("", index=out.index, dtype=object)
+        out[col] = looked_up.where(looked_up.notna() & (looked_up != ""), current)
+    return out
+
+
+def _names_lookup(names_file: AreaNames, level: str) -> pd.Series:
+    """Area code -> name from a ``geography.area_names`` CSV (first name per code)."""
+    from everyfamily.population.tables import read_csv_table
+
+    setting = f"geography.area_names.{level}.path"
+    raw = read_csv_table(names_file.path, f"{level} names", setting)
+    _need_columns(
+        raw, [names_file.code_column, names_file.name_column], names_file.path, "the names file"
+    )
+    pairs = raw[[names_file.code_column, names_file.name_column]].astype(str)
+    pairs = pairs[pairs[names_file.name_column].str.strip() != ""]
+    pairs = pairs.drop_duplicates(names_file.code_column, keep="first")
+    return pd.Series(
+        pairs[names_file.name_column].to_numpy(), index=pairs[names_file.code_column].to_numpy()
+    )
 
 
 def _levels_of(hierarchy: pd.DataFrame) -> list[str]:
@@ -290,6 +328,7 @@ def complete_level_names(hierarchy: pd.DataFrame, levels: list[str]) -> pd.DataF
     style of ONS and the House of Commons Library when no official name exists. The named
     level used is the one whose number of areas is closest (by ratio) to this level's, so
     an MSOA is named after a ward rather than after the borough; ties go to the finer level,
+    then to the level listed first,
     and a level standing for the whole council (:data:`COUNCIL_LEVELS`) is used last.
     Areas left with no named level at all keep their code.
     """
@@ -309,7 +348,7 @@ def complete_level_names(hierarchy: pd.DataFrame, levels: list[str]) -> pd.DataF
                 lv.lower() in COUNCIL_LEVELS,  # the council's own name: the last resort
                 abs(np.log(size[lv] / max(size[level], 1))),
                 -size[lv],
-                lv,
+                levels.index(lv),  # then the order the project lists them
             ),
         )
         built = pd.Series("", index=out.index, dtype=object)
@@ -340,7 +379,7 @@ def small_area_names(codes: pd.Series, hierarchy: pd.DataFrame) -> pd.Series:
     by_code = hierarchy.set_index("area_code")
     levels = [lv for lv in _levels_of(hierarchy) if f"{lv}_name" in by_code.columns]
     size = {lv: by_code[lv][by_code[lv] != ""].nunique() for lv in levels}
-    finest = sorted(levels, key=lambda lv: (-size[lv], lv))
+    finest = sorted(levels, key=lambda lv: -size[lv])  # ties: the order the project lists
     done = pd.Series(False, index=codes.index)
     for level in finest:
         parent = text.map(by_code[f"{level}_name"])
