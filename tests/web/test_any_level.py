@@ -20,6 +20,7 @@ import json
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import httpx
@@ -164,3 +165,19 @@ def test_dashboard_map_and_area_pages_for_any_level(
     district = httpx.get(url + "/api/areas/D1", timeout=30).json()
     assert (district["name"], district["level"]) == ("Northwood (D1)", "district")
     assert district["level_label"] == "Districts of the town"
+
+
+def test_browser_draws_the_town_map(
+    town_out: Path, serve: Callable[[Path, str], str], page: Any
+) -> None:
+    """In Chromium: the map opens on the neighbourhoods, with the localities and the borough
+    outlined, and switching to districts draws the one dissolved district."""
+    url = serve(town_out, "viewer")
+    page.goto(url + "/map", wait_until="networkidle")
+    page.wait_for_selector("#map[data-ready='true']", timeout=20000)
+    assert page.locator("path.ef-area").count() == 2
+    assert page.locator("path.ef-outline").count() == 3  # 2 localities + 1 borough
+    page.goto(url + "/map?level=district", wait_until="networkidle")
+    page.wait_for_selector("#map[data-ready='true']", timeout=20000)
+    assert page.locator("path.ef-area").count() == 1
+    assert page.errors == []
