@@ -57,7 +57,7 @@ def _write_town(tmp: Path) -> Path:
     (tmp / "sites.csv").write_text(
         "site_id,name,lat,lon\nS1,Centre one,53.405,-2.8655\nS2,Centre two,53.405,-2.8545\n"
     )
-    (tmp / "births.csv").write_text("id,dob,first,last\n")
+    (tmp / "births.csv").write_text("id,dob,first,last\n1,2024-01-02,Ann,Lee\n")
     text = textwrap.dedent(f"""
         project: {{name: Testborough, reference_date: {REFERENCE_DATE.isoformat()}}}
         geography:
@@ -181,3 +181,46 @@ def test_browser_draws_the_town_map(
     page.wait_for_selector("#map[data-ready='true']", timeout=20000)
     assert page.locator("path.ef-area").count() == 1
     assert page.errors == []
+
+
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [
+        ("postcode_lookup", "geography.postcode_lookup.path expects a CSV"),
+        ("population", "population.path expects a CSV"),
+        ("deprivation", "deprivation.path expects a CSV"),
+    ],
+)
+def test_validate_names_a_geojson_given_for_a_csv(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], setting: str, expected: str
+) -> None:
+    """A boundary file named where a CSV is expected stops ``validate`` with exit 2 and one
+    line naming the file, what it is and the setting (not "internal error (ParserError)")."""
+    import yaml
+
+    from everyfamily.cli import main
+
+    project_file = _write_town(tmp_path)
+    doc = yaml.safe_load(project_file.read_text())
+    block = doc["geography"][setting] if setting == "postcode_lookup" else doc[setting]
+    block["path"] = "town.geojson"
+    project_file.write_text(yaml.safe_dump(doc))
+    code = main(["validate", str(project_file)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert len(err.splitlines()) == 1
+    assert "town.geojson: the " in err and "is a GeoJSON file, but " + expected in err
+
+
+def test_validate_describes_the_town(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from everyfamily.cli import main
+
+    code = main(["validate", str(_write_town(tmp_path))])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "geography: 2 small areas (neighbourhood), 100% named;" in out
+    assert "geography: level locality: 2 areas over 2 of 2 small areas; names from the file" in out
+    assert (
+        "geography: level district: 1 areas over 2 of 2 small areas; "
+        "names built from another level" in out
+    )
