@@ -124,6 +124,20 @@ class GeographySettings(Strict):
         description="Projected CRS (metres) for distances; British National Grid for England.",
     )
 
+    @model_validator(mode="after")
+    def _levels_on_the_small_areas_only(self) -> GeographySettings:
+        for name, layer in self.boundaries.items():
+            if layer.levels or layer.level_names:
+                raise ValueError(
+                    f"boundaries.{name}: levels and level_names belong to small_areas (the "
+                    "file whose rows are the small areas)"
+                )
+        if self.small_area_level in self.small_areas.levels:
+            raise ValueError(
+                f"small_areas.levels: {self.small_area_level!r} is the small-area level itself"
+            )
+        return self
+
 
 class BirthsSettings(Strict):
     path: Path = Field(description="CSV of births by small area and calendar year.")

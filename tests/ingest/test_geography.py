@@ -277,3 +277,18 @@ def test_names_lookup_by_code_wins_and_the_rest_fall_back(tmp_path: Path) -> Non
     )
     with pytest.raises(ConfigError, match="level 'ward' is not a level of the hierarchy"):
         geography.load_hierarchy(bad)
+
+
+def test_levels_belong_to_the_small_area_layer() -> None:
+    from pydantic import ValidationError
+
+    base: dict[str, object] = {
+        "small_areas": {"path": "a.geojson", "code_column": "c", "levels": {"lsoa": "x"}},
+        "postcode_lookup": {"path": "b.csv", "area_column": "x"},
+    }
+    with pytest.raises(ValidationError, match="'lsoa' is the small-area level itself"):
+        GeographySettings.model_validate(base)
+    base["small_areas"] = {"path": "a.geojson", "code_column": "c"}
+    base["boundaries"] = {"ward": {"path": "w.gpkg", "code_column": "c", "levels": {"x": "y"}}}
+    with pytest.raises(ValidationError, match="levels and level_names belong to small_areas"):
+        GeographySettings.model_validate(base)
