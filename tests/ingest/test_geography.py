@@ -292,3 +292,13 @@ def test_levels_belong_to_the_small_area_layer() -> None:
     base["boundaries"] = {"ward": {"path": "w.gpkg", "code_column": "c", "levels": {"x": "y"}}}
     with pytest.raises(ValidationError, match="levels and level_names belong to small_areas"):
         GeographySettings.model_validate(base)
+
+
+def test_an_unnamed_council_level_gets_no_built_name(tmp_path: Path) -> None:
+    s = _town(
+        tmp_path,
+        levels={"locality": "LOC_ID", "lad": "DIST"},
+        level_names={"locality": "LOC_NAME"},
+    )
+    h = geography.load_hierarchy(s)
+    assert list(h.columns) == ["area_code", "locality", "lad", "locality_name"]

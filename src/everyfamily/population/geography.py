@@ -302,7 +302,8 @@ def _levels_of(hierarchy: pd.DataFrame) -> list[str]:
 
 def load_hierarchy(settings: GeographySettings | Project) -> pd.DataFrame:
     """Small area to larger areas: ``area_code`` plus one column per level (its code), then
-    ``<level>_name`` for every level. Empty frame (just ``area_code``) when the project has
+    ``<level>_name`` for every level (a council level, :data:`COUNCIL_LEVELS`, only when a
+    file names it). Empty frame (just ``area_code``) when the project has
     no hierarchy.
 
     Levels come from the small-area boundary file's own columns
@@ -316,7 +317,8 @@ def load_hierarchy(settings: GeographySettings | Project) -> pd.DataFrame:
     if not levels:
         return given[["area_code"]]
     out = complete_level_names(given, levels)
-    return out[["area_code", *levels, *(f"{lv}_name" for lv in levels)]]
+    names = [f"{lv}_name" for lv in levels if f"{lv}_name" in out.columns]
+    return out[["area_code", *levels, *names]]
 
 
 def complete_level_names(hierarchy: pd.DataFrame, levels: list[str]) -> pd.DataFrame:
@@ -328,15 +330,17 @@ def complete_level_names(hierarchy: pd.DataFrame, levels: list[str]) -> pd.DataF
     style of ONS and the House of Commons Library when no official name exists. The named
     level used is the one whose number of areas is closest (by ratio) to this level's, so
     an MSOA is named after a ward rather than after the borough; ties go to the finer level,
-    then to the level listed first,
-    and a level standing for the whole council (:data:`COUNCIL_LEVELS`) is used last.
-    Areas left with no named level at all keep their code.
+    then to the level listed first; a level standing for the whole council
+    (:data:`COUNCIL_LEVELS`) is used last, and is itself never given a built name (the
+    project names the borough). Areas left with no named level at all keep their code.
     """
     out = hierarchy.copy()
     named = [lv for lv in levels if f"{lv}_name" in out.columns and (out[f"{lv}_name"] != "").any()]
     size = {lv: out.loc[out[lv] != "", lv].nunique() for lv in levels}
     for level in levels:
         col = f"{level}_name"
+        if level.lower() in COUNCIL_LEVELS and col not in out.columns:
+            continue  # the council's own row is named by the project (reach/stage.py)
         if col not in out.columns:
             out[col] = ""
         missing = (out[level] != "") & (out[col] == "")
