@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from everyfamily.config import AreaHierarchy, AreaNames, GeographySettings
+from everyfamily.config import AreaHierarchy, AreaLayer, AreaNames, GeographySettings
 from everyfamily.errors import ConfigError, InputError
 from everyfamily.population import geography
 
@@ -302,3 +302,32 @@ def test_an_unnamed_council_level_gets_no_built_name(tmp_path: Path) -> None:
     )
     h = geography.load_hierarchy(s)
     assert list(h.columns) == ["area_code", "locality", "lad", "locality_name"]
+
+
+def test_place_names_come_from_the_first_listed_level(tmp_path: Path) -> None:
+    s = _town(
+        tmp_path,
+        levels={"lad": "DIST", "locality": "LOC_ID"},
+        level_names={"lad": "LOC_NAME", "locality": "LOC_NAME"},
+    )
+    # the council level is skipped even when listed first
+    assert geography.place_names(geography.load_hierarchy(s)) == {c: v[1] for c, v in TOWN.items()}
+
+
+def test_numeric_codes_match_between_boundaries_and_hierarchy(tmp_path: Path) -> None:
+    frame = _town_frame()
+    frame["NUM"] = [101.0, 102.0, None, 104.0]  # a gap makes the column floats
+    frame = frame.iloc[[0, 1, 3]]
+    frame.to_file(tmp_path / "num.geojson", driver="GeoJSON")  # type: ignore[attr-defined]
+    s = _town(tmp_path).model_copy(
+        update={
+            "small_areas": AreaLayer(
+                path=tmp_path / "num.geojson",
+                code_column="NUM",
+                levels={"locality": "LOC_ID"},
+                level_names={"locality": "LOC_NAME"},
+            )
+        }
+    )
+    assert geography.load_small_areas(s)["area_code"].tolist() == ["101", "102", "104"]
+    assert geography.load_hierarchy(s)["area_code"].tolist() == ["101", "102", "104"]

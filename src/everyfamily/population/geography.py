@@ -82,9 +82,9 @@ def load_small_areas(settings: GeographySettings | Project) -> gpd.GeoDataFrame:
         frame = frame.set_crs("EPSG:4326")
     elif frame.crs.to_epsg() != 4326:
         frame = frame.to_crs("EPSG:4326")
-    codes = pd.Series(frame[layer.code_column].astype(str).to_numpy())
+    codes = pd.Series(_as_text(frame[layer.code_column]).to_numpy(), dtype=object)
     names = (
-        pd.Series(frame[layer.name_column].astype("string").fillna("").to_numpy(), dtype=object)
+        pd.Series(_as_text(frame[layer.name_column]).to_numpy(), dtype=object)
         if layer.name_column
         else pd.Series("", index=codes.index, dtype=object)
     )
@@ -164,13 +164,18 @@ def _read_attributes(path: Path, layer: str | None, what: str) -> pd.DataFrame:
         ) from None
     out = pd.DataFrame(index=frame.index)
     for col in frame.columns:
-        values = frame[col]
-        if pd.api.types.is_float_dtype(values):
-            whole = values.dropna()
-            if len(whole) and (whole == whole.round()).all():
-                values = values.astype("Int64")
-        out[str(col)] = values.astype("string").fillna("").astype(object)
+        out[str(col)] = _as_text(frame[col])
     return out
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    """A column as text, '' for missing; whole numbers stored as floats print without '.0'
+    (a code column with a gap is read as floats)."""
+    if pd.api.types.is_float_dtype(values):
+        whole = values.dropna()
+        if len(whole) and (whole == whole.round()).all():
+            values = values.astype("Int64")
+    return values.astype("string").fillna("").astype(object)
 
 
 def _read_hierarchy_file(path: Path, layer: str | None) -> pd.DataFrame:
