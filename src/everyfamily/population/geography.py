@@ -2,8 +2,11 @@
 
 This is an I/O edge: it reads the files named in the project's ``geography`` block and hands
 back tidy frames with fixed column names, so nothing downstream sees a publisher's column
-names (``lsoa11cd``, ``WD19CD`` ...). Boundaries are returned in EPSG:4326 (WGS84 lon/lat);
-distances must be computed after projecting to ``GeographySettings.projected_crs``.
+names (``lsoa11cd``, ``WD19CD`` ...). Levels have any names the project gives them; the
+hierarchy is read from the boundary file's own columns and/or a lookup (CSV or boundary
+file), and every area gets a name (looked up, given, or built: docs/geography.md).
+Boundaries are returned in EPSG:4326 (WGS84 lon/lat); distances must be computed after
+projecting to ``GeographySettings.projected_crs``.
 """
 
 from __future__ import annotations
@@ -435,11 +438,12 @@ def check_geography(settings: GeographySettings | Project) -> list[str]:
         within = given[given["area_code"].isin(codes)]
         n = within.loc[within[lv] != "", lv].nunique()
         covered = (within[lv] != "").sum()
-        source = (
-            "names from the file"
-            if f"{lv}_name" in given.columns and (given[f"{lv}_name"] != "").any()
-            else "names built from another level"
-        )
+        if f"{lv}_name" in given.columns and (given[f"{lv}_name"] != "").any():
+            source = "names from the file"
+        elif lv.lower() in COUNCIL_LEVELS:
+            source = "the council's row, named by the project"
+        else:
+            source = "names built from another level"
         lines.append(
             f"geography: level {lv}: {n} areas over {covered} of {len(codes)} small areas; {source}"
         )
