@@ -75,6 +75,14 @@ def validate(
         from everyfamily.population.attributes import load_sites
 
         site_ids = frozenset(load_sites(p.sites)["site_id"].astype(str)) if p.sites else None
+        from everyfamily.population.attributes import load_deprivation
+        from everyfamily.population.denominators import load_population
+        from everyfamily.population.geography import check_geography
+
+        for line in check_geography(p):  # boundaries, postcode lookup, hierarchy: opened
+            typer.echo(line)
+        load_population(p)  # the reference tables too: a wrong file is an error here
+        load_deprivation(p.deprivation)
         for source in p.sources:
             if site_ids is not None:
                 check_site_codes(source, site_ids)

@@ -353,20 +353,17 @@ def access_stage(ctx: RunContext) -> None:
 def _labels(ctx: RunContext, p: Project, small: Any) -> tuple[dict[str, str], dict[str, str]]:
     """Area labels ('Knowsley 004D (Cherryfield)') and place (ward) names by small area."""
     from everyfamily.errors import EveryfamilyError
-    from everyfamily.population.geography import load_hierarchy
+    from everyfamily.population.geography import load_hierarchy, place_names
 
     labels = {str(c): str(n) for c, n in zip(small["area_code"], small["area_name"], strict=True)}
-    places: dict[str, str] = {}
     try:
         h = load_hierarchy(p)
     except EveryfamilyError:
-        return labels, places
-    if "ward_name" in h.columns:
-        for code, ward in zip(h["area_code"].astype(str), h["ward_name"].astype(str), strict=True):
-            if ward and ward != "nan":
-                places[code] = ward
-                if code in labels:
-                    labels[code] = f"{labels[code]} ({ward})"
+        return labels, {}
+    places = place_names(h)  # the first larger level the project lists (ward, locality ...)
+    for code, place in places.items():
+        if code in labels and place not in labels[code]:
+            labels[code] = f"{labels[code]} ({place})"
     return labels, places
 
 

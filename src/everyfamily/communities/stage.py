@@ -66,7 +66,9 @@ def load_baseline(settings: CensusBaselineSettings) -> pd.DataFrame:
             f"{path}: census baseline file not found",
             hint="fix communities.census_baseline.path in the project file or remove the block",
         )
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    from everyfamily.population.tables import read_csv_table
+
+    frame = read_csv_table(path, "census baseline", "communities.census_baseline.path")
     needed = [settings.area_column, settings.total_column] + [
         c for cols in settings.group_columns.values() for c in cols
     ]

@@ -123,7 +123,17 @@ def rank(findings: list[Finding]) -> list[Finding]:
 # --- merging group findings ----------------------------------------------------------------
 
 
-def _level_index(level: str) -> int:
+def _level_index(level: str, members: AreaMembers | None = None) -> float:
+    """Broad levels first: :data:`LEVEL_ORDER` for the levels it knows; any other level (a
+    council's 'locality', 'neighbourhood' ...) by its mean number of small areas per area
+    from ``members`` (more is broader), after the borough and reach areas; a level with no
+    members is taken as the small-area level (finest)."""
+    if level in LEVEL_ORDER[:2]:
+        return LEVEL_ORDER.index(level)
+    areas = (members or {}).get(level)
+    if areas:
+        mean = sum(len(s) for s in areas.values()) / len(areas)
+        return len(LEVEL_ORDER[:2]) + 1.0 / (1.0 + mean)
     return LEVEL_ORDER.index(level) if level in LEVEL_ORDER else len(LEVEL_ORDER)
 
 
@@ -266,12 +276,14 @@ def merge_group_findings(
     """
     members = area_members or {}
     kept: list[Finding] = []
-    for f in sorted(findings, key=lambda f: (_level_index(f.level), -f.score, f.id)):
+    for f in sorted(findings, key=lambda f: (_level_index(f.level, members), -f.score, f.id)):
         done = False
         for i, g in enumerate(kept):
             if g.group != f.group:
                 continue
-            if _level_index(g.level) < _level_index(f.level) and _contains(g, f, members):
+            if _level_index(g.level, members) < _level_index(f.level, members) and _contains(
+                g, f, members
+            ):
                 kept[i] = _absorb(
                     g,
                     f,

@@ -99,7 +99,7 @@ def _labels_and_members(
 ) -> tuple[dict[str, str], dict[str, dict[str, set[str]]]]:
     """Readable small-area labels ('Knowsley 006A (Stockbridge)') and, per larger level, the
     small areas in each area: from the project's hierarchy and the store's ``reach_areas``."""
-    from everyfamily.population.geography import load_hierarchy
+    from everyfamily.population.geography import load_hierarchy, place_names
 
     names = reach[(reach["level"] == level)].drop_duplicates("area_code")
     labels = {str(c): str(n) for c, n in zip(names["area_code"], names["area_name"], strict=True)}
@@ -113,10 +113,10 @@ def _labels_and_members(
             continue
         for small, parent in zip(h["area_code"].astype(str), h[col].astype(str), strict=True):
             members.setdefault(col, {}).setdefault(parent, set()).add(small)
-    if "ward_name" in h.columns:
-        for code, ward in zip(h["area_code"].astype(str), h["ward_name"].astype(str), strict=True):
-            if code in labels and ward:
-                labels[code] = f"{labels[code]} ({ward})"
+    # the first larger level the project lists (e.g. ward, locality) names the small areas
+    for code, place in place_names(h).items():
+        if code in labels and place not in labels[code]:
+            labels[code] = f"{labels[code]} ({place})"
     if ctx.engine.has_table("reach_areas"):
         ra = _read(ctx, "reach_areas", ("site_id", "small_area"))
         if {"site_id", "small_area"} <= set(ra.columns):

@@ -24,17 +24,9 @@ SITE_COLUMNS = ("site_id", "site_name", "latitude", "longitude", "reach_areas", 
 
 
 def _read_csv(path: Path, what: str, block: str) -> pd.DataFrame:
-    if not path.is_file():
-        raise InputError(
-            f"{path}: {what} file not found", hint=f"check {block}.path in the project file"
-        )
-    try:
-        return pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InputError(
-            f"{path}: cannot read the {what} file ({type(exc).__name__})",
-            hint="give a UTF-8 CSV with a header row",
-        ) from None
+    from everyfamily.population.tables import read_csv_table
+
+    return read_csv_table(path, what, f"{block}.path")
 
 
 def _need(raw: pd.DataFrame, column: str | None, path: Path, block: str) -> None:

@@ -33,18 +33,11 @@ def _pop(settings: PopulationSettings | Project) -> PopulationSettings:
 
 
 def _read_csv(path: Path, what: str, setting: str) -> pd.DataFrame:
-    """A UTF-8 CSV as strings, with one-line errors naming the file and the setting."""
-    if not path.is_file():
-        raise InputError(
-            f"{path}: {what} file not found", hint=f"check {setting} in the project file"
-        )
-    try:
-        return pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InputError(
-            f"{path}: cannot read the {what} file ({type(exc).__name__})",
-            hint="give a UTF-8 CSV with a header row",
-        ) from None
+    """A UTF-8 CSV as strings, with one-line errors naming the file and the setting (a
+    GeoJSON, workbook ... given instead is named as such: population.tables)."""
+    from everyfamily.population.tables import read_csv_table
+
+    return read_csv_table(path, what, setting)
 
 
 def _check_non_negative(

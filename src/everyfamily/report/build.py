@@ -18,6 +18,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from everyfamily.findings import model as fm
+from everyfamily.population.levels import level_noun
 from everyfamily.privacy import disclosure
 from everyfamily.report.svg import BAND_COLOURS, choropleth_svg, funnel_svg
 
@@ -358,7 +359,7 @@ def render_report(inputs: ReportInputs) -> str:
         "min_area_gap": round(100 * fm.MIN_AREA_GAP),
         "min_group": fm.MIN_GROUP_KNOWN,
         "min_unknown": round(100 * fm.MIN_UNKNOWN_SHORTFALL),
-        "small_area_level": inputs.small_area_level.upper(),
+        "small_area_level": level_noun(inputs.small_area_level),
     }
     from everyfamily.access.report import access_section
 

@@ -694,7 +694,7 @@ def _routes(app: FastAPI) -> None:
     @app.get("/api/map/values", tags=["map"])
     def api_map_values(
         dash: DashDep,
-        level: str = "lsoa",
+        level: str | None = None,
         measure: str = "registered_rate",
         dimension: str = "all",
         group: str = "all",
@@ -702,10 +702,11 @@ def _routes(app: FastAPI) -> None:
     ) -> Response:
         """Each area's released value, its colour class, and the legend with the number of
         children behind each colour."""
+        lv = level or dash.small_level  # the project's small-area level, whatever its name
         return _cached_json(
             dash,
-            ("map_values", level, measure, dimension, group, service),
-            lambda: dash.map_values(level, measure, dimension, group, service),
+            ("map_values", lv, measure, dimension, group, service),
+            lambda: dash.map_values(lv, measure, dimension, group, service),
         )
 
     @app.get("/api/map/overlay/{name}", tags=["map"])

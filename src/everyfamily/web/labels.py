@@ -4,6 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from everyfamily.population.levels import (  # noqa: F401  (re-exported for the web layer)
+    LEVELS,
+    PIPELINE_LEVELS,
+    level_label,
+    level_noun,
+    ordered_levels,
+    outline_levels,
+)
 from everyfamily.schema import ETHNICITY_2021
 
 DIMENSIONS: dict[str, str] = {
@@ -41,14 +49,6 @@ BROAD_ETHNICITY: dict[str, str] = {
     "asian": "Asian",
     "black": "Black",
     "other": "Other ethnic group",
-}
-
-LEVELS: dict[str, str] = {
-    "lsoa": "Small areas (LSOA)",
-    "ward": "Wards",
-    "msoa": "MSOAs",
-    "reach_area": "Centre reach areas",
-    "borough": "Borough",
 }
 
 BANDS: dict[str, str] = {
@@ -140,10 +140,6 @@ def group_label(dimension: str, value: str) -> str:
         extra = " (most deprived)" if value == "1" else " (least deprived)" if value == "5" else ""
         return f"Quintile {value}{extra}"
     return value
-
-
-def level_label(level: str) -> str:
-    return LEVELS.get(level, level.replace("_", " ").capitalize())
 
 
 def _group_sort_key(value: str) -> tuple[int, float, str]:

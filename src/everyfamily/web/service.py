@@ -37,6 +37,8 @@ from everyfamily.web.labels import (
     dimension_label,
     group_label,
     level_label,
+    ordered_levels,
+    outline_levels,
     sort_groups,
 )
 from everyfamily.web.outputs import RunOutputs, read_children, read_not_reached
@@ -275,12 +277,18 @@ class Dashboard:
             )
         }
         self._by_area = {k: g for k, g in self.reach.groupby(["level", "area_code"], sort=False)}
-        self.levels = [
-            lvl
-            for lvl in ("lsoa", "ward", "msoa", "reach_area", "borough")
-            if lvl in set(self.reach["level"])
-        ]
-        self.small_level = str((settings.get("geography") or {}).get("small_area_level") or "lsoa")
+        geography = settings.get("geography") or {}
+        self.small_level = str(geography.get("small_area_level") or "lsoa")
+        self.level_labels: dict[str, str] = {
+            str(k): str(v) for k, v in (geography.get("level_labels") or {}).items()
+        }
+        sizes = self.reach.groupby("level")["area_code"].nunique()
+        self.levels = ordered_levels(
+            set(self.reach["level"]),
+            self.small_level,
+            geography,
+            {str(k): int(v) for k, v in sizes.items()},
+        )
         if self.small_level not in self.levels and self.levels:
             self.small_level = self.levels[0]
         self._level_of: dict[str, str] = {}
@@ -321,6 +329,10 @@ class Dashboard:
     def borough_row(self, service: str = "any") -> dict[str, Any] | None:
         g = self._by_slice.get(("borough", "all", "all", service))
         return None if g is None or g.empty else public_rows(g.head(1))[0]
+
+    def level_label(self, level: str) -> str:
+        """The level's plural label: the project's geography.level_labels, else labels.py."""
+        return level_label(level, self.level_labels)
 
     def site_name(self, site: str) -> str:
         if site == "any":
@@ -428,9 +440,11 @@ class Dashboard:
     # --- map ---------------------------------------------------------------------------------
 
     def map_options(self) -> dict[str, Any]:
+        drawn = [lv for lv in self.levels if lv in self.outputs.shapes]
+        outlines = outline_levels(drawn, self.small_level)
         return {
             "levels": [
-                {"key": lv, "label": level_label(lv)}
+                {"key": lv, "label": self.level_label(lv)}
                 for lv in self.levels
                 if lv in self.outputs.shapes and lv != "borough"
             ],
@@ -451,7 +465,8 @@ class Dashboard:
                 )
             ],
             "services": [{"key": s, "label": self.site_name(s)} for s in self.services],
-            "outlines": [lv for lv in ("ward", "borough") if lv in self.outputs.shapes],
+            "outlines": outlines,
+            "outline_labels": {lv: self.level_label(lv) for lv in outlines},
             "overlays": [
                 {"key": k, "label": OVERLAY_LABELS.get(k, k.replace("_", " "))}
                 for k in self.outputs.overlays
@@ -779,7 +794,7 @@ class Dashboard:
         return {
             "code": code,
             "level": level,
-            "level_label": level_label(level),
+            "level_label": self.level_label(level),
             "name": self.area_name(code),
             "service": service,
             "service_label": self.site_name(service),
@@ -872,7 +887,7 @@ class Dashboard:
             if r["registered_rate"] is not None and r["denominator"] is not None
         ]
         title = (
-            f"Funnel plot: registered rate of each {level_label(level).lower()} area "
+            f"Funnel plot: registered rate of each {self.level_label(level).lower()} area "
             f"against its number of children, with 95% and 99.8% limits around the "
             f"borough rate of {_pct(b['registered_rate'])}"
         )
@@ -1435,7 +1450,7 @@ class Dashboard:
             "page_size": page_size,
             "area": area,
             "area_choices": [
-                {"code": c, "name": self.area_name(c), "level": level_label(lvl)}
+                {"code": c, "name": self.area_name(c), "level": self.level_label(lvl)}
                 for lvl in self.levels
                 if lvl != "borough"
                 for c in sorted({str(code) for (lv, code) in self._by_area if lv == lvl})

@@ -80,11 +80,11 @@
     });
   }
   function drawOutlines() {
-    var weights = { ward: 1.2, borough: 3 };
+    var weights = { borough: 3 };  // any other outline level (the first larger level): thin
     return Promise.all(options.outlines.map(function (level) {
       return fetchJSON("/api/map/geometry/" + level).then(function (geo) {
         outlines[level] = L.geoJSON(geo, { interactive: false,
-          style: { color: "#1b1b1b", weight: weights[level] || 1, fill: false, opacity: 0.9, className: "ef-outline" } });
+          style: { color: "#1b1b1b", weight: weights[level] || 1.2, fill: false, opacity: 0.9, className: "ef-outline" } });
         outlines[level].addTo(map);
       });
     }));
