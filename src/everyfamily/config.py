@@ -39,7 +39,8 @@ class ProjectInfo(Strict):
     )
     attribution: list[str] = Field(
         default_factory=list,
-        description="Attribution lines for open data used (e.g. OGL v3); shown on every output.",
+        description="Attribution lines for open data used (e.g. OGL v3); shown on every output "
+        "(default none).",
     )
 
 
@@ -207,7 +208,8 @@ class SourceSettings(Strict):
         "ethnicity codes onto ONS 2021, site names onto site ids.",
     )
     keep_columns: list[str] = Field(
-        default_factory=list, description="Extra source columns to keep (stored as JSON)."
+        default_factory=list,
+        description="Extra source columns to keep (stored as JSON); default none.",
     )
     purpose: str | None = Field(
         None,
@@ -374,6 +376,20 @@ class NetworkFile(Strict):
     name_column: str | None = Field(
         None, description="Line layers: optional column of the road name or number (e.g. 'M57')."
     )
+    split_crossings: bool = Field(
+        False,
+        description="Line layers whose lines cross without sharing end points (council GIS "
+        "exports, digitised paths): split the lines where they cross, so that a crossing is a "
+        "junction. Not where one line is a bridge or tunnel (bridge_column) or of a class in "
+        "access.no_junction_classes. Leave false for topologically structured data (OS Open "
+        "Roads, OSM), which already meets at line ends.",
+    )
+    bridge_column: str | None = Field(
+        None,
+        description="Line layers with split_crossings: optional column marking bridges and "
+        "tunnels (any value but blank, no, false, 0, n); such lines join others only at their "
+        "end points.",
+    )
 
 
 class AccessSettings(Strict):
@@ -390,13 +406,22 @@ class AccessSettings(Strict):
     )
     barrier_classes: list[str] = Field(
         default_factory=lambda: ["motorway", "motorway_link", "trunk", "trunk_link", "rail"],
-        description="Road or rail classes that may cut a community in two (candidate barriers); "
-        "default motorway, motorway_link, trunk, trunk_link, rail.",
+        description="Road or rail classes that may cut a community in two (candidate barriers). "
+        "A list given here replaces the default (motorway, motorway_link, trunk, trunk_link, "
+        "rail): to add river, write the whole list.",
     )
     not_walkable_classes: list[str] = Field(
-        default_factory=lambda: ["motorway", "motorway_link", "rail", "railway"],
-        description="Classes no one walks along (crossed only where another way crosses them); "
-        "default motorway, motorway_link, rail, railway.",
+        default_factory=lambda: ["motorway", "motorway_link", "rail", "railway", "river", "canal"],
+        description="Classes no one walks along (crossed only where another way crosses them). "
+        "A list given here replaces the default (motorway, motorway_link, rail, railway, river, "
+        "canal): repeat the defaults you want to keep.",
+    )
+    no_junction_classes: list[str] = Field(
+        default_factory=lambda: ["motorway", "motorway_link", "rail", "railway", "river", "canal"],
+        description="Line layers with split_crossings: classes whose lines are never split "
+        "where another line crosses them (a road crossing a motorway, railway or river passes "
+        "over or under it). A list given here replaces the default (motorway, motorway_link, "
+        "rail, railway, river, canal).",
     )
     walking_speed_kmh: float = Field(
         4.8, gt=0, le=10, description="Walking speed (km/h); 4.8 km/h is the usual planning pace."
@@ -419,13 +444,14 @@ class AccessSettings(Strict):
             "service": 15.0,
         },
         description="Driving speed by road class (km/h); classes not listed are not driven on. "
-        "Default: motorway 96, trunk 64, primary 40, secondary 35, tertiary 30, residential and "
-        "unclassified 25, service 15, living_street 10 (links at about half).",
+        "A map given here replaces the whole default: motorway 96, trunk 64, primary 40, "
+        "secondary 35, tertiary 30, residential and unclassified 25, service 15, "
+        "living_street 10 (links at about half).",
     )
     band_minutes: list[float] = Field(
         default_factory=lambda: [10.0, 20.0, 30.0],
-        description="Upper limits of the travel-time bands in minutes (default bands 0-10, "
-        "10-20, 20-30 and 30+).",
+        description="Upper limits of the travel-time bands in minutes; a list given here "
+        "replaces the default [10, 20, 30] (bands 0-10, 10-20, 20-30 and 30+).",
     )
     use_capacity: bool = Field(
         True,

@@ -7,6 +7,11 @@ Reading is the I/O edge (:func:`read_network_lines`); everything after it is pur
   line ends, as topologically structured road data does: lines are joined where their end
   points coincide (to the centimetre), not where they merely cross. A footbridge over a
   motorway therefore does not connect to it, which is what makes a motorway a barrier.
+* A line layer whose lines cross without shared end points (a council GIS export) is split
+  where its lines cross (``split_crossings``, :func:`split_at_crossings`: GEOS noding through
+  :func:`shapely.node`), except lines marked as bridges or tunnels and lines of the
+  ``no_junction_classes`` (motorways, railways, rivers), which keep joining others only at
+  their end points.
 * An OSM extract is read with pyrosm: its walking network (pyrosm's walking filter, which
   already leaves out motorways and ways with foot=no) as walkable lines, its driving network
   for cars and for the barrier classes, and its railways.
@@ -75,8 +80,14 @@ def lines_from_layer(
     settings: AccessSettings,
     crs: Any,
     source: str = "network layer",
+    split_crossings: bool = False,
+    bridge_column: str | None = None,
 ) -> gpd.GeoDataFrame:
-    """A line layer with a road-class column as the joined network lines, in ``crs``."""
+    """A line layer with a road-class column as the joined network lines, in ``crs``.
+
+    ``split_crossings``: split lines where they cross (:func:`split_at_crossings`), except
+    lines whose ``bridge_column`` marks a bridge or tunnel and lines of
+    ``settings.no_junction_classes``."""
     import geopandas as gpd
 
     if class_column not in frame.columns:
@@ -88,6 +99,11 @@ def lines_from_layer(
         raise DataError(
             f"{source}, column {name_column!r}: the name column is missing",
             hint="set access.networks[].name_column to an existing column or leave it out",
+        )
+    if bridge_column is not None and bridge_column not in frame.columns:
+        raise DataError(
+            f"{source}, column {bridge_column!r}: the bridge/tunnel column is missing",
+            hint="set access.networks[].bridge_column to an existing column or leave it out",
         )
     if frame.crs is None:
         raise DataError(
@@ -115,7 +131,59 @@ def lines_from_layer(
         geometry=g.geometry.to_numpy(),
         crs=crs,
     )
-    return out[list(LINE_COLUMNS)]
+    out = out[list(LINE_COLUMNS)]
+    if split_crossings:
+        whole = cls.isin({c.lower() for c in settings.no_junction_classes}).to_numpy(dtype=bool)
+        if bridge_column is not None:
+            whole |= is_marked(g[bridge_column]).to_numpy(dtype=bool)
+        out = split_at_crossings(out, keep_whole=whole)
+    return out
+
+
+#: Values of a bridge/tunnel column that mean "not a bridge or tunnel" (after lower-casing and
+#: trimming); anything else (yes, true, 1, bridge, viaduct, tunnel ...) marks one.
+NOT_MARKED = frozenset({"", "no", "n", "false", "f", "0", "0.0", "none", "nan", "<na>"})
+
+
+def is_marked(values: pd.Series) -> pd.Series:
+    """True where a bridge/tunnel column marks the line (see :data:`NOT_MARKED`)."""
+    text = values.astype("string").fillna("").str.strip().str.lower()
+    return ~text.isin(NOT_MARKED)
+
+
+def split_at_crossings(lines: gpd.GeoDataFrame, *, keep_whole: np.ndarray) -> gpd.GeoDataFrame:
+    """Split lines where they cross or touch, so that every crossing becomes a junction.
+
+    Only lines with ``keep_whole`` False take part: they are noded together with GEOS
+    (:func:`shapely.node`, a full noding of the linework: each line is cut at every point where
+    another one crosses it or ends on it; overlapping stretches are kept once). Each piece keeps
+    the attributes of the line it came from (the line nearest the piece's midpoint). Lines
+    with ``keep_whole`` (bridges, tunnels, motorways, railways, rivers) are returned as they
+    are, so they join other lines only at their own end points, as before.
+    """
+    import geopandas as gpd
+    import shapely
+
+    keep_whole = np.asarray(keep_whole, dtype=bool)
+    cut = np.flatnonzero(~keep_whole)
+    if len(cut) < 2:
+        return lines
+    geoms = lines.geometry.to_numpy()[cut]
+    pieces = shapely.get_parts(shapely.node(shapely.multilinestrings(geoms)))
+    pieces = pieces[shapely.length(pieces) > 0]
+    mid = shapely.line_interpolate_point(pieces, 0.5, normalized=True)
+    tree = shapely.STRtree(geoms)
+    piece_i, src_j = tree.query_nearest(mid, all_matches=False)
+    order = np.argsort(piece_i, kind="stable")
+    src = cut[src_j[order]]
+    split = gpd.GeoDataFrame(
+        lines.drop(columns="geometry").iloc[src].reset_index(drop=True),
+        geometry=pieces[piece_i[order]],
+        crs=lines.crs,
+    )
+    whole = lines.iloc[np.flatnonzero(keep_whole)].reset_index(drop=True)
+    out = gpd.GeoDataFrame(pd.concat([split, whole], ignore_index=True), crs=lines.crs)
+    return out[list(lines.columns)]
 
 
 def _osm_lines(path: Any, settings: AccessSettings, crs: Any) -> gpd.GeoDataFrame:
@@ -210,6 +278,8 @@ def read_network_lines(settings: AccessSettings, crs: Any) -> gpd.GeoDataFrame:
                 settings=settings,
                 crs=crs,
                 source=str(spec.path),
+                split_crossings=spec.split_crossings,
+                bridge_column=spec.bridge_column,
             )
         )
     out = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=crs)
