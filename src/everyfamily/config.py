@@ -392,9 +392,55 @@ class NetworkFile(Strict):
     )
 
 
+class ApproximateNetworkSettings(Strict):
+    barriers: Path | None = Field(
+        None,
+        description="Line layer (GeoPackage, GeoJSON, shapefile) of what divides places: "
+        "motorways, railways, rivers. No path crosses its lines except at their crossings. "
+        "Absent: no barriers.",
+    )
+    layer: str | None = Field(None, description="Layer name inside a barriers GeoPackage.")
+    class_column: str = Field(
+        "highway",
+        description="Column of the barrier layer holding its class (motorway, rail, river ...), "
+        "matched against barrier_classes and not_walkable_classes.",
+    )
+    name_column: str | None = Field(
+        None, description="Optional column of the barrier's name or number (e.g. 'M57')."
+    )
+    crossings_at_vertices: bool = Field(
+        True,
+        description="Every vertex of a barrier line is a crossing (schematic links drawn "
+        "junction to junction, like National Highways' network). Set false for detailed lines "
+        "(rivers, railways traced from maps) and give crossings.",
+    )
+    crossings: Path | None = Field(
+        None,
+        description="Optional point layer of where barriers can be crossed on foot (bridges, "
+        "underpasses, level crossings, junctions).",
+    )
+    crossings_layer: str | None = Field(
+        None, description="Layer name inside a crossings GeoPackage."
+    )
+    max_edge_m: float = Field(
+        1200.0,
+        gt=0,
+        description="Longest straight path between two neighbouring postcode centroids "
+        "(metres); longer ones cross open country, not a walk anyone takes.",
+    )
+
+
 class AccessSettings(Strict):
-    networks: Annotated[list[NetworkFile], Field(min_length=1)] = Field(
-        description="Network files, read and joined into one network (e.g. roads and railways)."
+    networks: list[NetworkFile] = Field(
+        default_factory=list,
+        description="Network files, read and joined into one network (e.g. roads and railways). "
+        "May be left out when approximate_network is given.",
+    )
+    approximate_network: ApproximateNetworkSettings | None = Field(
+        None,
+        description="No street network: build an APPROXIMATE one from the postcode lookup's "
+        "centroids (straight paths between neighbours) and a barrier layer, crossable only at "
+        "its crossings (docs/access.md). Every access output then says it is approximate.",
     )
     approximate: bool = Field(
         False,
@@ -476,6 +522,33 @@ class AccessSettings(Strict):
         description="A road or railway is a candidate barrier when it has at most this many "
         "walkable crossings per km.",
     )
+    max_snap_m: float = Field(
+        500.0,
+        gt=0,
+        description="Network check: a home point farther than this (metres) from the main "
+        "connected piece of the walking network is far from it.",
+    )
+    max_share_far_from_network: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Network check: when more than this share of home points is farther than "
+        "max_snap_m from the network, the run warns loudly and access findings are withheld.",
+    )
+    max_share_outside_main_piece: float = Field(
+        0.2,
+        ge=0,
+        le=1,
+        description="Network check: when more than this share of the walkable network's length "
+        "lies outside its largest connected piece (a network in many disconnected pieces), the "
+        "run warns loudly and access findings are withheld.",
+    )
+
+    @model_validator(mode="after")
+    def _some_network(self) -> AccessSettings:
+        if not self.networks and self.approximate_network is None:
+            raise ValueError("give networks (network files) or approximate_network")
+        return self
 
 
 class CensusBaselineSettings(Strict):

@@ -417,3 +417,30 @@ def test_a_motorway_and_a_river_are_never_junctions(tmp_path: Path) -> None:
         g, np.array([100.0]), np.array([-100.0]), np.array([300.0]), np.array([-100.0]), ["S"]
     )
     assert float(m.network_m[0, 0]) == pytest.approx(400.0 + 200.0 + 400.0)
+
+
+def test_network_check_measures_pieces_and_distance_from_homes() -> None:
+    from everyfamily.access.network import check_network
+
+    # main piece: 300 m of street from (0, 0) to (300, 0); a fragment of 100 m far away
+    lines = _frame(
+        [
+            ("residential", [(0.0, 0.0), (100.0, 0.0)]),
+            ("residential", [(100.0, 0.0), (200.0, 0.0)]),
+            ("residential", [(200.0, 0.0), (300.0, 0.0)]),
+            ("residential", [(5000.0, 0.0), (5100.0, 0.0)]),
+        ]
+    )
+    g = walking_graph(lines)
+    # homes on the street, 40 m off it, and 600 m off it (next to the fragment, which does
+    # not count: points snap to the main piece only)
+    px = np.array([100.0, 300.0, 0.0, 5100.0])
+    py = np.array([0.0, 40.0, 0.0, 0.0])
+    c = check_network(g, px, py, max_snap_m=500.0)
+    assert c.pieces == 2
+    assert c.share_outside_main == pytest.approx(100 / 400)
+    assert c.share_far == pytest.approx(1 / 4)
+    assert c.median_snap_m == pytest.approx(20.0)  # distances 0, 40, 0, 4800
+    assert c.problems(max_share_far=0.5, max_share_outside_main=0.2) == ["network_in_pieces"]
+    assert c.problems(max_share_far=0.2, max_share_outside_main=0.3) == ["network_far_from_homes"]
+    assert c.problems(max_share_far=0.5, max_share_outside_main=0.3) == []

@@ -247,8 +247,13 @@ def _osm_part(frame: Any, column: str, *, walkable: bool, drivable: bool) -> pd.
     )
 
 
-def read_network_lines(settings: AccessSettings, crs: Any) -> gpd.GeoDataFrame:
-    """Read and join every network file of the project into one frame of lines in ``crs``."""
+def read_network_lines(
+    settings: AccessSettings, crs: Any, *, need_walkable: bool = True
+) -> gpd.GeoDataFrame:
+    """Read and join every network file of the project into one frame of lines in ``crs``.
+
+    ``need_walkable``: raise when the files hold no walkable line (False when the walkable
+    ways come from elsewhere: an approximate network)."""
     import geopandas as gpd
     import pyogrio
 
@@ -283,7 +288,7 @@ def read_network_lines(settings: AccessSettings, crs: Any) -> gpd.GeoDataFrame:
             )
         )
     out = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=crs)
-    if not out["walkable"].any():
+    if need_walkable and not out["walkable"].any():
         raise DataError(
             "the network files hold no walkable lines",
             hint="check access.not_walkable_classes and the class column",
@@ -411,4 +416,67 @@ def driving_graph(lines: gpd.GeoDataFrame, speeds_kmh: dict[str, float]) -> Grap
         component=g.component,
         main_component=g.main_component,
         weight="seconds",
+    )
+
+
+@dataclass(frozen=True)
+class NetworkCheck:
+    """Is the walking network fit to measure access on? (:func:`check_network`)
+
+    ``pieces``: connected pieces of the walking graph; ``share_outside_main``: share of its
+    length outside the largest piece; ``share_far``: share of home points (one per child)
+    farther than ``max_snap_m`` from the largest piece; ``median_snap_m``: their median
+    distance to it."""
+
+    pieces: int
+    share_outside_main: float
+    share_far: float
+    median_snap_m: float
+    max_snap_m: float
+
+    def problems(self, *, max_share_far: float, max_share_outside_main: float) -> list[str]:
+        """Codes of the checks that fail: ``network_far_from_homes``, ``network_in_pieces``."""
+        out = []
+        if self.share_far > max_share_far:
+            out.append("network_far_from_homes")
+        if self.share_outside_main > max_share_outside_main:
+            out.append("network_in_pieces")
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "pieces": self.pieces,
+            "share_outside_main_piece": round(self.share_outside_main, 4),
+            "share_homes_far": round(self.share_far, 4),
+            "median_snap_m": round(self.median_snap_m, 1),
+            "max_snap_m": self.max_snap_m,
+        }
+
+
+def check_network(
+    graph: Graph, px: np.ndarray, py: np.ndarray, *, max_snap_m: float
+) -> NetworkCheck:
+    """Measure how well a walking graph covers the home points ``(px, py)`` (one per child).
+
+    A network that comes out in many disconnected pieces (lines that should meet but do not:
+    a layer that needed ``split_crossings``, a CRS mix-up, a clipped extract) or that lies
+    far from where families live (the wrong area, only main roads) gives walking times that
+    are artefacts of the data, not of the streets: the access stage withholds its findings on
+    it (docs/access.md)."""
+    coo = graph.matrix.tocoo()
+    total = float(coo.data.sum())
+    outside = float(coo.data[graph.component[coo.row] != graph.main_component].sum())
+    px, py = np.asarray(px, dtype="float64"), np.asarray(py, dtype="float64")
+    if len(px):
+        _node, dist = graph.snap(px, py)
+        share_far = float(np.mean(dist > max_snap_m))
+        median = float(np.median(dist))
+    else:
+        share_far, median = 0.0, float("nan")
+    return NetworkCheck(
+        pieces=len(np.unique(graph.component)),
+        share_outside_main=outside / total if total > 0 else 0.0,
+        share_far=share_far,
+        median_snap_m=median,
+        max_snap_m=float(max_snap_m),
     )
