@@ -22,7 +22,13 @@ from); writes
 
 Nothing person-level goes to the console or run.json: only whole-borough counts (operator
 figures; no counts by area or group). When the network is
-approximate (the demo), every table, layer, finding and summary says so.
+approximate (the demo, or ``access.approximate_network``: access/approximate.py), every
+table, layer, finding and summary says so.
+
+The network is checked first (:func:`everyfamily.access.network.check_network`): when most
+home points are far from it or it lies in many disconnected pieces, the stage warns loudly
+(``ctx.warn``: console, run.json ``warnings``, the report's "Read this first") and withholds
+everything above rather than compute it on that network.
 """
 
 from __future__ import annotations
