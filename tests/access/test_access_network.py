@@ -344,6 +344,8 @@ def test_crossing_lines_are_split_into_junctions(tmp_path: Path) -> None:
         "street 3"
     ]
     assert _walk_home_to_site(lines) == pytest.approx(400.0)
+    # at 4.8 km/h (80 m a minute) that is a 5-minute walk
+    assert ms.minutes(np.array([_walk_home_to_site(lines)]), 4.8)[0] == pytest.approx(5.0)
 
 
 def test_without_splitting_crossing_lines_do_not_join(tmp_path: Path) -> None:

@@ -171,14 +171,23 @@ def split_at_crossings(lines: gpd.GeoDataFrame, *, keep_whole: np.ndarray) -> gp
     geoms = lines.geometry.to_numpy()[cut]
     pieces = shapely.get_parts(shapely.node(shapely.multilinestrings(geoms)))
     pieces = pieces[shapely.length(pieces) > 0]
+    # Each piece's source: a line within 1 cm of the piece's midpoint (the first, where
+    # lines overlap); a bounded "dwithin" query is several times faster than nearest-line.
     mid = shapely.line_interpolate_point(pieces, 0.5, normalized=True)
     tree = shapely.STRtree(geoms)
-    piece_i, src_j = tree.query_nearest(mid, all_matches=False)
-    order = np.argsort(piece_i, kind="stable")
-    src = cut[src_j[order]]
+    piece_i, src_j = tree.query(mid, predicate="dwithin", distance=10.0**-NODE_DECIMALS)
+    src_of = np.full(len(pieces), -1, dtype=np.int64)
+    order = np.lexsort((src_j, piece_i))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = piece_i[order][1:] != piece_i[order][:-1]
+    src_of[piece_i[order][first]] = src_j[order][first]
+    lost = np.flatnonzero(src_of < 0)
+    if len(lost):  # round-off beyond 1 cm: the nearest line
+        li, lj = tree.query_nearest(mid[lost], all_matches=False)
+        src_of[lost[li]] = lj
     split = gpd.GeoDataFrame(
-        lines.drop(columns="geometry").iloc[src].reset_index(drop=True),
-        geometry=pieces[piece_i[order]],
+        lines.drop(columns="geometry").iloc[cut[src_of]].reset_index(drop=True),
+        geometry=pieces,
         crs=lines.crs,
     )
     whole = lines.iloc[np.flatnonzero(keep_whole)].reset_index(drop=True)
