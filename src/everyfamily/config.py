@@ -391,6 +391,15 @@ class NetworkFile(Strict):
         "end points.",
     )
 
+    @model_validator(mode="after")
+    def _bridges_need_splitting(self) -> NetworkFile:
+        if self.bridge_column is not None and not self.split_crossings:
+            raise ValueError(
+                "bridge_column is used only with split_crossings: true (without it, lines "
+                "join only at their end points and a bridge never joins what it crosses)"
+            )
+        return self
+
 
 class ApproximateNetworkSettings(Strict):
     barriers: Path | None = Field(

@@ -446,3 +446,10 @@ def test_network_check_measures_pieces_and_distance_from_homes() -> None:
     assert c.problems(max_share_far=0.5, max_share_outside_main=0.2) == ["network_in_pieces"]
     assert c.problems(max_share_far=0.2, max_share_outside_main=0.3) == ["network_far_from_homes"]
     assert c.problems(max_share_far=0.5, max_share_outside_main=0.3) == []
+
+
+def test_a_bridge_column_without_split_crossings_is_refused(tmp_path: Path) -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="split_crossings"):
+        NetworkFile(path=tmp_path / "x.gpkg", bridge_column="structure")
