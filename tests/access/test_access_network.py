@@ -453,3 +453,14 @@ def test_a_bridge_column_without_split_crossings_is_refused(tmp_path: Path) -> N
 
     with pytest.raises(ValidationError, match="split_crossings"):
         NetworkFile(path=tmp_path / "x.gpkg", bridge_column="structure")
+
+
+def test_a_railway_only_file_may_join_an_approximate_network(tmp_path: Path) -> None:
+    # alone, a file with no walkable line is an error; next to an approximate network (whose
+    # paths are the walkable ways) it is read as it is
+    path = _layer(tmp_path, [("rail", "", [(0.0, 0.0), (2000.0, 0.0)])], "EPSG:27700")
+    spec = NetworkFile(path=path, class_column="roadclass")
+    with pytest.raises(DataError, match="no walkable lines"):
+        read_network_lines(settings(spec), "EPSG:27700")
+    lines = read_network_lines(settings(spec), "EPSG:27700", need_walkable=False)
+    assert list(lines["road_class"]) == ["rail"] and not lines["walkable"].any()
