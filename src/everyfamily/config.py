@@ -460,10 +460,18 @@ class AccessSettings(Strict):
         None, description="What the approximation is, shown with every access output."
     )
     barrier_classes: list[str] = Field(
-        default_factory=lambda: ["motorway", "motorway_link", "trunk", "trunk_link", "rail"],
-        description="Road or rail classes that may cut a community in two (candidate barriers). "
-        "A list given here replaces the default (motorway, motorway_link, trunk, trunk_link, "
-        "rail): to add river, write the whole list.",
+        default_factory=lambda: [
+            "motorway",
+            "motorway_link",
+            "trunk",
+            "trunk_link",
+            "rail",
+            "river",
+            "canal",
+        ],
+        description="Road, rail or water classes that may cut a community in two (candidate "
+        "barriers). A list given here replaces the default (motorway, motorway_link, trunk, "
+        "trunk_link, rail, river, canal): to add a class, write the whole list.",
     )
     not_walkable_classes: list[str] = Field(
         default_factory=lambda: ["motorway", "motorway_link", "rail", "railway", "river", "canal"],

@@ -162,3 +162,22 @@ def test_access_settings_need_a_network_or_an_approximate_one() -> None:
 
     with pytest.raises(ValidationError, match="approximate_network"):
         AccessSettings()
+
+
+def test_the_river_is_a_barrier_crossed_where_the_layer_says() -> None:
+    from everyfamily.access import barriers as br
+
+    frame = approximate_network(
+        GRID,
+        [("river", "Alt", RIVER)],
+        crs=CRS,
+        crossings_xy=np.array([(X0 + 550, Y0 + 1000)]),
+        crossings_at_vertices=False,
+    )
+    lines = _as_lines(frame)
+    # rivers are barrier classes by default; the 1.1 km river has one crossing: the bridge
+    defaults = AccessSettings(approximate_network=ApproximateNetworkSettings())
+    (bar,) = br.find_barriers(lines, defaults.barrier_classes)
+    assert (bar.kind, bar.name) == ("river", "Alt")
+    assert bar.length_m == pytest.approx(1100.0)
+    assert bar.crossings == ((X0 + 550, Y0 + 1000),)
