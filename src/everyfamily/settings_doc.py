@@ -15,6 +15,10 @@ Generated from `src/everyfamily/config.py` by `everyfamily settings-doc`; a test
 current. Every key below may appear in the project YAML; any other key is rejected with its
 file and line. Relative paths are resolved against the project file's folder.
 
+A list or a map given in the project file **replaces** its default; it is never merged with
+it. To add one value to a default list (say `primary` to `access.barrier_classes`), write
+the whole list, defaults included.
+
 """
 
 

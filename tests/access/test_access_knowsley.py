@@ -235,3 +235,128 @@ def test_no_barrier_planted_no_access_barrier(
     finally:
         con.close()
     assert row == (True, True)
+
+
+# --- the product's own settings on the same run: replay access, find and report ----------
+
+
+def _replay(
+    planted: tuple[Path, dict[str, Any]], folder: Path, access: dict[str, Any]
+) -> tuple[Path, dict[str, Any], list[str]]:
+    """Copy the planted run and run its access, find and report stages again with another
+    ``access:`` block (the stages after measure: what `everyfamily run` would do with it).
+    Returns the copy, the run metadata and what the run printed."""
+    import shutil
+
+    from everyfamily.access.stage import access_stage
+    from everyfamily.config import AccessSettings, load_project
+    from everyfamily.findings.stage import findings_stage
+    from everyfamily.pipeline import RunContext
+    from everyfamily.report.stage import report_stage
+    from everyfamily.stores import ANALYSIS, open_stores
+
+    out, _truth = planted
+    copy = folder / "run"
+    shutil.copytree(out, copy)
+    project = load_project(copy / "scenario" / "project.yaml")
+    project = project.model_copy(update={"access": AccessSettings.model_validate(access)})
+    engine = open_stores(copy, project.privacy)
+    said: list[str] = []
+    ctx = RunContext(project=project, out_dir=copy, engine=engine, echo=said.append)
+    try:
+        for stage in (access_stage, findings_stage, report_stage):
+            with engine.zone(ANALYSIS):
+                stage(ctx)
+    finally:
+        engine.close()
+    return copy, ctx.metadata, said
+
+
+def _barrier_layer(folder: Path) -> Path:
+    """The motorways as a council might hand them over: National Highways' schematic links
+    (open data), another class column, capitalised values."""
+    from everyfamily.demo import opendata_io as od
+
+    roads = gpd.read_file(od.OPENDATA_DIR / od.ROADS)[["road", "geometry"]]
+    path = folder / "barriers.geojson"
+    roads.assign(srn_class="Motorway").to_file(path, driver="GeoJSON")
+    return path
+
+
+def test_approximate_network_setting_finds_the_m57_barrier(
+    planted: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    # Only product settings: the project's postcode lookup, its sites and a barrier layer;
+    # no file written by the demo's network code.
+    access = {
+        "approximate_network": {
+            "barriers": str(_barrier_layer(tmp_path)),
+            "class_column": "srn_class",
+            "name_column": "road",
+        }
+    }
+    out, meta, _said = _replay(planted, tmp_path, access)
+    acc = meta["access"]
+    assert acc["approximate_network"] is True and "APPROXIMATE" in acc["note"]
+    assert acc["network_check"]["pieces"] == 1 and acc["network_check"]["share_homes_far"] == 0
+    assert "withheld" not in acc and not meta.get("warnings")
+    (f,) = _access_findings(out)
+    assert f["evidence"]["barrier"]["name"] == "M57"
+    assert sorted(f["areas"]) == sorted(planted[1]["barrier"]["far_side_lsoas"])
+    assert f["headline"].endswith("(approximate walking network)")
+
+
+def _assert_withheld(out: Path, meta: dict[str, Any], said: list[str], code: str) -> str:
+    (w,) = [w for w in meta["warnings"] if w["code"] == code]
+    assert w["stage"] == "access" and w["message"].startswith("access findings withheld: ")
+    assert f"  WARNING: {w['message']}" in said
+    assert code in meta["access"]["withheld"]
+    # nothing computed on it: no access finding, no access table, no access section ...
+    assert _access_findings(out) == []
+    con = open_run_stores(out).con
+    try:
+        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    finally:
+        con.close()
+    assert "children" in tables
+    assert not {"access_children", "access_areas", "access_bands", "access_barriers"} & tables
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert '<section id="access">' not in html
+    # ... and the report's "Read this first" box says why
+    box = html[html.index('<section id="warnings"') :]
+    assert w["message"] in box[: box.index("</section>")]
+    # run.json on disk would carry it too (the pipeline writes ctx.metadata there)
+    return str(w["message"])
+
+
+def test_a_network_far_from_homes_is_a_loud_warning_and_withheld(
+    planted: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    # the demo's network cut to its western tenth: most homes are kilometres from it
+    out, _truth = planted
+    net = gpd.read_file(out / "scenario" / "reference" / "walking_network_approximate.geojson")
+    x = net.geometry.centroid.x
+    corner = tmp_path / "corner.geojson"
+    net[x < x.quantile(0.1)].to_file(corner, driver="GeoJSON")
+    copy, meta, said = _replay(planted, tmp_path, {"networks": [{"path": str(corner)}]})
+    message = _assert_withheld(copy, meta, said, "network_far_from_homes")
+    check = meta["access"]["network_check"]
+    assert check["share_homes_far"] > 0.5
+    assert f"{check['share_homes_far']:.0%} of home points are more than 500 m" in message
+
+
+def test_a_network_in_pieces_is_a_loud_warning_and_withheld(
+    planted: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    # an approximate network whose paths may be at most 150 m long falls apart into many
+    # pieces; the far-from-homes check is switched off to see this one alone
+    access = {
+        "approximate_network": {"max_edge_m": 150},
+        "max_share_far_from_network": 1.0,
+    }
+    copy, meta, said = _replay(planted, tmp_path, access)
+    message = _assert_withheld(copy, meta, said, "network_in_pieces")
+    assert [w["code"] for w in meta["warnings"]] == ["network_in_pieces"]
+    check = meta["access"]["network_check"]
+    assert check["pieces"] > 50 and check["share_outside_main_piece"] > 0.2
+    assert f"in {check['pieces']:,} disconnected pieces" in message

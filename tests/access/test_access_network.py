@@ -290,3 +290,177 @@ SPEEDS = {"residential": 25.0, "primary": 40.0}
 def test_a_missing_network_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="network file not found"):
         read_network_lines(settings(NetworkFile(path=tmp_path / "none.gpkg")), "EPSG:27700")
+
+
+# --- line layers whose lines cross without shared end points (split_crossings) ------------
+#
+# A street along y = 0 from (0, 0) to (400, 0); two streets crossing it at x = 100 and
+# x = 300, each from y = -100 to y = 300 (no end point on the first street); a street along
+# y = 300 joining their top ends. Home at (100, -100), site at (400, 0).
+# Split where they cross: 100 m up to the crossing, 300 m east = 400 m.
+# If the x = 100 street is a bridge (or a class that is never split): up 400 m, along the top
+# 200 m, down 300 m to the crossing at (300, 0), then 100 m east = 1,000 m.
+_CROSSING_ROWS: list[tuple[str, str, list[tuple[float, float]]]] = [
+    ("residential", "", [(0.0, 0.0), (400.0, 0.0)]),
+    ("residential", "yes", [(100.0, -100.0), (100.0, 300.0)]),
+    ("residential", "", [(300.0, -100.0), (300.0, 300.0)]),
+    ("residential", "", [(100.0, 300.0), (300.0, 300.0)]),
+]
+
+
+def _crossing_file(tmp_path: Path, rows: list[tuple[str, str, list[tuple[float, float]]]]) -> Path:
+    frame = gpd.GeoDataFrame(
+        {
+            "kind": [r[0] for r in rows],
+            "structure": [r[1] for r in rows],
+            "ref": [f"street {i}" for i in range(len(rows))],
+        },
+        geometry=[LineString(r[2]) for r in rows],
+        crs="EPSG:27700",
+    )
+    path = tmp_path / "council_export.geojson"
+    frame.to_file(path, driver="GeoJSON")
+    return path
+
+
+def _walk_home_to_site(lines: gpd.GeoDataFrame) -> float:
+    g = walking_graph(lines)
+    m = ms.travel_matrix(
+        g, np.array([100.0]), np.array([-100.0]), np.array([400.0]), np.array([0.0]), ["S"]
+    )
+    return float(m.network_m[0, 0])
+
+
+def test_crossing_lines_are_split_into_junctions(tmp_path: Path) -> None:
+    path = _crossing_file(tmp_path, _CROSSING_ROWS)
+    spec = NetworkFile(path=path, class_column="kind", name_column="ref", split_crossings=True)
+    lines = read_network_lines(settings(spec), "EPSG:27700")
+    # the y = 0 street is cut twice (3 pieces), each crossing street once (2 pieces each),
+    # the top street not at all: 8 pieces, same total length (400 + 400 + 400 + 200 m)
+    assert len(lines) == 8
+    assert float(shapely.length(lines.geometry.to_numpy()).sum()) == pytest.approx(1400.0)
+    # every piece keeps its own line's attributes
+    assert sorted(lines["name"]) == ["street 0"] * 3 + ["street 1"] * 2 + ["street 2"] * 2 + [
+        "street 3"
+    ]
+    assert _walk_home_to_site(lines) == pytest.approx(400.0)
+    # at 4.8 km/h (80 m a minute) that is a 5-minute walk
+    assert ms.minutes(np.array([_walk_home_to_site(lines)]), 4.8)[0] == pytest.approx(5.0)
+
+
+def test_without_splitting_crossing_lines_do_not_join(tmp_path: Path) -> None:
+    path = _crossing_file(tmp_path, _CROSSING_ROWS)
+    spec = NetworkFile(path=path, class_column="kind", name_column="ref")
+    lines = read_network_lines(settings(spec), "EPSG:27700")
+    assert len(lines) == 4
+    g = walking_graph(lines)
+    # the y = 0 street is a piece of its own, apart from the other three
+    assert len(set(g.component.tolist())) == 2
+
+
+def test_a_bridge_is_not_split_where_it_crosses(tmp_path: Path) -> None:
+    path = _crossing_file(tmp_path, _CROSSING_ROWS)
+    spec = NetworkFile(
+        path=path,
+        class_column="kind",
+        name_column="ref",
+        split_crossings=True,
+        bridge_column="structure",
+    )
+    lines = read_network_lines(settings(spec), "EPSG:27700")
+    # the bridge stays whole; the y = 0 street is cut only at x = 300 (2 pieces), the x = 300
+    # street once (2 pieces), the top street not at all: 6 lines
+    assert len(lines) == 6
+    assert _walk_home_to_site(lines) == pytest.approx(1000.0)
+
+
+def test_a_missing_bridge_column_names_the_file_and_column(tmp_path: Path) -> None:
+    path = _crossing_file(tmp_path, _CROSSING_ROWS)
+    spec = NetworkFile(
+        path=path, class_column="kind", split_crossings=True, bridge_column="is_bridge"
+    )
+    with pytest.raises(DataError, match="column 'is_bridge'"):
+        read_network_lines(settings(spec), "EPSG:27700")
+
+
+def test_a_no_junction_class_is_not_split_where_it_crosses(tmp_path: Path) -> None:
+    # the x = 100 street is a trunk road walked along (a class the project says has no
+    # junctions with what crosses it): the same 1,000 m walk as for a bridge
+    rows = list(_CROSSING_ROWS)
+    rows[1] = ("trunk", "", rows[1][2])
+    path = _crossing_file(tmp_path, rows)
+    spec = NetworkFile(path=path, class_column="kind", split_crossings=True)
+    lines = read_network_lines(settings(spec, no_junction_classes=["trunk"]), "EPSG:27700")
+    assert _walk_home_to_site(lines) == pytest.approx(1000.0)
+    # with the default classes (motorways, railways, rivers) the trunk road is split
+    lines = read_network_lines(settings(spec), "EPSG:27700")
+    assert _walk_home_to_site(lines) == pytest.approx(400.0)
+
+
+def test_a_motorway_and_a_river_are_never_junctions(tmp_path: Path) -> None:
+    # The y = 0 street of the layout above becomes a motorway and a river runs along
+    # y = 150: neither is split, nor are the streets where they pass over or under them (5
+    # lines, as given). The walk from (100, -100) to a site at (300, -100) goes up 400 m,
+    # along the top 200 m and down 400 m.
+    rows: list[tuple[str, str, list[tuple[float, float]]]] = [
+        ("motorway", "", [(0.0, 0.0), (400.0, 0.0)]),
+        ("residential", "", [(100.0, -100.0), (100.0, 300.0)]),
+        ("residential", "", [(300.0, -100.0), (300.0, 300.0)]),
+        ("residential", "", [(100.0, 300.0), (300.0, 300.0)]),
+        ("river", "", [(0.0, 150.0), (400.0, 150.0)]),
+    ]
+    path = _crossing_file(tmp_path, rows)
+    spec = NetworkFile(path=path, class_column="kind", split_crossings=True)
+    lines = read_network_lines(settings(spec), "EPSG:27700")
+    assert len(lines) == 5
+    assert list(lines.loc[~lines["walkable"], "road_class"]) == ["motorway", "river"]
+    g = walking_graph(lines)
+    m = ms.travel_matrix(
+        g, np.array([100.0]), np.array([-100.0]), np.array([300.0]), np.array([-100.0]), ["S"]
+    )
+    assert float(m.network_m[0, 0]) == pytest.approx(400.0 + 200.0 + 400.0)
+
+
+def test_network_check_measures_pieces_and_distance_from_homes() -> None:
+    from everyfamily.access.network import check_network
+
+    # main piece: 300 m of street from (0, 0) to (300, 0); a fragment of 100 m far away
+    lines = _frame(
+        [
+            ("residential", [(0.0, 0.0), (100.0, 0.0)]),
+            ("residential", [(100.0, 0.0), (200.0, 0.0)]),
+            ("residential", [(200.0, 0.0), (300.0, 0.0)]),
+            ("residential", [(5000.0, 0.0), (5100.0, 0.0)]),
+        ]
+    )
+    g = walking_graph(lines)
+    # homes on the street, 40 m off it, and 600 m off it (next to the fragment, which does
+    # not count: points snap to the main piece only)
+    px = np.array([100.0, 300.0, 0.0, 5100.0])
+    py = np.array([0.0, 40.0, 0.0, 0.0])
+    c = check_network(g, px, py, max_snap_m=500.0)
+    assert c.pieces == 2
+    assert c.share_outside_main == pytest.approx(100 / 400)
+    assert c.share_far == pytest.approx(1 / 4)
+    assert c.median_snap_m == pytest.approx(20.0)  # distances 0, 40, 0, 4800
+    assert c.problems(max_share_far=0.5, max_share_outside_main=0.2) == ["network_in_pieces"]
+    assert c.problems(max_share_far=0.2, max_share_outside_main=0.3) == ["network_far_from_homes"]
+    assert c.problems(max_share_far=0.5, max_share_outside_main=0.3) == []
+
+
+def test_a_bridge_column_without_split_crossings_is_refused(tmp_path: Path) -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="split_crossings"):
+        NetworkFile(path=tmp_path / "x.gpkg", bridge_column="structure")
+
+
+def test_a_railway_only_file_may_join_an_approximate_network(tmp_path: Path) -> None:
+    # alone, a file with no walkable line is an error; next to an approximate network (whose
+    # paths are the walkable ways) it is read as it is
+    path = _layer(tmp_path, [("rail", "", [(0.0, 0.0), (2000.0, 0.0)])], "EPSG:27700")
+    spec = NetworkFile(path=path, class_column="roadclass")
+    with pytest.raises(DataError, match="no walkable lines"):
+        read_network_lines(settings(spec), "EPSG:27700")
+    lines = read_network_lines(settings(spec), "EPSG:27700", need_walkable=False)
+    assert list(lines["road_class"]) == ["rail"] and not lines["walkable"].any()

@@ -7,6 +7,11 @@ Reading is the I/O edge (:func:`read_network_lines`); everything after it is pur
   line ends, as topologically structured road data does: lines are joined where their end
   points coincide (to the centimetre), not where they merely cross. A footbridge over a
   motorway therefore does not connect to it, which is what makes a motorway a barrier.
+* A line layer whose lines cross without shared end points (a council GIS export) is split
+  where its lines cross (``split_crossings``, :func:`split_at_crossings`: GEOS noding through
+  :func:`shapely.node`), except lines marked as bridges or tunnels and lines of the
+  ``no_junction_classes`` (motorways, railways, rivers), which keep joining others only at
+  their end points.
 * An OSM extract is read with pyrosm: its walking network (pyrosm's walking filter, which
   already leaves out motorways and ways with foot=no) as walkable lines, its driving network
   for cars and for the barrier classes, and its railways.
@@ -75,8 +80,14 @@ def lines_from_layer(
     settings: AccessSettings,
     crs: Any,
     source: str = "network layer",
+    split_crossings: bool = False,
+    bridge_column: str | None = None,
 ) -> gpd.GeoDataFrame:
-    """A line layer with a road-class column as the joined network lines, in ``crs``."""
+    """A line layer with a road-class column as the joined network lines, in ``crs``.
+
+    ``split_crossings``: split lines where they cross (:func:`split_at_crossings`), except
+    lines whose ``bridge_column`` marks a bridge or tunnel and lines of
+    ``settings.no_junction_classes``."""
     import geopandas as gpd
 
     if class_column not in frame.columns:
@@ -88,6 +99,11 @@ def lines_from_layer(
         raise DataError(
             f"{source}, column {name_column!r}: the name column is missing",
             hint="set access.networks[].name_column to an existing column or leave it out",
+        )
+    if bridge_column is not None and bridge_column not in frame.columns:
+        raise DataError(
+            f"{source}, column {bridge_column!r}: the bridge/tunnel column is missing",
+            hint="set access.networks[].bridge_column to an existing column or leave it out",
         )
     if frame.crs is None:
         raise DataError(
@@ -115,7 +131,68 @@ def lines_from_layer(
         geometry=g.geometry.to_numpy(),
         crs=crs,
     )
-    return out[list(LINE_COLUMNS)]
+    out = out[list(LINE_COLUMNS)]
+    if split_crossings:
+        whole = cls.isin({c.lower() for c in settings.no_junction_classes}).to_numpy(dtype=bool)
+        if bridge_column is not None:
+            whole |= is_marked(g[bridge_column]).to_numpy(dtype=bool)
+        out = split_at_crossings(out, keep_whole=whole)
+    return out
+
+
+#: Values of a bridge/tunnel column that mean "not a bridge or tunnel" (after lower-casing and
+#: trimming); anything else (yes, true, 1, bridge, viaduct, tunnel ...) marks one.
+NOT_MARKED = frozenset({"", "no", "n", "false", "f", "0", "0.0", "none", "nan", "<na>"})
+
+
+def is_marked(values: pd.Series) -> pd.Series:
+    """True where a bridge/tunnel column marks the line (see :data:`NOT_MARKED`)."""
+    text = values.astype("string").fillna("").str.strip().str.lower()
+    return ~text.isin(NOT_MARKED)
+
+
+def split_at_crossings(lines: gpd.GeoDataFrame, *, keep_whole: np.ndarray) -> gpd.GeoDataFrame:
+    """Split lines where they cross or touch, so that every crossing becomes a junction.
+
+    Only lines with ``keep_whole`` False take part: they are noded together with GEOS
+    (:func:`shapely.node`, a full noding of the linework: each line is cut at every point where
+    another one crosses it or ends on it; overlapping stretches are kept once). Each piece keeps
+    the attributes of the line it came from (the line nearest the piece's midpoint). Lines
+    with ``keep_whole`` (bridges, tunnels, motorways, railways, rivers) are returned as they
+    are, so they join other lines only at their own end points, as before.
+    """
+    import geopandas as gpd
+    import shapely
+
+    keep_whole = np.asarray(keep_whole, dtype=bool)
+    cut = np.flatnonzero(~keep_whole)
+    if len(cut) < 2:
+        return lines
+    geoms = lines.geometry.to_numpy()[cut]
+    pieces = shapely.get_parts(shapely.node(shapely.multilinestrings(geoms)))
+    pieces = pieces[shapely.length(pieces) > 0]
+    # Each piece's source: a line within 1 cm of the piece's midpoint (the first, where
+    # lines overlap); a bounded "dwithin" query is several times faster than nearest-line.
+    mid = shapely.line_interpolate_point(pieces, 0.5, normalized=True)
+    tree = shapely.STRtree(geoms)
+    piece_i, src_j = tree.query(mid, predicate="dwithin", distance=10.0**-NODE_DECIMALS)
+    src_of = np.full(len(pieces), -1, dtype=np.int64)
+    order = np.lexsort((src_j, piece_i))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = piece_i[order][1:] != piece_i[order][:-1]
+    src_of[piece_i[order][first]] = src_j[order][first]
+    lost = np.flatnonzero(src_of < 0)
+    if len(lost):  # round-off beyond 1 cm: the nearest line
+        li, lj = tree.query_nearest(mid[lost], all_matches=False)
+        src_of[lost[li]] = lj
+    split = gpd.GeoDataFrame(
+        lines.drop(columns="geometry").iloc[cut[src_of]].reset_index(drop=True),
+        geometry=pieces,
+        crs=lines.crs,
+    )
+    whole = lines.iloc[np.flatnonzero(keep_whole)].reset_index(drop=True)
+    out = gpd.GeoDataFrame(pd.concat([split, whole], ignore_index=True), crs=lines.crs)
+    return out[list(lines.columns)]
 
 
 def _osm_lines(path: Any, settings: AccessSettings, crs: Any) -> gpd.GeoDataFrame:
@@ -179,8 +256,13 @@ def _osm_part(frame: Any, column: str, *, walkable: bool, drivable: bool) -> pd.
     )
 
 
-def read_network_lines(settings: AccessSettings, crs: Any) -> gpd.GeoDataFrame:
-    """Read and join every network file of the project into one frame of lines in ``crs``."""
+def read_network_lines(
+    settings: AccessSettings, crs: Any, *, need_walkable: bool = True
+) -> gpd.GeoDataFrame:
+    """Read and join every network file of the project into one frame of lines in ``crs``.
+
+    ``need_walkable``: raise when the files hold no walkable line (False when the walkable
+    ways come from elsewhere: an approximate network)."""
     import geopandas as gpd
     import pyogrio
 
@@ -210,10 +292,12 @@ def read_network_lines(settings: AccessSettings, crs: Any) -> gpd.GeoDataFrame:
                 settings=settings,
                 crs=crs,
                 source=str(spec.path),
+                split_crossings=spec.split_crossings,
+                bridge_column=spec.bridge_column,
             )
         )
     out = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=crs)
-    if not out["walkable"].any():
+    if need_walkable and not out["walkable"].any():
         raise DataError(
             "the network files hold no walkable lines",
             hint="check access.not_walkable_classes and the class column",
@@ -341,4 +425,67 @@ def driving_graph(lines: gpd.GeoDataFrame, speeds_kmh: dict[str, float]) -> Grap
         component=g.component,
         main_component=g.main_component,
         weight="seconds",
+    )
+
+
+@dataclass(frozen=True)
+class NetworkCheck:
+    """Is the walking network fit to measure access on? (:func:`check_network`)
+
+    ``pieces``: connected pieces of the walking graph; ``share_outside_main``: share of its
+    length outside the largest piece; ``share_far``: share of home points (one per child)
+    farther than ``max_snap_m`` from the largest piece; ``median_snap_m``: their median
+    distance to it."""
+
+    pieces: int
+    share_outside_main: float
+    share_far: float
+    median_snap_m: float
+    max_snap_m: float
+
+    def problems(self, *, max_share_far: float, max_share_outside_main: float) -> list[str]:
+        """Codes of the checks that fail: ``network_far_from_homes``, ``network_in_pieces``."""
+        out = []
+        if self.share_far > max_share_far:
+            out.append("network_far_from_homes")
+        if self.share_outside_main > max_share_outside_main:
+            out.append("network_in_pieces")
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "pieces": self.pieces,
+            "share_outside_main_piece": round(self.share_outside_main, 4),
+            "share_homes_far": round(self.share_far, 4),
+            "median_snap_m": round(self.median_snap_m, 1),
+            "max_snap_m": self.max_snap_m,
+        }
+
+
+def check_network(
+    graph: Graph, px: np.ndarray, py: np.ndarray, *, max_snap_m: float
+) -> NetworkCheck:
+    """Measure how well a walking graph covers the home points ``(px, py)`` (one per child).
+
+    A network that comes out in many disconnected pieces (lines that should meet but do not:
+    a layer that needed ``split_crossings``, a CRS mix-up, a clipped extract) or that lies
+    far from where families live (the wrong area, only main roads) gives walking times that
+    are artefacts of the data, not of the streets: the access stage withholds its findings on
+    it (docs/access.md)."""
+    coo = graph.matrix.tocoo()
+    total = float(coo.data.sum())
+    outside = float(coo.data[graph.component[coo.row] != graph.main_component].sum())
+    px, py = np.asarray(px, dtype="float64"), np.asarray(py, dtype="float64")
+    if len(px):
+        _node, dist = graph.snap(px, py)
+        share_far = float(np.mean(dist > max_snap_m))
+        median = float(np.median(dist))
+    else:
+        share_far, median = 0.0, float("nan")
+    return NetworkCheck(
+        pieces=len(np.unique(graph.component)),
+        share_outside_main=outside / total if total > 0 else 0.0,
+        share_far=share_far,
+        median_snap_m=median,
+        max_snap_m=float(max_snap_m),
     )

@@ -22,7 +22,13 @@ from); writes
 
 Nothing person-level goes to the console or run.json: only whole-borough counts (operator
 figures; no counts by area or group). When the network is
-approximate (the demo), every table, layer, finding and summary says so.
+approximate (the demo, or ``access.approximate_network``: access/approximate.py), every
+table, layer, finding and summary says so.
+
+The network is checked first (:func:`everyfamily.access.network.check_network`): when most
+home points are far from it or it lies in many disconnected pieces, the stage warns loudly
+(``ctx.warn``: console, run.json ``warnings``, the report's "Read this first") and withholds
+everything above rather than compute it on that network.
 """
 
 from __future__ import annotations
@@ -37,7 +43,9 @@ import pyarrow as pa
 from everyfamily.access import barriers as br
 from everyfamily.access import measures as ms
 from everyfamily.access.network import (
+    NetworkCheck,
     check_metres,
+    check_network,
     driving_graph,
     read_network_lines,
     walking_graph,
@@ -88,9 +96,94 @@ SELECT person_id, area_code AS home_area, latitude, longitude FROM (
 
 
 def _note(a: AccessSettings) -> str | None:
+    from everyfamily.access.approximate import NOTE
+
+    if a.approximate_note and (a.approximate or a.approximate_network is not None):
+        return a.approximate_note
+    if a.approximate_network is not None:
+        return NOTE
     if not a.approximate:
         return None
-    return a.approximate_note or "approximate network: walking distances are indicative"
+    return "approximate network: walking distances are indicative"
+
+
+def _postcode_points(p: Project, area_codes: set[str], to_xy: Any) -> np.ndarray:
+    """(n, 2) centroids of the lookup's postcodes in the project's small areas (projected)."""
+    from everyfamily.population.geography import load_postcode_lookup
+
+    lk = load_postcode_lookup(p)
+    lk = lk[lk["area_code"].astype("string").isin(area_codes)]
+    lat = pd.to_numeric(lk["latitude"], errors="coerce").to_numpy(dtype="float64")
+    lon = pd.to_numeric(lk["longitude"], errors="coerce").to_numpy(dtype="float64")
+    ok = np.isfinite(lat) & np.isfinite(lon)
+    if not ok.any():
+        raise DataError(
+            f"{p.geography.postcode_lookup.path}: access.approximate_network needs postcode "
+            "centroids, and no postcode of the small areas has a latitude and longitude",
+            hint="set geography.postcode_lookup.latitude_column and longitude_column",
+        )
+    x, y = to_xy(lon[ok], lat[ok])
+    return np.column_stack([np.asarray(x), np.asarray(y)])
+
+
+def network_lines(
+    p: Project, a: AccessSettings, crs: Any, to_xy: Any, area_codes: set[str], sites_xy: Any
+) -> Any:
+    """Every line of the project's walking (and driving) network: its network files and,
+    with ``approximate_network``, the approximate network on the postcode centroids of the
+    small areas and the sites (access/approximate.py)."""
+    import geopandas as gpd
+
+    from everyfamily.access.approximate import approximate_lines
+
+    parts = []
+    if a.networks:
+        parts.append(read_network_lines(a, crs, need_walkable=a.approximate_network is None))
+    if a.approximate_network is not None:
+        pts = np.vstack(
+            [
+                _postcode_points(p, area_codes, to_xy),
+                sites_xy[["x", "y"]].to_numpy(dtype="float64"),
+            ]
+        )
+        parts.append(approximate_lines(a, pts, crs))
+    return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=crs)
+
+
+def _withhold(
+    ctx: RunContext,
+    problems: list[str],
+    check: NetworkCheck,
+    a: AccessSettings,
+    summary: dict[str, Any],
+) -> None:
+    """Warn loudly (console, run.json, the report's "Read this first") and withhold every
+    access output: no tables, layers or findings are computed on a network that fails
+    :func:`check_network`."""
+    from everyfamily.findings.stage import write_candidates
+
+    messages = {
+        "network_far_from_homes": (
+            f"access findings withheld: {check.share_far:.0%} of home points are more than "
+            f"{check.max_snap_m:g} m from the walking network (the limit is "
+            f"{a.max_share_far_from_network:.0%}, access.max_share_far_from_network); check "
+            "that the network covers the area and is in the right coordinate system"
+        ),
+        "network_in_pieces": (
+            f"access findings withheld: the walking network is in {check.pieces:,} "
+            f"disconnected pieces, {check.share_outside_main:.0%} of its length outside the "
+            f"largest (the limit is {a.max_share_outside_main_piece:.0%}, "
+            "access.max_share_outside_main_piece); lines that cross without sharing end "
+            "points need split_crossings: true on their network file"
+        ),
+    }
+    for code in problems:
+        ctx.warn(STAGE, code, messages[code])
+    for name in ("access_children", "access_areas", "access_bands", "access_barriers"):
+        if ctx.engine.has_table(name):
+            ctx.engine.execute(f'DROP TABLE IF EXISTS "{name}"')
+    ctx.metadata["access"] = {**summary, "withheld": problems}
+    write_candidates(ctx, STAGE, [])
 
 
 def _children(ctx: RunContext, small_xy: pd.DataFrame, to_xy: Any) -> pd.DataFrame:
@@ -152,10 +245,6 @@ def access_stage(ctx: RunContext) -> None:
     to_xy = Transformer.from_crs("EPSG:4326", crs, always_xy=True).transform
     to_wgs84 = Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform
 
-    lines = read_network_lines(a, crs)
-    graph = walking_graph(lines)
-    t_net = time.perf_counter()
-
     small = load_small_areas(p)
     small_p = small.to_crs(crs)
     cent = small_p.geometry.representative_point()
@@ -178,7 +267,38 @@ def access_stage(ctx: RunContext) -> None:
     sites_xy = pd.DataFrame(
         {"site_id": sites["site_id"].astype(str), "x": np.asarray(sx), "y": np.asarray(sy)}
     )
+    lines = network_lines(p, a, crs, to_xy, set(small_xy["area_code"]), sites_xy)
+    graph = walking_graph(lines)
+    t_net = time.perf_counter()
     kids = _children(ctx, small_xy, to_xy)
+    check = check_network(
+        graph,
+        kids["x"].to_numpy(dtype="float64"),
+        kids["y"].to_numpy(dtype="float64"),
+        max_snap_m=a.max_snap_m,
+    )
+    problems = check.problems(
+        max_share_far=a.max_share_far_from_network,
+        max_share_outside_main=a.max_share_outside_main_piece,
+    )
+    if problems:
+        _withhold(
+            ctx,
+            problems,
+            check,
+            a,
+            {
+                "approximate_network": note is not None,
+                "note": note,
+                "network": {
+                    "lines": len(lines),
+                    "walking_nodes": graph.n_nodes,
+                    "walking_edges": graph.n_edges,
+                },
+                "network_check": check.as_dict(),
+            },
+        )
+        return
 
     # --- travel-time matrix: unique home points x sites ------------------------------------
     pts, inv = np.unique(kids[["x", "y"]].to_numpy(dtype="float64"), axis=0, return_inverse=True)
@@ -307,6 +427,7 @@ def access_stage(ctx: RunContext) -> None:
             "walking_nodes": graph.n_nodes,
             "walking_edges": graph.n_edges,
         },
+        "network_check": check.as_dict(),
         "origins": len(pts),
         "sites": len(sites_xy),
         "children": len(kids),

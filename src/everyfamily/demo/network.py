@@ -1,13 +1,13 @@
 """The demo's APPROXIMATE walking network (no real street network is available offline).
 
-Walkable ways are straight paths between neighbouring real postcode centroids (a Delaunay
-triangulation, edges up to :data:`MAX_EDGE_M`) and the sites. The motorways are the real
-National Highways links from the open-data roads file (schematic: straight lines between
-junctions), written as class ``motorway``; when the barrier story is moved to another line,
-that line is written too, as a synthetic motorway. No path crosses a motorway except at its
-junctions (the line's vertices), where a footway bridges it. The result is written as a
-line layer with a road-class column, exactly the format a council would give, so the access
-stage reads it like any other network.
+The network is the product's (:mod:`everyfamily.access.approximate`): straight paths between
+neighbouring real postcode centroids and the sites, barriers crossable only at their
+crossings. The demo supplies only its own inputs: the real National Highways motorway links
+from the open-data roads file (schematic: straight lines between junctions, so every vertex
+is a junction), written as class ``motorway``, and, when the barrier story is moved to
+another line, that line too, as a synthetic motorway. The result is written as a line layer
+with a road-class column, exactly the format a council would give, so the access stage reads
+it like any other network.
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from everyfamily.access import approximate
 from everyfamily.demo import opendata_io as od
 from everyfamily.demo.stories import Stories
 
-#: Longest path between two neighbouring postcodes (metres). Delaunay also joins points
-#: across open country and the borough's edge; longer than this is not a walk anyone takes.
-MAX_EDGE_M = 1200.0
+#: Longest path between two neighbouring postcodes (metres): the product's default.
+MAX_EDGE_M = approximate.MAX_EDGE_M
 #: Name given to the barrier story's line when the story moves it off the M57.
 SYNTHETIC_NAME = "synthetic motorway"
 #: GeoJSON rather than GeoPackage: a GeoPackage records the time it was written, and the
@@ -57,61 +57,18 @@ def _motorways(stories: Stories) -> list[tuple[str, Any]]:
 
 
 def approximate_network(sites_lonlat: pd.DataFrame, stories: Stories) -> Any:
-    """The approximate network as a GeoDataFrame (EPSG:27700): highway, ref, geometry."""
-    import geopandas as gpd
-    import shapely
-    from scipy.spatial import Delaunay, cKDTree
-    from shapely.geometry import LineString
-    from shapely.ops import unary_union
-
+    """The approximate network as a GeoDataFrame (EPSG:27700): highway, ref, bridge, geometry
+    (the product's :func:`everyfamily.access.approximate.approximate_network` on the open-data
+    postcode centroids, the sites and the motorways, crossable at their junctions)."""
     data = od.load_open_data()
     sx, sy = od.to_bng(sites_lonlat["lon"].to_numpy(), sites_lonlat["lat"].to_numpy())
     pts = np.vstack(
         [data.postcodes[["x", "y"]].to_numpy(dtype="float64"), np.column_stack([sx, sy])]
     )
-    pts = np.unique(np.round(pts, 1), axis=0)
-    tri = Delaunay(pts)
-    s = tri.simplices
-    pairs = np.vstack([s[:, [0, 1]], s[:, [1, 2]], s[:, [0, 2]]])
-    pairs = np.unique(np.sort(pairs, axis=1), axis=0)
-    length = np.hypot(*(pts[pairs[:, 0]] - pts[pairs[:, 1]]).T)
-    pairs = pairs[length <= MAX_EDGE_M]
-    paths = shapely.linestrings(
-        np.stack([pts[pairs[:, 0]], pts[pairs[:, 1]]], axis=1)  # (n, 2 points, xy)
+    barriers = [("motorway", name, line) for name, line in _motorways(stories)]
+    return approximate.approximate_network(
+        pts, barriers, crs="EPSG:27700", crossings_at_vertices=True, max_edge_m=MAX_EDGE_M
     )
-    motorways = _motorways(stories)
-    barrier = unary_union([g for _n, g in motorways])
-    paths = paths[~shapely.intersects(paths, barrier)]
-
-    # Footway bridges at every junction: join the nearest pair of points on either side.
-    tree = cKDTree(pts)
-    bridges = []
-    for _name, line in motorways:
-        for cx, cy in line.coords:
-            _d, near = tree.query((cx, cy), k=min(16, len(pts)))
-            best, best_len = None, np.inf
-            for a_i, a in enumerate(near):
-                for b in near[a_i + 1 :]:
-                    seg = LineString([pts[a], pts[b]])
-                    if not seg.intersects(barrier):
-                        continue
-                    total = np.hypot(*(pts[a] - (cx, cy))) + np.hypot(*(pts[b] - (cx, cy)))
-                    if total < best_len:
-                        best, best_len = (a, b), total
-            if best is not None:
-                bridges.append(LineString([pts[best[0]], (cx, cy), pts[best[1]]]))
-    frame = gpd.GeoDataFrame(
-        {
-            "highway": ["residential"] * len(paths)
-            + ["footway"] * len(bridges)
-            + ["motorway"] * len(motorways),
-            "ref": [""] * (len(paths) + len(bridges)) + [n for n, _g in motorways],
-            "bridge": ["no"] * len(paths) + ["yes"] * len(bridges) + ["no"] * len(motorways),
-        },
-        geometry=[*paths, *bridges, *(g for _n, g in motorways)],
-        crs="EPSG:27700",
-    )
-    return frame
 
 
 def write_network(path: Path, sites_lonlat: pd.DataFrame, stories: Stories) -> Path:
