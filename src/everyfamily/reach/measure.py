@@ -16,10 +16,16 @@ Definitions (docs/measures.md has the full text):
   min_attendances attendances in the window at any centres in total; for a site, at that site;
 * registered_rate = registered / denominator, engaged_rate = engaged / denominator (Wilson
   95% intervals); the *_ons rates divide by the ONS estimate instead;
-* funnel_z / funnel_band: registered_rate against the borough's overall ('all') rate for the
-  same service (Spiegelhalter 2005), with the row's denominator;
-* registered_rate_smoothed: Marshall global empirical Bayes across the small areas of the
-  same dimension / group / service (small-area level only).
+* funnel_z / funnel_band / funnel_target / funnel_tau2: registered_rate against the borough's
+  rate for the same dimension, group and service, with the row's denominator and the
+  over-dispersion tau2 of its family (Spiegelhalter 2005);
+* registered_rate_smoothed: beta-binomial empirical Bayes (Kleinman 1973) across the small
+  areas of the same dimension / group / service (small-area level only);
+* registered_expected / registered_std_ratio (+ interval) / registered_rate_std: indirect
+  age standardisation against the borough's single-year-of-age rates ('all' rows).
+
+:func:`statistics_columns` derives all of these from the counts, for the exact table here
+and for the released table (privacy.release), so the two cannot disagree in method.
 """
 
 from __future__ import annotations
