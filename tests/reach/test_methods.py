@@ -73,3 +73,38 @@ def test_report_methods_and_funnel_match_the_table() -> None:
     narrow = st.funnel_limits(p0, [52.5]).lower_95[0]
     assert wide == pytest.approx(p0 - 1.959964 * np.sqrt(p0 * (1 - p0) / 52.5 + 0.0121))
     assert wide < narrow - 0.1
+
+
+def test_findings_area_funnel_uses_the_reach_table_tau2() -> None:
+    # One tau2 everywhere (issue 14, defect 1): the findings detector's over-dispersion for
+    # the small areas equals the funnel_tau2 the reach table carries for the same family.
+    from everyfamily.findings.detectors import find_unreached_areas
+    from everyfamily.findings.model import FindingsSettings
+    from everyfamily.reach.measure import statistics_columns
+    from everyfamily.schema import REACH_COLUMNS
+
+    t = _reach_with_tau2(0.0).drop(columns=["funnel_tau2", "funnel_band"])
+    t.loc[t["area_code"] == "A00", "registered"] = 5  # one area far below: 5 of 50
+    t.loc[t["level"] == "borough", "registered"] = t.loc[t["level"] == "lsoa", "registered"].sum()
+    cols = statistics_columns(
+        t[["level", "area_code", "dimension", "group_value", "service"]],
+        registered=t["registered"].to_numpy(dtype="float64"),
+        engaged=t["engaged"].to_numpy(dtype="float64"),
+        denominator=t["denominator"].to_numpy(dtype="float64"),
+        ons=t["ons_population"].to_numpy(dtype="float64"),
+        small_area_level="lsoa",
+    )
+    reach = t.assign(**cols, known_completeness=np.nan)
+    reach["linkage_shift_lower"] = np.nan
+    reach["linkage_shift_upper"] = np.nan
+    reach = reach[list(REACH_COLUMNS)]
+    tau2 = float(reach.loc[reach["level"] == "lsoa", "funnel_tau2"].iloc[0])
+    assert tau2 > 0
+    found = find_unreached_areas(
+        reach, settings=FindingsSettings(rounding="none", suppress_at_or_below=0)
+    )
+    assert found, "the area at 10% is far below a borough near 66%"
+    evidence = found[0].evidence["overdispersion"]
+    assert evidence["tau2"] == pytest.approx(tau2, rel=1e-4)  # evidence rounds to 4 figures
+    a00 = reach[reach["area_code"] == "A00"].iloc[0]
+    assert found[0].evidence["areas"][0]["z"] == pytest.approx(a00["funnel_z"], rel=1e-4)
