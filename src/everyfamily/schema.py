@@ -229,8 +229,16 @@ REACH_COLUMNS: tuple[str, ...] = (
     "registered_rate_ons",  # registered / ons_population
     "engaged_rate_ons",
     "registered_rate_smoothed",  # empirical Bayes (small areas)
-    "funnel_z",  # Spiegelhalter z of registered_rate against the borough rate
+    "funnel_z",  # Spiegelhalter z of registered_rate against the borough rate of the same
+    #              group and service, with the family's over-dispersion tau2
     "funnel_band",  # below_998 | below_95 | within | above_95 | above_998
+    "funnel_target",  # the borough's registered rate for the same group and service
+    "funnel_tau2",  # additive over-dispersion of the row's funnel family (Spiegelhalter 2005)
+    "registered_expected",  # 'all' rows: expected registrations from borough rates by age
+    "registered_std_ratio",  # registered / registered_expected (indirect standardisation)
+    "registered_std_ratio_lower",  # Byar / exact Poisson 95%
+    "registered_std_ratio_upper",
+    "registered_rate_std",  # indirectly age-standardised rate = ratio x borough crude rate
     "linkage_shift_lower",  # how far linkage error could move registered_rate (0-1 scale, <= 0)
     "linkage_shift_upper",  # (0-1 scale, >= 0)
     "denominator",  # children resident in the area, in age range, known OR registered OR engaged

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -285,3 +286,94 @@ def test_region_of_birth_mapping() -> None:
         "unknown",
         "unknown",
     ]
+
+
+# --- issue 14: targets per group, age standardisation, over-dispersion ---------------------
+def test_each_group_is_compared_with_the_same_group_in_the_borough(reach) -> None:
+    # Borough, any service, by age: 0 -> 0/1 (P4), 2 -> 2/2 (P1, P2), 3 -> 1/2 (P3 no, P7 yes),
+    # 4 -> 0/1 (P5). A1's age-3 row (P3, not registered) is compared with the borough's
+    # age-3 rate .5, not the all-children rate: z = (0 - .5) / sqrt(.25/1) = -1 (two areas in
+    # the family: no over-dispersion estimate, tau2 = 0).
+    r = row(reach, "lsoa", "A1", "age_years", "3")
+    assert r["funnel_target"] == pytest.approx(0.5)
+    assert r["funnel_tau2"] == 0.0
+    assert r["funnel_z"] == pytest.approx(-1.0)
+    # age 2: the borough registered every 2-year-old: p0 = 1, no spread, no z
+    r2 = row(reach, "lsoa", "A1", "age_years", "2")
+    assert r2["funnel_target"] == pytest.approx(1.0) and math.isnan(r2["funnel_z"])
+    # the 'all' row keeps the all-children target 3/6
+    assert row(reach, "lsoa", "A1")["funnel_target"] == pytest.approx(0.5)
+    # site S2's rows use S2's own borough rate (P7 and P2 registered at S2: 2/6)
+    assert row(reach, "lsoa", "A2", service="S2")["funnel_target"] == pytest.approx(2 / 6)
+
+
+def test_indirect_age_standardisation_by_hand(reach) -> None:
+    # expected = Σ over ages of the area's children x the borough's age-specific rate:
+    # A1: 2 two-year-olds x 1 + 1 three-year-old x .5 = 2.5; observed 2 -> ratio .8
+    # A2: 1 x 0 (age 0) + 1 x .5 (age 3) + 1 x 0 (age 4) = .5; observed 1 -> ratio 2
+    a1, a2 = row(reach, "lsoa", "A1"), row(reach, "lsoa", "A2")
+    assert a1["registered_expected"] == pytest.approx(2.5)
+    assert a1["registered_std_ratio"] == pytest.approx(0.8)
+    assert a2["registered_expected"] == pytest.approx(0.5)
+    assert a2["registered_std_ratio"] == pytest.approx(2.0)
+    # O = 2 < 10: exact Poisson limits 0.2422/2.5 and 7.2247/2.5
+    assert a1["registered_std_ratio_lower"] == pytest.approx(0.2422 / 2.5, abs=1e-4)
+    assert a1["registered_std_ratio_upper"] == pytest.approx(7.2247 / 2.5, abs=1e-4)
+    # standardised rate = ratio x the borough's crude rate 3/6
+    assert a1["registered_rate_std"] == pytest.approx(0.4)
+    # the borough is its own standard: ratio 1
+    assert row(reach, "borough", "E08")["registered_std_ratio"] == pytest.approx(1.0)
+    # only 'all' rows carry it
+    assert math.isnan(row(reach, "lsoa", "A1", "age_years", "2")["registered_expected"])
+
+
+def test_released_intervals_allow_for_the_release_error() -> None:
+    # A table of 12 small areas x 40 children, registered counts planted; released with
+    # midpoint-6 rounding (a shown count may be 3 off): every interval is the union of the
+    # Wilson intervals over the counts the shown ones may stand for (max_error = 3).
+    from statsmodels.stats.proportion import proportion_confint
+
+    from everyfamily.privacy.release import ReleaseRules, release_reach
+    from everyfamily.reach.measure import statistics_columns
+
+    reg = [36, 20, 31, 25, 34, 22, 27, 30, 35, 24, 12, 33]
+    rows = [
+        {"level": "lsoa", "area_code": f"L{i:02d}", "area_name": f"L{i:02d}", "registered": x}
+        for i, x in enumerate(reg)
+    ]
+    rows.append({"level": "borough", "area_code": "B", "area_name": "B", "registered": sum(reg)})
+    t = pd.DataFrame(rows).assign(dimension="all", group_value="all", service="any")
+    t["denominator"] = np.where(t["level"] == "borough", 40 * len(reg), 40)
+    t["known"] = t["denominator"]
+    t["engaged"] = (t["registered"] // 2).astype("int64")
+    t["ons_population"] = np.nan
+    cols = statistics_columns(
+        t[["level", "area_code", "dimension", "group_value", "service"]],
+        registered=t["registered"].to_numpy(dtype="float64"),
+        engaged=t["engaged"].to_numpy(dtype="float64"),
+        denominator=t["denominator"].to_numpy(dtype="float64"),
+        ons=t["ons_population"].to_numpy(dtype="float64"),
+        small_area_level="lsoa",
+    )
+    exact = t.assign(**cols, known_completeness=np.nan)
+    exact["linkage_shift_lower"] = np.nan
+    exact["linkage_shift_upper"] = np.nan
+    exact = exact[list(REACH_COLUMNS)]
+    rules = ReleaseRules(suppress_at_or_below=7, rounding="midpoint6")
+    assert rules.max_error == 3
+    rel = release_reach(exact, None, rules, small_area_level="lsoa")
+    shown = rel[(rel["level"] == "lsoa") & rel["registered"].notna() & rel["denominator"].notna()]
+    assert len(shown) >= 5
+    r = shown.iloc[0]
+    x, n = int(r["registered"]), int(r["denominator"])  # as shown
+    assert r["registered_rate_lower"] == pytest.approx(
+        proportion_confint(x - 3, n + 3, method="wilson")[0], abs=1e-4
+    )
+    assert r["registered_rate_upper"] == pytest.approx(
+        proportion_confint(x + 3, n - 3, method="wilson")[1], abs=1e-4
+    )
+    # the released funnel uses the exact table's over-dispersion (one tau2 everywhere)
+    assert rel["funnel_tau2"].to_numpy() == pytest.approx(exact["funnel_tau2"].to_numpy(), abs=1e-8)
+    assert (
+        exact.loc[exact["level"] == "lsoa", "funnel_tau2"].iloc[0] > 0
+    )  # rates 30% to 90% of 40: more spread than chance

@@ -116,30 +116,177 @@ def test_band_agrees_with_limits() -> None:
     assert set(bands) <= {"below_95", "below_998"}
 
 
-# --- Empirical Bayes ----------------------------------------------------------------------
-def test_empirical_bayes_equals_esda() -> None:
-    from esda.smoothing import Empirical_Bayes
+# --- Over-dispersion (Spiegelhalter 2005) -------------------------------------------------
+def test_overdispersion_by_hand() -> None:
+    # z = (-3, -1, 0, 1, 3) (target 0, s = 1). numpy's 10th/90th percentiles of 5 values:
+    # position .4 -> -3 + .4 * 2 = -2.2 and 2.2; winsorised z = (-2.2, -1, 0, 1, 2.2);
+    # phi = (4.84 + 1 + 0 + 1 + 4.84) / 5 = 2.336; n phi = 11.68 > n - 1 = 4;
+    # w = 1: Σw - Σw²/Σw = 5 - 1 = 4; tau2 = (11.68 - 4) / 4 = 1.92
+    d = st.overdispersion([-3.0, -1.0, 0.0, 1.0, 3.0], 0.0, 1.0)
+    assert d.units == 5 and d.phi == pytest.approx(2.336) and d.tau2 == pytest.approx(1.92)
+    from scipy.stats import chi2
 
-    e = np.array([10, 3, 0, 25, 8, 14, 2, 30])
-    b = np.array([40, 30, 12, 50, 60, 35, 9, 45])
-    ours = st.empirical_bayes(e, b)
-    theirs = Empirical_Bayes(e, b).r.ravel()
-    assert ours == pytest.approx(theirs, rel=1e-12)
-
-
-def test_empirical_bayes_by_hand() -> None:
-    # e = (1, 9), b = (10, 10): m = .5, r = (.1, .9), s² = (10*.16 + 10*.16)/20 - .5/10 = .11;
-    # w = .11/(.11 + .05) = .6875; EB = (.6875*.1 + .3125*.5, .6875*.9 + .3125*.5)
-    eb = st.empirical_bayes([1, 9], [10, 10])
-    assert eb == pytest.approx([0.225, 0.775])
+    assert d.p_value == pytest.approx(chi2.sf(11.68, 4)) and d.over_dispersed
+    z, tau2, od = st.overdispersed_z(np.array([-3.0, -1.0, 0.0, 1.0, 3.0]), 0.0, np.ones(5))
+    assert tau2 == pytest.approx(1.92) and od
+    assert z[0] == pytest.approx(-3 / math.sqrt(2.92))  # z / sqrt(s² + tau2)
 
 
-def test_empirical_bayes_zero_population_and_negative_variance() -> None:
+def test_overdispersion_unequal_weights_by_hand() -> None:
+    # y = (.1, .3, .5, .2) around .25 with s = (.1, .1, .2, .05): z = (-1.5, .5, 1.25, -1)
+    # percentiles of sorted (-1.5, -1, .5, 1.25) at positions .3 and 2.7:
+    # -1.5 + .3 * .5 = -1.35 and .5 + .7 * .75 = 1.025; z_w = (-1.35, .5, 1.025, -1)
+    # phi = (1.8225 + .25 + 1.050625 + 1) / 4 = 1.03078125; n phi = 4.123125 > 3
+    # w = (100, 100, 25, 400): Σw = 625, Σw² = 180625, Σw²/Σw = 289; denominator 336
+    # tau2 = 1.123125 / 336 = .0033426
+    d = st.overdispersion([0.1, 0.3, 0.5, 0.2], 0.25, [0.1, 0.1, 0.2, 0.05])
+    assert d.phi == pytest.approx(1.03078125)
+    assert d.tau2 == pytest.approx(1.123125 / 336)
+
+
+def test_no_overdispersion_gives_tau2_zero() -> None:
+    # all z within ±1: n phi < n - 1 -> tau2 = 0, the plain Spiegelhalter limits stand
+    d = st.overdispersion([0.5, 0.52, 0.48, 0.5], 0.5, 0.05)
+    assert d.tau2 == 0.0 and not d.over_dispersed
+    assert st.overdispersion([0.1, 0.9], 0.5, 0.1).tau2 == 0.0  # fewer than 3 units
+    assert st.proportion_dispersion([1, 2, 3], [4, 4, 4], 1.0).tau2 == 0.0  # p0 = 1
+
+
+def test_funnel_limits_and_z_with_tau2_by_hand() -> None:
+    # p0 = .3, n = 100, tau2 = .01: sd = sqrt(.0021 + .01) = .11; 95%: .3 ∓ 1.959964 * .11
+    lim = st.funnel_limits(0.3, [100], tau2=0.01)
+    assert lim.lower_95[0] == pytest.approx(0.3 - 1.959964 * 0.11, abs=1e-6)
+    assert lim.upper_998[0] == pytest.approx(0.3 + 3.090232 * 0.11, abs=1e-6)
+    # target .5, n = 100, tau2 = .0075: sd = sqrt(.0025 + .0075) = .1; 40/100 -> z = -1
+    assert st.funnel_z([40], [100], 0.5, 0.0075)[0] == pytest.approx(-1.0)
+
+
+def test_overdispersion_catches_what_chance_cannot_explain() -> None:
+    # Truth planted: 200 areas of 100 children, true rates spread with SD .08 around .75
+    # (tau2 = .0064) on top of binomial noise. The estimate recovers tau2 within 30%,
+    # while 200 areas with no spread give about zero.
+    rng = np.random.default_rng(2005)
+    n = np.full(200, 100)
+    spread = rng.binomial(n, np.clip(rng.normal(0.75, 0.08, 200), 0, 1))
+    flat = rng.binomial(n, 0.75)
+    d = st.proportion_dispersion(spread, n, 0.75)
+    assert d.tau2 == pytest.approx(0.0064, rel=0.3) and d.p_value < 1e-6
+    assert st.proportion_dispersion(flat, n, 0.75).tau2 < 0.001
+
+
+# --- Empirical Bayes (beta-binomial) --------------------------------------------------------
+def test_beta_binomial_moments_by_hand() -> None:
+    # x = (2, 8, 5, 5) of 10 each: p = .5; S = 10 (.09 + .09) = 1.8; S / p(1-p) = 7.2;
+    # k - 1 = 3; N - Σn²/N - (k-1) = 40 - 10 - 3 = 27; rho = 4.2 / 27 = .15556;
+    # a + b = (1 - rho) / rho = 38/7; a = b = 19/7.
+    fit = st.beta_binomial_moments([2, 8, 5, 5], [10, 10, 10, 10])
+    assert fit is not None
+    assert fit.rho == pytest.approx(4.2 / 27) and fit.strength == pytest.approx(38 / 7)
+    # posterior means (x + a) / (n + a + b): 2 -> (2 + 19/7)/(10 + 38/7) = 33/108
+    eb = st.empirical_bayes([2, 8, 5, 5], [10, 10, 10, 10])
+    assert eb == pytest.approx([33 / 108, 75 / 108, 0.5, 0.5])
+
+
+def test_empirical_bayes_agrees_with_beta_binomial_maximum_likelihood() -> None:
+    # 300 areas, true rates beta(30, 10) (mean .75), 20-200 children each. The reference:
+    # the beta-binomial fitted by maximum likelihood with scipy.stats.betabinom.
+    from scipy import optimize, stats
+
+    rng = np.random.default_rng(1973)
+    n = rng.integers(20, 200, 300)
+    x = rng.binomial(n, rng.beta(30, 10, 300))
+
+    def nll(t: np.ndarray) -> float:
+        a, b = np.exp(t)
+        return float(-stats.betabinom.logpmf(x, n, a, b).sum())
+
+    res = optimize.minimize(nll, [1.0, 0.0], method="Nelder-Mead", options={"xatol": 1e-8})
+    a, b = np.exp(res.x)
+    fit = st.beta_binomial_moments(x, n)
+    assert fit is not None
+    assert fit.strength == pytest.approx(a + b, rel=0.15)
+    assert fit.mean == pytest.approx(a / (a + b), abs=0.005)
+    eb = st.empirical_bayes(x, n)
+    assert np.abs(eb - (x + a) / (n + a + b)).max() < 0.005
+
+
+def test_empirical_bayes_keeps_a_real_gap_visible() -> None:
+    # Issue 14, defect 3: 99 areas of 100 children around 75% (beta(30, 10)) and one planted
+    # area at 27/100. Marshall's Poisson-variance smoother (variance m/n for a 75% rate,
+    # about 4x the binomial p(1-p)/n) pulled such an area to ~69%; the beta-binomial keeps
+    # it below 50%.
+    rng = np.random.default_rng(27)
+    n = np.full(100, 100)
+    x = np.r_[rng.binomial(100, rng.beta(30, 10, 99)), 27]
+    eb = st.empirical_bayes(x, n)
+    assert eb[-1] < 0.5
+    assert eb[-1] > 0.27  # but it does borrow strength: moved towards the mean
+
+
+def test_empirical_bayes_edges() -> None:
     eb = st.empirical_bayes([1, 9, 0], [10, 10, 0])
-    assert eb[:2] == pytest.approx([0.225, 0.775]) and math.isnan(eb[2])  # not inf, not spread
-    # Rates closer together than chance alone: s² < 0 -> 0, everything shrinks to m = 5/10.
+    assert math.isnan(eb[2])  # no children: no rate, never inf
+    # (1, 9) of 10: rho = (12.8 - 1) / 9 > 1 -> capped at 1: no shrinkage
+    assert eb[:2] == pytest.approx([0.1, 0.9])
+    # Rates closer together than chance alone: rho < 0 -> everything shrinks to 5/10.
     assert st.empirical_bayes([2, 3], [5, 5]) == pytest.approx([0.5, 0.5])
     assert np.isnan(st.empirical_bayes([0, 0], [0, 0])).all()
+    assert st.empirical_bayes([3], [4]) == pytest.approx([0.75])  # one area: its own rate
+
+
+# --- Wilson against statsmodels; widened for counts that may be off -----------------------
+def test_wilson_equals_statsmodels() -> None:
+    from statsmodels.stats.proportion import proportion_confint
+
+    x = np.array([0, 1, 7, 30, 81, 99])
+    n = np.array([10, 29, 13, 40, 263, 100])
+    lo, up = st.wilson_interval(x, n)
+    ref_lo, ref_up = proportion_confint(x, n, alpha=0.05, method="wilson")
+    assert lo == pytest.approx(ref_lo, abs=1e-9) and up == pytest.approx(ref_up, abs=1e-9)
+
+
+def test_widened_interval_is_the_union_over_the_error_range() -> None:
+    from statsmodels.stats.proportion import proportion_confint
+
+    # 15 of 21 shown, each count possibly 3 off: lower = Wilson lower of 12/24,
+    # upper = Wilson upper of 18/18 ... x* + E = 18 >= n - E = 18, so the truth could be
+    # 18/18 and the upper bound is 1.
+    lo, up = st.wilson_interval_widened([15], [21], 3)
+    assert lo[0] == pytest.approx(proportion_confint(12, 24, method="wilson")[0])
+    assert up[0] == 1.0
+    # 30 of 60, E = 3: lower = L(27, 63), upper = U(33, 57)
+    lo, up = st.wilson_interval_widened([30], [60], 3)
+    assert lo[0] == pytest.approx(proportion_confint(27, 63, method="wilson")[0])
+    assert up[0] == pytest.approx(proportion_confint(33, 57, method="wilson")[1])
+    # brute force: the union over every (x*, n*) in range contains nothing wider
+    xs, ns = np.meshgrid(np.arange(27, 34), np.arange(57, 64))
+    bl, bu = st.wilson_interval(xs.ravel(), ns.ravel())
+    assert lo[0] == pytest.approx(bl.min()) and up[0] == pytest.approx(bu.max())
+    # E = 0 is the Wilson interval; no rate, no interval
+    assert st.wilson_interval_widened([30], [60], 0)[0] == pytest.approx(
+        st.wilson_interval(30, 60)[0]
+    )
+    assert np.isnan(st.wilson_interval_widened([0], [0], 3)[0]).all()
+
+
+# --- Indirectly standardised ratios ----------------------------------------------------------
+def test_byar_and_exact_poisson_ratio_limits() -> None:
+    from scipy.stats import chi2
+
+    ratio, lo, hi = st.byar_ratio_interval([2, 20, 0], [2.5, 15.0, 4.0])
+    # O = 2 < 10: exact (Garwood) limits 0.2422 and 7.2247 (Breslow & Day 1987, table)
+    assert lo[0] * 2.5 == pytest.approx(0.2422, abs=1e-4)
+    assert hi[0] * 2.5 == pytest.approx(7.2247, abs=1e-4)
+    # O = 20: Byar, by hand: 20 (1 - 1/180 - 1.959964/(3 sqrt 20))^3 = 12.2114;
+    # 21 (1 - 1/189 + 1.959964/(3 sqrt 21))^3 = 30.8897
+    assert ratio[1] == pytest.approx(20 / 15)
+    assert lo[1] * 15 == pytest.approx(12.2114, abs=1e-3)
+    assert hi[1] * 15 == pytest.approx(30.8897, abs=1e-3)
+    # and Byar is within 0.5% of the exact limits at O = 20
+    assert lo[1] == pytest.approx(chi2.ppf(0.025, 40) / 2 / 15, rel=5e-3)
+    assert hi[1] == pytest.approx(chi2.ppf(0.975, 42) / 2 / 15, rel=5e-3)
+    assert lo[2] == 0.0 and hi[2] == pytest.approx(chi2.ppf(0.975, 2) / 2 / 4)
+    assert np.isnan(st.byar_ratio_interval([3], [0.0])[0]).all()
 
 
 # --- Linkage shift -------------------------------------------------------------------------

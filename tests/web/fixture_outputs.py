@@ -163,6 +163,9 @@ def _rows() -> pd.DataFrame:
     frame["funnel_band"] = funnel_band(z)
     frame["linkage_shift_lower"] = np.nan
     frame["linkage_shift_upper"] = np.nan
+    for col in REACH_COLUMNS:  # later statistics columns (issue 14): empty in this fixture
+        if col not in frame:
+            frame[col] = np.nan
     return frame[list(REACH_COLUMNS)]
 
 

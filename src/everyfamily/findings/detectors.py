@@ -42,7 +42,7 @@ from everyfamily.findings.text import (
     withheld,
 )
 from everyfamily.privacy.disclosure import released_rate
-from everyfamily.reach.statistics import Z_95, Z_998
+from everyfamily.reach.statistics import Z_95, Z_998, overdispersed_z
 
 Neighbours = Mapping[str, Iterable[str]]
 
@@ -178,7 +178,8 @@ def _area_funnel(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, bool]:
     y = x / n
     se = np.sqrt(p0 * (1 - p0) / n)
-    z, tau2, od = stats.overdispersed_z(y, p0, se)
+    # the same function (and so the same tau2) as reach.csv's funnel_z (issue 14, defect 1)
+    z, tau2, od = overdispersed_z(y, p0, se)
     p = stats.lower_p_from_z(z)
     q = stats.bh_adjust(p)
     return z, p, q, tau2, od

@@ -353,7 +353,7 @@ def release_reach(
         c: np.where(suppressed[c] | np.isnan(exact[c]), np.nan, rounded[c])
         for c in PROTECTED_COUNTS
     }
-    return _released_table(base, released, small_area_level)
+    return _released_table(base, released, small_area_level, rules.max_error)
 
 
 def _nullable_int(values: np.ndarray) -> pd.Series:
@@ -362,7 +362,10 @@ def _nullable_int(values: np.ndarray) -> pd.Series:
 
 
 def _released_table(
-    base: pd.DataFrame, released: dict[str, np.ndarray], small_area_level: str
+    base: pd.DataFrame,
+    released: dict[str, np.ndarray],
+    small_area_level: str,
+    max_error: float = 0.0,
 ) -> pd.DataFrame:
     """The released reach table from the released counts (either method): identifying
     columns, counts as nullable integers, and rates computed from the released counts only."""
@@ -373,7 +376,7 @@ def _released_table(
     out["ons_population"] = ons
     for c in ("known", "registered", "engaged"):
         out[c] = _nullable_int(released[c])
-    _released_rates(out, base, released, ons, small_area_level)
+    _released_rates(out, base, released, ons, small_area_level, max_error)
     out["denominator"] = _nullable_int(released["denominator"])
     return out[list(REACH_COLUMNS)]
 
@@ -384,46 +387,35 @@ def _released_rates(
     released: dict[str, np.ndarray],
     ons: np.ndarray,
     small_area_level: str,
+    max_error: float = 0.0,
 ) -> None:
     """Rates, intervals, funnel and smoothing from the released counts (NaN when a count
-    behind them is suppressed)."""
+    behind them is suppressed); intervals allow for counts off by up to ``max_error``."""
     den, reg, eng = released["denominator"], released["registered"], released["engaged"]
     out["known_completeness"] = np.round(st.safe_ratio(released["known"], ons), 4)
-    for name, num in (("registered", reg), ("engaged", eng)):
-        rate = st.safe_ratio(num, den)
-        lo, hi = st.wilson_interval(np.nan_to_num(num), np.nan_to_num(den))
-        shown = np.isfinite(rate)
-        out[f"{name}_rate"] = np.round(rate, 4)
-        out[f"{name}_rate_lower"] = np.round(np.where(shown, lo, np.nan), 4)
-        out[f"{name}_rate_upper"] = np.round(np.where(shown, hi, np.nan), 4)
-        out[f"{name}_rate_ons"] = np.round(st.safe_ratio(num, ons), 4)
+    # One function derives every statistic for the exact and the released table (issue 14):
+    # targets per group, the exact table's over-dispersion tau2, intervals widened by the
+    # most a released count can be off (max_error).
+    from everyfamily.reach.measure import statistics_columns
 
-    # funnel: against the borough's released rate for the same service
-    levels = out["level"].astype(str).to_numpy()
-    dims = out["dimension"].astype(str).to_numpy()
-    services = out["service"].astype(str)
-    boro = (levels == "borough") & (dims == ALL)
-    target = pd.Series(st.safe_ratio(reg[boro], den[boro]), index=services[boro].to_numpy())
-    target = target[~target.index.duplicated()]
-    p0 = services.map(target).to_numpy(dtype="float64")
-    z = st.funnel_z(reg, den, p0)
-    shown = np.isfinite(st.safe_ratio(reg, den)) & np.isfinite(z)
-    out["funnel_z"] = np.round(np.where(shown, z, np.nan), 4)
-    band = st.funnel_band(np.where(shown, z, np.nan))
-    out["funnel_band"] = pd.Series(band, index=out.index).where(shown, None)
-
-    smoothed = np.full(len(out), np.nan)
-    small = np.flatnonzero(levels == small_area_level)
-    if len(small):
-        sub = out.iloc[small][["dimension", "group_value", "service"]].astype(str)
-        for idx in sub.groupby(
-            ["dimension", "group_value", "service"], sort=False
-        ).indices.values():
-            pos = small[idx]
-            smoothed[pos] = st.empirical_bayes(reg[pos], den[pos])
-    out["registered_rate_smoothed"] = np.round(
-        np.where(np.isfinite(out["registered_rate"]), smoothed, np.nan), 4
+    tau2 = _counts(exact_table, "funnel_tau2") if "funnel_tau2" in exact_table else None
+    cols = statistics_columns(
+        out[["level", "area_code", "dimension", "group_value", "service"]],
+        registered=reg,
+        engaged=eng,
+        denominator=den,
+        ons=ons,
+        small_area_level=small_area_level,
+        tau2=tau2,
+        count_error=max_error,
     )
+    for name, values in cols.items():
+        if name == "funnel_band":
+            out[name] = pd.Series(values, index=out.index)
+        elif name == "funnel_tau2":
+            out[name] = np.round(values, 8)
+        else:
+            out[name] = np.round(values, 4)
 
     # linkage shifts scale with the rate (statistics.linkage_shift): keep the group's factor,
     # apply it to the released rate
@@ -505,4 +497,4 @@ def release_reach_cell_key(
     den = released["denominator"]
     for c in ("known", "registered", "engaged"):
         released[c] = np.where(np.isfinite(den), np.fmin(released[c], den), released[c])
-    return _released_table(base, released, small_area_level)
+    return _released_table(base, released, small_area_level, rules.max_error)

@@ -16,20 +16,28 @@ Definitions (docs/measures.md has the full text):
   min_attendances attendances in the window at any centres in total; for a site, at that site;
 * registered_rate = registered / denominator, engaged_rate = engaged / denominator (Wilson
   95% intervals); the *_ons rates divide by the ONS estimate instead;
-* funnel_z / funnel_band: registered_rate against the borough's overall ('all') rate for the
-  same service (Spiegelhalter 2005), with the row's denominator;
-* registered_rate_smoothed: Marshall global empirical Bayes across the small areas of the
-  same dimension / group / service (small-area level only).
+* funnel_z / funnel_band / funnel_target / funnel_tau2: registered_rate against the borough's
+  rate for the same dimension, group and service, with the row's denominator and the
+  over-dispersion tau2 of its family (Spiegelhalter 2005);
+* registered_rate_smoothed: beta-binomial empirical Bayes (Kleinman 1973) across the small
+  areas of the same dimension / group / service (small-area level only);
+* registered_expected / registered_std_ratio (+ interval) / registered_rate_std: indirect
+  age standardisation against the borough's single-year-of-age rates ('all' rows).
+
+:func:`statistics_columns` derives all of these from the counts, for the exact table here
+and for the released table (privacy.release), so the two cannot disagree in method.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import pandas as pd
 
 from everyfamily.reach import statistics as st
+from everyfamily.reach.statistics import Float
 from everyfamily.schema import REACH_COLUMNS
 
 #: Group dimensions, in output order: reach table dimension -> child-table column.
@@ -194,52 +202,233 @@ def build_reach(inputs: ReachInputs) -> pd.DataFrame:
     for c in ("known", "denominator", "registered", "engaged"):
         out[c] = out[c].fillna(0).astype("int64")
 
-    _add_rates(out)
-    _add_funnel(out)
-    _add_smoothing(out, inputs.small_area_level)
+    _add_rates(out, inputs.small_area_level)
     _add_linkage_shift(out, inputs.linkage_quality)
     return _order(out, inputs, services)
 
 
-def _add_rates(out: pd.DataFrame) -> None:
+def _add_rates(out: pd.DataFrame, small_level: str) -> None:
     ons = out["ons_population"].to_numpy(dtype="float64")
-    den = out["denominator"].to_numpy(dtype="float64")
-    reg = out["registered"].to_numpy(dtype="float64")
-    eng = out["engaged"].to_numpy(dtype="float64")
     out["known_completeness"] = st.safe_ratio(out["known"].to_numpy(dtype="float64"), ons)
-    out["registered_rate"] = st.safe_ratio(reg, den)
-    out["registered_rate_lower"], out["registered_rate_upper"] = st.wilson_interval(reg, den)
-    out["engaged_rate"] = st.safe_ratio(eng, den)
-    out["engaged_rate_lower"], out["engaged_rate_upper"] = st.wilson_interval(eng, den)
-    out["registered_rate_ons"] = st.safe_ratio(reg, ons)
-    out["engaged_rate_ons"] = st.safe_ratio(eng, ons)
-
-
-def _add_funnel(out: pd.DataFrame) -> None:
-    boro = out[(out["level"] == "borough") & (out["dimension"] == "all")]
-    target = boro.groupby("service")["registered"].sum() / boro.groupby("service")[
-        "denominator"
-    ].sum().where(lambda s: s > 0)
-    p0 = out["service"].map(target).to_numpy(dtype="float64")
-    z = st.funnel_z(
-        out["registered"].to_numpy(dtype="float64"),
-        out["denominator"].to_numpy(dtype="float64"),
-        p0,
+    cols = statistics_columns(
+        out[["area_code", *FAMILY_KEYS]],
+        registered=out["registered"].to_numpy(dtype="float64"),
+        engaged=out["engaged"].to_numpy(dtype="float64"),
+        denominator=out["denominator"].to_numpy(dtype="float64"),
+        ons=ons,
+        small_area_level=small_level,
     )
-    out["funnel_z"] = z
-    out["funnel_band"] = st.funnel_band(z)
+    for name, values in cols.items():
+        out[name] = values
 
 
-def _add_smoothing(out: pd.DataFrame, small_level: str) -> None:
-    smoothed = np.full(len(out), np.nan)
-    rows = out.index[out["level"] == small_level]
-    sub = out.loc[rows, ["dimension", "group_value", "service", "registered", "denominator"]]
-    reg = sub["registered"].to_numpy(dtype="float64")
-    den = sub["denominator"].to_numpy(dtype="float64")
-    pos = out.index.get_indexer(rows)
-    for idx in sub.groupby(["dimension", "group_value", "service"], sort=False).indices.values():
-        smoothed[pos[idx]] = st.empirical_bayes(reg[idx], den[idx])
-    out["registered_rate_smoothed"] = smoothed
+#: The keys of a funnel family: rows sharing them are compared with one target and one tau2.
+FAMILY_KEYS: tuple[str, ...] = ("level", "dimension", "group_value", "service")
+BOROUGH = "borough"
+AGE_DIMENSION = "age_years"
+
+
+def funnel_targets(keys: pd.DataFrame, registered: np.ndarray, denominator: np.ndarray) -> Float:
+    """Each row's funnel target: the borough's rate for the SAME dimension, group and service
+    (issue 14, defect 2: babies are compared with the borough's babies, not with all
+    children). NaN where the borough has no such group."""
+    k = keys[["level", "dimension", "group_value", "service"]].astype(str).reset_index(drop=True)
+    boro = np.asarray(k["level"] == BOROUGH)
+    rate = st.safe_ratio(registered[boro], denominator[boro])
+    idx = pd.MultiIndex.from_frame(k.loc[boro, ["dimension", "group_value", "service"]])
+    target = pd.Series(rate, index=idx)
+    target = target[~target.index.duplicated()]
+    key = pd.MultiIndex.from_frame(k[["dimension", "group_value", "service"]])
+    return np.asarray(target.reindex(key).to_numpy(dtype="float64"), dtype="float64")
+
+
+@dataclass(frozen=True)
+class FunnelColumns:
+    """Per row: target p0, the family's tau2, the z-score and band (statistics.funnel_z)."""
+
+    target: Float
+    tau2: Float
+    z: Float
+    band: np.ndarray
+
+
+def family_dispersion(
+    keys: pd.DataFrame, registered: np.ndarray, denominator: np.ndarray
+) -> pd.DataFrame:
+    """Spiegelhalter over-dispersion (statistics.proportion_dispersion) of every funnel family:
+    the areas of one level, dimension, group and service around the borough's rate for that
+    group and service. Columns: FAMILY_KEYS, target, units, phi, tau2, p_value. Borough rows
+    are their own target and form no family."""
+    k = keys[list(FAMILY_KEYS)].astype(str).reset_index(drop=True)
+    target = funnel_targets(k, registered, denominator)
+    rows = []
+    sel = np.flatnonzero(np.asarray(k["level"] != BOROUGH))
+    for fam, idx in k.iloc[sel].groupby(list(FAMILY_KEYS), sort=False).indices.items():
+        pos = sel[idx]
+        p0 = float(target[pos[0]])
+        d = st.proportion_dispersion(registered[pos], denominator[pos], p0)
+        rows.append((*cast("tuple[str, ...]", fam), p0, d.units, d.phi, d.tau2, d.p_value))
+    return pd.DataFrame(
+        rows, columns=[*FAMILY_KEYS, "target", "units", "phi", "tau2", "p_value"]
+    ).astype({"units": "int64"})
+
+
+def funnel_columns(
+    keys: pd.DataFrame,
+    registered: np.ndarray,
+    denominator: np.ndarray,
+    tau2: np.ndarray | None = None,
+) -> FunnelColumns:
+    """The funnel of every row: each compared with the borough's rate for the same group and
+    service (:func:`funnel_targets`), with the additive over-dispersion tau2 of its family
+    (:func:`family_dispersion`; Spiegelhalter 2005). ``tau2`` given (one per row, e.g. the
+    exact table's when the released table is built): used as is, so reach.csv, the report,
+    the dashboard and the findings share one tau2. Borough rows: tau2 0."""
+    k = keys[list(FAMILY_KEYS)].astype(str).reset_index(drop=True)
+    target = funnel_targets(k, registered, denominator)
+    if tau2 is None:
+        fam = family_dispersion(k, registered, denominator)
+        t2 = (
+            k.merge(fam[[*FAMILY_KEYS, "tau2"]], on=list(FAMILY_KEYS), how="left")["tau2"]
+            .fillna(0.0)
+            .to_numpy(dtype="float64")
+        )
+    else:
+        t2 = np.nan_to_num(np.asarray(tau2, dtype="float64"))
+    z = st.funnel_z(registered, denominator, target, t2)
+    return FunnelColumns(target=target, tau2=t2, z=z, band=st.funnel_band(z))
+
+
+def smoothed_rates(
+    keys: pd.DataFrame, registered: np.ndarray, denominator: np.ndarray, small_level: str
+) -> Float:
+    """Beta-binomial empirical Bayes (statistics.empirical_bayes) across the small areas of
+    each dimension / group / service; NaN on every other level."""
+    k = keys[list(FAMILY_KEYS)].astype(str).reset_index(drop=True)
+    smoothed = np.full(len(k), np.nan)
+    small = np.flatnonzero(np.asarray(k["level"] == small_level))
+    if len(small):
+        groups = k.iloc[small].groupby(["dimension", "group_value", "service"], sort=False)
+        for idx in groups.indices.values():
+            pos = small[idx]
+            smoothed[pos] = st.empirical_bayes(registered[pos], denominator[pos])
+    return smoothed
+
+
+def age_standardised(
+    keys: pd.DataFrame, area_codes: pd.Series, registered: np.ndarray, denominator: np.ndarray
+) -> dict[str, Float]:
+    """Indirectly age-standardised registration on every area's ``all`` row.
+
+    expected_A = Σ_a n_{A,a} r_a, the area's children of each single year of age a (its
+    ``age_years`` rows) times the borough's registered rate at that age for the same service;
+    ratio = observed / expected (the SMR of Breslow & Day 1987, vol. II s.2.3) with Byar's or
+    exact Poisson 95% limits (statistics.byar_ratio_interval, as PHEindicatormethods
+    ``calculate_ISRatio``), and the standardised rate = ratio x the borough's crude rate.
+    A ratio below 1 says the area registers fewer children than its age mix predicts.
+    NaN on every other row, and where an age count or borough age rate is missing.
+    """
+    k = keys[list(FAMILY_KEYS)].astype(str).reset_index(drop=True)
+    k["area_code"] = area_codes.astype(str).to_numpy()
+    n = len(k)
+    age = np.asarray(k["dimension"] == AGE_DIMENSION)
+    boro_age = age & np.asarray(k["level"] == BOROUGH)
+    rate_age = pd.Series(
+        st.safe_ratio(registered[boro_age], denominator[boro_age]),
+        index=pd.MultiIndex.from_frame(k.loc[boro_age, ["group_value", "service"]]),
+    )
+    rate_age = rate_age[~rate_age.index.duplicated()]
+    r = rate_age.reindex(pd.MultiIndex.from_frame(k.loc[age, ["group_value", "service"]]))
+    r_arr = r.to_numpy(dtype="float64")
+    den_age = denominator[age]
+    # an age with no children in the area contributes nothing, even with no borough rate
+    contrib = np.where(den_age == 0, 0.0, den_age * r_arr)
+    exp = (
+        pd.DataFrame(
+            {
+                "level": k.loc[age, "level"].to_numpy(),
+                "area_code": k.loc[age, "area_code"].to_numpy(),
+                "service": k.loc[age, "service"].to_numpy(),
+                "e": contrib,
+            }
+        )
+        .groupby(["level", "area_code", "service"], sort=False)["e"]
+        .sum(min_count=1)
+    )
+    nan_any = (
+        pd.DataFrame(
+            {
+                "level": k.loc[age, "level"].to_numpy(),
+                "area_code": k.loc[age, "area_code"].to_numpy(),
+                "service": k.loc[age, "service"].to_numpy(),
+                "bad": ~np.isfinite(contrib),
+            }
+        )
+        .groupby(["level", "area_code", "service"], sort=False)["bad"]
+        .any()
+    )
+    exp = exp.where(~nan_any)
+    all_rows = np.flatnonzero(np.asarray(k["dimension"] == "all"))
+    key = pd.MultiIndex.from_frame(k.iloc[all_rows][["level", "area_code", "service"]])
+    expected = np.full(n, np.nan)
+    expected[all_rows] = exp.reindex(key).to_numpy(dtype="float64")
+    obs = np.where(np.isfinite(expected), registered, np.nan)
+    ratio, lo, hi = st.byar_ratio_interval(obs, expected)
+    crude = funnel_targets(k, registered, denominator)
+    return {
+        "registered_expected": expected,
+        "registered_std_ratio": ratio,
+        "registered_std_ratio_lower": lo,
+        "registered_std_ratio_upper": hi,
+        "registered_rate_std": ratio * crude,
+    }
+
+
+def statistics_columns(
+    keys: pd.DataFrame,
+    *,
+    registered: np.ndarray,
+    engaged: np.ndarray,
+    denominator: np.ndarray,
+    ons: np.ndarray,
+    small_area_level: str,
+    tau2: np.ndarray | None = None,
+    count_error: float = 0.0,
+) -> dict[str, np.ndarray]:
+    """Every derived column of the reach table from its counts: THE one function for the exact
+    table (build_reach) and the released one (privacy.release, from the protected counts).
+
+    ``keys``: level, area_code, dimension, group_value, service. ``count_error``: the most a
+    count may differ from the true count (``ReleaseRules.max_error``; 0 for exact counts):
+    intervals become the union over that range (statistics.wilson_interval_widened).
+    ``tau2``: per row, the exact table's over-dispersion (None: estimated from these counts).
+    """
+    cols: dict[str, np.ndarray] = {}
+    for name, num in (("registered", registered), ("engaged", engaged)):
+        rate = st.safe_ratio(num, denominator)
+        lo, hi = st.wilson_interval_widened(
+            np.nan_to_num(num), np.nan_to_num(denominator), count_error
+        )
+        shown = np.isfinite(rate)
+        cols[f"{name}_rate"] = rate
+        cols[f"{name}_rate_lower"] = np.where(shown, lo, np.nan)
+        cols[f"{name}_rate_upper"] = np.where(shown, hi, np.nan)
+        cols[f"{name}_rate_ons"] = st.safe_ratio(num, ons)
+    cols["registered_rate_smoothed"] = np.where(
+        np.isfinite(cols["registered_rate"]),
+        smoothed_rates(keys, registered, denominator, small_area_level),
+        np.nan,
+    )
+    f = funnel_columns(keys, registered, denominator, tau2)
+    shown = np.isfinite(cols["registered_rate"]) & np.isfinite(f.z)
+    cols["funnel_z"] = np.where(shown, f.z, np.nan)
+    band = f.band.copy()
+    band[~shown] = None
+    cols["funnel_band"] = band
+    cols["funnel_target"] = f.target
+    cols["funnel_tau2"] = f.tau2
+    cols.update(age_standardised(keys, keys["area_code"], registered, denominator))
+    return cols
 
 
 def _add_linkage_shift(out: pd.DataFrame, quality: pd.DataFrame | None) -> None:

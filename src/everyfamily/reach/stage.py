@@ -41,11 +41,14 @@ from everyfamily.population.denominators import (
 )
 from everyfamily.reach.children import ChildParameters, build_children
 from everyfamily.reach.measure import (
+    FAMILY_KEYS,
     ReachInputs,
     assign_reach_areas,
     build_reach,
+    family_dispersion,
     membership_table,
 )
+from everyfamily.reach.statistics import Dispersion
 from everyfamily.spreadsheet_safe import neutralise_table
 
 if TYPE_CHECKING:
@@ -216,6 +219,12 @@ def reach_stage(ctx: RunContext) -> None:
         )
     )
 
+    dispersion = family_dispersion(
+        reach[list(FAMILY_KEYS)],
+        reach["registered"].to_numpy(dtype="float64"),
+        reach["denominator"].to_numpy(dtype="float64"),
+    )
+
     # --- disclosure control: reach.csv / reach.gpkg are released outputs ----------------
     # The exact table stays in the store only (table ``reach``, for analysts with the store);
     # everything written to the output folder passes privacy.release.release_reach, and
@@ -268,6 +277,9 @@ def reach_stage(ctx: RunContext) -> None:
             ),
         )
         ctx.engine.write_table("reach", reach_arrow)
+        ctx.engine.write_table(
+            "reach_dispersion", pa.Table.from_pandas(dispersion, preserve_index=False)
+        )
         ctx.engine.write_table("reach_released", released_arrow)
         ctx.engine.write_table(
             "reach_cell_keys", pa.Table.from_pandas(cell_keys, preserve_index=False)
@@ -303,10 +315,43 @@ def reach_stage(ctx: RunContext) -> None:
             else "nearest site",
             "population_vintage": p.population.vintage,
             "gpkg_crs": "EPSG:4326",
+            "funnel": funnel_summary(dispersion, p.geography.small_area_level),
         }
     )
     ctx.metadata["reach"] = headline  # released counts only (headline_figures)
     ctx.echo(_summary(headline))
+
+
+def funnel_summary(dispersion: pd.DataFrame, small_area_level: str) -> dict[str, Any]:
+    """run.json ``reach.funnel``: the over-dispersion of the headline funnel (the small areas'
+    registered rate, all children, any centre; Spiegelhalter 2005) and how many funnel
+    families (level x group x service with 3+ areas) were widened. The same tau2 is in
+    reach.csv (``funnel_tau2``), the report, the dashboard and the findings."""
+    d = dispersion
+    main = d[
+        (d["level"] == small_area_level)
+        & (d["dimension"] == "all")
+        & (d["group_value"] == "all")
+        & (d["service"] == "any")
+    ]
+    estimated = d[d["units"] >= 3]
+    out: dict[str, Any] = {
+        "method": "Spiegelhalter 2005 additive random effect, z winsorised at 10%/90%",
+        "level": small_area_level,
+        "families_estimated": len(estimated),
+        "families_over_dispersed": int((estimated["tau2"] > 0).sum()),
+    }
+    if main.empty:
+        return {**out, "units": 0, "phi": None, "tau2": 0.0, "p_value": None}
+    m = main.iloc[0]
+    disp = Dispersion(
+        units=int(m["units"]),
+        phi=float(m["phi"]),
+        tau2=float(m["tau2"]),
+        p_value=float(m["p_value"]),
+    )
+    target = float(m["target"])
+    return {**out, "target": round(target, 4) if np.isfinite(target) else None, **disp.as_dict()}
 
 
 def headline_figures(

@@ -1,4 +1,5 @@
-"""Pure statistics for reach: Wilson intervals, funnel-plot limits, empirical Bayes smoothing.
+"""Pure statistics for reach: Wilson intervals, funnel plots with over-dispersion, beta-binomial
+empirical Bayes, indirectly standardised ratios.
 
 Every function takes and returns numpy arrays (vectorised: the reach table has tens of
 thousands of rows) and never divides by a zero denominator: where a rate is undefined the
@@ -80,23 +81,137 @@ class FunnelLimits:
     upper_998: Float
 
 
-def funnel_limits(target: float, n: ArrayLike) -> FunnelLimits:
-    """Spiegelhalter (2005) funnel control limits for a proportion around a target p0.
+#: Spiegelhalter (2005, QSHC) winsorises the z-scores at the 10th and 90th percentiles
+#: before estimating over-dispersion, so the outliers a funnel plot exists to find do not
+#: inflate the limits.
+WINSOR_PERCENT = 10.0
 
-        limit = p0 ± z * sqrt(p0 (1 - p0) / n),   z = 1.96 (95%) or 3.09 (99.8%)
+
+@dataclass(frozen=True)
+class Dispersion:
+    """Over-dispersion of a set of units around a target (Spiegelhalter 2005).
+
+    ``units``: units with a finite z-score; ``phi``: the winsorised dispersion statistic
+    (mean of squared winsorised z); ``tau2``: the additive between-unit variance on the
+    rate's own scale (0 when n phi <= n - 1); ``p_value``: P(chi2(n-1) >= n phi), the
+    test of "no over-dispersion" (NaN with fewer than 2 units).
+    """
+
+    units: int
+    phi: float
+    tau2: float
+    p_value: float
+
+    @property
+    def over_dispersed(self) -> bool:
+        """Whether the limits are widened (tau2 > 0)."""
+        return self.tau2 > 0.0
+
+    def as_dict(self) -> dict[str, float | int | bool | None]:
+        """For run.json and the methods text (rounded; None where undefined)."""
+
+        def r(v: float, k: int) -> float | None:
+            return None if not np.isfinite(v) else float(f"{v:.{k}g}")
+
+        return {
+            "units": self.units,
+            "phi": r(self.phi, 4),
+            "tau2": r(self.tau2, 4),
+            "tau": r(float(np.sqrt(self.tau2)), 4),
+            "p_value": r(self.p_value, 3),
+            "over_dispersed": self.over_dispersed,
+        }
+
+
+NO_DISPERSION = Dispersion(units=0, phi=float("nan"), tau2=0.0, p_value=float("nan"))
+
+
+def overdispersion(
+    y: ArrayLike, target: ArrayLike, se: ArrayLike, winsor_percent: float = WINSOR_PERCENT
+) -> Dispersion:
+    """Spiegelhalter's additive random-effects over-dispersion for a funnel plot.
+
+    Spiegelhalter DJ, "Funnel plots for comparing institutional performance", Stat Med
+    2005;24:1185-1202 (section 5) and "Handling over-dispersion of performance indicators",
+    Qual Saf Health Care 2005;14:347-351:
+
+        z_i   = (y_i - target) / s_i                    (naive z-scores)
+        z_w   = z winsorised at the 10th and 90th percentiles
+        phi   = mean(z_w^2)                              (dispersion statistic)
+        tau2  = (n phi - (n - 1)) / (Σ w_i - Σ w_i^2 / Σ w_i),  w_i = 1 / s_i^2
+                (the DerSimonian-Laird method-of-moments estimate; 0 when n phi <= n - 1)
+
+    ``y`` are the unit rates, ``s`` their standard errors under the null (for a proportion
+    sqrt(p0 (1 - p0) / n_i)), ``target`` one value or one per unit. Units with a missing
+    y or s <= 0 are left out. Fewer than 3 units: no estimate (tau2 = 0). The same function
+    serves reach.csv, the report, the dashboard and the findings, so every output uses the
+    same tau2. Percentiles are numpy's linear interpolation.
+    """
+    yy = _as_float(y)
+    s = np.broadcast_to(_as_float(se), yy.shape)
+    t = np.broadcast_to(_as_float(target), yy.shape)
+    ok = np.isfinite(yy) & np.isfinite(s) & (s > 0) & np.isfinite(t)
+    n = int(ok.sum())
+    if n < 3:
+        return Dispersion(units=n, phi=float("nan"), tau2=0.0, p_value=float("nan"))
+    z = (yy[ok] - t[ok]) / s[ok]
+    lo, hi = np.percentile(z, [winsor_percent, 100.0 - winsor_percent])
+    phi = float(np.mean(np.clip(z, lo, hi) ** 2))
+    from scipy.special import chdtrc  # chi-square survival function, lighter than scipy.stats
+
+    p_value = float(chdtrc(n - 1, n * phi))
+    w = 1.0 / s[ok] ** 2
+    denom = float(w.sum() - (w**2).sum() / w.sum())
+    tau2 = max(0.0, (n * phi - (n - 1)) / denom) if denom > 0 else 0.0
+    return Dispersion(units=n, phi=phi, tau2=float(tau2), p_value=p_value)
+
+
+def overdispersed_z(y: ArrayLike, target: float, se: ArrayLike) -> tuple[Float, float, bool]:
+    """z-scores widened by :func:`overdispersion`: z = (y - target) / sqrt(s^2 + tau2).
+
+    Returns (z, tau2, over_dispersed); NaN z where y or s is missing or s <= 0. The
+    findings' area funnel uses this, so its tau2 is the one in reach.csv.
+    """
+    yy = _as_float(y)
+    s = np.broadcast_to(_as_float(se), yy.shape)
+    d = overdispersion(yy, target, s)
+    ok = np.isfinite(yy) & np.isfinite(s) & (s > 0)
+    z = np.full(yy.shape, np.nan)
+    z[ok] = (yy[ok] - target) / np.sqrt(s[ok] ** 2 + d.tau2)
+    return z, d.tau2, d.over_dispersed
+
+
+def proportion_dispersion(successes: ArrayLike, n: ArrayLike, target: float) -> Dispersion:
+    """:func:`overdispersion` of proportions x_i / n_i around p0 with binomial standard
+    errors s_i = sqrt(p0 (1 - p0) / n_i); NO_DISPERSION when p0 is 0, 1 or missing."""
+    if not (np.isfinite(target) and 0.0 < target < 1.0):
+        return NO_DISPERSION
+    p = safe_ratio(successes, n)
+    nn = _as_float(n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        se = np.where(nn > 0, np.sqrt(target * (1.0 - target) / nn), np.nan)
+    return overdispersion(p, target, se)
+
+
+def funnel_limits(target: float, n: ArrayLike, tau2: float = 0.0) -> FunnelLimits:
+    """Spiegelhalter (2005) funnel control limits for a proportion around a target p0:
+
+        limit = p0 ± z * sqrt(p0 (1 - p0) / n + tau2),   z = 1.96 (95%) or 3.09 (99.8%)
 
     clipped to [0, 1] (Spiegelhalter DJ, "Funnel plots for comparing institutional
-    performance", Stat Med 2005;24:1185-1202, section 3.1, normal approximation).
+    performance", Stat Med 2005;24:1185-1202, section 3.1, normal approximation; with
+    ``tau2`` from :func:`overdispersion` the additive random-effects limits of section 5).
 
-    Fingertips (PHEindicatormethods ``sigma_adjustment``) computes its proportion limits by
-    inverting the Wilson score interval: the limit is the observed proportion whose Wilson
-    bound just reaches p0. Solving that quadratic gives exactly the expression above (the
-    Wilson interval is the set of p0 with |p - p0| <= z sqrt(p0(1-p0)/n)), so the two agree
-    to rounding; tests/reach check this against the Fingertips formula. NaN where n is 0.
+    With tau2 = 0, Fingertips (PHEindicatormethods ``sigma_adjustment``) computes its
+    proportion limits by inverting the Wilson score interval: the limit is the observed
+    proportion whose Wilson bound just reaches p0. Solving that quadratic gives exactly the
+    expression above (the Wilson interval is the set of p0 with
+    |p - p0| <= z sqrt(p0(1-p0)/n)), so the two agree to rounding; tests/reach check this
+    against the Fingertips formula. NaN where n is 0.
     """
     nn = _as_float(n)
     with np.errstate(divide="ignore", invalid="ignore"):
-        sd = np.where(nn > 0, np.sqrt(target * (1.0 - target) / nn), np.nan)
+        sd = np.where(nn > 0, np.sqrt(target * (1.0 - target) / nn + tau2), np.nan)
 
     def lim(z: float, sign: float) -> Float:
         return np.asarray(np.clip(target + sign * z * sd, 0.0, 1.0), dtype="float64")
@@ -104,21 +219,23 @@ def funnel_limits(target: float, n: ArrayLike) -> FunnelLimits:
     return FunnelLimits(lim(Z_998, -1), lim(Z_95, -1), lim(Z_95, 1), lim(Z_998, 1))
 
 
-def funnel_z(successes: ArrayLike, n: ArrayLike, target: ArrayLike) -> Float:
+def funnel_z(successes: ArrayLike, n: ArrayLike, target: ArrayLike, tau2: ArrayLike = 0.0) -> Float:
     """Spiegelhalter z-score of an observed proportion against a target p0:
 
-        z = (x/n - p0) / sqrt(p0 (1 - p0) / n)
+        z = (x/n - p0) / sqrt(p0 (1 - p0) / n + tau2)
 
-    (Spiegelhalter 2005, eq. 3). ``target`` is one rate or one per row. NaN where n is 0 or
+    (Spiegelhalter 2005, eq. 3; with ``tau2`` > 0 the additive random-effects score of his
+    section 5). ``target`` and ``tau2`` are one value or one per row. NaN where n is 0 or
     p0 is 0, 1 or missing (no binomial spread to compare against).
     """
     p = safe_ratio(successes, n)
     nn = _as_float(n)
     p0 = np.broadcast_to(_as_float(target), p.shape)
+    t2 = np.broadcast_to(np.nan_to_num(_as_float(tau2)), p.shape)
     ok = np.isfinite(p) & (nn > 0) & np.isfinite(p0) & (p0 > 0) & (p0 < 1)
     out = np.full(p.shape, np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
-        z = (p - p0) / np.sqrt(p0 * (1.0 - p0) / nn)
+        z = (p - p0) / np.sqrt(p0 * (1.0 - p0) / nn + t2)
     out[ok] = z[ok]
     return out
 
@@ -141,23 +258,82 @@ def funnel_band(z: ArrayLike) -> NDArray[np.object_]:
     return out
 
 
+@dataclass(frozen=True)
+class BetaBinomialFit:
+    """A beta(a, b) prior for the areas' true proportions, fitted by moments.
+
+    ``mean`` = a / (a + b); ``rho`` = 1 / (a + b + 1), the intra-area correlation (the share
+    of the variance of a single child's outcome that lies between areas); ``strength`` =
+    a + b (inf when rho <= 0: no between-area variation, every area shrinks to the mean).
+    """
+
+    mean: float
+    rho: float
+    strength: float
+    units: int
+
+    @property
+    def a(self) -> float:
+        return self.mean * self.strength
+
+    @property
+    def b(self) -> float:
+        return (1.0 - self.mean) * self.strength
+
+
+def beta_binomial_moments(events: ArrayLike, n: ArrayLike) -> BetaBinomialFit | None:
+    """Kleinman's (1973) method-of-moments fit of a beta-binomial to x_i of n_i.
+
+    Kleinman JC, "Proportions with extraneous variance: single and independent samples",
+    JASA 1973;68:46-54, with weights n_i: with k units, N = Σ n_i, p̂ = Σ x_i / N and
+    S = Σ n_i (x_i/n_i - p̂)^2,
+
+        E[S] = p(1 - p) [(k - 1) + rho (N - Σ n_i^2 / N - (k - 1))]
+
+    so rho = (S / (p̂ (1 - p̂)) - (k - 1)) / (N - Σ n_i^2 / N - (k - 1)) and the prior
+    strength a + b = (1 - rho) / rho. rho <= 0 (no extra-binomial variation) gives
+    strength inf; rho >= 1 gives strength 0 (no shrinkage). Units with n_i = 0 are left
+    out. None when fewer than 2 units remain.
+    """
+    x = _as_float(events)
+    nn = _as_float(n)
+    ok = np.isfinite(x) & np.isfinite(nn) & (nn > 0)
+    k = int(ok.sum())
+    if k < 2:
+        return None
+    x, nn = x[ok], nn[ok]
+    big_n = float(nn.sum())
+    p = float(x.sum() / big_n)
+    if p <= 0.0 or p >= 1.0:
+        return BetaBinomialFit(mean=p, rho=0.0, strength=float("inf"), units=k)
+    s = float((nn * (x / nn - p) ** 2).sum())
+    denom = big_n - float((nn**2).sum()) / big_n - (k - 1)
+    if denom <= 0:  # every unit of size 1: rho cannot be told from binomial noise
+        return BetaBinomialFit(mean=p, rho=0.0, strength=float("inf"), units=k)
+    rho = (s / (p * (1.0 - p)) - (k - 1)) / denom
+    if rho <= 0.0:
+        return BetaBinomialFit(mean=p, rho=0.0, strength=float("inf"), units=k)
+    rho = min(rho, 1.0)
+    return BetaBinomialFit(mean=p, rho=rho, strength=(1.0 - rho) / rho, units=k)
+
+
 def empirical_bayes(events: ArrayLike, population: ArrayLike) -> Float:
-    """Marshall's global empirical Bayes estimate of small-area rates.
+    """Beta-binomial empirical Bayes estimates of small-area proportions.
 
-    With r_i = e_i / b_i, m = Σe / Σb, b̄ = mean of b over areas with b > 0:
+    The areas' true proportions are taken as draws from a beta(a, b) fitted to all of them
+    by Kleinman's method of moments (:func:`beta_binomial_moments`); each area's estimate
+    is its posterior mean
 
-        s²  = Σ b_i (r_i - m)² / Σ b_i  -  m / b̄          (between-area variance)
-        w_i = s² / (s² + m / b_i)                          (shrinkage weight)
-        EB_i = w_i r_i + (1 - w_i) m
+        EB_i = (x_i + a) / (n_i + a + b) = w_i x_i/n_i + (1 - w_i) p̂,  w_i = n_i / (n_i + a + b)
 
-    (Marshall RJ, "Mapping disease and mortality rates using empirical Bayes estimators",
-    Applied Statistics 1991;40:283-294; as in PySAL ``esda.smoothing.Empirical_Bayes``.)
+    (Kleinman 1973; the beta-binomial empirical Bayes of e.g. Carlin & Louis, *Bayesian
+    Methods for Data Analysis*, 3rd ed., s.5.3). Unlike Marshall's (1991) estimator, which
+    assumes Poisson (rare-event) variance, the binomial variance p(1-p)/n suits a proportion
+    near 75%: Marshall's m / n overstates the sampling variance of such a rate about
+    1/(1-p) = 4-fold and so shrinks too hard (issue 14).
 
-    Written here rather than calling esda because esda divides by every population (an area
-    with no children gives inf/NaN that spreads) and does not handle a negative variance
-    estimate. Here: areas with b_i = 0 are left out of m, s² and b̄ and get NaN (no rate to
-    smooth); a negative s² is set to 0, as Marshall advises, so every rate shrinks to m. On
-    data with all b_i > 0 and s² > 0 the result equals esda's (tested).
+    Areas with n_i = 0 get NaN. No extra-binomial variation: every area gets p̂. Tested
+    against a maximum-likelihood beta-binomial fit (scipy.stats.betabinom).
     """
     e = _as_float(events)
     b = _as_float(population)
@@ -165,18 +341,82 @@ def empirical_bayes(events: ArrayLike, population: ArrayLike) -> Float:
     ok = np.isfinite(b) & (b > 0) & np.isfinite(e)
     if not ok.any():
         return out
-    e_ok, b_ok = e[ok], b[ok]
-    m = e_ok.sum() / b_ok.sum()
-    r = e_ok / b_ok
-    s2 = float((b_ok * (r - m) ** 2).sum() / b_ok.sum() - m / b_ok.mean())
-    s2 = max(s2, 0.0)
-    if s2 == 0.0 or m == 0.0:
-        # No between-area variation beyond chance (or no events at all): all shrink to m.
-        out[ok] = m
+    fit = beta_binomial_moments(e[ok], b[ok])
+    if fit is None:  # one area: nothing to borrow strength from
+        out[ok] = e[ok] / b[ok]
         return out
-    w = s2 / (s2 + m / b_ok)
-    out[ok] = w * r + (1.0 - w) * m
+    if not np.isfinite(fit.strength):
+        out[ok] = fit.mean
+        return out
+    out[ok] = (e[ok] + fit.a) / (b[ok] + fit.strength)
     return out
+
+
+def wilson_interval_widened(
+    successes: ArrayLike, n: ArrayLike, max_error: float, z: float = Z_95
+) -> tuple[Float, Float]:
+    """Wilson interval of a proportion whose released counts may each be off by up to E.
+
+    When the numerator x and the denominator n shown are each within E of the true counts
+    (rounding: E = half the rounding base; the cell key method: the ptable's largest
+    perturbation; ``privacy.release.ReleaseRules.max_error``), the interval is the union of
+    the Wilson intervals over every true (x*, n*) with |x* - x| <= E, |n* - n| <= E and
+    0 <= x* <= n*. The Wilson lower bound rises with x* and falls with n*, the upper bound
+    likewise, so the union is
+
+        lower = L(max(x - E, 0), n + E)
+        upper = U(x + E, n - E)  if x + E < n - E,  else 1
+
+    An honest interval for a count that is itself uncertain: a bound, not a coverage
+    statement about the rounding. E = 0 gives the Wilson interval.
+    """
+    x = _as_float(successes)
+    nn = _as_float(n)
+    e = float(max_error)
+    if e <= 0:
+        return wilson_interval(x, nn, z)
+    lo, _ = wilson_interval(np.maximum(x - e, 0.0), nn + e, z)
+    x_hi = x + e
+    n_lo = nn - e
+    room = np.isfinite(x_hi) & np.isfinite(n_lo) & (x_hi < n_lo) & (n_lo > 0)
+    _, up = wilson_interval(np.where(room, x_hi, 0.0), np.where(room, n_lo, 1.0), z)
+    up = np.where(room, up, 1.0)
+    defined = np.isfinite(safe_ratio(x, nn))
+    return np.where(defined, lo, np.nan), np.where(defined, up, np.nan)
+
+
+def byar_ratio_interval(
+    observed: ArrayLike, expected: ArrayLike, z: float = Z_95
+) -> tuple[Float, Float, Float]:
+    """Observed / expected (an indirectly standardised ratio) with its 95% interval.
+
+    As PHE's PHEindicatormethods (``calculate_ISRatio``) and the Fingertips technical
+    guidance: Byar's approximation to the exact Poisson limits for O >= 10,
+
+        lower = O (1 - 1/(9O) - z/(3 sqrt(O)))^3 / E
+        upper = (O+1) (1 - 1/(9(O+1)) + z/(3 sqrt(O+1)))^3 / E
+
+    and the exact Poisson (Garwood) limits chi2(α/2, 2O)/2 / E and chi2(1-α/2, 2O+2)/2 / E
+    below 10 (Breslow & Day 1987, Statistical Methods in Cancer Research II, s.2.3).
+    NaN where E <= 0 or O is missing.
+    """
+    from scipy.stats import chi2, norm
+
+    o = _as_float(observed)
+    e = _as_float(expected)
+    ratio = safe_ratio(o, e)
+    alpha = 2.0 * float(norm.sf(z))
+    ok = np.isfinite(ratio)
+    oo = np.where(ok, o, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        byar_lo = oo * (1 - 1 / (9 * oo) - z / (3 * np.sqrt(oo))) ** 3
+        byar_hi = (oo + 1) * (1 - 1 / (9 * (oo + 1)) + z / (3 * np.sqrt(oo + 1))) ** 3
+        exact_lo = np.where(oo > 0, chi2.ppf(alpha / 2, 2 * oo) / 2, 0.0)
+        exact_hi = chi2.ppf(1 - alpha / 2, 2 * oo + 2) / 2
+    small = oo < 10
+    lo = safe_ratio(np.where(small, exact_lo, byar_lo), e)
+    hi = safe_ratio(np.where(small, exact_hi, byar_hi), e)
+    return ratio, np.where(ok, lo, np.nan), np.where(ok, hi, np.nan)
 
 
 def linkage_shift(

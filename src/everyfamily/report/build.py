@@ -20,6 +20,7 @@ from markupsafe import Markup
 from everyfamily.findings import model as fm
 from everyfamily.population.levels import level_noun
 from everyfamily.privacy import disclosure
+from everyfamily.reach import methods
 from everyfamily.report.svg import BAND_COLOURS, choropleth_svg, funnel_svg
 
 #: How many striking findings the report shows in full (the rest are listed in findings.json).
@@ -52,6 +53,8 @@ class ReportInputs:
     access: Any = None  # everyfamily.access.report.AccessTables, when the access stage ran
     communities: Any = None  # communities.json of the communities stage, when it ran
     warnings: Sequence[Mapping[str, str]] = ()  # run.json "warnings": {stage, code, message}
+    funnel: Mapping[str, Any] | None = None  # run.json "reach.funnel" (over-dispersion used)
+    release_max_error: int = 0  # privacy.release.ReleaseRules.max_error of the release
 
 
 def released_count(n: float | None, inputs: ReportInputs) -> str:
@@ -184,13 +187,29 @@ def _map(inputs: ReportInputs, highlight: set[str]) -> tuple[str, list[dict[str,
     return svg, legend
 
 
-def _funnel(inputs: ReportInputs) -> str:
+def _funnel_rows(inputs: ReportInputs) -> pd.DataFrame:
     r = inputs.reach
-    rows = r[
+    return r[
         (r["level"] == inputs.small_area_level)
         & (r["dimension"] == "all")
+        & (r["group_value"] == "all")
         & (r["service"] == "any")
     ].copy()
+
+
+def funnel_tau2(inputs: ReportInputs) -> float:
+    """The over-dispersion tau2 of the plotted funnel: the table's ``funnel_tau2`` (the same
+    value as in reach.csv, the dashboard and the findings), 0 for tables without it."""
+    rows = _funnel_rows(inputs)
+    if "funnel_tau2" not in rows.columns:
+        return 0.0
+    t = pd.to_numeric(rows["funnel_tau2"], errors="coerce").dropna()
+    return float(t.iloc[0]) if len(t) else 0.0
+
+
+def _funnel(inputs: ReportInputs) -> str:
+    r = inputs.reach
+    rows = _funnel_rows(inputs)
     if rows.empty:
         return ""
     rows["den"] = _den(rows)
@@ -213,7 +232,15 @@ def _funnel(inputs: ReportInputs) -> str:
         }
         for n, x, bd, name in zip(rows["den"], reg, band, rows["area_name"], strict=True)
     ]
-    return funnel_svg(points, target)
+    return funnel_svg(points, target, tau2=funnel_tau2(inputs))
+
+
+def _methods_funnel(inputs: ReportInputs) -> Mapping[str, Any]:
+    """The funnel's over-dispersion for the methods text: run.json's, else the table's tau2."""
+    if inputs.funnel:
+        return inputs.funnel
+    rows = _funnel_rows(inputs)
+    return {"level": inputs.small_area_level, "units": len(rows), "tau2": funnel_tau2(inputs)}
 
 
 #: Run-metadata entries left out of the report's tables: file fingerprints and timings are
@@ -360,6 +387,10 @@ def render_report(inputs: ReportInputs) -> str:
         "min_group": fm.MIN_GROUP_KNOWN,
         "min_unknown": round(100 * fm.MIN_UNKNOWN_SHORTFALL),
         "small_area_level": level_noun(inputs.small_area_level),
+        "methods_rates": methods.rates_and_limits(
+            _methods_funnel(inputs), max_error=inputs.release_max_error
+        ),
+        "funnel_caption": methods.funnel_caption(funnel_tau2(inputs)),
     }
     from everyfamily.access.report import access_section
 

@@ -111,7 +111,16 @@ def report_inputs(ctx: RunContext) -> ReportInputs:
         access=access,
         communities=read_communities_layer(ctx.out_dir),
         warnings=tuple(ctx.metadata.get("warnings") or ()),
+        funnel=(ctx.metadata.get("reach") or {}).get("funnel"),
+        release_max_error=_release_max_error(p.privacy),
     )
+
+
+def _release_max_error(privacy: Any) -> int:
+    """How far a released count may be from the true one (ReleaseRules.max_error)."""
+    from everyfamily.privacy.release import ReleaseRules
+
+    return ReleaseRules.from_settings(privacy).max_error
 
 
 def report_stage(ctx: RunContext) -> None:

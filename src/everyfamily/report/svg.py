@@ -174,11 +174,17 @@ def nice_ticks(hi: float, n: int = 5) -> list[float]:
 
 
 def funnel_svg(
-    points: Sequence[dict[str, Any]], target: float, *, width: int = 640, height: int = 380
+    points: Sequence[dict[str, Any]],
+    target: float,
+    *,
+    tau2: float = 0.0,
+    width: int = 640,
+    height: int = 380,
 ) -> str:
     """Funnel plot (Spiegelhalter 2005): registered rate against the number of children, with
-    95% and 99.8% control limits around the borough rate. ``points``: dicts with ``n``,
-    ``rate``, ``band`` and ``label``."""
+    95% and 99.8% control limits around the borough rate, widened by the over-dispersion
+    ``tau2`` (reach.statistics.funnel_limits; the table's ``funnel_tau2``, so the curves
+    match the bands). ``points``: dicts with ``n``, ``rate``, ``band`` and ``label``."""
     left, right, top, bottom = 56, 16, 16, 44
     n_max = max([float(p["n"]) for p in points] + [1.0]) * 1.05
     rates = [float(p["rate"]) for p in points] + [target]
@@ -213,7 +219,7 @@ def funnel_svg(
         y = round(y + 0.1, 10)
     if 0 < target < 1:
         xs = np.linspace(max(n_max / 200, 1.0), n_max, 80)
-        lim = funnel_limits(target, xs)
+        lim = funnel_limits(target, xs, tau2)
         for ys, dash in (
             (lim.lower_95, "4 3"),
             (lim.upper_95, "4 3"),

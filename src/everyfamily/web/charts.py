@@ -43,10 +43,13 @@ def funnel_svg(
     highlight: str | None,
     *,
     title: str,
+    tau2: float = 0.0,
     width: int = 560,
     height: int = 340,
 ) -> str:
-    """The funnel plot as an SVG string (escaped; safe to embed)."""
+    """The funnel plot as an SVG string (escaped; safe to embed). ``tau2``: the over-dispersion
+    of the plotted areas (the reach table's ``funnel_tau2``), so the limits drawn are the ones
+    the bands were decided with."""
     left, right, top, bottom = 52, 14, 14, 46
     n_max = max([p.n for p in points] + [1.0]) * 1.08
     rates = [p.rate for p in points] + [target]
@@ -81,7 +84,7 @@ def funnel_svg(
         y = round(y + 0.1, 10)
     if 0 < target < 1:
         xs = np.linspace(max(n_max / 150, 2.0), n_max, 60)
-        lim = funnel_limits(target, xs)
+        lim = funnel_limits(target, xs, tau2)
         for arr, dash in (
             (lim.lower_95, "5 3"),
             (lim.upper_95, "5 3"),

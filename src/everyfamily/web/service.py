@@ -172,7 +172,13 @@ def release_reach(
             out[col] = pd.Series(per_reg, index=out.index).where(ok).round(4)
         else:
             out[col] = _numeric(released, col)
-    for col in ("known_completeness", "funnel_z", "linkage_shift_lower", "linkage_shift_upper"):
+    for col in (
+        "known_completeness",
+        "funnel_z",
+        "funnel_tau2",
+        "linkage_shift_lower",
+        "linkage_shift_upper",
+    ):
         out[col] = _numeric(released, col)
     out["funnel_band"] = released["funnel_band"].where(released["funnel_band"].notna(), None)
     return out
@@ -886,12 +892,16 @@ class Dashboard:
             for r in public_rows(g)
             if r["registered_rate"] is not None and r["denominator"] is not None
         ]
+        from everyfamily.reach.methods import funnel_caption
+
+        tau2s = _numeric(g, "funnel_tau2").dropna()  # the family's tau2, as in reach.csv
+        tau2 = float(tau2s.iloc[0]) if len(tau2s) else 0.0
         title = (
             f"Funnel plot: registered rate of each {self.level_label(level).lower()} area "
             f"against its number of children, with 95% and 99.8% limits around the "
-            f"borough rate of {_pct(b['registered_rate'])}"
+            f"borough rate of {_pct(b['registered_rate'])} ({funnel_caption(tau2)})"
         )
-        return charts.funnel_svg(points, float(b["registered_rate"]), code, title=title)
+        return charts.funnel_svg(points, float(b["registered_rate"]), code, title=title, tau2=tau2)
 
     def _nearest_sites(self, level: str, code: str, k: int = 3) -> list[dict[str, Any]]:
         shapes = self.outputs.shapes.get(level)
