@@ -16,8 +16,12 @@ def _modules_after(statement: str) -> set[str]:
 
 
 def test_training_does_not_import_the_demo() -> None:
-    loaded = _modules_after("import everyfamily.communities.training.train")
-    assert "everyfamily.communities.training.train" in loaded
+    loaded = _modules_after(
+        "import everyfamily.communities.training.train\n"
+        "import everyfamily.communities.training.evaluate\n"
+        "everyfamily.communities.training.evaluate.evaluate()"
+    )
+    assert "everyfamily.communities.training.evaluate" in loaded
     assert not {m for m in loaded if m.startswith("everyfamily.demo")}
 
 
