@@ -237,7 +237,7 @@ SYSTEMS: tuple[str, ...] = ("uk_national_2010", "ru_icao_9303", "ru_bgn_pcgn")
 
 
 def _letter(prev: str, low: str, system: str) -> str:
-    initial = not prev.isalpha()
+    initial = not prev or not (prev.isalpha() or prev in "'’ʼ")
     if system == "uk_national_2010":
         if low == "г" and prev.lower() == "з":
             return "gh"
