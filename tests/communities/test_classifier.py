@@ -8,7 +8,6 @@ import json
 import numpy as np
 import pytest
 
-from everyfamily.communities import train
 from everyfamily.communities.groups import GROUPS
 from everyfamily.communities.nameorigin import (
     EVALUATION_FILE,
@@ -17,6 +16,7 @@ from everyfamily.communities.nameorigin import (
     fold,
     load_model,
 )
+from everyfamily.communities.training import train
 
 #: Floors on held-out (given name, surname) pair accuracy per group. Measured values (see
 #: docs/name-origin.md) sit 5-10 points above; Romanian is lowest: Faker has 43 Romanian

@@ -142,7 +142,7 @@ def _part_from_json(doc: dict[str, object]) -> PartModel:
 
 
 def model_from_document(doc: dict[str, object]) -> NameOriginModel:
-    """Build the model from its JSON document (see train.py for the format)."""
+    """Build the model from its JSON document (see training/train.py for the format)."""
     return NameOriginModel(
         groups=tuple(str(g) for g in doc["groups"]),  # type: ignore[attr-defined]
         given=_part_from_json(doc["given"]),  # type: ignore[arg-type]

@@ -1,16 +1,16 @@
 """Train the name-origin classifier from Faker's per-locale name lists and measure it on
 names it was not trained on.
 
-    python -m everyfamily.communities.train            # rewrite the shipped files
-    python -m everyfamily.communities.train --check    # exit 1 if they would change
+    python -m everyfamily.communities.training            # rewrite the shipped files
+    python -m everyfamily.communities.training --check    # exit 1 if they would change
 
 Writes ``data/name_origin.json`` (weights, the held-out confusion counts) and
 ``data/name_origin_evaluation.json`` (per-group accuracy and the confusion matrix). The
 output depends only on the installed Faker lists and the constants here: no randomness
 except a seeded generator for the evaluation pairs, so a rerun gives the same bytes.
 
-Training material: Faker (MIT licence) person providers, read through the demo's name
-pools (demo/namepools.py: Cyrillic lists romanised, female surname forms made by rule).
+Training material: Faker (MIT licence) person providers, read by ``faker_lists`` (Cyrillic
+lists romanised, female surname forms made by rule); this module never imports the demo.
 Names are split into training and held-out sets BY NAME (a hash of the folded name), so a
 held-out name never appears in training under any group. See docs/name-origin.md for what
 held-out Faker names can and cannot tell.
@@ -40,6 +40,7 @@ from everyfamily.communities.nameorigin import (
     fold,
     model_from_document,
 )
+from everyfamily.communities.training.faker_lists import female_surname, locale_names
 
 #: Faker locales of each group. The demo's locales (demo/namepools.ORIGIN_LOCALES) plus a
 #: few neighbours that make a group broader than the demo's (hr_HR, sl_SI for other Central
@@ -84,8 +85,6 @@ def _held_out(name: str) -> bool:
 
 def faker_name_lists() -> NameLists:
     """Every group's given names and surnames (male and female forms) from Faker."""
-    from everyfamily.demo.namepools import female_surname, locale_names
-
     given: dict[str, list[str]] = {g: [] for g in GROUPS}
     surname: dict[str, list[str]] = {g: [] for g in GROUPS}
     for group, locales in TRAINING_LOCALES.items():
@@ -250,7 +249,7 @@ def _dump_pretty(doc: dict[str, Any]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m everyfamily.communities.train")
+    parser = argparse.ArgumentParser(prog="python -m everyfamily.communities.training")
     parser.add_argument("--check", action="store_true", help="exit 1 if the files would change")
     parser.add_argument("--out", type=Path, default=None, help="folder to write to")
     args = parser.parse_args(argv)
@@ -266,7 +265,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             p for p, text in targets.items() if not p.is_file() or p.read_text("utf-8") != text
         ]
         for p in stale:
-            print(f"{p} is out of date: run python -m everyfamily.communities.train")
+            print(f"{p} is out of date: run python -m everyfamily.communities.training")
         return 1 if stale else 0
     for path, text in targets.items():
         path.parent.mkdir(parents=True, exist_ok=True)
