@@ -227,9 +227,10 @@ def _matchers(truth: dict[str, Any]) -> dict[str, Any]:
             if f["kind"] != "unreached_group":
                 return False
             for dim, value in own_group(f):
-                if dim in DEPRIVATION_DIMENSIONS:
-                    if value in (q if dim.endswith("quintile") else d):
-                        return True
+                if dim in DEPRIVATION_DIMENSIONS and value in (
+                    q if dim.endswith("quintile") else d
+                ):
+                    return True
             return False
 
         out["deprivation_gradient"] = gradient
@@ -271,9 +272,7 @@ def evaluate_run(out_dir: Path, truth_dir: Path, top: int = 5) -> dict[str, Any]
     ]
     return {
         "top": top,
-        "stories": [
-            {**asdict(r), "found": r.found(top)} for r in ranks if r.planted
-        ],
+        "stories": [{**asdict(r), "found": r.found(top)} for r in ranks if r.planted],
         "n_findings": len(findings),
         "n_striking": len(striking(findings)),
         "striking_not_planted": unexplained,

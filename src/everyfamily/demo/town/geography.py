@@ -100,7 +100,11 @@ def _outline(rng: np.random.Generator, cx: float, cy: float, radius: float) -> P
     p1, p2 = rng.uniform(0, 2 * np.pi, 2)
     aspect = rng.uniform(0.75, 1.0)
     r = radius * (1 + 0.12 * np.sin(2 * t + p1) + 0.07 * np.sin(3 * t + p2))
-    return Polygon(np.column_stack([cx + r * np.cos(t) / math.sqrt(aspect), cy + r * np.sin(t) * math.sqrt(aspect)]))
+    return Polygon(
+        np.column_stack(
+            [cx + r * np.cos(t) / math.sqrt(aspect), cy + r * np.sin(t) * math.sqrt(aspect)]
+        )
+    )
 
 
 def _points_in(rng: np.random.Generator, poly: BaseGeometry, n: int) -> np.ndarray:
@@ -108,9 +112,7 @@ def _points_in(rng: np.random.Generator, poly: BaseGeometry, n: int) -> np.ndarr
     out: list[np.ndarray] = []
     got = 0
     while got < n:
-        cand = np.column_stack(
-            [rng.uniform(minx, maxx, 4 * n), rng.uniform(miny, maxy, 4 * n)]
-        )
+        cand = np.column_stack([rng.uniform(minx, maxx, 4 * n), rng.uniform(miny, maxy, 4 * n)])
         inside = shapely.contains_xy(poly, cand[:, 0], cand[:, 1])
         out.append(cand[inside])
         got += int(inside.sum())
@@ -136,7 +138,9 @@ def _town_name(rng: np.random.Generator) -> str:
 def _kmeans(pts: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
     centres = pts[rng.choice(len(pts), k, replace=False)]
     for _ in range(25):
-        lab = np.argmin(np.hypot(*(pts[:, None, :] - centres[None, :, :]).transpose(2, 0, 1)), axis=1)
+        lab = np.argmin(
+            np.hypot(*(pts[:, None, :] - centres[None, :, :]).transpose(2, 0, 1)), axis=1
+        )
         for j in range(k):
             if (lab == j).any():
                 centres[j] = pts[lab == j].mean(axis=0)
@@ -171,7 +175,10 @@ def build_geography(seed: int, n_areas: int | None = None) -> Geography:
     # wards: k-means of area centres
     k = max(4, n // 6)
     lab = _kmeans(pts, k, rng)
-    ward_ids = {int(j): i for i, j in enumerate(sorted(set(lab.tolist()), key=lambda j: -pts[lab == j, 1].mean()))}
+    ward_ids = {
+        int(j): i
+        for i, j in enumerate(sorted(set(lab.tolist()), key=lambda j: -pts[lab == j, 1].mean()))
+    }
     words = list(rng.permutation(_WARD_WORDS))
     stems = list(rng.permutation(_STEMS))
     ward_names = [f"{stems[i % len(stems)]} {words[i % len(words)]}" for i in range(k)]
@@ -196,7 +203,11 @@ def build_geography(seed: int, n_areas: int | None = None) -> Geography:
     mix = np.concatenate([[white], rest])
     shares = mix[None, :] * rng.lognormal(0, 0.5, (n, len(mix)))
     shares /= shares.sum(axis=1, keepdims=True)
-    foreign_cols = [i for i, g in enumerate(ETHNIC_GROUPS_2011) if g not in {"WhiteBrit", "Mixed", "BlkCaribbean"}]
+    foreign_cols = [
+        i
+        for i, g in enumerate(ETHNIC_GROUPS_2011)
+        if g not in {"WhiteBrit", "Mixed", "BlkCaribbean"}
+    ]
     born_out = 0.02 + 0.6 * shares[:, foreign_cols].sum(axis=1)
     non_eng = np.clip(0.45 * born_out, 0, 0.9)
     persons = rng.integers(1300, 1900, n)
@@ -225,7 +236,9 @@ def build_geography(seed: int, n_areas: int | None = None) -> Geography:
         district = int(ward[i][-3:])
         for x, y in _points_in(rng, cell, m):
             while True:
-                inward = f"{rng.integers(0, 10)}{rng.choice(list(_INWARD))}{rng.choice(list(_INWARD))}"
+                inward = (
+                    f"{rng.integers(0, 10)}{rng.choice(list(_INWARD))}{rng.choice(list(_INWARD))}"
+                )
                 pc = f"{pc_area}{district} {inward}"
                 if pc not in used:
                     used.add(pc)
@@ -251,7 +264,10 @@ def build_geography(seed: int, n_areas: int | None = None) -> Geography:
     base = np.array([cx, cy]) + offset * normal
     ts = np.linspace(-2.2 * radius, 2.2 * radius, 7)
     wiggle = np.concatenate([[0], rng.normal(0, 60, 5), [0]])
-    verts = [tuple(np.round(base + t * direction + w * normal, 1)) for t, w in zip(ts, wiggle, strict=True)]
+    verts = [
+        tuple(np.round(base + t * direction + w * normal, 1))
+        for t, w in zip(ts, wiggle, strict=True)
+    ]
     barrier = LineString(verts)
     # the side test uses the line itself (its wiggles included)
     far_poly = _side_polygon(barrier, normal, radius)
@@ -261,7 +277,9 @@ def build_geography(seed: int, n_areas: int | None = None) -> Geography:
     )  # fmt: skip
     barrier_class = str(rng.choice(["rail", "motorway"]))
     barrier_name = (
-        f"{town} railway" if barrier_class == "rail" else f"M{int(rng.integers(60, 99))} (synthetic)"
+        f"{town} railway"
+        if barrier_class == "rail"
+        else f"M{int(rng.integers(60, 99))} (synthetic)"
     )
     inside = barrier.intersection(outline)
     n_cross = int(rng.integers(2, 4))
@@ -350,7 +368,9 @@ def _streets(
     pts = np.unique(np.round(pts, 1), axis=0)
     tri = Delaunay(pts)
     s = tri.simplices
-    pairs = np.unique(np.sort(np.vstack([s[:, [0, 1]], s[:, [1, 2]], s[:, [0, 2]]]), axis=1), axis=0)
+    pairs = np.unique(
+        np.sort(np.vstack([s[:, [0, 1]], s[:, [1, 2]], s[:, [0, 2]]]), axis=1), axis=0
+    )
     length = np.hypot(*(pts[pairs[:, 0]] - pts[pairs[:, 1]]).T)
     pairs = pairs[length <= MAX_EDGE_M]
     paths = shapely.linestrings(np.stack([pts[pairs[:, 0]], pts[pairs[:, 1]]], axis=1))

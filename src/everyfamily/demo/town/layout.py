@@ -21,7 +21,12 @@ COLUMN_NAMES: dict[str, tuple[str, ...]] = {
     "sex": ("Gender", "SEX", "Sex Code", "child_gender"),
     "postcode": ("PostCode", "Post_Code", "PCODE", "Home Postcode", "postcode_current"),
     "address": ("Address1", "Street Address", "ADDR_LINE_1", "House and street"),
-    "parent_first_name": ("Mum/Carer Forename", "Carer First", "PARENT_FORENAME", "Main Carer Name"),
+    "parent_first_name": (
+        "Mum/Carer Forename",
+        "Carer First",
+        "PARENT_FORENAME",
+        "Main Carer Name",
+    ),
     "parent_last_name": ("Mum/Carer Surname", "Carer Last", "PARENT_SURNAME", "Main Carer Surname"),
     "mother_country_of_birth": ("Mother's Birth Country", "MUM_COB", "Maternal COB"),
     "main_language": ("Language", "Main Language", "LANG_SPOKEN", "Preferred Language"),
@@ -130,8 +135,12 @@ def draw_layout(seed: int, fields: dict[str, tuple[str, ...]]) -> Layout:
         sources.append(
             SourceLayout(
                 role=role,
-                name={"births": "birth_notices", "health_visiting": "hv",
-                      "registrations": "hub_regs", "attendances": "sessions"}[role],
+                name={
+                    "births": "birth_notices",
+                    "health_visiting": "hv",
+                    "registrations": "hub_regs",
+                    "attendances": "sessions",
+                }[role],
                 file_name=_pick(rng, _FILE_STEMS[role]) + ext,
                 format=fmt,
                 encoding=_pick(rng, ENCODINGS) if fmt == "csv" else None,
@@ -141,7 +150,7 @@ def draw_layout(seed: int, fields: dict[str, tuple[str, ...]]) -> Layout:
                 date_format=_pick(rng, DATE_FORMATS),
                 sex_codes=dict(SEX_CODE_SETS[int(rng.integers(0, len(SEX_CODE_SETS)))]),
                 dropped=tuple(dropped),
-            )  # fmt: skip
+            )
         )
     return Layout(
         sources=tuple(sources),

@@ -130,8 +130,8 @@ def _relayout(df: pd.DataFrame, src: SourceLayout, sites: pd.DataFrame) -> pd.Da
         if field in ("date_of_birth", "event_date"):
             values = values.map(lambda t: _redate(t, k_date, src.date_format))
         elif field == "sex" and src.role in _SEX:
-            back = {v: k for k, v in _SEX[src.role].items()}
-            values = values.map(lambda t: src.sex_codes.get(back.get(t, ""), t))
+            recode = {v: src.sex_codes.get(k, v) for k, v in _SEX[src.role].items()}
+            values = values.replace(recode)
         out[col] = values
     if src.encoding in ("cp1252", "latin-1"):
         enc = src.encoding
@@ -157,7 +157,9 @@ def _value_maps(src: SourceLayout, sites: pd.DataFrame) -> dict[str, dict[str, s
             maps["ethnicity"] = dict(w.LOCAL_ETHNICITY_CODES)
         if "main_language" in src.columns:
             maps["main_language"] = dict(w.LANGUAGE_CODES)
-        maps["site"] = {str(n): str(i) for i, n in zip(sites["site_id"], sites["name"], strict=True)}
+        maps["site"] = {
+            str(n): str(i) for i, n in zip(sites["site_id"], sites["name"], strict=True)
+        }
     if src.role == "attendances":
         maps["site"] = {f"V{100 + i}": str(s) for i, s in enumerate(sites["site_id"], start=1)}
     return maps
@@ -226,7 +228,9 @@ def _write_reference(geo: Geography, lay: Layout, ref: Path) -> dict[str, Any]:
         crs="EPSG:27700",
     ).dissolve(by=["ward_code", "ward_name"], as_index=False)
     _to_geojson(wards, ref / "wards.geojson")
-    outline = gpd.GeoDataFrame({"code": ["TOWN"], "name": [geo.town_name]}, geometry=[geo.outline], crs="EPSG:27700")
+    outline = gpd.GeoDataFrame(
+        {"code": ["TOWN"], "name": [geo.town_name]}, geometry=[geo.outline], crs="EPSG:27700"
+    )
     _to_geojson(outline, ref / "outline.geojson")
 
     pc_col, pa_col, lat_col, lon_col = lay.postcode_columns
@@ -251,7 +255,12 @@ def _write_reference(geo: Geography, lay: Layout, ref: Path) -> dict[str, Any]:
     write_csv(dep, ref / "deprivation.csv", encoding="utf-8", line_terminator="\n")
 
     hier = pd.DataFrame(
-        {"small_area": a["lsoa"], "WardCode": a["ward"], "WardName": a["ward_name"], "MSOACode": a["msoa"]}
+        {
+            "small_area": a["lsoa"],
+            "WardCode": a["ward"],
+            "WardName": a["ward_name"],
+            "MSOACode": a["msoa"],
+        }
     )
     write_csv(hier, ref / "area_lookup.csv", encoding="utf-8", line_terminator="\n")
 
@@ -266,12 +275,21 @@ def _write_reference(geo: Geography, lay: Layout, ref: Path) -> dict[str, Any]:
     write_csv(eth, ref / "census_ethnic_group.csv", encoding="utf-8", line_terminator="\n")
     outside = np.round(a["born_outside_uk"].to_numpy() * persons).astype(int)
     cob = pd.DataFrame(
-        {"area": a["lsoa"], "Total": persons, "Born in the UK": persons - outside, "Born outside the UK": outside}
+        {
+            "area": a["lsoa"],
+            "Total": persons,
+            "Born in the UK": persons - outside,
+            "Born outside the UK": outside,
+        }
     )
     write_csv(cob, ref / "census_country_of_birth.csv", encoding="utf-8", line_terminator="\n")
     non = np.round(a["non_english_msoa"].to_numpy() * persons).astype(int)
     lang = pd.DataFrame(
-        {"area": a["lsoa"], "Main language is English": persons - non, "Main language is not English": non}
+        {
+            "area": a["lsoa"],
+            "Main language is English": persons - non,
+            "Main language is not English": non,
+        }
     )
     write_csv(lang, ref / "census_main_language.csv", encoding="utf-8", line_terminator="\n")
 
@@ -369,7 +387,9 @@ def _write_sites(geo: Geography, lay: Layout, path: Path) -> dict[str, Any]:
     }
 
 
-def _truth(geo: Geography, placement: Placement, world: w.World, stories: TownStories) -> dict[str, Any]:
+def _truth(
+    geo: Geography, placement: Placement, world: w.World, stories: TownStories
+) -> dict[str, Any]:
     """Ground truth of the planted stories, in product terms (areas, sites, groups)."""
     out: dict[str, Any] = {
         "world": "town",
@@ -508,7 +528,7 @@ def generate_town(
     }
     project_file = out / "project.yaml"
     project_file.write_text(
-        _HEADER.format(town=geo.town_name, seed=seed, pc=geo.postcodes["postcode"].iat[0][:2])
+        _HEADER.format(town=geo.town_name, seed=seed, pc=str(geo.postcodes["postcode"].iat[0])[:2])
         + yaml.safe_dump(project, sort_keys=False, allow_unicode=True, width=100),
         encoding="utf-8",
     )

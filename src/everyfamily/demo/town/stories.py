@@ -138,7 +138,9 @@ def place_stories(geo: Geography, stories: TownStories, seed: int) -> Placement:
         # a site with at least the median catchment: a site that sees few children is no story
         spts = geo.sites[["x", "y"]].to_numpy()
         pc = geo.postcodes[["x", "y"]].to_numpy()
-        nearest = np.argmin(np.hypot(pc[:, None, 0] - spts[None, :, 0], pc[:, None, 1] - spts[None, :, 1]), axis=1)
+        nearest = np.argmin(
+            np.hypot(pc[:, None, 0] - spts[None, :, 0], pc[:, None, 1] - spts[None, :, 1]), axis=1
+        )
         load = np.bincount(nearest, minlength=len(spts))
         big = np.flatnonzero(load >= np.median(load))
         site = str(geo.sites["site_id"].iat[int(big[int(rng.integers(0, len(big)))])])
