@@ -89,6 +89,13 @@ def test_barrier_cuts_off_areas_without_sites_and_is_crossed_only_at_bridges() -
     assert (streets["road_class"] == geo.barrier_class).sum() == 1
 
 
+def test_town_size_is_drawn_from_40_to_80_areas_by_default() -> None:
+    sizes = {seed: len(build_geography(seed).areas) for seed in (2, 4)}
+    assert sizes == {2: 79, 4: 43}  # the seed's draw from 40..80
+    with pytest.raises(ValueError, match="n_areas"):
+        build_geography(1, n_areas=5)
+
+
 def test_other_seeds_make_other_towns() -> None:
     a, b = build_geography(11, 40), build_geography(12, 40)
     assert a.outline.centroid.distance(b.outline.centroid) > 1000
