@@ -80,6 +80,11 @@ def test_barrier_cuts_off_areas_without_sites_and_is_crossed_only_at_bridges() -
     cut = set(geo.cut_off_areas)
     assert 0.2 * 40 <= len(cut) <= 0.4 * 40
     assert not set(geo.sites["lsoa"]) & cut
+    # deprivation is ranked on each side separately: the barrier is no deprivation contrast
+    far = geo.areas["lsoa"].isin(cut)
+    assert geo.areas.loc[far, "imd_decile"].mean() == pytest.approx(
+        geo.areas.loc[~far, "imd_decile"].mean(), abs=0.6
+    )
     streets = geo.streets
     walk = streets[streets["road_class"] != geo.barrier_class]
     crossing = walk[walk.intersects(geo.barrier)]

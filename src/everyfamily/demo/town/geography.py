@@ -9,7 +9,8 @@ British National Grid coordinates (EPSG:27700, metres) so that every distance is
 - wards: the areas grouped by k-means on their centres;
 - 12-30 postcode centroids per area, with postcodes in a non-existent postcode area (``Z?``:
   only ZE exists) so they can never be mistaken for real ones;
-- deprivation: a spatial field around a random "deprived core" ranked into deciles;
+- deprivation: a spatial field around a random "deprived core" ranked into deciles on each
+  side of the barrier separately (so the barrier is not a deprivation contrast in disguise);
 - a railway or motorway crossing the town with two or three crossings, cutting off a
   quarter to a third of the areas, none of which holds a service site;
 - 8-15 sites spread by farthest-point sampling on the larger side;
@@ -186,45 +187,10 @@ def build_geography(seed: int, n_areas: int | None = None) -> Geography:
     ward_name = [ward_names[ward_ids[int(j)]] for j in lab]
     msoa = [f"M{seed % 97:02d}{(ward_ids[int(j)]) // 2 + 1:03d}" for j in lab]
 
-    # --- deprivation: distance from a random core, plus noise, ranked to deciles ------------
-    core = _points_in(rng, outline.buffer(-radius * 0.3), 1)[0]
-    score = np.hypot(*(pts - core).T) / radius + rng.normal(0, 0.25, n)
-    rank = np.argsort(np.argsort(score))
-    imd = 1 + np.floor(rank * 10 / n).astype(int)
-    idaci = np.clip(imd + rng.integers(-1, 2, n), 1, 10)
-
-    # --- under-fives: more in the deprived areas ---------------------------------------------
-    total = rng.integers(70, 131, n) * (1 + 0.04 * (5.5 - imd))
-    ages = np.array([rng.multinomial(int(t), [0.19, 0.2, 0.2, 0.2, 0.21]) for t in total])
-
-    # --- ethnic mix (Census 2011 groups): a town mix, varied by area ---------------------------
-    white = rng.uniform(0.72, 0.93)
-    rest = rng.dirichlet(np.full(len(ETHNIC_GROUPS_2011) - 1, 0.7)) * (1 - white)
-    mix = np.concatenate([[white], rest])
-    shares = mix[None, :] * rng.lognormal(0, 0.5, (n, len(mix)))
-    shares /= shares.sum(axis=1, keepdims=True)
-    foreign_cols = [
-        i
-        for i, g in enumerate(ETHNIC_GROUPS_2011)
-        if g not in {"WhiteBrit", "Mixed", "BlkCaribbean"}
-    ]
-    born_out = 0.02 + 0.6 * shares[:, foreign_cols].sum(axis=1)
-    non_eng = np.clip(0.45 * born_out, 0, 0.9)
-    persons = rng.integers(1300, 1900, n)
-
     areas = pd.DataFrame({"lsoa": codes, "name": area_names})
-    for a in range(5):
-        areas[f"age_{a}"] = ages[:, a].astype(int)
     areas["ward"] = ward
     areas["ward_name"] = ward_name
     areas["msoa"] = msoa
-    areas["imd_decile"] = imd.astype(int)
-    areas["idaci_decile"] = idaci.astype(int)
-    for j, g in enumerate(ETHNIC_GROUPS_2011):
-        areas[f"eth_{g}"] = shares[:, j]
-    areas["born_outside_uk"] = born_out
-    areas["non_english_msoa"] = non_eng
-    areas["persons"] = persons
     polygons = dict(zip(codes, cells, strict=True))
 
     # --- postcodes ------------------------------------------------------------------------------
@@ -275,6 +241,7 @@ def build_geography(seed: int, n_areas: int | None = None) -> Geography:
         c for c, x, y in zip(areas["lsoa"], areas["x"], areas["y"], strict=True)
         if far_poly.contains(Point(x, y))
     )  # fmt: skip
+    _area_attributes(areas, pts, np.isin(codes, cut_off), outline, radius, seed)
     barrier_class = str(rng.choice(["rail", "motorway"]))
     barrier_name = (
         f"{town} railway"
@@ -343,6 +310,56 @@ def build_geography(seed: int, n_areas: int | None = None) -> Geography:
         cut_off_areas=cut_off,
         streets=streets,
     )
+
+
+def _area_attributes(
+    areas: pd.DataFrame,
+    pts: np.ndarray,
+    cut_off: np.ndarray,
+    outline: Polygon,
+    radius: float,
+    seed: int,
+) -> None:
+    """Deprivation deciles, under-fives by single year of age and the ethnic mix (in place).
+
+    Deprivation rises towards a random core with noise, and is ranked into deciles
+    separately on each side of the barrier, so that both sides span deciles 1-10: the
+    barrier story is never the deprivation story in disguise (and vice versa).
+    """
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 1014]))
+    n = len(areas)
+    core = _points_in(rng, outline.buffer(-radius * 0.3), 1)[0]
+    score = np.hypot(*(pts - core).T) / radius + rng.normal(0, 0.25, n)
+    imd = np.zeros(n, dtype=int)
+    for side in (cut_off, ~cut_off):
+        idx = np.flatnonzero(side)
+        rank = np.argsort(np.argsort(score[idx]))
+        imd[idx] = 1 + np.floor(rank * 10 / len(idx)).astype(int)
+    idaci = np.clip(imd + rng.integers(-1, 2, n), 1, 10)
+    # under-fives: more in the deprived areas
+    total = rng.integers(70, 131, n) * (1 + 0.04 * (5.5 - imd))
+    ages = np.array([rng.multinomial(int(t), [0.19, 0.2, 0.2, 0.2, 0.21]) for t in total])
+    # ethnic mix (Census 2011 groups): a town mix, varied by area
+    white = rng.uniform(0.72, 0.93)
+    rest = rng.dirichlet(np.full(len(ETHNIC_GROUPS_2011) - 1, 0.7)) * (1 - white)
+    mix = np.concatenate([[white], rest])
+    shares = mix[None, :] * rng.lognormal(0, 0.5, (n, len(mix)))
+    shares /= shares.sum(axis=1, keepdims=True)
+    foreign_cols = [
+        i
+        for i, g in enumerate(ETHNIC_GROUPS_2011)
+        if g not in {"WhiteBrit", "Mixed", "BlkCaribbean"}
+    ]
+    born_out = 0.02 + 0.6 * shares[:, foreign_cols].sum(axis=1)
+    for a in range(5):
+        areas[f"age_{a}"] = ages[:, a].astype(int)
+    areas["imd_decile"] = imd
+    areas["idaci_decile"] = idaci.astype(int)
+    for j, g in enumerate(ETHNIC_GROUPS_2011):
+        areas[f"eth_{g}"] = shares[:, j]
+    areas["born_outside_uk"] = born_out
+    areas["non_english_msoa"] = np.clip(0.45 * born_out, 0, 0.9)
+    areas["persons"] = rng.integers(1300, 1900, n)
 
 
 def _side_polygon(line: LineString, normal: np.ndarray, radius: float) -> Polygon:
