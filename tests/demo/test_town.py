@@ -182,16 +182,18 @@ def test_stories_are_where_the_truth_says(town: Town) -> None:
     truth = _story(town)
     kids = pd.read_csv(town.truth_dir / "children.csv", dtype=str, keep_default_na=False)
     reg = kids["registered"] == "True"
-    uc = truth["unreached_cluster"]
+    uc, ec, b = truth["unreached_cluster"], truth["emerging_community"], truth["barrier"]
     in_uc = kids["lsoa"].isin(uc["areas"]["small_area"])
-    # planted factor 0.4 on registration: the cluster is reached far less than elsewhere
-    assert reg[in_uc].mean() < 0.6 * reg[~in_uc].mean()
-    ec = truth["emerging_community"]
+    storyless = ~kids["lsoa"].isin(
+        uc["areas"]["small_area"] + ec["areas"]["small_area"] + b["far_side_areas"]["small_area"]
+    )
+    # planted factor 0.4 on registration: the cluster is reached far less than areas that no
+    # story touches (0.4 before the deprivation and age gradients and sampling noise)
+    assert reg[in_uc].mean() < 0.7 * reg[storyless].mean()
     comm = kids["community"] == "True"
     assert comm.sum() == ec["n_children"] > 30
     assert set(kids.loc[comm, "lsoa"]) <= set(ec["areas"]["small_area"])
     assert (kids.loc[comm, "origin"] == ec["origin"]).all()
-    b = truth["barrier"]
     assert b["far_side_registration_rate"] < 0.7 * b["near_side_registration_rate"]
     sites = pd.read_csv(town.out_dir / "sites.csv", dtype=str)
     les = truth["low_engagement_site"]
