@@ -8,7 +8,7 @@ own run has no truth and never calls this.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -132,4 +132,148 @@ def evaluate_demo(out_dir: Path, truth_dir: Path, project: Any) -> dict[str, Any
         "stories": [
             {"story": c.story, "found": c.found, "finding_ids": list(c.finding_ids)} for c in checks
         ],
+    }
+
+
+# --- A generic evaluator (any world whose truth names areas, sites and groups) -------------
+
+#: Group dimensions that describe deprivation (area attributes tested borough-wide).
+DEPRIVATION_DIMENSIONS: frozenset[str] = frozenset(
+    {"imd_decile", "imd_quintile", "idaci_decile", "idaci_quintile"}
+)
+#: The story kinds :func:`rank_stories` knows, in report order.
+STORY_KINDS: tuple[str, ...] = (
+    "unreached_cluster",
+    "emerging_community",
+    "barrier",
+    "low_engagement_site",
+    "deprivation_gradient",
+)
+
+
+@dataclass(frozen=True)
+class StoryRank:
+    """Where a planted story first appears in a run's ranked findings.
+
+    ``rank`` is the best (smallest) rank of a finding that names the story, of any severity;
+    ``None`` when no finding names it.
+    """
+
+    story: str
+    planted: bool
+    rank: int | None
+    severity: str | None
+    finding_id: str | None
+    kind: str | None
+
+    def found(self, top: int = 5) -> bool:
+        """Named by a striking finding ranked within the first ``top``."""
+        return self.rank is not None and self.rank <= top and self.severity == STRIKING
+
+
+def own_group(finding: dict[str, Any]) -> set[tuple[str, str]]:
+    """The group a finding is about, without the findings merged into it (the product merges
+    findings that share children, so a deprivation finding can carry a language group)."""
+    g = finding.get("group")
+    return {(g["dimension"], str(g["value"]).lower())} if g else set()
+
+
+def _codes(levels: dict[str, list[str]]) -> set[str]:
+    return {str(c) for codes in levels.values() for c in codes}
+
+
+def _matchers(truth: dict[str, Any]) -> dict[str, Any]:
+    """story -> predicate over one finding, for each planted story of a truth document.
+
+    Matching uses only what a finding says (kind, areas at any level, site, group), never a
+    place name: a story is named when a finding of a kind that can describe it touches the
+    story's areas (small areas, wards or MSOAs holding them), its site or its group.
+    """
+    out: dict[str, Any] = {}
+    uc = truth.get("unreached_cluster", {})
+    if uc.get("enabled"):
+        codes = _codes(uc["areas"])
+        out["unreached_cluster"] = lambda f, c=codes: (
+            f["kind"] == "unreached_area" and bool(c & set(f["areas"]))
+        )
+    ec = truth.get("emerging_community", {})
+    if ec.get("enabled"):
+        codes = _codes(ec["areas"])
+        groups = community_groups(ec["origin"]) | {("origin_group", ec["origin"])}
+        out["emerging_community"] = lambda f, c=codes, g=groups: (
+            f["kind"] in {"emerging_community", "unreached_group", "unreached_area"}
+            and (
+                bool(g & own_group(f))
+                or (f["kind"] != "unreached_group" and bool(c & set(f["areas"])))
+            )
+        )
+    b = truth.get("barrier", {})
+    if b.get("enabled"):
+        codes = _codes(b["far_side_areas"])
+        out["barrier"] = lambda f, c=codes: (
+            f["kind"] in {"access_barrier", "unreached_area"} and bool(c & set(f["areas"]))
+        )
+    s = truth.get("low_engagement_site", {})
+    if s.get("enabled"):
+        out["low_engagement_site"] = lambda f, site=s["site_id"]: (
+            f["kind"] == "low_engagement_site" and f.get("site") == site
+        )
+    g = truth.get("deprivation_gradient", {})
+    if g.get("enabled"):
+        deciles = {str(d) for d in g["less_reached_deciles"]}
+        quintiles = {str((int(d) + 1) // 2) for d in g["less_reached_deciles"]}
+
+        def gradient(f: dict[str, Any], d: set[str] = deciles, q: set[str] = quintiles) -> bool:
+            if f["kind"] != "unreached_group":
+                return False
+            for dim, value in own_group(f):
+                if dim in DEPRIVATION_DIMENSIONS and value in (
+                    q if dim.endswith("quintile") else d
+                ):
+                    return True
+            return False
+
+        out["deprivation_gradient"] = gradient
+    return out
+
+
+def rank_stories(findings: list[dict[str, Any]], truth: dict[str, Any]) -> list[StoryRank]:
+    """For every story kind, whether planted and the best-ranked finding that names it."""
+    matchers = _matchers(truth)
+    ranked = sorted(findings, key=lambda f: int(f.get("rank") or 10**9))
+    out = []
+    for story in STORY_KINDS:
+        match = matchers.get(story)
+        hit = next((f for f in ranked if match(f)), None) if match is not None else None
+        out.append(
+            StoryRank(
+                story=story,
+                planted=match is not None,
+                rank=int(hit["rank"]) if hit is not None else None,
+                severity=hit.get("evidence", {}).get("severity") if hit is not None else None,
+                finding_id=hit["id"] if hit is not None else None,
+                kind=hit["kind"] if hit is not None else None,
+            )
+        )
+    return out
+
+
+def evaluate_run(out_dir: Path, truth_dir: Path, top: int = 5) -> dict[str, Any]:
+    """Planted stories found (and at which rank) in a finished run, plus the striking
+    findings no planted story explains (false alarms on a null world)."""
+    findings = json.loads((out_dir / "findings.json").read_text(encoding="utf-8"))["findings"]
+    truth = json.loads((truth_dir / "stories.json").read_text(encoding="utf-8"))
+    ranks = rank_stories(findings, truth)
+    matchers = _matchers(truth)
+    unexplained = [
+        {"rank": f["rank"], "kind": f["kind"], "id": f["id"]}
+        for f in striking(findings)
+        if not any(m(f) for m in matchers.values())
+    ]
+    return {
+        "top": top,
+        "stories": [{**asdict(r), "found": r.found(top)} for r in ranks if r.planted],
+        "n_findings": len(findings),
+        "n_striking": len(striking(findings)),
+        "striking_not_planted": unexplained,
     }

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -572,12 +573,25 @@ def _ascii_fold(s: str) -> str:
 
 
 def simulate(
-    seed: int = 2026, stories: Stories | None = None, reference_date: dt.date = REFERENCE_DATE
+    seed: int = 2026,
+    stories: Stories | None = None,
+    reference_date: dt.date = REFERENCE_DATE,
+    *,
+    data: OpenData | None = None,
+    sites: pd.DataFrame | None = None,
+    area_registration_factor: Mapping[str, float] | None = None,
 ) -> World:
-    """Build the whole scenario in memory. Same seed and stories, same world."""
+    """Build the whole scenario in memory. Same seed and stories, same world.
+
+    ``data`` and ``sites`` default to the Knowsley open data and its 12 illustrative sites;
+    another world (``demo/town``) passes its own areas, postcodes and sites (columns as in
+    :class:`OpenData` and :func:`_sites`). ``area_registration_factor`` multiplies the
+    registration probability of families living in the given small areas (an unreached
+    cluster); areas not listed keep factor 1.
+    """
     stories = stories if stories is not None else Stories()
     stories.validate()
-    data = load_open_data()
+    data = data if data is not None else load_open_data()
     ref = reference_date
     ref_o = _day(ref)
     seqs = np.random.SeedSequence(seed).spawn(10)
@@ -777,7 +791,8 @@ def simulate(
     kids["nhs"] = synthetic_nhs_numbers(r_nhs, n_kids)
 
     # --- sites, distances, barrier ------------------------------------------------------------
-    sites = _sites(data)
+    sites = _sites(data) if sites is None else sites.reset_index(drop=True)
+    n_sites = len(sites)
     spts = sites[["x", "y"]].to_numpy()
     fx = pcs["x"].to_numpy()[fam["pc"].to_numpy()]
     fy = pcs["y"].to_numpy()[fam["pc"].to_numpy()]
@@ -807,6 +822,8 @@ def simulate(
         p *= 1 + gr.registration_per_year_of_age * np.floor(fam_age)
     p = np.where(fam["community"].to_numpy(), p * ec.registration_factor, p)
     p = np.where(fam["barrier"].to_numpy(), p * stories.barrier.registration_factor, p)
+    if area_registration_factor:
+        p = p * fam["lsoa"].map(dict(area_registration_factor)).fillna(1.0).to_numpy(float)
     ur = r_reg.random((n_fam, 4))
     start = np.maximum.reduce(
         [fam["eldest"].to_numpy() + 14, fam["arrival"].to_numpy(), np.full(n_fam, ref_o - 1826)]
@@ -816,7 +833,7 @@ def simulate(
     site_k = np.where(
         ur[:, 2] < 0.75,
         order[:, 0],
-        np.where(ur[:, 2] < 0.95, order[:, 1], np.floor(ur[:, 3] * N_SITES).astype(int)),
+        np.where(ur[:, 2] < 0.95, order[:, 1], np.floor(ur[:, 3] * n_sites).astype(int)),
     )
     fam["registered"] = fam_reg
     fam["reg_day"] = reg_day
@@ -1020,6 +1037,9 @@ class _Extracts:
         }
         self.sites = sites
         self.site_ids: list[str] = [str(s) for s in sites["site_id"]]
+        self.n_sites = len(self.site_ids)
+        #: attendance system venue codes: V101, V102 ... in site order (VENUE_CODES for Knowsley)
+        self.venue = {s: f"V{100 + i}" for i, s in enumerate(self.site_ids, start=1)}
         self.postcodes = pcs["postcode"].to_numpy()
         self.ref = ref
         self.ref_o = _day(ref)
@@ -1367,7 +1387,7 @@ class _Extracts:
             if self.rng.random() < RATES["reg_duplicate"]:
                 day = int(k["reg_day_child"]) + int(self.rng.integers(30, 400))
                 if day <= self.ref_o:
-                    other = self.site_ids[int(self.rng.integers(0, N_SITES))]
+                    other = self.site_ids[int(self.rng.integers(0, self.n_sites))]
                     plan.append(
                         (day, int(i), other if self.rng.random() < 0.5 else str(k["site"]), True)
                     )
@@ -1466,7 +1486,7 @@ class _Extracts:
                     rid = rids[1]
                 site = identity[rid]["site"]
                 if u2 < 0.05:
-                    site = self.site_ids[int(u2 * 20 * N_SITES) % N_SITES]
+                    site = self.site_ids[int(u2 * 20 * self.n_sites) % self.n_sites]
                 sessions.append((int(d), site, i, rid))
         sessions.sort()
         n_rows = len(sessions)
@@ -1485,7 +1505,7 @@ class _Extracts:
             row = {
                 cols["record_id"]: aid,
                 cols["event_date"]: faults.format_date(_date(day), ATT_DATE),
-                cols["site"]: VENUE_CODES[site],
+                cols["site"]: self.venue[site],
                 cols["event_type"]: types[int(ua[c, 0] * len(types))],
                 cols["first_name"]: ident["first"],
                 cols["last_name"]: ident["last"],
