@@ -87,7 +87,9 @@ def _t(
     return StoreTable(name, zone, written_by, person_level, extractable, purpose, columns)
 
 
-#: Every table a finished run leaves in its stores, in pipeline order. Working tables
+#: Every table a finished run leaves in its stores, in pipeline order (the demo's run leaves
+#: all of them; a run without an ``access:`` block, or with no community tests, has no access
+#: tables or ``community_tests``). Working tables
 #: (linkage's ``ef_link_*``, Splink's ``__splink__*``, ingest's ``_ingest_incoming_ids``)
 #: live in the identifiable zone while a stage runs and are dropped before it ends.
 STORE_TABLES: tuple[StoreTable, ...] = (
