@@ -134,3 +134,11 @@ def test_architecture_doc_needs_its_markers() -> None:
     fresh = cat.architecture_doc(stale)
     assert "`old`" not in fresh and "| `children` | analysis |" in fresh
     assert fresh.startswith("before\n") and fresh.endswith(f"{cat.DOC_END}\nafter\n")
+
+
+def test_extract_help_names_every_extractable_table(capsys: pytest.CaptureFixture[str]) -> None:
+    from everyfamily.cli import main
+
+    assert main(["extract", "--help"]) == 0
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "quarantine, id_registry, clerical_review, children, not_reached." in shown
