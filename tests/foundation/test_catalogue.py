@@ -142,3 +142,35 @@ def test_extract_help_names_every_extractable_table(capsys: pytest.CaptureFixtur
     assert main(["extract", "--help"]) == 0
     shown = " ".join(capsys.readouterr().out.split())
     assert "quarantine, id_registry, clerical_review, children, not_reached." in shown
+
+
+def test_table_names_the_stages_spell_are_in_the_catalogue() -> None:
+    from everyfamily.communities.stage import TESTS_TABLE
+    from everyfamily.findings.stage import CANDIDATES_TABLE
+    from everyfamily.linkage.estimated_quality import QUALITY_TABLE
+    from everyfamily.linkage.stage import EVENTS_TABLE, LINKS_TABLE, REGISTRY_TABLE, REVIEW_TABLE
+    from everyfamily.reach.stage import NOT_REACHED_TABLE
+
+    zones = {
+        name: cat.TABLES[name].zone if name in cat.TABLES else None
+        for name in (
+            REGISTRY_TABLE,
+            EVENTS_TABLE,
+            LINKS_TABLE,
+            REVIEW_TABLE,
+            QUALITY_TABLE,
+            NOT_REACHED_TABLE,
+            TESTS_TABLE,
+            CANDIDATES_TABLE,
+        )
+    }
+    assert zones == {
+        "id_registry": "identifiable",
+        "id_events": "identifiable",
+        "links": "identifiable",
+        "clerical_review": "identifiable",
+        "linkage_quality_by_group": "analysis",
+        "not_reached": "analysis",
+        "community_tests": "analysis",
+        "candidate_findings": "analysis",
+    }
