@@ -180,6 +180,13 @@ STORE_TABLES: tuple[StoreTable, ...] = (
         columns=REACH_COLUMNS,
     ),
     _t(
+        "reach_dispersion",
+        ANALYSIS,
+        "measure",
+        False,
+        "over-dispersion (Spiegelhalter tau2) of each funnel family of areas",
+    ),
+    _t(
         "reach_released",
         ANALYSIS,
         "measure",
