@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from everyfamily import __version__
+from everyfamily.catalogue import extractable
 from everyfamily.errors import ConfigError, EveryfamilyError
 
 if TYPE_CHECKING:
@@ -306,7 +307,7 @@ def extract(
     out_dir: Annotated[Path, typer.Argument(help="Output folder of a run.")],
     table: Annotated[
         str,
-        typer.Argument(help="quarantine, clerical_review, id_registry, children or not_reached."),
+        typer.Argument(help="One of: " + ", ".join(extractable()) + "."),
     ],
     to: Annotated[Path, typer.Option(help="File to write: .csv or .parquet.")],
     purpose: Annotated[str, typer.Option(help="Why you need it (written to the audit log).")],

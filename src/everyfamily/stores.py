@@ -19,14 +19,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from everyfamily.catalogue import ANALYSIS, IDENTIFIABLE, extractable, tables_in
 from everyfamily.errors import ConfigError, InputError
 
 if TYPE_CHECKING:
     from everyfamily.config import PrivacySettings
     from everyfamily.engines.duckdb_engine import DuckDBEngine
 
-IDENTIFIABLE = "identifiable"
-ANALYSIS = "analysis"
 ZONES: tuple[str, ...] = (IDENTIFIABLE, ANALYSIS)
 
 #: Where each zone's database lives, relative to the output folder.
@@ -35,26 +34,13 @@ STORE_PATHS: dict[str, str] = {
     ANALYSIS: "everyfamily.duckdb",
 }
 
-#: Tables of the identifiable zone a run leaves (working tables of linkage stay there too).
-IDENTIFIABLE_TABLES: tuple[str, ...] = (
-    "records",
-    "quarantine",
-    "ingest_batches",
-    "links",
-    "id_registry",
-    "id_events",
-    "clerical_review",
-)
+#: Tables of the identifiable zone a run leaves (working tables of linkage stay there too
+#: while it runs). Derived from the catalogue (``everyfamily.catalogue.STORE_TABLES``).
+IDENTIFIABLE_TABLES: tuple[str, ...] = tables_in(IDENTIFIABLE)
 
 #: Restricted tables that may be extracted to a file on request (``everyfamily extract``),
-#: with the zone that holds each.
-EXTRACTABLE: dict[str, str] = {
-    "quarantine": IDENTIFIABLE,
-    "clerical_review": IDENTIFIABLE,
-    "id_registry": IDENTIFIABLE,
-    "children": ANALYSIS,
-    "not_reached": ANALYSIS,
-}
+#: with the zone that holds each. Derived from the catalogue.
+EXTRACTABLE: dict[str, str] = extractable()
 
 
 def store_files(out_dir: Path, key: bytes | None, zones: Sequence[str] = ZONES) -> list[Any]:
