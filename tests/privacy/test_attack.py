@@ -18,7 +18,7 @@ from everyfamily.privacy.release import (
 from . import truth
 from .attack import Attack, add_release, not_known_bounds, recovered_cells
 
-RULES = ReleaseRules(7, "midpoint6")
+RULES = ReleaseRules(7, "midpoint6", "suppress_round")
 
 
 def _release(kids: pd.DataFrame, registry: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -195,7 +195,7 @@ def test_a_small_not_known_complement_is_not_recovered(monkeypatch: pytest.Monke
 
 @pytest.mark.parametrize("rounding", ["midpoint6", "nearest5"])
 def test_release_is_idempotent(rounding: str) -> None:
-    rules = ReleaseRules(7, rounding)  # type: ignore[arg-type]
+    rules = ReleaseRules(7, rounding, "suppress_round")  # type: ignore[arg-type]
     once = release_reach(truth.exact_reach(truth.children()), truth.HIERARCHY, rules)
     twice = release_reach(once, truth.HIERARCHY, rules)
     pd.testing.assert_frame_equal(once, twice)

@@ -27,9 +27,16 @@ def test_counts_go_through_midpoint6_after_suppression() -> None:
 
 
 def test_settings_from_a_run() -> None:
-    r = Release.from_settings({"suppress_at_or_below": 10, "rounding": "nearest5"})
+    r = Release.from_settings(
+        {"suppress_at_or_below": 10, "rounding": "nearest5", "release_method": "suppress_round"}
+    )
     assert r.count(10) is None and r.count(12) == 10 and r.count(13) == 15
     assert "Counts of 10 or fewer" in r.rule_text
+    # the default method, cell key: the rule names the ptable's bounds for these settings
+    ck = Release.from_settings({"suppress_at_or_below": 10})
+    assert ck.method == "cell_key"
+    assert "within 3 of the true count" in ck.rule_text
+    assert "counts of 1 to 10 are shown as 0 or 11" in ck.rule_text
 
 
 @pytest.mark.parametrize(
@@ -78,7 +85,7 @@ def test_release_reach_keeps_raw_counts_out_of_public_rows() -> None:
             "funnel_band": ["above_95", "within"],
         }
     )
-    out = release_reach(frame, Release())
+    out = release_reach(frame, Release(method="suppress_round"))
     rows = public_rows(out)
     assert not any(k.startswith("raw_") for k in rows[0])
     a, b = rows

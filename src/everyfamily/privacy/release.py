@@ -73,6 +73,9 @@ UNKNOWN = "unknown"
 #: secondary suppression plus rounding (the method before issue 15).
 ReleaseMethod = Literal["cell_key", "suppress_round"]
 RELEASE_METHODS: tuple[str, ...] = ("cell_key", "suppress_round")
+#: The default (issue 15): the cell key method keeps its numbers (no cell is blanked to
+#: protect another) and gives differencing nothing; suppress_round stays as a setting.
+DEFAULT_METHOD: ReleaseMethod = "cell_key"
 #: Columns of the cell-key table (store table ``reach_cell_keys``): KEYS plus one cell key per
 #: protected count (sum of the record keys of the children counted, mod the modulus).
 CELL_KEY_COLUMNS: tuple[str, ...] = (*KEYS, *(f"ck_{c}" for c in PROTECTED_COUNTS))
@@ -84,7 +87,7 @@ class ReleaseRules:
 
     suppress_at_or_below: int = disclosure.DEFAULT_SUPPRESS_AT_OR_BELOW
     rounding: disclosure.Rounding = "midpoint6"
-    method: ReleaseMethod = "suppress_round"
+    method: ReleaseMethod = "cell_key"
     max_perturbation: int = cellkey.DEFAULT_MAX_PERTURBATION
 
     @property
@@ -113,7 +116,7 @@ class ReleaseRules:
         if rounding not in ("midpoint6", "nearest5", "none"):
             raise ValueError(f"unknown rounding rule {rounding!r}: use midpoint6, nearest5, none")
         limit = get("suppress_at_or_below", disclosure.DEFAULT_SUPPRESS_AT_OR_BELOW)
-        method = str(get("release_method", "suppress_round") or "suppress_round")
+        method = str(get("release_method", DEFAULT_METHOD) or DEFAULT_METHOD)
         if method not in RELEASE_METHODS:
             raise ValueError(f"unknown release method {method!r}: use cell_key, suppress_round")
         return cls(int(limit), cast(disclosure.Rounding, rounding), cast(ReleaseMethod, method))

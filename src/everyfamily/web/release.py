@@ -24,7 +24,12 @@ from typing import Any, cast
 import pandas as pd
 
 from everyfamily.privacy import disclosure
-from everyfamily.privacy.release import ReleaseMethod, ReleaseRules, release_reach
+from everyfamily.privacy.release import (
+    DEFAULT_METHOD,
+    ReleaseMethod,
+    ReleaseRules,
+    release_reach,
+)
 
 
 def _number(v: Any) -> float | None:
@@ -43,7 +48,7 @@ class Release:
 
     suppress_at_or_below: int = disclosure.DEFAULT_SUPPRESS_AT_OR_BELOW
     rounding: disclosure.Rounding = "midpoint6"
-    method: ReleaseMethod = "suppress_round"
+    method: ReleaseMethod = DEFAULT_METHOD
 
     @classmethod
     def from_settings(cls, privacy: dict[str, Any] | None) -> Release:
@@ -58,7 +63,9 @@ class Release:
             rounding=cast(disclosure.Rounding, rounding),
             method=cast(
                 ReleaseMethod,
-                "cell_key" if privacy.get("release_method") == "cell_key" else "suppress_round",
+                "suppress_round"
+                if privacy.get("release_method") == "suppress_round"
+                else DEFAULT_METHOD,
             ),
         )
 
@@ -102,6 +109,18 @@ class Release:
     def rule_text(self) -> str:
         """One sentence describing the rule, shown on every page and export."""
         limit = self.suppress_at_or_below
+        rate = (
+            f"A rate is shown only when at least {limit + 1} children are in it and "
+            f"at least {limit + 1} are not."
+        )
+        if self.method == "cell_key":
+            table = ReleaseRules(limit, self.rounding, self.method)
+            return (
+                "Counts in the reach tables are perturbed by the cell key method (ONS): each "
+                f"is within {table.max_error} of the true count and reads the same in every "
+                f"table; counts of 1 to {limit} are shown as 0 or {limit + 1}. Other counts "
+                f"of {limit} or fewer are suppressed and the rest rounded. {rate}"
+            )
         how = {
             "midpoint6": "rounded to the midpoint of blocks of six (1-6 shown as 3, 7-12 as 9)",
             "nearest5": "rounded to the nearest 5",
