@@ -115,9 +115,7 @@ def test_release_method_setting_reaches_both_release_paths() -> None:
     assert ReleaseRules.from_settings({"release_method": "suppress_round"}).method == (
         "suppress_round"
     )
-    assert Release.from_settings({"release_method": "suppress_round"}).method == (
-        "suppress_round"
-    )
+    assert Release.from_settings({"release_method": "suppress_round"}).method == ("suppress_round")
     with pytest.raises(ValueError, match="release method"):
         ReleaseRules.from_settings({"release_method": "noise"})
 
