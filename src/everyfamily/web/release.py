@@ -85,6 +85,19 @@ class Release:
             value, suppress_at_or_below=self.suppress_at_or_below, rounding=self.rounding
         )
 
+    def again(self, n: Any) -> int | None:
+        """A count that was RELEASED already (findings.json, reach.csv) as shown again: under
+        the cell key method as it is (rounding a perturbed count again would only make it
+        disagree with the table it came from), except that a count of
+        ``1..suppress_at_or_below`` (which no release shows: a hand-edited file) is not
+        shown; under suppression and rounding, :meth:`count` (idempotent on its output)."""
+        if self.method != "cell_key":
+            return self.count(n)
+        value = _number(n)
+        if value is None or value < 0 or 1 <= value <= self.suppress_at_or_below:
+            return None
+        return round(value)
+
     def text(self, n: Any) -> str:
         """The released count as text: '1,236' or 'fewer than 8'."""
         return disclosure.released_text(
