@@ -81,3 +81,27 @@ def test_the_cell_key_method_withholds_nothing_and_says_so() -> None:
     released = release_reach(_exact(kids), HIER, CELL_KEY, cell_keys=_cell_keys(kids))
     assert (released[WITHHELD_REASON_COLUMN] == "").all()
     assert set(WITHHELD_REASONS) >= {"small", "complement", "secondary", "earlier_release"}
+
+
+def test_an_exact_table_without_cell_keys_is_never_shown_as_it_is() -> None:
+    """An older store holds the exact table and no cell keys: the cell key method cannot
+    perturb it, so it is suppressed and rounded (the same result as suppress_round), not
+    passed through as if released."""
+    table, hierarchy = _table()
+    ck = release_reach(table, hierarchy, CELL_KEY)
+    sr = release_reach(table, hierarchy, SUPPRESS)
+    pd.testing.assert_frame_equal(ck, sr)
+    assert ck.set_index("area_code").loc["L3", "known"] == 63  # 64 rounded, not 64
+
+
+def test_the_report_names_each_withheld_area_and_why() -> None:
+    from everyfamily.report.build import ReportInputs, _withheld
+
+    table, hierarchy = _table()
+    released = release_reach(table, hierarchy, SUPPRESS)
+    inputs = ReportInputs(reach=released, findings={}, title="t", reference_date="2024-03-31")
+    got = {w["area"]: w["reason"] for w in _withheld(inputs)}
+    assert got == {
+        "L1": f"known: {WITHHELD_REASONS['complement']}; engaged: {WITHHELD_REASONS['small']}",
+        "L2": f"known: {WITHHELD_REASONS['secondary']}; engaged: {WITHHELD_REASONS['secondary']}",
+    }

@@ -32,6 +32,7 @@ of these rules.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, cast
@@ -137,6 +138,39 @@ class ReleaseRules:
         return disclosure.released_count(
             n, suppress_at_or_below=self.suppress_at_or_below, rounding=self.rounding
         )
+
+
+def rule_text(rules: ReleaseRules) -> str:
+    """One sentence on how the counts shown were protected (dashboard pages, the report)."""
+    limit = rules.suppress_at_or_below
+    rate = (
+        f"A rate is shown only when at least {limit + 1} children are in it and "
+        f"at least {limit + 1} are not."
+    )
+    if rules.method == "cell_key":
+        return (
+            "Counts in the reach tables are perturbed by the cell key method (ONS): each "
+            f"is within {rules.max_error} of the true count and reads the same in every "
+            f"table; counts of 1 to {limit} are shown as 0 or {limit + 1}. Other counts "
+            f"of {limit} or fewer are suppressed and the rest rounded. {rate}"
+        )
+    how = {
+        "midpoint6": "rounded to the midpoint of blocks of six (1-6 shown as 3, 7-12 as 9)",
+        "nearest5": "rounded to the nearest 5",
+        "none": "shown unrounded",
+    }[rules.rounding]
+    return f"Counts of {limit} or fewer are suppressed; other counts are {how}. {rate}"
+
+
+def withheld_text(reason: str) -> str:
+    """A ``withheld_reason`` in words: 'registered: would give another withheld count back
+    by subtraction; engaged: a count of 1 to the suppression threshold'."""
+    parts = []
+    for part in str(reason or "").split("; "):
+        column, _sep, code = part.partition(": ")
+        if code:
+            parts.append(f"{column}: {WITHHELD_REASONS.get(code, code)}")
+    return "; ".join(parts)
 
 
 def _attr_getter(obj: Any) -> Any:
@@ -319,6 +353,12 @@ def release_reach(
     columns are ``schema.REACH_COLUMNS``. Releasing a released table changes nothing.
     """
     rules = settings if isinstance(settings, ReleaseRules) else ReleaseRules.from_settings(settings)
+    # The cell key method needs the cell keys, or a table it released already (which says
+    # so with its withheld_reason column). An exact table without keys (an older store)
+    # cannot be perturbed: it is suppressed and rounded instead, never shown as it is.
+    keyed = cell_keys is not None or WITHHELD_REASON_COLUMN in reach.columns
+    if rules.method == "cell_key" and not keyed:
+        rules = dataclasses.replace(rules, method="suppress_round")
     if rules.method == "cell_key":
         return release_reach_cell_key(
             reach,
@@ -537,10 +577,12 @@ def release_reach_cell_key(
     ``reach_cell_keys``). Each protected count is perturbed through the ptable with its own
     cell key, so the same children give the same released count in every table and release.
     Without ``cell_keys`` the table is taken as already released (reach.csv read back by the
-    dashboard): counts are kept, so releasing a released table changes nothing; as a safety
-    net any count of ``1..suppress_at_or_below`` (which a cell-key release never shows) is
-    withheld. Cells in the release registry stay withheld. A released numerator is capped at
-    its released denominator; rates come from the released counts.
+    dashboard; :func:`release_reach` sends an exact table without keys, one with no
+    ``withheld_reason`` column, to suppression and rounding instead): counts are kept, so
+    releasing a released table changes nothing; as a safety net any count of
+    ``1..suppress_at_or_below`` (which a cell-key release never shows) is withheld. Cells
+    in the release registry stay withheld. A released numerator is capped at its released
+    denominator; rates come from the released counts.
     """
     t = rules.suppress_at_or_below
     base = reach.reset_index(drop=True)

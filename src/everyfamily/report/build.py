@@ -46,6 +46,7 @@ class ReportInputs:
     attribution: Sequence[str] = ()
     suppress_at_or_below: int = disclosure.DEFAULT_SUPPRESS_AT_OR_BELOW
     rounding: disclosure.Rounding = "midpoint6"
+    release_method: str = "cell_key"  # privacy.release_method of the run
     generated_at: str = ""
     population_vintage: str = ""
     access: Any = None  # everyfamily.access.report.AccessTables, when the access stage ran
@@ -315,6 +316,38 @@ def _environment() -> jinja2.Environment:
     )
 
 
+def _disclosure_text(inputs: ReportInputs) -> str:
+    from everyfamily.privacy.release import ReleaseRules, rule_text
+
+    rules = ReleaseRules.from_settings(
+        {
+            "suppress_at_or_below": inputs.suppress_at_or_below,
+            "rounding": inputs.rounding,
+            "release_method": inputs.release_method,
+        }
+    )
+    return rule_text(rules)
+
+
+def _withheld(inputs: ReportInputs) -> list[dict[str, str]]:
+    """Small areas of the map whose counts are withheld, each with its reason."""
+    from everyfamily.privacy.release import WITHHELD_REASON_COLUMN, withheld_text
+
+    r = inputs.reach
+    if WITHHELD_REASON_COLUMN not in r.columns:
+        return []
+    rows = r[
+        (r["level"] == inputs.small_area_level)
+        & (r["dimension"] == "all")
+        & (r["service"] == "any")
+        & (r[WITHHELD_REASON_COLUMN].fillna("").astype(str) != "")
+    ]
+    return [
+        {"area": str(name), "reason": withheld_text(str(reason))}
+        for name, reason in zip(rows["area_name"], rows[WITHHELD_REASON_COLUMN], strict=True)
+    ]
+
+
 def render_report(inputs: ReportInputs) -> str:
     """The report as one self-contained HTML document."""
     map_svg, legend = _map(inputs, _highlight(inputs))
@@ -353,6 +386,8 @@ def render_report(inputs: ReportInputs) -> str:
         "attribution": list(inputs.attribution),
         "suppress": inputs.suppress_at_or_below,
         "rounding": inputs.rounding,
+        "disclosure_text": _disclosure_text(inputs),
+        "withheld": _withheld(inputs),
         "fdr": fm.FDR_ALPHA,
         "min_rate_gap": round(100 * fm.MIN_RATE_GAP),
         "min_area_gap": round(100 * fm.MIN_AREA_GAP),

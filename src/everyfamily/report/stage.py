@@ -106,6 +106,7 @@ def report_inputs(ctx: RunContext) -> ReportInputs:
         attribution=tuple(p.project.attribution),
         suppress_at_or_below=p.privacy.suppress_at_or_below,
         rounding=p.privacy.rounding,
+        release_method=p.privacy.release_method,
         generated_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         population_vintage=p.population.vintage,
         access=access,

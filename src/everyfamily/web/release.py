@@ -29,6 +29,7 @@ from everyfamily.privacy.release import (
     ReleaseMethod,
     ReleaseRules,
     release_reach,
+    rule_text,
 )
 
 
@@ -61,11 +62,11 @@ class Release:
                 privacy.get("suppress_at_or_below", disclosure.DEFAULT_SUPPRESS_AT_OR_BELOW)
             ),
             rounding=cast(disclosure.Rounding, rounding),
+            # run.json records release_method since it became a setting; a run folder
+            # without it was released by suppression and rounding (the only method then)
             method=cast(
                 ReleaseMethod,
-                "suppress_round"
-                if privacy.get("release_method") == "suppress_round"
-                else DEFAULT_METHOD,
+                "cell_key" if privacy.get("release_method") == "cell_key" else "suppress_round",
             ),
         )
 
@@ -121,26 +122,4 @@ class Release:
     @property
     def rule_text(self) -> str:
         """One sentence describing the rule, shown on every page and export."""
-        limit = self.suppress_at_or_below
-        rate = (
-            f"A rate is shown only when at least {limit + 1} children are in it and "
-            f"at least {limit + 1} are not."
-        )
-        if self.method == "cell_key":
-            table = ReleaseRules(limit, self.rounding, self.method)
-            return (
-                "Counts in the reach tables are perturbed by the cell key method (ONS): each "
-                f"is within {table.max_error} of the true count and reads the same in every "
-                f"table; counts of 1 to {limit} are shown as 0 or {limit + 1}. Other counts "
-                f"of {limit} or fewer are suppressed and the rest rounded. {rate}"
-            )
-        how = {
-            "midpoint6": "rounded to the midpoint of blocks of six (1-6 shown as 3, 7-12 as 9)",
-            "nearest5": "rounded to the nearest 5",
-            "none": "shown unrounded",
-        }[self.rounding]
-        return (
-            f"Counts of {limit} or fewer are suppressed; other counts are {how}. "
-            f"A rate is shown only when at least {limit + 1} children are in it and "
-            f"at least {limit + 1} are not."
-        )
+        return rule_text(ReleaseRules(self.suppress_at_or_below, self.rounding, self.method))

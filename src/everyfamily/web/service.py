@@ -28,6 +28,7 @@ from urllib.parse import urlencode
 import numpy as np
 import pandas as pd
 
+from everyfamily.privacy.release import WITHHELD_REASON_COLUMN, withheld_text
 from everyfamily.report.svg import NO_DATA, PALETTE, class_breaks, classify
 from everyfamily.schema import QUALITY_FLAGS, QUARANTINE_REASONS
 from everyfamily.web import charts
@@ -153,7 +154,7 @@ def release_reach(
         **{
             c: pd.to_numeric(released[c], errors="coerce").astype("float64")
             for c in released.columns
-            if c not in (*KEY_COLUMNS, "funnel_band")
+            if c not in (*KEY_COLUMNS, "funnel_band", WITHHELD_REASON_COLUMN)
         }
     )
     out = released[list(KEY_COLUMNS)].copy()
@@ -173,6 +174,8 @@ def release_reach(
     for col in ("known_completeness", "funnel_z", "linkage_shift_lower", "linkage_shift_upper"):
         out[col] = _numeric(released, col)
     out["funnel_band"] = released["funnel_band"].where(released["funnel_band"].notna(), None)
+    if WITHHELD_REASON_COLUMN in released:  # why each withheld count is withheld (issue 15)
+        out[WITHHELD_REASON_COLUMN] = released[WITHHELD_REASON_COLUMN].fillna("").astype(str)
     return out
 
 
@@ -185,6 +188,7 @@ PUBLIC_COLUMNS: tuple[str, ...] = (
     "funnel_band",
     "linkage_shift_lower",
     "linkage_shift_upper",
+    WITHHELD_REASON_COLUMN,
 )
 
 
@@ -212,6 +216,8 @@ def public_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
     for rec in frame[cols].to_dict("records"):
         row = {str(k): _clean(v) for k, v in rec.items()}
         row["group_label"] = group_label(str(row["dimension"]), str(row["group_value"]))
+        if row.get(WITHHELD_REASON_COLUMN):
+            row["withheld_note"] = withheld_text(str(row[WITHHELD_REASON_COLUMN]))
         rows.append(row)
     return rows
 
