@@ -85,6 +85,21 @@ def _den(rows: pd.DataFrame) -> pd.Series:
     return known
 
 
+def table_count(n: float | None, inputs: ReportInputs) -> str:
+    """A count read from the RELEASED reach table (or a sum of its cells): under the cell key
+    method shown as released (rounding a perturbed count again would only make it disagree
+    with reach.csv and the dashboard; a count of 1 to the threshold is still not shown);
+    under suppression and rounding, :func:`released_count` (idempotent on its output)."""
+    if inputs.release_method != "cell_key":
+        return released_count(n, inputs)
+    if n is None or not math.isfinite(float(n)):
+        return "unknown"
+    value = round(float(n))
+    if 1 <= value <= inputs.suppress_at_or_below:
+        return disclosure.SUPPRESSED_TEXT.format(limit=inputs.suppress_at_or_below + 1)
+    return f"{value:,}"
+
+
 def headline_figures(inputs: ReportInputs) -> list[dict[str, str]]:
     """Borough registered and engaged reach against the children known and ONS."""
     r = inputs.reach
@@ -118,17 +133,17 @@ def headline_figures(inputs: ReportInputs) -> list[dict[str, str]]:
         },
         {
             "label": "Known to universal services",
-            "value": released_count(known, inputs),
+            "value": table_count(known, inputs),
             "note": f"{rate(known, ons)} of the ONS estimate",
         },
         {
             "label": "Registered with a centre",
-            "value": released_count(reg, inputs),
+            "value": table_count(reg, inputs),
             "note": f"{rate(reg, den)} of children on our records; {rate(reg, ons)} of ONS",
         },
         {
             "label": "Engaged (sustained use)",
-            "value": released_count(eng, inputs),
+            "value": table_count(eng, inputs),
             "note": f"{rate(eng, den)} of children on our records; {rate(eng, ons)} of ONS",
         },
     ]
@@ -177,7 +192,7 @@ def _map(inputs: ReportInputs, highlight: set[str]) -> tuple[str, list[dict[str,
             "colour": c.colour,
             "range": f"{100 * c.lower:.0f}% to {100 * c.upper:.0f}%",
             "areas": c.areas,
-            "children": released_count(c.children, inputs),
+            "children": table_count(c.children, inputs),
         }
         for c in classes
     ]
