@@ -5,15 +5,19 @@ Usage: .venv/bin/python bench/release_loss.py OUT_DIR
 Reads the exact reach table, the area membership and the cell keys from the run's analysis
 store (``everyfamily.stores.open_run_stores``), releases the table both ways with
 ``privacy.release.release_reach`` and prints, per protected count: cells withheld, mean
-absolute change of the cells shown, and how many cells show 1-7. Prints only aggregates.
+absolute change of the cells shown, and how many cells show 1-7; then the reach findings
+(findings.stage.run_findings on the exact table, numbers from each released table) and how
+many of them read "not released" or show no children affected. Prints only aggregates.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from everyfamily.privacy.release import PROTECTED_COUNTS, ReleaseRules, release_reach
 from everyfamily.stores import open_run_stores, run_privacy
@@ -29,6 +33,8 @@ def main(out_dir: Path) -> None:
     finally:
         engine.close()
     t = privacy.suppress_at_or_below
+    run = json.loads((out_dir / "run.json").read_text(encoding="utf-8"))
+    small_level = str(run["settings"]["geography"]["small_area_level"])
     print(f"cells per count: {len(reach)}")
     print("| method | count | withheld | mean abs change (shown) | max abs change | shown 1-7 |")
     print("|---|---|---|---|---|---|")
@@ -45,6 +51,33 @@ def main(out_dir: Path) -> None:
                 f"| {method} | {c} | {int((~ok).sum())} | {diff.mean():.2f} | "
                 f"{diff.max():.0f} | {small} |"
             )
+        _findings_loss(method, reach, out, t, privacy.rounding, small_level)
+
+
+def _findings_loss(
+    method: str, reach: pd.DataFrame, released: pd.DataFrame, t: int, rounding: str, level: str
+) -> None:
+    """Reach findings (areas, groups, sites, unknown population) with numbers from this
+    released table: how many withhold a number in the headline or children affected."""
+    from everyfamily.findings.model import FindingsSettings
+    from everyfamily.findings.stage import run_findings, withheld_cells
+    from everyfamily.findings.text import ReleasedTable
+
+    settings = FindingsSettings(
+        small_area_level=level,
+        suppress_at_or_below=t,
+        rounding=rounding,  # type: ignore[arg-type]
+        withheld=withheld_cells(released),
+        released_table=ReleasedTable.from_frame(released),
+    )
+    _f, doc = run_findings(reach, settings=settings, generated_at="bench")
+    found = doc["findings"]
+    not_released = sum("not released" in f["headline"] for f in found)
+    no_affected = sum(f["children_affected"] is None for f in found)
+    print(
+        f"findings ({method}): {len(found)} reach findings, {not_released} with 'not "
+        f"released' in the headline, {no_affected} without children affected"
+    )
 
 
 if __name__ == "__main__":

@@ -420,7 +420,7 @@ class PrivacySettings(Strict):
         "midpoint6", description="Rounding of released counts: midpoint6, nearest5 or none."
     )
     release_method: Literal["cell_key", "suppress_round"] = Field(
-        "suppress_round",
+        "cell_key",
         description="How released counts are protected: cell_key (ONS/ABS cell key "
         "perturbation, consistent in every table; docs/privacy.md) or suppress_round "
         "(primary and secondary suppression, then rounding).",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 
+import pandas as pd
 import pytest
 
 from everyfamily.findings import stats
@@ -21,6 +22,7 @@ from everyfamily.findings.detectors import (
 )
 from everyfamily.findings.engine import p_bound, to_public
 from everyfamily.findings.model import FindingsSettings
+from everyfamily.findings.text import ReleasedTable
 from everyfamily.privacy.disclosure import released_part
 from findings.json_pairs import json_pairs
 from findings.reach_tables import BOROUGH, Area, reach_table
@@ -188,3 +190,154 @@ def test_coarse_rate_of_a_sum_holding_a_suppressed_cell() -> None:
     assert coarse_rate(145, 400, 399, s) == pytest.approx(0.40)  # 36.3%, 10% step -> 40%
     assert math.isnan(coarse_rate(100, 300, 297, s))  # even 10% of 297 hides < 16
     assert math.isnan(coarse_rate(100, 300, None, s))  # the whole itself withheld
+
+
+# --- findings from the released table (issue 15): sums and differences of released cells ---
+
+
+def released_copy(
+    table: pd.DataFrame, changes: dict[tuple[str, str, str, str, str], dict[str, float | None]]
+) -> pd.DataFrame:
+    """The table as a release might show it: ``denominator`` = known, and the stated cells
+    changed (a perturbation, or None for a withheld cell)."""
+    out = table.copy()
+    out["denominator"] = out["known"]
+    for col in ("denominator", "known", "registered", "engaged"):
+        out[col] = pd.array(out[col].round(), dtype="Int64")
+    keys = out[["level", "area_code", "dimension", "group_value", "service"]].astype(str)
+    for cell, cols in changes.items():
+        mask = (keys == pd.Series(cell, index=keys.columns)).all(axis=1)
+        assert mask.sum() == 1
+        for col, v in cols.items():
+            out.loc[mask, col] = pd.NA if v is None else int(v)
+    return out
+
+
+def with_table(released: pd.DataFrame) -> FindingsSettings:
+    return FindingsSettings(released_table=ReleasedTable.from_frame(released))
+
+
+def test_area_finding_shows_the_released_cells_not_the_exact_counts() -> None:
+    areas = flat()
+    areas[5] = Area("A05", 40, 13, 6, 42.0, "Little Area")
+    table = reach_table(areas)
+    # a perturbed release: A05 42 children, 12 registered; borough 2943 and 1751
+    released = released_copy(
+        table,
+        {
+            ("lsoa", "A05", "all", "all", "any"): {"denominator": 42, "registered": 12},
+            ("borough", BOROUGH, "all", "all", "any"): {"denominator": 2943, "registered": 1751},
+        },
+    )
+    s = with_table(released)
+    (f,) = [f for f in find_unreached_areas(table, settings=s) if f.areas == ("A05",)]
+    assert f.headline == (
+        "Little Area: 42 under-fives living there, 12 registered with a centre (29%, borough 59%)"
+    )
+    assert f.observed == pytest.approx(12 / 42) and f.expected == pytest.approx(1751 / 2943)
+    doc = to_public(f, s)
+    assert doc["children_affected"] == 42 - 12
+    # excess: 42 * 1751/2943 - 12 = 12.99 -> 13, released as it is (not rounded again)
+    assert doc["evidence"]["excess_unreached"] == 13
+    assert doc["evidence"]["counts"] == {
+        "children": 42,
+        "registered": 12,
+        "borough_children": 2943,
+        "borough_registered": 1751,
+    }
+    # nothing equals the exact 40 or 27 (affected), nor a midpoint-6 rounding of an exact
+    # count (39, 15, 27, 2937, 1755)
+    values = {v for _k, v in json_pairs(doc) if isinstance(v, int | float)}
+    assert not values & {40, 27, 39, 15, 2940, 2937, 1753, 1755}
+
+
+def test_a_finding_over_two_areas_sums_their_released_cells() -> None:
+    areas = flat()
+    areas[5] = Area("A05", 40, 10, 6, 42.0, "Little Area")
+    areas[6] = Area("A06", 40, 11, 6, 42.0, "Next Area")
+    table = reach_table(areas)
+    released = released_copy(
+        table,
+        {
+            ("lsoa", "A05", "all", "all", "any"): {"denominator": 41, "registered": 8},
+            ("lsoa", "A06", "all", "all", "any"): {"denominator": 38, "registered": 13},
+        },
+    )
+    s = with_table(released)
+    found = find_unreached_areas(table, settings=s, neighbours={"A05": {"A06"}, "A06": {"A05"}})
+    (f,) = [f for f in found if set(f.areas) == {"A05", "A06"}]
+    assert f.evidence["counts"]["children"] == 41 + 38
+    assert f.evidence["counts"]["registered"] == 8 + 13
+    assert to_public(f, s)["children_affected"] == 79 - 21
+
+
+def test_everyone_else_is_the_released_total_minus_the_released_group_and_unknowns() -> None:
+    groups = [
+        ("borough", BOROUGH, "main_language", "romanian", 40, 13),
+        ("borough", BOROUGH, "main_language", "unknown", 100, 70),
+    ]
+    table = reach_table(flat(), groups=groups)
+    released = released_copy(
+        table,
+        {
+            ("borough", BOROUGH, "main_language", "romanian", "any"): {
+                "denominator": 38,
+                "registered": 14,
+            },
+            ("borough", BOROUGH, "main_language", "unknown", "any"): {
+                "denominator": 101,
+                "registered": 68,
+            },
+            ("borough", BOROUGH, "all", "all", "any"): {"denominator": 2998, "registered": 1803},
+        },
+    )
+    s = with_table(released)
+    (f,) = find_unreached_groups(table, settings=s)
+    rest_children, rest_registered = 2998 - 38 - 101, 1803 - 14 - 68
+    assert f.evidence["counts"] == {
+        "children": 38,
+        "registered": 14,
+        "rest_children": rest_children,
+        "rest_registered": rest_registered,
+    }
+    assert f.expected == pytest.approx(rest_registered / rest_children)
+    assert f.headline.endswith(f"(37%, everyone else {rest_registered / rest_children:.0%})")
+    assert to_public(f, s)["children_affected"] == 38 - 14
+
+
+def test_other_centres_are_the_sum_of_their_released_cells() -> None:
+    sites = [("S1", 600, 400), ("S2", 600, 400), ("S3", 600, 400), ("S9", 40, 13)]
+    table = reach_table(flat(), sites=sites)
+    released = released_copy(
+        table,
+        {
+            ("borough", BOROUGH, "all", "all", "S1"): {"registered": 598, "engaged": 401},
+            ("borough", BOROUGH, "all", "all", "S9"): {"registered": 41, "engaged": 12},
+        },
+    )
+    s = with_table(released)
+    (f,) = find_low_engagement_sites(table, settings=s, site_names={"S9": "Little Centre"})
+    assert f.evidence["counts"] == {
+        "registered": 41,
+        "engaged": 12,
+        "rest_registered": 598 + 600 + 600,
+        "rest_engaged": 401 + 400 + 400,
+    }
+    assert f.headline == (
+        "Little Centre: 41 children registered, 12 engaged (29%, other centres 67%)"
+    )
+    assert to_public(f, s)["children_affected"] == 41 - 12
+
+
+def test_a_withheld_cell_withholds_every_number_made_from_it() -> None:
+    areas = flat()
+    areas[5] = Area("A05", 40, 13, 6, 42.0, "Little Area")
+    table = reach_table(areas)
+    released = released_copy(table, {("lsoa", "A05", "all", "all", "any"): {"registered": None}})
+    s = with_table(released)
+    (f,) = [f for f in find_unreached_areas(table, settings=s) if f.areas == ("A05",)]
+    doc = to_public(f, s)
+    assert doc["children_affected"] is None  # 40 - 13 would give the withheld 13 back
+    assert doc["evidence"]["excess_unreached"] is None
+    assert "a number not released" in f.headline
+    assert all(v not in (13, 15, 27) for _k, v in json_pairs(doc))

@@ -206,3 +206,105 @@ def not_known_bounds(
         attack.constrain({c: 1.0, var[(i, "denominator")]: -1.0, var[(i, "known")]: 1.0}, 0, 0)
         out.append((i, true, attack.extreme(c, 1.0), attack.extreme(c, -1.0)))
     return out
+
+
+# --- findings: every number a finding shows must follow from the released table ---------------
+
+#: Group values that are no group (findings.model.NOT_A_GROUP): "everyone else" leaves them out.
+_NOT_A_GROUP = frozenset({"", "unknown", "not_stated", "not stated", "none", "nan"})
+
+
+def _cell(released: pd.DataFrame, level: str, code: str, dim: str, value: str, service: str):
+    k = released[list(KEYS)].astype(str)
+    hit = released[
+        (k["level"] == level)
+        & (k["area_code"] == code)
+        & (k["dimension"] == dim)
+        & (k["group_value"] == value)
+        & (k["service"] == service)
+    ]
+    return None if hit.empty else hit.iloc[0]
+
+
+def _value(row: pd.Series | None, column: str) -> int | None:
+    if row is None or pd.isna(row[column]):
+        return None
+    return int(row[column])
+
+
+def _sum(values: list[int | None]) -> int | None:
+    return None if not values or any(v is None for v in values) else int(sum(values))  # type: ignore[arg-type]
+
+
+def finding_counts_from_table(
+    finding: dict, released: pd.DataFrame, small_level: str = "lsoa"
+) -> dict[str, int | None] | None:
+    """The counts a reach finding shows (``evidence.counts`` and ``children_affected``),
+    recomputed from the released reach table ALONE (None for kinds the table does not
+    hold: access, communities, linkage). When they match what the finding shows, the
+    finding tells an attacker who holds reach.csv nothing more: the attack on the table
+    (:func:`add_release`) is then the attack on both."""
+    kind = finding["kind"]
+    ev = finding["evidence"]
+    if kind == "unreached_area":
+        rows = [_cell(released, small_level, a, "all", "all", "any") for a in finding["areas"]]
+        boro = released[(released["level"] == "borough") & (released["dimension"] == "all")]
+        b = boro[boro["service"] == "any"].iloc[0]
+        children = _sum([_value(r, "denominator") for r in rows])
+        registered = _sum([_value(r, "registered") for r in rows])
+        counts = {
+            "children": children,
+            "registered": registered,
+            "borough_children": _value(b, "denominator"),
+            "borough_registered": _value(b, "registered"),
+        }
+    elif kind == "unreached_group":
+        level, code = ev["level"], finding["areas"][0]
+        dim, value = finding["group"]["dimension"], finding["group"]["value"]
+        g = _cell(released, level, code, dim, value, "any")
+        t = _cell(released, level, code, "all", "all", "any")
+        k = released[list(KEYS)].astype(str)
+        unknown = released[
+            (k["level"] == level)
+            & (k["area_code"] == code)
+            & (k["dimension"] == dim)
+            & (k["service"] == "any")
+            & k["group_value"].str.strip().str.lower().isin(_NOT_A_GROUP)
+        ]
+
+        def rest(column: str) -> int | None:
+            parts = [_value(g, column), *(_value(r, column) for _i, r in unknown.iterrows())]
+            total, minus = _value(t, column), _sum(parts)
+            return None if total is None or minus is None else max(total - minus, 0)
+
+        children, registered = _value(g, "denominator"), _value(g, "registered")
+        rest_children, rest_registered = rest("denominator"), rest("registered")
+        if rest_children is not None and rest_registered is not None:
+            rest_registered = min(rest_registered, rest_children)
+        counts = {
+            "children": children,
+            "registered": registered,
+            "rest_children": rest_children,
+            "rest_registered": rest_registered,
+        }
+    elif kind == "low_engagement_site":
+        sites = released[
+            (released["level"] == "borough")
+            & (released["dimension"] == "all")
+            & (released["service"] != "any")
+        ]
+        mine = sites[sites["service"].astype(str) == finding["site"]].iloc[0]
+        others = sites[sites["service"].astype(str) != finding["site"]]
+        others = others[pd.to_numeric(others["registered"]) >= 20]  # MIN_SITE_REGISTERED
+        registered, engaged = _value(mine, "registered"), _value(mine, "engaged")
+        counts = {
+            "registered": registered,
+            "engaged": engaged,
+            "rest_registered": _sum([_value(r, "registered") for _i, r in others.iterrows()]),
+            "rest_engaged": _sum([_value(r, "engaged") for _i, r in others.iterrows()]),
+        }
+        children, registered = registered, engaged  # affected = registered - engaged
+    else:
+        return None
+    affected = None if children is None or registered is None else children - registered
+    return {**counts, "children_affected": affected}

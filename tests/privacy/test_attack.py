@@ -18,7 +18,7 @@ from everyfamily.privacy.release import (
 from . import truth
 from .attack import Attack, add_release, not_known_bounds, recovered_cells
 
-RULES = ReleaseRules(7, "midpoint6")
+RULES = ReleaseRules(7, "midpoint6", "suppress_round")
 
 
 def _release(kids: pd.DataFrame, registry: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -195,7 +195,7 @@ def test_a_small_not_known_complement_is_not_recovered(monkeypatch: pytest.Monke
 
 @pytest.mark.parametrize("rounding", ["midpoint6", "nearest5"])
 def test_release_is_idempotent(rounding: str) -> None:
-    rules = ReleaseRules(7, rounding)  # type: ignore[arg-type]
+    rules = ReleaseRules(7, rounding, "suppress_round")  # type: ignore[arg-type]
     once = release_reach(truth.exact_reach(truth.children()), truth.HIERARCHY, rules)
     twice = release_reach(once, truth.HIERARCHY, rules)
     pd.testing.assert_frame_equal(once, twice)
@@ -207,3 +207,68 @@ def test_round_counts_matches_the_scalar_rule() -> None:
     values = np.array([0, 1, 6, 7, 12, 13, 1236, 2, 3, 12, 13])
     assert disclosure.round_counts(values, "midpoint6").tolist()[:7] == [0, 3, 3, 9, 9, 15, 1233]
     assert disclosure.round_counts(values[7:], "nearest5").tolist() == [0, 5, 10, 15]
+
+
+# --- the cell key method (the default): one release and two releases --------------------------
+
+
+def _cell_key_release(kids: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(exact, released) by the cell key method over the extended hierarchy of
+    test_cellkey_release (a child's record key follows the child: 'c<row>')."""
+    from .test_cellkey_release import HIER, _cell_keys, _exact
+    from .test_cellkey_release import RULES as CK
+
+    exact = _exact(kids).reset_index(drop=True)
+    return exact, release_reach(exact, HIER, CK, cell_keys=_cell_keys(kids))
+
+
+@pytest.mark.slow
+def test_two_cell_key_releases_pin_nothing() -> None:
+    """Release 2 adds three children in L6 (the first release's children keep their record
+        keys). An attacker holding both releases, knowing every count grew by 0 to 3, with the
+        ptable's bounds for every shown count and every additive relation of both tables, pins
+        no count of 1-7 in either release, and no larger count either (the ptable's design: a
+        shown count says the truth is within 3; a relation may narrow that, never to one
+        value). Cells no child entered read the same in both releases (unless a new child
+    changed the denominator that caps a released numerator)."""
+    import numpy as np
+
+    from .test_cellkey_release import HIER
+
+    kids1 = truth.children()
+    kids2 = pd.concat([kids1, truth.children(seed=99, sizes={"L6": 3})], ignore_index=True)
+    e1, r1 = _cell_key_release(kids1)
+    e2, r2 = _cell_key_release(kids2)
+    keys = ["level", "area_code", "dimension", "group_value", "service"]
+    both = r1.merge(r2, on=keys, suffixes=("_1", "_2"))
+    ex = e1.merge(e2, on=keys, suffixes=("_1", "_2"))
+    for c in PROTECTED_COUNTS:
+        # the same children (and the same denominator, which caps a released numerator)
+        same = (ex[f"{c}_1"] == ex[f"{c}_2"]) & (ex["denominator_1"] == ex["denominator_2"])
+        assert same.sum() > len(ex) / 2
+        assert (both[f"{c}_1"][same] == both[f"{c}_2"][same]).all(), c
+        assert both[f"{c}_1"].notna().all() and both[f"{c}_2"].notna().all()  # none withheld
+        for r in (r1, r2):
+            v = r[c].astype("float64")
+            assert not ((v >= 1) & (v <= 7)).any(), c  # counts of 1-7 never appear
+
+    attack = Attack(0, [], [], [], [], [])
+    v1 = add_release(attack, r1, HIER, "cell_key", 7)
+    v2 = add_release(attack, r2, HIER, "cell_key", 7)
+    pos2 = {tuple(k): i for i, k in enumerate(r2[keys].astype(str).itertuples(index=False))}
+    for i, k in enumerate(r1[keys].astype(str).itertuples(index=False)):
+        j = pos2.get(tuple(k))
+        if j is not None:
+            for c in PROTECTED_COUNTS:
+                attack.constrain({v2[(j, c)]: 1.0, v1[(i, c)]: -1.0}, 0, 3)
+    targets = []
+    for exact, var in ((e1, v1), (e2, v2)):
+        for c in PROTECTED_COUNTS:
+            col = exact[c].to_numpy(dtype="float64")
+            ok = (exact["service"] == "any").to_numpy() & (exact["dimension"] != "ethnicity")
+            small = np.flatnonzero(ok & (col >= 1) & (col <= 7))
+            big = np.flatnonzero(ok & (col >= 8))[::20]  # a sample of larger counts
+            targets += [(var[(int(i), c)], float(col[i])) for i in (*small, *big)]
+    assert len(targets) >= 40
+    pinned = [(v, t) for v, t in targets if attack.pinned(v, t)]
+    assert pinned == []

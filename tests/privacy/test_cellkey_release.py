@@ -97,9 +97,10 @@ def test_two_releases_and_re_release_agree() -> None:
 
 def test_max_error_of_each_method() -> None:
     assert ReleaseRules(7, "midpoint6", "cell_key").max_error == 3
-    assert ReleaseRules(7, "midpoint6").max_error == 3
-    assert ReleaseRules(7, "nearest5").max_error == 2
-    assert ReleaseRules(7, "none").max_error == 0
+    assert ReleaseRules(7, "midpoint6", "suppress_round").max_error == 3
+    assert ReleaseRules(7, "nearest5", "suppress_round").max_error == 2
+    assert ReleaseRules(7, "none", "suppress_round").max_error == 0
+    assert ReleaseRules().max_error == 3  # the default: cell key, max perturbation 3
 
 
 def test_release_method_setting_reaches_both_release_paths() -> None:
@@ -107,8 +108,16 @@ def test_release_method_setting_reaches_both_release_paths() -> None:
     from everyfamily.web.release import Release
 
     assert ReleaseRules.from_settings({"release_method": "cell_key"}).method == "cell_key"
-    assert ReleaseRules.from_settings(PrivacySettings()).method == "suppress_round"
+    # the default (issue 15): cell key; suppression and rounding stay a setting
+    assert ReleaseRules.from_settings(PrivacySettings()).method == "cell_key"
+    assert ReleaseRules.from_settings(None).method == "cell_key"
     assert Release.from_settings({"release_method": "cell_key"}).method == "cell_key"
+    # a run folder whose run.json predates the setting was released by suppression
+    assert Release.from_settings({}).method == "suppress_round"
+    assert ReleaseRules.from_settings({"release_method": "suppress_round"}).method == (
+        "suppress_round"
+    )
+    assert Release.from_settings({"release_method": "suppress_round"}).method == ("suppress_round")
     with pytest.raises(ValueError, match="release method"):
         ReleaseRules.from_settings({"release_method": "noise"})
 

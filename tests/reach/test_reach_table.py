@@ -377,3 +377,32 @@ def test_released_intervals_allow_for_the_release_error() -> None:
     assert (
         exact.loc[exact["level"] == "lsoa", "funnel_tau2"].iloc[0] > 0
     )  # rates 30% to 90% of 40: more spread than chance
+
+
+def test_cell_keys_sum_exactly_the_children_each_cell_counts(tables, reach) -> None:
+    """One grouping (measure.cell_sums) for counts and cell keys: with every record key 1 and
+    a modulus above every count, each cell key IS the cell's count, on every row and for
+    every protected count (service-free ones on every service's row)."""
+    from everyfamily.privacy.cellkey import reach_cell_keys
+
+    ra = assign_reach_areas(AREA_XY, SITES, SITES_XY)
+    membership = membership_table(
+        SMALL_AREAS,
+        HIERARCHY,
+        small_area_level="lsoa",
+        borough_code="E08",
+        borough_name="Borough",
+        reach_areas=ra,
+    )
+    ones = tables.children.assign(record_key=1)
+    keys = reach_cell_keys(ones, tables.child_sites, membership, "lsoa", modulus=1 << 20)
+    on = ["level", "area_code", "dimension", "group_value", "service"]
+    both = reach.astype({c: str for c in on}).merge(keys, on=on, how="left")
+    assert len(both) == len(reach)
+    # rows with no child (an area's ONS-only age rows) have no key: the release gives a
+    # count of 0 the key 0 (the sum of nothing)
+    missing = both["ck_known"].isna()
+    assert (both.loc[missing, ["denominator", "registered"]] == 0).all().all()
+    for c in ("denominator", "known", "registered", "engaged"):
+        assert (both[f"ck_{c}"].fillna(0) == both[c]).all(), c
+    assert both["denominator"].sum() > 0 and both["registered"].sum() > 0

@@ -18,6 +18,7 @@ from everyfamily.errors import ConfigError, DataError, InputError
 from everyfamily.pipeline import RunContext
 from everyfamily.population.attributes import load_deprivation, load_sites
 from everyfamily.population.denominators import check_ages, load_population
+from everyfamily.privacy.release import ReleaseRules
 from everyfamily.reach.stage import reach_stage
 
 from .fixtures import REFERENCE_DATE, records_and_links
@@ -91,6 +92,7 @@ def test_stage_writes_tables_and_files(tmp_path: Path) -> None:
         reach = ctx.engine.query("SELECT * FROM reach").to_pandas()
         children = ctx.engine.query("SELECT * FROM children").to_pandas()
         nr = ctx.engine.query("SELECT * FROM not_reached").to_pandas()
+        cell_keys = ctx.engine.query("SELECT * FROM reach_cell_keys").to_pandas()
     finally:
         ctx.engine.close()
     out = tmp_path / "out"
@@ -135,16 +137,35 @@ def test_stage_writes_tables_and_files(tmp_path: Path) -> None:
     assert not list(out.rglob("*not_reached*")) and not list(out.rglob("children*"))
 
     meta = ctx.metadata["reach"]
-    # run.json holds the RELEASED borough counts: 6, 5, 3 and 1 are all 7 or fewer
+    # run.json holds the RELEASED borough counts. The default method is the cell key method:
+    # 6, 5, 3 and 1 are all 7 or fewer, so each is released as 0 or 8, as the ptable says for
+    # its cell key (a numerator capped at the released denominator)
     assert meta["released"] is True
-    assert meta["disclosure"] == {"suppress_at_or_below": 7, "rounding": "midpoint6"}
-    assert meta["denominator"] is None and meta["known"] is None
-    assert meta["registered"] is None and meta["engaged"] is None
-    assert meta["known_completeness"] is None and meta["registered_rate"] is None
-    assert meta["children_outside_age_range"] is None  # 1 child
+    assert meta["disclosure"] == {
+        "suppress_at_or_below": 7,
+        "rounding": "midpoint6",
+        "release_method": "cell_key",
+    }
+    ck = cell_keys[
+        (cell_keys["level"] == "borough")
+        & (cell_keys["dimension"] == "all")
+        & (cell_keys["service"] == "any")
+    ].iloc[0]
+    ptable = ReleaseRules().ptable()
+    want = {
+        c: int(ptable.perturb([n], [ck[f"ck_{c}"]])[0])
+        for c, n in zip(
+            ("denominator", "known", "registered", "engaged"), (6, 5, 3, 1), strict=True
+        )
+    }
+    for c in ("known", "registered", "engaged"):
+        want[c] = min(want[c], want["denominator"])
+    assert {c: meta[c] for c in want} == want
+    assert set(want.values()) <= {0, 8}  # counts of 1-7 never appear
+    assert meta["children_outside_age_range"] is None  # 1 child: not a table count, suppressed
     json.dumps(meta)  # run.json-ready
     summary = "\n".join(ctx.metadata["lines"])
-    assert "children in range suppressed" in summary and "registered n/a" in summary
+    assert f"children in range {want['denominator']:,}" in summary
     assert "P1" not in summary and "2022-05-01" not in summary  # no person-level values
 
 

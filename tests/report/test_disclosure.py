@@ -50,3 +50,26 @@ def test_negative_counts_and_unknown_rules_are_refused() -> None:
         released_count(-1)
     with pytest.raises(ValueError, match="unknown rounding"):
         released_count(20, rounding="banker")  # type: ignore[arg-type]
+
+
+def test_counts_from_the_released_table_are_not_rounded_again_under_cell_key() -> None:
+    """Under the cell key method a count read from the released reach table is shown as
+    released (the dashboard and reach.csv show the same); a count of 1-7 still is not.
+    Under suppression and rounding it is rounded (idempotent on a rounded count)."""
+    import pandas as pd
+
+    from everyfamily.report.build import ReportInputs, table_count
+
+    ck = ReportInputs(reach=pd.DataFrame(), findings={}, title="t", reference_date="d")
+    assert ck.release_method == "cell_key"
+    assert table_count(10013, ck) == "10,013" and table_count(0, ck) == "0"
+    assert table_count(5, ck) == "fewer than 8"
+    sr = ReportInputs(
+        reach=pd.DataFrame(),
+        findings={},
+        title="t",
+        reference_date="d",
+        release_method="suppress_round",
+    )
+    assert table_count(10013, sr) == "10,011"  # 6 * ceil(10013 / 6) - 3
+    assert table_count(10011, sr) == "10,011"

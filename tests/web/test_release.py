@@ -27,9 +27,16 @@ def test_counts_go_through_midpoint6_after_suppression() -> None:
 
 
 def test_settings_from_a_run() -> None:
-    r = Release.from_settings({"suppress_at_or_below": 10, "rounding": "nearest5"})
+    r = Release.from_settings(
+        {"suppress_at_or_below": 10, "rounding": "nearest5", "release_method": "suppress_round"}
+    )
     assert r.count(10) is None and r.count(12) == 10 and r.count(13) == 15
     assert "Counts of 10 or fewer" in r.rule_text
+    # the default method, cell key: the rule names the ptable's bounds for these settings
+    ck = Release.from_settings({"suppress_at_or_below": 10, "release_method": "cell_key"})
+    assert ck.method == "cell_key"
+    assert "within 3 of the true count" in ck.rule_text
+    assert "counts of 1 to 10 are shown as 0 or 11" in ck.rule_text
 
 
 @pytest.mark.parametrize(
@@ -78,7 +85,7 @@ def test_release_reach_keeps_raw_counts_out_of_public_rows() -> None:
             "funnel_band": ["above_95", "within"],
         }
     )
-    out = release_reach(frame, Release())
+    out = release_reach(frame, Release(method="suppress_round"))
     rows = public_rows(out)
     assert not any(k.startswith("raw_") for k in rows[0])
     a, b = rows
@@ -92,3 +99,21 @@ def test_release_reach_keeps_raw_counts_out_of_public_rows() -> None:
     # known 10 of 10: in a group this small a complement of 0 (everyone known) is
     # protected like any other small complement, so known is not released
     assert b["known"] is None and b["known_completeness"] is None
+
+
+def test_a_withheld_count_says_why_in_the_api_and_on_the_area_page(viewer_url: str) -> None:
+    """Knowsley 004B has 5 engaged children (a small count): withheld, with its reason on
+    the area's row of the API and in words on the area page."""
+    import html
+
+    import httpx
+
+    from everyfamily.privacy.release import WITHHELD_REASONS
+
+    a = httpx.get(viewer_url + "/api/areas/E01006506", timeout=30).json()
+    assert a["overall"]["engaged"] is None
+    assert "engaged: small" in a["overall"]["withheld_reason"]
+    assert f"engaged: {WITHHELD_REASONS['small']}" in a["overall"]["withheld_note"]
+    page = html.unescape(httpx.get(viewer_url + "/areas/E01006506", timeout=30).text)
+    assert "Withheld for this area, and why: " in page
+    assert f"engaged: {WITHHELD_REASONS['small']}" in page

@@ -31,14 +31,18 @@ from everyfamily.findings.model import (
     FindingsSettings,
 )
 from everyfamily.findings.text import (
+    affected,
     areas_label,
+    excess_of,
+    expected_of,
     group_phrase,
     pct,
     released,
-    released_cells,
     released_pair,
     share,
     shown,
+    table_pair,
+    table_rest,
     withheld,
 )
 from everyfamily.privacy.disclosure import released_rate
@@ -235,16 +239,16 @@ def find_unreached_areas(
         # shown: released counts, and rates from them (the test above used exact counts)
         level = settings.small_area_level
         cells = [(level, str(rows.at[i, "area_code"]), "all", "all", "any") for i in ii]
-        rx, rk = released_cells(xx, kk, settings, cells, "registered")
+        rx, rk = table_pair(xx, kk, settings, cells, "registered")
         b_cell = [("borough", str(b["area_code"]), "all", "all", "any")]
-        bx, bk = released_cells(b["registered"], b["den"], settings, b_cell, "registered")
+        bx, bk = table_pair(b["registered"], b["den"], settings, b_cell, "registered")
         headline = (
             f"{areas_label(names)}: {shown(kk, rk, settings)} under-fives living there, "
             f"{shown(xx, rx, settings)} registered with a centre ({share(rx, rk)}, "
             f"borough {share(bx, bk)})"
         )
         area_counts = {
-            i: released_cells(x[i], n[i], settings, [cell], "registered")
+            i: table_pair(x[i], n[i], settings, [cell], "registered")
             for i, cell in zip(ii, cells, strict=True)
         }
         per_area = [
@@ -278,7 +282,7 @@ def find_unreached_areas(
             },
             "tests_in_family": len(rows),
             "areas": per_area,
-            "excess_unreached": _fnum(excess),
+            "excess_unreached": excess_of(rk, rx, released_rate(bx, bk), excess, settings),
             "strength": _fnum(st),
         }
         lo, hi = _interval(rx, rk)
@@ -292,7 +296,7 @@ def find_unreached_areas(
                 observed=released_rate(rx, rk),
                 expected=released_rate(bx, bk),
                 interval=(lo, hi),
-                children_affected=int(kk - xx),
+                children_affected=affected(rx, rk, kk - xx, settings),
                 headline=headline,
                 evidence=evidence,
                 score=max(excess, 0.0) * st,
@@ -393,12 +397,20 @@ def find_unreached_groups(
         st = strength(float(r["q_value"]))
         # shown: released counts, and rates from them (the test used exact counts)
         group_cell = [(level, code, dim, value, "any")]
-        sx, sk = released_cells(x, k, settings, group_cell, "registered")
+        sx, sk = table_pair(x, k, settings, group_cell, "registered")
         # everyone else = the area's total - the group - the unknowns: withheld with any
         rest_cells = [*group_cell, (level, code, "all", "all", "any")]
         if float(r["unknown_known"]) > 0:
             rest_cells.append((level, code, dim, "unknown", "any"))
-        srx, srk = released_cells(rx, rk, settings, rest_cells, "registered")
+        srx, srk = table_rest(
+            rx,
+            rk,
+            settings,
+            group_cell[0],
+            (level, code, "all", "all", "any"),
+            "registered",
+            fallback_cells=rest_cells,
+        )
         lo, hi = _interval(sx, sk)
         headline = (
             f"{name}: {shown(k, sk, settings)} {group_phrase(dim, value)}, "
@@ -425,7 +437,7 @@ def find_unreached_groups(
             },
             "share_of_known": _fnum(released_rate(sk, total_k)),
             "share_of_registered": _fnum(released_rate(sx, total_x)),
-            "excess_unreached": _fnum(excess),
+            "excess_unreached": excess_of(sk, sx, released_rate(srx, srk), excess, settings),
             "strength": _fnum(st),
             "level": level,
         }
@@ -439,7 +451,7 @@ def find_unreached_groups(
                 observed=released_rate(sx, sk),
                 expected=released_rate(srx, srk),
                 interval=(lo, hi),
-                children_affected=int(k - x),
+                children_affected=affected(sx, sk, k - x, settings),
                 headline=headline,
                 evidence=evidence,
                 score=max(excess, 0.0) * st,
@@ -521,8 +533,18 @@ def find_low_engagement_sites(
         st = strength(float(q[i]))
         # shown: released counts, and rates from them (the test used exact counts)
         site_cell = [("borough", boro_code, "all", "all", site)] if boro_code else []
-        s_eng, s_reg = released_cells(eng[i], reg[i], settings, site_cell, "engaged", "registered")
-        r_eng, r_reg = released_pair(big_e - eng[i], big_r - reg[i], settings)
+        s_eng, s_reg = table_pair(eng[i], reg[i], settings, site_cell, "engaged", "registered")
+        other_cells = [
+            ("borough", boro_code, "all", "all", str(o))
+            for j, o in enumerate(per["service"])
+            if j != i
+        ]
+        if boro_code and settings.released_table is not None:
+            r_eng, r_reg = table_pair(
+                big_e - eng[i], big_r - reg[i], settings, other_cells, "engaged", "registered"
+            )
+        else:
+            r_eng, r_reg = released_pair(big_e - eng[i], big_r - reg[i], settings)
         lo, hi = _interval(s_eng, s_reg)
         headline = (
             f"{name}: {shown(reg[i], s_reg, settings)} children registered, "
@@ -544,7 +566,9 @@ def find_low_engagement_sites(
                 "rest_registered": r_reg,
                 "rest_engaged": r_eng,
             },
-            "excess_unreached": _fnum(excess),
+            "excess_unreached": excess_of(
+                s_reg, s_eng, released_rate(r_eng, r_reg), excess, settings
+            ),
             "strength": _fnum(st),
         }
         out.append(
@@ -557,7 +581,7 @@ def find_low_engagement_sites(
                 observed=released_rate(s_eng, s_reg),
                 expected=released_rate(r_eng, r_reg),
                 interval=(lo, hi),
-                children_affected=int(reg[i] - eng[i]),
+                children_affected=affected(s_eng, s_reg, reg[i] - eng[i], settings),
                 headline=headline,
                 evidence=evidence,
                 score=max(excess, 0.0) * st,
@@ -625,14 +649,22 @@ def find_unknown_population(
         # everyfamily shows every count (rounded); rates from those released counts
         level = settings.small_area_level
         cells = [(level, str(rows.at[i, "area_code"]), "all", "all", "any") for i in ii]
-        sk = None if withheld(settings, cells, "known") else released(kk, settings)
-        so = released(oo, settings)
+        table = settings.released_table
         boro = _select(reach, "borough")
         boro_cells = [("borough", str(c), "all", "all", "any") for c in boro["area_code"]]
-        c_shown = released_rate(
-            None if withheld(settings, boro_cells, "known") else released(known.sum(), settings),
-            released(ons.sum(), settings),
-        )
+        sk: int | None
+        boro_known: int | None
+        if table is not None:  # known counts as the released table shows them
+            sk = table.total(cells, "known")
+            every = [(level, str(c), "all", "all", "any") for c in rows["area_code"]]
+            boro_known = table.total(boro_cells or every, "known")
+        else:
+            sk = None if withheld(settings, cells, "known") else released(kk, settings)
+            boro_known = (
+                None if withheld(settings, boro_cells, "known") else released(known.sum(), settings)
+            )
+        so = released(oo, settings)
+        c_shown = released_rate(boro_known, released(ons.sum(), settings))
         headline = (
             f"{areas_label(names)}: ONS estimates {shown(oo, so, settings)} under-fives, "
             f"{shown(kk, sk, settings)} known to any service ({share(sk, so)}, "
@@ -642,9 +674,16 @@ def find_unknown_population(
         if sk is not None and so:
             lo, hi = stats.poisson_ratio_interval(sk, float(so))
         area_known = {
-            i: None if withheld(settings, [cell], "known") else released(known[i], settings)
+            i: (
+                table.total([cell], "known")
+                if table is not None
+                else None
+                if withheld(settings, [cell], "known")
+                else released(known[i], settings)
+            )
             for i, cell in zip(ii, cells, strict=True)
         }
+        shown_excess = excess_of(so, sk, c_shown, excess, settings)
         evidence = {
             "test": "exact one-sided Poisson test of known children against the ONS estimate "
             "times the borough's completeness (over-dispersed funnel z when areas vary more "
@@ -658,7 +697,9 @@ def find_unknown_population(
             "counts": {
                 "known": sk,
                 "ons_population": so,
-                "expected_known": released(ee, settings),
+                "expected_known": (
+                    released(ee, settings) if table is None else expected_of(so, c_shown)
+                ),
             },
             "areas": [
                 {
@@ -676,7 +717,7 @@ def find_unknown_population(
                 }
                 for j, i in enumerate(ii)
             ],
-            "excess_unreached": _fnum(excess),
+            "excess_unreached": shown_excess,
             "strength": _fnum(st),
         }
         out.append(
@@ -689,7 +730,7 @@ def find_unknown_population(
                 observed=released_rate(sk, so),
                 expected=c_shown,
                 interval=(lo, hi),
-                children_affected=int(max(round(oo - kk), 0)),
+                children_affected=affected(sk, so, oo - kk, settings),
                 headline=headline,
                 evidence=evidence,
                 score=max(excess, 0.0) * st,

@@ -22,7 +22,7 @@ from everyfamily.findings.model import (
     Finding,
     FindingsSettings,
 )
-from everyfamily.findings.text import count, released
+from everyfamily.findings.text import ReleasedCount, WithheldCount, count, released
 from everyfamily.schema import ETHNICITY_2021
 
 SCHEMA_VERSION = "1.0"
@@ -427,6 +427,8 @@ def public_score(f: Finding, settings: FindingsSettings) -> tuple[float, float]:
 def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
+    if isinstance(value, ReleasedCount | WithheldCount):  # keep what it is (findings.text)
+        return value
     return float(value) if math.isfinite(value) else None
 
 

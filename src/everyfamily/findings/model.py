@@ -12,7 +12,10 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from everyfamily.findings.text import ReleasedTable
 
 Kind = Literal[
     "unreached_area",
@@ -126,6 +129,11 @@ class FindingsSettings:
     #: total that would give them back by subtraction (reach.csv and findings.json are
     #: both public, so an attacker holds both).
     withheld: frozenset[tuple[str, str, str, str, str, str]] = frozenset()
+    #: The released reach table (findings.text.ReleasedTable): when present, every count a
+    #: reach finding shows is a sum or difference of its cells, under either release method
+    #: (issue 15), so no finding narrows a withheld or perturbed cell. None: counts are
+    #: released from the exact counts by the rules above (detectors used on their own).
+    released_table: ReleasedTable | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from everyfamily.engines.base import quote_ident
 from everyfamily.errors import DataError, EveryfamilyError
 from everyfamily.findings.engine import AreaMembers, find, findings_document
 from everyfamily.findings.model import Finding, FindingsSettings
+from everyfamily.findings.text import ReleasedTable
 
 if TYPE_CHECKING:
     from everyfamily.config import Project
@@ -217,7 +218,11 @@ def findings_stage(ctx: RunContext) -> None:
     if ctx.engine.has_table("reach_released"):
         # what reach.csv suppresses (secondary suppression included), findings never show
         released = _read(ctx, "reach_released")
-        settings = dataclasses.replace(settings, withheld=withheld_cells(released))
+        settings = dataclasses.replace(
+            settings,
+            withheld=withheld_cells(released),
+            released_table=ReleasedTable.from_frame(released),
+        )
     reach = _read(ctx, "reach")
     children = _read(ctx, "children", CHILD_FIELDS) if ctx.engine.has_table("children") else None
     quality = (

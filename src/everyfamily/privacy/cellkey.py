@@ -196,49 +196,22 @@ def reach_cell_keys(
     modulus: int = DEFAULT_MODULUS,
 ) -> pd.DataFrame:
     """The cell key of every count of the reach table (``privacy.release.CELL_KEY_COLUMNS``):
-    the same children, groups and services as :func:`everyfamily.reach.measure.build_reach`,
-    summing record keys where it counts children. ``children`` needs ``record_key`` (or
-    it is derived from ``person_id``)."""
+    the sums of record keys over exactly the children, groups and services
+    :func:`everyfamily.reach.measure.build_reach` counts (both use
+    :func:`everyfamily.reach.measure.cell_sums`, the one grouping), modulo ``modulus``.
+    ``children`` needs ``record_key`` (or it is derived from ``person_id``)."""
     from everyfamily.reach import measure
 
-    m = membership[["level", "area_code", "small_area"]]
-    small = set(m.loc[m["level"] == small_area_level, "small_area"])
-    base = measure.in_reach_population(children, small)
-    rk = (
-        base["record_key"].astype(np.int64)
-        if "record_key" in base
-        else child_record_keys(base["person_id"], modulus)
-    )
-    rk_by_id = pd.Series(rk.to_numpy(), index=base["person_id"].to_numpy())
-    long = measure._long_groups(base)
-    long["rk"] = long["person_id"].map(rk_by_id).to_numpy(dtype=np.int64)
-    long["rk_known"] = np.where(long["known"], long["rk"], 0)
-    keys = ["small_area", "dimension", "group_value"]
-    counts = long.groupby(keys, sort=False)[["rk_known", "rk"]].sum().reset_index()
-    counts = counts.rename(columns={"rk_known": "ck_known", "rk": "ck_denominator"})
-    flags = measure._service_flags(base, child_sites)
-    svc = long[["person_id", "rk", *keys]].merge(flags, on="person_id")
-    svc["ck_registered"] = np.where(svc["registered"], svc["rk"], 0)
-    svc["ck_engaged"] = np.where(svc["engaged"], svc["rk"], 0)
-    svc_counts = (
-        svc.groupby([*keys, "service"], sort=False)[["ck_registered", "ck_engaged"]]
-        .sum()
-        .reset_index()
+    if "record_key" not in children:
+        children = children.assign(record_key=child_record_keys(children["person_id"], modulus))
+    lc, ls = measure.cell_sums(
+        children, child_sites, membership, small_area_level, weight="record_key"
     )
     level_keys = ["level", "area_code", "dimension", "group_value"]
-    lc = (
-        counts.merge(m, on="small_area")
-        .groupby(level_keys, sort=False)[["ck_known", "ck_denominator"]]
-        .sum()
-    )
-    ls = (
-        svc_counts.merge(m, on="small_area")
-        .groupby([*level_keys, "service"], sort=False)[["ck_registered", "ck_engaged"]]
-        .sum()
-    )
-    out = ls.reset_index().merge(lc.reset_index(), on=level_keys, how="outer")
+    lc = lc.rename(columns={"known": "ck_known", "denominator": "ck_denominator"})
+    ls = ls.rename(columns={"registered": "ck_registered", "engaged": "ck_engaged"})
     # service-free counts are the same on every service's row, 'any' included
-    services = sorted(set(out["service"].dropna()) | {measure.ANY_SERVICE})
+    services = sorted(set(ls.index.get_level_values("service")) | {measure.ANY_SERVICE})
     free = lc.reset_index().merge(pd.DataFrame({"service": services}), how="cross")
     out = free.merge(ls.reset_index(), on=[*level_keys, "service"], how="left")
     for c in ("ck_known", "ck_denominator", "ck_registered", "ck_engaged"):

@@ -32,6 +32,7 @@ of these rules.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, cast
@@ -73,6 +74,20 @@ UNKNOWN = "unknown"
 #: secondary suppression plus rounding (the method before issue 15).
 ReleaseMethod = Literal["cell_key", "suppress_round"]
 RELEASE_METHODS: tuple[str, ...] = ("cell_key", "suppress_round")
+#: The default (issue 15): the cell key method keeps its numbers (no cell is blanked to
+#: protect another) and gives differencing nothing; suppress_round stays as a setting.
+DEFAULT_METHOD: ReleaseMethod = "cell_key"
+#: Why a released count is withheld (the released table's ``withheld_reason`` column reads
+#: "registered: secondary; engaged: small", one entry per withheld count of the row).
+WITHHELD_REASONS: dict[str, str] = {
+    "small": "a count of 1 to the suppression threshold",
+    "complement": "all or nearly all of the group (a small complement)",
+    "secondary": "would give another withheld count back by subtraction",
+    "earlier_release": "withheld in an earlier release into this folder",
+    "not_counted": "no count was made for this cell",
+}
+#: The released table's column naming the reason of every withheld count of the row.
+WITHHELD_REASON_COLUMN = "withheld_reason"
 #: Columns of the cell-key table (store table ``reach_cell_keys``): KEYS plus one cell key per
 #: protected count (sum of the record keys of the children counted, mod the modulus).
 CELL_KEY_COLUMNS: tuple[str, ...] = (*KEYS, *(f"ck_{c}" for c in PROTECTED_COUNTS))
@@ -84,7 +99,7 @@ class ReleaseRules:
 
     suppress_at_or_below: int = disclosure.DEFAULT_SUPPRESS_AT_OR_BELOW
     rounding: disclosure.Rounding = "midpoint6"
-    method: ReleaseMethod = "suppress_round"
+    method: ReleaseMethod = "cell_key"
     max_perturbation: int = cellkey.DEFAULT_MAX_PERTURBATION
 
     @property
@@ -113,7 +128,7 @@ class ReleaseRules:
         if rounding not in ("midpoint6", "nearest5", "none"):
             raise ValueError(f"unknown rounding rule {rounding!r}: use midpoint6, nearest5, none")
         limit = get("suppress_at_or_below", disclosure.DEFAULT_SUPPRESS_AT_OR_BELOW)
-        method = str(get("release_method", "suppress_round") or "suppress_round")
+        method = str(get("release_method", DEFAULT_METHOD) or DEFAULT_METHOD)
         if method not in RELEASE_METHODS:
             raise ValueError(f"unknown release method {method!r}: use cell_key, suppress_round")
         return cls(int(limit), cast(disclosure.Rounding, rounding), cast(ReleaseMethod, method))
@@ -123,6 +138,39 @@ class ReleaseRules:
         return disclosure.released_count(
             n, suppress_at_or_below=self.suppress_at_or_below, rounding=self.rounding
         )
+
+
+def rule_text(rules: ReleaseRules) -> str:
+    """One sentence on how the counts shown were protected (dashboard pages, the report)."""
+    limit = rules.suppress_at_or_below
+    rate = (
+        f"A rate is shown only when at least {limit + 1} children are in it and "
+        f"at least {limit + 1} are not."
+    )
+    if rules.method == "cell_key":
+        return (
+            "Counts in the reach tables are perturbed by the cell key method (ONS): each "
+            f"is within {rules.max_error} of the true count and reads the same in every "
+            f"table; counts of 1 to {limit} are shown as 0 or {limit + 1}. Other counts "
+            f"of {limit} or fewer are suppressed and the rest rounded. {rate}"
+        )
+    how = {
+        "midpoint6": "rounded to the midpoint of blocks of six (1-6 shown as 3, 7-12 as 9)",
+        "nearest5": "rounded to the nearest 5",
+        "none": "shown unrounded",
+    }[rules.rounding]
+    return f"Counts of {limit} or fewer are suppressed; other counts are {how}. {rate}"
+
+
+def withheld_text(reason: str) -> str:
+    """A ``withheld_reason`` in words: 'registered: would give another withheld count back
+    by subtraction; engaged: a count of 1 to the suppression threshold'."""
+    parts = []
+    for part in str(reason or "").split("; "):
+        column, _sep, code = part.partition(": ")
+        if code:
+            parts.append(f"{column}: {WITHHELD_REASONS.get(code, code)}")
+    return "; ".join(parts)
 
 
 def _attr_getter(obj: Any) -> Any:
@@ -305,6 +353,12 @@ def release_reach(
     columns are ``schema.REACH_COLUMNS``. Releasing a released table changes nothing.
     """
     rules = settings if isinstance(settings, ReleaseRules) else ReleaseRules.from_settings(settings)
+    # The cell key method needs the cell keys, or a table it released already (which says
+    # so with its withheld_reason column). An exact table without keys (an older store)
+    # cannot be perturbed: it is suppressed and rounded instead, never shown as it is.
+    keyed = cell_keys is not None or WITHHELD_REASON_COLUMN in reach.columns
+    if rules.method == "cell_key" and not keyed:
+        rules = dataclasses.replace(rules, method="suppress_round")
     if rules.method == "cell_key":
         return release_reach_cell_key(
             reach,
@@ -326,6 +380,7 @@ def release_reach(
 
     keep = _keep_priority(keys)
     suppressed: dict[str, np.ndarray] = {}
+    reasons: dict[str, np.ndarray] = {}
     for c in PROTECTED_COUNTS:
         complement = None
         if c in COMPLEMENTED:
@@ -333,7 +388,9 @@ def release_reach(
         elif c == "known":
             complement = _known_complement(exact, rounded, known_complement_group_limit(t))
         primary = disclosure.primary_suppressed(exact[c], t, complement=complement)
-        primary |= _registry_mask(keys, c, previously_suppressed)
+        small = ~(exact[c] > t)
+        earlier = _registry_mask(keys, c, previously_suppressed)
+        primary |= earlier
         if c in SERVICE_FREE:
             # decide on the 'any' rows, then copy to every service's row of the same group
             rel = _exact_relations(rel_any, exact[c][any_pos])
@@ -348,12 +405,17 @@ def release_reach(
         else:
             rel = _exact_relations(rel_all, exact[c])
             suppressed[c] = disclosure.secondary_suppression(primary, exact[c], rel, keep=keep)
+        reasons[c] = np.select(
+            [np.isnan(exact[c]), ~suppressed[c], earlier, small, primary],
+            ["not_counted", "", "earlier_release", "small", "complement"],
+            "secondary",
+        )
 
     released = {
         c: np.where(suppressed[c] | np.isnan(exact[c]), np.nan, rounded[c])
         for c in PROTECTED_COUNTS
     }
-    return _released_table(base, released, small_area_level, rules.max_error)
+    return _released_table(base, released, small_area_level, rules.max_error, reasons)
 
 
 def _nullable_int(values: np.ndarray) -> pd.Series:
@@ -361,14 +423,46 @@ def _nullable_int(values: np.ndarray) -> pd.Series:
     return pd.Series(values, dtype="float64").round(0).astype("Int64")
 
 
+def withheld_reasons(reasons: Mapping[str, np.ndarray], n: int) -> np.ndarray:
+    """The ``withheld_reason`` text of every row: 'registered: secondary; engaged: small'
+    (reason codes of :data:`WITHHELD_REASONS`), '' when nothing in the row is withheld."""
+    out = np.full(n, "", dtype=object)
+    for c in PROTECTED_COUNTS:
+        r = reasons.get(c)
+        if r is None:
+            continue
+        r = np.asarray(r, dtype=object)
+        has = r != ""
+        entry = np.where(has, c + ": " + r.astype(str), "")
+        sep = np.where((out != "") & has, "; ", "")
+        out = out + sep + entry
+    return out
+
+
+def _reasons_given(base: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The reasons a table released before gives (its ``withheld_reason`` column), per
+    count: releasing a released table keeps them (its withheld counts come back NaN)."""
+    out = {c: np.full(len(base), "", dtype=object) for c in PROTECTED_COUNTS}
+    if WITHHELD_REASON_COLUMN not in base:
+        return out
+    for i, text in enumerate(base[WITHHELD_REASON_COLUMN].fillna("").astype(str)):
+        for part in text.split("; "):
+            column, _sep, code = part.partition(": ")
+            if column in out and code:
+                out[column][i] = code
+    return out
+
+
 def _released_table(
     base: pd.DataFrame,
     released: dict[str, np.ndarray],
     small_area_level: str,
     max_error: float = 0.0,
+    reasons: Mapping[str, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """The released reach table from the released counts (either method): identifying
-    columns, counts as nullable integers, and rates computed from the released counts only."""
+    columns, counts as nullable integers, rates computed from the released counts only, and
+    the reason of every withheld count (:data:`WITHHELD_REASON_COLUMN`)."""
     out = base[["level", "area_code", "area_name", "dimension", "group_value", "service"]].copy()
     ons = (
         _counts(base, "ons_population") if "ons_population" in base else np.full(len(base), np.nan)
@@ -378,7 +472,17 @@ def _released_table(
         out[c] = _nullable_int(released[c])
     _released_rates(out, base, released, ons, small_area_level, max_error)
     out["denominator"] = _nullable_int(released["denominator"])
-    return out[list(REACH_COLUMNS)]
+    given = _reasons_given(base)
+    merged = {
+        c: np.where(
+            np.isnan(_counts(base, c)) & (given[c] != ""),
+            given[c],
+            (reasons or {}).get(c, np.full(len(base), "", dtype=object)),
+        )
+        for c in PROTECTED_COUNTS
+    }
+    out[WITHHELD_REASON_COLUMN] = withheld_reasons(merged, len(out))
+    return out[[*REACH_COLUMNS, WITHHELD_REASON_COLUMN]]
 
 
 def _released_rates(
@@ -463,20 +567,25 @@ def release_reach_cell_key(
     ``reach_cell_keys``). Each protected count is perturbed through the ptable with its own
     cell key, so the same children give the same released count in every table and release.
     Without ``cell_keys`` the table is taken as already released (reach.csv read back by the
-    dashboard): counts are kept, so releasing a released table changes nothing; as a safety
-    net any count of ``1..suppress_at_or_below`` (which a cell-key release never shows) is
-    withheld. Cells in the release registry stay withheld. A released numerator is capped at
-    its released denominator; rates come from the released counts.
+    dashboard; :func:`release_reach` sends an exact table without keys, one with no
+    ``withheld_reason`` column, to suppression and rounding instead): counts are kept, so
+    releasing a released table changes nothing; as a safety net any count of
+    ``1..suppress_at_or_below`` (which a cell-key release never shows) is withheld. Cells
+    in the release registry stay withheld. A released numerator is capped at its released
+    denominator; rates come from the released counts.
     """
     t = rules.suppress_at_or_below
     base = reach.reset_index(drop=True)
     keys = base[list(KEYS)].astype(str)
     exact = {c: _counts(base, c) for c in PROTECTED_COUNTS}
     released: dict[str, np.ndarray] = {}
+    reasons = {c: np.full(len(base), "", dtype=object) for c in PROTECTED_COUNTS}
     if cell_keys is None:
         for c in PROTECTED_COUNTS:
             v = exact[c]
-            released[c] = np.where((v >= 1) & (v <= t), np.nan, v)
+            small = (v >= 1) & (v <= t)
+            released[c] = np.where(small, np.nan, v)
+            reasons[c] = np.where(small, "small", reasons[c])
     else:
         ckt = cell_keys[list(CELL_KEY_COLUMNS)].astype({k: str for k in KEYS})
         ck = keys.merge(ckt, on=list(KEYS), how="left")
@@ -493,8 +602,10 @@ def release_reach_cell_key(
             key = np.where(exact[c] == 0, 0.0, key)
             released[c] = table.perturb(exact[c], key)
     for c in PROTECTED_COUNTS:
-        released[c] = np.where(_registry_mask(keys, c, previously_suppressed), np.nan, released[c])
+        earlier = _registry_mask(keys, c, previously_suppressed)
+        released[c] = np.where(earlier, np.nan, released[c])
+        reasons[c] = np.where(earlier, "earlier_release", reasons[c])
     den = released["denominator"]
     for c in ("known", "registered", "engaged"):
         released[c] = np.where(np.isfinite(den), np.fmin(released[c], den), released[c])
-    return _released_table(base, released, small_area_level, rules.max_error)
+    return _released_table(base, released, small_area_level, rules.max_error, reasons)

@@ -137,23 +137,43 @@ def _service_flags(base: pd.DataFrame, child_sites: pd.DataFrame) -> pd.DataFram
     return out
 
 
-def build_reach(inputs: ReachInputs) -> pd.DataFrame:
-    """The reach table (see module docstring)."""
-    m = inputs.membership[["level", "area_code", "area_name", "small_area"]]
-    small = set(m.loc[m["level"] == inputs.small_area_level, "small_area"])
-    base = in_reach_population(inputs.children, small)
+def cell_sums(
+    children: pd.DataFrame,
+    child_sites: pd.DataFrame,
+    membership: pd.DataFrame,
+    small_area_level: str,
+    weight: str | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """THE grouping of the reach table: for every cell (level, area, dimension, group, and
+    service), the sum over its children of ``weight`` (a column of ``children``; 1 each when
+    None, so the sums are the counts). :func:`build_reach` takes the counts,
+    :func:`everyfamily.privacy.cellkey.reach_cell_keys` the sums of record keys, so a cell key
+    is always the key of exactly the children counted in the cell.
+
+    Returns ``(free, by_service)``, indexed by (level, area_code, dimension, group_value):
+    ``free`` has ``known`` and ``denominator`` (the same on every service's row),
+    ``by_service`` (indexed by service too) ``registered`` and ``engaged``."""
+    m = membership[["level", "area_code", "small_area"]]
+    small = set(m.loc[m["level"] == small_area_level, "small_area"])
+    base = in_reach_population(children, small)
     long = _long_groups(base)
+    if weight is None:
+        long["_w"] = np.int64(1)
+    else:
+        by_id = pd.Series(base[weight].to_numpy(dtype=np.int64), index=base["person_id"].to_numpy())
+        long["_w"] = long["person_id"].map(by_id).to_numpy(dtype=np.int64)
+    long["_known"] = np.where(long["known"], long["_w"], 0)
     keys = ["small_area", "dimension", "group_value"]
-    counts = long.groupby(keys, sort=False).agg(
-        known=("known", "sum"), denominator=("person_id", "size")
-    )
+    counts = long.groupby(keys, sort=False).agg(known=("_known", "sum"), denominator=("_w", "sum"))
     counts = counts.reset_index()
 
-    flags = _service_flags(base, inputs.child_sites)
-    svc = long[["person_id", *keys]].merge(flags, on="person_id")
+    flags = _service_flags(base, child_sites)
+    svc = long[["person_id", "_w", *keys]].merge(flags, on="person_id")
+    svc["_reg"] = np.where(svc["registered"].astype(bool), svc["_w"], 0)
+    svc["_eng"] = np.where(svc["engaged"].astype(bool), svc["_w"], 0)
     svc_counts = (
         svc.groupby([*keys, "service"], sort=False)
-        .agg(registered=("registered", "sum"), engaged=("engaged", "sum"))
+        .agg(registered=("_reg", "sum"), engaged=("_eng", "sum"))
         .reset_index()
     )
 
@@ -169,6 +189,16 @@ def build_reach(inputs: ReachInputs) -> pd.DataFrame:
         .groupby([*level_keys, "service"], sort=False)[["registered", "engaged"]]
         .sum()
     )
+    return lc, ls
+
+
+def build_reach(inputs: ReachInputs) -> pd.DataFrame:
+    """The reach table (see module docstring)."""
+    m = inputs.membership[["level", "area_code", "area_name", "small_area"]]
+    lc, ls = cell_sums(
+        inputs.children, inputs.child_sites, inputs.membership, inputs.small_area_level
+    )
+    level_keys = ["level", "area_code", "dimension", "group_value"]
 
     # ONS: whole range ('all') and single years ('age_years').
     ons = inputs.ons.rename(columns={"area_code": "small_area"}).merge(m, on="small_area")
@@ -192,7 +222,7 @@ def build_reach(inputs: ReachInputs) -> pd.DataFrame:
         ignore_index=True,
     ).drop_duplicates()
     services = [ANY_SERVICE, *[s for s in inputs.sites if s != ANY_SERVICE]]
-    extra = sorted(set(svc_counts["service"]) - set(services))
+    extra = sorted(set(ls.index.get_level_values("service")) - set(services))
     services += extra  # sites seen in records but not in the sites file
     grid = grid.merge(pd.DataFrame({"service": services}), how="cross")
     out = grid.merge(areas, on=["level", "area_code"], how="left")

@@ -373,6 +373,7 @@ def headline_figures(
         "disclosure": {
             "suppress_at_or_below": rules.suppress_at_or_below,
             "rounding": rules.rounding,
+            "release_method": rules.method,
         },
     }
 

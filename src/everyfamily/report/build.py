@@ -48,6 +48,7 @@ class ReportInputs:
     attribution: Sequence[str] = ()
     suppress_at_or_below: int = disclosure.DEFAULT_SUPPRESS_AT_OR_BELOW
     rounding: disclosure.Rounding = "midpoint6"
+    release_method: str = "cell_key"  # privacy.release_method of the run
     generated_at: str = ""
     population_vintage: str = ""
     access: Any = None  # everyfamily.access.report.AccessTables, when the access stage ran
@@ -88,6 +89,21 @@ def _den(rows: pd.DataFrame) -> pd.Series:
     return known
 
 
+def table_count(n: float | None, inputs: ReportInputs) -> str:
+    """A count read from the RELEASED reach table (or a sum of its cells): under the cell key
+    method shown as released (rounding a perturbed count again would only make it disagree
+    with reach.csv and the dashboard; a count of 1 to the threshold is still not shown);
+    under suppression and rounding, :func:`released_count` (idempotent on its output)."""
+    if inputs.release_method != "cell_key":
+        return released_count(n, inputs)
+    if n is None or not math.isfinite(float(n)):
+        return "unknown"
+    value = round(float(n))
+    if 1 <= value <= inputs.suppress_at_or_below:
+        return disclosure.SUPPRESSED_TEXT.format(limit=inputs.suppress_at_or_below + 1)
+    return f"{value:,}"
+
+
 def headline_figures(inputs: ReportInputs) -> list[dict[str, str]]:
     """Borough registered and engaged reach against the children known and ONS."""
     r = inputs.reach
@@ -121,17 +137,17 @@ def headline_figures(inputs: ReportInputs) -> list[dict[str, str]]:
         },
         {
             "label": "Known to universal services",
-            "value": released_count(known, inputs),
+            "value": table_count(known, inputs),
             "note": f"{rate(known, ons)} of the ONS estimate",
         },
         {
             "label": "Registered with a centre",
-            "value": released_count(reg, inputs),
+            "value": table_count(reg, inputs),
             "note": f"{rate(reg, den)} of children on our records; {rate(reg, ons)} of ONS",
         },
         {
             "label": "Engaged (sustained use)",
-            "value": released_count(eng, inputs),
+            "value": table_count(eng, inputs),
             "note": f"{rate(eng, den)} of children on our records; {rate(eng, ons)} of ONS",
         },
     ]
@@ -180,7 +196,7 @@ def _map(inputs: ReportInputs, highlight: set[str]) -> tuple[str, list[dict[str,
             "colour": c.colour,
             "range": f"{100 * c.lower:.0f}% to {100 * c.upper:.0f}%",
             "areas": c.areas,
-            "children": released_count(c.children, inputs),
+            "children": table_count(c.children, inputs),
         }
         for c in classes
     ]
@@ -343,6 +359,38 @@ def _environment() -> jinja2.Environment:
     )
 
 
+def _disclosure_text(inputs: ReportInputs) -> str:
+    from everyfamily.privacy.release import ReleaseRules, rule_text
+
+    rules = ReleaseRules.from_settings(
+        {
+            "suppress_at_or_below": inputs.suppress_at_or_below,
+            "rounding": inputs.rounding,
+            "release_method": inputs.release_method,
+        }
+    )
+    return rule_text(rules)
+
+
+def _withheld(inputs: ReportInputs) -> list[dict[str, str]]:
+    """Small areas of the map whose counts are withheld, each with its reason."""
+    from everyfamily.privacy.release import WITHHELD_REASON_COLUMN, withheld_text
+
+    r = inputs.reach
+    if WITHHELD_REASON_COLUMN not in r.columns:
+        return []
+    rows = r[
+        (r["level"] == inputs.small_area_level)
+        & (r["dimension"] == "all")
+        & (r["service"] == "any")
+        & (r[WITHHELD_REASON_COLUMN].fillna("").astype(str) != "")
+    ]
+    return [
+        {"area": str(name), "reason": withheld_text(str(reason))}
+        for name, reason in zip(rows["area_name"], rows[WITHHELD_REASON_COLUMN], strict=True)
+    ]
+
+
 def render_report(inputs: ReportInputs) -> str:
     """The report as one self-contained HTML document."""
     map_svg, legend = _map(inputs, _highlight(inputs))
@@ -381,6 +429,8 @@ def render_report(inputs: ReportInputs) -> str:
         "attribution": list(inputs.attribution),
         "suppress": inputs.suppress_at_or_below,
         "rounding": inputs.rounding,
+        "disclosure_text": _disclosure_text(inputs),
+        "withheld": _withheld(inputs),
         "fdr": fm.FDR_ALPHA,
         "min_rate_gap": round(100 * fm.MIN_RATE_GAP),
         "min_area_gap": round(100 * fm.MIN_AREA_GAP),

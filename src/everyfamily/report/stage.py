@@ -57,9 +57,11 @@ def report_inputs(ctx: RunContext) -> ReportInputs:
     p = ctx.project
     # the released table (privacy.release.release_reach), never the exact one; older stores
     # without it are released here with the same function
+    method = p.privacy.release_method
     if ctx.engine.has_table("reach_released"):
         reach = ctx.engine.query("SELECT * FROM reach_released").to_pandas()
-    else:
+    else:  # no cell keys either: release_reach suppresses and rounds an exact table
+        method = "suppress_round"
         from everyfamily.privacy.release import release_reach
 
         reach = release_reach(
@@ -106,6 +108,7 @@ def report_inputs(ctx: RunContext) -> ReportInputs:
         attribution=tuple(p.project.attribution),
         suppress_at_or_below=p.privacy.suppress_at_or_below,
         rounding=p.privacy.rounding,
+        release_method=method,
         generated_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         population_vintage=p.population.vintage,
         access=access,

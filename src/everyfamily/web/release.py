@@ -24,7 +24,13 @@ from typing import Any, cast
 import pandas as pd
 
 from everyfamily.privacy import disclosure
-from everyfamily.privacy.release import ReleaseMethod, ReleaseRules, release_reach
+from everyfamily.privacy.release import (
+    DEFAULT_METHOD,
+    ReleaseMethod,
+    ReleaseRules,
+    release_reach,
+    rule_text,
+)
 
 
 def _number(v: Any) -> float | None:
@@ -43,7 +49,7 @@ class Release:
 
     suppress_at_or_below: int = disclosure.DEFAULT_SUPPRESS_AT_OR_BELOW
     rounding: disclosure.Rounding = "midpoint6"
-    method: ReleaseMethod = "suppress_round"
+    method: ReleaseMethod = DEFAULT_METHOD
 
     @classmethod
     def from_settings(cls, privacy: dict[str, Any] | None) -> Release:
@@ -56,6 +62,8 @@ class Release:
                 privacy.get("suppress_at_or_below", disclosure.DEFAULT_SUPPRESS_AT_OR_BELOW)
             ),
             rounding=cast(disclosure.Rounding, rounding),
+            # run.json records release_method since it became a setting; a run folder
+            # without it was released by suppression and rounding (the only method then)
             method=cast(
                 ReleaseMethod,
                 "cell_key" if privacy.get("release_method") == "cell_key" else "suppress_round",
@@ -77,6 +85,19 @@ class Release:
         return disclosure.released_count(
             value, suppress_at_or_below=self.suppress_at_or_below, rounding=self.rounding
         )
+
+    def again(self, n: Any) -> int | None:
+        """A count that was RELEASED already (findings.json, reach.csv) as shown again: under
+        the cell key method as it is (rounding a perturbed count again would only make it
+        disagree with the table it came from), except that a count of
+        ``1..suppress_at_or_below`` (which no release shows: a hand-edited file) is not
+        shown; under suppression and rounding, :meth:`count` (idempotent on its output)."""
+        if self.method != "cell_key":
+            return self.count(n)
+        value = _number(n)
+        if value is None or value < 0 or 1 <= value <= self.suppress_at_or_below:
+            return None
+        return round(value)
 
     def text(self, n: Any) -> str:
         """The released count as text: '1,236' or 'fewer than 8'."""
@@ -101,14 +122,4 @@ class Release:
     @property
     def rule_text(self) -> str:
         """One sentence describing the rule, shown on every page and export."""
-        limit = self.suppress_at_or_below
-        how = {
-            "midpoint6": "rounded to the midpoint of blocks of six (1-6 shown as 3, 7-12 as 9)",
-            "nearest5": "rounded to the nearest 5",
-            "none": "shown unrounded",
-        }[self.rounding]
-        return (
-            f"Counts of {limit} or fewer are suppressed; other counts are {how}. "
-            f"A rate is shown only when at least {limit + 1} children are in it and "
-            f"at least {limit + 1} are not."
-        )
+        return rule_text(ReleaseRules(self.suppress_at_or_below, self.rounding, self.method))

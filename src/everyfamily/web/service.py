@@ -28,6 +28,7 @@ from urllib.parse import urlencode
 import numpy as np
 import pandas as pd
 
+from everyfamily.privacy.release import WITHHELD_REASON_COLUMN, withheld_text
 from everyfamily.report.svg import NO_DATA, PALETTE, class_breaks, classify
 from everyfamily.schema import QUALITY_FLAGS, QUARANTINE_REASONS
 from everyfamily.web import charts
@@ -155,7 +156,7 @@ def release_reach(
         **{
             c: pd.to_numeric(released[c], errors="coerce").astype("float64")
             for c in released.columns
-            if c not in (*KEY_COLUMNS, "funnel_band")
+            if c not in (*KEY_COLUMNS, "funnel_band", WITHHELD_REASON_COLUMN)
         }
     )
     out = released[list(KEY_COLUMNS)].copy()
@@ -181,6 +182,8 @@ def release_reach(
     ):
         out[col] = _numeric(released, col)
     out["funnel_band"] = released["funnel_band"].where(released["funnel_band"].notna(), None)
+    if WITHHELD_REASON_COLUMN in released:  # why each withheld count is withheld (issue 15)
+        out[WITHHELD_REASON_COLUMN] = released[WITHHELD_REASON_COLUMN].fillna("").astype(str)
     return out
 
 
@@ -193,6 +196,7 @@ PUBLIC_COLUMNS: tuple[str, ...] = (
     "funnel_band",
     "linkage_shift_lower",
     "linkage_shift_upper",
+    WITHHELD_REASON_COLUMN,
 )
 
 
@@ -220,6 +224,8 @@ def public_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
     for rec in frame[cols].to_dict("records"):
         row = {str(k): _clean(v) for k, v in rec.items()}
         row["group_label"] = group_label(str(row["dimension"]), str(row["group_value"]))
+        if row.get(WITHHELD_REASON_COLUMN):
+            row["withheld_note"] = withheld_text(str(row[WITHHELD_REASON_COLUMN]))
         rows.append(row)
     return rows
 
@@ -678,7 +684,7 @@ class Dashboard:
             "upper": _clean(interval[1]),
             # findings.json counts were released by the findings engine; release again with
             # this run's rule so a hand-edited file cannot show a small count
-            "children_affected": self.release.count(f.get("children_affected")),
+            "children_affected": self.release.again(f.get("children_affected")),
             "test": ev.get("test"),
             "q_value": _clean(ev.get("q_value")),
             "why_ranked": ev.get("why_ranked"),
