@@ -302,6 +302,43 @@ def test_group_with_low_linkage_recall_is_found() -> None:
     assert out[0].expected == pytest.approx((4900 + 194) / 5200)
 
 
+def _model_table(var_fn_group: float, dimension: str = "ethnicity") -> pd.DataFrame:
+    # linkage.estimated_quality's shape: expected counts and the model's own variances
+    return pd.DataFrame(
+        {
+            "dimension": [dimension] * 2,
+            "group_value": ["white_other", "white_british"],
+            "true_positives": [90.0, 950.0],
+            "false_negatives": [10.0, 10.0],
+            "true_links": [100.0, 960.0],
+            "recall": [0.9, 950 / 960],
+            "true_positives_variance": [0.0, 0.0],
+            "false_negatives_variance": [var_fn_group, 2.5],
+        }
+    )
+
+
+def test_model_based_recall_gap_is_tested_against_its_own_variance() -> None:
+    # delta method: Var R = (FN^2 Var TP + TP^2 Var FN) / (TP + FN)^4
+    var_g = 90**2 * 4.0 / 100**4  # 0.000324
+    var_r = 950**2 * 2.5 / 960**4
+    z = (0.9 - 950 / 960) / math.sqrt(var_g + var_r)  # -4.96
+    out = find_linkage_quality_gaps(_model_table(4.0), settings=S)
+    assert [f.group for f in out] == [("ethnicity", "white_other")]
+    assert out[0].severity == "striking"
+    assert out[0].evidence["p_value"] == pytest.approx(float(stats.lower_p_from_z(z)), rel=1e-2)
+    # the same 90/100 with a wide interval (many pairs near p = 0.5 left apart): z = -1.28,
+    # no finding, where a binomial test on the expected counts (p about 1e-6) would raise one
+    assert find_linkage_quality_gaps(_model_table(60.0), settings=S) == []
+    _z, p_binomial = stats.two_proportion_lower(90, 100, 950, 960)
+    assert p_binomial < 1e-4
+
+
+def test_a_gap_in_a_pair_level_dimension_is_watch_at_most() -> None:
+    out = find_linkage_quality_gaps(_model_table(4.0, dimension="moved"), settings=S)
+    assert [(f.group, f.severity) for f in out] == [(("moved", "white_other"), "watch")]
+
+
 def test_no_quality_table_gives_no_linkage_findings() -> None:
     assert find_linkage_quality_gaps(None, settings=S) == []
 
