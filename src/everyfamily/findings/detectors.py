@@ -831,14 +831,14 @@ def find_linkage_quality_gaps(
                     }
                 )
         else:
-            rec = part["recall"].to_numpy(dtype="float64")
+            recs = part["recall"].to_numpy(dtype="float64")
             for j, (_, r) in enumerate(part.iterrows()):
-                rest = float(np.delete(rec, j).mean())
+                rest = float(np.delete(recs, j).mean())
                 rows.append(
                     {
                         "dimension": str(dim),
                         "group_value": str(r["group_value"]),
-                        "recall": rec[j],
+                        "recall": recs[j],
                         "rest_recall": rest,
                         "n": math.nan,
                         "found": math.nan,
