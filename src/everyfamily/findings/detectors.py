@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from everyfamily.findings import stats
+from everyfamily.findings.gradient import deprivation_gradient, sii_rii
 from everyfamily.findings.model import (
     AREA_ATTRIBUTE_DIMENSIONS,
     NOT_A_GROUP,
@@ -334,7 +335,9 @@ def _group_tests(reach: pd.DataFrame, settings: FindingsSettings) -> pd.DataFram
     g[["unknown_known", "unknown_registered"]] = g[["unknown_known", "unknown_registered"]].fillna(
         0
     )
-    g = g[~g["dimension"].isin(AREA_ATTRIBUTE_DIMENSIONS) | (g["level"] == "borough")]
+    # Area attributes (deprivation deciles) are not groups of independent children: they are
+    # reported as one gradient with a clustered test (find_deprivation_gradients) instead.
+    g = g[~g["dimension"].isin(AREA_ATTRIBUTE_DIMENSIONS)]
     g = g[g["group_value"].notna()]
     for col in ("known", "registered", "total_known", "total_registered"):
         g[col] = pd.to_numeric(g[col], errors="coerce").fillna(0)
@@ -697,6 +700,150 @@ def find_unknown_population(
             )
         )
     return out
+
+
+# --- deprivation gradient ------------------------------------------------------------------
+
+#: Area-attribute dimensions reported as a gradient (decile 1 = most deprived), each with the
+#: coarser dimension used when the finer one is absent.
+GRADIENT_DIMENSIONS: tuple[tuple[str, str], ...] = (
+    ("imd_decile", "imd_quintile"),
+    ("idaci_decile", "idaci_quintile"),
+)
+_INDEX_NAMES = {"imd": "the Index of Multiple Deprivation", "idaci": "IDACI"}
+
+
+def _area_quantiles(reach: pd.DataFrame, level: str, dimension: str) -> pd.DataFrame:
+    """One row per small area: its quantile (the group value holding its children), registered
+    and children (the denominator) at that level."""
+    rows = _select(reach, level, dimension)
+    rows["q"] = pd.to_numeric(rows["group_value"], errors="coerce")
+    rows = rows[rows["q"].notna() & (rows["den"].fillna(0) > 0)]
+    rows = rows.sort_values(["area_code", "den"], ascending=[True, False])
+    return rows.drop_duplicates("area_code")[["area_code", "q", "registered", "den"]]
+
+
+def find_deprivation_gradients(reach: pd.DataFrame, *, settings: FindingsSettings) -> list[Finding]:
+    """Reach falling with deprivation, as one gradient finding per index (issue 14, defect 4).
+
+    Deciles are area attributes, so they are not tested child by child ("decile 1 against
+    everyone else" would count children as independent). Per index: the slope index and
+    relative index of inequality across deciles with simulation intervals, and a
+    quasi-binomial test of the slope over small areas (everyfamily.findings.gradient, which
+    states the methods); Benjamini-Hochberg across the indices. A finding needs q <= FDR and
+    an SII of at least ``min_rate_gap`` (the fitted rate that much lower at the most
+    deprived end than at the least).
+    """
+    level = settings.small_area_level
+    wanted = set(settings.group_dimensions)
+    tested: list[tuple[str, Any]] = []
+    for fine, coarse in GRADIENT_DIMENSIONS:
+        for dim in (fine, coarse):
+            if dim not in wanted:
+                continue
+            areas = _area_quantiles(reach, level, dim)
+            if len(areas) < 3:
+                continue
+            g = deprivation_gradient(
+                areas["q"].to_numpy(),
+                areas["registered"].fillna(0).to_numpy(),
+                areas["den"].to_numpy(),
+            )
+            if g is not None:
+                tested.append((dim, g))
+                break
+    if not tested:
+        return []
+    qs = stats.bh_adjust([g.p_value for _, g in tested])
+    out: list[Finding] = []
+    for (dim, g), q in zip(tested, qs, strict=True):
+        if not (q <= settings.fdr_alpha and g.sii >= settings.min_rate_gap):
+            continue
+        # shown: SII and RII refitted on the released borough counts per quantile
+        brows = _select(reach, "borough", dim)
+        brows = brows[brows["group_value"].astype(str).isin(g.quantiles)]
+        brows = brows.assign(_q=pd.to_numeric(brows["group_value"], errors="coerce"))
+        brows = brows.sort_values("_q")
+        rel = [
+            released_cells(
+                float(r["registered"]),
+                float(r["den"]),
+                settings,
+                [("borough", str(r["area_code"]), dim, str(r["group_value"]), "any")],
+                "registered",
+            )
+            for _, r in brows.iterrows()
+        ]
+        ok = [(x, k) for x, k in rel if x is not None and k]
+        if len(ok) >= 3:
+            rk = np.array([k for _, k in ok], dtype="float64")
+            rx = np.array([x for x, _ in ok], dtype="float64")
+            sii, rii, intercept = sii_rii(rx / rk, rk / rk.sum())
+        else:  # too much withheld to refit: show the interval, not a point from exact counts
+            sii, rii, intercept = math.nan, math.nan, math.nan
+        index = _INDEX_NAMES.get(dim.split("_")[0], dim)
+        unit = "deciles" if dim.endswith("decile") else "quintiles"
+        headline = (
+            f"Reach falls with deprivation ({index}, {len(g.quantiles)} {unit}): the registered "
+            f"rate is {_points(sii)} lower at the most deprived end than at the least "
+            f"(slope index of inequality, 95% interval {_points(g.sii_interval[0])} to "
+            f"{_points(g.sii_interval[1])})"
+        )
+        excess = (
+            float(
+                sum(
+                    (intercept + sii - (intercept + sii * m)) * k
+                    for m, (_, k) in zip(g.midpoints, ok, strict=False)
+                )
+            )
+            if math.isfinite(sii) and len(ok) == len(g.midpoints)
+            else math.nan
+        )
+        st = strength(float(q))
+        evidence = {
+            "test": "quasi-binomial GLM of small areas' registered rates on the cumulative rank "
+            "midpoint of their decile (Pearson scale: clustering of children in areas "
+            "respected), one-sided t-test of the slope; slope and relative index of "
+            "inequality by the Fingertips method (population-weighted quantiles, weighted "
+            "regression, simulation intervals); Benjamini-Hochberg across the indices",
+            "p_value": _sig(g.p_value),
+            "q_value": _sig(float(q)),
+            "fdr_alpha": settings.fdr_alpha,
+            "tests_in_family": len(tested),
+            "areas_tested": g.n_areas,
+            "pearson_scale": _fnum(g.scale),
+            "slope_index_of_inequality": _fnum(sii),
+            "sii_interval": [_fnum(g.sii_interval[0]), _fnum(g.sii_interval[1])],
+            "relative_index_of_inequality": _fnum(rii),
+            "rii_interval": [_fnum(g.rii_interval[0]), _fnum(g.rii_interval[1])],
+            "excess_unreached": _fnum(excess),
+            "strength": _fnum(st),
+        }
+        out.append(
+            Finding(
+                kind="unreached_group",
+                areas=(),
+                group=(dim, "gradient"),
+                site=None,
+                measure="registered_rate_slope_index",
+                observed=intercept if math.isfinite(intercept) else math.nan,
+                expected=intercept + sii if math.isfinite(sii) else math.nan,
+                interval=(math.nan, math.nan),
+                children_affected=round(excess) if math.isfinite(excess) else 0,
+                headline=headline,
+                evidence=evidence,
+                score=(max(excess, 0.0) if math.isfinite(excess) else 0.0) * st,
+                severity="striking",
+                level="borough",
+            )
+        )
+    return out
+
+
+def _points(rate_difference: float) -> str:
+    if not math.isfinite(rate_difference):
+        return "n/a"
+    return f"{100 * rate_difference:.0f} percentage points"
 
 
 # --- linkage_quality_gap -------------------------------------------------------------------

@@ -100,6 +100,7 @@ def find(
     found += detectors.find_unknown_population(
         reach, settings=s, neighbours=neighbours, area_labels=area_labels
     )
+    found += detectors.find_deprivation_gradients(reach, settings=s)
     found += detectors.find_linkage_quality_gaps(linkage_by_group, settings=s)
     found += list(candidates)
     return rank(dedupe(found))
