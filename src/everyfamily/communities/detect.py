@@ -16,12 +16,14 @@ contiguity), and every origin group tested:
   "Other White", 2011). Exact one-sided binomial P(X >= x1 | t1, share). The census category
   is broader than the group, so this asks "more than even the whole category had".
 
-Each family of tests (growth; baseline) gets Benjamini-Hochberg control across every area x
-group and cluster x group test. A unit is a candidate when its tests pass and it clears the
-named minimum counts and effects below; candidate areas of a group that touch become one
-finding. Births are children known to a universal service (births, health visiting) by date
-of birth; a child's group comes from signals.py; counts of name-based groups are corrected
-for the classifier's error (adjust.py) before they are reported.
+A unit is flagged only when both hold, so its p-value is the larger of the two (an
+intersection-union test, Berger 1982): Benjamini-Hochberg controls the false discovery rate
+on that p across every area x group and cluster x group test, and findings rank on its q.
+A unit is a candidate when its tests pass and it clears the named minimum counts and
+effects below; candidate areas of a group that touch become one finding. Births are
+children known to a universal service (births, health visiting) by date of birth; a
+child's group comes from signals.py; counts of name-based groups are corrected for the
+classifier's error (adjust.py) before they are reported.
 
 Tests and flags run on exact counts; every number a finding shows is disclosure-controlled
 like the find stage's own (findings/detectors.py): counts released (suppression, the
@@ -362,9 +364,14 @@ def detect(
     if tests.empty:
         return Detection([], tests, {"tests": 0, "findings": 0}, [])
     tests["q_baseline"] = bh_adjust(tests["p_baseline"].to_numpy())
+    # A finding claims both "growing" and "above the baseline": an intersection-union test
+    # (Berger 1982, Technometrics 24:295) whose p-value is the larger of the two. The false
+    # discovery rate is controlled on that p (Benjamini-Hochberg across every unit x group
+    # test) and findings rank on its q (issue 14, defect 5).
+    tests["p_finding"] = np.maximum(tests["p_growth"].to_numpy(), tests["p_baseline"].to_numpy())
+    tests["q_finding"] = bh_adjust(tests["p_finding"].to_numpy())
     ok = (
-        (tests["q_baseline"] <= fs.fdr_alpha)
-        & (tests["p_growth"] <= fs.fdr_alpha)
+        (tests["q_finding"] <= fs.fdr_alpha)
         & (tests["recent"] >= s.min_recent_births)
         & (tests["rate_ratio"] >= s.min_rate_ratio)
         & (tests["baseline_ratio"] >= s.min_rate_ratio)
@@ -416,6 +423,7 @@ def detect(
         "candidates": int(tests["candidate"].sum()),
         "findings": len(found),
         "smallest_q_baseline": p_bound(float(tests["q_baseline"].min())),
+        "smallest_q_finding": p_bound(float(tests["q_finding"].min())),
         "baseline": str(tests["baseline"].iloc[0]),
     }
     return Detection(found, tests, summary, communities)
@@ -494,7 +502,7 @@ def _finding(
     else:
         e_n = lo_n = hi_n = direct + named
 
-    q_value = float(flagged["q_baseline"].min())
+    q_value = float(flagged["q_finding"].min())
     strength = min(-math.log10(max(q_value, 1e-300)), STRENGTH_CAP)
     # severity and score from the exact rates (statistics stay exact; the ranking's
     # released score comes from released numbers, findings/engine.public_score)
@@ -528,13 +536,15 @@ def _finding(
         }
 
     evidence: dict[str, Any] = {
-        "test": "exact binomial test of the group's recent births against the baseline share "
-        "(Benjamini-Hochberg across every area x group and cluster x group test), with growth "
-        "against earlier years by the conditional binomial test of two Poisson rates",
+        "test": "growth against earlier years (conditional binomial test of two Poisson "
+        "rates) and recent births against the baseline share (exact binomial test), combined "
+        "as an intersection-union test (p = the larger of the two); Benjamini-Hochberg on "
+        "that p across every area x group and cluster x group test",
         "q_value": q_value,
         "baseline": str(flagged["baseline"].iloc[0]),
         "baseline_share": _baseline_share(flagged, fs),
         "p_value_growth": float(flagged["p_growth"].min()),
+        "p_value_baseline": float(flagged["p_baseline"].min()),
         "rate_ratio": _rate_ratio(gr, fs),
         "since": since,
         "units_flagged": len(flagged),
