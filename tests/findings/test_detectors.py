@@ -94,6 +94,23 @@ def test_true_overdispersion_is_measured_without_winsorising_bias() -> None:
     assert naive_hits >= 15 and hits <= 8
 
 
+def test_family_design_effect_by_hand() -> None:
+    # families of 2 (both registered), 2 (neither), 1 (registered): p = 3/5, residuals
+    # y - p m = .8, -1.2, .4; Var = 3/2 * 2.24 / 25; binomial .24 / 5: deff = 2.8
+    fam = np.array(["a", "a", "b", "b", "c"])
+    assert stats.family_design_effect(np.array([1, 1, 0, 0, 1]), fam) == pytest.approx(2.8)
+    # every child their own family: no inflation beyond the small-sample factor F / (F - 1)
+    rng = np.random.default_rng(5)
+    y = rng.random(4000) < 0.7
+    alone = stats.family_design_effect(y, np.array([None] * 4000))
+    assert alone == pytest.approx(1.0, abs=0.05)
+    # siblings registered together: pairs of identical children double the variance
+    pairs = np.repeat(y[:2000], 2)
+    assert stats.family_design_effect(pairs, np.repeat(np.arange(2000), 2)) == pytest.approx(
+        2.0, abs=0.1
+    )
+
+
 # --- unreached_area ---------------------------------------------------------------------------
 
 

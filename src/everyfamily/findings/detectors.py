@@ -175,10 +175,10 @@ def _label(code: str, name: Any, labels: Mapping[str, str] | None) -> str:
 
 
 def _area_funnel(
-    rows: pd.DataFrame, x: np.ndarray, n: np.ndarray, p0: float
+    rows: pd.DataFrame, x: np.ndarray, n: np.ndarray, p0: float, design_effect: float = 1.0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, bool]:
     y = x / n
-    se = np.sqrt(p0 * (1 - p0) / n)
+    se = np.sqrt(p0 * (1 - p0) / n * design_effect)
     z, tau2, od = stats.overdispersed_z(y, p0, se)
     p = stats.lower_p_from_z(z)
     q = stats.bh_adjust(p)
@@ -191,6 +191,7 @@ def find_unreached_areas(
     settings: FindingsSettings,
     neighbours: Neighbours | None = None,
     area_labels: Mapping[str, str] | None = None,
+    design_effect: float = 1.0,
 ) -> list[Finding]:
     """Small areas whose registered rate lies below the funnel limits around the borough rate.
 
@@ -199,6 +200,11 @@ def find_unreached_areas(
     one-sided (lower) p-values, Benjamini-Hochberg q-values across all areas. An area below
     the 99.8% limit with q <= FDR is *striking*; below the 95% limit only, *watch* (lower
     severity). Flagged areas that touch (Queen contiguity) form one finding.
+
+    ``design_effect``: the variance inflation of children clustered in families
+    (:func:`everyfamily.findings.stats.family_design_effect`; 1 when families are unknown):
+    the binomial standard error is multiplied by its square root before the over-dispersion
+    allowance, which then measures what families alone do not explain.
     """
     rows = _select(reach, settings.small_area_level)
     rows = rows[rows["den"].fillna(0) > 0].reset_index(drop=True)
@@ -210,7 +216,7 @@ def find_unreached_areas(
         return []
     n = rows["den"].to_numpy(dtype="float64")
     x = np.minimum(rows["registered"].fillna(0).to_numpy(dtype="float64"), n)
-    z, p, q, tau2, od = _area_funnel(rows, x, n, p0)
+    z, p, q, tau2, od = _area_funnel(rows, x, n, p0, design_effect)
     gap = p0 - x / n
     band = np.where(z < -Z_998, "below_998", np.where(z < -Z_95, "below_95", "within"))
     # "watch" findings pass BH too (issue 14, defect 5): an area is flagged only with
@@ -263,13 +269,15 @@ def find_unreached_areas(
         ]
         evidence = {
             "test": "funnel plot z-score of the registered rate against the borough rate "
-            "(Spiegelhalter 2005), one-sided, with an over-dispersion allowance; "
+            "(Spiegelhalter 2005), one-sided, with the design effect of children clustered in "
+            "families and an over-dispersion allowance; "
             "Benjamini-Hochberg across all small areas",
             "p_value": _sig(float(np.nanmin(p[ii]))),
             "q_value": _sig(qmin),
             "fdr_alpha": settings.fdr_alpha,
             "band": "below_998" if (band[ii] == "below_998").any() else "below_95",
             "overdispersion": {"detected": od, "tau2": _fnum(tau2)},
+            "family_design_effect": _fnum(design_effect),
             "counts": {
                 "children": rk,
                 "registered": rx,

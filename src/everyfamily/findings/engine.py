@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from everyfamily.findings import detectors
+from everyfamily.findings import detectors, stats
 from everyfamily.findings.model import (
     LEVEL_ORDER,
     NESTED_DIMENSIONS,
@@ -89,7 +89,11 @@ def find(
     s = settings or FindingsSettings()
     members = dict(area_members or {})
     areas = detectors.find_unreached_areas(
-        reach, settings=s, neighbours=neighbours, area_labels=area_labels
+        reach,
+        settings=s,
+        neighbours=neighbours,
+        area_labels=area_labels,
+        design_effect=_design_effect(children),
     )
     groups = detectors.find_unreached_groups(reach, settings=s, area_labels=area_labels)
     groups = merge_group_findings(
@@ -105,6 +109,21 @@ def find(
     found += list(candidates)
     found = merge_across_stages(dedupe(found), children=children, area_members=members)
     return rank(found)
+
+
+def _design_effect(children: pd.DataFrame | None) -> float:
+    """The family design effect of the registered rate over the known children in the age
+    range (stats.family_design_effect); 1 without a children table or family ids."""
+    if children is None or not {"family_id", "registered"} <= set(children.columns):
+        return 1.0
+    kids = children
+    if "known" in kids.columns:
+        kids = kids[kids["known"].fillna(False).astype(bool)]
+    if kids.empty:
+        return 1.0
+    return stats.family_design_effect(
+        kids["registered"].fillna(False).astype(bool).to_numpy(), kids["family_id"].to_numpy()
+    )
 
 
 def dedupe(findings: list[Finding]) -> list[Finding]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 #: Spiegelhalter (2005) winsorises the z-scores at these percentiles before estimating
@@ -140,6 +141,36 @@ def overdispersed_z(y: np.ndarray, target: float, se: np.ndarray) -> tuple[np.nd
     tau2 = max(0.0, (n * phi - (n - 1)) / (w.sum() - (w**2).sum() / w.sum()))
     z[ok] = (y[ok] - target) / np.sqrt(se[ok] ** 2 + tau2)
     return z, tau2, True
+
+
+def family_design_effect(registered: np.ndarray, family: np.ndarray) -> float:
+    """Design effect of children clustered in families for a registered proportion.
+
+    Families register together (one form for every child), so n children are fewer than n
+    independent draws. The ratio-estimator variance of p = sum y_f / sum m_f over F families
+    (Cochran 1977, Sampling Techniques, s.6.13; Kish 1965 for the design effect):
+
+        Var(p) = F / (F - 1) * sum_f (y_f - p m_f)^2 / N^2,   N = sum_f m_f
+
+    divided by the binomial p(1 - p) / N. Floored at 1 (never narrower than binomial); 1 when
+    every child is their own family or p is 0 or 1. ``family``: one id per child (a missing
+    id is a family of one).
+    """
+    y = np.asarray(registered, dtype="float64")
+    if y.size < 2:
+        return 1.0
+    fam = pd.Series(family, dtype="object").reset_index(drop=True)
+    singles = fam.isna()
+    fam = fam.astype(str).where(~singles, "__single__" + pd.Series(range(len(fam))).astype(str))
+    grouped = pd.DataFrame({"f": fam.to_numpy(), "y": y}).groupby("f")["y"].agg(["sum", "size"])
+    n_fam = len(grouped)
+    total = float(grouped["size"].sum())
+    p = float(grouped["sum"].sum()) / total
+    if n_fam < 2 or not 0 < p < 1:
+        return 1.0
+    resid = grouped["sum"].to_numpy("float64") - p * grouped["size"].to_numpy("float64")
+    var = n_fam / (n_fam - 1) * float((resid**2).sum()) / total**2
+    return max(1.0, var / (p * (1 - p) / total))
 
 
 def lower_p_from_z(z: np.ndarray | float) -> np.ndarray:
