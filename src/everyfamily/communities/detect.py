@@ -18,7 +18,9 @@ contiguity), and every origin group tested:
 
 A unit is flagged only when both hold, so its p-value is the larger of the two (an
 intersection-union test, Berger 1982): Benjamini-Hochberg controls the false discovery rate
-on that p across every area x group and cluster x group test, and findings rank on its q.
+on that p across every area x group and cluster x group test that could become a finding
+(at least ``min_recent_births`` of the group's births in the unit over all years), and
+findings rank on its q.
 A unit is a candidate when its tests pass and it clears the named minimum counts and
 effects below; candidate areas of a group that touch become one finding. Births are
 children known to a universal service (births, health visiting) by date of birth; a
@@ -368,8 +370,17 @@ def detect(
     # (Berger 1982, Technometrics 24:295) whose p-value is the larger of the two. The false
     # discovery rate is controlled on that p (Benjamini-Hochberg across every unit x group
     # test) and findings rank on its q (issue 14, defect 5).
+    # The family is the units that could become a finding at all: a unit with fewer of the
+    # group's births in every year together than min_recent_births can never have that many
+    # recent ones. The filter is the total x1 + x0 that the growth test conditions on, so it
+    # is independent of that test under its null (Bourgon, Gentleman & Huber 2010, PNAS
+    # 107:9546, independent filtering); without it most of the family is empty units.
     tests["p_finding"] = np.maximum(tests["p_growth"].to_numpy(), tests["p_baseline"].to_numpy())
-    tests["q_finding"] = bh_adjust(tests["p_finding"].to_numpy())
+    in_family = (tests["recent"] + tests["earlier"]).to_numpy() >= s.min_recent_births
+    tests["in_family"] = in_family
+    q_finding = np.full(len(tests), np.nan)
+    q_finding[in_family] = bh_adjust(tests["p_finding"].to_numpy()[in_family])
+    tests["q_finding"] = q_finding
     ok = (
         (tests["q_finding"] <= fs.fdr_alpha)
         & (tests["recent"] >= s.min_recent_births)
@@ -423,7 +434,10 @@ def detect(
         "candidates": int(tests["candidate"].sum()),
         "findings": len(found),
         "smallest_q_baseline": p_bound(float(tests["q_baseline"].min())),
-        "smallest_q_finding": p_bound(float(tests["q_finding"].min())),
+        "smallest_q_finding": p_bound(float(tests["q_finding"].min()))
+        if bool(in_family.any())
+        else None,
+        "tests_in_family": int(in_family.sum()),
         "baseline": str(tests["baseline"].iloc[0]),
     }
     return Detection(found, tests, summary, communities)
