@@ -35,11 +35,12 @@ def test_barrier_and_unreached_area_over_the_same_areas_are_one_finding() -> Non
     area = _f("unreached_area", ("A2", "A3"), 120.0)  # 2 of its 2 areas are the barrier's
     other = _f("unreached_area", ("B7",), 30.0)
     out = merge_across_stages([barrier, area, other])
-    assert [f.kind for f in out] == ["unreached_area", "unreached_area"]
+    assert [f.kind for f in out] == ["access_barrier", "unreached_area"]
     lead = out[0]
-    assert lead.id == area.id  # the higher score leads
+    # the barrier says why, so it leads, with the higher score of the two
+    assert lead.id == barrier.id and lead.score == 120.0
     merged = lead.evidence["merged"]
-    assert [(m["id"], m["kind"]) for m in merged] == [(barrier.id, "access_barrier")]
+    assert [(m["id"], m["kind"]) for m in merged] == [(area.id, "unreached_area")]
     assert "100%" in merged[0]["why_merged"]
 
 

@@ -394,6 +394,9 @@ def merge_into_areas(
 #: Two findings of different stages are one issue when more than this share of the smaller
 #: one is in both (small areas, or unreached children when the children table is given).
 SAME_ISSUE_OVERLAP = 0.5
+#: Kinds that say *why* children are missed: in a merged pair they lead, and the finding that
+#: says *who* or *where* (an unreached area, an unreached group) is attached as evidence.
+EXPLAINING_KINDS = frozenset({"access_barrier", "emerging_community"})
 #: Group dimensions whose values name an origin group (communities.groups), so that an
 #: unreached language or country group can be matched with an emerging community.
 _ORIGIN_SIGNALS = ("main_language", "mother_country_of_birth", "ethnicity")
@@ -467,8 +470,10 @@ def merge_across_stages(
       children live in the community's areas (children table given), or, without it, the
       group is borough-wide or shares that share of areas.
 
-    The finding that ranks higher (striking first, then score) leads; the other is attached
-    to its evidence under ``merged`` with the reason, and is not listed on its own.
+    The finding of the explaining kind (:data:`EXPLAINING_KINDS`: the barrier, the emerging
+    community) leads, with the higher score and severity of the two; the other is attached
+    to its evidence under ``merged`` with its kind and the reason, and is not listed on its
+    own. Pairs are examined in rank order (striking first, then score).
     """
     members = area_members or {}
     ordered = sorted(findings, key=lambda f: (f.severity != "striking", -f.score, f.id))
@@ -480,7 +485,13 @@ def merge_across_stages(
                 continue
             same, why = _same_issue(g, f, children, members)
             if same:
-                out[i] = _absorb(g, f, add_areas=False, why=why)
+                lead, other = (f, g) if f.kind in EXPLAINING_KINDS else (g, f)
+                joined = _absorb(lead, other, add_areas=False, why=why)
+                out[i] = dataclasses.replace(
+                    joined,
+                    score=max(g.score, f.score),
+                    severity="striking" if "striking" in {g.severity, f.severity} else "watch",
+                )
                 merged = True
                 break
         if not merged:
