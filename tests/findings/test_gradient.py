@@ -113,6 +113,9 @@ def test_a_planted_gradient_gives_one_finding_with_sii_and_rii() -> None:
     assert lo < sii < hi and lo > 0
     assert ev["rii_interval"][0] > 1
     assert "slope index of inequality" in f.headline
+    # children short of the least deprived end's fitted rate: sum SII (1 - b_k) n_k
+    b = np.cumsum(nk / nk.sum()) - nk / nk.sum() / 2
+    assert f.children_affected == round(float((sii * (1 - b) * nk).sum()))
     # and deciles are no longer tested child by child as "decile vs everyone else"
     assert all(g.group[0] != "imd_decile" for g in find_unreached_groups(reach, settings=S))
 

@@ -797,13 +797,10 @@ def find_deprivation_gradients(reach: pd.DataFrame, *, settings: FindingsSetting
             f"(slope index of inequality, 95% interval {_points(g.sii_interval[0])} to "
             f"{_points(g.sii_interval[1])})"
         )
+        # excess: children not registered who would be if every decile reached the fitted
+        # rate of the least deprived end, sum_k SII (1 - b_k) n_k (released n_k)
         excess = (
-            float(
-                sum(
-                    (intercept + sii - (intercept + sii * m)) * k
-                    for m, (_, k) in zip(g.midpoints, ok, strict=False)
-                )
-            )
+            float(sum(sii * (1.0 - m) * k for m, (_, k) in zip(g.midpoints, ok, strict=True)))
             if math.isfinite(sii) and len(ok) == len(g.midpoints)
             else math.nan
         )
