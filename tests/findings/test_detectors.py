@@ -111,6 +111,20 @@ def test_family_design_effect_by_hand() -> None:
     )
 
 
+def test_group_test_uses_rao_scott_effective_counts_under_family_clustering() -> None:
+    # 150 of 300 registered against 1650 of the other 2700; with families of two
+    # registering together (design effect 2) the test runs on halved counts
+    table = reach_table(flat(), groups=[("borough", BOROUGH, "ethnicity", "white_irish", 300, 150)])
+    plain = find_unreached_groups(table, settings=S)
+    halved = find_unreached_groups(table, settings=S, design_effect=2.0)
+    _z, p1 = stats.two_proportion_lower(150, 300, 1650, 2700)
+    _z, p2 = stats.two_proportion_lower(75, 150, 825, 1350)
+    assert p1 < p2 < 0.01
+    assert plain[0].evidence["p_value"] == pytest.approx(p1, rel=1e-2)
+    assert halved[0].evidence["p_value"] == pytest.approx(p2, rel=1e-2)
+    assert halved[0].evidence["family_design_effect"] == 2.0
+
+
 # --- unreached_area ---------------------------------------------------------------------------
 
 

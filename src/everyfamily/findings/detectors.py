@@ -315,7 +315,9 @@ def find_unreached_areas(
 # --- unreached_group -----------------------------------------------------------------------
 
 
-def _group_tests(reach: pd.DataFrame, settings: FindingsSettings) -> pd.DataFrame:
+def _group_tests(
+    reach: pd.DataFrame, settings: FindingsSettings, design_effect: float = 1.0
+) -> pd.DataFrame:
     """One row per (level, area, dimension, value) tested, with p-values and BH q-values."""
     any_rows = reach[reach["service"] == "any"]
     groups = any_rows[any_rows["dimension"].isin(settings.group_dimensions)].copy()
@@ -359,8 +361,11 @@ def _group_tests(reach: pd.DataFrame, settings: FindingsSettings) -> pd.DataFram
     g = g[(g["known"] >= settings.min_group_known) & (g["rest_known"] >= settings.min_group_known)]
     g = g.reset_index(drop=True)
     zs, ps = [], []
+    # Rao & Scott (1981, JASA 76:221): with children clustered in families, dividing every
+    # count by the design effect gives the effective sample sizes the test may use.
+    d = max(1.0, float(design_effect))
     for x, n, rx, rn in zip(g["x"], g["known"], g["rest_x"], g["rest_known"], strict=True):
-        z, p = stats.two_proportion_lower(int(x), int(n), int(rx), int(rn))
+        z, p = stats.two_proportion_lower(round(x / d), round(n / d), round(rx / d), round(rn / d))
         zs.append(z)
         ps.append(p)
     g["z"] = zs
@@ -372,7 +377,11 @@ def _group_tests(reach: pd.DataFrame, settings: FindingsSettings) -> pd.DataFram
 
 
 def find_unreached_groups(
-    reach: pd.DataFrame, *, settings: FindingsSettings, area_labels: Mapping[str, str] | None = None
+    reach: pd.DataFrame,
+    *,
+    settings: FindingsSettings,
+    area_labels: Mapping[str, str] | None = None,
+    design_effect: float = 1.0,
 ) -> list[Finding]:
     """Groups whose registered rate is below everyone else's in the same area.
 
@@ -383,10 +392,12 @@ def find_unreached_groups(
     across
     every test at every level; a finding needs q <= FDR, a gap of at least
     ``min_rate_gap`` and at least ``min_group_known`` known children on both sides.
+    ``design_effect`` (children clustered in families, stats.family_design_effect): the
+    counts are divided by it before the test (Rao-Scott effective sample sizes).
     """
     if reach.empty:
         return []
-    g = _group_tests(reach, settings)
+    g = _group_tests(reach, settings, design_effect)
     hits = g[
         (g["q_value"] <= settings.fdr_alpha) & (g["rest_rate"] - g["rate"] >= settings.min_rate_gap)
     ]
@@ -420,12 +431,13 @@ def find_unreached_groups(
         evidence = {
             "test": "one-sided two-proportion z-test of the group's registered rate against "
             "everyone else in the same area whose value is known (Fisher's exact test for "
-            "small counts); "
+            "small counts), on counts divided by the family design effect (Rao-Scott); "
             "Benjamini-Hochberg across all groups, areas and levels",
             "z": _fnum(float(r["z"])),
             "p_value": _sig(float(r["p_value"])),
             "q_value": _sig(float(r["q_value"])),
             "fdr_alpha": settings.fdr_alpha,
+            "family_design_effect": _fnum(max(1.0, float(design_effect))),
             "tests_in_family": len(g),
             "counts": {
                 "children": sk,

@@ -88,14 +88,13 @@ def find(
     """
     s = settings or FindingsSettings()
     members = dict(area_members or {})
+    deff = _design_effect(children)
     areas = detectors.find_unreached_areas(
-        reach,
-        settings=s,
-        neighbours=neighbours,
-        area_labels=area_labels,
-        design_effect=_design_effect(children),
+        reach, settings=s, neighbours=neighbours, area_labels=area_labels, design_effect=deff
     )
-    groups = detectors.find_unreached_groups(reach, settings=s, area_labels=area_labels)
+    groups = detectors.find_unreached_groups(
+        reach, settings=s, area_labels=area_labels, design_effect=deff
+    )
     groups = merge_group_findings(
         groups, children=children, area_members=members, neighbours=neighbours
     )
