@@ -40,6 +40,16 @@ def test_expected_counts_by_hand() -> None:
     assert empty.precision == 1.0 and empty.recall == 1.0  # nothing to get wrong
 
 
+def test_variances_of_the_expected_counts_by_hand() -> None:
+    # each pair a true link with probability p: Var = sum p(1 - p) on each side of 0.9
+    q = expected_quality(np.array([0.99, 0.95, 0.5, 0.1, 0.02]), 0.9)
+    assert q.true_positives_variance == pytest.approx(0.0099 + 0.0475)
+    assert q.false_negatives_variance == pytest.approx(0.25 + 0.09 + 0.0196)
+    # delta method on TP / (TP + FN): (FN^2 Var TP + TP^2 Var FN) / (TP + FN)^4
+    expected = (0.62**2 * 0.0574 + 1.94**2 * 0.3596) / 2.56**4
+    assert q.recall_variance == pytest.approx(expected)
+
+
 def _tiny() -> tuple[pd.DataFrame, pd.DataFrame]:
     """Four identities: 1 and 2 speak Polish (2 also English on another row), 3 English,
     4 records no language. Five scored pairs."""

@@ -16,12 +16,16 @@ contiguity), and every origin group tested:
   "Other White", 2011). Exact one-sided binomial P(X >= x1 | t1, share). The census category
   is broader than the group, so this asks "more than even the whole category had".
 
-Each family of tests (growth; baseline) gets Benjamini-Hochberg control across every area x
-group and cluster x group test. A unit is a candidate when its tests pass and it clears the
-named minimum counts and effects below; candidate areas of a group that touch become one
-finding. Births are children known to a universal service (births, health visiting) by date
-of birth; a child's group comes from signals.py; counts of name-based groups are corrected
-for the classifier's error (adjust.py) before they are reported.
+A unit is flagged only when both hold, so its p-value is the larger of the two (an
+intersection-union test, Berger 1982): Benjamini-Hochberg controls the false discovery rate
+on that p across every area x group and cluster x group test that could become a finding
+(at least ``min_recent_births`` of the group's births in the unit over all years), and
+findings rank on its q.
+A unit is a candidate when its tests pass and it clears the named minimum counts and
+effects below; candidate areas of a group that touch become one finding. Births are
+children known to a universal service (births, health visiting) by date of birth; a
+child's group comes from signals.py; counts of name-based groups are corrected for the
+classifier's error (adjust.py) before they are reported.
 
 Tests and flags run on exact counts; every number a finding shows is disclosure-controlled
 like the find stage's own (findings/detectors.py): counts released (suppression, the
@@ -362,9 +366,23 @@ def detect(
     if tests.empty:
         return Detection([], tests, {"tests": 0, "findings": 0}, [])
     tests["q_baseline"] = bh_adjust(tests["p_baseline"].to_numpy())
+    # A finding claims both "growing" and "above the baseline": an intersection-union test
+    # (Berger 1982, Technometrics 24:295) whose p-value is the larger of the two. The false
+    # discovery rate is controlled on that p (Benjamini-Hochberg across every unit x group
+    # test) and findings rank on its q (issue 14, defect 5).
+    # The family is the units that could become a finding at all: a unit with fewer of the
+    # group's births in every year together than min_recent_births can never have that many
+    # recent ones. The filter is the total x1 + x0 that the growth test conditions on, so it
+    # is independent of that test under its null (Bourgon, Gentleman & Huber 2010, PNAS
+    # 107:9546, independent filtering); without it most of the family is empty units.
+    tests["p_finding"] = np.maximum(tests["p_growth"].to_numpy(), tests["p_baseline"].to_numpy())
+    in_family = (tests["recent"] + tests["earlier"]).to_numpy() >= s.min_recent_births
+    tests["in_family"] = in_family
+    q_finding = np.full(len(tests), np.nan)
+    q_finding[in_family] = bh_adjust(tests["p_finding"].to_numpy()[in_family])
+    tests["q_finding"] = q_finding
     ok = (
-        (tests["q_baseline"] <= fs.fdr_alpha)
-        & (tests["p_growth"] <= fs.fdr_alpha)
+        (tests["q_finding"] <= fs.fdr_alpha)
         & (tests["recent"] >= s.min_recent_births)
         & (tests["rate_ratio"] >= s.min_rate_ratio)
         & (tests["baseline_ratio"] >= s.min_rate_ratio)
@@ -416,6 +434,10 @@ def detect(
         "candidates": int(tests["candidate"].sum()),
         "findings": len(found),
         "smallest_q_baseline": p_bound(float(tests["q_baseline"].min())),
+        "smallest_q_finding": p_bound(float(tests["q_finding"].min()))
+        if bool(in_family.any())
+        else None,
+        "tests_in_family": int(in_family.sum()),
         "baseline": str(tests["baseline"].iloc[0]),
     }
     return Detection(found, tests, summary, communities)
@@ -494,7 +516,7 @@ def _finding(
     else:
         e_n = lo_n = hi_n = direct + named
 
-    q_value = float(flagged["q_baseline"].min())
+    q_value = float(flagged["q_finding"].min())
     strength = min(-math.log10(max(q_value, 1e-300)), STRENGTH_CAP)
     # severity and score from the exact rates (statistics stay exact; the ranking's
     # released score comes from released numbers, findings/engine.public_score)
@@ -528,13 +550,15 @@ def _finding(
         }
 
     evidence: dict[str, Any] = {
-        "test": "exact binomial test of the group's recent births against the baseline share "
-        "(Benjamini-Hochberg across every area x group and cluster x group test), with growth "
-        "against earlier years by the conditional binomial test of two Poisson rates",
+        "test": "growth against earlier years (conditional binomial test of two Poisson "
+        "rates) and recent births against the baseline share (exact binomial test), combined "
+        "as an intersection-union test (p = the larger of the two); Benjamini-Hochberg on "
+        "that p across every area x group and cluster x group test",
         "q_value": q_value,
         "baseline": str(flagged["baseline"].iloc[0]),
         "baseline_share": _baseline_share(flagged, fs),
         "p_value_growth": float(flagged["p_growth"].min()),
+        "p_value_baseline": float(flagged["p_baseline"].min()),
         "rate_ratio": _rate_ratio(gr, fs),
         "since": since,
         "units_flagged": len(flagged),

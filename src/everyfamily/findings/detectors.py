@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from everyfamily.findings import stats
+from everyfamily.findings.gradient import deprivation_gradient, sii_rii
 from everyfamily.findings.model import (
     AREA_ATTRIBUTE_DIMENSIONS,
     NOT_A_GROUP,
@@ -178,11 +179,13 @@ def _label(code: str, name: Any, labels: Mapping[str, str] | None) -> str:
 
 
 def _area_funnel(
-    rows: pd.DataFrame, x: np.ndarray, n: np.ndarray, p0: float
+    rows: pd.DataFrame, x: np.ndarray, n: np.ndarray, p0: float, design_effect: float = 1.0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, bool]:
     y = x / n
-    se = np.sqrt(p0 * (1 - p0) / n)
-    # the same function (and so the same tau2) as reach.csv's funnel_z (issue 14, defect 1)
+    # families register together: the binomial variance is widened by the family design
+    # effect; then the same over-dispersion function (and so the same tau2 method) as
+    # reach.csv's funnel_z (issue 14, defect 1)
+    se = np.sqrt(p0 * (1 - p0) / n * design_effect)
     z, tau2, od = overdispersed_z(y, p0, se)
     p = stats.lower_p_from_z(z)
     q = stats.bh_adjust(p)
@@ -195,6 +198,7 @@ def find_unreached_areas(
     settings: FindingsSettings,
     neighbours: Neighbours | None = None,
     area_labels: Mapping[str, str] | None = None,
+    design_effect: float = 1.0,
 ) -> list[Finding]:
     """Small areas whose registered rate lies below the funnel limits around the borough rate.
 
@@ -203,6 +207,11 @@ def find_unreached_areas(
     one-sided (lower) p-values, Benjamini-Hochberg q-values across all areas. An area below
     the 99.8% limit with q <= FDR is *striking*; below the 95% limit only, *watch* (lower
     severity). Flagged areas that touch (Queen contiguity) form one finding.
+
+    ``design_effect``: the variance inflation of children clustered in families
+    (:func:`everyfamily.findings.stats.family_design_effect`; 1 when families are unknown):
+    the binomial standard error is multiplied by its square root before the over-dispersion
+    allowance, which then measures what families alone do not explain.
     """
     rows = _select(reach, settings.small_area_level)
     rows = rows[rows["den"].fillna(0) > 0].reset_index(drop=True)
@@ -214,7 +223,7 @@ def find_unreached_areas(
         return []
     n = rows["den"].to_numpy(dtype="float64")
     x = np.minimum(rows["registered"].fillna(0).to_numpy(dtype="float64"), n)
-    z, p, q, tau2, od = _area_funnel(rows, x, n, p0)
+    z, p, q, tau2, od = _area_funnel(rows, x, n, p0, design_effect)
     gap = p0 - x / n
     band = np.where(z < -Z_998, "below_998", np.where(z < -Z_95, "below_95", "within"))
     # "watch" findings pass BH too (issue 14, defect 5): an area is flagged only with
@@ -267,13 +276,15 @@ def find_unreached_areas(
         ]
         evidence = {
             "test": "funnel plot z-score of the registered rate against the borough rate "
-            "(Spiegelhalter 2005), one-sided, with an over-dispersion allowance; "
+            "(Spiegelhalter 2005), one-sided, with the design effect of children clustered in "
+            "families and an over-dispersion allowance; "
             "Benjamini-Hochberg across all small areas",
             "p_value": _sig(float(np.nanmin(p[ii]))),
             "q_value": _sig(qmin),
             "fdr_alpha": settings.fdr_alpha,
             "band": "below_998" if (band[ii] == "below_998").any() else "below_95",
             "overdispersion": {"detected": od, "tau2": _fnum(tau2)},
+            "family_design_effect": _fnum(design_effect),
             "counts": {
                 "children": rk,
                 "registered": rx,
@@ -311,7 +322,9 @@ def find_unreached_areas(
 # --- unreached_group -----------------------------------------------------------------------
 
 
-def _group_tests(reach: pd.DataFrame, settings: FindingsSettings) -> pd.DataFrame:
+def _group_tests(
+    reach: pd.DataFrame, settings: FindingsSettings, design_effect: float = 1.0
+) -> pd.DataFrame:
     """One row per (level, area, dimension, value) tested, with p-values and BH q-values."""
     any_rows = reach[reach["service"] == "any"]
     groups = any_rows[any_rows["dimension"].isin(settings.group_dimensions)].copy()
@@ -339,7 +352,9 @@ def _group_tests(reach: pd.DataFrame, settings: FindingsSettings) -> pd.DataFram
     g[["unknown_known", "unknown_registered"]] = g[["unknown_known", "unknown_registered"]].fillna(
         0
     )
-    g = g[~g["dimension"].isin(AREA_ATTRIBUTE_DIMENSIONS) | (g["level"] == "borough")]
+    # Area attributes (deprivation deciles) are not groups of independent children: they are
+    # reported as one gradient with a clustered test (find_deprivation_gradients) instead.
+    g = g[~g["dimension"].isin(AREA_ATTRIBUTE_DIMENSIONS)]
     g = g[g["group_value"].notna()]
     for col in ("known", "registered", "total_known", "total_registered"):
         g[col] = pd.to_numeric(g[col], errors="coerce").fillna(0)
@@ -353,8 +368,11 @@ def _group_tests(reach: pd.DataFrame, settings: FindingsSettings) -> pd.DataFram
     g = g[(g["known"] >= settings.min_group_known) & (g["rest_known"] >= settings.min_group_known)]
     g = g.reset_index(drop=True)
     zs, ps = [], []
+    # Rao & Scott (1981, JASA 76:221): with children clustered in families, dividing every
+    # count by the design effect gives the effective sample sizes the test may use.
+    d = max(1.0, float(design_effect))
     for x, n, rx, rn in zip(g["x"], g["known"], g["rest_x"], g["rest_known"], strict=True):
-        z, p = stats.two_proportion_lower(int(x), int(n), int(rx), int(rn))
+        z, p = stats.two_proportion_lower(round(x / d), round(n / d), round(rx / d), round(rn / d))
         zs.append(z)
         ps.append(p)
     g["z"] = zs
@@ -366,7 +384,11 @@ def _group_tests(reach: pd.DataFrame, settings: FindingsSettings) -> pd.DataFram
 
 
 def find_unreached_groups(
-    reach: pd.DataFrame, *, settings: FindingsSettings, area_labels: Mapping[str, str] | None = None
+    reach: pd.DataFrame,
+    *,
+    settings: FindingsSettings,
+    area_labels: Mapping[str, str] | None = None,
+    design_effect: float = 1.0,
 ) -> list[Finding]:
     """Groups whose registered rate is below everyone else's in the same area.
 
@@ -377,10 +399,12 @@ def find_unreached_groups(
     across
     every test at every level; a finding needs q <= FDR, a gap of at least
     ``min_rate_gap`` and at least ``min_group_known`` known children on both sides.
+    ``design_effect`` (children clustered in families, stats.family_design_effect): the
+    counts are divided by it before the test (Rao-Scott effective sample sizes).
     """
     if reach.empty:
         return []
-    g = _group_tests(reach, settings)
+    g = _group_tests(reach, settings, design_effect)
     hits = g[
         (g["q_value"] <= settings.fdr_alpha) & (g["rest_rate"] - g["rate"] >= settings.min_rate_gap)
     ]
@@ -422,12 +446,13 @@ def find_unreached_groups(
         evidence = {
             "test": "one-sided two-proportion z-test of the group's registered rate against "
             "everyone else in the same area whose value is known (Fisher's exact test for "
-            "small counts); "
+            "small counts), on counts divided by the family design effect (Rao-Scott); "
             "Benjamini-Hochberg across all groups, areas and levels",
             "z": _fnum(float(r["z"])),
             "p_value": _sig(float(r["p_value"])),
             "q_value": _sig(float(r["q_value"])),
             "fdr_alpha": settings.fdr_alpha,
+            "family_design_effect": _fnum(max(1.0, float(design_effect))),
             "tests_in_family": len(g),
             "counts": {
                 "children": sk,
@@ -741,6 +766,147 @@ def find_unknown_population(
     return out
 
 
+# --- deprivation gradient ------------------------------------------------------------------
+
+#: Area-attribute dimensions reported as a gradient (decile 1 = most deprived), each with the
+#: coarser dimension used when the finer one is absent.
+GRADIENT_DIMENSIONS: tuple[tuple[str, str], ...] = (
+    ("imd_decile", "imd_quintile"),
+    ("idaci_decile", "idaci_quintile"),
+)
+_INDEX_NAMES = {"imd": "the Index of Multiple Deprivation", "idaci": "IDACI"}
+
+
+def _area_quantiles(reach: pd.DataFrame, level: str, dimension: str) -> pd.DataFrame:
+    """One row per small area: its quantile (the group value holding its children), registered
+    and children (the denominator) at that level."""
+    rows = _select(reach, level, dimension)
+    rows["q"] = pd.to_numeric(rows["group_value"], errors="coerce")
+    rows = rows[rows["q"].notna() & (rows["den"].fillna(0) > 0)]
+    rows = rows.sort_values(["area_code", "den"], ascending=[True, False])
+    return rows.drop_duplicates("area_code")[["area_code", "q", "registered", "den"]]
+
+
+def find_deprivation_gradients(reach: pd.DataFrame, *, settings: FindingsSettings) -> list[Finding]:
+    """Reach falling with deprivation, as one gradient finding per index (issue 14, defect 4).
+
+    Deciles are area attributes, so they are not tested child by child ("decile 1 against
+    everyone else" would count children as independent). Per index: the slope index and
+    relative index of inequality across deciles with simulation intervals, and a
+    quasi-binomial test of the slope over small areas (everyfamily.findings.gradient, which
+    states the methods); Benjamini-Hochberg across the indices. A finding needs q <= FDR and
+    an SII of at least ``min_rate_gap`` (the fitted rate that much lower at the most
+    deprived end than at the least).
+    """
+    level = settings.small_area_level
+    wanted = set(settings.group_dimensions)
+    tested: list[tuple[str, Any]] = []
+    for fine, coarse in GRADIENT_DIMENSIONS:
+        for dim in (fine, coarse):
+            if dim not in wanted:
+                continue
+            areas = _area_quantiles(reach, level, dim)
+            if len(areas) < 3:
+                continue
+            g = deprivation_gradient(
+                areas["q"].to_numpy(),
+                areas["registered"].fillna(0).to_numpy(),
+                areas["den"].to_numpy(),
+            )
+            if g is not None:
+                tested.append((dim, g))
+                break
+    if not tested:
+        return []
+    qs = stats.bh_adjust([g.p_value for _, g in tested])
+    out: list[Finding] = []
+    for (dim, g), q in zip(tested, qs, strict=True):
+        if not (q <= settings.fdr_alpha and g.sii >= settings.min_rate_gap):
+            continue
+        # shown: SII and RII refitted on the released borough counts per quantile
+        brows = _select(reach, "borough", dim)
+        brows = brows[brows["group_value"].astype(str).isin(g.quantiles)]
+        brows = brows.assign(_q=pd.to_numeric(brows["group_value"], errors="coerce"))
+        brows = brows.sort_values("_q")
+        rel = [
+            table_pair(
+                float(r["registered"]),
+                float(r["den"]),
+                settings,
+                [("borough", str(r["area_code"]), dim, str(r["group_value"]), "any")],
+                "registered",
+            )
+            for _, r in brows.iterrows()
+        ]
+        ok = [(x, k) for x, k in rel if x is not None and k]
+        if len(ok) >= 3:
+            rk = np.array([k for _, k in ok], dtype="float64")
+            rx = np.array([x for x, _ in ok], dtype="float64")
+            sii, rii, intercept = sii_rii(rx / rk, rk / rk.sum())
+        else:  # too much withheld to refit: show the interval, not a point from exact counts
+            sii, rii, intercept = math.nan, math.nan, math.nan
+        index = _INDEX_NAMES.get(dim.split("_")[0], dim)
+        unit = "deciles" if dim.endswith("decile") else "quintiles"
+        headline = (
+            f"Reach falls with deprivation ({index}, {len(g.quantiles)} {unit}): the registered "
+            f"rate is {_points(sii)} lower at the most deprived end than at the least "
+            f"(slope index of inequality, 95% interval {_points(g.sii_interval[0])} to "
+            f"{_points(g.sii_interval[1])})"
+        )
+        # excess: children not registered who would be if every decile reached the fitted
+        # rate of the least deprived end, sum_k SII (1 - b_k) n_k (released n_k)
+        excess = (
+            float(sum(sii * (1.0 - m) * k for m, (_, k) in zip(g.midpoints, ok, strict=True)))
+            if math.isfinite(sii) and len(ok) == len(g.midpoints)
+            else math.nan
+        )
+        st = strength(float(q))
+        evidence = {
+            "test": "quasi-binomial GLM of small areas' registered rates on the cumulative rank "
+            "midpoint of their decile (Pearson scale: clustering of children in areas "
+            "respected), one-sided t-test of the slope; slope and relative index of "
+            "inequality by the Fingertips method (population-weighted quantiles, weighted "
+            "regression, simulation intervals); Benjamini-Hochberg across the indices",
+            "p_value": _sig(g.p_value),
+            "q_value": _sig(float(q)),
+            "fdr_alpha": settings.fdr_alpha,
+            "tests_in_family": len(tested),
+            "areas_tested": g.n_areas,
+            "pearson_scale": _fnum(g.scale),
+            "slope_index_of_inequality": _fnum(sii),
+            "sii_interval": [_fnum(g.sii_interval[0]), _fnum(g.sii_interval[1])],
+            "relative_index_of_inequality": _fnum(rii),
+            "rii_interval": [_fnum(g.rii_interval[0]), _fnum(g.rii_interval[1])],
+            "excess_unreached": _fnum(excess),
+            "strength": _fnum(st),
+        }
+        out.append(
+            Finding(
+                kind="unreached_group",
+                areas=(),
+                group=(dim, "gradient"),
+                site=None,
+                measure="registered_rate_slope_index",
+                observed=intercept if math.isfinite(intercept) else math.nan,
+                expected=intercept + sii if math.isfinite(sii) else math.nan,
+                interval=(math.nan, math.nan),
+                children_affected=round(excess) if math.isfinite(excess) else 0,
+                headline=headline,
+                evidence=evidence,
+                score=(max(excess, 0.0) if math.isfinite(excess) else 0.0) * st,
+                severity="striking",
+                level="borough",
+            )
+        )
+    return out
+
+
+def _points(rate_difference: float) -> str:
+    if not math.isfinite(rate_difference):
+        return "n/a"
+    return f"{100 * rate_difference:.0f} percentage points"
+
+
 # --- linkage_quality_gap -------------------------------------------------------------------
 
 _COUNT_COLUMNS = (
@@ -756,6 +922,54 @@ _COUNT_COLUMNS = (
     "count",
 )
 
+#: Expected-count columns of a model-based quality table (linkage.estimated_quality) with
+#: the model's own variances: with them, the gap is tested against its own uncertainty.
+_MODEL_COLUMNS = (
+    "true_positives",
+    "false_negatives",
+    "true_positives_variance",
+    "false_negatives_variance",
+)
+
+#: Dimensions defined by the compared pair rather than by the child: ``moved`` is "the two
+#: records' postcodes differ", one of the comparisons the model weighs, so its group has a
+#: lower estimated recall by construction (every disagreement lowers a pair's probability).
+#: Such a gap is reported as *watch* at most: it describes the model, not a group of children.
+PAIR_LEVEL_DIMENSIONS = frozenset({"moved"})
+
+
+def _model_gap_test(part: pd.DataFrame, j: int) -> tuple[float, float, float, float]:
+    """(recall, rest recall, z, one-sided p) for row ``j`` of one dimension of a model table.
+
+    Recall_est = TP / (TP + FN) with TP, FN sums of pair probabilities; its variance by the
+    delta method from Var[TP] = sum p(1 - p) (accepted pairs) and Var[FN] (the rest), pairs
+    independent (linkage.estimated_quality.recall_variance). The rest of the dimension pools
+    the other groups' expected counts and variances. Wald test:
+    z = (R_g - R_rest) / sqrt(Var R_g + Var R_rest), p = Phi(z).
+    """
+    from everyfamily.linkage.estimated_quality import recall_variance
+
+    cols = {
+        c: pd.to_numeric(part[c], errors="coerce").fillna(0).to_numpy("float64")
+        for c in _MODEL_COLUMNS
+    }
+    tp, fn = cols["true_positives"], cols["false_negatives"]
+    vtp, vfn = cols["true_positives_variance"], cols["false_negatives_variance"]
+    rest = np.ones(len(part), dtype=bool)
+    rest[j] = False
+    r_tp, r_fn = float(tp[rest].sum()), float(fn[rest].sum())
+    g_total, r_total = tp[j] + fn[j], r_tp + r_fn
+    if g_total <= 0 or r_total <= 0:
+        return math.nan, math.nan, math.nan, 1.0
+    rec, rest_rec = float(tp[j] / g_total), r_tp / r_total
+    var = recall_variance(float(tp[j]), float(fn[j]), float(vtp[j]), float(vfn[j]))
+    var += recall_variance(r_tp, r_fn, float(vtp[rest].sum()), float(vfn[rest].sum()))
+    if var <= 0:
+        z = -math.inf if rec < rest_rec else (math.inf if rec > rest_rec else 0.0)
+    else:
+        z = (rec - rest_rec) / math.sqrt(var)
+    return rec, rest_rec, z, float(stats.lower_p_from_z(z))
+
 
 def find_linkage_quality_gaps(
     quality: pd.DataFrame | None, *, settings: FindingsSettings
@@ -768,6 +982,11 @@ def find_linkage_quality_gaps(
     dimension, Benjamini-Hochberg across groups, and a gap of at least ``min_recall_gap``.
     Without counts there is nothing to test, so a gap of at least twice ``min_recall_gap``
     gives a *watch* finding.
+
+    A model-based table (linkage.estimated_quality: expected TP and FN with their variances,
+    columns :data:`_MODEL_COLUMNS`) holds estimates, not counts: a binomial test would treat
+    E[TP] as observed. Its gap is tested against its own uncertainty instead
+    (:func:`_model_gap_test`). Groups of :data:`PAIR_LEVEL_DIMENSIONS` are *watch* at most.
     """
     if quality is None or quality.empty:
         return []
@@ -785,6 +1004,7 @@ def find_linkage_quality_gaps(
     if q.empty:
         return []
     count_col = next((c for c in _COUNT_COLUMNS if c in q.columns), None)
+    model = set(_MODEL_COLUMNS) <= set(q.columns)
     rows: list[dict[str, Any]] = []
     for dim, part in q.groupby("dimension", sort=True):
         if len(part) < 2:
@@ -800,13 +1020,17 @@ def find_linkage_quality_gaps(
                 rn, rf = n.sum() - n[j], found.sum() - found[j]
                 if n[j] < settings.min_group_known or rn < settings.min_group_known:
                     continue
-                _z, p = stats.two_proportion_lower(int(found[j]), int(n[j]), int(rf), int(rn))
+                if model:
+                    rec, rest_rec, _z, p = _model_gap_test(part, j)
+                else:
+                    _z, p = stats.two_proportion_lower(int(found[j]), int(n[j]), int(rf), int(rn))
+                    rec, rest_rec = found[j] / n[j], rf / rn
                 rows.append(
                     {
                         "dimension": str(dim),
                         "group_value": str(r["group_value"]),
-                        "recall": found[j] / n[j],
-                        "rest_recall": rf / rn,
+                        "recall": rec,
+                        "rest_recall": rest_rec,
                         "n": n[j],
                         "found": found[j],
                         "rest_n": rn,
@@ -815,14 +1039,14 @@ def find_linkage_quality_gaps(
                     }
                 )
         else:
-            rec = part["recall"].to_numpy(dtype="float64")
+            recs = part["recall"].to_numpy(dtype="float64")
             for j, (_, r) in enumerate(part.iterrows()):
-                rest = float(np.delete(rec, j).mean())
+                rest = float(np.delete(recs, j).mean())
                 rows.append(
                     {
                         "dimension": str(dim),
                         "group_value": str(r["group_value"]),
-                        "recall": rec[j],
+                        "recall": recs[j],
                         "rest_recall": rest,
                         "n": math.nan,
                         "found": math.nan,
@@ -842,7 +1066,8 @@ def find_linkage_quality_gaps(
         if tested:
             if not (r["q"] <= settings.fdr_alpha and gap >= settings.min_recall_gap):
                 continue
-            severity = "striking"
+            pair_level = str(r["dimension"]) in PAIR_LEVEL_DIMENSIONS
+            severity = "watch" if pair_level else "striking"
         else:
             if gap < 2 * settings.min_recall_gap:
                 continue
@@ -863,13 +1088,26 @@ def find_linkage_quality_gaps(
             f"Linkage finds {pct(recall)} of true matches for {phrase} "
             f"(everyone else {pct(rest_recall)}): their reach may be understated"
         )
-        evidence = {
-            "test": (
+        if not tested:
+            test = "recall gap only (the quality table has no counts to test)"
+        elif model:
+            test = (
+                "one-sided Wald test of the group's estimated linkage recall against the rest "
+                "of its dimension, with the delta-method variance of each estimate from the "
+                "model's pair probabilities; Benjamini-Hochberg across groups"
+            )
+        else:
+            test = (
                 "one-sided two-proportion test of the group's linkage recall against the "
                 "rest of its dimension; Benjamini-Hochberg across groups"
             )
-            if tested
-            else "recall gap only (the quality table has no counts to test)",
+        if tested and str(r["dimension"]) in PAIR_LEVEL_DIMENSIONS:
+            test += (
+                "; a group defined by the compared pair (a field the two records disagree "
+                "on), so watch at most"
+            )
+        evidence = {
+            "test": test,
             "p_value": _sig(float(r["p"])),
             "q_value": _sig(float(r["q"])),
             "fdr_alpha": settings.fdr_alpha,

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from everyfamily.findings import detectors
+from everyfamily.findings import detectors, stats
 from everyfamily.findings.model import (
     LEVEL_ORDER,
     NESTED_DIMENSIONS,
@@ -88,10 +88,13 @@ def find(
     """
     s = settings or FindingsSettings()
     members = dict(area_members or {})
+    deff = _design_effect(children)
     areas = detectors.find_unreached_areas(
-        reach, settings=s, neighbours=neighbours, area_labels=area_labels
+        reach, settings=s, neighbours=neighbours, area_labels=area_labels, design_effect=deff
     )
-    groups = detectors.find_unreached_groups(reach, settings=s, area_labels=area_labels)
+    groups = detectors.find_unreached_groups(
+        reach, settings=s, area_labels=area_labels, design_effect=deff
+    )
     groups = merge_group_findings(
         groups, children=children, area_members=members, neighbours=neighbours
     )
@@ -100,9 +103,26 @@ def find(
     found += detectors.find_unknown_population(
         reach, settings=s, neighbours=neighbours, area_labels=area_labels
     )
+    found += detectors.find_deprivation_gradients(reach, settings=s)
     found += detectors.find_linkage_quality_gaps(linkage_by_group, settings=s)
     found += list(candidates)
-    return rank(dedupe(found))
+    found = merge_across_stages(dedupe(found), children=children, area_members=members)
+    return rank(found)
+
+
+def _design_effect(children: pd.DataFrame | None) -> float:
+    """The family design effect of the registered rate over the known children in the age
+    range (stats.family_design_effect); 1 without a children table or family ids."""
+    if children is None or not {"family_id", "registered"} <= set(children.columns):
+        return 1.0
+    kids = children
+    if "known" in kids.columns:
+        kids = kids[kids["known"].fillna(False).astype(bool)]
+    if kids.empty:
+        return 1.0
+    return stats.family_design_effect(
+        kids["registered"].fillna(False).astype(bool).to_numpy(), kids["family_id"].to_numpy()
+    )
 
 
 def dedupe(findings: list[Finding]) -> list[Finding]:
@@ -143,6 +163,7 @@ def _absorb(primary: Finding, other: Finding, *, add_areas: bool, why: str) -> F
     merged.append(
         {
             "id": other.id,
+            "kind": other.kind,
             "level": other.level,
             "areas": list(other.areas),
             "group": {"dimension": other.group[0], "value": other.group[1]}
@@ -377,6 +398,116 @@ def merge_into_areas(
         else:
             rest.append(g)
     return [*out_areas, *rest]
+
+
+# --- merging across stages ---------------------------------------------------------------
+
+#: Two findings of different stages are one issue when more than this share of the smaller
+#: one is in both (small areas, or unreached children when the children table is given).
+SAME_ISSUE_OVERLAP = 0.5
+#: Kinds that say *why* children are missed: in a merged pair they lead, and the finding that
+#: says *who* or *where* (an unreached area, an unreached group) is attached as evidence.
+EXPLAINING_KINDS = frozenset({"access_barrier", "emerging_community"})
+#: Group dimensions whose values name an origin group (communities.groups), so that an
+#: unreached language or country group can be matched with an emerging community.
+_ORIGIN_SIGNALS = ("main_language", "mother_country_of_birth", "ethnicity")
+
+
+def _origin_group(f: Finding) -> str | None:
+    """The communities origin group a finding is about, if any."""
+    if f.group is None:
+        return None
+    dim, value = f.group
+    if dim == "origin_group":
+        return value
+    from everyfamily.communities.groups import (
+        group_from_country,
+        group_from_ethnicity,
+        group_from_language,
+    )
+
+    lookup = {
+        "main_language": group_from_language,
+        "mother_country_of_birth": group_from_country,
+        "ethnicity": group_from_ethnicity,
+    }.get(dim)
+    g = lookup(value) if lookup else None
+    return g if g and g != "other" else None
+
+
+def _same_issue(
+    a: Finding, b: Finding, children: pd.DataFrame | None, members: AreaMembers
+) -> tuple[bool, str]:
+    """Whether two findings from different stages are about the same children (see
+    :func:`merge_across_stages`), and why."""
+    kinds = {a.kind, b.kind}
+    if kinds == {"access_barrier", "unreached_area"}:
+        share = _overlap(_small_areas(a, members), _small_areas(b, members))
+        why = f"{share:.0%} of the smaller finding's areas are in both"
+        return share > SAME_ISSUE_OVERLAP, why
+    if kinds == {"emerging_community", "unreached_group"}:
+        community, group = (a, b) if a.kind == "emerging_community" else (b, a)
+        origin = _origin_group(community)
+        if origin is None or _origin_group(group) != origin:
+            return False, ""
+        where = _small_areas(community, members) or set()
+        ids = _unreached_ids(group, children, members) if children is not None else None
+        if ids and where and "area_code" in children.columns:  # type: ignore[union-attr]
+            frame = children[children["person_id"].astype(str).isin(ids)]  # type: ignore[index]
+            share = float(frame["area_code"].astype(str).isin(where).mean())
+            why = f"{share:.0%} of the group's unreached children live in the community's areas"
+            return share > SAME_ISSUE_OVERLAP, why
+        if group.level == "borough":
+            return True, "the same origin group, borough-wide"
+        share = _overlap(_small_areas(group, members), where)
+        return share > SAME_ISSUE_OVERLAP, f"the same origin group; {share:.0%} of areas shared"
+    return False, ""
+
+
+def merge_across_stages(
+    findings: list[Finding],
+    *,
+    children: pd.DataFrame | None = None,
+    area_members: AreaMembers | None = None,
+) -> list[Finding]:
+    """One finding per issue across stages (issue 14, defect 9).
+
+    * An ``access_barrier`` and an ``unreached_area`` are the same issue when more than
+      :data:`SAME_ISSUE_OVERLAP` of the smaller one's small areas are in both (the barrier
+      cuts off the areas the funnel flags).
+    * An ``emerging_community`` and an ``unreached_group`` are the same issue when the group
+      names the same origin group (a language, a mother's country of birth or an ethnicity
+      that communities.groups maps to it) and more than that share of the group's unreached
+      children live in the community's areas (children table given), or, without it, the
+      group is borough-wide or shares that share of areas.
+
+    The finding of the explaining kind (:data:`EXPLAINING_KINDS`: the barrier, the emerging
+    community) leads, with the higher score and severity of the two; the other is attached
+    to its evidence under ``merged`` with its kind and the reason, and is not listed on its
+    own. Pairs are examined in rank order (striking first, then score).
+    """
+    members = area_members or {}
+    ordered = sorted(findings, key=lambda f: (f.severity != "striking", -f.score, f.id))
+    out: list[Finding] = []
+    for f in ordered:
+        merged = False
+        for i, g in enumerate(out):
+            if g.kind == f.kind:
+                continue
+            same, why = _same_issue(g, f, children, members)
+            if same:
+                lead, other = (f, g) if f.kind in EXPLAINING_KINDS else (g, f)
+                joined = _absorb(lead, other, add_areas=False, why=why)
+                out[i] = dataclasses.replace(
+                    joined,
+                    score=max(g.score, f.score),
+                    severity="striking" if "striking" in {g.severity, f.severity} else "watch",
+                )
+                merged = True
+                break
+        if not merged:
+            out.append(f)
+    return out
 
 
 # --- the public document -------------------------------------------------------------------

@@ -34,6 +34,7 @@ CANDIDATES_TABLE = "candidate_findings"
 #: findings); identifying columns are never selected.
 CHILD_FIELDS = (
     "person_id",
+    "family_id",  # a pseudonym: only to measure how far families register together
     "area_code",
     "in_age_range",
     "known",

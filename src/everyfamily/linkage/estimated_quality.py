@@ -120,6 +120,8 @@ QUALITY_COLUMNS: tuple[str, ...] = (
     "method",
     "match_threshold",
     "probability_floor",
+    "true_positives_variance",
+    "false_negatives_variance",
 )
 
 
@@ -132,6 +134,10 @@ class ExpectedQuality:
     true_positives: float
     false_positives: float
     false_negatives: float
+    #: Var[TP] = sum p(1 - p) over accepted pairs and Var[FN] over the rest: each pair a
+    #: true link with probability p, independently (the model's own uncertainty).
+    true_positives_variance: float = 0.0
+    false_negatives_variance: float = 0.0
 
     @property
     def precision(self) -> float:
@@ -144,6 +150,25 @@ class ExpectedQuality:
         d = self.true_positives + self.false_negatives
         return self.true_positives / d if d > 0 else 1.0
 
+    @property
+    def recall_variance(self) -> float:
+        """Delta-method variance of recall_est = TP / (TP + FN), TP and FN independent:
+        (FN^2 Var[TP] + TP^2 Var[FN]) / (TP + FN)^4 (Casella & Berger 2002, s.5.5.4)."""
+        return recall_variance(
+            self.true_positives,
+            self.false_negatives,
+            self.true_positives_variance,
+            self.false_negatives_variance,
+        )
+
+
+def recall_variance(tp: float, fn: float, var_tp: float, var_fn: float) -> float:
+    """Delta-method variance of tp / (tp + fn) for independent tp and fn (0 when empty)."""
+    total = tp + fn
+    if total <= 0:
+        return 0.0
+    return (fn * fn * var_tp + tp * tp * var_fn) / total**4
+
 
 def expected_quality(probabilities: np.ndarray | pd.Series, threshold: float) -> ExpectedQuality:
     """E[TP], E[FP], E[FN] for one set of pair probabilities (formulas in the module doc)."""
@@ -155,6 +180,8 @@ def expected_quality(probabilities: np.ndarray | pd.Series, threshold: float) ->
         true_positives=float(p[acc].sum()),
         false_positives=float((1.0 - p[acc]).sum()),
         false_negatives=float(p[~acc].sum()),
+        true_positives_variance=float((p[acc] * (1.0 - p[acc])).sum()),
+        false_negatives_variance=float((p[~acc] * (1.0 - p[~acc])).sum()),
     )
 
 
@@ -262,6 +289,8 @@ def _row(dimension: str, value: str, q: ExpectedQuality) -> dict[str, Any]:
         "true_links": q.true_positives + q.false_negatives,
         "precision": q.precision,
         "recall": q.recall,
+        "true_positives_variance": q.true_positives_variance,
+        "false_negatives_variance": q.false_negatives_variance,
     }
 
 
