@@ -40,7 +40,9 @@ from everyfamily.web.auth import (
     Session,
     SessionPolicy,
     UserStore,
+    client_address,
     csrf_matches,
+    parse_proxies,
 )
 from everyfamily.web.labels import BANDS, dimension_label, group_label, level_label
 from everyfamily.web.outputs import load_outputs, read_contact_details
@@ -286,8 +288,8 @@ def _cached_json(dash: Dashboard, key: tuple[Any, ...], produce: Any) -> Respons
 
 #: How uvicorn serves the dashboard (`everyfamily serve`, and the tests' real servers):
 #: no access log (URLs can name areas a user looked at), no software banner, and
-#: X-Forwarded-For not trusted (a client could otherwise claim any address and slip past the
-#: login rate limit; put a proxy in front and configure it there).
+#: X-Forwarded-For not trusted by uvicorn (a client could otherwise claim any address and slip
+#: past the login rate limit): the login reads it only from ``web.trusted_proxies``).
 SERVER_OPTIONS: dict[str, Any] = {
     "log_level": "warning",
     "access_log": False,
@@ -371,12 +373,15 @@ def create_app(
     policy: AccessPolicy | None = None,
     users: UserStore | None = None,
     environ: Mapping[str, str] | None = None,
+    trusted_proxies: tuple[str, ...] | None = None,
 ) -> FastAPI:
     """The dashboard over one run's output folder. With ``users`` (a users store) login is
     required and roles come from the logged-in user; otherwise ``policy`` maps a request to
     a role (default: every request is a ``viewer``, who sees released aggregates only).
     ``environ``: where a key named by ``privacy.key_env`` is looked up (None: os.environ);
-    a key that cannot be loaded stops here with a one-line :class:`PrivacyError`."""
+    a key that cannot be loaded stops here with a one-line :class:`PrivacyError`.
+    ``trusted_proxies``: addresses or networks whose ``X-Forwarded-For`` names the client
+    (None: the run's ``web.trusted_proxies`` setting; by default none is trusted)."""
     dashboard = Dashboard(load_outputs(Path(out_dir), environ))
     app = FastAPI(
         title="everyfamily dashboard",
@@ -389,6 +394,10 @@ def create_app(
     )
     app.state.dashboard = dashboard
     app.state.users = users
+    if trusted_proxies is None:
+        web_settings = dashboard.outputs.settings.get("web") or {}
+        trusted_proxies = tuple(web_settings.get("trusted_proxies") or ())
+    app.state.trusted_proxies = parse_proxies(trusted_proxies)
     app.state.policy = SessionPolicy(users) if users is not None else (policy or StaticPolicy())
     app.add_middleware(SecurityHeaders, csp=_csp(dashboard.basemap_url))
 
@@ -501,7 +510,10 @@ def _routes(app: FastAPI) -> None:
         form = await _form(request)
         if not csrf_matches(request.cookies.get(LOGIN_CSRF_COOKIE), form.get("csrf")):
             raise AccessDenied("the form has expired", hint="reload the login page")
-        client = request.client.host if request.client else "-"
+        peer = request.client.host if request.client else "-"
+        client = client_address(
+            peer, request.headers.get("x-forwarded-for"), request.app.state.trusted_proxies
+        )
         # any session cookie the browser brought is dropped: a new one is minted (fixation)
         users.logout(request.cookies.get(SESSION_COOKIE))
         try:
