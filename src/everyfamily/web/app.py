@@ -23,7 +23,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from everyfamily import __version__
-from everyfamily.errors import AccessDenied, EveryfamilyError
+from everyfamily.errors import AccessDenied, ConfigError, EveryfamilyError
 from everyfamily.web import exports
 from everyfamily.web.access import (
     ROUTE_PERMISSIONS,
@@ -37,6 +37,8 @@ from everyfamily.web.auth import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
     SESSION_SECONDS,
+    AuditFilter,
+    AuditPage,
     Session,
     SessionPolicy,
     UserStore,
@@ -247,6 +249,22 @@ def _outreach_scope(request: Request, dash: Dashboard, area: str | None) -> froz
         session.purpose,
     )
     return allowed
+
+
+#: Audit entries per page (the admin view; the API takes ``limit`` up to 500).
+AUDIT_PAGE_SIZE = 100
+
+
+def _audit_page(request: Request, page: int, size: int) -> tuple[AuditFilter, AuditPage]:
+    """The filter of an audit request and its page (a bad filter is a 400, not a 503)."""
+    try:
+        where = AuditFilter.parse(dict(request.query_params))
+    except ConfigError as exc:
+        raise BadRequest(exc.one_line()) from None
+    users: UserStore | None = request.app.state.users
+    if users is None:  # local single-user mode keeps no audit log
+        return where, AuditPage((), 0, 1, 1, 0, ())
+    return where, users.audit_page(where, page, size)
 
 
 def _table_json(table: Table) -> dict[str, Any]:
@@ -552,18 +570,33 @@ def _routes(app: FastAPI) -> None:
         return RedirectResponse(back, status_code=303)
 
     @app.get("/admin/audit", response_class=HTMLResponse, include_in_schema=False)
-    def page_audit(request: Request) -> Response:
-        users: UserStore | None = request.app.state.users
-        rows = users.audit_rows() if users is not None else []
-        resp = _page(request, "audit.html", rows=rows)
+    def page_audit(request: Request, page: Annotated[int, Query(ge=1)] = 1) -> Response:
+        where, found = _audit_page(request, page, AUDIT_PAGE_SIZE)
+        resp = _page(request, "audit.html", audit=found, where=where, query=where.query())
         resp.headers["Cache-Control"] = "no-store"
         return resp
 
     @app.get("/api/admin/audit", tags=["restricted"])
-    def api_admin_audit(request: Request) -> Response:
-        """The audit log, newest first (admin; read-only: nothing can change it)."""
-        users: UserStore | None = request.app.state.users
-        return _json({"audit": users.audit_rows() if users is not None else []}, private=True)
+    def api_admin_audit(
+        request: Request,
+        page: Annotated[int, Query(ge=1)] = 1,
+        limit: Annotated[int, Query(ge=1, le=500)] = AUDIT_PAGE_SIZE,
+    ) -> Response:
+        """The audit log, newest first, a page at a time (admin; read-only: nothing can change
+        it). Filters: ``action``, ``user``, ``from`` and ``to`` (YYYY-MM-DD, UTC, inclusive);
+        anonymous entries (failed logins, actor ``-``) only with ``anonymous=1``."""
+        where, found = _audit_page(request, page, limit)
+        return _json(
+            {
+                "audit": list(found.rows),
+                "page": found.page,
+                "pages": found.pages,
+                "total": found.total,
+                "anonymous_hidden": found.anonymous_hidden,
+                "filter": where.query(),
+            },
+            private=True,
+        )
 
     # --- pages -------------------------------------------------------------------------------
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)

@@ -499,14 +499,122 @@ class UserStore:
             )
 
     def audit_rows(self, limit: int = 500) -> list[dict[str, object]]:
+        """The newest ``limit`` entries, anonymous ones included (see :meth:`audit_page`)."""
+        return list(self.audit_page(AuditFilter(anonymous=True), page=1, page_size=limit).rows)
+
+    def audit_page(self, where: AuditFilter, page: int = 1, page_size: int = 100) -> AuditPage:
+        """One page of the audit log, newest first, filtered in SQL (bound parameters), so a
+        flood of entries of one kind never pushes others out of reach: every entry can be
+        paged to and filtered for. Anonymous entries (actor ``-``: failed or refused logins,
+        whose typed name is unverified) are left out unless ``where.anonymous``."""
+        clauses, args = where.sql()
+        sql_where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        page = max(1, page)
         with self._con() as con:
+            (total,) = con.execute(f"SELECT count(*) FROM audit{sql_where}", args).fetchone()
             rows = con.execute(
-                "SELECT id, at, username, action, detail, purpose FROM audit "
-                "ORDER BY id DESC LIMIT ?",
-                (limit,),
+                f"SELECT id, at, username, action, detail, purpose FROM audit{sql_where} "
+                "ORDER BY id DESC LIMIT ? OFFSET ?",
+                (*args, page_size, (page - 1) * page_size),
             ).fetchall()
+            (hidden,) = (
+                (0,)
+                if where.anonymous
+                else con.execute("SELECT count(*) FROM audit WHERE username = '-'").fetchone()
+            )
+            actions = [r[0] for r in con.execute("SELECT DISTINCT action FROM audit ORDER BY 1")]
         keys = ("id", "at", "user", "action", "detail", "purpose")
-        return [dict(zip(keys, r, strict=True)) for r in rows]
+        return AuditPage(
+            rows=tuple(dict(zip(keys, r, strict=True)) for r in rows),
+            total=int(total),
+            page=page,
+            pages=max(1, -(-int(total) // page_size)),
+            anonymous_hidden=int(hidden),
+            actions=tuple(actions),
+        )
+
+
+#: The actor of entries nobody verified (failed and refused logins).
+ANONYMOUS_ACTOR = "-"
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """Which audit entries to show: an action, a user (exact name), a date range (UTC days,
+    both ends included), and whether to include anonymous entries."""
+
+    action: str | None = None
+    user: str | None = None
+    since: dt.date | None = None
+    until: dt.date | None = None
+    anonymous: bool = False
+
+    @classmethod
+    def parse(cls, params: dict[str, str]) -> AuditFilter:
+        """From query parameters ``action``, ``user``, ``from``, ``to`` (YYYY-MM-DD) and
+        ``anonymous`` (1/true/yes/on); :class:`ConfigError` names a bad one."""
+
+        def day(key: str) -> dt.date | None:
+            value = (params.get(key) or "").strip()
+            if not value:
+                return None
+            try:
+                return dt.date.fromisoformat(value)
+            except ValueError:
+                raise ConfigError(
+                    f"{key}: expected a date as YYYY-MM-DD", hint="e.g. 2026-01-31"
+                ) from None
+
+        return cls(
+            action=(params.get("action") or "").strip()[:64] or None,
+            user=(params.get("user") or "").strip()[:64] or None,
+            since=day("from"),
+            until=day("to"),
+            anonymous=(params.get("anonymous") or "").lower() in ("1", "true", "yes", "on"),
+        )
+
+    def sql(self) -> tuple[list[str], list[object]]:
+        clauses: list[str] = []
+        args: list[object] = []
+        if self.action:
+            clauses.append("action = ?")
+            args.append(self.action)
+        if self.user:
+            clauses.append("username = ?")
+            args.append(self.user)
+        if self.since:
+            clauses.append("at >= ?")  # ISO timestamps sort as text
+            args.append(self.since.isoformat())
+        if self.until:
+            clauses.append("at < ?")
+            args.append((self.until + dt.timedelta(days=1)).isoformat())
+        if not self.anonymous:
+            clauses.append("username <> ?")
+            args.append(ANONYMOUS_ACTOR)
+        return clauses, args
+
+    def query(self) -> dict[str, str]:
+        """The filter as query parameters (for page links)."""
+        out = {
+            "action": self.action or "",
+            "user": self.user or "",
+            "from": self.since.isoformat() if self.since else "",
+            "to": self.until.isoformat() if self.until else "",
+            "anonymous": "1" if self.anonymous else "",
+        }
+        return {k: v for k, v in out.items() if v}
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    rows: tuple[dict[str, object], ...]
+    total: int
+    page: int
+    pages: int
+    #: anonymous entries left out of this view (0 when they are shown)
+    anonymous_hidden: int
+    #: every action the log holds (for the filter's choices)
+    actions: tuple[str, ...]
 
 
 def csrf_matches(expected: str | None, given: str | None) -> bool:
