@@ -10,6 +10,7 @@ closed network. The JSON API is described at ``/openapi.json`` and listed at ``/
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
@@ -35,6 +36,7 @@ from everyfamily.web.access import (
 from everyfamily.web.auth import (
     ANONYMOUS,
     LOGIN_CSRF_COOKIE,
+    LOGIN_CSRF_SECONDS,
     SESSION_COOKIE,
     SESSION_SECONDS,
     AuditFilter,
@@ -44,6 +46,8 @@ from everyfamily.web.auth import (
     UserStore,
     client_address,
     csrf_matches,
+    login_csrf_pair,
+    login_csrf_valid,
     parse_proxies,
 )
 from everyfamily.web.labels import BANDS, dimension_label, group_label, level_label
@@ -416,6 +420,8 @@ def create_app(
         web_settings = dashboard.outputs.settings.get("web") or {}
         trusted_proxies = tuple(web_settings.get("trusted_proxies") or ())
     app.state.trusted_proxies = parse_proxies(trusted_proxies)
+    # signs the login form's CSRF cookie (local mode has no login: a throwaway key will do)
+    app.state.csrf_secret = users.install_secret() if users is not None else os.urandom(32)
     app.state.policy = SessionPolicy(users) if users is not None else (policy or StaticPolicy())
     app.add_middleware(SecurityHeaders, csp=_csp(dashboard.basemap_url))
 
@@ -512,11 +518,9 @@ def _routes(app: FastAPI) -> None:
     # --- login, logout, audit -----------------------------------------------------------------
     @app.get("/login", response_class=HTMLResponse, include_in_schema=False)
     def page_login(request: Request) -> Response:
-        import secrets
-
-        token = secrets.token_urlsafe(32)
+        token, cookie = login_csrf_pair(request.app.state.csrf_secret)
         resp = _page(request, "login.html", csrf=token, message="")
-        _set_cookie(resp, LOGIN_CSRF_COOKIE, token, 3600)
+        _set_cookie(resp, LOGIN_CSRF_COOKIE, cookie, LOGIN_CSRF_SECONDS)
         resp.headers["Cache-Control"] = "no-store"
         return resp
 
@@ -526,7 +530,8 @@ def _routes(app: FastAPI) -> None:
         if users is None:
             raise AccessDenied("logins are off", hint="this dashboard runs in local mode")
         form = await _form(request)
-        if not csrf_matches(request.cookies.get(LOGIN_CSRF_COOKIE), form.get("csrf")):
+        secret = request.app.state.csrf_secret
+        if not login_csrf_valid(secret, request.cookies.get(LOGIN_CSRF_COOKIE), form.get("csrf")):
             raise AccessDenied("the form has expired", hint="reload the login page")
         peer = request.client.host if request.client else "-"
         client = client_address(

@@ -121,6 +121,10 @@ CREATE TABLE IF NOT EXISTS login_known (
     key_sha256 TEXT PRIMARY KEY,
     at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS install (
+    name TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+);
 CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
@@ -249,6 +253,17 @@ class UserStore:
             con.executescript(_SCHEMA)
         with suppress(OSError):  # filesystems without modes
             self.path.chmod(0o600)
+
+    def install_secret(self) -> bytes:
+        """This install's 256-bit secret for signing cookies (made once, kept in the users
+        file, which is 0600; every worker reads the same one)."""
+        with self._con() as con:
+            con.execute(
+                "INSERT OR IGNORE INTO install (name, value) VALUES ('cookie_key', ?)",
+                (secrets.token_bytes(32),),
+            )
+            (value,) = con.execute("SELECT value FROM install WHERE name = 'cookie_key'").fetchone()
+        return bytes(value)
 
     @classmethod
     def for_output(cls, out_dir: Path) -> UserStore:
@@ -615,6 +630,44 @@ class AuditPage:
     anonymous_hidden: int
     #: every action the log holds (for the filter's choices)
     actions: tuple[str, ...]
+
+
+#: A login form's CSRF pair is good for this long.
+LOGIN_CSRF_SECONDS = 3600
+
+
+def _login_csrf_sig(secret: bytes, nonce: str, issued: int) -> str:
+    msg = f"ef-login-csrf\0{nonce}\0{issued}".encode()
+    return hmac.new(secret, msg, hashlib.sha256).hexdigest()
+
+
+def login_csrf_pair(secret: bytes, now: float | None = None) -> tuple[str, str]:
+    """(form token, cookie value) of a login form: the signed double-submit cookie (OWASP
+    CSRF Prevention Cheat Sheet): the cookie carries the form's random token, when it was
+    issued, and an HMAC-SHA256 of both under the install's secret, so a cookie planted by
+    someone without the secret (a sibling subdomain, a man in the middle on plain http)
+    never validates."""
+    nonce = secrets.token_urlsafe(32)
+    issued = int(time.time() if now is None else now)
+    return nonce, f"{nonce}.{issued}.{_login_csrf_sig(secret, nonce, issued)}"
+
+
+def login_csrf_valid(
+    secret: bytes, cookie: str | None, given: str | None, now: float | None = None
+) -> bool:
+    """Does the login form's token match a cookie this install signed in the last hour?"""
+    if not cookie or not given or len(cookie) > 256:
+        return False
+    parts = cookie.split(".")
+    if len(parts) != 3 or not parts[1].isdigit():
+        return False
+    nonce, issued, sig = parts[0], int(parts[1]), parts[2]
+    age = (time.time() if now is None else now) - issued
+    return (
+        0 <= age <= LOGIN_CSRF_SECONDS
+        and hmac.compare_digest(sig, _login_csrf_sig(secret, nonce, issued))
+        and hmac.compare_digest(nonce, str(given))
+    )
 
 
 def csrf_matches(expected: str | None, given: str | None) -> bool:
