@@ -222,6 +222,11 @@ def swap_in(staging: Path, out_dir: Path) -> None:
     previous = out_dir.with_name(out_dir.name + ".previous")
     if previous.exists():
         shutil.rmtree(previous)
+    try:  # a process working inside the output folder follows it to the new one
+        cwd: Path | None = Path.cwd()
+    except OSError:
+        cwd = None
+    inside = cwd is not None and (cwd == out_dir or out_dir in cwd.parents)
     if out_dir.is_dir():
         produced = set(_outputs_of(out_dir))
         for old in out_dir.iterdir():
@@ -238,6 +243,8 @@ def swap_in(staging: Path, out_dir: Path) -> None:
         out_dir.rename(previous)
     staging.rename(out_dir)
     shutil.rmtree(previous, ignore_errors=True)
+    if inside and cwd is not None and cwd.is_dir():
+        os.chdir(cwd)
 
 
 def _outputs_of(out_dir: Path) -> list[str]:

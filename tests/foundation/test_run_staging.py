@@ -68,7 +68,7 @@ def test_a_run_that_fails_late_leaves_the_previous_outputs_byte_identical(
 
 
 def test_swap_in_keeps_what_the_old_run_did_not_write_and_drops_what_it_did(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out, staging = tmp_path / "out", tmp_path / "out.staging"
     (out / "scenario").mkdir(parents=True)
@@ -83,7 +83,9 @@ def test_swap_in_keeps_what_the_old_run_did_not_write_and_drops_what_it_did(
     (staging / "reach.csv").write_text("new")
     (staging / "run.json").write_text(json.dumps({"outputs": ["reach.csv", "run.json"]}))
     inode = os.stat(out / "users.sqlite").st_ino
+    monkeypatch.chdir(out / "scenario")  # `everyfamily run ... --out .` from inside
     swap_in(staging, out)
+    assert Path("project.yaml").read_text() == "a"  # the process followed to the new folder
     assert sorted(p.name for p in out.iterdir()) == ["reach.csv", "run.json", "scenario",
                                                      "users.sqlite"]  # fmt: skip
     assert (out / "reach.csv").read_text() == "new"

@@ -372,13 +372,14 @@ class UserStore:
     # --- login -----------------------------------------------------------------------------
 
     @staticmethod
-    def _buckets(username: str, client: str) -> list[tuple[str, int, float]]:
-        """(bucket key, free failures, back-off cap) of a login: address, name at address,
-        name anywhere. Keys are hashed with what they count, so buckets never collide."""
+    def _buckets(username: str, client: str) -> list[tuple[str, int, float, bool]]:
+        """(bucket key, free failures, back-off cap, spared at the user's known address) of a
+        login: address, name at address, name anywhere. Keys are hashed with what they
+        count, so buckets never collide."""
         return [
-            (_sha("client\0" + client), ATTEMPTS_PER_WINDOW, LOCKOUT_SECONDS),
-            (_sha("user-at\0" + username + "\0" + client), MAX_FAILURES, LOCKOUT_SECONDS),
-            (_sha("user\0" + username), USER_FAILURES_ANY_ADDRESS, USER_BACKOFF_CAP_SECONDS),
+            (_sha("client\0" + client), ATTEMPTS_PER_WINDOW, LOCKOUT_SECONDS, False),
+            (_sha("user-at\0" + username + "\0" + client), MAX_FAILURES, LOCKOUT_SECONDS, False),
+            (_sha("user\0" + username), USER_FAILURES_ANY_ADDRESS, USER_BACKOFF_CAP_SECONDS, True),
         ]
 
     def _known_key(self, username: str, client: str) -> str:
@@ -394,8 +395,8 @@ class UserStore:
                 "SELECT 1 FROM login_known WHERE key_sha256 = ? AND at > ?",
                 (self._known_key(username, client), now - KNOWN_ADDRESS_DAYS * 86400),
             ).fetchone()
-            for key, free, cap in self._buckets(username, client):
-                if known and cap == USER_BACKOFF_CAP_SECONDS:
+            for key, free, cap, spared in self._buckets(username, client):
+                if known and spared:
                     continue  # the user's own address is spared the any-address bucket
                 n, last = con.execute(
                     "SELECT count(*), max(at) FROM login_throttle WHERE key_sha256 = ? AND at > ?",
@@ -417,7 +418,7 @@ class UserStore:
                 "INSERT INTO login_throttle (key_sha256, user_sha256, at) VALUES (?, ?, ?)",
                 [
                     (key, "" if i == 0 else user_key, now)
-                    for i, (key, _free, _cap) in enumerate(self._buckets(username, client))
+                    for i, (key, *_rest) in enumerate(self._buckets(username, client))
                 ],
             )
 
