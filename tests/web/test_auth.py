@@ -14,6 +14,7 @@ import pytest
 from everyfamily.errors import AccessDenied
 from everyfamily.web.auth import (
     ATTEMPTS_PER_WINDOW,
+    BACKOFF_BASE_SECONDS,
     FORGET_SECONDS,
     MAX_FAILURES,
     USER_BACKOFF_CAP_SECONDS,
@@ -45,9 +46,10 @@ def _age(path: Path, seconds: float) -> None:
 
 
 def test_backoff_doubles_after_the_free_failures_up_to_its_cap() -> None:
-    assert [backoff_seconds(n, 5, 900) for n in range(4, 10)] == [0, 1, 2, 4, 8, 16]
-    assert backoff_seconds(20, 5, 900) == 900  # 2**15 s, capped at 15 minutes
+    assert [backoff_seconds(n, 5, 900, base=1) for n in range(4, 10)] == [0, 1, 2, 4, 8, 16]
+    assert backoff_seconds(20, 5, 900, base=1) == 900  # 2**15 s, capped at 15 minutes
     assert backoff_seconds(10_000, 5, 60) == 60
+    assert backoff_seconds(5, 5, 900) == BACKOFF_BASE_SECONDS == 5
 
 
 def test_rate_limit_survives_a_restart(tmp_path: Path) -> None:
@@ -78,14 +80,14 @@ def test_address_backoff_doubles_then_old_failures_expire(tmp_path: Path) -> Non
     for i in range(ATTEMPTS_PER_WINDOW - 1):
         _fail(a, user=f"nobody{i}")
     _fail(b, user="nobody9")  # the 10th failure is still answered as a failure, not refused
-    with pytest.raises(AccessDenied, match="too many"):  # now a 1 s wait
+    with pytest.raises(AccessDenied, match="too many"):  # now a 5 s wait
         b.store.login("someone", "not the password", CLIENT)
-    _age(path, 1.5)
-    _fail(a, user="nobody10")  # the wait is over: the 11th is answered (then a 2 s wait)
-    _age(path, 1.5)
-    with pytest.raises(AccessDenied, match="too many"):  # 1.5 s < 2 s
+    _age(path, BACKOFF_BASE_SECONDS + 0.5)
+    _fail(a, user="nobody10")  # the wait is over: the 11th is answered (then a 10 s wait)
+    _age(path, BACKOFF_BASE_SECONDS + 0.5)
+    with pytest.raises(AccessDenied, match="too many"):  # 5.5 s < 10 s
         a.store.login("someone", "not the password", CLIENT)
-    _age(path, 1.0)
+    _age(path, BACKOFF_BASE_SECONDS)
     _fail(a, user="nobody11")
     # FORGET_SECONDS pass: every failure is forgotten, and deleted at the next failure
     _age(path, FORGET_SECONDS + 1)

@@ -3,7 +3,7 @@
 One small SQLite file (default ``OUT/users.sqlite``, outside the analysis store) holds:
 
 * ``users``: name, argon2id hash (argon2-cffi's defaults, RFC 9106), role, assigned areas,
-  disabled flag, failed-login count and lock-out time;
+  disabled flag (its old ``failed``/``locked_until`` columns are no longer used: see below);
 * ``sessions``: the SHA-256 of each session token (a stolen copy of the file gives no
   usable cookie), its user, its CSRF token and its expiry;
 * ``audit``: append-only (who, what, when, purpose). SQLite triggers refuse every UPDATE and
@@ -13,11 +13,11 @@ Sessions: a new random token (``secrets.token_urlsafe``, 256 bits) on every logi
 cookie a browser presented before is discarded, so a session id planted before login
 (session fixation) never becomes a logged-in session. Cookies are ``Secure``, ``HttpOnly``
 and ``SameSite=Strict``. Every state-changing request (POST) carries a CSRF token checked
-against the session (or, for the login form itself, against a pre-login cookie: the
-double-submit pattern, OWASP CSRF Prevention Cheat Sheet).
+against the session (or, for the login form itself, against a pre-login cookie signed with
+the install's secret: the signed double-submit pattern, OWASP CSRF Prevention Cheat Sheet).
 
 Login attempts (OWASP Authentication Cheat Sheet, "Login Throttling"): failures are counted
-in three buckets, each with its own exponential back-off (a wait of 1 s, 2 s, 4 s ... after
+in three buckets, each with its own exponential back-off (a wait of 5 s, 10 s, 20 s ... after
 the bucket's free failures, up to a cap), never one shared global bucket:
 
 * the client address (:data:`ATTEMPTS_PER_WINDOW` free failures, wait up to
@@ -72,6 +72,8 @@ ATTEMPTS_PER_WINDOW = 10
 #: (short: it can touch the real user, who is spared it from an address known for them).
 USER_FAILURES_ANY_ADDRESS = 30
 USER_BACKOFF_CAP_SECONDS = 60
+#: The first wait once a bucket's free failures are used up; it doubles with each failure.
+BACKOFF_BASE_SECONDS = 5
 #: A failure counts for this long (then it is forgotten and deleted).
 FORGET_SECONDS = LOCKOUT_SECONDS
 #: Kept for callers of the old per-window limit: failures count for FORGET_SECONDS now.
@@ -160,13 +162,15 @@ def _sha(token: str) -> str:
 Proxies = tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
 
 
-def backoff_seconds(failures: int, free: int, cap: float) -> float:
+def backoff_seconds(
+    failures: int, free: int, cap: float, base: float = BACKOFF_BASE_SECONDS
+) -> float:
     """Wait before the next attempt after ``failures`` recent failures: none for the first
-    ``free``, then 1 s, 2 s, 4 s ... doubling per failure, never more than ``cap``
-    (exponential back-off, OWASP Authentication Cheat Sheet)."""
+    ``free``, then ``base``, 2 x ``base``, 4 x ``base`` ... doubling per failure, never more
+    than ``cap`` (exponential back-off, OWASP Authentication Cheat Sheet)."""
     if failures < free:
         return 0.0
-    return float(min(cap, 2.0 ** min(failures - free, 32)))
+    return float(min(cap, base * 2.0 ** min(failures - free, 32)))
 
 
 def parse_proxies(
@@ -467,6 +471,9 @@ class UserStore:
                     (self._hasher.hash(password), username),
                 )
             con.execute("DELETE FROM sessions WHERE expires < ?", (time.time(),))
+            con.execute(
+                "DELETE FROM login_known WHERE at < ?", (time.time() - KNOWN_ADDRESS_DAYS * 86400,)
+            )
             con.execute(
                 "INSERT OR REPLACE INTO login_known (key_sha256, at) VALUES (?, ?)",
                 (self._known_key(username, client), time.time()),
