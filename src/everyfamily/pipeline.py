@@ -114,15 +114,7 @@ def run_pipeline(
         )
     out_dir = Path(out_dir)
     staging = staging_dir(out_dir)
-    previous = out_dir.absolute().with_name(out_dir.absolute().name + ".previous")
-    if previous.exists() and not out_dir.exists():
-        from everyfamily.errors import ConfigError
-
-        raise ConfigError(
-            f"{out_dir} is missing but {previous} holds an earlier run's outputs (a run was "
-            "stopped while swapping folders)",
-            hint=f"rename {previous.name} back to {out_dir.name}, or delete it",
-        )
+    check_not_mid_swap(out_dir)
     if staging.exists():
         echo(f"removing {staging}, left by an earlier run that did not finish")
         shutil.rmtree(staging)
@@ -199,6 +191,21 @@ def run_pipeline(
     swap_in(staging, out_dir)
     echo(f"outputs written to {out_dir.resolve()}")
     return ctx.metadata
+
+
+def check_not_mid_swap(out_dir: Path) -> None:
+    """A one-line error if a run was stopped between the two renames of :func:`swap_in`
+    (``OUT`` gone, ``OUT.previous`` holding the earlier outputs): nothing is guessed."""
+    out_dir = Path(out_dir)
+    previous = out_dir.absolute().with_name(out_dir.absolute().name + ".previous")
+    if previous.exists() and not out_dir.exists():
+        from everyfamily.errors import ConfigError
+
+        raise ConfigError(
+            f"{out_dir} is missing but {previous} holds an earlier run's outputs (a run was "
+            "stopped while swapping folders)",
+            hint=f"rename {previous.name} back to {out_dir.name}, or delete it",
+        )
 
 
 def staging_dir(out_dir: Path) -> Path:

@@ -11,7 +11,13 @@ from typing import Any
 import pytest
 
 from everyfamily.errors import EveryfamilyError
-from everyfamily.pipeline import run_pipeline, run_status, staging_dir, swap_in
+from everyfamily.pipeline import (
+    check_not_mid_swap,
+    run_pipeline,
+    run_status,
+    staging_dir,
+    swap_in,
+)
 from everyfamily.web.auth import UserStore
 
 pytestmark = pytest.mark.slow
@@ -92,3 +98,13 @@ def test_swap_in_keeps_what_the_old_run_did_not_write_and_drops_what_it_did(
     assert (out / "scenario" / "project.yaml").read_text() == "a"
     assert os.stat(out / "users.sqlite").st_ino == inode  # the same file, not a copy
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_a_swap_stopped_between_its_renames_is_a_one_line_error(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    check_not_mid_swap(out)  # a first run: nothing there, nothing to say
+    (tmp_path / "out.previous").mkdir()
+    with pytest.raises(EveryfamilyError, match=r"out is missing but .*out\.previous holds"):
+        check_not_mid_swap(out)
+    out.mkdir()
+    check_not_mid_swap(out)  # both there: swap_in deletes the stale one

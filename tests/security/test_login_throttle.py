@@ -5,6 +5,7 @@ Each test serves the fixture's outputs with its own users file, so the buckets s
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
@@ -13,7 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 from httpx import Response
+from pydantic import ValidationError
 
+from everyfamily.config import WebSettings
 from everyfamily.errors import ConfigError
 from everyfamily.web import create_app
 from everyfamily.web.auth import (
@@ -41,7 +44,7 @@ def serve(out_dir: Path, tmp_path: Path) -> Iterator[Serve]:
     store = UserStore(tmp_path / "users.sqlite")
     store.add("admin", PASSWORD, "admin")
 
-    def start(trusted_proxies: tuple[str, ...] = ()) -> AbstractContextManager[str]:
+    def start(trusted_proxies: tuple[str, ...] | None = ()) -> AbstractContextManager[str]:
         return running(create_app(out_dir, users=store, trusted_proxies=trusted_proxies))
 
     yield start
@@ -73,9 +76,16 @@ def test_forged_forwarded_for_does_not_reset_the_address_limit(serve: Serve) -> 
         assert r.status_code == 401 and "too many login attempts" in r.text
 
 
-def test_one_noisy_address_does_not_lock_the_user_out_from_another(serve: Serve) -> None:
-    # behind a trusted proxy (the loopback peer), X-Forwarded-For names the client
-    with serve(trusted_proxies=("127.0.0.1",)) as base:
+def test_one_noisy_address_does_not_lock_the_user_out_from_another(
+    serve: Serve, out_dir: Path
+) -> None:
+    # behind a trusted proxy (the loopback peer, named by the run's web.trusted_proxies
+    # setting), X-Forwarded-For names the client
+    run_file = out_dir / "run.json"
+    run = json.loads(run_file.read_text(encoding="utf-8"))
+    run["settings"]["web"] = {"trusted_proxies": ["127.0.0.0/8"]}
+    run_file.write_text(json.dumps(run), encoding="utf-8")
+    with serve(trusted_proxies=None) as base:
         noisy, real = "203.0.113.66", "198.51.100.7"
         answers = [_login(base, "admin", "wrong guess", forwarded_for=noisy).text
                    for _ in range(MAX_FAILURES + 6)]  # fmt: skip
@@ -98,3 +108,5 @@ def test_client_address_trusts_the_header_only_from_configured_proxies() -> None
     assert client_address("10.0.0.5", "not-an-address", proxies) == "10.0.0.5"
     with pytest.raises(ConfigError, match="not an IP address"):
         parse_proxies(["proxy.example"])
+    with pytest.raises(ValidationError, match="not an IP address or network"):
+        WebSettings(trusted_proxies=["10.0.0.0/33"])
