@@ -1,7 +1,7 @@
 """Benchmark: do the findings cry wolf? Null calibration and power on synthetic worlds.
 
 Usage: ``python bench/bench_null_calibration.py [N_SEEDS] [--full] [--power-seeds=K]
-[--keep=DIR]``. For N seeds (default 2 on a shared laptop, 20 with ``--full``, issue 14's
+[--keep=DIR] [--worlds=knowsley,town]``. For N seeds (default 2 on a shared laptop, 20 with ``--full``, issue 14's
 target) it generates the null Knowsley world (``Stories.none()``: nothing planted), runs the
 whole pipeline (about 30 s of CPU a run) and counts the striking findings. Power is measured
 on the first K seeds (default N) so that the null side can have more seeds than the planted
@@ -133,7 +133,10 @@ def main(argv: list[str]) -> None:
     keep = _option(argv, "keep")
     refind = "--refind" in argv
     seeds = [1000 + i for i in range(n)]
+    only = _option(argv, "worlds")
     for world, run in WORLDS.items():
+        if only and world not in only.split(","):
+            continue
         counts: list[int] = []
         kinds: dict[str, int] = {}
         hits: dict[str, int] = {}

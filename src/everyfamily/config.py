@@ -447,6 +447,26 @@ class OutputSettings(Strict):
     )
 
 
+class WebSettings(Strict):
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses or networks (10.0.0.5, 10.0.0.0/24) of reverse proxies in front "
+        "of the dashboard whose X-Forwarded-For header names the client for the login rate "
+        "limit. Default none: the header is ignored (a client could forge it).",
+    )
+
+    @model_validator(mode="after")
+    def _networks(self) -> WebSettings:
+        import ipaddress
+
+        for value in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(value, strict=False)
+            except ValueError:
+                raise ValueError(f"{value!r} is not an IP address or network") from None
+        return self
+
+
 NetworkFormat = Literal["osm_pbf", "lines"]
 
 
@@ -715,6 +735,7 @@ class Project(Strict):
     linkage: LinkageSettings = Field(default_factory=LinkageSettings, description="Record linkage.")
     privacy: PrivacySettings = Field(default_factory=PrivacySettings, description="Privacy.")
     outputs: OutputSettings = Field(default_factory=OutputSettings, description="Outputs.")
+    web: WebSettings = Field(default_factory=WebSettings, description="The web dashboard.")
     communities: CommunitiesSettings = Field(
         default_factory=CommunitiesSettings, description="Emerging communities."
     )

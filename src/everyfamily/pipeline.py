@@ -5,13 +5,20 @@ stores (``everyfamily.stores``: identifiable and analysis, encrypted), runs each
 zone, times it, and writes run.json (versions, seed, data vintages,
 settings, timings, row reconciliation). Stages that have not been built yet are skipped and
 say so in run.json.
+
+Every run writes into a staging folder next to the output folder (``OUT.staging``, starting
+from a copy of the previous run's stores, which carry state from run to run) and only a
+complete run is swapped in, by renaming folders: a run that fails or is killed leaves the
+previous outputs as they were, never a mix of two runs (:func:`swap_in`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import platform
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +27,7 @@ from typing import Any
 
 from everyfamily import __version__
 from everyfamily.config import Project
+from everyfamily.errors import EveryfamilyError
 
 Echo = Callable[[str], None]
 
@@ -104,9 +112,29 @@ def run_pipeline(
             f"{out_dir}: the output folder is a file",
             hint="give --out a folder (new or a previous run's)",
         )
-    out_dir.mkdir(parents=True, exist_ok=True)
-    engine = open_stores(out_dir, project.privacy)
-    ctx = RunContext(project=project, out_dir=out_dir, engine=engine, echo=echo, seed=seed)
+    out_dir = Path(out_dir)
+    staging = staging_dir(out_dir)
+    check_not_mid_swap(out_dir)
+    if staging.exists():
+        echo(f"removing {staging}, left by an earlier run that did not finish")
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    # the stores carry state between runs into one folder (ids kept stable, cells kept
+    # suppressed): the staging run starts from a copy of the previous run's
+    for rel in STORE_PATHS.values():
+        for old in out_dir.glob(rel + "*") if out_dir.is_dir() else ():
+            if old.is_file():
+                new = staging / old.relative_to(out_dir)
+                if not new.parent.exists():
+                    new.parent.mkdir(parents=True)
+                    shutil.copymode(old.parent, new.parent)
+                shutil.copy2(old, new)
+    try:
+        engine = open_stores(staging, project.privacy)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    ctx = RunContext(project=project, out_dir=staging, engine=engine, echo=echo, seed=seed)
     ctx.metadata.update(
         {
             "everyfamily_run": 1,
@@ -126,10 +154,9 @@ def run_pipeline(
             "status": "running",
         }
     )
-    # run.json says "running" before any output is replaced, so a folder left by a failed or
-    # killed run never passes for a finished one (its files may mix two runs): `serve`
-    # refuses it unless told otherwise.
-    _write_run_json(out_dir, ctx.metadata)
+    # run.json says "running" from the start, so a staging folder left by a killed run never
+    # passes for a finished one
+    _write_run_json(staging, ctx.metadata)
     current = ""
     try:
         for name, stage, zone in _stages():
@@ -144,13 +171,102 @@ def run_pipeline(
         ctx.metadata["status"] = "failed"
         # the class and the stage only: a message could hold a value from a record
         ctx.metadata["failure"] = {"stage": current, "error": type(exc).__name__}
+        kept = (
+            f"the previous outputs in {out_dir} are unchanged; this run's partial outputs "
+            f"are in {staging}"
+        )
+        echo(f"run failed in stage {current or 'setup'}: {kept}")
+        if isinstance(exc, EveryfamilyError):
+            exc.hint = f"{exc.hint}; {kept}" if exc.hint else kept
+            exc.args = (exc.one_line(),)
+        else:
+            exc.add_note(kept)
         raise
     finally:
         engine.close()
         ctx.metadata["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        _write_run_json(out_dir, ctx.metadata)
+        if ctx.metadata["status"] == "complete":
+            ctx.metadata["outputs"] = sorted(p.name for p in staging.iterdir())
+        _write_run_json(staging, ctx.metadata)
+    swap_in(staging, out_dir)
     echo(f"outputs written to {out_dir.resolve()}")
     return ctx.metadata
+
+
+def check_not_mid_swap(out_dir: Path) -> None:
+    """A one-line error if a run was stopped between the two renames of :func:`swap_in`
+    (``OUT`` gone, ``OUT.previous`` holding the earlier outputs): nothing is guessed."""
+    out_dir = Path(out_dir)
+    previous = out_dir.absolute().with_name(out_dir.absolute().name + ".previous")
+    if previous.exists() and not out_dir.exists():
+        from everyfamily.errors import ConfigError
+
+        raise ConfigError(
+            f"{out_dir} is missing but {previous} holds an earlier run's outputs (a run was "
+            "stopped while swapping folders)",
+            hint=f"rename {previous.name} back to {out_dir.name}, or delete it",
+        )
+
+
+def staging_dir(out_dir: Path) -> Path:
+    """Where a run into ``out_dir`` writes until it is complete: beside it, on the same
+    filesystem, so the swap is a rename."""
+    out_dir = Path(out_dir).absolute()
+    return out_dir.with_name(out_dir.name + ".staging")
+
+
+def swap_in(staging: Path, out_dir: Path) -> None:
+    """Replace ``out_dir`` by the complete run in ``staging``.
+
+    Whatever the old folder holds that its run did not write (the users store and audit log,
+    extracts, a demo's scenario) moves to the new one first: files by a hard link (so they
+    never go missing from the folder in use), folders by a rename. Then two renames: the old
+    folder aside to ``OUT.previous``, the staging folder to ``OUT``; then the old one is
+    deleted. POSIX rename is atomic, so a reader sees the old folder or the new one, never a
+    mix; a crash between the two renames leaves ``OUT.previous`` and ``OUT.staging`` whole
+    (the one-line error of the next run names them)."""
+    out_dir = Path(out_dir).absolute()
+    previous = out_dir.with_name(out_dir.name + ".previous")
+    if previous.exists():
+        shutil.rmtree(previous)
+    try:  # a process working inside the output folder follows it to the new one
+        cwd: Path | None = Path.cwd()
+    except OSError:
+        cwd = None
+    inside = cwd is not None and (cwd == out_dir or out_dir in cwd.parents)
+    if out_dir.is_dir():
+        produced = set(_outputs_of(out_dir))
+        for old in out_dir.iterdir():
+            new = staging / old.name
+            if old.name in produced or new.exists() or new.is_symlink():
+                continue  # the old run's output (replaced), or written again by this run
+            if old.is_dir() and not old.is_symlink():
+                old.rename(new)
+            else:
+                try:
+                    os.link(old, new, follow_symlinks=False)
+                except OSError:  # a filesystem without hard links
+                    shutil.copy2(old, new, follow_symlinks=False)
+        out_dir.rename(previous)
+    staging.rename(out_dir)
+    shutil.rmtree(previous, ignore_errors=True)
+    if inside and cwd is not None and cwd.is_dir():
+        os.chdir(cwd)
+
+
+def _outputs_of(out_dir: Path) -> list[str]:
+    """The entries a finished run wrote (run.json ``outputs``; older runs did not list them:
+    their store files and run.json at least)."""
+    from everyfamily.stores import STORE_PATHS
+
+    try:
+        meta = json.loads((out_dir / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        meta = {}
+    listed = meta.get("outputs") if isinstance(meta, dict) else None
+    if isinstance(listed, list):
+        return [str(x) for x in listed]
+    return ["run.json", *(Path(rel).parts[0] for rel in STORE_PATHS.values())]
 
 
 def _write_run_json(out_dir: Path, metadata: dict[str, Any]) -> None:

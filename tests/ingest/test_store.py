@@ -278,14 +278,16 @@ def test_a_failed_run_is_marked_failed_and_serve_refuses_its_folder(
 ) -> None:
     from everyfamily.cli import main
     from everyfamily.errors import DataError
-    from everyfamily.pipeline import run_pipeline, run_status
+    from everyfamily.pipeline import run_pipeline, run_status, staging_dir
 
     path = write_csv(tmp_path / "births.csv", HEADER, ROWS)
     wrong = make_project(source_dict(path, date_formats={"date_of_birth": "%Y-%m-%d"}))
-    out = tmp_path / "out"
     monkeypatch.setenv(wrong.privacy.key_env, "store-test-key-0123456789abcdef")
     with pytest.raises(DataError):
-        run_pipeline(wrong, out_dir=out, echo=lambda _m: None)
+        run_pipeline(wrong, out_dir=tmp_path / "results", echo=lambda _m: None)
+    # the failed run stays in its staging folder (the output folder is left as it was)
+    assert not (tmp_path / "results").exists()
+    out = staging_dir(tmp_path / "results")
     meta = json.loads((out / "run.json").read_text(encoding="utf-8"))
     assert meta["status"] == "failed"
     assert meta["failure"] == {"stage": "ingest", "error": "DataError"}

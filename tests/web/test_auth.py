@@ -1,5 +1,5 @@
 """Login protection that must survive a restart and be shared by every worker process: the
-per-address rate limit and the per-user lock-out live in the users file, not in memory.
+per-address and per-user-name back-offs live in the users file, not in memory.
 
 Two :class:`SessionPolicy` objects over two :class:`UserStore` objects on the same file stand
 for two worker processes (or one process before and after a restart)."""
@@ -7,7 +7,6 @@ for two worker processes (or one process before and after a restart)."""
 from __future__ import annotations
 
 import sqlite3
-import time
 from pathlib import Path
 
 import pytest
@@ -15,10 +14,14 @@ import pytest
 from everyfamily.errors import AccessDenied
 from everyfamily.web.auth import (
     ATTEMPTS_PER_WINDOW,
+    BACKOFF_BASE_SECONDS,
+    FORGET_SECONDS,
     MAX_FAILURES,
-    WINDOW_SECONDS,
+    USER_BACKOFF_CAP_SECONDS,
+    USER_FAILURES_ANY_ADDRESS,
     SessionPolicy,
     UserStore,
+    backoff_seconds,
 )
 
 PASSWORD = "correct horse battery staple"
@@ -34,15 +37,30 @@ def _fail(policy: SessionPolicy, client: str = CLIENT, user: str = "nobody") -> 
         policy.store.login(user, "not the password", client)
 
 
+def _age(path: Path, seconds: float) -> None:
+    """Move every recorded failure ``seconds`` into the past (time passing, for the file)."""
+    con = sqlite3.connect(path)
+    with con:
+        con.execute("UPDATE login_throttle SET at = at - ?", (seconds,))
+    con.close()
+
+
+def test_backoff_doubles_after_the_free_failures_up_to_its_cap() -> None:
+    assert [backoff_seconds(n, 5, 900, base=1) for n in range(4, 10)] == [0, 1, 2, 4, 8, 16]
+    assert backoff_seconds(20, 5, 900, base=1) == 900  # 2**15 s, capped at 15 minutes
+    assert backoff_seconds(10_000, 5, 60) == 60
+    assert backoff_seconds(5, 5, 900) == BACKOFF_BASE_SECONDS == 5
+
+
 def test_rate_limit_survives_a_restart(tmp_path: Path) -> None:
     path = tmp_path / "users.sqlite"
     first, _ = _two_workers(path)
-    for _ in range(ATTEMPTS_PER_WINDOW):
-        _fail(first)
+    for i in range(ATTEMPTS_PER_WINDOW):  # a new name each time: the address bucket only
+        _fail(first, user=f"nobody{i}")
     del first  # the process ends
     restarted = SessionPolicy(UserStore(path))
     with pytest.raises(AccessDenied, match="too many"):
-        restarted.store.login("nobody", "not the password", CLIENT)
+        restarted.store.login("someone", "not the password", CLIENT)
     # another address is not affected
     _fail(restarted, client="192.0.2.78")
 
@@ -50,51 +68,82 @@ def test_rate_limit_survives_a_restart(tmp_path: Path) -> None:
 def test_rate_limit_is_shared_between_workers(tmp_path: Path) -> None:
     a, b = _two_workers(tmp_path / "users.sqlite")
     for i in range(ATTEMPTS_PER_WINDOW):  # 5 failures through each worker: 10 in all
-        _fail(a if i % 2 else b)
+        _fail(a if i % 2 else b, user=f"nobody{i}")
     for worker in (a, b):
         with pytest.raises(AccessDenied, match="too many"):
-            worker.store.login("nobody", "not the password", CLIENT)
+            worker.store.login("someone", "not the password", CLIENT)
 
 
-def test_nine_failures_are_still_allowed_and_old_ones_expire(tmp_path: Path) -> None:
+def test_address_backoff_doubles_then_old_failures_expire(tmp_path: Path) -> None:
     path = tmp_path / "users.sqlite"
     a, b = _two_workers(path)
-    for _ in range(ATTEMPTS_PER_WINDOW - 1):
-        _fail(a)
-    _fail(b)  # the 10th failure is still answered as a failure, not refused
-    with pytest.raises(AccessDenied, match="too many"):
-        b.store.login("nobody", "not the password", CLIENT)
-    # the window passes: age every recorded failure by one window
+    for i in range(ATTEMPTS_PER_WINDOW - 1):
+        _fail(a, user=f"nobody{i}")
+    _fail(b, user="nobody9")  # the 10th failure is still answered as a failure, not refused
+    with pytest.raises(AccessDenied, match="too many"):  # now a 5 s wait
+        b.store.login("someone", "not the password", CLIENT)
+    _age(path, BACKOFF_BASE_SECONDS + 0.5)
+    _fail(a, user="nobody10")  # the wait is over: the 11th is answered (then a 10 s wait)
+    _age(path, BACKOFF_BASE_SECONDS + 0.5)
+    with pytest.raises(AccessDenied, match="too many"):  # 5.5 s < 10 s
+        a.store.login("someone", "not the password", CLIENT)
+    _age(path, BACKOFF_BASE_SECONDS)
+    _fail(a, user="nobody11")
+    # FORGET_SECONDS pass: every failure is forgotten, and deleted at the next failure
+    _age(path, FORGET_SECONDS + 1)
+    _fail(a, user="nobody12")
     con = sqlite3.connect(path)
-    with con:
-        con.execute("UPDATE login_failures SET at = at - ?", (WINDOW_SECONDS + 1,))
+    (left,) = con.execute("SELECT count(*) FROM login_throttle").fetchone()
     con.close()
-    _fail(a)  # answered again (and the aged rows are forgotten)
-    con = sqlite3.connect(path)
-    (left,) = con.execute("SELECT count(*) FROM login_failures").fetchone()
-    con.close()
-    assert left == 1
+    assert left == 3  # the one new failure, in its three buckets
 
 
-def test_lockout_survives_a_restart(tmp_path: Path) -> None:
+def test_guessing_one_user_from_one_address_never_locks_them_out_elsewhere(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "users.sqlite"
     a, _ = _two_workers(path)
     a.store.add("kim", PASSWORD, "viewer")
-    for i in range(MAX_FAILURES):  # from different addresses: the rate limit plays no part
-        _fail(a, client=f"192.0.2.{i + 1}", user="kim")
+    for _ in range(MAX_FAILURES):
+        _fail(a, client="192.0.2.66", user="kim")
+    # that address is slowed for kim, even with the right password
+    with pytest.raises(AccessDenied, match="too many"):
+        a.store.login("kim", PASSWORD, "192.0.2.66")
+    # kim, from her own address, is not (and a restart changes nothing)
     restarted = SessionPolicy(UserStore(path))
-    # locked: the right password fails with the same message as any failure (a distinct
-    # "locked" message would tell an attacker the user name exists)
-    with pytest.raises(AccessDenied, match="login failed"):
-        restarted.store.login("kim", PASSWORD, "192.0.2.99")
-    con = sqlite3.connect(path)
-    (locked_until,) = con.execute(
-        "SELECT locked_until FROM users WHERE username = 'kim'"
-    ).fetchone()
-    con.close()
-    assert locked_until > time.time()
-    restarted.store.unlock("kim")  # `everyfamily users unlock`: the user is back at once
     assert restarted.store.login("kim", PASSWORD, "192.0.2.99")
+
+
+def test_a_guesser_on_many_addresses_is_slowed_but_not_at_the_users_own_address(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "users.sqlite"
+    store = UserStore(path)
+    store.add("kim", PASSWORD, "viewer")
+    assert store.login("kim", PASSWORD, "192.0.2.99")  # kim's usual address
+    for i in range(USER_FAILURES_ANY_ADDRESS):  # one guess from each of 30 addresses
+        with pytest.raises(AccessDenied, match="login failed"):
+            store.login("kim", "not the password", f"198.51.100.{i + 1}")
+    # the 31st address must wait (the user-name bucket), for a nonexistent name too
+    with pytest.raises(AccessDenied, match="too many"):
+        store.login("kim", PASSWORD, "198.51.100.200")
+    # kim's known address is spared it
+    assert store.login("kim", PASSWORD, "192.0.2.99")
+    # the wait is short: after its cap the name can be tried anywhere again
+    _age(path, USER_BACKOFF_CAP_SECONDS + 1)
+    assert store.login("kim", PASSWORD, "198.51.100.200")
+
+
+def test_unlock_lifts_a_users_backoff(tmp_path: Path) -> None:
+    path = tmp_path / "users.sqlite"
+    a, _ = _two_workers(path)
+    a.store.add("kim", PASSWORD, "viewer")
+    for _ in range(MAX_FAILURES):
+        _fail(a, client="192.0.2.66", user="kim")
+    with pytest.raises(AccessDenied, match="too many"):
+        a.store.login("kim", PASSWORD, "192.0.2.66")
+    a.store.unlock("kim")  # `everyfamily users unlock`
+    assert a.store.login("kim", PASSWORD, "192.0.2.66")
 
 
 def test_client_address_is_not_stored_in_clear(tmp_path: Path) -> None:
@@ -149,11 +198,13 @@ def test_users_unlock_and_reset_password_commands(
     monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
     assert main(["users", "add", str(out), "kim", "--role", "viewer", "--password-stdin"]) == 0
     store = UserStore(out / "users.sqlite")
-    for i in range(MAX_FAILURES):
+    for _ in range(MAX_FAILURES):
         with pytest.raises(AccessDenied):
-            store.login("kim", "not the password", f"192.0.2.{i + 1}")
+            store.login("kim", "not the password", "192.0.2.9")
+    with pytest.raises(AccessDenied, match="too many"):
+        store.login("kim", PASSWORD, "192.0.2.9")
     assert main(["users", "unlock", str(out), "kim"]) == 0
-    assert store.login("kim", PASSWORD, "192.0.2.50")
+    assert store.login("kim", PASSWORD, "192.0.2.9")
     monkeypatch.setattr("sys.stdin", io.StringIO("   \n"))
     assert main(["users", "reset-password", str(out), "kim", "--password-stdin"]) == 2
     monkeypatch.setattr("sys.stdin", io.StringIO("another long passphrase\n"))

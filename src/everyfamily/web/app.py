@@ -10,6 +10,7 @@ closed network. The JSON API is described at ``/openapi.json`` and listed at ``/
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
@@ -23,7 +24,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from everyfamily import __version__
-from everyfamily.errors import AccessDenied, EveryfamilyError
+from everyfamily.errors import AccessDenied, ConfigError, EveryfamilyError
 from everyfamily.web import exports
 from everyfamily.web.access import (
     ROUTE_PERMISSIONS,
@@ -35,12 +36,19 @@ from everyfamily.web.access import (
 from everyfamily.web.auth import (
     ANONYMOUS,
     LOGIN_CSRF_COOKIE,
+    LOGIN_CSRF_SECONDS,
     SESSION_COOKIE,
     SESSION_SECONDS,
+    AuditFilter,
+    AuditPage,
     Session,
     SessionPolicy,
     UserStore,
+    client_address,
     csrf_matches,
+    login_csrf_pair,
+    login_csrf_valid,
+    parse_proxies,
 )
 from everyfamily.web.labels import BANDS, dimension_label, group_label, level_label
 from everyfamily.web.outputs import load_outputs, read_contact_details
@@ -247,6 +255,22 @@ def _outreach_scope(request: Request, dash: Dashboard, area: str | None) -> froz
     return allowed
 
 
+#: Audit entries per page (the admin view; the API takes ``limit`` up to 500).
+AUDIT_PAGE_SIZE = 100
+
+
+def _audit_page(request: Request, page: int, size: int) -> tuple[AuditFilter, AuditPage]:
+    """The filter of an audit request and its page (a bad filter is a 400, not a 503)."""
+    try:
+        where = AuditFilter.parse(dict(request.query_params))
+    except ConfigError as exc:
+        raise BadRequest(exc.one_line()) from None
+    users: UserStore | None = request.app.state.users
+    if users is None:  # local single-user mode keeps no audit log
+        return where, AuditPage((), 0, 1, 1, 0, ())
+    return where, users.audit_page(where, page, size)
+
+
 def _table_json(table: Table) -> dict[str, Any]:
     return {
         "id": table.id,
@@ -286,8 +310,8 @@ def _cached_json(dash: Dashboard, key: tuple[Any, ...], produce: Any) -> Respons
 
 #: How uvicorn serves the dashboard (`everyfamily serve`, and the tests' real servers):
 #: no access log (URLs can name areas a user looked at), no software banner, and
-#: X-Forwarded-For not trusted (a client could otherwise claim any address and slip past the
-#: login rate limit; put a proxy in front and configure it there).
+#: X-Forwarded-For not trusted by uvicorn (a client could otherwise claim any address and slip
+#: past the login rate limit): the login reads it only from ``web.trusted_proxies``).
 SERVER_OPTIONS: dict[str, Any] = {
     "log_level": "warning",
     "access_log": False,
@@ -371,12 +395,15 @@ def create_app(
     policy: AccessPolicy | None = None,
     users: UserStore | None = None,
     environ: Mapping[str, str] | None = None,
+    trusted_proxies: tuple[str, ...] | None = None,
 ) -> FastAPI:
     """The dashboard over one run's output folder. With ``users`` (a users store) login is
     required and roles come from the logged-in user; otherwise ``policy`` maps a request to
     a role (default: every request is a ``viewer``, who sees released aggregates only).
     ``environ``: where a key named by ``privacy.key_env`` is looked up (None: os.environ);
-    a key that cannot be loaded stops here with a one-line :class:`PrivacyError`."""
+    a key that cannot be loaded stops here with a one-line :class:`PrivacyError`.
+    ``trusted_proxies``: addresses or networks whose ``X-Forwarded-For`` names the client
+    (None: the run's ``web.trusted_proxies`` setting; by default none is trusted)."""
     dashboard = Dashboard(load_outputs(Path(out_dir), environ))
     app = FastAPI(
         title="everyfamily dashboard",
@@ -389,6 +416,12 @@ def create_app(
     )
     app.state.dashboard = dashboard
     app.state.users = users
+    if trusted_proxies is None:
+        web_settings = dashboard.outputs.settings.get("web") or {}
+        trusted_proxies = tuple(web_settings.get("trusted_proxies") or ())
+    app.state.trusted_proxies = parse_proxies(trusted_proxies)
+    # signs the login form's CSRF cookie (local mode has no login: a throwaway key will do)
+    app.state.csrf_secret = users.install_secret() if users is not None else os.urandom(32)
     app.state.policy = SessionPolicy(users) if users is not None else (policy or StaticPolicy())
     app.add_middleware(SecurityHeaders, csp=_csp(dashboard.basemap_url))
 
@@ -485,11 +518,9 @@ def _routes(app: FastAPI) -> None:
     # --- login, logout, audit -----------------------------------------------------------------
     @app.get("/login", response_class=HTMLResponse, include_in_schema=False)
     def page_login(request: Request) -> Response:
-        import secrets
-
-        token = secrets.token_urlsafe(32)
+        token, cookie = login_csrf_pair(request.app.state.csrf_secret)
         resp = _page(request, "login.html", csrf=token, message="")
-        _set_cookie(resp, LOGIN_CSRF_COOKIE, token, 3600)
+        _set_cookie(resp, LOGIN_CSRF_COOKIE, cookie, LOGIN_CSRF_SECONDS)
         resp.headers["Cache-Control"] = "no-store"
         return resp
 
@@ -499,9 +530,13 @@ def _routes(app: FastAPI) -> None:
         if users is None:
             raise AccessDenied("logins are off", hint="this dashboard runs in local mode")
         form = await _form(request)
-        if not csrf_matches(request.cookies.get(LOGIN_CSRF_COOKIE), form.get("csrf")):
+        secret = request.app.state.csrf_secret
+        if not login_csrf_valid(secret, request.cookies.get(LOGIN_CSRF_COOKIE), form.get("csrf")):
             raise AccessDenied("the form has expired", hint="reload the login page")
-        client = request.client.host if request.client else "-"
+        peer = request.client.host if request.client else "-"
+        client = client_address(
+            peer, request.headers.get("x-forwarded-for"), request.app.state.trusted_proxies
+        )
         # any session cookie the browser brought is dropped: a new one is minted (fixation)
         users.logout(request.cookies.get(SESSION_COOKIE))
         try:
@@ -540,18 +575,33 @@ def _routes(app: FastAPI) -> None:
         return RedirectResponse(back, status_code=303)
 
     @app.get("/admin/audit", response_class=HTMLResponse, include_in_schema=False)
-    def page_audit(request: Request) -> Response:
-        users: UserStore | None = request.app.state.users
-        rows = users.audit_rows() if users is not None else []
-        resp = _page(request, "audit.html", rows=rows)
+    def page_audit(request: Request, page: Annotated[int, Query(ge=1)] = 1) -> Response:
+        where, found = _audit_page(request, page, AUDIT_PAGE_SIZE)
+        resp = _page(request, "audit.html", audit=found, where=where, query=where.query())
         resp.headers["Cache-Control"] = "no-store"
         return resp
 
     @app.get("/api/admin/audit", tags=["restricted"])
-    def api_admin_audit(request: Request) -> Response:
-        """The audit log, newest first (admin; read-only: nothing can change it)."""
-        users: UserStore | None = request.app.state.users
-        return _json({"audit": users.audit_rows() if users is not None else []}, private=True)
+    def api_admin_audit(
+        request: Request,
+        page: Annotated[int, Query(ge=1)] = 1,
+        limit: Annotated[int, Query(ge=1, le=500)] = AUDIT_PAGE_SIZE,
+    ) -> Response:
+        """The audit log, newest first, a page at a time (admin; read-only: nothing can change
+        it). Filters: ``action``, ``user``, ``from`` and ``to`` (YYYY-MM-DD, UTC, inclusive);
+        anonymous entries (failed logins, actor ``-``) only with ``anonymous=1``."""
+        where, found = _audit_page(request, page, limit)
+        return _json(
+            {
+                "audit": list(found.rows),
+                "page": found.page,
+                "pages": found.pages,
+                "total": found.total,
+                "anonymous_hidden": found.anonymous_hidden,
+                "filter": where.query(),
+            },
+            private=True,
+        )
 
     # --- pages -------------------------------------------------------------------------------
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)

@@ -3,7 +3,7 @@
 One small SQLite file (default ``OUT/users.sqlite``, outside the analysis store) holds:
 
 * ``users``: name, argon2id hash (argon2-cffi's defaults, RFC 9106), role, assigned areas,
-  disabled flag, failed-login count and lock-out time;
+  disabled flag (its old ``failed``/``locked_until`` columns are no longer used: see below);
 * ``sessions``: the SHA-256 of each session token (a stolen copy of the file gives no
   usable cookie), its user, its CSRF token and its expiry;
 * ``audit``: append-only (who, what, when, purpose). SQLite triggers refuse every UPDATE and
@@ -13,17 +13,30 @@ Sessions: a new random token (``secrets.token_urlsafe``, 256 bits) on every logi
 cookie a browser presented before is discarded, so a session id planted before login
 (session fixation) never becomes a logged-in session. Cookies are ``Secure``, ``HttpOnly``
 and ``SameSite=Strict``. Every state-changing request (POST) carries a CSRF token checked
-against the session (or, for the login form itself, against a pre-login cookie: the
-double-submit pattern, OWASP CSRF Prevention Cheat Sheet).
+against the session (or, for the login form itself, against a pre-login cookie signed with
+the install's secret: the signed double-submit pattern, OWASP CSRF Prevention Cheat Sheet).
 
-Login attempts: after :data:`MAX_FAILURES` failures a user is locked for
-:data:`LOCKOUT_SECONDS`; a client address that fails :data:`ATTEMPTS_PER_WINDOW` logins
-within :data:`WINDOW_SECONDS` is refused until the window passes (OWASP Authentication Cheat
-Sheet). Both live in the users file (``users.failed``/``locked_until`` and
-``login_failures``), so a restart does not reset them and every worker process of the
-dashboard shares them; the client address is kept only as its SHA-256 (a pseudonym, not
-anonymous: an IPv4 hash can be brute-forced), and failures older than a window are deleted
-at the next failed login. Nothing here logs a password, a hash or a token.
+Login attempts (OWASP Authentication Cheat Sheet, "Login Throttling"): failures are counted
+in three buckets, each with its own exponential back-off (a wait of 5 s, 10 s, 20 s ... after
+the bucket's free failures, up to a cap), never one shared global bucket:
+
+* the client address (:data:`ATTEMPTS_PER_WINDOW` free failures, wait up to
+  :data:`LOCKOUT_SECONDS`): one noisy address slows itself down;
+* the user name typed from that address (:data:`MAX_FAILURES` free, up to
+  :data:`LOCKOUT_SECONDS`): guessing one user's password from one address is slowed without
+  locking that user out from any other address;
+* the user name from every address (:data:`USER_FAILURES_ANY_ADDRESS` free, wait at most
+  :data:`USER_BACKOFF_CAP_SECONDS`): slows a guesser spread over many addresses, and is skipped
+  for an address the user has logged in from before (within :data:`KNOWN_ADDRESS_DAYS`), so
+  such an attacker cannot keep the user out from their usual place.
+
+A failure older than :data:`FORGET_SECONDS` no longer counts and is deleted at the next
+failed login. Buckets live in the users file (``login_throttle``), so a restart does not
+reset them and every worker process shares them; addresses and typed names are kept only
+as SHA-256 (pseudonyms, not anonymous: an IPv4 hash can be brute-forced). The client
+address is the TCP peer unless that peer is a configured trusted proxy
+(:func:`client_address`), so a forged ``X-Forwarded-For`` cannot reset a bucket. Nothing
+here logs a password, a hash or a token.
 """
 
 from __future__ import annotations
@@ -31,11 +44,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import ipaddress
 import json
 import secrets
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,12 +62,24 @@ from everyfamily.errors import AccessDenied, ConfigError
 USERS_FILE = "users.sqlite"
 SESSION_COOKIE = "ef_session"
 LOGIN_CSRF_COOKIE = "ef_login_csrf"
-#: Failed logins before a user is locked out, and for how long.
+#: Free failed logins of one user name from one address before its back-off starts.
 MAX_FAILURES = 5
+#: Longest wait of the per-address and per-user-and-address back-offs.
 LOCKOUT_SECONDS = 15 * 60
-#: Failed logins allowed per client address per window.
+#: Free failed logins of one client address before its back-off starts.
 ATTEMPTS_PER_WINDOW = 10
-WINDOW_SECONDS = 60
+#: Free failed logins of one user name from all addresses together, and its longest wait
+#: (short: it can touch the real user, who is spared it from an address known for them).
+USER_FAILURES_ANY_ADDRESS = 30
+USER_BACKOFF_CAP_SECONDS = 60
+#: The first wait once a bucket's free failures are used up; it doubles with each failure.
+BACKOFF_BASE_SECONDS = 5
+#: A failure counts for this long (then it is forgotten and deleted).
+FORGET_SECONDS = LOCKOUT_SECONDS
+#: Kept for callers of the old per-window limit: failures count for FORGET_SECONDS now.
+WINDOW_SECONDS = FORGET_SECONDS
+#: An address a user logged in from counts as theirs for this many days.
+KNOWN_ADDRESS_DAYS = 30
 #: A session lasts this long (a working day), then the user logs in again.
 SESSION_SECONDS = 8 * 60 * 60
 MIN_PASSWORD_CHARS = 12
@@ -87,11 +113,20 @@ CREATE TABLE IF NOT EXISTS audit (
     detail TEXT NOT NULL DEFAULT '',
     purpose TEXT NOT NULL DEFAULT ''
 );
-CREATE TABLE IF NOT EXISTS login_failures (
-    client_sha256 TEXT NOT NULL,
+CREATE TABLE IF NOT EXISTS login_throttle (
+    key_sha256 TEXT NOT NULL,
+    user_sha256 TEXT NOT NULL DEFAULT '',
     at REAL NOT NULL
 );
-CREATE INDEX IF NOT EXISTS login_failures_client ON login_failures (client_sha256, at);
+CREATE INDEX IF NOT EXISTS login_throttle_key ON login_throttle (key_sha256, at);
+CREATE TABLE IF NOT EXISTS login_known (
+    key_sha256 TEXT PRIMARY KEY,
+    at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS install (
+    name TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+);
 CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
@@ -121,6 +156,70 @@ def _now() -> str:
 
 def _sha(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+#: Trusted proxy networks (:func:`parse_proxies`).
+Proxies = tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+
+
+def backoff_seconds(
+    failures: int, free: int, cap: float, base: float = BACKOFF_BASE_SECONDS
+) -> float:
+    """Wait before the next attempt after ``failures`` recent failures: none for the first
+    ``free``, then ``base``, 2 x ``base``, 4 x ``base`` ... doubling per failure, never more
+    than ``cap`` (exponential back-off, OWASP Authentication Cheat Sheet)."""
+    if failures < free:
+        return 0.0
+    return float(min(cap, base * 2.0 ** min(failures - free, 32)))
+
+
+def parse_proxies(
+    values: Iterable[str],
+) -> Proxies:
+    """Trusted proxy addresses or networks (``10.0.0.1``, ``10.0.0.0/8``, ``::1``)."""
+    out = []
+    for value in values:
+        try:
+            out.append(ipaddress.ip_network(str(value).strip(), strict=False))
+        except ValueError:
+            raise ConfigError(
+                f"web.trusted_proxies: {value!r} is not an IP address or network",
+                hint="e.g. 10.0.0.5 or 10.0.0.0/24",
+            ) from None
+    return tuple(out)
+
+
+def _is_trusted(address: str, proxies: Proxies) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in net for net in proxies)
+
+
+def client_address(
+    peer: str,
+    forwarded_for: str | None,
+    proxies: Proxies = (),
+) -> str:
+    """The client address a login is counted against.
+
+    The TCP peer, unless the peer is one of ``proxies``: then ``X-Forwarded-For`` is read
+    from the right, skipping trusted proxies, and the first address that is not one is the
+    client (entries further left were written by the client and may be forged; the
+    "rightmost untrusted" rule of RFC 7239's security considerations). With no trusted
+    proxies (the default) the header is ignored.
+    """
+    if not proxies or not _is_trusted(peer, proxies) or not forwarded_for:
+        return peer
+    hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not _is_trusted(hop, proxies):
+            try:
+                return str(ipaddress.ip_address(hop))
+            except ValueError:
+                return peer  # a malformed hop: count the proxy itself
+    return hops[0] if hops else peer
 
 
 def check_username(name: str) -> str:
@@ -158,6 +257,17 @@ class UserStore:
             con.executescript(_SCHEMA)
         with suppress(OSError):  # filesystems without modes
             self.path.chmod(0o600)
+
+    def install_secret(self) -> bytes:
+        """This install's 256-bit secret for signing cookies (made once, kept in the users
+        file, which is 0600; every worker reads the same one)."""
+        with self._con() as con:
+            con.execute(
+                "INSERT OR IGNORE INTO install (name, value) VALUES ('cookie_key', ?)",
+                (secrets.token_bytes(32),),
+            )
+            (value,) = con.execute("SELECT value FROM install WHERE name = 'cookie_key'").fetchone()
+        return bytes(value)
 
     @classmethod
     def for_output(cls, out_dir: Path) -> UserStore:
@@ -227,11 +337,21 @@ class UserStore:
         )  # fmt: skip
 
     def unlock(self, username: str) -> User:
-        """Lift a lock-out now (an attacker can lock any account by guessing its name)."""
+        """Lift the back-offs of this user name now (from every address it was tried at:
+        an attacker can slow any account by guessing its name)."""
+        self.get(username)
+        self._forget_user_failures(username)
         return self._update(
             username, "UPDATE users SET failed = 0, locked_until = 0 WHERE username = ?", (),
             "user_unlocked",
         )  # fmt: skip
+
+    def _forget_user_failures(self, username: str) -> None:
+        """Delete this user name's failures (its buckets; the addresses' own buckets stay)."""
+        with self._con() as con:
+            con.execute(
+                "DELETE FROM login_throttle WHERE user_sha256 = ?", (_sha("user\0" + username),)
+            )
 
     def reset_password(self, username: str, password: str) -> User:
         """Set a new password; the user's sessions end and any lock is lifted."""
@@ -244,6 +364,7 @@ class UserStore:
                 (self._hasher.hash(password), username),
             )
             con.execute("DELETE FROM sessions WHERE username = ?", (username,))
+        self._forget_user_failures(username)
         self.audit("cli", "password_reset", username)
         return self.get(username)
 
@@ -254,78 +375,90 @@ class UserStore:
 
     # --- login -----------------------------------------------------------------------------
 
-    def _rate_limited(self, client: str) -> bool:
-        """Has this client failed :data:`ATTEMPTS_PER_WINDOW` logins in the window?
+    @staticmethod
+    def _buckets(username: str, client: str) -> list[tuple[str, int, float, bool]]:
+        """(bucket key, free failures, back-off cap, spared at the user's known address) of a
+        login: address, name at address, name anywhere. Keys are hashed with what they
+        count, so buckets never collide."""
+        return [
+            (_sha("client\0" + client), ATTEMPTS_PER_WINDOW, LOCKOUT_SECONDS, False),
+            (_sha("user-at\0" + username + "\0" + client), MAX_FAILURES, LOCKOUT_SECONDS, False),
+            (_sha("user\0" + username), USER_FAILURES_ANY_ADDRESS, USER_BACKOFF_CAP_SECONDS, True),
+        ]
 
-        Counted in the users file, not in memory: wall-clock time (``time.time``), because
-        the count must survive a restart and be the same in every worker process."""
+    def _known_key(self, username: str, client: str) -> str:
+        return _sha("known\0" + username + "\0" + client)
+
+    def _throttled(self, username: str, client: str) -> float:
+        """Seconds this login must still wait (0: go ahead). Counted in the users file, not in
+        memory, with wall-clock time, so it survives a restart and every worker agrees."""
+        now = time.time()
+        wait = 0.0
         with self._con() as con:
-            (n,) = con.execute(
-                "SELECT count(*) FROM login_failures WHERE client_sha256 = ? AND at > ?",
-                (_sha(client), time.time() - WINDOW_SECONDS),
+            known = con.execute(
+                "SELECT 1 FROM login_known WHERE key_sha256 = ? AND at > ?",
+                (self._known_key(username, client), now - KNOWN_ADDRESS_DAYS * 86400),
             ).fetchone()
-        return bool(n >= ATTEMPTS_PER_WINDOW)
+            for key, free, cap, spared in self._buckets(username, client):
+                if known and spared:
+                    continue  # the user's own address is spared the any-address bucket
+                n, last = con.execute(
+                    "SELECT count(*), max(at) FROM login_throttle WHERE key_sha256 = ? AND at > ?",
+                    (key, now - FORGET_SECONDS),
+                ).fetchone()
+                if n:
+                    wait = max(wait, last + backoff_seconds(int(n), free, cap) - now)
+        return max(wait, 0.0)
 
-    def _failed(self, client: str) -> None:
-        """Record a failed login of this client (and forget failures older than a window:
-        they no longer count, and the address is personal data kept no longer than needed)."""
+    def _failed(self, username: str, client: str) -> None:
+        """Record a failed login in each bucket (and forget failures older than
+        :data:`FORGET_SECONDS`: they no longer count, and an address is personal data kept
+        no longer than needed)."""
         now = time.time()
         with self._con() as con:
-            con.execute("DELETE FROM login_failures WHERE at <= ?", (now - WINDOW_SECONDS,))
-            con.execute(
-                "INSERT INTO login_failures (client_sha256, at) VALUES (?, ?)", (_sha(client), now)
+            con.execute("DELETE FROM login_throttle WHERE at <= ?", (now - FORGET_SECONDS,))
+            user_key = _sha("user\0" + username)
+            con.executemany(
+                "INSERT INTO login_throttle (key_sha256, user_sha256, at) VALUES (?, ?, ?)",
+                [
+                    (key, "" if i == 0 else user_key, now)
+                    for i, (key, *_rest) in enumerate(self._buckets(username, client))
+                ],
             )
 
     def login(self, username: str, password: str, client: str) -> str:
         """A new session token for a correct password; :class:`AccessDenied` otherwise (one
-        message for every failure, so it does not tell which user names exist)."""
+        message for every failure, so it does not tell which user names exist; "too many
+        login attempts" while a back-off runs, for any name, existing or not)."""
         denied = AccessDenied("login failed", hint="check the user name and password")
         # The audit actor of a failed login is always "-" (anonymous): the name typed is not
         # verified, and an attacker must not be able to write names into the audit log.
-        if self._rate_limited(client):
+        if self._throttled(username, client) > 0:
             self.audit("-", "login_rate_limited", "anonymous")
             raise AccessDenied("too many login attempts", hint="wait a minute and try again")
         with self._con() as con:
             row = con.execute(
-                "SELECT password_hash, disabled, failed, locked_until FROM users "
-                "WHERE username = ?",
-                (username,),
+                "SELECT password_hash, disabled FROM users WHERE username = ?", (username,)
             ).fetchone()
         if row is None:
             # spend the same time as a real check, so timing does not reveal user names
             with suppress(VerificationError):
                 self._hasher.verify(self._dummy_hash, password)
             self.audit("-", "login_failed", "anonymous: unknown user")
-            self._failed(client)
+            self._failed(username, client)
             raise denied
-        hashed, disabled, failed, locked_until = row
+        hashed, disabled = row
         if disabled:
             with suppress(VerificationError):
                 self._hasher.verify(self._dummy_hash, password)
             self.audit("-", "login_failed", f"anonymous: for disabled user {username}")
-            self._failed(client)
-            raise denied
-        if locked_until > time.time():
-            # the same message and the same cost as any failure: "locked" would confirm
-            # that the name exists (an admin lifts it early with `everyfamily users unlock`)
-            with suppress(VerificationError):
-                self._hasher.verify(self._dummy_hash, password)
-            self.audit("-", "login_failed", f"anonymous: for locked user {username}")
-            self._failed(client)
+            self._failed(username, client)
             raise denied
         try:
             self._hasher.verify(hashed, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
-            failed += 1
-            lock = time.time() + LOCKOUT_SECONDS if failed >= MAX_FAILURES else 0
-            with self._con() as con:
-                con.execute(
-                    "UPDATE users SET failed = ?, locked_until = ? WHERE username = ?",
-                    (0 if lock else failed, lock, username),
-                )
-            what = "wrong password, user locked out" if lock else "wrong password"
-            self.audit("-", "login_failed", f"anonymous: {what} for user {username}")
-            self._failed(client)
+            self.audit("-", "login_failed", f"anonymous: wrong password for user {username}")
+            self._failed(username, client)
             raise denied from None
         token = secrets.token_urlsafe(32)
         with self._con() as con:
@@ -338,6 +471,13 @@ class UserStore:
                     (self._hasher.hash(password), username),
                 )
             con.execute("DELETE FROM sessions WHERE expires < ?", (time.time(),))
+            con.execute(
+                "DELETE FROM login_known WHERE at < ?", (time.time() - KNOWN_ADDRESS_DAYS * 86400,)
+            )
+            con.execute(
+                "INSERT OR REPLACE INTO login_known (key_sha256, at) VALUES (?, ?)",
+                (self._known_key(username, client), time.time()),
+            )
             con.execute(
                 "INSERT INTO sessions (token_sha256, username, csrf, expires) VALUES (?,?,?,?)",
                 (_sha(token), username, secrets.token_urlsafe(32), time.time() + SESSION_SECONDS),
@@ -382,14 +522,160 @@ class UserStore:
             )
 
     def audit_rows(self, limit: int = 500) -> list[dict[str, object]]:
+        """The newest ``limit`` entries, anonymous ones included (see :meth:`audit_page`)."""
+        return list(self.audit_page(AuditFilter(anonymous=True), page=1, page_size=limit).rows)
+
+    def audit_page(self, where: AuditFilter, page: int = 1, page_size: int = 100) -> AuditPage:
+        """One page of the audit log, newest first, filtered in SQL (bound parameters), so a
+        flood of entries of one kind never pushes others out of reach: every entry can be
+        paged to and filtered for. Anonymous entries (actor ``-``: failed or refused logins,
+        whose typed name is unverified) are left out unless ``where.anonymous``."""
+        clauses, args = where.sql()
+        sql_where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        page = max(1, page)
         with self._con() as con:
+            (total,) = con.execute(f"SELECT count(*) FROM audit{sql_where}", args).fetchone()
             rows = con.execute(
-                "SELECT id, at, username, action, detail, purpose FROM audit "
-                "ORDER BY id DESC LIMIT ?",
-                (limit,),
+                f"SELECT id, at, username, action, detail, purpose FROM audit{sql_where} "
+                "ORDER BY id DESC LIMIT ? OFFSET ?",
+                (*args, page_size, (page - 1) * page_size),
             ).fetchall()
+            (hidden,) = (
+                (0,)
+                if where.anonymous
+                else con.execute("SELECT count(*) FROM audit WHERE username = '-'").fetchone()
+            )
+            actions = [r[0] for r in con.execute("SELECT DISTINCT action FROM audit ORDER BY 1")]
         keys = ("id", "at", "user", "action", "detail", "purpose")
-        return [dict(zip(keys, r, strict=True)) for r in rows]
+        return AuditPage(
+            rows=tuple(dict(zip(keys, r, strict=True)) for r in rows),
+            total=int(total),
+            page=page,
+            pages=max(1, -(-int(total) // page_size)),
+            anonymous_hidden=int(hidden),
+            actions=tuple(actions),
+        )
+
+
+#: The actor of entries nobody verified (failed and refused logins).
+ANONYMOUS_ACTOR = "-"
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """Which audit entries to show: an action, a user (exact name), a date range (UTC days,
+    both ends included), and whether to include anonymous entries."""
+
+    action: str | None = None
+    user: str | None = None
+    since: dt.date | None = None
+    until: dt.date | None = None
+    anonymous: bool = False
+
+    @classmethod
+    def parse(cls, params: dict[str, str]) -> AuditFilter:
+        """From query parameters ``action``, ``user``, ``from``, ``to`` (YYYY-MM-DD) and
+        ``anonymous`` (1/true/yes/on); :class:`ConfigError` names a bad one."""
+
+        def day(key: str) -> dt.date | None:
+            value = (params.get(key) or "").strip()
+            if not value:
+                return None
+            try:
+                return dt.date.fromisoformat(value)
+            except ValueError:
+                raise ConfigError(
+                    f"{key}: expected a date as YYYY-MM-DD", hint="e.g. 2026-01-31"
+                ) from None
+
+        return cls(
+            action=(params.get("action") or "").strip()[:64] or None,
+            user=(params.get("user") or "").strip()[:64] or None,
+            since=day("from"),
+            until=day("to"),
+            anonymous=(params.get("anonymous") or "").lower() in ("1", "true", "yes", "on"),
+        )
+
+    def sql(self) -> tuple[list[str], list[object]]:
+        clauses: list[str] = []
+        args: list[object] = []
+        if self.action:
+            clauses.append("action = ?")
+            args.append(self.action)
+        if self.user:
+            clauses.append("username = ?")
+            args.append(self.user)
+        if self.since:
+            clauses.append("at >= ?")  # ISO timestamps sort as text
+            args.append(self.since.isoformat())
+        if self.until:
+            clauses.append("at < ?")
+            args.append((self.until + dt.timedelta(days=1)).isoformat())
+        if not self.anonymous:
+            clauses.append("username <> ?")
+            args.append(ANONYMOUS_ACTOR)
+        return clauses, args
+
+    def query(self) -> dict[str, str]:
+        """The filter as query parameters (for page links)."""
+        out = {
+            "action": self.action or "",
+            "user": self.user or "",
+            "from": self.since.isoformat() if self.since else "",
+            "to": self.until.isoformat() if self.until else "",
+            "anonymous": "1" if self.anonymous else "",
+        }
+        return {k: v for k, v in out.items() if v}
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    rows: tuple[dict[str, object], ...]
+    total: int
+    page: int
+    pages: int
+    #: anonymous entries left out of this view (0 when they are shown)
+    anonymous_hidden: int
+    #: every action the log holds (for the filter's choices)
+    actions: tuple[str, ...]
+
+
+#: A login form's CSRF pair is good for this long.
+LOGIN_CSRF_SECONDS = 3600
+
+
+def _login_csrf_sig(secret: bytes, nonce: str, issued: int) -> str:
+    msg = f"ef-login-csrf\0{nonce}\0{issued}".encode()
+    return hmac.new(secret, msg, hashlib.sha256).hexdigest()
+
+
+def login_csrf_pair(secret: bytes, now: float | None = None) -> tuple[str, str]:
+    """(form token, cookie value) of a login form: the signed double-submit cookie (OWASP
+    CSRF Prevention Cheat Sheet): the cookie carries the form's random token, when it was
+    issued, and an HMAC-SHA256 of both under the install's secret, so a cookie planted by
+    someone without the secret (a sibling subdomain, a man in the middle on plain http)
+    never validates."""
+    nonce = secrets.token_urlsafe(32)
+    issued = int(time.time() if now is None else now)
+    return nonce, f"{nonce}.{issued}.{_login_csrf_sig(secret, nonce, issued)}"
+
+
+def login_csrf_valid(
+    secret: bytes, cookie: str | None, given: str | None, now: float | None = None
+) -> bool:
+    """Does the login form's token match a cookie this install signed in the last hour?"""
+    if not cookie or not given or len(cookie) > 256:
+        return False
+    parts = cookie.split(".")
+    if len(parts) != 3 or not parts[1].isdigit():
+        return False
+    nonce, issued, sig = parts[0], int(parts[1]), parts[2]
+    age = (time.time() if now is None else now) - issued
+    return (
+        0 <= age <= LOGIN_CSRF_SECONDS
+        and hmac.compare_digest(sig, _login_csrf_sig(secret, nonce, issued))
+        and hmac.compare_digest(nonce, str(given))
+    )
 
 
 def csrf_matches(expected: str | None, given: str | None) -> bool:
