@@ -1,14 +1,13 @@
 """Benchmark: do the findings cry wolf? Null calibration and power on synthetic worlds.
 
 Usage: ``python bench/bench_null_calibration.py [N_SEEDS] [--full] [--power-seeds=K]
-[--keep=DIR] [--worlds=knowsley,town]``. For N seeds (default 2 on a shared laptop, 20 with ``--full``, issue 14's
-target) it generates the null Knowsley world (``Stories.none()``: nothing planted), runs the
-whole pipeline (about 30 s of CPU a run) and counts the striking findings. Power is measured
-on the first K seeds (default N) so that the null side can have more seeds than the planted
-side on a small machine. ``--keep=DIR`` keeps each run's folder (DIR/null_SEED,
-DIR/planted_SEED) and reuses a folder whose findings.json exists, so a rerun after a change
-to the find stage costs only that stage (see ``--refind``: reruns the communities and find
-stages on kept folders with the current code).
+[--keep=DIR] [--refind] [--worlds=knowsley,town]``. For N seeds (default 2 on a shared
+laptop, 20 with ``--full``, issue 14's target) it generates each null world (nothing
+planted), runs the whole pipeline (about 30 s of CPU a run) and counts the striking
+findings. Power is measured on the first K seeds (default N), so that the null side can
+have more seeds than the planted side on a small machine. ``--keep=DIR`` keeps each run's
+folder (DIR/null_SEED, DIR/planted_SEED) and reuses a folder whose findings.json exists;
+``--refind`` reruns the communities and find stages on kept folders with the current code.
 
 Targets (issue 14): mean striking findings per run <= 0.25 and share of runs with any
 striking finding <= 20%. It then runs the same seeds with every story planted and prints

@@ -175,7 +175,7 @@ def demo(
     """Generate the synthetic Knowsley scenario and run the whole pipeline on it."""
     from everyfamily.pipeline import run_demo
 
-    run_demo(out_dir=out, seed=seed, echo=typer.echo)
+    run_demo(out_dir=out, seed=seed, echo=typer.echo, environ=_environ())
 
 
 @app.command()
@@ -192,7 +192,7 @@ def run(
     out_dir = out or p.outputs.dir
     if out_dir is None:
         raise ConfigError(f"{project}: no output folder", hint="pass --out DIR or set outputs.dir")
-    run_pipeline(p, out_dir=out_dir, echo=typer.echo)
+    run_pipeline(p, out_dir=out_dir, echo=typer.echo, environ=_environ())
 
 
 @app.command()

@@ -20,7 +20,7 @@ import os
 import platform
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,9 @@ class RunContext:
     echo: Echo
     seed: int | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    #: where a key named by ``privacy.key_env`` is looked up (None: os.environ); the CLI
+    #: passes the environment ``main()`` was given
+    environ: Mapping[str, str] | None = None
 
     def warn(self, stage: str, code: str, message: str) -> None:
         """A loud warning: printed, and kept in run.json's ``warnings`` (and so the report).
@@ -101,8 +104,11 @@ def run_pipeline(
     echo: Echo = print,
     seed: int | None = None,
     extra_metadata: dict[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Run every stage on a validated project; returns the run metadata (also run.json)."""
+    """Run every stage on a validated project; returns the run metadata (also run.json).
+
+    ``environ``: where a key named by ``privacy.key_env`` is looked up (None: os.environ)."""
     from everyfamily.stores import STORE_PATHS, open_stores
 
     if out_dir.exists() and not out_dir.is_dir():
@@ -130,11 +136,13 @@ def run_pipeline(
                     shutil.copymode(old.parent, new.parent)
                 shutil.copy2(old, new)
     try:
-        engine = open_stores(staging, project.privacy)
+        engine = open_stores(staging, project.privacy, environ=environ)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    ctx = RunContext(project=project, out_dir=staging, engine=engine, echo=echo, seed=seed)
+    ctx = RunContext(
+        project=project, out_dir=staging, engine=engine, echo=echo, seed=seed, environ=environ
+    )
     ctx.metadata.update(
         {
             "everyfamily_run": 1,
@@ -288,7 +296,13 @@ def run_status(out_dir: Path) -> str:
     return str(status)
 
 
-def run_demo(*, out_dir: Path, seed: int = 2026, echo: Echo = print) -> dict[str, Any]:
+def run_demo(
+    *,
+    out_dir: Path,
+    seed: int = 2026,
+    echo: Echo = print,
+    environ: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
     """Generate the synthetic Knowsley scenario into ``out_dir/scenario``, run the pipeline,
     then check the run against the scenario's ground truth (the pipeline itself never sees
     the truth; only this demo step does) and write demo_evaluation.json."""
@@ -310,6 +324,7 @@ def run_demo(*, out_dir: Path, seed: int = 2026, echo: Echo = print) -> dict[str
         echo=echo,
         seed=seed,
         extra_metadata={"scenario": {"seed": seed, "generate_seconds": gen_seconds}},
+        environ=environ,
     )
     echo("[check against the synthetic truth] (demo only)")
     evaluation = evaluate_demo(out_dir, scenario.truth_dir, project)

@@ -300,3 +300,28 @@ def test_a_failed_run_is_marked_failed_and_serve_refuses_its_folder(
     (out / "run.json").write_text(json.dumps(meta), encoding="utf-8")
     assert main(["serve", str(out)]) == 2
     assert "is still running or was stopped" in capsys.readouterr().err
+
+
+def test_run_takes_the_key_from_the_environment_main_was_given(
+    tmp_path: Path, make_project: Callable[..., Project], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 19: `run` passes main()'s environ to the stores and to linkage (it used to read
+    os.environ only, so a key given to main() alone failed)."""
+    from everyfamily.cli import main
+    from everyfamily.pipeline import staging_dir
+
+    path = write_csv(tmp_path / "births.csv", HEADER, ROWS)
+    project = make_project(source_dict(path))
+    monkeypatch.delenv(project.privacy.key_env, raising=False)
+    data = project_dict(tmp_path, [source_dict(path)])
+    project_file = tmp_path / "project.yaml"
+    project_file.write_text(yaml.safe_dump(data), encoding="utf-8")
+    out = tmp_path / "results"
+    env = {project.privacy.key_env: "store-test-key-0123456789abcdef"}
+    # the tiny project opens the encrypted store (the key), ingests, loads the key again in
+    # linkage and only then stops: two records are too few to train a linkage model
+    assert main(["run", str(project_file), "--out", str(out)], environ=env) == 2
+    meta = json.loads((staging_dir(out) / "run.json").read_text(encoding="utf-8"))
+    assert meta["failure"] == {"stage": "link", "error": "LinkageError"}
+    # without it, the same run stops at once: no key
+    assert main(["run", str(project_file), "--out", str(tmp_path / "other")], environ={}) == 2

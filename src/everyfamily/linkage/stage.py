@@ -88,7 +88,7 @@ def linkage_stage(ctx: Any) -> None:
     """Pipeline stage: link the store's records and record the outcome in run.json."""
     from everyfamily.privacy.pseudonyms import load_key
 
-    key = load_key(ctx.project.privacy)
+    key = load_key(ctx.project.privacy, ctx.environ)
     run = str(ctx.metadata.get("started_at") or dt.datetime.now(dt.UTC).isoformat())
     result = link_records(
         ctx.engine,
