@@ -191,8 +191,10 @@ STORE_TABLES: tuple[StoreTable, ...] = (
         ANALYSIS,
         "measure",
         False,
-        "the reach table as released (suppressed, rounded)",
-        columns=REACH_COLUMNS,
+        "the reach table as released (cell key perturbation by default, or suppressed and "
+        "rounded), with the reason of every withheld count",
+        # privacy.release.WITHHELD_REASON_COLUMN (not imported: the catalogue is schema only)
+        columns=(*REACH_COLUMNS, "withheld_reason"),
     ),
     _t(
         "reach_cell_keys",

@@ -58,11 +58,6 @@ _MISSED = {
         "the other stories, so the cluster's z-scores are only -1.9 to -2.7 (seed 2: rates "
         "0.35, 0.26, 0.20 against 0.66) and none passes BH at q <= 0.05 over 40 areas"
     ),
-    "emerging_community": (
-        "the community's best-ranked finding is rank 6 on seeds 3 and 6 (ranks 5, 4 and 5 on "
-        "seeds 2, 4 and 5), below the site, deprivation and barrier findings and unrelated "
-        "borough-wide group findings"
-    ),
 }
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from everyfamily import catalogue as cat
+from everyfamily.privacy.release import WITHHELD_REASON_COLUMN
 from everyfamily.schema import LINKS_COLUMNS, QUARANTINE_COLUMNS, REACH_COLUMNS, RECORDS_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,7 +77,7 @@ def test_schema_columns_are_the_contract_of_schema_py() -> None:
         "quarantine": QUARANTINE_COLUMNS,
         "links": LINKS_COLUMNS,
         "reach": REACH_COLUMNS,
-        "reach_released": REACH_COLUMNS,
+        "reach_released": (*REACH_COLUMNS, WITHHELD_REASON_COLUMN),
     }
 
 

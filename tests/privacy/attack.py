@@ -246,6 +246,10 @@ def finding_counts_from_table(
     (:func:`add_release`) is then the attack on both."""
     kind = finding["kind"]
     ev = finding["evidence"]
+    if kind == "unreached_group" and finding["group"]["value"] == "gradient":
+        # a deprivation gradient shows an index refitted on released decile cells, not cell
+        # counts (findings/detectors.find_deprivation_gradients)
+        return None
     if kind == "unreached_area":
         rows = [_cell(released, small_level, a, "all", "all", "any") for a in finding["areas"]]
         boro = released[(released["level"] == "borough") & (released["dimension"] == "all")]

@@ -63,9 +63,12 @@ def test_the_demo_releases_with_the_cell_key_method(run: dict[str, Any]) -> None
 
 def test_every_reach_finding_count_follows_from_reach_csv(run: dict[str, Any]) -> None:
     checked = 0
+    cell_kinds = {"unreached_area", "unreached_group", "low_engagement_site"}
     for f in run["findings"]["findings"]:
         want = finding_counts_from_table(f, run["reach"])
         if want is None:
+            # only kinds whose numbers are not reach-table cells may be skipped
+            assert f["kind"] not in cell_kinds or f["group"]["value"] == "gradient", f["kind"]
             continue
         counts = {k: shown(v) for k, v in want.items() if k != "children_affected"}
         assert f["evidence"]["counts"] == counts, f["headline"]
@@ -79,7 +82,9 @@ def test_every_reach_finding_count_follows_from_reach_csv(run: dict[str, Any]) -
         if part is not None and whole:
             assert f["observed"] == pytest.approx(part / whole, abs=1e-6)
         checked += 1
-    assert checked >= 5  # the demo has area, group and site findings
+    # every reach finding was checked; the demo has at least a site and an area or group one
+    # (findings about the same children are merged across stages, so there are few)
+    assert checked >= 2
 
 
 def test_no_finding_headline_withholds_a_number_and_no_small_count_appears(

@@ -795,8 +795,10 @@ def find_deprivation_gradients(reach: pd.DataFrame, *, settings: FindingsSetting
     relative index of inequality across deciles with simulation intervals, and a
     quasi-binomial test of the slope over small areas (everyfamily.findings.gradient, which
     states the methods); Benjamini-Hochberg across the indices. A finding needs q <= FDR and
-    an SII of at least ``min_rate_gap`` (the fitted rate that much lower at the most
-    deprived end than at the least).
+    an SII of at least ``min_rate_gap`` in either direction: reach falling with deprivation
+    (the usual concern) or rising with it (a universal service missing the less deprived
+    areas; children's centres sited for deprived areas often show this). The test is
+    two-sided for that reason.
     """
     level = settings.small_area_level
     wanted = set(settings.group_dimensions)
@@ -818,10 +820,11 @@ def find_deprivation_gradients(reach: pd.DataFrame, *, settings: FindingsSetting
                 break
     if not tested:
         return []
-    qs = stats.bh_adjust([g.p_value for _, g in tested])
+    # the gradient module's p is one-sided (slope > 0); either direction is a finding
+    qs = stats.bh_adjust([min(1.0, 2 * min(g.p_value, 1 - g.p_value)) for _, g in tested])
     out: list[Finding] = []
     for (dim, g), q in zip(tested, qs, strict=True):
-        if not (q <= settings.fdr_alpha and g.sii >= settings.min_rate_gap):
+        if not (q <= settings.fdr_alpha and abs(g.sii) >= settings.min_rate_gap):
             continue
         # shown: SII and RII refitted on the released borough counts per quantile
         brows = _select(reach, "borough", dim)
@@ -847,16 +850,26 @@ def find_deprivation_gradients(reach: pd.DataFrame, *, settings: FindingsSetting
             sii, rii, intercept = math.nan, math.nan, math.nan
         index = _INDEX_NAMES.get(dim.split("_")[0], dim)
         unit = "deciles" if dim.endswith("decile") else "quintiles"
+        falls = g.sii > 0  # the least deprived end (rank 1) reached more
+        lower_end, higher_end = ("most deprived", "least") if falls else ("least deprived", "most")
         headline = (
-            f"Reach falls with deprivation ({index}, {len(g.quantiles)} {unit}): the registered "
-            f"rate is {_points(sii)} lower at the most deprived end than at the least "
-            f"(slope index of inequality, 95% interval {_points(g.sii_interval[0])} to "
+            f"Reach {'falls' if falls else 'rises'} with deprivation ({index}, "
+            f"{len(g.quantiles)} {unit}): the registered rate is {_points(abs(sii))} lower at "
+            f"the {lower_end} end than at the {higher_end} (slope index of inequality "
+            f"{_points(sii)}, 95% interval {_points(g.sii_interval[0])} to "
             f"{_points(g.sii_interval[1])})"
         )
         # excess: children not registered who would be if every decile reached the fitted
-        # rate of the least deprived end, sum_k SII (1 - b_k) n_k (released n_k)
+        # rate of the better-reached end: sum_k SII (1 - b_k) n_k when reach falls with
+        # deprivation (b_k the cumulative rank midpoint, 0 = most deprived), sum_k |SII| b_k n_k
+        # when it rises (released n_k)
         excess = (
-            float(sum(sii * (1.0 - m) * k for m, (_, k) in zip(g.midpoints, ok, strict=True)))
+            float(
+                sum(
+                    abs(sii) * ((1.0 - m) if falls else m) * k
+                    for m, (_, k) in zip(g.midpoints, ok, strict=True)
+                )
+            )
             if math.isfinite(sii) and len(ok) == len(g.midpoints)
             else math.nan
         )
@@ -864,7 +877,7 @@ def find_deprivation_gradients(reach: pd.DataFrame, *, settings: FindingsSetting
         evidence = {
             "test": "quasi-binomial GLM of small areas' registered rates on the cumulative rank "
             "midpoint of their decile (Pearson scale: clustering of children in areas "
-            "respected), one-sided t-test of the slope; slope and relative index of "
+            "respected), two-sided t-test of the slope; slope and relative index of "
             "inequality by the Fingertips method (population-weighted quantiles, weighted "
             "regression, simulation intervals); Benjamini-Hochberg across the indices",
             "p_value": _sig(g.p_value),
