@@ -223,10 +223,18 @@ def _matchers(truth: dict[str, Any]) -> dict[str, Any]:
         deciles = {str(d) for d in g["less_reached_deciles"]}
         quintiles = {str((int(d) + 1) // 2) for d in g["less_reached_deciles"]}
 
+        high = min(int(x) for x in g["less_reached_deciles"]) > 5  # the least deprived end
+
         def gradient(f: dict[str, Any], d: set[str] = deciles, q: set[str] = quintiles) -> bool:
             if f["kind"] != "unreached_group":
                 return False
             for dim, value in own_group(f):
+                if dim in DEPRIVATION_DIMENSIONS and value == "gradient":
+                    # a gradient finding (SII > 0: the most deprived end reached less)
+                    sii = f["evidence"].get("slope_index_of_inequality")
+                    if sii is None:
+                        continue
+                    return (float(sii) < 0) == high
                 if dim in DEPRIVATION_DIMENSIONS and value in (
                     q if dim.endswith("quintile") else d
                 ):

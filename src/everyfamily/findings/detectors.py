@@ -15,6 +15,7 @@ counts; 15/39 = 38% does not).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -911,6 +912,12 @@ def find_deprivation_gradients(reach: pd.DataFrame, *, settings: FindingsSetting
                 level="borough",
             )
         )
+    # IMD and IDACI rank the same areas much alike: one finding per issue (issue 14, defect 9),
+    # the strongest, with the other indices' headlines attached
+    if len(out) > 1:
+        out.sort(key=lambda f: -f.score)
+        also = {"also_by_other_indices": [f.headline for f in out[1:]]}
+        out = [dataclasses.replace(out[0], evidence={**out[0].evidence, **also})]
     return out
 
 
