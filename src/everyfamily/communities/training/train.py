@@ -9,8 +9,9 @@ Writes ``data/name_origin.json`` (weights, the held-out confusion counts) and
 output depends only on the installed Faker lists and the constants here: no randomness
 except a seeded generator for the evaluation pairs, so a rerun gives the same bytes.
 
-Training material: Faker (MIT licence) person providers, read by ``faker_lists`` (Cyrillic
-lists romanised, female surname forms made by rule); this module never imports the demo.
+Training material: Faker (MIT licence) person providers, read by
+``everyfamily.fakernames`` (Cyrillic lists romanised, female surname forms made by rule);
+this module never imports the demo.
 Names are split into training and held-out sets BY NAME (a hash of the folded name), so a
 held-out name never appears in training under any group. See docs/name-origin.md for what
 held-out Faker names can and cannot tell.
@@ -40,7 +41,7 @@ from everyfamily.communities.nameorigin import (
     fold,
     model_from_document,
 )
-from everyfamily.communities.training.faker_lists import female_surname, locale_names
+from everyfamily.fakernames import female_surname, locale_names
 
 #: Faker locales of each group. The demo's locales (demo/namepools.ORIGIN_LOCALES) plus a
 #: few neighbours that make a group broader than the demo's (hr_HR, sl_SI for other Central

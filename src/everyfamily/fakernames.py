@@ -1,17 +1,18 @@
-"""Faker's per-locale name lists as TRAINING material for the name-origin model.
+"""Faker's per-locale name lists, read and romanised: one reader for two users.
 
-This is the trainer's own copy of how the lists are read (it must not import
-``everyfamily.demo``: the core and the trainer stay out of the demo's reach, issue 19). The
-demo reads the same Faker lists in ``demo/namepools.py`` for its synthetic people; that is
-why the model is evaluated on an independent source (``training/evaluate.py``, mimesis).
+The demo draws its synthetic people from these lists (``demo/namepools.py``) and the
+name-origin trainer learns from them (``communities/training``). Both import this module,
+so the trainer never imports ``everyfamily.demo`` (issue 19) and the lists are read one way.
+Because the two share the lists, the model is evaluated on an independent source
+(``communities/training/evaluate.py``, mimesis names).
 
 Read from the provider class attributes (e.g. ``faker.providers.person.pl_PL.Provider
 .first_names_female``). Accents are kept (Łukasz, Ioniță). Locales that Faker holds in
 Cyrillic (bg_BG, uk_UA) are romanised with the national systems (Bulgarian Streamlined
 System 2009, Ukrainian National 2010), as a council's system would record them; female
 surname forms are made by rule (Kowalska, Nováková, Kazlauskienė). Faker is MIT licensed.
-Changing anything here changes the shipped model: ``python -m
-everyfamily.communities.training --check`` says so.
+Changing anything here changes the demo's people and the shipped model (``python -m
+everyfamily.communities.training --check`` says so).
 """
 
 from __future__ import annotations
