@@ -194,9 +194,12 @@ def test_demo_finding_links_to_its_areas_on_the_map(
 ) -> None:
     url = serve(demo_outputs, "viewer")
     _open(page, url + "/findings")
-    link = page.locator("a:has-text('Show on the map')").nth(1)
-    href = link.get_attribute("href")
-    assert href is not None and "highlight=" in href
+    # the first finding about areas (site and borough-wide findings highlight none)
+    links = page.locator("a:has-text('Show on the map')")
+    hrefs = [links.nth(i).get_attribute("href") or "" for i in range(links.count())]
+    href = next((h for h in hrefs if "highlight=" in h), None)
+    assert href is not None, hrefs
+    link = links.nth(hrefs.index(href))
     wanted = href.split("highlight=")[1].split("&")[0].replace("%2C", ",").split(",")
     link.click()
     page.wait_for_selector("#map[data-ready='true']")

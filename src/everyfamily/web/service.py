@@ -368,7 +368,8 @@ class Dashboard:
         level = self._level_of.get(areas[0], self.small_level) if areas else self.small_level
         params: dict[str, str] = {"measure": "registered_rate", "level": level}
         group = f.get("group") or None
-        if group and group.get("dimension") in self.dimensions:
+        # a deprivation gradient is about every decile: the plain rate map, not one group
+        if group and group.get("dimension") in self.dimensions and group["value"] != "gradient":
             params["dimension"] = str(group["dimension"])
             params["group"] = str(group["value"])
         measure = str(f.get("measure") or "")
