@@ -110,3 +110,13 @@ def test_a_constant_is_reported_and_not_listed_as_missing(
     prof = profile_source(src, reference_date=REFERENCE_DATE)
     assert "event_type" not in prof.missing_fields
     assert "    event_type = 'registration' (constant)" in prof.lines()
+
+
+def test_postcode_placing_flags_are_not_reported_without_the_lookup(
+    tmp_path: Path, make_project: Callable[..., Project]
+) -> None:
+    rows = [["1", "Ann", "Lee", "01/02/2024", "F", "", "L36 9XA"]]
+    path = write_csv(tmp_path / "s.csv", HEADER, rows)
+    prof = profile_source(make_project(source_dict(path)).sources[0], reference_date=REFERENCE_DATE)
+    assert "postcode_unknown" not in prof.flags  # a valid postcode, not placed by validate
+    assert prof.rows_loadable == 1
