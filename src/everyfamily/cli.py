@@ -144,11 +144,7 @@ def settings_doc(
     """Print the reference of every project-file setting (docs/settings.md)."""
     from everyfamily.settings_doc import render_settings_doc
 
-    text = render_settings_doc()
-    if out is None:
-        typer.echo(text, nl=False)
-    else:
-        out.write_text(text, encoding="utf-8")
+    _print_or_write(render_settings_doc(), out)
 
 
 @app.command("codes-doc")
@@ -160,7 +156,11 @@ def codes_doc(
     """Print every code list read without a value map (docs/code-lists.md)."""
     from everyfamily.codes_doc import render_code_lists_doc
 
-    text = render_code_lists_doc()
+    _print_or_write(render_code_lists_doc(), out)
+
+
+def _print_or_write(text: str, out: Path | None) -> None:
+    """A generated document to the console, or to ``out``."""
     if out is None:
         typer.echo(text, nl=False)
     else:

@@ -57,7 +57,8 @@ _FORMATS = {
 }
 
 
-def _read(path: Path) -> tuple[str, dict[str, str], readers.RawBatch]:
+def _read(path: Path) -> tuple[str, dict[str, str], readers.RawBatch, SourceGuess]:
+    """(format, reading options, rows, the guess) of one extract."""
     fmt = _FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise InputError(
@@ -67,20 +68,23 @@ def _read(path: Path) -> tuple[str, dict[str, str], readers.RawBatch]:
     if fmt == "csv":
         batch = readers.read_csv(path, SourceOptions())
         opts = {"encoding": batch.encoding or "utf-8", "delimiter": batch.delimiter or ","}
-        if opts["encoding"] == "utf-8" and path.read_bytes()[:3] == b"\xef\xbb\xbf":
-            opts["encoding"] = "utf-8-sig"
-        return fmt, opts, batch
-    if fmt == "excel":
+        if opts["encoding"] == "utf-8":
+            with path.open("rb") as f:
+                if f.read(3) == b"\xef\xbb\xbf":
+                    opts["encoding"] = "utf-8-sig"
+    elif fmt == "excel":
         return fmt, *_best_sheet(path)
-    return fmt, {}, readers.read_parquet(path, SourceOptions())
+    else:
+        opts, batch = {}, readers.read_parquet(path, SourceOptions())
+    return fmt, opts, batch, guess_source(path.name, batch.columns, _samples(batch))
 
 
-def _best_sheet(path: Path) -> tuple[dict[str, str], readers.RawBatch]:
+def _best_sheet(path: Path) -> tuple[dict[str, str], readers.RawBatch, SourceGuess]:
     """The sheet whose columns map best (a workbook may open with a notes sheet)."""
     from python_calamine import CalamineWorkbook
 
     names = list(CalamineWorkbook.from_path(str(path)).sheet_names)
-    best: tuple[float, dict[str, str], readers.RawBatch] | None = None
+    best: tuple[float, dict[str, str], readers.RawBatch, SourceGuess] | None = None
     for sheet in names:
         try:
             batch = readers.read_excel(path, SourceOptions(sheet=sheet))
@@ -89,10 +93,10 @@ def _best_sheet(path: Path) -> tuple[dict[str, str], readers.RawBatch]:
         g = guess_source(path.name, batch.columns, _samples(batch))
         score = sum(m.confidence for m in g.mappings if m.accepted)
         if best is None or score > best[0]:
-            best = (score, {"sheet": sheet}, batch)
+            best = (score, {"sheet": sheet}, batch, g)
     if best is None:
         raise InputError(f"{path}: no sheet of the workbook has a header and data rows")
-    return best[1], best[2]
+    return best[1], best[2], best[3]
 
 
 def _samples(batch: readers.RawBatch, n: int = SAMPLE_ROWS) -> dict[str, list[str | None]]:
@@ -197,8 +201,7 @@ def draft_sources(
     guesses: dict[str, SourceGuess] = {}
     taken: set[str] = set()
     for path in files:
-        fmt, opts, batch = _read(Path(path))
-        g = guess_source(Path(path).name, batch.columns, _samples(batch))
+        fmt, opts, batch, g = _read(Path(path))
         name = _source_name(Path(path), g.role, taken)
         batches[name], meta[name], guesses[name] = batch, (Path(path), fmt, opts), g
     known: dict[str, dict[str, str | None]] = {}

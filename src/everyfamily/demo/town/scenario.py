@@ -26,6 +26,7 @@ import yaml
 from everyfamily.demo import faults
 from everyfamily.demo import world as w
 from everyfamily.demo.opendata_io import ETHNIC_GROUPS_2011
+from everyfamily.demo.scenario import CENSUS_GROUP_COLUMNS  # the groups' census columns
 from everyfamily.demo.town.geography import Geography, build_geography
 from everyfamily.demo.town.layout import ROLES, Layout, SourceLayout, draw_layout
 from everyfamily.demo.town.stories import Placement, TownStories, area_levels, place_stories
@@ -42,17 +43,6 @@ _SEX = {
     "births": w.SEX_CODES["births"],
     "health_visiting": w.SEX_CODES["health_visiting"],
     "registrations": w.SEX_CODES["registrations"],
-}
-#: Census 2011 group columns holding each origin group (as the Knowsley demo declares them).
-CENSUS_GROUPS: dict[str, list[str]] = {
-    "polish": ["OtherWhite"],
-    "romanian": ["OtherWhite"],
-    "baltic": ["OtherWhite"],
-    "other_cee": ["OtherWhite"],
-    "south_asian": ["Indian", "Pakistani", "Bangladeshi", "OtherAsian"],
-    "chinese": ["Chinese"],
-    "arabic": ["Arab"],
-    "west_african": ["BlkAfrican"],
 }
 #: Long census labels (the "long" census style) for the 2011 groups.
 CENSUS_LABELS: dict[str, str] = {
@@ -344,7 +334,9 @@ def _write_reference(geo: Geography, lay: Layout, ref: Path) -> dict[str, Any]:
                 "path": "reference/census_ethnic_group.csv",
                 "area_column": "area",
                 "total_column": "Total",
-                "group_columns": {g: [label(c) for c in cols] for g, cols in CENSUS_GROUPS.items()},
+                "group_columns": {
+                    g: [label(c) for c in cols] for g, cols in CENSUS_GROUP_COLUMNS.items()
+                },
                 "vintage": "Synthetic census ethnic group (Census 2011 groups)",
             }
         },
