@@ -1,18 +1,8 @@
-"""The database reader against a real, throwaway PostgreSQL server started by the fixture.
-
-The fixture runs initdb and pg_ctl (from PATH or /usr/lib/postgresql/*/bin) on a free loopback
-port in a temporary folder, and stops the server at teardown. PostgreSQL refuses to run as
-root, so as root the server runs as an unprivileged system user (created if missing).
-"""
+"""The database reader against a real, throwaway PostgreSQL server (the shared
+``postgres_server`` fixture, tests/postgres_server.py), and ingest into a PostgreSQL store."""
 
 from __future__ import annotations
 
-import glob
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -23,115 +13,33 @@ from everyfamily.engines import open_engine
 from everyfamily.errors import InputError
 from everyfamily.ingest.readers import read_database
 from everyfamily.ingest.stage import ingest_project
+from postgres_server import PostgresServer
 
 from .conftest import source_dict
 
 pytestmark = pytest.mark.postgres
-PG_USER = "everyfamily-pg"
-
-
-def _pg_bin(name: str) -> str | None:
-    found = shutil.which(name)
-    if found:
-        return found
-    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
-    return candidates[-1] if candidates else None
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
-    if not initdb or not pg_ctl:
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
-    prefix: list[str] = []
-    root = tempfile.mkdtemp(prefix="ef-pg-")
-    if os.geteuid() == 0:
-        if subprocess.run(["id", "-u", PG_USER], capture_output=True).returncode != 0:
-            subprocess.run(
-                [
-                    "useradd",
-                    "--system",
-                    "--no-create-home",
-                    "--shell",
-                    "/usr/sbin/nologin",
-                    PG_USER,
-                ],
-                check=True,
-                capture_output=True,
-            )
-        shutil.chown(root, user=PG_USER)
-        prefix = ["runuser", "-u", PG_USER, "--"]
-    data, sock = Path(root) / "data", Path(root)
-    port = _free_port()
-    subprocess.run(
-        [
-            *prefix,
-            initdb,
-            "-D",
-            str(data),
-            "-U",
-            "postgres",
-            "--auth=trust",
-            "-E",
-            "UTF8",
-            "--no-locale",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    subprocess.run(
-        [
-            *prefix,
-            pg_ctl,
-            "-D",
-            str(data),
-            "-l",
-            str(Path(root) / "log.txt"),
-            "-w",
-            "-t",
-            "60",
-            "-o",
-            f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off",
-            "start",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    try:
-        import psycopg
+def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
+    import psycopg
 
-        with psycopg.connect(
-            f"host=127.0.0.1 port={port} user=postgres dbname=postgres", autocommit=True
-        ) as con:
-            con.execute("CREATE DATABASE council")
-        with psycopg.connect(
-            f"host=127.0.0.1 port={port} user=postgres dbname=council", autocommit=True
-        ) as con:
-            con.execute("CREATE SCHEMA cc")
-            con.execute(
-                "CREATE TABLE cc.registrations (reg_id text, forename text, "
-                "surname text, dob date, nhs bigint, centre text, registered timestamp)"
-            )
-            con.execute(
-                "INSERT INTO cc.registrations VALUES "
-                "('R1', 'Zoë', 'Nuñez', '2024-02-01', 9434765919, 'Southmead', "
-                "'2024-05-06 10:30'), "
-                "('R2', 'Bo', 'Li', NULL, NULL, 'Southmead', NULL), "
-                "('R3', 'Łucja', 'Nowak', '2023-07-09', 9434765918, 'Halewood', "
-                "'2024-01-02 00:00')"
-            )
-        yield f"postgresql://postgres@127.0.0.1:{port}/council"
-    finally:
-        subprocess.run(
-            [*prefix, pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"], capture_output=True
+    name = postgres_server.create_database("council")
+    with psycopg.connect(postgres_server.dsn(name), autocommit=True) as con:
+        con.execute("CREATE SCHEMA cc")
+        con.execute(
+            "CREATE TABLE cc.registrations (reg_id text, forename text, "
+            "surname text, dob date, nhs bigint, centre text, registered timestamp)"
         )
-        shutil.rmtree(root, ignore_errors=True)
+        con.execute(
+            "INSERT INTO cc.registrations VALUES "
+            "('R1', 'Zoë', 'Nuñez', '2024-02-01', 9434765919, 'Southmead', "
+            "'2024-05-06 10:30'), "
+            "('R2', 'Bo', 'Li', NULL, NULL, 'Southmead', NULL), "
+            "('R3', 'Łucja', 'Nowak', '2023-07-09', 9434765918, 'Halewood', "
+            "'2024-01-02 00:00')"
+        )
+    yield postgres_server.url(name)
 
 
 def test_postgres_table(postgres_url: str) -> None:
