@@ -109,3 +109,41 @@ def test_postgres_ingest_end_to_end(
     again = ingest_project(project, engine, echo=lambda _m: None)
     assert again[0].outcome.status == "already_loaded"
     engine.close()
+
+
+def test_postgres_ingest_into_a_postgres_store(
+    postgres_url: str,
+    postgres_server: PostgresServer,
+    make_project: Callable[..., Project],
+) -> None:
+    """The same ingest, with the store itself on PostgreSQL (zones as schemas)."""
+    project = make_project(
+        source_dict(
+            None,
+            name="registrations",
+            role="registrations",
+            url=postgres_url,
+            options={"query": "SELECT * FROM cc.registrations ORDER BY reg_id"},
+            columns={
+                "record_id": "reg_id",
+                "first_name": "forename",
+                "date_of_birth": "dob",
+                "nhs_number": "nhs",
+                "site": "centre",
+            },
+            date_formats={},
+            value_maps={"site": {"Southmead": "S01", "Halewood": "S02"}},
+        )
+    )
+    engine = open_engine("postgres", dsn=postgres_server.dsn(postgres_server.create_database()))
+    with engine.zone("identifiable"):
+        reports = ingest_project(project, engine, echo=lambda _m: None)
+    o = reports[0].outcome
+    assert (o.rows_read, o.rows_loaded, o.rows_quarantined) == (3, 2, 1)
+    assert engine.tables("identifiable") == ["ingest_batches", "quarantine", "records"]
+    assert engine.tables("analysis") == []
+    recs = {r["record_id"]: r for r in engine.query("SELECT * FROM records").to_pylist()}
+    assert recs["R1"]["site"] == "S01" and recs["R3"]["flags"] == ["nhs_number_invalid"]
+    again = ingest_project(project, engine, echo=lambda _m: None)
+    assert again[0].outcome.status == "already_loaded"
+    engine.close()
