@@ -322,3 +322,27 @@ def test_postgres_connection_failure_is_one_line_without_the_dsn() -> None:
     with pytest.raises(EngineError) as err:
         open_engine("postgres", dsn="host=127.0.0.1 port=1 user=u password=s3cret dbname=x")
     assert "s3cret" not in str(err.value) and "\n" not in str(err.value)
+
+
+def test_placeholders_outside_strings_only() -> None:
+    from everyfamily.engines.dialect import format_from_qmark, qmark_from_format
+
+    sql = "SELECT '?', \"a?\", x % 2 FROM t -- what?\nWHERE a = ? AND b LIKE '5%' /* ? */ AND c = ?"
+    assert format_from_qmark(sql) == (
+        "SELECT '?', \"a?\", x %% 2 FROM t -- what?\n"
+        "WHERE a = %s AND b LIKE '5%%' /* ? */ AND c = %s"
+    )
+    assert qmark_from_format("SELECT '%s' FROM t WHERE a = %s AND b = 'it''s %s'") == (
+        "SELECT '%s' FROM t WHERE a = ? AND b = 'it''s %s'"
+    )
+
+
+def test_postgres_errors_never_repeat_a_value(postgres_dsn: str) -> None:
+    engine = open_engine("postgres", dsn=postgres_dsn)
+    try:
+        engine.write_table("n", pa.table({"v": pa.array([1], pa.int64())}))
+        with pytest.raises(EngineError) as err:
+            engine.execute("INSERT INTO n VALUES (CAST(? AS BIGINT))", ["SENTINEL-9434765919"])
+        assert "SENTINEL" not in str(err.value) and "InvalidTextRepresentation" in str(err.value)
+    finally:
+        engine.close()

@@ -235,3 +235,63 @@ def test_contact_details_choose_the_same_record_on_every_engine(engine: Engine) 
         },
     ]
     assert engine.has_table("links")
+
+
+def test_linkage_quality_inputs_are_the_same_on_every_engine(engine: Engine) -> None:
+    from everyfamily.linkage.estimated_quality import read_inputs
+
+    engine.write_table(
+        "pairs",
+        pa.table(
+            {
+                "unique_id_l": pa.array([1, 1], pa.int64()),
+                "unique_id_r": pa.array([2, 3], pa.int64()),
+                "match_probability": [0.99, 0.4],
+            }
+        ),
+    )
+    engine.write_table(
+        "ids",
+        pa.table({"unique_id": pa.array([1, 2, 3], pa.int64()), "postcode": ["A", "A", None]}),
+    )
+    engine.write_table(
+        "rid",
+        pa.table(
+            {
+                "source": ["s", "s", "s", "t"],
+                "record_id": ["1", "2", "3", "4"],
+                "identity_id": pa.array([1, 2, 3, 3], pa.int64()),
+            }
+        ),
+    )
+    engine.write_table(
+        "recs",
+        pa.table(
+            {
+                "source": ["s", "s", "s", "t"],
+                "record_id": ["1", "2", "3", "4"],
+                "sex": ["female", "F", None, "male"],
+                "main_language": [" Polish ", "", None, None],
+            }
+        ),
+    )
+    pairs, values = read_inputs(
+        engine,
+        pairs_table="pairs",
+        identities_table="ids",
+        record_identity_table="rid",
+        records_table="recs",
+    )
+    assert pairs.sort_values("unique_id_r")["moved"].tolist() == ["no", "unknown"]
+    got = sorted(
+        (int(r.identity_id), r.dimension, r.group_value) for r in values.itertuples(index=False)
+    )
+    # trimmed text; '' and NULL are unknown; 'F' is not a sex code (unknown)
+    assert got == [
+        (1, "main_language", "Polish"),
+        (1, "sex", "female"),
+        (2, "main_language", "unknown"),
+        (2, "sex", "unknown"),
+        (3, "main_language", "unknown"),
+        (3, "sex", "male"),
+    ]
