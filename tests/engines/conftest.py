@@ -26,7 +26,7 @@ class Maker:
 
     kind: str
     open: Callable[[], Engine]
-    open_zoned: Callable[[Sequence[str], bool], Engine]
+    open_zoned: Callable[[Sequence[str], bool, bool], Engine]
     disk: Path
 
 
@@ -54,10 +54,10 @@ def maker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Maker]:
         def plain() -> Engine:
             return keep(open_engine("duckdb", path=store / "plain.duckdb"))
 
-        def zoned(zones: Sequence[str], encrypted: bool) -> Engine:
+        def zoned(zones: Sequence[str], encrypted: bool, read_only: bool) -> Engine:
             key = "ab" * 32 if encrypted else None
             files = [StoreFile(z, store / f"{z}.duckdb", key) for z in zones]
-            return keep(DuckDBEngine.open_stores(files))
+            return keep(DuckDBEngine.open_stores(files, read_only=read_only))
 
         yield Maker(kind, plain, zoned, store)
     else:
@@ -67,8 +67,8 @@ def maker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Maker]:
         def plain_pg() -> Engine:
             return keep(open_engine("postgres", dsn=dsn, zones=("main",)))
 
-        def zoned_pg(zones: Sequence[str], encrypted: bool) -> Engine:
-            return keep(open_engine("postgres", dsn=dsn, zones=tuple(zones)))
+        def zoned_pg(zones: Sequence[str], encrypted: bool, read_only: bool) -> Engine:
+            return keep(open_engine("postgres", dsn=dsn, zones=tuple(zones), read_only=read_only))
 
         yield Maker(kind, plain_pg, zoned_pg, server.data_dir)
     for engine in opened:

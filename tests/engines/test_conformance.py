@@ -103,7 +103,7 @@ def test_empty_table_keeps_its_columns(engine: Engine) -> None:
 
 
 def test_zones_keep_new_tables_apart_and_reads_find_both(maker: Maker) -> None:
-    engine = maker.open_zoned(ZONES, False)
+    engine = maker.open_zoned(ZONES, False, False)
     assert engine.capabilities.zones == ("files" if maker.kind == "duckdb" else "schemas")
     with engine.zone("identifiable"):
         engine.write_table("records", pa.table({"nhs": ["943 476 5919"]}))
@@ -124,6 +124,22 @@ def test_zones_keep_new_tables_apart_and_reads_find_both(maker: Maker) -> None:
         engine.tables("elsewhere")
     with pytest.raises(EngineError, match="no 'elsewhere'"), engine.zone("elsewhere"):
         pass
+
+
+def test_read_only_reads_and_refuses_writes(maker: Maker) -> None:
+    writer = maker.open_zoned(ZONES, False, False)
+    with writer.zone("analysis"):
+        writer.write_table("reach", pa.table({"n": pa.array([5], pa.int64())}))
+    writer.close()
+    reader = maker.open_zoned(ZONES, False, True)
+    assert reader.query("SELECT n FROM reach").column("n").to_pylist() == [5]
+    with pytest.raises(Exception):  # noqa: B017 - each engine's own refusal
+        reader.write_table("reach", pa.table({"n": pa.array([6], pa.int64())}))
+    with pytest.raises(Exception):  # noqa: B017
+        reader.execute("DELETE FROM reach")
+    reader.close()
+    again = maker.open_zoned(ZONES, False, True)
+    assert again.query("SELECT n FROM reach").column("n").to_pylist() == [5]
 
 
 def test_transaction_rolls_back_everything_on_error(
@@ -286,7 +302,7 @@ def test_at_rest_the_disk_never_holds_a_value_in_clear(
     request: pytest.FixtureRequest, maker: Maker
 ) -> None:
     """A sentinel written to the identifiable zone is not in the engine's files on disk."""
-    engine = maker.open_zoned(ZONES, True)
+    engine = maker.open_zoned(ZONES, True, False)
     requires(request, engine, "encrypts_at_rest")
     sentinel = "SENTINEL-at-rest-7f3a9c"
     with engine.zone("identifiable"):

@@ -322,3 +322,11 @@ def _attach_error(exc: Exception, path: Path, *, encrypted: bool) -> Exception:
 def _sql_path(path: Path) -> str:
     """A path as a SQL string literal body (ATTACH takes no bound parameters)."""
     return str(path).replace("'", "''")
+
+
+if TYPE_CHECKING:
+    from everyfamily.engines.base import Engine
+
+    def _conforms(engine: DuckDBEngine) -> Engine:
+        """mypy proves here that DuckDBEngine implements the Engine protocol."""
+        return engine

@@ -11,6 +11,10 @@ Arrow in: ``COPY ... FROM STDIN`` with the column types mapped from Arrow (:func
 Arrow out: rows fetched and built into Arrow arrays typed from the result's type OIDs, so
 a DATE comes back as ``date32`` and a ``TEXT[]`` as a list of strings, as from DuckDB.
 
+``read_only`` makes the session refuse writes (``default_transaction_read_only``): a guard
+against mistakes, not a permission; a reader that must not write connects as a role granted
+only SELECT.
+
 SQL binds ``?`` placeholders like every engine; they become psycopg's ``%s`` here
 (``dialect.format_from_qmark``). A server error becomes an :class:`EngineError` naming its
 SQLSTATE class only: PostgreSQL's messages can quote values from rows.
@@ -318,3 +322,11 @@ class PostgresEngine:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+if TYPE_CHECKING:
+    from everyfamily.engines.base import Engine
+
+    def _conforms(engine: PostgresEngine) -> Engine:
+        """mypy proves here that PostgresEngine implements the Engine protocol."""
+        return engine
