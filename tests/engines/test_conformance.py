@@ -20,8 +20,8 @@ from .conftest import ZONES, Maker, requires
 
 pytestmark = pytest.mark.postgres
 
-#: Every column type the catalogue's store tables use (strings, 64-bit and 32-bit integers,
-#: doubles, booleans, dates, timestamps), each with a NULL.
+#: Every column type a run's store tables hold (a demo run has VARCHAR, BIGINT, INTEGER, DOUBLE,
+#: BOOLEAN, DATE, TIMESTAMP and, in the list test below, VARCHAR[]), each with a NULL.
 TYPED = pa.table(
     {
         "s": pa.array(["Zoë", 'O\'Brien "Jr"', None, "100% 'sure'?"], pa.string()),

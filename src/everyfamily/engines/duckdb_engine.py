@@ -118,8 +118,9 @@ class DuckDBEngine:
         # New tables go to the current database; reads find a table in any zone, the
         # current one first.
         order = [zone, *(z for z in self._zones if z != zone)]
+        if not all(z.isidentifier() for z in order):  # zone names are ours, never user input
+            raise EngineError("zone names must be identifiers", hint="see everyfamily.stores")
         self.con.execute(f"USE {quote_ident(zone)}")
-        assert all(z.isidentifier() for z in order)  # zone names are ours, never user input
         path = ",".join(f"{z}.main" for z in order)
         self.con.execute(f"SET search_path = '{path}'")
         self._zone = zone
