@@ -16,6 +16,9 @@ from everyfamily.demo import Scenario, Stories, generate_scenario
 
 DEFAULT_SEED = 2026
 
+#: postgres_server / postgres_dsn: a throwaway PostgreSQL server (tests/postgres_server.py)
+pytest_plugins = ("postgres_server",)
+
 
 @pytest.fixture(scope="session")
 def knowsley_scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:

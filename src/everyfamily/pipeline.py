@@ -27,6 +27,7 @@ from typing import Any
 
 from everyfamily import __version__
 from everyfamily.config import Project
+from everyfamily.engines.base import Engine
 from everyfamily.errors import EveryfamilyError
 
 Echo = Callable[[str], None]
@@ -40,7 +41,7 @@ class RunContext:
 
     project: Project
     out_dir: Path
-    engine: Any
+    engine: Engine
     echo: Echo
     seed: int | None = None
     metadata: dict[str, Any] = field(default_factory=dict)

@@ -24,11 +24,12 @@ from everyfamily.errors import ConfigError, InputError
 
 if TYPE_CHECKING:
     from everyfamily.config import PrivacySettings
-    from everyfamily.engines.duckdb_engine import DuckDBEngine
+    from everyfamily.engines.duckdb_engine import DuckDBEngine, StoreFile
 
 ZONES: tuple[str, ...] = (IDENTIFIABLE, ANALYSIS)
 
-#: Where each zone's database lives, relative to the output folder.
+#: Where each zone's database lives, relative to the output folder, on the DuckDB engine
+#: (zones as files; a PostgreSQL engine keeps them as schemas: ``Engine.capabilities.zones``).
 STORE_PATHS: dict[str, str] = {
     IDENTIFIABLE: "restricted/identifiable.duckdb",
     ANALYSIS: "everyfamily.duckdb",
@@ -43,17 +44,17 @@ IDENTIFIABLE_TABLES: tuple[str, ...] = tables_in(IDENTIFIABLE)
 EXTRACTABLE: dict[str, str] = extractable()
 
 
-def store_files(out_dir: Path, key: bytes | None, zones: Sequence[str] = ZONES) -> list[Any]:
+def store_files(out_dir: Path, key: bytes | None, zones: Sequence[str] = ZONES) -> list[StoreFile]:
     """The StoreFile of each zone (first = the zone new tables go to); ``key`` None means
     unencrypted."""
-    from everyfamily.engines.duckdb_engine import StoreFile
+    from everyfamily.engines.duckdb_engine import StoreFile as File
     from everyfamily.privacy.encryption import store_key
 
     unknown = [z for z in zones if z not in STORE_PATHS]
     if unknown:
         raise ValueError(f"unknown zone {unknown[0]!r}")
     return [
-        StoreFile(
+        File(
             zone=z,
             path=Path(out_dir) / STORE_PATHS[z],
             key=store_key(key, z) if key is not None else None,

@@ -360,7 +360,9 @@ def test_interpreter_need_reaches_the_store_even_one_made_before_the_field(
     )
     engine = open_engine("duckdb", path=tmp_path / "old.duckdb")
     old_columns = ", ".join(
-        f'"{c}" {t}' for c, t in RECORDS_DDL.items() if c != "interpreter_needed"
+        f'"{c}" {engine.dialect.type_sql(t)}'
+        for c, t in RECORDS_DDL.items()
+        if c != "interpreter_needed"
     )
     engine.execute(f"CREATE TABLE records ({old_columns})")  # a store from before the field
     load_batch(engine, std)

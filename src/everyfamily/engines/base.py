@@ -1,4 +1,4 @@
-"""The engine interface every pipeline stage talks to."""
+"""The engine interface every pipeline stage talks to, and how an engine is opened."""
 
 from __future__ import annotations
 
@@ -7,21 +7,31 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from everyfamily.engines.dialect import DUCKDB, Capabilities, Dialect
 from everyfamily.errors import EngineError
 
 if TYPE_CHECKING:
     import pyarrow as pa
+    from splink.internals.database_api import DatabaseAPI
+
+#: The engines :func:`open_engine` knows, and the one that is only planned.
+ENGINES: tuple[str, ...] = ("duckdb", "postgres")
 
 
 @runtime_checkable
 class Engine(Protocol):
     """A store of named tables with SQL over them.
 
-    Values never go into SQL text: pass them as ``params`` (bound parameters); identifiers go
-    through :func:`quote_ident`.
+    Values never go into SQL text: pass them as ``params`` (bound parameters, ``?`` in the
+    text on every engine); identifiers go through ``engine.dialect.quote_ident``. SQL text is
+    in the engine's own dialect (``engine.dialect``); SQL written once in the reference dialect
+    runs anywhere through ``engine.dialect.portable``. What the engine supports is declared in
+    ``engine.capabilities``.
     """
 
     name: str
+    dialect: Dialect
+    capabilities: Capabilities
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
         """Run a statement that returns nothing."""
@@ -30,10 +40,22 @@ class Engine(Protocol):
         """Run a query and return its result as an Arrow table."""
 
     def write_table(self, name: str, data: pa.Table, *, mode: str = "replace") -> None:
-        """Store an Arrow table under ``name``; ``mode`` is 'replace' or 'append'."""
+        """Store an Arrow table under ``name``; ``mode`` is 'replace' or 'append' (columns
+        matched by name)."""
+
+    def replace_table_as(
+        self, name: str, select_sql: str, params: Sequence[Any] | None = None
+    ) -> None:
+        """Make table ``name`` (in the current zone) hold the rows of ``select_sql``."""
+
+    def drop_table(self, name: str) -> None:
+        """Drop table ``name`` if it exists."""
 
     def has_table(self, name: str) -> bool:
-        """Whether a table (or view) of that name exists."""
+        """Whether a table (or view) of that name exists in any open zone."""
+
+    def tables(self, zone: str | None = None) -> list[str]:
+        """The table names of one zone (None: of every open zone), sorted."""
 
     def columns(self, name: str) -> list[str]:
         """The column names of table ``name``, in order; empty when there is no such table."""
@@ -45,7 +67,7 @@ class Engine(Protocol):
         """Inside the block, new tables go to the store of zone ``name`` (``identifiable`` or
         ``analysis``; everyfamily.stores); reads still find tables in every open zone."""
 
-    def splink_api(self) -> Any:
+    def splink_api(self) -> DatabaseAPI[Any]:
         """The Splink database API bound to this engine's connection."""
 
     def close(self) -> None:
@@ -53,26 +75,28 @@ class Engine(Protocol):
 
 
 def quote_ident(name: str) -> str:
-    """Quote a SQL identifier (table or column name) safely."""
-    return '"' + name.replace('"', '""') + '"'
+    """Quote a SQL identifier in the reference dialect (DuckDB's, which PostgreSQL shares).
+    Code that may run on another engine uses ``engine.dialect.quote_ident``."""
+    return DUCKDB.quote_ident(name)
 
 
 def open_engine(kind: str = "duckdb", *, path: Path | None = None, **options: Any) -> Engine:
-    """Open an engine by name. ``path`` is the database file for embedded engines."""
+    """Open an engine by name: ``duckdb`` (``path``: the database file; None: in memory) or
+    ``postgres`` (``dsn=``: a libpq connection string or URL; ``zones=``: the schemas)."""
     if kind == "duckdb":
         from everyfamily.engines.duckdb_engine import DuckDBEngine
 
         return DuckDBEngine(path, **options)
+    if kind == "postgres":
+        from everyfamily.engines.postgres_engine import PostgresEngine
+
+        return PostgresEngine(**options)
     if kind == "spark":
-        try:
-            from everyfamily.engines.spark_engine import SparkEngine
-        except ImportError:
-            raise EngineError(
-                "the Spark engine needs pyspark and Java 17",
-                hint="install everyfamily with the 'spark' extra",
-            ) from None
-        return SparkEngine(**options)
-    raise EngineError(f"unknown engine {kind!r}", hint="use 'duckdb' or 'spark'")
+        raise EngineError(
+            "the Spark engine is not available yet",
+            hint="use 'duckdb' (the default) or 'postgres'; Spark comes with the scale work",
+        )
+    raise EngineError(f"unknown engine {kind!r}", hint="use one of " + ", ".join(ENGINES))
 
 
 def iter_batches(table: pa.Table, size: int = 100_000) -> Iterator[pa.Table]:

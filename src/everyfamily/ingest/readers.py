@@ -444,8 +444,7 @@ def read_database(url: str, options: SourceOptions) -> RawBatch:
                 result = con.execute(sa.text(options.query))
                 what = "query"
             else:
-                assert options.table is not None
-                schema, _, name = options.table.rpartition(".")
+                schema, _, name = (options.table or "").rpartition(".")
                 try:
                     tbl = sa.Table(name, sa.MetaData(), schema=schema or None, autoload_with=con)
                 except NoSuchTableError:

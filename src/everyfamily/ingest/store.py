@@ -9,8 +9,9 @@ Tables (docs/input-contract.md):
 * ``ingest_batches``: one row per batch loaded, keyed by (source, batch_id). A batch already
   loaded is skipped: loading the same file twice changes nothing.
 
-The engine is used only through its interface (execute, query, write_table, transaction), so
-another engine can carry the same writes.
+The engine is used only through its interface (execute, query, write_table, transaction) and
+its dialect (column types, quoting), so another engine carries the same writes: the
+conformance suite loads batches into DuckDB and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -21,37 +22,38 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from everyfamily.engines.base import Engine, quote_ident
+from everyfamily.engines.base import Engine
 from everyfamily.ingest.standardise import Standardised
 from everyfamily.schema import QUARANTINE_COLUMNS, RECORDS_COLUMNS
 
-#: SQL types of the store tables (standard SQL; DuckDB reads VARCHAR[] as a list of text).
+#: Logical column types of the store tables (``everyfamily.engines.dialect.TYPES``; each engine
+#: spells them in its dialect: VARCHAR[] in DuckDB, TEXT[] in PostgreSQL).
 RECORDS_DDL: dict[str, str] = {
-    **dict.fromkeys(RECORDS_COLUMNS, "VARCHAR"),
-    "row_number": "BIGINT",
-    "nhs_number_valid": "BOOLEAN",
-    "postcode_valid": "BOOLEAN",
-    "date_of_birth": "DATE",
-    "event_date": "DATE",
-    "latitude": "DOUBLE",
-    "longitude": "DOUBLE",
-    "flags": "VARCHAR[]",
-    "interpreter_needed": "BOOLEAN",
+    **dict.fromkeys(RECORDS_COLUMNS, "string"),
+    "row_number": "int64",
+    "nhs_number_valid": "bool",
+    "postcode_valid": "bool",
+    "date_of_birth": "date",
+    "event_date": "date",
+    "latitude": "float64",
+    "longitude": "float64",
+    "flags": "string_list",
+    "interpreter_needed": "bool",
 }
 QUARANTINE_DDL: dict[str, str] = {
-    **dict.fromkeys(QUARANTINE_COLUMNS, "VARCHAR"),
-    "row_number": "BIGINT",
-    "reasons": "VARCHAR[]",
+    **dict.fromkeys(QUARANTINE_COLUMNS, "string"),
+    "row_number": "int64",
+    "reasons": "string_list",
 }
 BATCHES_DDL: dict[str, str] = {
-    "source": "VARCHAR",
-    "batch_id": "VARCHAR",
-    "path": "VARCHAR",
-    "rows_read": "BIGINT",
-    "rows_loaded": "BIGINT",
-    "rows_quarantined": "BIGINT",
-    "loaded_at": "TIMESTAMP",
-    "status": "VARCHAR",
+    "source": "string",
+    "batch_id": "string",
+    "path": "string",
+    "rows_read": "int64",
+    "rows_loaded": "int64",
+    "rows_quarantined": "int64",
+    "loaded_at": "timestamp",
+    "status": "string",
 }
 _STAGING = "_ingest_incoming_ids"
 
@@ -75,17 +77,22 @@ class BatchOutcome:
         return self.rows_read == self.rows_loaded + self.rows_quarantined
 
 
-def _create(name: str, ddl: dict[str, str]) -> str:
-    cols = ", ".join(f"{quote_ident(c)} {t}" for c, t in ddl.items())
-    return f"CREATE TABLE IF NOT EXISTS {quote_ident(name)} ({cols})"
+def _create(engine: Engine, name: str, ddl: dict[str, str]) -> str:
+    d = engine.dialect
+    cols = ", ".join(f"{d.quote_ident(c)} {d.type_sql(t)}" for c, t in ddl.items())
+    return f"CREATE TABLE IF NOT EXISTS {d.quote_ident(name)} ({cols})"
 
 
 def ensure_tables(engine: Engine) -> None:
-    engine.execute(_create("records", RECORDS_DDL))
+    engine.execute(_create(engine, "records", RECORDS_DDL))
     # A store made before interpreter_needed was a field gains the column (NULL for old rows).
-    engine.execute('ALTER TABLE records ADD COLUMN IF NOT EXISTS "interpreter_needed" BOOLEAN')
-    engine.execute(_create("quarantine", QUARANTINE_DDL))
-    engine.execute(_create("ingest_batches", BATCHES_DDL))
+    d = engine.dialect
+    engine.execute(
+        f"ALTER TABLE records ADD COLUMN IF NOT EXISTS {d.quote_ident('interpreter_needed')} "
+        + d.type_sql("bool")
+    )
+    engine.execute(_create(engine, "quarantine", QUARANTINE_DDL))
+    engine.execute(_create(engine, "ingest_batches", BATCHES_DDL))
 
 
 def previous_batch(engine: Engine, source: str, batch_id: str) -> BatchOutcome | None:
@@ -135,10 +142,10 @@ def load_batch(
             engine.write_table(_STAGING, ids, mode="replace")
             engine.execute(
                 f"DELETE FROM records WHERE source = ? AND record_id IN "
-                f"(SELECT record_id FROM {quote_ident(_STAGING)})",
+                f"(SELECT record_id FROM {engine.dialect.quote_ident(_STAGING)})",
                 [std.source],
             )
-            engine.execute(f"DROP TABLE {quote_ident(_STAGING)}")
+            engine.drop_table(_STAGING)
             step("replaced")
         if std.records.num_rows:
             engine.write_table("records", std.records, mode="append")

@@ -64,7 +64,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from everyfamily.engines.base import quote_ident
+from everyfamily.engines.base import Engine
 from everyfamily.schema import ETHNICITY_2021
 from everyfamily.spreadsheet_safe import neutralise_frame
 
@@ -308,7 +308,7 @@ def published_rows(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def read_inputs(
-    engine: Any,
+    engine: Engine,
     *,
     pairs_table: str,
     identities_table: str,
@@ -318,6 +318,7 @@ def read_inputs(
     """Read the scored pairs (with the ``moved`` flag) and the group values each paired
     identity carries from the linkage stage's working tables. Values stay in the engine
     except the group labels (categories such as a language, never a name or number)."""
+    quote_ident = engine.dialect.quote_ident
     pt, it = quote_ident(pairs_table), quote_ident(identities_table)
     rt, rec = quote_ident(record_identity_table), quote_ident(records_table)
     pairs = engine.query(f"""
@@ -359,7 +360,7 @@ def read_inputs(
 
 
 def write_estimated_quality(
-    engine: Any,
+    engine: Engine,
     diag_dir: Path,
     *,
     threshold: float,

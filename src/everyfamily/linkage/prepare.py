@@ -5,17 +5,17 @@ identities. Linking them pairwise would waste comparisons and distort training, 
 identity fields are all equal become one identity (``identity_id``) and the ids fan back out
 after clustering (``ef_link_record_identity``).
 
-The SQL is plain ANSI (EXTRACT, CASE, CAST, window functions), so any engine with SQL can run it;
-identifiers are quoted and no value is ever pasted into the text.
+The SQL is plain ANSI (EXTRACT, CASE, CAST, window functions), so any engine with SQL can run it
+(the conformance suite runs it on DuckDB and PostgreSQL); tables are replaced through the
+engine (``Engine.replace_table_as``), identifiers are quoted in the engine's dialect and no
+value is ever pasted into the text.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import pyarrow as pa
 
-from everyfamily.engines.base import quote_ident
+from everyfamily.engines.base import Engine
 from everyfamily.errors import DataError
 
 #: Tables written by this module (temporary working tables of the linkage stage).
@@ -39,7 +39,7 @@ IDENTITY_FIELDS: tuple[str, ...] = (
 
 
 def prepare_identities(
-    engine: Any, nicknames: dict[str, str], records_table: str = "records"
+    engine: Engine, nicknames: dict[str, str], records_table: str = "records"
 ) -> int:
     """Build the identity table and the record -> identity map; returns the identity count.
 
@@ -57,6 +57,7 @@ def prepare_identities(
         schema=pa.schema([("nickname", pa.string()), ("canonical", pa.string())]),
     )
     engine.write_table(NICKNAMES, nick)
+    quote_ident = engine.dialect.quote_ident
     rec = quote_ident(records_table)
     cleaned = f"""
         SELECT source, record_id,
@@ -73,13 +74,15 @@ def prepare_identities(
         FROM {rec}
     """
     fields = ", ".join(IDENTITY_FIELDS)
-    engine.execute(f"""
-        CREATE OR REPLACE TABLE {RECORD_IDENTITY} AS
+    engine.replace_table_as(
+        RECORD_IDENTITY,
+        f"""
         SELECT source, record_id,
                DENSE_RANK() OVER (ORDER BY {fields}) AS identity_id,
                {fields}
         FROM ({cleaned}) AS c
-    """)
+    """,
+    )
     n_dup = (
         engine.query(f"""
         SELECT count(*) FROM (SELECT source, record_id FROM {RECORD_IDENTITY}
@@ -93,8 +96,9 @@ def prepare_identities(
             f"{n_dup} record ids occur more than once within their source in {records_table!r}",
             hint="record ids must be unique within a source",
         )
-    engine.execute(f"""
-        CREATE OR REPLACE TABLE {IDENTITIES} AS
+    engine.replace_table_as(
+        IDENTITIES,
+        f"""
         SELECT i.identity_id AS unique_id, {", ".join("i." + f for f in IDENTITY_FIELDS)},
                COALESCE(n1.canonical, i.first_name_match) AS first_name_canonical,
                COALESCE(n2.canonical, i.parent_first_name_match) AS parent_first_name_canonical,
@@ -108,9 +112,9 @@ def prepare_identities(
         LEFT JOIN {NICKNAMES} AS n1 ON n1.nickname = i.first_name_match
         LEFT JOIN {NICKNAMES} AS n2 ON n2.nickname = i.parent_first_name_match
         ORDER BY unique_id
-    """)
-    engine.execute(f"""
-        CREATE OR REPLACE TABLE {RECORD_IDENTITY} AS
-        SELECT source, record_id, identity_id FROM {RECORD_IDENTITY}
-    """)
+    """,
+    )
+    engine.replace_table_as(
+        RECORD_IDENTITY, f"SELECT source, record_id, identity_id FROM {RECORD_IDENTITY}"
+    )
     return int(engine.query(f"SELECT count(*) FROM {IDENTITIES}").column(0)[0].as_py())

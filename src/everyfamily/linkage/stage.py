@@ -32,7 +32,7 @@ import pandas as pd
 import pyarrow as pa
 
 from everyfamily.config import LinkageSettings
-from everyfamily.engines.base import quote_ident
+from everyfamily.engines.base import Engine, quote_ident
 from everyfamily.errors import DataError, LinkageError
 from everyfamily.linkage import estimated_quality as est_quality
 from everyfamily.linkage import model as link_model
@@ -102,12 +102,12 @@ def linkage_stage(ctx: Any) -> None:
     ctx.metadata["linkage"] = result.to_dict()
 
 
-def _scalar(engine: Any, sql: str) -> Any:
+def _scalar(engine: Engine, sql: str) -> Any:
     return engine.query(sql).column(0)[0].as_py()
 
 
 def link_records(
-    engine: Any,
+    engine: Engine,
     settings: LinkageSettings,
     *,
     key: bytes,
@@ -344,7 +344,7 @@ def link_records(
     return result
 
 
-def _previous_registry(engine: Any, path: Path | None) -> pd.DataFrame:
+def _previous_registry(engine: Engine, path: Path | None) -> pd.DataFrame:
     cols = ["source", "record_id", "person_id", "family_id"]
     if path is not None:
         if not Path(path).is_file():
@@ -367,7 +367,7 @@ def _previous_registry(engine: Any, path: Path | None) -> pd.DataFrame:
 
 
 def _write_outputs(
-    engine: Any,
+    engine: Engine,
     links: pd.DataFrame,
     previous: pd.DataFrame,
     person_events: tuple[IdEvent, ...],
@@ -537,7 +537,7 @@ _REVIEW_FIELDS = (
 
 
 def _write_clerical_review(
-    engine: Any, *, per_band: int, seed: int, floor: float, threshold: float
+    engine: Engine, *, per_band: int, seed: int, floor: float, threshold: float
 ) -> None:
     """A stratified sample of borderline pairs: ``per_band`` pairs from each probability
     band, chosen by a seeded hash so the same run samples the same pairs."""

@@ -59,7 +59,7 @@ def extract_table(
 
             data = quarantine_rows(engine)
         elif engine.has_table(table):
-            data = engine.query(f'SELECT * FROM "{table}"')
+            data = engine.query(f"SELECT * FROM {engine.dialect.quote_ident(table)}")
         else:
             raise ConfigError(
                 f"{out_dir}: the run has no {table} table",

@@ -13,9 +13,10 @@ source and record id so the choice is deterministic.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 import pandas as pd
+
+from everyfamily.engines.base import Engine
 
 #: The identifying fields re-identification adds to the outreach list, in display order.
 CONTACT_COLUMNS: tuple[str, ...] = (
@@ -29,7 +30,7 @@ CONTACT_COLUMNS: tuple[str, ...] = (
 )
 
 
-def contact_details(engine: Any, person_ids: Iterable[str]) -> pd.DataFrame:
+def contact_details(engine: Engine, person_ids: Iterable[str]) -> pd.DataFrame:
     """person_id plus :data:`CONTACT_COLUMNS` and ``contact_source``/``contact_as_of`` (the
     source and event date of the record the details come from), one row per id found."""
     ids = sorted({str(p) for p in person_ids})
@@ -37,7 +38,8 @@ def contact_details(engine: Any, person_ids: Iterable[str]) -> pd.DataFrame:
     if not ids:
         return pd.DataFrame({c: pd.Series(dtype="string") for c in cols})
     fields = ", ".join(f"r.{c}" for c in CONTACT_COLUMNS)
-    # The ids go in as one bound list parameter: the store is opened read-only.
+    # The ids go in as one bound list parameter (the store is opened read-only), in the
+    # engine's dialect; the SQL is otherwise portable (the conformance suite runs it).
     table = engine.query(
         f"""
             SELECT person_id, {", ".join(CONTACT_COLUMNS)}, contact_source, contact_as_of
@@ -51,8 +53,8 @@ def contact_details(engine: Any, person_ids: Iterable[str]) -> pd.DataFrame:
                        ) AS k
                 FROM links AS l
                 JOIN records AS r ON r.source = l.source AND r.record_id = l.record_id
-                WHERE l.person_id IN (SELECT unnest(?::VARCHAR[]))
-            ) WHERE k = 1
+                WHERE {engine.dialect.in_list("l.person_id")}
+            ) AS c WHERE k = 1
             ORDER BY person_id
         """,
         [ids],

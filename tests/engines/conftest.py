@@ -1,0 +1,81 @@
+"""The conformance suite's engines: every test taking ``engine`` runs on DuckDB and on
+PostgreSQL (a throwaway server, tests/postgres_server.py); a test that needs a capability an
+engine lacks marks itself a STRICT expected failure there (:func:`requires`), so a gap that
+closes fails the build until the engine's declared capabilities say so."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from everyfamily.engines import Engine, open_engine
+from everyfamily.engines.duckdb_engine import DuckDBEngine, StoreFile
+from postgres_server import PostgresServer
+
+ENGINES = ("duckdb", "postgres")
+ZONES = ("identifiable", "analysis")
+
+
+@dataclass(frozen=True)
+class Maker:
+    """Opens engines of one kind: plain, or with zones (files or schemas); ``disk`` is where
+    the engine's data lives on disk (to look for a value in the raw bytes)."""
+
+    kind: str
+    open: Callable[[], Engine]
+    open_zoned: Callable[[Sequence[str], bool, bool], Engine]
+    disk: Path
+
+
+def requires(request: pytest.FixtureRequest, engine: Engine, capability: str) -> None:
+    """Mark the running test a strict expected failure when ``engine`` lacks ``capability``."""
+    if not getattr(engine.capabilities, capability):
+        request.applymarker(
+            pytest.mark.xfail(strict=True, reason=f"{engine.name} lacks {capability}")
+        )
+
+
+@pytest.fixture(params=ENGINES)
+def maker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Maker]:
+    kind: str = request.param
+    opened: list[Engine] = []
+
+    def keep(engine: Engine) -> Engine:
+        opened.append(engine)
+        return engine
+
+    if kind == "duckdb":
+        store = tmp_path / "store"
+        store.mkdir()
+
+        def plain() -> Engine:
+            return keep(open_engine("duckdb", path=store / "plain.duckdb"))
+
+        def zoned(zones: Sequence[str], encrypted: bool, read_only: bool) -> Engine:
+            key = "ab" * 32 if encrypted else None
+            files = [StoreFile(z, store / f"{z}.duckdb", key) for z in zones]
+            return keep(DuckDBEngine.open_stores(files, read_only=read_only))
+
+        yield Maker(kind, plain, zoned, store)
+    else:
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        dsn = server.dsn(server.create_database("conf"))
+
+        def plain_pg() -> Engine:
+            return keep(open_engine("postgres", dsn=dsn, zones=("main",)))
+
+        def zoned_pg(zones: Sequence[str], encrypted: bool, read_only: bool) -> Engine:
+            return keep(open_engine("postgres", dsn=dsn, zones=tuple(zones), read_only=read_only))
+
+        yield Maker(kind, plain_pg, zoned_pg, server.data_dir)
+    for engine in opened:
+        engine.close()
+
+
+@pytest.fixture
+def engine(maker: Maker) -> Engine:
+    """A fresh, empty engine with one zone."""
+    return maker.open()
