@@ -51,12 +51,12 @@ class Client:
         return {"cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
 
     def get(self, path: str, **params: str) -> httpx.Response:
-        r = httpx.get(self.base + path, params=params, headers=self._headers())
+        r = httpx.get(self.base + path, params=params, headers=self._headers(), timeout=60)
         self._keep(r)
         return r
 
     def post(self, path: str, data: dict[str, str]) -> httpx.Response:
-        r = httpx.post(self.base + path, data=data, headers=self._headers())
+        r = httpx.post(self.base + path, data=data, headers=self._headers(), timeout=60)
         self._keep(r)
         return r
 
