@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from everyfamily.config import SourceOptions
+from everyfamily.config import SourceOptions, read_project_yaml
 from everyfamily.errors import InputError
 from everyfamily.ingest import readers, rules
 from everyfamily.ingest.guess import SourceGuess, guess_source, match_sites
@@ -327,9 +327,7 @@ def render_project(drafted: Sequence[DraftedSource], out: Path, base: Path | Non
     """The whole project file: the base project's settings (sources replaced) or a skeleton."""
     head = _SKELETON
     if base is not None:
-        from everyfamily.config import _load_with_lines  # the bounded YAML loader
-
-        data, _ = _load_with_lines(base.read_text(encoding="utf-8"))
+        data = read_project_yaml(base.read_text(encoding="utf-8"))
         data = {k: v for k, v in (data or {}).items() if k != "sources"}
         data = _rebase(data, base.resolve().parent, out.resolve().parent)
         head = (
