@@ -173,7 +173,7 @@ def demo(
     seed: Annotated[int, typer.Option(help="Seed of the synthetic scenario.")] = 2026,
 ) -> None:
     """Generate the synthetic Knowsley scenario and run the whole pipeline on it."""
-    from everyfamily.pipeline import run_demo
+    from everyfamily.demo.run import run_demo
 
     run_demo(out_dir=out, seed=seed, echo=typer.echo, environ=_environ())
 

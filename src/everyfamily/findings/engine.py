@@ -24,6 +24,7 @@ from everyfamily.findings.model import (
     FindingsSettings,
 )
 from everyfamily.findings.text import ReleasedCount, WithheldCount, count, released
+from everyfamily.origin_groups import group_from_country, group_from_ethnicity, group_from_language
 from everyfamily.schema import ETHNICITY_2021
 
 SCHEMA_VERSION = "1.0"
@@ -409,7 +410,7 @@ SAME_ISSUE_OVERLAP = 0.5
 #: Kinds that say *why* children are missed: in a merged pair they lead, and the finding that
 #: says *who* or *where* (an unreached area, an unreached group) is attached as evidence.
 EXPLAINING_KINDS = frozenset({"access_barrier", "emerging_community"})
-#: Group dimensions whose values name an origin group (communities.groups), so that an
+#: Group dimensions whose values name an origin group (everyfamily.origin_groups), so that an
 #: unreached language or country group can be matched with an emerging community.
 _ORIGIN_SIGNALS = ("main_language", "mother_country_of_birth", "ethnicity")
 
@@ -421,12 +422,6 @@ def _origin_group(f: Finding) -> str | None:
     dim, value = f.group
     if dim == "origin_group":
         return value
-    from everyfamily.communities.groups import (
-        group_from_country,
-        group_from_ethnicity,
-        group_from_language,
-    )
-
     lookup = {
         "main_language": group_from_language,
         "mother_country_of_birth": group_from_country,
