@@ -25,6 +25,7 @@ from everyfamily.findings.model import (
 )
 from everyfamily.findings.text import ReleasedCount, WithheldCount, count, released
 from everyfamily.origin_groups import group_from_country, group_from_ethnicity, group_from_language
+from everyfamily.reach.regions import region_of_birth
 from everyfamily.schema import ETHNICITY_2021
 
 SCHEMA_VERSION = "1.0"
@@ -212,8 +213,6 @@ def _broad_value(dimension: str, value: str) -> str | None:
             return None
     if dimension == "mother_country_of_birth":
         try:
-            from everyfamily.reach.regions import region_of_birth
-
             return str(region_of_birth(pd.Series([value])).iloc[0])
         except Exception:  # the regions table is optional here; no mapping means no merge
             return None

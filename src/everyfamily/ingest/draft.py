@@ -22,10 +22,11 @@ from typing import Any
 
 import yaml
 
-from everyfamily.config import SourceOptions, read_project_yaml
+from everyfamily.config import SourceOptions, load_project, read_project_yaml
 from everyfamily.errors import InputError
 from everyfamily.ingest import readers, rules
 from everyfamily.ingest.guess import SourceGuess, guess_source, match_sites
+from everyfamily.population.attributes import load_sites
 
 SAMPLE_ROWS = 2000
 MIN_SHARED_CHILDREN = 5  # children seen in two sources before a site code is inferred from them
@@ -341,8 +342,6 @@ def base_sites(base: Path | None) -> tuple[list[str], list[str]] | None:
     """(ids, names) of the base project's sites file, if it has one."""
     if base is None:
         return None
-    from everyfamily.config import load_project
-    from everyfamily.population.attributes import load_sites
 
     project = load_project(base)
     if project.sites is None:
