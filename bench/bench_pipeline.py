@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from everyfamily.pipeline import run_demo
+from everyfamily.demo.run import run_demo
 
 TARGET_SECONDS = 90.0
 

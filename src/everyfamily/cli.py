@@ -3,6 +3,11 @@
 ``main(argv, environ)`` takes the environment as a parameter and maps the exception family to
 exit codes: a user error prints one line and no traceback (``--debug`` shows it). Tracebacks
 never print local variables, which could hold personal data.
+
+Each command imports what it runs inside its own function: ``everyfamily --help`` and a
+mistyped command must start without pandas, DuckDB, Splink or GeoPandas (a guardrail test
+checks that importing this module loads none of them). That is the one reason for a
+function-level import in this module.
 """
 
 from __future__ import annotations
@@ -173,7 +178,7 @@ def demo(
     seed: Annotated[int, typer.Option(help="Seed of the synthetic scenario.")] = 2026,
 ) -> None:
     """Generate the synthetic Knowsley scenario and run the whole pipeline on it."""
-    from everyfamily.pipeline import run_demo
+    from everyfamily.demo.run import run_demo
 
     run_demo(out_dir=out, seed=seed, echo=typer.echo, environ=_environ())
 

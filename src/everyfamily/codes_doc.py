@@ -2,7 +2,7 @@
 
 Every value everyfamily recognises in a coded field without a value map is listed here, read
 from the tables the pipeline uses (ingest/codelists.py, ingest/rules.py, schema.py,
-communities/groups.py, reach/regions.py). ``everyfamily codes-doc --out docs/code-lists.md``
+origin_groups.py, reach/regions.py). ``everyfamily codes-doc --out docs/code-lists.md``
 writes it; a test fails when the file differs from what this renders.
 """
 

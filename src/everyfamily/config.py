@@ -827,6 +827,12 @@ def _load_with_lines(text: str) -> tuple[Any, dict[tuple[Any, ...], int]]:
     return yaml.load(text, Loader=_LineLoader), lines  # noqa: S506 - SafeLoader subclass
 
 
+def read_project_yaml(text: str) -> Any:
+    """A project file's YAML as plain data, read with :func:`load_project`'s bounds (depth,
+    number of values: no alias bombs), for tools that rewrite a project file (``init``)."""
+    return _load_with_lines(text)[0]
+
+
 def _line_for(loc: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> int | None:
     # pydantic reports int keys (age_columns) as ints; YAML keys may be strings or ints.
     for end in range(len(loc), -1, -1):

@@ -60,7 +60,7 @@ def _withheld_registered(out: Path, areas: list[str]) -> bool:
 
 @pytest.fixture(scope="module")
 def planted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
-    from everyfamily.pipeline import run_demo
+    from everyfamily.demo.run import run_demo
 
     out = tmp_path_factory.mktemp("access-demo")
     run_demo(out_dir=out, seed=2026, echo=lambda _m: None)

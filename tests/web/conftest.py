@@ -101,7 +101,7 @@ def demo_outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     given = os.environ.get("EVERYFAMILY_TEST_DEMO_DIR")
     if given and (Path(given) / "run.json").is_file():
         return Path(given)
-    from everyfamily.pipeline import run_demo
+    from everyfamily.demo.run import run_demo
 
     out = tmp_path_factory.mktemp("demo") / "out"
     run_demo(out_dir=out, seed=2026, echo=lambda _m: None)

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from everyfamily.access.network import lines_from_layer
 from everyfamily.errors import DataError
 
 if TYPE_CHECKING:
@@ -208,8 +209,6 @@ def approximate_lines(
     (:data:`everyfamily.access.network.LINE_COLUMNS`) in ``crs``: read the barrier and
     crossings layers, build :func:`approximate_network` on ``points_xy`` (postcode centroids
     and sites) and mark every barrier line not walkable, whatever its class."""
-    from everyfamily.access.network import lines_from_layer
-
     spec = settings.approximate_network
     if spec is None:
         raise DataError("the project file has no access.approximate_network block")

@@ -38,8 +38,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from everyfamily.evidence import fnum as _fnum
+from everyfamily.evidence import sig as _sig
+from everyfamily.evidence import strength
 from everyfamily.findings import stats as fstats
-from everyfamily.findings.detectors import _fnum, _sig, strength
 from everyfamily.findings.model import FDR_ALPHA, Finding, FindingsSettings
 from everyfamily.findings.text import (
     RATE_WITHHELD_TEXT,

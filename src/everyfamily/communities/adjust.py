@@ -30,7 +30,7 @@ def misclassification_matrix(confusion: np.ndarray) -> np.ndarray:
     """Row-normalised confusion counts: P(predicted | true)."""
     counts = np.asarray(confusion, dtype="float64")
     totals = counts.sum(axis=1, keepdims=True)
-    return np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
+    return np.asarray(np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0))
 
 
 def adjust_counts(predicted: np.ndarray, misclassification: np.ndarray) -> np.ndarray:

@@ -52,7 +52,7 @@ from everyfamily.communities.adjust import (
     misclassification_matrix,
 )
 from everyfamily.communities.groups import GROUP_LABELS, GROUPS
-from everyfamily.findings.engine import p_bound
+from everyfamily.evidence import p_bound
 from everyfamily.findings.model import STRENGTH_CAP, Finding, FindingsSettings
 from everyfamily.findings.stats import bh_adjust, wilson_interval
 from everyfamily.findings.text import (

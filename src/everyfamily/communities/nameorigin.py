@@ -106,7 +106,7 @@ class NameOriginModel:
         found = [p for p in parts if p is not None]
         if not found:
             return None
-        return np.sum(found, axis=0)
+        return np.asarray(np.sum(found, axis=0))
 
     def predict(self, given: str | None, surname: str | None) -> str | None:
         """The most likely group (equal priors), or None when the name has no known feature."""
@@ -132,7 +132,7 @@ class NameOriginModel:
         """P(predicted | true) from the held-out confusion counts, rows summing to 1."""
         counts = self.confusion.astype("float64")
         totals = counts.sum(axis=1, keepdims=True)
-        return np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
+        return np.asarray(np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0))
 
 
 def _part_from_json(doc: dict[str, object]) -> PartModel:

@@ -7,6 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from everyfamily.findings.text import WITHHELD_TEXT
+from everyfamily.svgmap import choropleth_svg
+
 
 def read_layer(out_dir: Path) -> dict[str, Any] | None:
     """communities.json of a run, or None when the stage did not run."""
@@ -23,8 +26,6 @@ def communities_section(
     """Template context: note, signals, the communities and an SVG map outlining them."""
     if layer is None:
         return None
-    from everyfamily.report.svg import choropleth_svg
-
     highlight = {a for c in layer.get("communities", []) for a in c.get("areas", [])}
     map_svg = ""
     if small_areas is not None and len(small_areas) and highlight:
@@ -32,8 +33,6 @@ def communities_section(
     periods = [
         p["period"] for p in (layer.get("communities") or [{}])[0].get("births_by_period", [])
     ]
-
-    from everyfamily.findings.text import WITHHELD_TEXT
 
     def shown(v: Any) -> str:
         return WITHHELD_TEXT if v is None else f"{v:,}"

@@ -29,7 +29,7 @@ from everyfamily.communities.nameorigin import EVALUATION_FILE, load_model
 from everyfamily.communities.signals import assign_groups, child_names
 from everyfamily.errors import ConfigError, InputError
 from everyfamily.findings.stage import (
-    _labels_and_members,
+    labels_and_members,
     queen_neighbours,
     settings_for,
     write_candidates,
@@ -170,7 +170,7 @@ def communities_stage(ctx: RunContext) -> None:
     labels: dict[str, str] = {}
     if ctx.engine.has_table("reach"):
         reach = _read(ctx, "SELECT level, area_code, area_name FROM reach")
-        labels, _ = _labels_and_members(ctx, reach, settings.findings.small_area_level)
+        labels, _ = labels_and_members(ctx, reach, settings.findings.small_area_level)
     result = detect(
         assigned,
         settings,

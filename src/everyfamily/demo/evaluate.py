@@ -14,6 +14,8 @@ from typing import Any
 
 import pandas as pd
 
+from everyfamily.catalogue import IDENTIFIABLE
+
 #: Findings that count as naming a planted story must be of the "striking" severity.
 STRIKING = "striking"
 
@@ -113,7 +115,7 @@ def evaluate_linkage(
 
 def evaluate_demo(out_dir: Path, truth_dir: Path, project: Any) -> dict[str, Any]:
     """Linkage quality and planted-story detection of a finished demo run (aggregates only)."""
-    from everyfamily.stores import IDENTIFIABLE, open_stores
+    from everyfamily.stores import open_stores
 
     # links (record ids -> pseudonyms) live in the identifiable store
     engine = open_stores(out_dir, project.privacy, zones=(IDENTIFIABLE,), read_only=True)

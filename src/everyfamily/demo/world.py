@@ -435,7 +435,7 @@ def _group_shares(areas: pd.DataFrame) -> np.ndarray:
     shares[:, 1] *= 1.4
     shares[:, 2] = np.maximum(shares[:, 2], 0.45 * areas["born_outside_uk"].to_numpy())
     shares[:, 0] = np.maximum(1.0 - shares[:, 1:].sum(axis=1), 0.5)
-    return shares / shares.sum(axis=1, keepdims=True)
+    return np.asarray(shares / shares.sum(axis=1, keepdims=True))
 
 
 def _community_areas(data: OpenData, stories: Stories) -> list[str]:

@@ -23,12 +23,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from everyfamily.evidence import fnum as _fnum
+from everyfamily.evidence import sig as _sig
+from everyfamily.evidence import strength
 from everyfamily.findings import stats
 from everyfamily.findings.gradient import deprivation_gradient, sii_rii
 from everyfamily.findings.model import (
     AREA_ATTRIBUTE_DIMENSIONS,
     NOT_A_GROUP,
-    STRENGTH_CAP,
     Finding,
     FindingsSettings,
 )
@@ -56,31 +58,12 @@ Neighbours = Mapping[str, Iterable[str]]
 # --- shared helpers ------------------------------------------------------------------------
 
 
-def strength(q: float) -> float:
-    """Strength of evidence: -log10(q), capped at STRENGTH_CAP; 0 when q is undefined."""
-    if q is None or not math.isfinite(q):
-        return 0.0
-    return float(min(-math.log10(max(q, 1e-300)), STRENGTH_CAP))
-
-
 def _num(value: Any) -> float:
     try:
         out = float(value)
     except (TypeError, ValueError):
         return math.nan
     return out
-
-
-def _fnum(value: float) -> float | None:
-    """A float for JSON: None for NaN/inf, rounded to 6 places."""
-    return round(float(value), 6) if value is not None and math.isfinite(value) else None
-
-
-def _sig(value: float) -> float | None:
-    """A p- or q-value for JSON: None for NaN, 3 significant figures (tiny values kept)."""
-    if value is None or not math.isfinite(value):
-        return None
-    return float(f"{float(value):.3g}")
 
 
 def _interval(part: int | None, whole: int | None) -> tuple[float, float]:

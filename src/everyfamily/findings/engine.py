@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from everyfamily.evidence import fnum, p_bound, strength
 from everyfamily.findings import detectors, stats
 from everyfamily.findings.model import (
     LEVEL_ORDER,
@@ -23,6 +24,8 @@ from everyfamily.findings.model import (
     FindingsSettings,
 )
 from everyfamily.findings.text import ReleasedCount, WithheldCount, count, released
+from everyfamily.origin_groups import group_from_country, group_from_ethnicity, group_from_language
+from everyfamily.reach.regions import region_of_birth
 from everyfamily.schema import ETHNICITY_2021
 
 SCHEMA_VERSION = "1.0"
@@ -169,8 +172,8 @@ def _absorb(primary: Finding, other: Finding, *, add_areas: bool, why: str) -> F
             "group": {"dimension": other.group[0], "value": other.group[1]}
             if other.group
             else None,
-            "observed": detectors._fnum(other.observed),
-            "expected": detectors._fnum(other.expected),
+            "observed": fnum(other.observed),
+            "expected": fnum(other.expected),
             "q_value": other.evidence.get("q_value"),
             "why_merged": why,
         }
@@ -210,8 +213,6 @@ def _broad_value(dimension: str, value: str) -> str | None:
             return None
     if dimension == "mother_country_of_birth":
         try:
-            from everyfamily.reach.regions import region_of_birth
-
             return str(region_of_birth(pd.Series([value])).iloc[0])
         except Exception:  # the regions table is optional here; no mapping means no merge
             return None
@@ -408,7 +409,7 @@ SAME_ISSUE_OVERLAP = 0.5
 #: Kinds that say *why* children are missed: in a merged pair they lead, and the finding that
 #: says *who* or *where* (an unreached area, an unreached group) is attached as evidence.
 EXPLAINING_KINDS = frozenset({"access_barrier", "emerging_community"})
-#: Group dimensions whose values name an origin group (communities.groups), so that an
+#: Group dimensions whose values name an origin group (everyfamily.origin_groups), so that an
 #: unreached language or country group can be matched with an emerging community.
 _ORIGIN_SIGNALS = ("main_language", "mother_country_of_birth", "ethnicity")
 
@@ -420,12 +421,6 @@ def _origin_group(f: Finding) -> str | None:
     dim, value = f.group
     if dim == "origin_group":
         return value
-    from everyfamily.communities.groups import (
-        group_from_country,
-        group_from_ethnicity,
-        group_from_language,
-    )
-
     lookup = {
         "main_language": group_from_language,
         "mother_country_of_birth": group_from_country,
@@ -513,19 +508,6 @@ def merge_across_stages(
 # --- the public document -------------------------------------------------------------------
 
 
-def p_bound(p: float | None) -> float | None:
-    """A p- or q-value as released: rounded UP to one significant figure (0.0123 -> 0.02,
-    3.1e-7 -> 4e-7), so the shown value is an upper bound (a finding with q <= 0.05 still
-    shows q <= 0.05) that says little about the exact counts behind it."""
-    if p is None or not math.isfinite(p):
-        return None
-    if p <= 0:
-        return 0.0
-    exponent = math.floor(math.log10(p))
-    scale = 10.0**exponent
-    return float(f"{math.ceil(round(p / scale, 9)) * scale:.1g}")
-
-
 def _release(value: Any, settings: FindingsSettings, key: str | None = None) -> Any:
     if isinstance(value, Mapping):
         return {k: _release(v, settings, k) for k, v in value.items() if k not in DROPPED_KEYS}
@@ -547,7 +529,7 @@ def public_score(f: Finding, settings: FindingsSettings) -> tuple[float, float]:
     released excess of unreached children. The exact score (exact excess times exact
     strength) would give the exact excess back; the ranking itself uses the exact score."""
     q = p_bound(_number(f.evidence.get("q_value")))
-    st = round(detectors.strength(q) if q is not None else 0.0, 1)
+    st = round(strength(q) if q is not None else 0.0, 1)
     excess = _number(f.evidence.get("excess_unreached"))
     if excess is None:
         return st, float(f"{f.score:.2g}") if math.isfinite(f.score) else 0.0
@@ -606,9 +588,9 @@ def to_public(f: Finding, settings: FindingsSettings) -> dict[str, Any]:
         "group": {"dimension": f.group[0], "value": f.group[1]} if f.group else None,
         "site": f.site,
         "measure": f.measure,
-        "observed": detectors._fnum(f.observed),
-        "expected": detectors._fnum(f.expected),
-        "interval": [detectors._fnum(lo), detectors._fnum(hi)],
+        "observed": fnum(f.observed),
+        "expected": fnum(f.expected),
+        "interval": [fnum(lo), fnum(hi)],
         "children_affected": released(f.children_affected, settings),
         "headline": f.headline,
         "evidence": _release(evidence, settings),

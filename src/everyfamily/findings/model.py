@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from everyfamily.evidence import STRENGTH_CAP as STRENGTH_CAP  # the cap is evidence.py's
+
 if TYPE_CHECKING:
     from everyfamily.findings.text import ReleasedTable
 
@@ -67,9 +69,6 @@ MIN_UNKNOWN_SHORTFALL = 0.15
 MIN_RECALL_GAP = 0.05
 #: Fewest ONS-estimated children in an area for an unknown_population test.
 MIN_ONS_POPULATION = 10
-#: Evidence strength is -log10(q), capped here so one enormous sample cannot dominate the
-#: ranking: beyond q = 1e-10 the evidence is overwhelming either way and size should decide.
-STRENGTH_CAP = 10.0
 
 #: Group values that are not a community: missing or not-stated answers.
 NOT_A_GROUP: frozenset[str] = frozenset({"", "unknown", "not_stated", "not stated", "none", "nan"})

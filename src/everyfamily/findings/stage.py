@@ -96,7 +96,7 @@ def queen_neighbours(project: Project) -> dict[str, set[str]] | None:
     return {codes[i]: {codes[j] for j in w.neighbors[i]} for i in range(len(codes))}
 
 
-def _labels_and_members(
+def labels_and_members(
     ctx: RunContext, reach: pd.DataFrame, level: str
 ) -> tuple[dict[str, str], dict[str, dict[str, set[str]]]]:
     """Readable small-area labels ('Knowsley 006A (Stockbridge)') and, per larger level, the
@@ -231,7 +231,7 @@ def findings_stage(ctx: RunContext) -> None:
         if ctx.engine.has_table("linkage_quality_by_group")
         else None
     )
-    labels, members = _labels_and_members(ctx, reach, settings.small_area_level)
+    labels, members = labels_and_members(ctx, reach, settings.small_area_level)
     findings, doc = run_findings(
         reach,
         settings=settings,

@@ -22,10 +22,11 @@ from typing import Any
 
 import yaml
 
-from everyfamily.config import SourceOptions
+from everyfamily.config import SourceOptions, load_project, read_project_yaml
 from everyfamily.errors import InputError
 from everyfamily.ingest import readers, rules
 from everyfamily.ingest.guess import SourceGuess, guess_source, match_sites
+from everyfamily.population.attributes import load_sites
 
 SAMPLE_ROWS = 2000
 MIN_SHARED_CHILDREN = 5  # children seen in two sources before a site code is inferred from them
@@ -327,9 +328,7 @@ def render_project(drafted: Sequence[DraftedSource], out: Path, base: Path | Non
     """The whole project file: the base project's settings (sources replaced) or a skeleton."""
     head = _SKELETON
     if base is not None:
-        from everyfamily.config import _load_with_lines  # the bounded YAML loader
-
-        data, _ = _load_with_lines(base.read_text(encoding="utf-8"))
+        data = read_project_yaml(base.read_text(encoding="utf-8"))
         data = {k: v for k, v in (data or {}).items() if k != "sources"}
         data = _rebase(data, base.resolve().parent, out.resolve().parent)
         head = (
@@ -343,8 +342,6 @@ def base_sites(base: Path | None) -> tuple[list[str], list[str]] | None:
     """(ids, names) of the base project's sites file, if it has one."""
     if base is None:
         return None
-    from everyfamily.config import load_project
-    from everyfamily.population.attributes import load_sites
 
     project = load_project(base)
     if project.sites is None:

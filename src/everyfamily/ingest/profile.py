@@ -17,6 +17,8 @@ from dataclasses import dataclass, replace
 
 from everyfamily.config import SourceSettings
 from everyfamily.errors import ConfigError, DataError
+from everyfamily.ingest import rules
+from everyfamily.ingest.guess import guess_date_format
 from everyfamily.ingest.readers import RawBatch, read_source
 from everyfamily.ingest.stage import _counts, check_quarantined_share
 from everyfamily.ingest.standardise import standardise
@@ -124,9 +126,6 @@ def check_date_formats(raw: RawBatch, source: SourceSettings) -> None:
     ones): raise a one-line error naming the file, column, format and share that parse, with
     the format that would read the values (:func:`guess.guess_date_format`). Only formats
     and shares are reported, never a value."""
-    from everyfamily.ingest import rules
-    from everyfamily.ingest.guess import guess_date_format
-
     for field in _DATE_FIELDS:
         column = source.columns.get(field)
         if column is None or column not in raw.columns:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from everyfamily.errors import InputError
+from everyfamily.population.tables import read_csv_table
 
 if TYPE_CHECKING:
     from everyfamily.config import DeprivationSettings, SitesSettings
@@ -24,8 +25,6 @@ SITE_COLUMNS = ("site_id", "site_name", "latitude", "longitude", "reach_areas", 
 
 
 def _read_csv(path: Path, what: str, block: str) -> pd.DataFrame:
-    from everyfamily.population.tables import read_csv_table
-
     return read_csv_table(path, what, f"{block}.path")
 
 

@@ -20,23 +20,21 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from everyfamily.config import Project
 from everyfamily.errors import ConfigError, InputError
+from everyfamily.population.tables import read_csv_table
 
 if TYPE_CHECKING:
-    from everyfamily.config import BirthsSettings, PopulationSettings, Project
+    from everyfamily.config import BirthsSettings, PopulationSettings
 
 
 def _pop(settings: PopulationSettings | Project) -> PopulationSettings:
-    from everyfamily.config import Project
-
     return settings.population if isinstance(settings, Project) else settings
 
 
 def _read_csv(path: Path, what: str, setting: str) -> pd.DataFrame:
     """A UTF-8 CSV as strings, with one-line errors naming the file and the setting (a
     GeoJSON, workbook ... given instead is named as such: population.tables)."""
-    from everyfamily.population.tables import read_csv_table
-
     return read_csv_table(path, what, setting)
 
 

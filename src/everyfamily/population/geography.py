@@ -18,12 +18,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from everyfamily.config import Project
 from everyfamily.errors import ConfigError, InputError
+from everyfamily.population.levels import level_noun
+from everyfamily.population.tables import VECTOR_KINDS, file_kind, read_csv_table
 
 if TYPE_CHECKING:
     import geopandas as gpd
 
-    from everyfamily.config import AreaNames, GeographySettings, Project
+    from everyfamily.config import AreaNames, GeographySettings
 
 _SPACES = re.compile(r"\s+")
 #: Level names that stand for the whole council (reach/measure.py folds them into the one
@@ -33,8 +36,6 @@ COUNCIL_LEVELS = frozenset({"borough", "lad", "la"})
 
 def _geo(settings: GeographySettings | Project) -> GeographySettings:
     """Accept the whole project or its geography block."""
-    from everyfamily.config import Project
-
     return settings.geography if isinstance(settings, Project) else settings
 
 
@@ -115,8 +116,6 @@ def load_small_areas(settings: GeographySettings | Project) -> gpd.GeoDataFrame:
 def load_postcode_lookup(settings: GeographySettings | Project) -> pd.DataFrame:
     """Postcode lookup: ``postcode`` (normalised 'L36 1AB'), ``area_code``, ``latitude``,
     ``longitude`` (NaN when the lookup has no centroid columns). One row per postcode."""
-    from everyfamily.population.tables import file_kind
-
     lk = _geo(settings).postcode_lookup
     _need_file(lk.path, "postcode lookup")
     kind = file_kind(lk.path)
@@ -183,8 +182,6 @@ def _as_text(values: pd.Series) -> pd.Series:
 
 def _read_hierarchy_file(path: Path, layer: str | None) -> pd.DataFrame:
     """The hierarchy file as text columns: a CSV, or the attributes of a boundary file."""
-    from everyfamily.population.tables import VECTOR_KINDS, file_kind, read_csv_table
-
     _need_file(path, "area hierarchy")
     kind = file_kind(path)
     if kind in VECTOR_KINDS:
@@ -289,8 +286,6 @@ def _hierarchy_as_given(geo: GeographySettings) -> pd.DataFrame:
 
 def _names_lookup(names_file: AreaNames, level: str) -> pd.Series:
     """Area code -> name from a ``geography.area_names`` CSV (first name per code)."""
-    from everyfamily.population.tables import read_csv_table
-
     setting = f"geography.area_names.{level}.path"
     raw = read_csv_table(names_file.path, f"{level} names", setting)
     _need_columns(
@@ -420,8 +415,6 @@ def check_geography(settings: GeographySettings | Project) -> list[str]:
     """Open the geography files as a run will (boundaries, postcode lookup, hierarchy) and
     describe what was found, one line per level: how many areas, where their names come
     from. Raises the same one-line errors a run would. For ``everyfamily validate``."""
-    from everyfamily.population.levels import level_noun
-
     geo = _geo(settings)
     small = load_small_areas(geo)
     lookup = load_postcode_lookup(geo)

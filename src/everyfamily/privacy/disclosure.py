@@ -216,7 +216,7 @@ def secondary_suppression(
     # no relation to protect (left as separate cells, each identity met with its child
     # suppressed would have to suppress the parent).
     alias, relations = _merge_identical_cells(relations, len(sup))
-    sup = np.bincount(alias, weights=sup.astype(float), minlength=len(sup))[alias] > 0
+    sup = np.asarray(np.bincount(alias, weights=sup.astype(float), minlength=len(sup))[alias] > 0)
     if relations.empty:
         return sup
     rel = relations["rel"].to_numpy()

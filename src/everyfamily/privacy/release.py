@@ -182,7 +182,7 @@ def _attr_getter(obj: Any) -> Any:
 
 def _nested_maps(values: Mapping[str, set[str]]) -> dict[tuple[str, str], dict[str, str]]:
     """(fine dimension, broad dimension) -> {fine group: broad group}, from definitions."""
-    from everyfamily.reach.children import region_of_birth
+    from everyfamily.reach.regions import region_of_birth
 
     maps: dict[tuple[str, str], dict[str, str]] = {}
     eth = {code: broad for code, (_label, broad) in ETHNICITY_2021.items()}

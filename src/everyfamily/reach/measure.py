@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from everyfamily.reach import statistics as st
+from everyfamily.reach.children import nearest_points
 from everyfamily.reach.statistics import Float
 from everyfamily.schema import REACH_COLUMNS
 
@@ -581,8 +582,6 @@ def assign_reach_areas(
     areas whose centroid is nearest to it in straight line (projected CRS). Areas listed by
     some site are not also assigned by distance.
     """
-    from everyfamily.reach.children import nearest_points
-
     if sites.empty:
         return pd.DataFrame(columns=["site_id", "site_name", "small_area"])
     given = sites[sites["reach_areas"].notna()]

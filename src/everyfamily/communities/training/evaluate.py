@@ -28,6 +28,7 @@ import numpy as np
 
 from everyfamily.communities.groups import GROUPS
 from everyfamily.communities.nameorigin import NameOriginModel, fold, load_model
+from everyfamily.communities.training.train import faker_name_lists
 from everyfamily.testing.names import INDEPENDENT_LOCALES, UNCOVERED, locale_names
 
 PAIRS_PER_GROUP = 400
@@ -68,8 +69,6 @@ class IndependentEvaluation:
 
 
 def _training_names() -> tuple[set[str], set[str]]:
-    from everyfamily.communities.training.train import faker_name_lists
-
     lists = faker_name_lists()
     given = {fold(n) for names in lists.given.values() for n in names}
     surname = {fold(n) for names in lists.surname.values() for n in names}
