@@ -145,7 +145,6 @@ def communities_stage(ctx: RunContext) -> None:
     if ctx.engine.has_table("reach_released"):
         # what reach.csv suppresses (secondary suppression included), findings never show
         from everyfamily.findings.stage import withheld_cells
-
         from everyfamily.findings.text import ReleasedTable
 
         shown = _read(ctx, "SELECT * FROM reach_released")
