@@ -204,3 +204,24 @@ def test_cell_key_community_counts_are_the_cell_key_release_of_their_children() 
 
     assert len(counts(doc)) >= 15
     assert not [v for v in counts(doc) if 1 <= v <= 7]
+
+
+def test_cell_key_community_counts_read_the_same_in_a_second_release() -> None:
+    """A second release after three more children arrive elsewhere (A2, not Romanian): the
+    community's children are the same, so every count of theirs reads the same (differencing
+    the two releases gives nothing); only the borough's totals moved."""
+    kids = world(13)
+    kids["person_id"] = "S10-" + kids["person_id"]
+    more = kids[kids["area_code"] == "A2"].head(3).copy()
+    more["person_id"] = ["new-1", "new-2", "new-3"]
+    kids2 = pd.concat([kids, more], ignore_index=True)
+    docs = []
+    for frame, (n, reg) in ((kids, (2003, 1510)), (kids2, (2006, 1510))):
+        fs = FindingsSettings(release_method="cell_key", released_table=_borough_table(n, reg))
+        (f,) = detect(frame, DetectSettings(reference_date=REF, findings=fs)).findings
+        docs.append(to_public(f, fs))
+    first, second = docs
+    for key in ("known", "registered", "engaged", "births_by_period", "children_corrected"):
+        assert first["evidence"][key] == second["evidence"][key], key
+    assert first["children_affected"] == second["children_affected"]
+    assert second["evidence"]["rest_known"] == first["evidence"]["rest_known"] + 3
