@@ -33,12 +33,19 @@ REG_COLUMNS = ("Child First Name", "Child Last Name", "Address", "Parent First N
 BIRTH_COLUMNS = ("Baby Surname", "Mother Forename", "Mother Surname", "Address Line 1")
 
 
-def _poison(path: Path, sep: str, columns: tuple[str, ...], encoding: str) -> None:
+def _poison(
+    path: Path, sep: str, columns: tuple[str, ...], encoding: str, dob: str | None = None
+) -> None:
+    """Hostile prefixes on every fifth record's ``columns``; with ``dob``, every hundredth
+    record also gets an impossible date of birth, so its raw row (names and all) goes to
+    quarantine, which `everyfamily extract` may write out."""
     frame = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, encoding=encoding)
     for i in range(0, len(frame), 5):  # every fifth record
         for j, col in enumerate(columns):
             if frame.at[i, col]:
                 frame.at[i, col] = HOSTILE[(i + j) % len(HOSTILE)] + frame.at[i, col]
+        if dob is not None and i % 100 == 0:
+            frame.at[i, dob] = "2021-02-31"
     frame.to_csv(path, sep=sep, index=False, encoding=encoding, quoting=csv.QUOTE_MINIMAL)
 
 
@@ -51,8 +58,8 @@ def hostile_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("hostile")
     scenario = generate_scenario(root / "scenario", seed=2026)
     folder = scenario.project_file.parent
-    _poison(folder / "extracts/centre_registrations.csv", ";", REG_COLUMNS, "utf-8-sig")
-    _poison(folder / "extracts/births_notifications.csv", ",", BIRTH_COLUMNS, "utf-8")
+    _poison(folder / "extracts/centre_registrations.csv", ";", REG_COLUMNS, "utf-8-sig", "DOB")
+    _poison(folder / "extracts/births_notifications.csv", ",", BIRTH_COLUMNS, "cp1252")
     sites = pd.read_csv(folder / "sites.csv", dtype=str, keep_default_na=False)
     sites.loc[0, "name"] = "=cmd|' /C calc'!A0 " + sites.loc[0, "name"]  # a centre's name
     sites.to_csv(folder / "sites.csv", index=False)
