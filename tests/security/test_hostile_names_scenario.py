@@ -113,12 +113,14 @@ def test_extracts_of_person_level_tables_are_neutralised(hostile_run: Path, tmp_
         def audit(self, *args: object) -> None:  # the CLI writes the users store's log
             pass
 
-    quoted = 0
+    texts = []
     for table in ("quarantine", "clerical_review", "not_reached"):
         to = tmp_path / f"{table}.csv"
         extract_table(hostile_run, table, to, purpose="formula test", audit=Audit(), who="t")
-        quoted += _csv_ok(to.read_text(encoding="utf-8-sig"), table)
-    assert quoted > 0  # hostile names did reach these files, neutralised
+        texts.append(to.read_text(encoding="utf-8-sig"))
+        _csv_ok(texts[-1], table)
+    # the hostile values did reach these files (quarantine keeps the raw rows), harmless
+    assert "HYPERLINK" in texts[0]
 
 
 def test_dashboard_exports_with_names_have_no_formula(hostile_run: Path, tmp_path: Path) -> None:
