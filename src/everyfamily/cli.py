@@ -227,11 +227,24 @@ def serve(
             "mix two runs; a warning is printed).",
         ),
     ] = False,
+    trusted_proxy: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--trusted-proxy",
+            metavar="ADDR",
+            help="A reverse proxy (address or network, e.g. 10.0.0.5 or 10.0.0.0/24) whose "
+            "X-Forwarded-For header names the client for the login limits; repeat for "
+            "several. Replaces the run's web.trusted_proxies setting. Without any, the "
+            "header is ignored (a client could forge it).",
+        ),
+    ] = None,
 ) -> None:
     """Start the web dashboard over a run's outputs and print its address."""
     import socket
 
     from everyfamily.pipeline import run_status
+
+    proxies = _trusted_proxies(trusted_proxy)
 
     status = run_status(out_dir)
     if status in {"running", "failed"}:
@@ -262,10 +275,17 @@ def serve(
                 f"--role {role}: a users store exists ({users_path}), so login is required",
                 hint="leave out --role; give users roles with 'everyfamily users set-role'",
             )
-        web_app = create_app(out_dir, users=UserStore(users_path), environ=_environ())
+        web_app = create_app(
+            out_dir, users=UserStore(users_path), environ=_environ(), trusted_proxies=proxies
+        )
         role = "per user (login required)"
     else:
-        web_app = create_app(out_dir, policy=StaticPolicy(check_role(role)), environ=_environ())
+        web_app = create_app(
+            out_dir,
+            policy=StaticPolicy(check_role(role)),
+            environ=_environ(),
+            trusted_proxies=proxies,
+        )
         typer.echo(
             "WARNING: no users store, so the dashboard runs in LOCAL SINGLE-USER MODE: "
             f"everyone who can reach this address is '{role}', with no login and no audit "
@@ -290,6 +310,23 @@ def serve(
     from everyfamily.web.app import SERVER_OPTIONS
 
     uvicorn.run(web_app, host=host, port=port, **SERVER_OPTIONS)
+
+
+def _trusted_proxies(values: list[str] | None) -> tuple[str, ...] | None:
+    """``--trusted-proxy`` values checked (None when none is given: the run's setting)."""
+    import ipaddress
+
+    if not values:
+        return None
+    for value in values:
+        try:
+            ipaddress.ip_network(value.strip(), strict=False)
+        except ValueError:
+            raise ConfigError(
+                f"--trusted-proxy {value!r}: not an IP address or network",
+                hint="e.g. --trusted-proxy 10.0.0.5 or --trusted-proxy 10.0.0.0/24",
+            ) from None
+    return tuple(v.strip() for v in values)
 
 
 @app.command()

@@ -224,17 +224,58 @@ def staging_dir(out_dir: Path) -> Path:
     return out_dir.with_name(out_dir.name + ".staging")
 
 
-def swap_in(staging: Path, out_dir: Path) -> None:
+#: renameat2 flag: exchange the two paths atomically (linux/fs.h).
+RENAME_EXCHANGE = 2
+#: renameat2's "relative to the current directory" (linux/fcntl.h); our paths are absolute.
+_AT_FDCWD = -100
+
+
+def exchange_paths(a: Path, b: Path) -> bool:
+    """Swap two existing paths in ONE atomic step: Linux ``renameat2(..., RENAME_EXCHANGE)``
+    (kernel 3.15+, glibc 2.28+, on filesystems that support it: ext4, xfs, btrfs, tmpfs ...),
+    called through ctypes (the standard library has no binding). Returns False, having
+    changed nothing, where the OS, the C library or the filesystem cannot do it; other
+    errors raise ``OSError``."""
+    import ctypes
+    import errno
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p]
+    renameat2.argtypes += [ctypes.c_uint]
+    renameat2.restype = ctypes.c_int
+    rc = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), RENAME_EXCHANGE)
+    if rc == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP):
+        return False
+    raise OSError(err, os.strerror(err), str(a))
+
+
+def swap_in(staging: Path, out_dir: Path, *, atomic: bool = True) -> None:
     """Replace ``out_dir`` by the complete run in ``staging``.
 
     Whatever the old folder holds that its run did not write (the users store and audit log,
     extracts, a demo's scenario) moves to the new one first: files by a hard link (so they
-    never go missing from the folder in use), folders by a rename. Then two renames: the old
-    folder aside to ``OUT.previous``, the staging folder to ``OUT``; then the old one is
-    deleted. POSIX rename is atomic, so a reader sees the old folder or the new one, never a
-    mix; a crash between the two renames leaves ``OUT.previous`` and ``OUT.staging`` whole
-    (the one-line error of the next run names them)."""
+    never go missing from the folder in use), folders by a rename. Then the swap itself:
+
+    - where the OS allows (``atomic``, Linux: :func:`exchange_paths`), ONE atomic exchange of
+      the two folders: ``OUT`` is the old run until that instant and the new one after, and
+      never missing; the old run, now at ``OUT.staging``, is renamed to ``OUT.previous`` and
+      deleted. A crash at any point leaves ``OUT`` whole (old or new);
+    - elsewhere, two renames: the old folder aside to ``OUT.previous``, the staging folder
+      to ``OUT``; then the old one is deleted. POSIX rename is atomic, so a reader sees the
+      old folder or the new one, never a mix, but ``OUT`` is missing between the two: a
+      crash there leaves ``OUT.previous`` and ``OUT.staging`` whole, and the next run stops
+      with a one-line error naming them (:func:`check_not_mid_swap`)."""
     out_dir = Path(out_dir).absolute()
+    staging = Path(staging).absolute()
     previous = out_dir.with_name(out_dir.name + ".previous")
     if previous.exists():
         shutil.rmtree(previous)
@@ -244,23 +285,33 @@ def swap_in(staging: Path, out_dir: Path) -> None:
         cwd = None
     inside = cwd is not None and (cwd == out_dir or out_dir in cwd.parents)
     if out_dir.is_dir():
-        produced = set(_outputs_of(out_dir))
-        for old in out_dir.iterdir():
-            new = staging / old.name
-            if old.name in produced or new.exists() or new.is_symlink():
-                continue  # the old run's output (replaced), or written again by this run
-            if old.is_dir() and not old.is_symlink():
-                old.rename(new)
-            else:
-                try:
-                    os.link(old, new, follow_symlinks=False)
-                except OSError:  # a filesystem without hard links
-                    shutil.copy2(old, new, follow_symlinks=False)
-        out_dir.rename(previous)
-    staging.rename(out_dir)
+        _carry_over(out_dir, staging)
+        if atomic and exchange_paths(staging, out_dir):
+            staging.rename(previous)  # the old run, now at the staging path
+        else:
+            out_dir.rename(previous)
+            staging.rename(out_dir)
+    else:
+        staging.rename(out_dir)
     shutil.rmtree(previous, ignore_errors=True)
     if inside and cwd is not None and cwd.is_dir():
         os.chdir(cwd)
+
+
+def _carry_over(out_dir: Path, staging: Path) -> None:
+    """Move what the old run did not write into the staging folder (see :func:`swap_in`)."""
+    produced = set(_outputs_of(out_dir))
+    for old in out_dir.iterdir():
+        new = staging / old.name
+        if old.name in produced or new.exists() or new.is_symlink():
+            continue  # the old run's output (replaced), or written again by this run
+        if old.is_dir() and not old.is_symlink():
+            old.rename(new)
+        else:
+            try:
+                os.link(old, new, follow_symlinks=False)
+            except OSError:  # a filesystem without hard links
+                shutil.copy2(old, new, follow_symlinks=False)
 
 
 def _outputs_of(out_dir: Path) -> list[str]:

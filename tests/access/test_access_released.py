@@ -230,3 +230,107 @@ def test_area_layer_holds_released_counts_and_no_residual_z() -> None:
     # expected 102 -> 99 and 20 -> 21, over released children
     assert out["expected_rate"].tolist() == pytest.approx([99 / 255, 21 / 39])
     assert out["median_walk_m"].tolist() == [2200.0, 500.0]  # distances are not counts
+
+
+# --- with the released reach table (the access stage always passes it; issue 15) -------------
+
+
+def _table(rows: list[tuple[str, int, int]]) -> Any:
+    """A released reach table of small areas (every child, any service): code, children,
+    registered, as the table shows them (e.g. perturbed by the cell key method)."""
+    from everyfamily.findings.text import ReleasedTable
+
+    frame = pd.DataFrame(
+        [
+            {
+                "level": "lsoa",
+                "area_code": code,
+                "dimension": "all",
+                "group_value": "all",
+                "service": "any",
+                "denominator": n,
+                "known": n,
+                "registered": reg,
+                "engaged": 0,
+            }
+            for code, n, reg in rows
+        ]
+    )
+    return ReleasedTable.from_frame(frame)
+
+
+def test_barrier_sides_are_sums_of_the_released_reach_cells() -> None:
+    """The cut-off side is E01000001 + E01000002, the other side E01000003. The exact side
+    counts (93 of 255 and 199 of 255) are NOT what the finding shows: it shows the sums of
+    the released cells (60 + 36 = 96 of 130 + 128 = 258; 197 of 252), so the side reads what
+    reach.csv shows for its areas, and children affected is 258 - 96 = 162, not a rounding
+    of the exact 162 that would sit beside the perturbed cells."""
+    table = _table([("E01000001", 130, 60), ("E01000002", 128, 36), ("E01000003", 252, 197)])
+    settings = FindingsSettings(release_method="cell_key", released_table=table)
+    f = finding(side_test(93, 255), settings)
+    cut, other = f.evidence["cut_off_side"], f.evidence["other_side"]
+    assert (cut["children"], cut["registered"]) == (258, 96)
+    assert (other["children"], other["registered"]) == (252, 197)
+    assert f.headline.endswith(
+        "37% of 258 under-fives are registered, against 78% north-east of it"
+    )
+    assert f.observed == pytest.approx(96 / 258) and f.expected == pytest.approx(197 / 252)
+    # expected registrations from composition: 0.4 x 258 = 103.2 -> 103; 0.6 x 252 = 151.2
+    assert cut["expected_rate_from_composition"] == pytest.approx(round(103 / 258, 6))
+    assert other["expected_rate_from_composition"] == pytest.approx(round(151 / 252, 6))
+    # excess: 258 x (197/252 - 151/252 + 103/258) - 96 = 258 x 46/252 + 103 - 96 = 54.1 -> 54
+    assert f.evidence["excess_unreached"] == 54
+    doc = to_public(f, settings)
+    json.dumps(doc, allow_nan=False)
+    assert doc["children_affected"] == 162  # 258 - 96, released as it is (not rounded again)
+    assert doc["evidence"]["cut_off_side"]["children"] == 258
+    assert doc["evidence"]["other_side"]["registered"] == 197  # midpoint 6 would read 195
+    assert doc["evidence"]["excess_unreached"] == 54
+    # no exact side count or rate appears
+    exact = {93, 199, 255, round(93 / 255, 6), round(199 / 255, 6)}
+    assert all(v not in exact for _k, v in json_pairs(doc) if isinstance(v, int | float))
+
+
+def test_a_side_with_a_withheld_cell_is_withheld_and_affected_is_not_released() -> None:
+    """suppress_round: reach.csv withholds E01000002's registered count. The side's sum is
+    withheld (it would give the cell back), and so is children affected."""
+    from everyfamily.findings.text import ReleasedTable
+
+    frame = pd.DataFrame(
+        {
+            "level": "lsoa",
+            "area_code": ["E01000001", "E01000002", "E01000003"],
+            "dimension": "all",
+            "group_value": "all",
+            "service": "any",
+            "denominator": [129, 129, 255],
+            "known": [129, 129, 255],
+            "registered": [57, None, 201],
+            "engaged": [0, 0, 0],
+        }
+    )
+    settings = FindingsSettings(released_table=ReleasedTable.from_frame(frame))
+    f = finding(side_test(93, 255), settings)
+    assert f.evidence["cut_off_side"]["registered"] is None
+    assert f.evidence["cut_off_side"]["children"] == 258
+    assert "a number not released of 258 under-fives are registered (rate not released)" in (
+        f.headline
+    )
+    assert to_public(f, settings)["children_affected"] is None
+
+
+def test_released_counts_survive_the_candidate_table() -> None:
+    """The access stage hands its findings to the find stage through JSON (the store's
+    candidate_findings): a released count must come back released, not rounded again."""
+    from everyfamily.findings.model import Finding
+    from everyfamily.findings.text import ReleasedCount, tag_counts, untag_counts
+
+    table = _table([("E01000001", 130, 60), ("E01000002", 128, 36), ("E01000003", 252, 197)])
+    settings = FindingsSettings(release_method="cell_key", released_table=table)
+    f = finding(side_test(93, 255), settings)
+    back = Finding.from_record(untag_counts(json.loads(json.dumps(tag_counts(f.to_record())))))
+    assert back == f
+    assert isinstance(back.children_affected, ReleasedCount)
+    assert to_public(back, settings)["evidence"]["other_side"]["registered"] == 197
+    plain = Finding.from_record(json.loads(json.dumps(f.to_record())))
+    assert to_public(plain, settings)["evidence"]["other_side"]["registered"] == 195  # teeth

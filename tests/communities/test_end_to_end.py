@@ -57,9 +57,9 @@ def test_planted_community_found(default_run: Path, knowsley_scenario: Scenario)
     assert len(set(f["areas"]) & planted) >= 3 and len(f["areas"]) <= 6
     assert f["evidence"]["severity"] == "striking"
     assert "Romanian" in f["headline"] and "rose from" in f["headline"]
-    # counts in the evidence are released (midpoint-6: 3, 9, 15 ...), never exact small ones
+    # counts in the evidence are released (the cell key method: 0 or above 7, never 1-7)
     births = [p["births"] for p in f["evidence"]["births_by_period"]]
-    assert all(b is None or (b > 7 and b % 6 == 3) for b in births)
+    assert all(b is None or b == 0 or b > 7 for b in births) and any(b for b in births)
     run = json.loads((default_run / "run.json").read_text("utf-8"))
     assert run["communities"]["findings"] == 1 and run["communities"]["baseline"] == "census"
 

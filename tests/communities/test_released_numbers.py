@@ -118,3 +118,110 @@ def test_community_with_a_small_count_says_fewer_than_8() -> None:
         f.headline
     )
     assert "(rate not released, against rate not released for everyone else)." in f.headline
+
+
+# --- the cell key method (the project default; issue 15) --------------------------------------
+
+
+def _perturbed(frame: pd.DataFrame) -> int:
+    """What the cell key method releases for exactly these children, computed here the
+    obvious way: record keys (HMAC of person_id), summed mod 4096, through the default
+    ptable."""
+    from everyfamily.privacy.cellkey import build_ptable, child_record_keys
+
+    key = int(child_record_keys(frame["person_id"]).sum()) % 4096 if len(frame) else 0
+    return int(build_ptable().perturb([len(frame)], [key])[0])
+
+
+def _borough_table(children: int, registered: int) -> Any:
+    """A released reach table holding the borough's (released) children and registered."""
+    from everyfamily.findings.text import ReleasedTable
+
+    return ReleasedTable.from_frame(
+        pd.DataFrame(
+            [
+                {
+                    "level": "borough",
+                    "area_code": "B",
+                    "dimension": "all",
+                    "group_value": "all",
+                    "service": "any",
+                    "denominator": children,
+                    "known": children,
+                    "registered": registered,
+                    "engaged": 0,
+                }
+            ]
+        )
+    )
+
+
+def test_cell_key_community_counts_are_the_cell_key_release_of_their_children() -> None:
+    """Every count of the finding is the cell key release of exactly the children it counts;
+    everyone else is the borough's released counts minus the group's; the same children
+    read the same wherever they are counted (the 30 Romanian under-fives are both the
+    group's children and its births in the last two years); no count of 1-7 appears."""
+    kids = world(13)
+    kids["person_id"] = "S10-" + kids["person_id"]  # record keys that move both counts
+    fs = FindingsSettings(release_method="cell_key", released_table=_borough_table(2003, 1510))
+    result = detect(kids, DetectSettings(reference_date=REF, findings=fs))
+    (f,) = result.findings
+    ro = kids[kids["origin_group"] == "romanian"]
+    n, reg = _perturbed(ro), _perturbed(ro[ro["registered"]])
+    assert (n, reg) == (28, 15)  # exact 30 and 13: the ptable moved both
+    ev = f.evidence
+    assert (ev["known"], ev["registered"]) == (n, reg)
+    assert (ev["rest_known"], ev["rest_registered"]) == (2003 - n, 1510 - reg)
+    born = pd.to_datetime(ro["date_of_birth"])
+    latest = born > pd.Timestamp(REF - dt.timedelta(days=365))
+    births = [p["births"] for p in ev["births_by_period"]]
+    assert births[-1] == _perturbed(ro[latest]) and births[-2] == _perturbed(ro[~latest])
+    assert births[:3] == [0, 0, 0]
+    # the group's births over the last two years are the same 30 children: the same value
+    assert f"rose from 0 to {n / 2:,.0f} a year" in f.headline
+    assert f.headline.endswith(
+        f"{reg} of {n} under-fives of Romanian origin there are registered with a centre "
+        f"({100 * reg / n:.0f}%, against {100 * (1510 - reg) / (2003 - n):.0f}% for everyone "
+        "else)."
+    )
+    assert ev["children_corrected"]["estimate"] == n  # no classifier: the count itself
+    doc = to_public(f, fs)
+    json.dumps(doc, allow_nan=False)
+    assert doc["children_affected"] == n - reg  # released counts, not rounded again
+    assert doc["evidence"]["known"] == n and doc["evidence"]["rest_known"] == 2003 - n
+
+    from everyfamily.findings.engine import COUNT_KEYS
+
+    child_counts = {*COUNT_KEYS, "children_affected", "births", "estimate", "lower", "upper"}
+
+    def counts(node: Any, key: str = "") -> list[int]:
+        if isinstance(node, dict):
+            return [v for k, x in node.items() for v in counts(x, k)]
+        if isinstance(node, list):
+            return [v for x in node for v in counts(x, key)]
+        is_count = isinstance(node, int) and not isinstance(node, bool) and key in child_counts
+        return [node] if is_count else []
+
+    assert len(counts(doc)) >= 15
+    assert not [v for v in counts(doc) if 1 <= v <= 7]
+
+
+def test_cell_key_community_counts_read_the_same_in_a_second_release() -> None:
+    """A second release after three more children arrive elsewhere (A2, not Romanian): the
+    community's children are the same, so every count of theirs reads the same (differencing
+    the two releases gives nothing); only the borough's totals moved."""
+    kids = world(13)
+    kids["person_id"] = "S10-" + kids["person_id"]
+    more = kids[kids["area_code"] == "A2"].head(3).copy()
+    more["person_id"] = ["new-1", "new-2", "new-3"]
+    kids2 = pd.concat([kids, more], ignore_index=True)
+    docs = []
+    for frame, (n, reg) in ((kids, (2003, 1510)), (kids2, (2006, 1510))):
+        fs = FindingsSettings(release_method="cell_key", released_table=_borough_table(n, reg))
+        (f,) = detect(frame, DetectSettings(reference_date=REF, findings=fs)).findings
+        docs.append(to_public(f, fs))
+    first, second = docs
+    for key in ("known", "registered", "engaged", "births_by_period", "children_corrected"):
+        assert first["evidence"][key] == second["evidence"][key], key
+    assert first["children_affected"] == second["children_affected"]
+    assert second["evidence"]["rest_known"] == first["evidence"]["rest_known"] + 3

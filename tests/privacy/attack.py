@@ -312,3 +312,46 @@ def finding_counts_from_table(
         return None
     affected = None if children is None or registered is None else children - registered
     return {**counts, "children_affected": affected}
+
+
+def barrier_counts_from_table(
+    finding: dict, released: pd.DataFrame, small_level: str = "lsoa"
+) -> dict[str, dict[str, int | None]]:
+    """The counts an access_barrier finding shows for each side (children, registered),
+    recomputed from the released reach table ALONE: the sums of the side's small areas'
+    released cells (every child, any service)."""
+    out: dict[str, dict[str, int | None]] = {}
+    for side in ("cut_off_side", "other_side"):
+        rows = [
+            _cell(released, small_level, a, "all", "all", "any")
+            for a in finding["evidence"][side]["areas"]
+        ]
+        children = _sum([_value(r, "denominator") for r in rows])
+        registered = _sum([_value(r, "registered") for r in rows])
+        if children is not None and registered is not None:
+            registered = min(registered, children)
+        out[side] = {"children": children, "registered": registered}
+    return out
+
+
+def community_rest_from_table(finding: dict, released: pd.DataFrame) -> dict[str, int | None]:
+    """An emerging_community finding's "everyone else" (rest_known, rest_registered),
+    recomputed from the released reach table and the finding's own released counts: the
+    borough's children and registered minus the community's. The community's own counts
+    are cells of their own (perturbed with their own cell keys), not in the table."""
+    ev = finding["evidence"]
+    boro = released[
+        (released["level"] == "borough")
+        & (released["dimension"] == "all")
+        & (released["service"] == "any")
+    ].iloc[0]
+
+    def minus(column: str, part: int | None) -> int | None:
+        total = _value(boro, column)
+        return None if total is None or part is None else max(total - part, 0)
+
+    rest_known = minus("denominator", ev["known"])
+    rest_registered = minus("registered", ev["registered"])
+    if rest_known is not None and rest_registered is not None:
+        rest_registered = min(rest_registered, rest_known)
+    return {"rest_known": rest_known, "rest_registered": rest_registered}

@@ -272,3 +272,128 @@ def test_two_cell_key_releases_pin_nothing() -> None:
     assert len(targets) >= 40
     pinned = [(v, t) for v, t in targets if attack.pinned(v, t)]
     assert pinned == []
+
+
+# --- access-barrier and emerging-community findings under the cell key method (issue 15) -------
+
+
+@pytest.mark.slow
+def test_barrier_and_community_numbers_narrow_no_cell_key_cell() -> None:
+    """Released with the reach table by the cell key method:
+
+    - an access_barrier finding (cut-off side L1 + L2, other side L3) shows, for each side,
+      exactly the sums of the released small-area cells, so it adds no constraint to the
+      attack on the table;
+    - an emerging community (the female white_other children of L1 + L2: no cell of the
+      table) shows its children and registered perturbed by their own cell keys
+      (privacy.release.release_child_counts) and everyone else as the borough's released
+      counts minus those (no new fact). The attacker holding the table, the finding's
+      counts with the ptable's bounds, "the community is part of its areas' white_other
+      cells" and "registered <= children" pins none of the community's counts and no count
+      of 1-7 of the areas around it; no count of 1-7 is shown."""
+    import math
+
+    import numpy as np
+    from pyproj import Transformer
+    from shapely.geometry import LineString
+
+    from everyfamily.access import barriers as br
+    from everyfamily.findings.engine import to_public
+    from everyfamily.findings.model import FindingsSettings
+    from everyfamily.findings.text import ReleasedTable
+    from everyfamily.privacy.cellkey import record_keys
+    from everyfamily.privacy.release import release_child_counts
+
+    from .attack import block
+    from .test_cellkey_release import HIER
+    from .test_cellkey_release import RULES as CK
+
+    kids = truth.children()
+    kids["rk"] = record_keys([f"c{i}" for i in range(len(kids))], b"test")
+    exact, released = _cell_key_release(kids)
+    table = ReleasedTable.from_frame(released)
+    settings = FindingsSettings(release_method="cell_key", released_table=table)
+
+    # the barrier: exact side counts go in, sums of released cells come out
+    cut, other = kids[kids["small_area"].isin(["L1", "L2"])], kids[kids["small_area"] == "L3"]
+    test = br.SideTest(
+        barrier=br.Barrier("rail", "", "railway", LineString([(0, 0), (0, 3000)]), 3000.0, ()),
+        cut_off=("L1", "L2"),
+        other=("L3",),
+        n_cut=len(cut),
+        x_cut=int(cut["reg_any"].sum()),
+        n_other=len(other),
+        x_other=int(other["reg_any"].sum()),
+        expected_cut=0.6,  # composition predicts the cut-off side better: a gap unexplained
+        expected_other=0.3,
+        walk_cut_m=2000.0,
+        walk_other_m=700.0,
+        detour_cut=1.9,
+        detour_other=1.1,
+        direction="west",
+        z=-5.0,
+        p=1e-6,
+        q=1e-5,
+    )
+    (f,) = br.make_findings(
+        [test],
+        settings=settings,
+        area_labels={},
+        place_names={},
+        to_wgs84=Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True).transform,
+        approximate_note=None,
+        speed_kmh=4.8,
+    )
+    doc = to_public(f, settings)
+
+    def cells(areas: list[str], column: str) -> int:
+        rows = released[
+            released["area_code"].isin(areas)
+            & (released["dimension"] == "all")
+            & (released["service"] == "any")
+        ]
+        return int(rows[column].sum())
+
+    for side, areas in (("cut_off_side", ["L1", "L2"]), ("other_side", ["L3"])):
+        shown = doc["evidence"][side]
+        assert shown["children"] == cells(areas, "denominator"), side
+        assert shown["registered"] == cells(areas, "registered"), side
+    affected = cells(["L1", "L2"], "denominator") - cells(["L1", "L2"], "registered")
+    assert doc["children_affected"] == (None if 1 <= affected <= 7 else affected)
+
+    # the community: its own cells, perturbed by their own cell keys
+    group = cut[(cut["sex"] == "female") & (cut["ethnicity"] == "white_other")]
+    exact_counts = [len(group), int(group["reg_any"].sum())]
+    keys = [int(group["rk"].sum()), int(group.loc[group["reg_any"], "rk"].sum())]
+    g_n, g_reg = release_child_counts(exact_counts, keys, CK)
+    assert exact_counts == [2, 2]  # a small community, every child registered (100%)
+    assert (g_n, g_reg) == (8.0, 8.0)  # shown as the ptable's floor, never as 1-7
+
+    attack = Attack(0, [], [], [], [], [])
+    var = add_release(attack, released, HIER, "cell_key", 7)
+    v_n, v_reg = attack.var(*block(g_n, "cell_key", 7)), attack.var(*block(g_reg, "cell_key", 7))
+    rows = released.reset_index(drop=True)
+
+    def row_vars(dim: str, value: str, column: str) -> dict[int, float]:
+        hit = rows.index[
+            rows["area_code"].isin(["L1", "L2"])
+            & (rows["dimension"] == dim)
+            & (rows["group_value"] == value)
+            & (rows["service"] == "any")
+        ]
+        return {var[(int(i), column)]: -1.0 for i in hit}
+
+    attack.constrain({v_n: 1.0, **row_vars("ethnicity", "white_other", "denominator")}, -1e4, 0)
+    attack.constrain({v_reg: 1.0, **row_vars("ethnicity", "white_other", "registered")}, -1e4, 0)
+    attack.constrain({v_n: 1.0, v_reg: -1.0}, 0, 1e4)
+    targets = [(v_n, float(exact_counts[0])), (v_reg, float(exact_counts[1]))]
+    ex = exact.reset_index(drop=True)
+    near = ex["area_code"].isin(["L1", "L2", "W1"]) & (ex["service"] == "any")
+    for c in PROTECTED_COUNTS:
+        col = ex[c].to_numpy(dtype="float64")
+        small = np.flatnonzero(near.to_numpy() & (col >= 1) & (col <= 7))
+        targets += [(var[(int(i), c)], float(col[i])) for i in small]
+    assert len(targets) >= 8
+    pinned = [(v, t) for v, t in targets if attack.pinned(v, t)]
+    assert pinned == []
+    assert all(math.isfinite(t) for _v, t in targets)

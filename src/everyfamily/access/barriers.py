@@ -46,12 +46,15 @@ from everyfamily.findings.model import FDR_ALPHA, Finding, FindingsSettings
 from everyfamily.findings.text import (
     RATE_WITHHELD_TEXT,
     Cell,
+    affected,
     coarse_rate,
+    excess_of,
+    expected_of,
     pct,
     released,
-    released_cells,
     share,
     shown,
+    table_pair,
 )
 from everyfamily.privacy.disclosure import released_rate
 
@@ -422,128 +425,156 @@ def make_findings(
     speed_kmh: float,
 ) -> list[Finding]:
     """An ``access_barrier`` finding for each test that meets :func:`is_finding`."""
-    out: list[Finding] = []
-    for t in tests:
-        if not is_finding(t, settings.fdr_alpha):
-            continue
-        b = t.barrier
-        place = _place(t.cut_off, place_names)
-        km = t.walk_cut_m / 1000.0
-        opposite = compass(*_opposite(t.direction))
-        level = settings.small_area_level
-        cut = shown_side(
-            t.x_cut,
-            t.n_cut,
-            t.expected_cut,
-            settings,
-            [(level, c, "all", "all", "any") for c in t.cut_off],
-        )
-        oth = shown_side(
-            t.x_other,
-            t.n_other,
-            t.expected_other,
-            settings,
-            [(level, c, "all", "all", "any") for c in t.other],
-        )
-        # '36% of 255', or 'fewer than 8 of 39 ... (rate not released)' when not released
-        part = cut.rate_text()
-        withheld = ""
-        if not math.isfinite(cut.rate):
-            part = shown(t.x_cut, cut.registered, settings)
-            withheld = f" ({RATE_WITHHELD_TEXT})"
-        headline = (
-            f"Families {t.direction} of {b.label}{f' in {place}' if place else ''} walk "
-            f"{km:.1f} km to their nearest centre; {part} of "
-            f"{shown(t.n_cut, cut.children, settings)} under-fives are registered{withheld}, "
-            f"against {oth.rate_text()} {opposite} of it"
-        )
-        if approximate_note:
-            headline += " (approximate walking network)"
-        excess = t.n_cut * t.unexplained_gap
-        st = strength(t.q)
-        names = [area_labels.get(c, c) for c in t.cut_off]
-        # shown gaps: from the released rates (the test and is_finding used exact ones)
-        gap = oth.rate - cut.rate
-        explained = oth.expected_rate - cut.expected_rate
-        evidence = {
-            "test": "registered rate of children in small areas cut off by the barrier (the "
-            "straight line to their nearest centre crosses it) against children in the areas "
-            "across it that are not cut off; one-sided two-proportion test, Wilson 95% "
-            "intervals, Benjamini-Hochberg across every side of every candidate barrier",
-            "p_value": _sig(t.p),
-            "q_value": _sig(t.q),
-            "z": _fnum(t.z),
-            "fdr_alpha": settings.fdr_alpha,
-            "min_gap": MIN_BARRIER_GAP,
-            "barrier": {
-                "id": b.barrier_id,
-                "name": b.name or None,
-                "kind": b.kind,
-                "length_km": round(b.length_m / 1000.0, 2),
-                "crossings": len(b.crossings),
-                "crossings_per_km": round(b.crossings_per_km, 2),
-                "geometry": barrier_geojson(b.geometry, to_wgs84),
-            },
-            "cut_off_side": {
-                "direction": t.direction,
-                "areas": list(t.cut_off),
-                "area_names": names,
-                "children": cut.children,
-                "registered": cut.registered,
-                "rate": _fnum(cut.rate),
-                "rate_approximate": cut.approximate,
-                "interval": [_fnum(cut.interval[0]), _fnum(cut.interval[1])],
-                "expected_rate_from_composition": _fnum(cut.expected_rate),
-                "median_walk_m": _fnum(round(t.walk_cut_m)),
-                "median_walk_minutes": _fnum(round(t.walk_cut_m / (speed_kmh * 1000 / 60), 1)),
-                "median_detour_ratio": _fnum(round(t.detour_cut, 3)),
-            },
-            "other_side": {
-                "direction": opposite,
-                "areas": list(t.other),
-                "children": oth.children,
-                "registered": oth.registered,
-                "rate": _fnum(oth.rate),
-                "rate_approximate": oth.approximate,
-                "interval": [_fnum(oth.interval[0]), _fnum(oth.interval[1])],
-                "expected_rate_from_composition": _fnum(oth.expected_rate),
-                "median_walk_m": _fnum(round(t.walk_other_m)),
-                "median_walk_minutes": _fnum(round(t.walk_other_m / (speed_kmh * 1000 / 60), 1)),
-                "median_detour_ratio": _fnum(round(t.detour_other, 3)),
-            },
-            "gap": _fnum(gap),
-            "gap_explained_by_composition": _fnum(explained),
-            "unexplained_gap": _fnum(gap - explained),
-            "network": {
-                "approximate": approximate_note is not None,
-                "note": approximate_note,
-                "walking_speed_kmh": speed_kmh,
-            },
-            "see_also": "an unreached_area finding may name the same areas: this finding "
-            "gives the likely reason",
-            "excess_unreached": _fnum(excess),
-            "strength": _fnum(st),
-        }
-        out.append(
-            Finding(
-                kind="access_barrier",
-                areas=t.cut_off,
-                group=None,
-                site=None,
-                measure="registered_rate",
-                observed=cut.rate,
-                expected=oth.rate,
-                interval=cut.interval,
-                children_affected=t.n_cut - t.x_cut,
-                headline=headline,
-                evidence=evidence,
-                score=max(excess, 0.0) * st,
-                severity="striking",
-                level=settings.small_area_level,
-                area_names=tuple(names),
-            )
-        )
-    return out
+    context = _Context(settings, area_labels, place_names, to_wgs84, approximate_note, speed_kmh)
+    return [_finding(t, context) for t in tests if is_finding(t, settings.fdr_alpha)]
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What every barrier finding of a run shares (make_findings' keyword arguments)."""
+
+    settings: FindingsSettings
+    area_labels: Mapping[str, str]
+    place_names: Mapping[str, str]
+    to_wgs84: Any
+    approximate_note: str | None
+    speed_kmh: float
+
+
+def side_cells(areas: Sequence[str], settings: FindingsSettings) -> list[Cell]:
+    """The reach-table cells of a side: every child of each of its small areas, any service."""
+    return [(settings.small_area_level, a, "all", "all", "any") for a in areas]
+
+
+def _finding(t: SideTest, c: _Context) -> Finding:
+    """One ``access_barrier`` finding: released sides, headline, evidence (see module)."""
+    s = c.settings
+    cut = shown_side(t.x_cut, t.n_cut, t.expected_cut, s, side_cells(t.cut_off, s))
+    oth = shown_side(t.x_other, t.n_other, t.expected_other, s, side_cells(t.other, s))
+    names = [c.area_labels.get(a, a) for a in t.cut_off]
+    st = strength(t.q)
+    excess = shown_excess(t, cut, oth, s)
+    return Finding(
+        kind="access_barrier",
+        areas=t.cut_off,
+        group=None,
+        site=None,
+        measure="registered_rate",
+        observed=cut.rate,
+        expected=oth.rate,
+        interval=cut.interval,
+        children_affected=affected(cut.registered, cut.children, t.n_cut - t.x_cut, s),
+        headline=_headline(t, cut, oth, _place(t.cut_off, c.place_names), c),
+        evidence=_evidence(t, cut, oth, names, excess, st, c),
+        score=max(t.n_cut * t.unexplained_gap, 0.0) * st,
+        severity="striking",
+        level=s.small_area_level,
+        area_names=tuple(names),
+    )
+
+
+def shown_excess(t: SideTest, cut: ShownSide, oth: ShownSide, s: FindingsSettings) -> float:
+    """Unreached children on the cut-off side beyond what the other side's rate predicts,
+    after composition: ``n * (gap - explained gap)``, i.e. ``n * r - x`` with
+    ``r = other rate - other expected + cut expected``, all of RELEASED counts when the
+    released table is known (:func:`everyfamily.findings.text.excess_of`); the exact excess
+    (released by the rules) without it. The ranking score stays exact."""
+    rate = oth.rate - oth.expected_rate + cut.expected_rate
+    return excess_of(cut.children, cut.registered, rate, t.n_cut * t.unexplained_gap, s)
+
+
+def _headline(t: SideTest, cut: ShownSide, oth: ShownSide, place: str, c: _Context) -> str:
+    """'Families east of the M57 in X walk 2.2 km to their nearest centre; 36% of 255
+    under-fives are registered, against 79% west of it' (released numbers only)."""
+    s = c.settings
+    # '36% of 255', or 'fewer than 8 of 39 ... (rate not released)' when not released
+    part = cut.rate_text()
+    withheld = ""
+    if not math.isfinite(cut.rate):
+        part = shown(t.x_cut, cut.registered, s)
+        withheld = f" ({RATE_WITHHELD_TEXT})"
+    headline = (
+        f"Families {t.direction} of {t.barrier.label}{f' in {place}' if place else ''} walk "
+        f"{t.walk_cut_m / 1000.0:.1f} km to their nearest centre; {part} of "
+        f"{shown(t.n_cut, cut.children, s)} under-fives are registered{withheld}, "
+        f"against {oth.rate_text()} {compass(*_opposite(t.direction))} of it"
+    )
+    return headline + (" (approximate walking network)" if c.approximate_note else "")
+
+
+def _barrier_evidence(b: Barrier, to_wgs84: Any) -> dict[str, Any]:
+    return {
+        "id": b.barrier_id,
+        "name": b.name or None,
+        "kind": b.kind,
+        "length_km": round(b.length_m / 1000.0, 2),
+        "crossings": len(b.crossings),
+        "crossings_per_km": round(b.crossings_per_km, 2),
+        "geometry": barrier_geojson(b.geometry, to_wgs84),
+    }
+
+
+def _side_evidence(
+    side: ShownSide, direction: str, areas: Sequence[str], walk_m: float, detour: float, kmh: float
+) -> dict[str, Any]:
+    """One side as the evidence shows it: released counts, rates of them, exact distances."""
+    return {
+        "direction": direction,
+        "areas": list(areas),
+        "children": side.children,
+        "registered": side.registered,
+        "rate": _fnum(side.rate),
+        "rate_approximate": side.approximate,
+        "interval": [_fnum(side.interval[0]), _fnum(side.interval[1])],
+        "expected_rate_from_composition": _fnum(side.expected_rate),
+        "median_walk_m": _fnum(round(walk_m)),
+        "median_walk_minutes": _fnum(round(walk_m / (kmh * 1000 / 60), 1)),
+        "median_detour_ratio": _fnum(round(detour, 3)),
+    }
+
+
+def _evidence(
+    t: SideTest,
+    cut: ShownSide,
+    oth: ShownSide,
+    names: list[str],
+    excess: float,
+    st: float,
+    c: _Context,
+) -> dict[str, Any]:
+    """The finding's evidence: the test (exact statistics, released later as bounds), the
+    barrier, both sides and the gaps (from the released rates; the test used exact ones)."""
+    gap = oth.rate - cut.rate
+    explained = oth.expected_rate - cut.expected_rate
+    kmh = c.speed_kmh
+    cut_side = _side_evidence(cut, t.direction, t.cut_off, t.walk_cut_m, t.detour_cut, kmh)
+    opposite = compass(*_opposite(t.direction))
+    return {
+        "test": "registered rate of children in small areas cut off by the barrier (the "
+        "straight line to their nearest centre crosses it) against children in the areas "
+        "across it that are not cut off; one-sided two-proportion test, Wilson 95% "
+        "intervals, Benjamini-Hochberg across every side of every candidate barrier",
+        "p_value": _sig(t.p),
+        "q_value": _sig(t.q),
+        "z": _fnum(t.z),
+        "fdr_alpha": c.settings.fdr_alpha,
+        "min_gap": MIN_BARRIER_GAP,
+        "barrier": _barrier_evidence(t.barrier, c.to_wgs84),
+        "cut_off_side": {**cut_side, "area_names": names},
+        "other_side": _side_evidence(oth, opposite, t.other, t.walk_other_m, t.detour_other, kmh),
+        "gap": _fnum(gap),
+        "gap_explained_by_composition": _fnum(explained),
+        "unexplained_gap": _fnum(gap - explained),
+        "network": {
+            "approximate": c.approximate_note is not None,
+            "note": c.approximate_note,
+            "walking_speed_kmh": kmh,
+        },
+        "see_also": "an unreached_area finding may name the same areas: this finding "
+        "gives the likely reason",
+        "excess_unreached": excess if isinstance(excess, int) else _fnum(excess),
+        "strength": _fnum(st),
+    }
 
 
 @dataclass(frozen=True)
@@ -573,19 +604,27 @@ def shown_side(
     settings: FindingsSettings,
     cells: Sequence[Cell] = (),
 ) -> ShownSide:
-    """Release one side's counts: registered of children with the complement rule, and
-    withheld where the released reach table suppresses any of the side's small-area
-    ``cells`` (a sum shown next to the other cells would give it back); the model's
-    expected registrations (``n * expected_rate``) released as a count too, so the expected
-    rate is also a ratio of released numbers and cannot give ``n`` back."""
-    rx, rn = released_cells(x, n, settings, list(cells), "registered")
+    """Release one side's counts.
+
+    With the released reach table (``settings.released_table``: the access stage always
+    sets it), the side's children and registered are the SUMS of its small areas' released
+    cells (:func:`everyfamily.findings.text.table_pair`), under either release method, so
+    the side reads what reach.csv and the map show for those areas and narrows none of them
+    (issue 15); a withheld cell withholds the sum. Without it: registered of children with
+    the complement rule, withheld where the reach table suppresses any of ``cells``.
+    The model's expected registrations (``children * expected_rate``) are a count of the
+    released children, so the expected rate is a ratio of released numbers too."""
+    rx, rn = table_pair(x, n, settings, list(cells), "registered")
     rate = released_rate(rx, rn)
     interval = (
         fstats.wilson_interval(float(rx), float(rn))
         if rx is not None and rn is not None
         else (math.nan, math.nan)
     )
-    expected = released(n * expected_rate, settings) if math.isfinite(expected_rate) else None
+    if settings.released_table is not None:
+        expected = expected_of(rn, expected_rate)
+    else:
+        expected = released(n * expected_rate, settings) if math.isfinite(expected_rate) else None
     if rx is None and rn is not None and x > settings.suppress_at_or_below:
         # withheld because the side holds a suppressed area: a coarse rate is still safe
         approx = coarse_rate(x, n, rn, settings)

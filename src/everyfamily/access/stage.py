@@ -358,9 +358,15 @@ def access_stage(ctx: RunContext) -> None:
         import dataclasses
 
         from everyfamily.findings.stage import withheld_cells
+        from everyfamily.findings.text import ReleasedTable
 
         shown = ctx.engine.query("SELECT * FROM reach_released").to_pandas()
-        settings = dataclasses.replace(settings, withheld=withheld_cells(shown))
+        # a barrier side's counts are sums of these released cells (barriers.shown_side)
+        settings = dataclasses.replace(
+            settings,
+            withheld=withheld_cells(shown),
+            released_table=ReleasedTable.from_frame(shown),
+        )
     area_pts = kids.groupby("area_code")[["x", "y"]].mean().reset_index()
     bars = br.find_barriers(lines, a.barrier_classes)
     tests = br.side_tests(

@@ -145,11 +145,16 @@ def communities_stage(ctx: RunContext) -> None:
     if ctx.engine.has_table("reach_released"):
         # what reach.csv suppresses (secondary suppression included), findings never show
         from everyfamily.findings.stage import withheld_cells
+        from everyfamily.findings.text import ReleasedTable
 
-        withheld = withheld_cells(_read(ctx, "SELECT * FROM reach_released"))
-        settings = dataclasses.replace(
-            settings, findings=dataclasses.replace(settings.findings, withheld=withheld)
+        shown = _read(ctx, "SELECT * FROM reach_released")
+        # the areas' and everyone else's counts come from these released cells (detect.py)
+        fs = dataclasses.replace(
+            settings.findings,
+            withheld=withheld_cells(shown),
+            released_table=ReleasedTable.from_frame(shown),
         )
+        settings = dataclasses.replace(settings, findings=fs)
     children = _read(
         ctx, f"SELECT {_select(set(ctx.engine.columns('children')), CHILD_COLUMNS)} FROM children"
     ).rename(columns={"month_of_birth": "date_of_birth"})

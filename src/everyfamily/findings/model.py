@@ -123,6 +123,11 @@ class FindingsSettings:
     #: Counts in headlines go through disclosure control (privacy settings of the project).
     suppress_at_or_below: int = 7
     rounding: Literal["midpoint6", "nearest5", "none"] = "midpoint6"
+    #: How counts of sets of children that are no reach cell (a barrier side, a community)
+    #: are released (privacy.release.release_child_counts): the project's
+    #: ``privacy.release_method`` (the find stage's settings_for sets it); detectors used on
+    #: their own suppress and round.
+    release_method: Literal["cell_key", "suppress_round"] = "suppress_round"
     #: Cells the released reach table suppresses (level, area_code, dimension, group_value,
     #: service, column), e.g. by secondary suppression: a finding never shows them, nor a
     #: total that would give them back by subtraction (reach.csv and findings.json are

@@ -12,7 +12,7 @@ import dataclasses
 import datetime as dt
 import json
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
 
@@ -20,7 +20,7 @@ from everyfamily.engines.base import quote_ident
 from everyfamily.errors import DataError, EveryfamilyError
 from everyfamily.findings.engine import AreaMembers, find, findings_document
 from everyfamily.findings.model import Finding, FindingsSettings
-from everyfamily.findings.text import ReleasedTable
+from everyfamily.findings.text import ReleasedTable, tag_counts, untag_counts
 
 if TYPE_CHECKING:
     from everyfamily.config import Project
@@ -58,6 +58,7 @@ def settings_for(project: Project) -> FindingsSettings:
         borough_name=project.project.area_name or project.project.name,
         suppress_at_or_below=project.privacy.suppress_at_or_below,
         rounding=project.privacy.rounding,
+        release_method=project.privacy.release_method,
     )
 
 
@@ -156,7 +157,10 @@ def write_candidates(ctx: RunContext, stage: str, findings: list[Finding]) -> No
     import pyarrow as pa
 
     rows = pd.DataFrame(
-        {"stage": [stage] * len(findings), "json": [json.dumps(f.to_record()) for f in findings]},
+        {
+            "stage": [stage] * len(findings),
+            "json": [json.dumps(tag_counts(f.to_record())) for f in findings],
+        },
         columns=["stage", "json"],
     ).astype(str)
     if ctx.engine.has_table(CANDIDATES_TABLE):
@@ -174,7 +178,7 @@ def read_candidates(ctx: RunContext) -> list[Finding]:
     if not ctx.engine.has_table(CANDIDATES_TABLE):
         return []
     rows = _read(ctx, CANDIDATES_TABLE)
-    return [Finding.from_record(json.loads(j)) for j in rows["json"]]
+    return [Finding.from_record(cast(Any, untag_counts(json.loads(j)))) for j in rows["json"]]
 
 
 def run_findings(

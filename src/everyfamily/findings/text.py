@@ -388,3 +388,40 @@ def areas_label(names: list[str], *, neighbours_word: str = "neighbouring") -> s
     if len(names) == 2:
         return f"{names[0]} and {names[1]}"
     return f"{names[0]} and {len(names) - 1} {neighbours_word} areas"
+
+
+#: How :class:`ReleasedCount` and :class:`WithheldCount` survive JSON (the candidate-findings
+#: table between the access / communities stages and the find stage): JSON has no int
+#: subclasses, and a released count read back as a plain int would be released AGAIN
+#: (rounded: a perturbed cell would then read differently in findings.json and reach.csv).
+_COUNT_TAGS: dict[str, type[int]] = {
+    "__released_count__": ReleasedCount,
+    "__withheld_count__": WithheldCount,
+}
+
+
+def tag_counts(node: object) -> object:
+    """A JSON-safe copy of ``node`` in which every :class:`ReleasedCount` /
+    :class:`WithheldCount` is a one-key mapping ({"__released_count__": 27});
+    :func:`untag_counts` is the inverse."""
+    if isinstance(node, ReleasedCount | WithheldCount):
+        tag = "__released_count__" if isinstance(node, ReleasedCount) else "__withheld_count__"
+        return {tag: int(node)}
+    if isinstance(node, Mapping):
+        return {k: tag_counts(v) for k, v in node.items()}
+    if isinstance(node, list | tuple):
+        return [tag_counts(v) for v in node]
+    return node
+
+
+def untag_counts(node: object) -> object:
+    """The inverse of :func:`tag_counts`."""
+    if isinstance(node, Mapping):
+        if len(node) == 1:
+            ((key, value),) = node.items()
+            if key in _COUNT_TAGS and isinstance(value, int):
+                return _COUNT_TAGS[key](value)
+        return {k: untag_counts(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [untag_counts(v) for v in node]
+    return node

@@ -33,6 +33,7 @@ of these rules.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, cast
@@ -138,6 +139,32 @@ class ReleaseRules:
         return disclosure.released_count(
             n, suppress_at_or_below=self.suppress_at_or_below, rounding=self.rounding
         )
+
+
+def release_child_counts(
+    counts: np.ndarray | list[float],
+    key_sums: np.ndarray | list[int],
+    rules: ReleaseRules,
+) -> np.ndarray:
+    """Counts of sets of children that are no cell of the reach table (one side of a
+    barrier, an emerging community's children, its births in a year), released by the
+    project's method: THE path such a count takes out of the restricted zone.
+
+    ``key_sums``: for each count, the sum of the record keys of exactly the children it
+    counts (``privacy.cellkey.child_record_keys``; taken modulo the modulus here). Under
+    ``cell_key`` the count is perturbed through the ptable with that cell key, exactly as
+    :func:`release_reach_cell_key` perturbs a reach cell, so the same children give the same
+    released value wherever they are counted (a count of 0 has cell key 0; counts of
+    ``1..suppress_at_or_below`` come back as 0 or ``suppress_at_or_below + 1``). Under
+    ``suppress_round`` the count is suppressed (NaN) at or below the threshold and rounded.
+    NaN counts stay NaN."""
+    n = np.asarray(counts, dtype="float64")
+    if rules.method == "cell_key":
+        k = np.mod(np.asarray(key_sums, dtype=np.int64), cellkey.DEFAULT_MODULUS)
+        k = np.where(np.isfinite(n) & (n == 0), 0, k).astype("float64")
+        return rules.ptable().perturb(np.maximum(n, 0.0), k)
+    out = [rules.count(float(v)) if math.isfinite(v) else None for v in n]
+    return np.asarray([np.nan if v is None else float(v) for v in out], dtype="float64")
 
 
 def rule_text(rules: ReleaseRules) -> str:
