@@ -48,7 +48,13 @@ from everyfamily.findings.text import (
     withheld,
 )
 from everyfamily.privacy.disclosure import released_rate
-from everyfamily.reach.statistics import Z_95, Z_998, overdispersed_z
+from everyfamily.reach.statistics import (
+    Z_95,
+    Z_998,
+    funnel_z,
+    overdispersed_z,
+    proportion_dispersion,
+)
 
 Neighbours = Mapping[str, Iterable[str]]
 
@@ -180,17 +186,17 @@ def _label(code: str, name: Any, labels: Mapping[str, str] | None) -> str:
 
 
 def _area_funnel(
-    rows: pd.DataFrame, x: np.ndarray, n: np.ndarray, p0: float, design_effect: float = 1.0
+    x: np.ndarray, n: np.ndarray, p0: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, bool]:
-    y = x / n
-    # families register together: the binomial variance is widened by the family design
-    # effect; then the same over-dispersion function (and so the same tau2 method) as
-    # reach.csv's funnel_z (issue 14, defect 1)
-    se = np.sqrt(p0 * (1 - p0) / n * design_effect)
-    z, tau2, od = overdispersed_z(y, p0, se)
+    """The small areas' funnel exactly as reach.csv has it (reach.measure.funnel_columns for
+    the family level x all x all x any): proportion_dispersion's tau2 and funnel_z, so the
+    finding's z and tau2 are the reach table's ``funnel_z`` and ``funnel_tau2``, run.json's
+    ``reach.funnel`` and the plotted limits (issue 14, defect 1). Then one-sided p and BH q."""
+    d = proportion_dispersion(x, n, p0)
+    z = funnel_z(x, n, p0, d.tau2)
     p = stats.lower_p_from_z(z)
     q = stats.bh_adjust(p)
-    return z, p, q, tau2, od
+    return z, p, q, d.tau2, d.over_dispersed
 
 
 def find_unreached_areas(
@@ -199,7 +205,6 @@ def find_unreached_areas(
     settings: FindingsSettings,
     neighbours: Neighbours | None = None,
     area_labels: Mapping[str, str] | None = None,
-    design_effect: float = 1.0,
 ) -> list[Finding]:
     """Small areas whose registered rate lies below the funnel limits around the borough rate.
 
@@ -209,10 +214,12 @@ def find_unreached_areas(
     the 99.8% limit with q <= FDR is *striking*; below the 95% limit only, *watch* (lower
     severity). Flagged areas that touch (Queen contiguity) form one finding.
 
-    ``design_effect``: the variance inflation of children clustered in families
-    (:func:`everyfamily.findings.stats.family_design_effect`; 1 when families are unknown):
-    the binomial standard error is multiplied by its square root before the over-dispersion
-    allowance, which then measures what families alone do not explain.
+    The funnel is the reach table's (:func:`_area_funnel`): one tau2 in reach.csv, the
+    funnel plot, run.json and the finding. Children clustered in families (families
+    register together) widen the spread between areas; the additive tau2, estimated with the
+    consistent winsorised dispersion statistic, takes that in with every other source of
+    extra-binomial variation, rather than a separate family design effect that reach.csv
+    would not show.
     """
     rows = _select(reach, settings.small_area_level)
     rows = rows[rows["den"].fillna(0) > 0].reset_index(drop=True)
@@ -224,7 +231,7 @@ def find_unreached_areas(
         return []
     n = rows["den"].to_numpy(dtype="float64")
     x = np.minimum(rows["registered"].fillna(0).to_numpy(dtype="float64"), n)
-    z, p, q, tau2, od = _area_funnel(rows, x, n, p0, design_effect)
+    z, p, q, tau2, od = _area_funnel(x, n, p0)
     gap = p0 - x / n
     band = np.where(z < -Z_998, "below_998", np.where(z < -Z_95, "below_95", "within"))
     # "watch" findings pass BH too (issue 14, defect 5): an area is flagged only with
@@ -277,15 +284,13 @@ def find_unreached_areas(
         ]
         evidence = {
             "test": "funnel plot z-score of the registered rate against the borough rate "
-            "(Spiegelhalter 2005), one-sided, with the design effect of children clustered in "
-            "families and an over-dispersion allowance; "
-            "Benjamini-Hochberg across all small areas",
+            "(Spiegelhalter 2005), one-sided, with the additive over-dispersion allowance of "
+            "reach.csv's funnel (funnel_tau2); Benjamini-Hochberg across all small areas",
             "p_value": _sig(float(np.nanmin(p[ii]))),
             "q_value": _sig(qmin),
             "fdr_alpha": settings.fdr_alpha,
             "band": "below_998" if (band[ii] == "below_998").any() else "below_95",
             "overdispersion": {"detected": od, "tau2": _fnum(tau2)},
-            "family_design_effect": _fnum(design_effect),
             "counts": {
                 "children": rk,
                 "registered": rx,
@@ -538,7 +543,7 @@ def find_low_engagement_sites(
         pr = float(rest_rate[i])
         tau2 = 0.0
         if others.sum() >= 3 and 0 < pr < 1:
-            _z, tau2, od = stats.overdispersed_z(
+            _z, tau2, od = overdispersed_z(
                 eng[others] / reg[others], pr, np.sqrt(pr * (1 - pr) / reg[others])
             )
             od_any = od_any or od
@@ -652,7 +657,7 @@ def find_unknown_population(
     p_pois = np.array(
         [stats.poisson_lower_p(int(k), float(e)) for k, e in zip(known, expected, strict=True)]
     )
-    z, tau2, od = stats.overdispersed_z(known / ons, c, np.sqrt(c / ons))
+    z, tau2, od = overdispersed_z(known / ons, c, np.sqrt(c / ons))
     p = np.maximum(p_pois, stats.lower_p_from_z(z)) if od else p_pois
     q = stats.bh_adjust(p)
     ratio = known / expected

@@ -336,7 +336,8 @@ def funnel_summary(dispersion: pd.DataFrame, small_area_level: str) -> dict[str,
     ]
     estimated = d[d["units"] >= 3]
     out: dict[str, Any] = {
-        "method": "Spiegelhalter 2005 additive random effect, z winsorised at 10%/90%",
+        "method": "Spiegelhalter 2005 additive random effect, z winsorised at 10%/90%, "
+        "mean square divided by 0.679 (its value for chance alone)",
         "level": small_area_level,
         "families_estimated": len(estimated),
         "families_over_dispersed": int((estimated["tau2"] > 0).sum()),
