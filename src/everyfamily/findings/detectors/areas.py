@@ -1,0 +1,182 @@
+"""unreached_area: small areas below the funnel limits around the borough rate."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from everyfamily.findings import stats
+from everyfamily.findings.detectors.common import (
+    Neighbours,
+    _components,
+    _fnum,
+    _interval,
+    _label,
+    _select,
+    _sig,
+    borough_row,
+    strength,
+)
+from everyfamily.findings.model import (
+    Finding,
+    FindingsSettings,
+)
+from everyfamily.findings.text import (
+    affected,
+    areas_label,
+    excess_of,
+    share,
+    shown,
+    table_pair,
+)
+from everyfamily.privacy.disclosure import released_rate
+from everyfamily.reach.statistics import (
+    Z_95,
+    Z_998,
+    funnel_z,
+    proportion_dispersion,
+)
+
+# --- unreached_area ------------------------------------------------------------------------
+
+
+def _area_funnel(
+    x: np.ndarray, n: np.ndarray, p0: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, bool]:
+    """The small areas' funnel exactly as reach.csv has it (reach.measure.funnel_columns for
+    the family level x all x all x any): proportion_dispersion's tau2 and funnel_z, so the
+    finding's z and tau2 are the reach table's ``funnel_z`` and ``funnel_tau2``, run.json's
+    ``reach.funnel`` and the plotted limits (issue 14, defect 1). Then one-sided p and BH q."""
+    d = proportion_dispersion(x, n, p0)
+    z = funnel_z(x, n, p0, d.tau2)
+    p = stats.lower_p_from_z(z)
+    q = stats.bh_adjust(p)
+    return z, p, q, d.tau2, d.over_dispersed
+
+
+def find_unreached_areas(
+    reach: pd.DataFrame,
+    *,
+    settings: FindingsSettings,
+    neighbours: Neighbours | None = None,
+    area_labels: Mapping[str, str] | None = None,
+) -> list[Finding]:
+    """Small areas whose registered rate lies below the funnel limits around the borough rate.
+
+    Test: Spiegelhalter (2005) funnel z-score of registered/known against the borough rate,
+    with his additive over-dispersion allowance when areas vary more than chance explains;
+    one-sided (lower) p-values, Benjamini-Hochberg q-values across all areas. An area below
+    the 99.8% limit with q <= FDR is *striking*; below the 95% limit only, *watch* (lower
+    severity). Flagged areas that touch (Queen contiguity) form one finding.
+
+    The funnel is the reach table's (:func:`_area_funnel`): one tau2 in reach.csv, the
+    funnel plot, run.json and the finding. Children clustered in families (families
+    register together) widen the spread between areas; the additive tau2, estimated with the
+    consistent winsorised dispersion statistic, takes that in with every other source of
+    extra-binomial variation, rather than a separate family design effect that reach.csv
+    would not show.
+    """
+    rows = _select(reach, settings.small_area_level)
+    rows = rows[rows["den"].fillna(0) > 0].reset_index(drop=True)
+    b = borough_row(reach, settings)
+    if len(rows) < 3 or not b["den"] or not b["den"] > 0:
+        return []
+    p0 = b["registered"] / b["den"]
+    if not 0 < p0 < 1:
+        return []
+    n = rows["den"].to_numpy(dtype="float64")
+    x = np.minimum(rows["registered"].fillna(0).to_numpy(dtype="float64"), n)
+    z, p, q, tau2, od = _area_funnel(x, n, p0)
+    gap = p0 - x / n
+    band = np.where(z < -Z_998, "below_998", np.where(z < -Z_95, "below_95", "within"))
+    # "watch" findings pass BH too (issue 14, defect 5): an area is flagged only with
+    # q <= fdr_alpha; the 99.8% band then separates striking from watch.
+    flagged = (band != "within") & (gap >= settings.min_area_gap) & (q <= settings.fdr_alpha)
+    striking = flagged & (band == "below_998")
+    idx = {str(c): i for i, c in enumerate(rows["area_code"])}
+    codes = [str(c) for c, f in zip(rows["area_code"], flagged, strict=True) if f]
+    out: list[Finding] = []
+    for comp in _components(codes, neighbours):
+        ii = sorted(
+            (idx[c] for c in comp), key=lambda i: (x[i] / n[i], str(rows.at[i, "area_code"]))
+        )
+        kk, xx = float(n[ii].sum()), float(x[ii].sum())
+        excess = kk * p0 - xx
+        qmin = float(np.nanmin(q[ii]))
+        st = strength(qmin)
+        severity = "striking" if bool(striking[ii].any()) else "watch"
+        names = [
+            _label(str(rows.at[i, "area_code"]), rows.at[i, "area_name"], area_labels) for i in ii
+        ]
+        # shown: released counts, and rates from them (the test above used exact counts)
+        level = settings.small_area_level
+        cells = [(level, str(rows.at[i, "area_code"]), "all", "all", "any") for i in ii]
+        rx, rk = table_pair(xx, kk, settings, cells, "registered")
+        b_cell = [("borough", str(b["area_code"]), "all", "all", "any")]
+        bx, bk = table_pair(b["registered"], b["den"], settings, b_cell, "registered")
+        headline = (
+            f"{areas_label(names)}: {shown(kk, rk, settings)} under-fives living there, "
+            f"{shown(xx, rx, settings)} registered with a centre ({share(rx, rk)}, "
+            f"borough {share(bx, bk)})"
+        )
+        area_counts = {
+            i: table_pair(x[i], n[i], settings, [cell], "registered")
+            for i, cell in zip(ii, cells, strict=True)
+        }
+        per_area = [
+            {
+                "area_code": str(rows.at[i, "area_code"]),
+                "area_name": names[j],
+                "children": area_counts[i][1],
+                "registered": area_counts[i][0],
+                "rate": _fnum(released_rate(*area_counts[i])),
+                "z": _fnum(z[i]),
+                "p_value": _sig(p[i]),
+                "q_value": _sig(q[i]),
+                "band": str(band[i]),
+            }
+            for j, i in enumerate(ii)
+        ]
+        evidence = {
+            "test": "funnel plot z-score of the registered rate against the borough rate "
+            "(Spiegelhalter 2005), one-sided, with the additive over-dispersion allowance of "
+            "reach.csv's funnel (funnel_tau2); Benjamini-Hochberg across all small areas",
+            "p_value": _sig(float(np.nanmin(p[ii]))),
+            "q_value": _sig(qmin),
+            "fdr_alpha": settings.fdr_alpha,
+            "band": "below_998" if (band[ii] == "below_998").any() else "below_95",
+            "overdispersion": {"detected": od, "tau2": _fnum(tau2)},
+            "counts": {
+                "children": rk,
+                "registered": rx,
+                "borough_children": bk,
+                "borough_registered": bx,
+            },
+            "tests_in_family": len(rows),
+            "areas": per_area,
+            "excess_unreached": excess_of(rk, rx, released_rate(bx, bk), excess, settings),
+            "strength": _fnum(st),
+        }
+        lo, hi = _interval(rx, rk)
+        out.append(
+            Finding(
+                kind="unreached_area",
+                areas=tuple(str(rows.at[i, "area_code"]) for i in ii),
+                group=None,
+                site=None,
+                measure="registered_rate",
+                observed=released_rate(rx, rk),
+                expected=released_rate(bx, bk),
+                interval=(lo, hi),
+                children_affected=affected(rx, rk, kk - xx, settings),
+                headline=headline,
+                evidence=evidence,
+                score=max(excess, 0.0) * st,
+                severity=severity,
+                level=settings.small_area_level,
+                area_names=tuple(names),
+            )
+        )
+    return out
