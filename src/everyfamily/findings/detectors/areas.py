@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -78,14 +80,52 @@ def find_unreached_areas(
     extra-binomial variation, rather than a separate family design effect that reach.csv
     would not show.
     """
+    t = _area_tests(reach, settings)
+    if t is None:
+        return []
+    idx = {str(c): i for i, c in enumerate(t.rows["area_code"])}
+    codes = [str(c) for c, f in zip(t.rows["area_code"], t.flagged, strict=True) if f]
+    out: list[Finding] = []
+    for comp in _components(codes, neighbours):
+        ii = sorted(
+            (idx[c] for c in comp),
+            key=lambda i: (t.x[i] / t.n[i], str(t.rows.at[i, "area_code"])),
+        )
+        out.append(_area_finding(t, ii, settings, area_labels))
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class _AreaTests:
+    """The small areas' funnel tests: rows (den > 0), registered x of n, the borough's row
+    and rate p0, z / p / q per area, the family's tau2, bands and which areas are flagged."""
+
+    rows: pd.DataFrame
+    x: np.ndarray
+    n: np.ndarray
+    borough: dict[str, Any]
+    p0: float
+    z: np.ndarray
+    p: np.ndarray
+    q: np.ndarray
+    tau2: float
+    over_dispersed: bool
+    band: np.ndarray
+    flagged: np.ndarray
+    striking: np.ndarray
+
+
+def _area_tests(reach: pd.DataFrame, settings: FindingsSettings) -> _AreaTests | None:
+    """The funnel of every small area against the borough rate; None when there is nothing
+    to compare (fewer than 3 areas, no borough rate, or a rate of 0 or 1)."""
     rows = _select(reach, settings.small_area_level)
     rows = rows[rows["den"].fillna(0) > 0].reset_index(drop=True)
     b = borough_row(reach, settings)
     if len(rows) < 3 or not b["den"] or not b["den"] > 0:
-        return []
+        return None
     p0 = b["registered"] / b["den"]
     if not 0 < p0 < 1:
-        return []
+        return None
     n = rows["den"].to_numpy(dtype="float64")
     x = np.minimum(rows["registered"].fillna(0).to_numpy(dtype="float64"), n)
     z, p, q, tau2, od = _area_funnel(x, n, p0)
@@ -95,88 +135,94 @@ def find_unreached_areas(
     # q <= fdr_alpha; the 99.8% band then separates striking from watch.
     flagged = (band != "within") & (gap >= settings.min_area_gap) & (q <= settings.fdr_alpha)
     striking = flagged & (band == "below_998")
-    idx = {str(c): i for i, c in enumerate(rows["area_code"])}
-    codes = [str(c) for c, f in zip(rows["area_code"], flagged, strict=True) if f]
-    out: list[Finding] = []
-    for comp in _components(codes, neighbours):
-        ii = sorted(
-            (idx[c] for c in comp), key=lambda i: (x[i] / n[i], str(rows.at[i, "area_code"]))
-        )
-        kk, xx = float(n[ii].sum()), float(x[ii].sum())
-        excess = kk * p0 - xx
-        qmin = float(np.nanmin(q[ii]))
-        st = strength(qmin)
-        severity = "striking" if bool(striking[ii].any()) else "watch"
-        names = [
-            _label(str(rows.at[i, "area_code"]), rows.at[i, "area_name"], area_labels) for i in ii
-        ]
-        # shown: released counts, and rates from them (the test above used exact counts)
-        level = settings.small_area_level
-        cells = [(level, str(rows.at[i, "area_code"]), "all", "all", "any") for i in ii]
-        rx, rk = table_pair(xx, kk, settings, cells, "registered")
-        b_cell = [("borough", str(b["area_code"]), "all", "all", "any")]
-        bx, bk = table_pair(b["registered"], b["den"], settings, b_cell, "registered")
-        headline = (
-            f"{areas_label(names)}: {shown(kk, rk, settings)} under-fives living there, "
-            f"{shown(xx, rx, settings)} registered with a centre ({share(rx, rk)}, "
-            f"borough {share(bx, bk)})"
-        )
-        area_counts = {
-            i: table_pair(x[i], n[i], settings, [cell], "registered")
-            for i, cell in zip(ii, cells, strict=True)
+    return _AreaTests(rows, x, n, b, p0, z, p, q, tau2, od, band, flagged, striking)
+
+
+def _area_finding(
+    t: _AreaTests, ii: list[int], settings: FindingsSettings, area_labels: Mapping[str, str] | None
+) -> Finding:
+    """One finding for the touching flagged areas ``ii`` (sorted lowest rate first)."""
+    rows, x, n, b = t.rows, t.x, t.n, t.borough
+    kk, xx = float(n[ii].sum()), float(x[ii].sum())
+    excess = kk * t.p0 - xx
+    qmin = float(np.nanmin(t.q[ii]))
+    st = strength(qmin)
+    severity = "striking" if bool(t.striking[ii].any()) else "watch"
+    names = [_label(str(rows.at[i, "area_code"]), rows.at[i, "area_name"], area_labels) for i in ii]
+    # shown: released counts, and rates from them (the test above used exact counts)
+    level = settings.small_area_level
+    cells = [(level, str(rows.at[i, "area_code"]), "all", "all", "any") for i in ii]
+    rx, rk = table_pair(xx, kk, settings, cells, "registered")
+    b_cell = [("borough", str(b["area_code"]), "all", "all", "any")]
+    bx, bk = table_pair(b["registered"], b["den"], settings, b_cell, "registered")
+    headline = (
+        f"{areas_label(names)}: {shown(kk, rk, settings)} under-fives living there, "
+        f"{shown(xx, rx, settings)} registered with a centre ({share(rx, rk)}, "
+        f"borough {share(bx, bk)})"
+    )
+    evidence = {
+        "test": "funnel plot z-score of the registered rate against the borough rate "
+        "(Spiegelhalter 2005), one-sided, with the additive over-dispersion allowance of "
+        "reach.csv's funnel (funnel_tau2); Benjamini-Hochberg across all small areas",
+        "p_value": _sig(float(np.nanmin(t.p[ii]))),
+        "q_value": _sig(qmin),
+        "fdr_alpha": settings.fdr_alpha,
+        "band": "below_998" if (t.band[ii] == "below_998").any() else "below_95",
+        "overdispersion": {"detected": t.over_dispersed, "tau2": _fnum(t.tau2)},
+        "counts": {
+            "children": rk,
+            "registered": rx,
+            "borough_children": bk,
+            "borough_registered": bx,
+        },
+        "tests_in_family": len(rows),
+        "areas": _per_area(t, ii, names, cells, settings),
+        "excess_unreached": excess_of(rk, rx, released_rate(bx, bk), excess, settings),
+        "strength": _fnum(st),
+    }
+    lo, hi = _interval(rx, rk)
+    return Finding(
+        kind="unreached_area",
+        areas=tuple(str(rows.at[i, "area_code"]) for i in ii),
+        group=None,
+        site=None,
+        measure="registered_rate",
+        observed=released_rate(rx, rk),
+        expected=released_rate(bx, bk),
+        interval=(lo, hi),
+        children_affected=affected(rx, rk, kk - xx, settings),
+        headline=headline,
+        evidence=evidence,
+        score=max(excess, 0.0) * st,
+        severity=severity,
+        level=settings.small_area_level,
+        area_names=tuple(names),
+    )
+
+
+def _per_area(
+    t: _AreaTests,
+    ii: list[int],
+    names: list[str],
+    cells: list[tuple[str, str, str, str, str]],
+    settings: FindingsSettings,
+) -> list[dict[str, Any]]:
+    """Each area of a finding: released counts and rate, and its own test."""
+    area_counts = {
+        i: table_pair(t.x[i], t.n[i], settings, [cell], "registered")
+        for i, cell in zip(ii, cells, strict=True)
+    }
+    return [
+        {
+            "area_code": str(t.rows.at[i, "area_code"]),
+            "area_name": names[j],
+            "children": area_counts[i][1],
+            "registered": area_counts[i][0],
+            "rate": _fnum(released_rate(*area_counts[i])),
+            "z": _fnum(t.z[i]),
+            "p_value": _sig(t.p[i]),
+            "q_value": _sig(t.q[i]),
+            "band": str(t.band[i]),
         }
-        per_area = [
-            {
-                "area_code": str(rows.at[i, "area_code"]),
-                "area_name": names[j],
-                "children": area_counts[i][1],
-                "registered": area_counts[i][0],
-                "rate": _fnum(released_rate(*area_counts[i])),
-                "z": _fnum(z[i]),
-                "p_value": _sig(p[i]),
-                "q_value": _sig(q[i]),
-                "band": str(band[i]),
-            }
-            for j, i in enumerate(ii)
-        ]
-        evidence = {
-            "test": "funnel plot z-score of the registered rate against the borough rate "
-            "(Spiegelhalter 2005), one-sided, with the additive over-dispersion allowance of "
-            "reach.csv's funnel (funnel_tau2); Benjamini-Hochberg across all small areas",
-            "p_value": _sig(float(np.nanmin(p[ii]))),
-            "q_value": _sig(qmin),
-            "fdr_alpha": settings.fdr_alpha,
-            "band": "below_998" if (band[ii] == "below_998").any() else "below_95",
-            "overdispersion": {"detected": od, "tau2": _fnum(tau2)},
-            "counts": {
-                "children": rk,
-                "registered": rx,
-                "borough_children": bk,
-                "borough_registered": bx,
-            },
-            "tests_in_family": len(rows),
-            "areas": per_area,
-            "excess_unreached": excess_of(rk, rx, released_rate(bx, bk), excess, settings),
-            "strength": _fnum(st),
-        }
-        lo, hi = _interval(rx, rk)
-        out.append(
-            Finding(
-                kind="unreached_area",
-                areas=tuple(str(rows.at[i, "area_code"]) for i in ii),
-                group=None,
-                site=None,
-                measure="registered_rate",
-                observed=released_rate(rx, rk),
-                expected=released_rate(bx, bk),
-                interval=(lo, hi),
-                children_affected=affected(rx, rk, kk - xx, settings),
-                headline=headline,
-                evidence=evidence,
-                score=max(excess, 0.0) * st,
-                severity=severity,
-                level=settings.small_area_level,
-                area_names=tuple(names),
-            )
-        )
-    return out
+        for j, i in enumerate(ii)
+    ]

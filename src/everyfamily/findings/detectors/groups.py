@@ -124,78 +124,87 @@ def find_unreached_groups(
     ]
     out: list[Finding] = []
     for _, r in hits.iterrows():
-        k, x, rk, rx = float(r["known"]), float(r["x"]), float(r["rest_known"]), float(r["rest_x"])
-        level, code = str(r["level"]), str(r["area_code"])
-        name = _label(code, r["area_name"], area_labels)
-        if level == "borough":
-            name = f"{name} (borough-wide)"
-        dim, value = str(r["dimension"]), str(r["group_value"])
-        rest_rate = rx / rk
-        excess = k * rest_rate - x
-        st = strength(float(r["q_value"]))
-        # shown: released counts, and rates from them (the test used exact counts)
-        group_cell = [(level, code, dim, value, "any")]
-        sx, sk = table_pair(x, k, settings, group_cell, "registered")
-        # everyone else = the area's total - the group - the unknowns: withheld with any
-        rest_cells = [*group_cell, (level, code, "all", "all", "any")]
-        if float(r["unknown_known"]) > 0:
-            rest_cells.append((level, code, dim, "unknown", "any"))
-        srx, srk = table_rest(
-            rx,
-            rk,
-            settings,
-            group_cell[0],
-            (level, code, "all", "all", "any"),
-            "registered",
-            fallback_cells=rest_cells,
-        )
-        lo, hi = _interval(sx, sk)
-        headline = (
-            f"{name}: {shown(k, sk, settings)} {group_phrase(dim, value)}, "
-            f"{shown(x, sx, settings)} registered with a centre "
-            f"({share(sx, sk)}, everyone else {share(srx, srk)})"
-        )
-        total_k = None if sk is None or srk is None else sk + srk
-        total_x = None if sx is None or srx is None else sx + srx
-        evidence = {
-            "test": "one-sided two-proportion z-test of the group's registered rate against "
-            "everyone else in the same area whose value is known (Fisher's exact test for "
-            "small counts), on counts divided by the family design effect (Rao-Scott); "
-            "Benjamini-Hochberg across all groups, areas and levels",
-            "z": _fnum(float(r["z"])),
-            "p_value": _sig(float(r["p_value"])),
-            "q_value": _sig(float(r["q_value"])),
-            "fdr_alpha": settings.fdr_alpha,
-            "family_design_effect": _fnum(max(1.0, float(design_effect))),
-            "tests_in_family": len(g),
-            "counts": {
-                "children": sk,
-                "registered": sx,
-                "rest_children": srk,
-                "rest_registered": srx,
-            },
-            "share_of_known": _fnum(released_rate(sk, total_k)),
-            "share_of_registered": _fnum(released_rate(sx, total_x)),
-            "excess_unreached": excess_of(sk, sx, released_rate(srx, srk), excess, settings),
-            "strength": _fnum(st),
-            "level": level,
-        }
-        out.append(
-            Finding(
-                kind="unreached_group",
-                areas=(code,),
-                group=(dim, value),
-                site=None,
-                measure="registered_rate",
-                observed=released_rate(sx, sk),
-                expected=released_rate(srx, srk),
-                interval=(lo, hi),
-                children_affected=affected(sx, sk, k - x, settings),
-                headline=headline,
-                evidence=evidence,
-                score=max(excess, 0.0) * st,
-                level=level,
-                area_names=(name,),
-            )
-        )
+        out.append(_group_finding(r, len(g), settings, area_labels, design_effect))
     return out
+
+
+def _group_finding(
+    r: pd.Series,
+    tests_in_family: int,
+    settings: FindingsSettings,
+    area_labels: Mapping[str, str] | None,
+    design_effect: float,
+) -> Finding:
+    """One finding for a group test row ``r`` that passed (released numbers, evidence)."""
+    k, x, rk, rx = float(r["known"]), float(r["x"]), float(r["rest_known"]), float(r["rest_x"])
+    level, code = str(r["level"]), str(r["area_code"])
+    name = _label(code, r["area_name"], area_labels)
+    if level == "borough":
+        name = f"{name} (borough-wide)"
+    dim, value = str(r["dimension"]), str(r["group_value"])
+    rest_rate = rx / rk
+    excess = k * rest_rate - x
+    st = strength(float(r["q_value"]))
+    # shown: released counts, and rates from them (the test used exact counts)
+    group_cell = [(level, code, dim, value, "any")]
+    sx, sk = table_pair(x, k, settings, group_cell, "registered")
+    # everyone else = the area's total - the group - the unknowns: withheld with any
+    rest_cells = [*group_cell, (level, code, "all", "all", "any")]
+    if float(r["unknown_known"]) > 0:
+        rest_cells.append((level, code, dim, "unknown", "any"))
+    srx, srk = table_rest(
+        rx,
+        rk,
+        settings,
+        group_cell[0],
+        (level, code, "all", "all", "any"),
+        "registered",
+        fallback_cells=rest_cells,
+    )
+    lo, hi = _interval(sx, sk)
+    headline = (
+        f"{name}: {shown(k, sk, settings)} {group_phrase(dim, value)}, "
+        f"{shown(x, sx, settings)} registered with a centre "
+        f"({share(sx, sk)}, everyone else {share(srx, srk)})"
+    )
+    total_k = None if sk is None or srk is None else sk + srk
+    total_x = None if sx is None or srx is None else sx + srx
+    evidence = {
+        "test": "one-sided two-proportion z-test of the group's registered rate against "
+        "everyone else in the same area whose value is known (Fisher's exact test for "
+        "small counts), on counts divided by the family design effect (Rao-Scott); "
+        "Benjamini-Hochberg across all groups, areas and levels",
+        "z": _fnum(float(r["z"])),
+        "p_value": _sig(float(r["p_value"])),
+        "q_value": _sig(float(r["q_value"])),
+        "fdr_alpha": settings.fdr_alpha,
+        "family_design_effect": _fnum(max(1.0, float(design_effect))),
+        "tests_in_family": tests_in_family,
+        "counts": {
+            "children": sk,
+            "registered": sx,
+            "rest_children": srk,
+            "rest_registered": srx,
+        },
+        "share_of_known": _fnum(released_rate(sk, total_k)),
+        "share_of_registered": _fnum(released_rate(sx, total_x)),
+        "excess_unreached": excess_of(sk, sx, released_rate(srx, srk), excess, settings),
+        "strength": _fnum(st),
+        "level": level,
+    }
+    return Finding(
+        kind="unreached_group",
+        areas=(code,),
+        group=(dim, value),
+        site=None,
+        measure="registered_rate",
+        observed=released_rate(sx, sk),
+        expected=released_rate(srx, srk),
+        interval=(lo, hi),
+        children_affected=affected(sx, sk, k - x, settings),
+        headline=headline,
+        evidence=evidence,
+        score=max(excess, 0.0) * st,
+        level=level,
+        area_names=(name,),
+    )
