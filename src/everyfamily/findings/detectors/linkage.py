@@ -108,12 +108,41 @@ def find_linkage_quality_gaps(
     E[TP] as observed. Its gap is tested against its own uncertainty instead
     (:func:`_model_gap_test`). Groups of :data:`PAIR_LEVEL_DIMENSIONS` are *watch* at most.
     """
-    if quality is None or quality.empty:
+    q = _quality_rows(quality)
+    if q is None:
         return []
+    rows = _gap_rows(q, settings)
+    if not rows:
+        return []
+    tab = pd.DataFrame(rows)
+    tab["q"] = stats.bh_adjust(tab["p"].to_numpy(dtype="float64"))
+    model = set(_MODEL_COLUMNS) <= set(q.columns)
+    out: list[Finding] = []
+    for _, r in tab.iterrows():
+        gap = float(r["rest_recall"] - r["recall"])
+        tested = math.isfinite(r["p"])
+        if tested:
+            if not (r["q"] <= settings.fdr_alpha and gap >= settings.min_recall_gap):
+                continue
+            pair_level = str(r["dimension"]) in PAIR_LEVEL_DIMENSIONS
+            severity = "watch" if pair_level else "striking"
+        else:
+            if gap < 2 * settings.min_recall_gap:
+                continue
+            severity = "watch"
+        out.append(_gap_finding(r, gap, tested, model, severity, settings))
+    return out
+
+
+def _quality_rows(quality: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The quality table's group rows with a recall (``group`` renamed ``group_value``; the
+    ``all`` rows and unknown values left out); None when there is nothing to test."""
+    if quality is None or quality.empty:
+        return None
     if not {"dimension", "recall"} <= set(quality.columns) or not (
         {"group_value", "group"} & set(quality.columns)
     ):
-        return []
+        return None
     q = quality.copy()
     if "group_value" not in q.columns and "group" in q.columns:  # linkage.quality's naming
         q = q.rename(columns={"group": "group_value"})
@@ -121,8 +150,12 @@ def find_linkage_quality_gaps(
     q = q[~q["group_value"].astype(str).str.strip().str.lower().isin(NOT_A_GROUP)]
     q["recall"] = pd.to_numeric(q["recall"], errors="coerce")
     q = q[q["recall"].notna()].reset_index(drop=True)
-    if q.empty:
-        return []
+    return None if q.empty else q
+
+
+def _gap_rows(q: pd.DataFrame, settings: FindingsSettings) -> list[dict[str, Any]]:
+    """One row per group of a dimension with 2+ groups: its recall, the rest's, counts and
+    the one-sided p (NaN without counts)."""
     count_col = next((c for c in _COUNT_COLUMNS if c in q.columns), None)
     model = set(_MODEL_COLUMNS) <= set(q.columns)
     rows: list[dict[str, Any]] = []
@@ -130,34 +163,7 @@ def find_linkage_quality_gaps(
         if len(part) < 2:
             continue
         if count_col is not None:
-            n = pd.to_numeric(part[count_col], errors="coerce").fillna(0).to_numpy(dtype="float64")
-            if {"true_links", "true_positives"} <= set(part.columns):
-                tp = pd.to_numeric(part["true_positives"], errors="coerce").fillna(0)
-                found = tp.to_numpy(dtype="float64")
-            else:
-                found = np.round(part["recall"].to_numpy(dtype="float64") * n)
-            for j, (_, r) in enumerate(part.iterrows()):
-                rn, rf = n.sum() - n[j], found.sum() - found[j]
-                if n[j] < settings.min_group_known or rn < settings.min_group_known:
-                    continue
-                if model:
-                    rec, rest_rec, _z, p = _model_gap_test(part, j)
-                else:
-                    _z, p = stats.two_proportion_lower(int(found[j]), int(n[j]), int(rf), int(rn))
-                    rec, rest_rec = found[j] / n[j], rf / rn
-                rows.append(
-                    {
-                        "dimension": str(dim),
-                        "group_value": str(r["group_value"]),
-                        "recall": rec,
-                        "rest_recall": rest_rec,
-                        "n": n[j],
-                        "found": found[j],
-                        "rest_n": rn,
-                        "rest_found": rf,
-                        "p": p,
-                    }
-                )
+            rows += _counted_rows(str(dim), part, count_col, model, settings)
         else:
             recs = part["recall"].to_numpy(dtype="float64")
             for j, (_, r) in enumerate(part.iterrows()):
@@ -175,83 +181,111 @@ def find_linkage_quality_gaps(
                         "p": math.nan,
                     }
                 )
-    if not rows:
-        return []
-    tab = pd.DataFrame(rows)
-    tab["q"] = stats.bh_adjust(tab["p"].to_numpy(dtype="float64"))
-    out: list[Finding] = []
-    for _, r in tab.iterrows():
-        gap = float(r["rest_recall"] - r["recall"])
-        tested = math.isfinite(r["p"])
-        if tested:
-            if not (r["q"] <= settings.fdr_alpha and gap >= settings.min_recall_gap):
-                continue
-            pair_level = str(r["dimension"]) in PAIR_LEVEL_DIMENSIONS
-            severity = "watch" if pair_level else "striking"
+    return rows
+
+
+def _counted_rows(
+    dim: str, part: pd.DataFrame, count_col: str, model: bool, settings: FindingsSettings
+) -> list[dict[str, Any]]:
+    """The groups of one dimension of a table with counts, each tested against the rest."""
+    n = pd.to_numeric(part[count_col], errors="coerce").fillna(0).to_numpy(dtype="float64")
+    if {"true_links", "true_positives"} <= set(part.columns):
+        tp = pd.to_numeric(part["true_positives"], errors="coerce").fillna(0)
+        found = tp.to_numpy(dtype="float64")
+    else:
+        found = np.round(part["recall"].to_numpy(dtype="float64") * n)
+    rows: list[dict[str, Any]] = []
+    for j, (_, r) in enumerate(part.iterrows()):
+        rn, rf = n.sum() - n[j], found.sum() - found[j]
+        if n[j] < settings.min_group_known or rn < settings.min_group_known:
+            continue
+        if model:
+            rec, rest_rec, _z, p = _model_gap_test(part, j)
         else:
-            if gap < 2 * settings.min_recall_gap:
-                continue
-            severity = "watch"
-        missed = float(r["n"] * gap) if tested else math.nan
-        st = strength(float(r["q"])) if tested else 1.0
-        phrase = group_phrase(str(r["dimension"]), str(r["group_value"]))
-        if tested:  # shown: recall from released counts (the test used exact ones)
-            sf, sn = released_pair(float(r["found"]), float(r["n"]), settings)
-            srf, srn = released_pair(float(r["rest_found"]), float(r["rest_n"]), settings)
-            recall, rest_recall = released_rate(sf, sn), released_rate(srf, srn)
-            lo, hi = _interval(sf, sn)
-        else:  # a table of rates only: nothing to release but the rates it gives
-            recall, rest_recall = float(r["recall"]), float(r["rest_recall"])
-            lo, hi = math.nan, math.nan
-            sn = None
-        headline = (
-            f"Linkage finds {pct(recall)} of true matches for {phrase} "
-            f"(everyone else {pct(rest_recall)}): their reach may be understated"
+            _z, p = stats.two_proportion_lower(int(found[j]), int(n[j]), int(rf), int(rn))
+            rec, rest_rec = found[j] / n[j], rf / rn
+        rows.append(
+            {
+                "dimension": dim,
+                "group_value": str(r["group_value"]),
+                "recall": rec,
+                "rest_recall": rest_rec,
+                "n": n[j],
+                "found": found[j],
+                "rest_n": rn,
+                "rest_found": rf,
+                "p": p,
+            }
         )
-        if not tested:
-            test = "recall gap only (the quality table has no counts to test)"
-        elif model:
-            test = (
-                "one-sided Wald test of the group's estimated linkage recall against the rest "
-                "of its dimension, with the delta-method variance of each estimate from the "
-                "model's pair probabilities; Benjamini-Hochberg across groups"
-            )
-        else:
-            test = (
-                "one-sided two-proportion test of the group's linkage recall against the "
-                "rest of its dimension; Benjamini-Hochberg across groups"
-            )
-        if tested and str(r["dimension"]) in PAIR_LEVEL_DIMENSIONS:
-            test += (
-                "; a group defined by the compared pair (a field the two records disagree "
-                "on), so watch at most"
-            )
-        evidence = {
-            "test": test,
-            "p_value": _sig(float(r["p"])),
-            "q_value": _sig(float(r["q"])),
-            "fdr_alpha": settings.fdr_alpha,
-            "counts": {"records": sn} if tested else {},
-            "recall_gap": _fnum(rest_recall - recall),
-            "excess_unreached": _fnum(missed),
-            "strength": _fnum(st),
-        }
-        out.append(
-            Finding(
-                kind="linkage_quality_gap",
-                areas=(),
-                group=(str(r["dimension"]), str(r["group_value"])),
-                site=None,
-                measure="linkage_recall",
-                observed=recall,
-                expected=rest_recall,
-                interval=(lo, hi),
-                children_affected=round(missed) if tested else 0,
-                headline=headline,
-                evidence=evidence,
-                score=(max(missed, 0.0) * st) if tested else 0.0,
-                severity=severity,
-                level="borough",
-            )
+    return rows
+
+
+def _gap_finding(
+    r: pd.Series, gap: float, tested: bool, model: bool, severity: str, settings: FindingsSettings
+) -> Finding:
+    """One finding for a group row ``r`` that passed (released numbers, evidence)."""
+    missed = float(r["n"] * gap) if tested else math.nan
+    st = strength(float(r["q"])) if tested else 1.0
+    phrase = group_phrase(str(r["dimension"]), str(r["group_value"]))
+    if tested:  # shown: recall from released counts (the test used exact ones)
+        sf, sn = released_pair(float(r["found"]), float(r["n"]), settings)
+        srf, srn = released_pair(float(r["rest_found"]), float(r["rest_n"]), settings)
+        recall, rest_recall = released_rate(sf, sn), released_rate(srf, srn)
+        lo, hi = _interval(sf, sn)
+    else:  # a table of rates only: nothing to release but the rates it gives
+        recall, rest_recall = float(r["recall"]), float(r["rest_recall"])
+        lo, hi = math.nan, math.nan
+        sn = None
+    headline = (
+        f"Linkage finds {pct(recall)} of true matches for {phrase} "
+        f"(everyone else {pct(rest_recall)}): their reach may be understated"
+    )
+    evidence = {
+        "test": _gap_test_text(str(r["dimension"]), tested, model),
+        "p_value": _sig(float(r["p"])),
+        "q_value": _sig(float(r["q"])),
+        "fdr_alpha": settings.fdr_alpha,
+        "counts": {"records": sn} if tested else {},
+        "recall_gap": _fnum(rest_recall - recall),
+        "excess_unreached": _fnum(missed),
+        "strength": _fnum(st),
+    }
+    return Finding(
+        kind="linkage_quality_gap",
+        areas=(),
+        group=(str(r["dimension"]), str(r["group_value"])),
+        site=None,
+        measure="linkage_recall",
+        observed=recall,
+        expected=rest_recall,
+        interval=(lo, hi),
+        children_affected=round(missed) if tested else 0,
+        headline=headline,
+        evidence=evidence,
+        score=(max(missed, 0.0) * st) if tested else 0.0,
+        severity=severity,
+        level="borough",
+    )
+
+
+def _gap_test_text(dimension: str, tested: bool, model: bool) -> str:
+    """The evidence's statement of the test."""
+    if not tested:
+        return "recall gap only (the quality table has no counts to test)"
+    if model:
+        test = (
+            "one-sided Wald test of the group's estimated linkage recall against the rest "
+            "of its dimension, with the delta-method variance of each estimate from the "
+            "model's pair probabilities; Benjamini-Hochberg across groups"
         )
-    return out
+    else:
+        test = (
+            "one-sided two-proportion test of the group's linkage recall against the "
+            "rest of its dimension; Benjamini-Hochberg across groups"
+        )
+    if dimension in PAIR_LEVEL_DIMENSIONS:
+        test += (
+            "; a group defined by the compared pair (a field the two records disagree "
+            "on), so watch at most"
+        )
+    return test
