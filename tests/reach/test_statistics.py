@@ -364,3 +364,30 @@ def test_linkage_shift_by_hand() -> None:
     assert up2[0] == pytest.approx(1 / 6)
     lo3, up3 = st.linkage_shift([1], [0], [0.9], [0.9])
     assert math.isnan(lo3[0]) and math.isnan(up3[0])
+
+
+# --- Exact funnel tail (beta-binomial) ----------------------------------------------------
+def test_funnel_lower_p_by_hand() -> None:
+    # binomial (tau2 = 0): P(X <= 0 | 3, .5) = 1/8, P(X <= 1) = 1/2
+    assert st.funnel_lower_p([0, 1], [3, 3], 0.5) == pytest.approx([0.125, 0.5])
+    # p0 = .5, tau2 = .25 / 3: rho = tau2 / (p0 (1 - p0)) = 1/3, a + b = (1 - rho) / rho = 2,
+    # a = b = 1: the beta-binomial(2, 1, 1) is uniform on {0, 1, 2}
+    assert st.funnel_lower_p([0, 1, 2], [2, 2, 2], 0.5, 0.25 / 3) == pytest.approx(
+        [1 / 3, 2 / 3, 1.0]
+    )
+    assert np.isnan(st.funnel_lower_p([1], [0], 0.5)).all()
+    assert np.isnan(st.funnel_lower_p([1], [4], 1.0)).all()
+
+
+def test_exact_tail_keeps_its_level_where_the_normal_tail_does_not() -> None:
+    # Truth planted: 400,000 areas of 13 children registering at exactly .73 (nothing
+    # wrong anywhere). P(p <= .001) must not exceed .001: the exact tail keeps that; the
+    # normal tail of the funnel z (skewed proportion, small n) gives nearly twice as many.
+    from scipy.stats import norm
+
+    x = np.random.default_rng(1).binomial(13, 0.73, 400_000)
+    n = np.full(x.shape, 13)
+    exact = st.funnel_lower_p(x, n, 0.73)
+    normal = norm.cdf(st.funnel_z(x, n, 0.73))
+    assert (exact <= 0.001).mean() <= 0.001
+    assert (normal <= 0.001).mean() > 0.0015

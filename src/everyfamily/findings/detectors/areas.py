@@ -37,6 +37,7 @@ from everyfamily.privacy.disclosure import released_rate
 from everyfamily.reach.statistics import (
     Z_95,
     Z_998,
+    funnel_lower_p,
     funnel_z,
     proportion_dispersion,
 )
@@ -50,10 +51,12 @@ def _area_funnel(
     """The small areas' funnel exactly as reach.csv has it (reach.measure.funnel_columns for
     the family level x all x all x any): proportion_dispersion's tau2 and funnel_z, so the
     finding's z and tau2 are the reach table's ``funnel_z`` and ``funnel_tau2``, run.json's
-    ``reach.funnel`` and the plotted limits (issue 14, defect 1). Then one-sided p and BH q."""
+    ``reach.funnel`` and the plotted limits (issue 14, defect 1). The one-sided p is the exact
+    beta-binomial tail with the same tau2 (reach.statistics.funnel_lower_p: the normal tail
+    is too thin for a small area's skewed proportion); then BH q."""
     d = proportion_dispersion(x, n, p0)
     z = funnel_z(x, n, p0, d.tau2)
-    p = stats.lower_p_from_z(z)
+    p = funnel_lower_p(x, n, p0, d.tau2)
     q = stats.bh_adjust(p)
     return z, p, q, d.tau2, d.over_dispersed
 
@@ -161,9 +164,10 @@ def _area_finding(
         f"borough {share(bx, bk)})"
     )
     evidence = {
-        "test": "funnel plot z-score of the registered rate against the borough rate "
-        "(Spiegelhalter 2005), one-sided, with the additive over-dispersion allowance of "
-        "reach.csv's funnel (funnel_tau2); Benjamini-Hochberg across all small areas",
+        "test": "funnel plot of the registered rate against the borough rate (Spiegelhalter "
+        "2005) with the additive over-dispersion allowance of reach.csv's funnel "
+        "(funnel_tau2, funnel_z, funnel_band); one-sided p-value from the exact "
+        "beta-binomial tail with that tau2; Benjamini-Hochberg across all small areas",
         "p_value": _sig(float(np.nanmin(t.p[ii]))),
         "q_value": _sig(qmin),
         "fdr_alpha": settings.fdr_alpha,
