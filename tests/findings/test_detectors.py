@@ -88,12 +88,13 @@ def test_group_test_uses_rao_scott_effective_counts_under_family_clustering() ->
 # --- unreached_area ---------------------------------------------------------------------------
 
 
-def test_area_finding_shows_the_reach_tables_funnel_with_families() -> None:
-    # Issue 14: one tau2 in reach.csv, the plot, run.json and the finding. 40 areas whose
-    # rates spread beyond chance (planted: 50-90 registered of 120) and one far below (20 of
-    # 120); the children come in families of two who register together (a family design
-    # effect of 2), which the area funnel leaves to tau2, so the finding still carries the
-    # reach table's funnel_tau2 and funnel_z for its area.
+def test_area_finding_states_the_reach_tables_funnel_and_the_family_design_effect() -> None:
+    # Issue 14: reach.csv's funnel treats children as independent; the finding counts
+    # children in families as fewer independent draws (Rao-Scott), so its tau2 and z differ
+    # from the table's, and the evidence says so with both numbers. 40 areas whose rates
+    # spread beyond chance (planted: 50-90 registered of 120) and one far below (20 of 120);
+    # children come in pairs who register together (a design effect of 2).
+    from everyfamily.reach import statistics as st
     from everyfamily.reach.measure import funnel_columns
 
     rng = np.random.default_rng(14)
@@ -101,28 +102,39 @@ def test_area_finding_shows_the_reach_tables_funnel_with_families() -> None:
     areas[5] = Area("A05", 120, 20)
     table = reach_table(areas)
     keys = table[["level", "area_code", "dimension", "group_value", "service"]]
-    funnel = funnel_columns(
-        keys,
-        table["registered"].to_numpy(dtype="float64"),
-        table["known"].to_numpy(dtype="float64"),
-    )
+    reg, known = table["registered"].to_numpy("float64"), table["known"].to_numpy("float64")
+    funnel = funnel_columns(keys, reg, known)
     table = table.assign(funnel_z=funnel.z, funnel_tau2=funnel.tau2)
     regs = np.concatenate([[1] * a.registered + [0] * (a.known - a.registered) for a in areas])
     children = pd.DataFrame(
-        {
-            "family_id": np.arange(len(regs)) // 2,  # pairs, both registered or neither
-            "registered": regs.astype(bool),
-            "known": True,
-        }
+        {"family_id": np.arange(len(regs)) // 2, "registered": regs.astype(bool), "known": True}
     )
-    assert stats.family_design_effect(children["registered"], children["family_id"]) > 1.9
+    deff = stats.family_design_effect(children["registered"], children["family_id"])
+    assert deff > 1.9
     out = [f for f in find(table, settings=S, children=children) if f.kind == "unreached_area"]
     assert [f.areas for f in out] == [("A05",)]
+    ev = out[0].evidence
     row = table[(table["level"] == "lsoa") & (table["area_code"] == "A05")].iloc[0]
     assert row["funnel_tau2"] > 0.003  # the planted spread: rates 42-75%
-    assert out[0].evidence["overdispersion"]["tau2"] == pytest.approx(row["funnel_tau2"], abs=1e-6)
-    assert out[0].evidence["areas"][0]["z"] == pytest.approx(row["funnel_z"], abs=1e-6)
-    assert "family_design_effect" not in out[0].evidence
+    assert ev["reach_table_tau2"] == pytest.approx(row["funnel_tau2"], abs=1e-6)
+    assert ev["family_design_effect"] == pytest.approx(deff, abs=1e-6)
+    assert "design effect" in ev["funnel_note"]
+    # by hand: the same over-dispersion on counts divided by the design effect
+    small = table[table["level"] == "lsoa"]
+    x, n = small["registered"].to_numpy("float64"), small["known"].to_numpy("float64")
+    p0 = x.sum() / n.sum()
+    tau2 = st.proportion_dispersion(x / deff, n / deff, p0).tau2
+    assert 0 < tau2 < row["funnel_tau2"]  # families explain part of the spread
+    assert ev["overdispersion"]["tau2"] == pytest.approx(tau2, abs=1e-6)
+    z = (20 / 120 - p0) / math.sqrt(deff * p0 * (1 - p0) / 120 + tau2)
+    assert ev["areas"][0]["z"] == pytest.approx(z, abs=1e-6)
+    # without families the finding's funnel IS the table's
+    plain = find_unreached_areas(table, settings=S)
+    assert plain[0].evidence["overdispersion"]["tau2"] == pytest.approx(
+        row["funnel_tau2"], abs=1e-6
+    )
+    assert plain[0].evidence["areas"][0]["z"] == pytest.approx(row["funnel_z"], abs=1e-6)
+    assert "funnel_note" not in plain[0].evidence
 
 
 def test_planted_low_area_is_found_with_a_plain_english_headline() -> None:

@@ -90,7 +90,7 @@ def find(
     members = dict(area_members or {})
     deff = _design_effect(children)
     areas = detectors.find_unreached_areas(
-        reach, settings=s, neighbours=neighbours, area_labels=area_labels
+        reach, settings=s, neighbours=neighbours, area_labels=area_labels, design_effect=deff
     )
     groups = detectors.find_unreached_groups(
         reach, settings=s, area_labels=area_labels, design_effect=deff

@@ -44,19 +44,30 @@ from everyfamily.reach.statistics import (
 
 # --- unreached_area ------------------------------------------------------------------------
 
+#: Why a finding's tau2 and z differ from reach.csv's when families cluster (evidence).
+_FUNNEL_NOTE = (
+    "reach.csv's funnel (funnel_z, funnel_tau2, the plotted limits) treats children as "
+    "independent; this test counts children in families as fewer independent draws (the "
+    "family design effect), so its tau2 is the spread between areas beyond what families "
+    "explain and its z is smaller"
+)
+
 
 def _area_funnel(
-    x: np.ndarray, n: np.ndarray, p0: float
+    x: np.ndarray, n: np.ndarray, p0: float, design_effect: float = 1.0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, bool]:
-    """The small areas' funnel exactly as reach.csv has it (reach.measure.funnel_columns for
-    the family level x all x all x any): proportion_dispersion's tau2 and funnel_z, so the
-    finding's z and tau2 are the reach table's ``funnel_z`` and ``funnel_tau2``, run.json's
-    ``reach.funnel`` and the plotted limits (issue 14, defect 1). The one-sided p is the exact
-    beta-binomial tail with the same tau2 (reach.statistics.funnel_lower_p: the normal tail
-    is too thin for a small area's skewed proportion); then BH q."""
-    d = proportion_dispersion(x, n, p0)
-    z = funnel_z(x, n, p0, d.tau2)
-    p = funnel_lower_p(x, n, p0, d.tau2)
+    """The small areas' funnel on effective sample sizes n / D (D the family design effect,
+    Rao-Scott as the group tests): the same functions as reach.csv's funnel
+    (proportion_dispersion, funnel_z; with D = 1 the finding's z and tau2 ARE the reach
+    table's ``funnel_z`` and ``funnel_tau2``); with D > 1 tau2 is the between-area variance
+    beyond what families explain. The one-sided p is the exact beta-binomial tail with that
+    tau2 on the effective counts (reach.statistics.funnel_lower_p: the normal tail is too
+    thin for a small area's skewed proportion); then BH q."""
+    d_eff = max(1.0, float(design_effect))
+    n_eff = n / d_eff
+    d = proportion_dispersion(x / d_eff, n_eff, p0)
+    z = funnel_z(x / d_eff, n_eff, p0, d.tau2)
+    p = funnel_lower_p(np.round(x / d_eff), np.round(n_eff), p0, d.tau2)
     q = stats.bh_adjust(p)
     return z, p, q, d.tau2, d.over_dispersed
 
@@ -67,6 +78,7 @@ def find_unreached_areas(
     settings: FindingsSettings,
     neighbours: Neighbours | None = None,
     area_labels: Mapping[str, str] | None = None,
+    design_effect: float = 1.0,
 ) -> list[Finding]:
     """Small areas whose registered rate lies below the funnel limits around the borough rate.
 
@@ -76,14 +88,17 @@ def find_unreached_areas(
     the 99.8% limit with q <= FDR is *striking*; below the 95% limit only, *watch* (lower
     severity). Flagged areas that touch (Queen contiguity) form one finding.
 
-    The funnel is the reach table's (:func:`_area_funnel`): one tau2 in reach.csv, the
-    funnel plot, run.json and the finding. Children clustered in families (families
-    register together) widen the spread between areas; the additive tau2, estimated with the
-    consistent winsorised dispersion statistic, takes that in with every other source of
-    extra-binomial variation, rather than a separate family design effect that reach.csv
-    would not show.
+    ``design_effect``: the variance inflation of children clustered in families
+    (:func:`everyfamily.findings.stats.family_design_effect`; 1 when families are unknown).
+    Families register together, so an area's n children are about n / D independent draws;
+    the design effect is estimated from thousands of families, far more precisely than an
+    additive tau2 from a few dozen areas can take it in (on a null town with tau2 = 0 the
+    plain binomial funnel flagged an area the design effect explains). reach.csv's funnel
+    treats children as independent (D = 1), so with D > 1 the finding's z and tau2 differ
+    from the reach table's; the evidence states both (``reach_table_tau2``) and why
+    (:func:`_area_funnel`; docs/measures.md).
     """
-    t = _area_tests(reach, settings)
+    t = _area_tests(reach, settings, design_effect)
     if t is None:
         return []
     idx = {str(c): i for i, c in enumerate(t.rows["area_code"])}
@@ -101,7 +116,8 @@ def find_unreached_areas(
 @dataclass(frozen=True, eq=False)
 class _AreaTests:
     """The small areas' funnel tests: rows (den > 0), registered x of n, the borough's row
-    and rate p0, z / p / q per area, the family's tau2, bands and which areas are flagged."""
+    and rate p0, z / p / q per area, tau2 beyond the family design effect, bands, which
+    areas are flagged, the design effect and reach.csv's tau2 for the same areas."""
 
     rows: pd.DataFrame
     x: np.ndarray
@@ -116,9 +132,13 @@ class _AreaTests:
     band: np.ndarray
     flagged: np.ndarray
     striking: np.ndarray
+    design_effect: float
+    reach_tau2: float
 
 
-def _area_tests(reach: pd.DataFrame, settings: FindingsSettings) -> _AreaTests | None:
+def _area_tests(
+    reach: pd.DataFrame, settings: FindingsSettings, design_effect: float = 1.0
+) -> _AreaTests | None:
     """The funnel of every small area against the borough rate; None when there is nothing
     to compare (fewer than 3 areas, no borough rate, or a rate of 0 or 1)."""
     rows = _select(reach, settings.small_area_level)
@@ -131,14 +151,18 @@ def _area_tests(reach: pd.DataFrame, settings: FindingsSettings) -> _AreaTests |
         return None
     n = rows["den"].to_numpy(dtype="float64")
     x = np.minimum(rows["registered"].fillna(0).to_numpy(dtype="float64"), n)
-    z, p, q, tau2, od = _area_funnel(x, n, p0)
+    z, p, q, tau2, od = _area_funnel(x, n, p0, design_effect)
+    reach_tau2 = proportion_dispersion(x, n, p0).tau2  # reach.csv's funnel_tau2
     gap = p0 - x / n
     band = np.where(z < -Z_998, "below_998", np.where(z < -Z_95, "below_95", "within"))
     # "watch" findings pass BH too (issue 14, defect 5): an area is flagged only with
     # q <= fdr_alpha; the 99.8% band then separates striking from watch.
     flagged = (band != "within") & (gap >= settings.min_area_gap) & (q <= settings.fdr_alpha)
     striking = flagged & (band == "below_998")
-    return _AreaTests(rows, x, n, b, p0, z, p, q, tau2, od, band, flagged, striking)
+    d_eff = max(1.0, float(design_effect))
+    return _AreaTests(
+        rows, x, n, b, p0, z, p, q, tau2, od, band, flagged, striking, d_eff, reach_tau2
+    )
 
 
 def _area_finding(
@@ -164,15 +188,18 @@ def _area_finding(
         f"borough {share(bx, bk)})"
     )
     evidence = {
-        "test": "funnel plot of the registered rate against the borough rate (Spiegelhalter "
-        "2005) with the additive over-dispersion allowance of reach.csv's funnel "
-        "(funnel_tau2, funnel_z, funnel_band); one-sided p-value from the exact "
-        "beta-binomial tail with that tau2; Benjamini-Hochberg across all small areas",
+        "test": "funnel plot z-score of the registered rate against the borough rate "
+        "(Spiegelhalter 2005) with the design effect of children clustered in families "
+        "(Rao-Scott effective counts) and an additive over-dispersion allowance; one-sided "
+        "p-value from the exact beta-binomial tail; Benjamini-Hochberg across all small "
+        "areas",
         "p_value": _sig(float(np.nanmin(t.p[ii]))),
         "q_value": _sig(qmin),
         "fdr_alpha": settings.fdr_alpha,
         "band": "below_998" if (t.band[ii] == "below_998").any() else "below_95",
         "overdispersion": {"detected": t.over_dispersed, "tau2": _fnum(t.tau2)},
+        "family_design_effect": _fnum(t.design_effect),
+        "reach_table_tau2": _fnum(t.reach_tau2),
         "counts": {
             "children": rk,
             "registered": rx,
@@ -184,6 +211,8 @@ def _area_finding(
         "excess_unreached": excess_of(rk, rx, released_rate(bx, bk), excess, settings),
         "strength": _fnum(st),
     }
+    if t.design_effect > 1.0:
+        evidence["funnel_note"] = _FUNNEL_NOTE
     lo, hi = _interval(rx, rk)
     return Finding(
         kind="unreached_area",
