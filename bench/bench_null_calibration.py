@@ -1,13 +1,16 @@
 """Benchmark: do the findings cry wolf? Null calibration and power on synthetic worlds.
 
 Usage: ``python bench/bench_null_calibration.py [N_SEEDS] [--full] [--power-seeds=K]
-[--keep=DIR] [--refind] [--worlds=knowsley,town]``. For N seeds (default 2 on a shared
-laptop, 20 with ``--full``, issue 14's target) it generates each null world (nothing
-planted), runs the whole pipeline (about 30 s of CPU a run) and counts the striking
-findings. Power is measured on the first K seeds (default N), so that the null side can
-have more seeds than the planted side on a small machine. ``--keep=DIR`` keeps each run's
-folder (DIR/null_SEED, DIR/planted_SEED) and reuses a folder whose findings.json exists;
-``--refind`` reruns the communities and find stages on kept folders with the current code.
+[--keep=DIR] [--refind] [--worlds=knowsley,town] [--scale=S]``. For N seeds (default 2 on
+a shared laptop, 20 with ``--full``, issue 14's target) it generates each null world
+(nothing planted), runs the whole pipeline (about 30 s of CPU a run) and counts the
+striking findings. Power is measured on the first K seeds (default N), so that the null
+side can have more seeds than the planted side on a small machine. ``--keep=DIR`` keeps
+each run's folder (DIR/WORLD/null_SEED, DIR/WORLD/planted_SEED) and reuses a folder whose
+findings.json exists; ``--refind`` reruns the communities and find stages on kept folders
+with the current code. ``--scale=S`` (0.1 to 1, default 1) simulates that share of each
+world's children (``demo.world.scale_ages``): less CPU, smaller areas (less power), the
+same statistics.
 
 Targets (issue 14): mean striking findings per run <= 0.25 and share of runs with any
 striking finding <= 20%. It then runs the same seeds with every story planted and prints
@@ -55,7 +58,7 @@ def _refind(folder: Path) -> None:
 
 
 def _knowsley(
-    folder: Path, seed: int, planted: bool, refind: bool = False
+    folder: Path, seed: int, planted: bool, refind: bool = False, scale: float = 1.0
 ) -> tuple[list[dict[str, Any]], Any]:
     """Generate the Knowsley world, run the pipeline, return (findings, truth stories)."""
     from everyfamily.config import load_project
@@ -69,7 +72,7 @@ def _knowsley(
             _refind(folder)
     else:
         stories = Stories() if planted else Stories.none()
-        scenario = generate_scenario(folder / "scenario", seed=seed, stories=stories)
+        scenario = generate_scenario(folder / "scenario", seed=seed, stories=stories, scale=scale)
         project = load_project(scenario.project_file)
         run_pipeline(project, out_dir=out, echo=lambda _m: None, seed=seed)
     doc = json.loads((out / "findings.json").read_text(encoding="utf-8"))
@@ -78,7 +81,7 @@ def _knowsley(
 
 
 def _town(
-    folder: Path, seed: int, planted: bool, refind: bool = False
+    folder: Path, seed: int, planted: bool, refind: bool = False, scale: float = 1.0
 ) -> tuple[list[dict[str, Any]], Any]:
     """Generate the randomised town (demo/town, 40 areas), run the pipeline, return
     (findings, truth stories); a kept folder is reused as for Knowsley."""
@@ -90,7 +93,8 @@ def _town(
         if refind:
             _refind(folder)
     else:
-        run_town(folder, seed, TownStories() if planted else TownStories.none(), n_areas=40)
+        stories = TownStories() if planted else TownStories.none()
+        run_town(folder, seed, stories, n_areas=40, scale=scale)
     doc = json.loads((out / "findings.json").read_text(encoding="utf-8"))
     truth = json.loads((folder / "town" / "truth" / "stories.json").read_text(encoding="utf-8"))
     return doc["findings"], truth
@@ -133,6 +137,7 @@ def main(argv: list[str]) -> None:
     refind = "--refind" in argv
     seeds = [1000 + i for i in range(n)]
     only = _option(argv, "worlds")
+    scale = float(_option(argv, "scale") or 1.0)
     for world, run in WORLDS.items():
         if only and world not in only.split(","):
             continue
@@ -140,15 +145,15 @@ def main(argv: list[str]) -> None:
         kinds: dict[str, int] = {}
         hits: dict[str, int] = {}
         with tempfile.TemporaryDirectory() as tmp:
-            root = Path(keep) if keep else Path(tmp)
+            root = Path(keep) / world if keep else Path(tmp)
             for seed in seeds:
-                findings, _ = run(root / f"null_{seed}", seed, False, refind)
+                findings, _ = run(root / f"null_{seed}", seed, False, refind, scale)
                 hit = striking(findings)
                 counts.append(len(hit))
                 for f in hit:
                     kinds[f["kind"]] = kinds.get(f["kind"], 0) + 1
             for seed in seeds[:k]:
-                findings, truth = run(root / f"planted_{seed}", seed, True, refind)
+                findings, truth = run(root / f"planted_{seed}", seed, True, refind, scale)
                 for story, found in _found(findings, truth).items():
                     hits[story] = hits.get(story, 0) + int(found)
         mean = sum(counts) / n
@@ -158,6 +163,7 @@ def main(argv: list[str]) -> None:
             mean,
             TARGET_MEAN_STRIKING,
             seeds=n,
+            scale=scale,
             baseline_is="issue 14 target",
             within_target=mean <= TARGET_MEAN_STRIKING,
             striking_by_kind=kinds,
@@ -167,11 +173,12 @@ def main(argv: list[str]) -> None:
             share,
             TARGET_SHARE_ANY,
             seeds=n,
+            scale=scale,
             baseline_is="issue 14 target",
             within_target=share <= TARGET_SHARE_ANY,
         )
         for story, h in sorted(hits.items()):
-            _line(f"{world}_power_{story}", h / k, None, seeds=k)
+            _line(f"{world}_power_{story}", h / k, None, seeds=k, scale=scale)
 
 
 if __name__ == "__main__":

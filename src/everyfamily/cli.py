@@ -176,11 +176,18 @@ def _print_or_write(text: str, out: Path | None) -> None:
 def demo(
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("demo-output"),
     seed: Annotated[int, typer.Option(help="Seed of the synthetic scenario.")] = 2026,
+    scale: Annotated[
+        float,
+        typer.Option(
+            help="Share of the children to simulate, 0.1 to 1 (e.g. 0.25 for a quick, "
+            "quarter-size world)."
+        ),
+    ] = 1.0,
 ) -> None:
     """Generate the synthetic Knowsley scenario and run the whole pipeline on it."""
     from everyfamily.demo.run import run_demo
 
-    run_demo(out_dir=out, seed=seed, echo=typer.echo, environ=_environ())
+    run_demo(out_dir=out, seed=seed, echo=typer.echo, environ=_environ(), scale=scale)
 
 
 @app.command()

@@ -43,3 +43,14 @@ def test_candidates_are_replaced_per_stage(tmp_path) -> None:
         write_candidates(ctx, "access", [_finding("access_barrier", "C", 3.0)])
         got = sorted((f.kind, f.areas) for f in read_candidates(ctx))
     assert got == [("access_barrier", ("C",)), ("emerging_community", ("B",))]
+
+
+def test_a_stage_without_candidates_first_leaves_room_for_the_next(tmp_path) -> None:
+    # a null world: communities finds nothing, then access writes its barrier (the table
+    # created by the empty write must hold text)
+    with open_engine("duckdb", path=tmp_path / "s.duckdb") as engine:
+        ctx = RunContext(project=None, out_dir=tmp_path, engine=engine, echo=print)  # type: ignore[arg-type]
+        write_candidates(ctx, "communities", [])
+        write_candidates(ctx, "access", [_finding("access_barrier", "A", 1.0)])
+        got = [(f.kind, f.areas) for f in read_candidates(ctx)]
+    assert got == [("access_barrier", ("A",))]

@@ -54,46 +54,6 @@ def test_small_counts_use_fishers_exact_test() -> None:
     assert p == pytest.approx(math.comb(6, 4) / math.comb(16, 4))
 
 
-def test_overdispersion_is_detected_only_when_areas_vary_beyond_chance() -> None:
-    rng = np.random.default_rng(3)
-    n = np.full(100, 400.0)
-    homogeneous = rng.binomial(400, 0.6, 100) / n
-    _z, tau2, od = stats.overdispersed_z(homogeneous, 0.6, np.sqrt(0.24 / n))
-    assert (od, tau2) == (False, 0.0)
-    varied = rng.binomial(400, np.clip(rng.normal(0.6, 0.08, 100), 0, 1)) / n
-    _z, tau2, od = stats.overdispersed_z(varied, 0.6, np.sqrt(0.24 / n))
-    assert od and tau2 == pytest.approx(0.08**2, rel=0.5)
-
-
-def test_winsorised_square_of_a_normal_matches_the_formula_and_simulation() -> None:
-    # a = 1.281552, phi(a) = 0.175498: 0.8 - 2 * 1.281552 * 0.175498 + 0.2 * 1.281552^2
-    assert stats.winsorised_square_normal(10.0) == pytest.approx(0.678654, abs=1e-6)
-    z = np.random.default_rng(1).normal(size=400_000)
-    lo, hi = np.percentile(z, [10, 90])
-    assert np.mean(np.clip(z, lo, hi) ** 2) == pytest.approx(0.678654, abs=0.005)
-
-
-def test_true_overdispersion_is_measured_without_winsorising_bias() -> None:
-    # 98 areas of 150 children around 73%, true between-area sd 0.03 (tau^2 = 0.0009, a
-    # dispersion of about 1.7, like the synthetic null world). Unscaled, the winsorised
-    # statistic detected it in 6 of these 20 worlds; scaled, in 19, with tau^2 unbiased.
-    taus, detected, hits, naive_hits = [], 0, 0, 0
-    for seed in range(20):
-        rng = np.random.default_rng(seed)
-        n = np.full(98, 150.0)
-        y = rng.binomial(150, np.clip(rng.normal(0.73, 0.03, 98), 0, 1)) / n
-        se = np.sqrt(0.73 * 0.27 / n)
-        z, tau2, od = stats.overdispersed_z(y, 0.73, se)
-        taus.append(tau2)
-        detected += int(od)
-        hits += int((z < -3.09).sum())
-        naive_hits += int(((y - 0.73) / se < -3.09).sum())
-    assert detected >= 17
-    assert np.mean(taus) == pytest.approx(0.0009, rel=0.2)
-    # beyond the 99.8% limit: 21 areas with naive limits, a handful with the allowance
-    assert naive_hits >= 15 and hits <= 8
-
-
 def test_family_design_effect_by_hand() -> None:
     # families of 2 (both registered), 2 (neither), 1 (registered): p = 3/5, residuals
     # y - p m = .8, -1.2, .4; Var = 3/2 * 2.24 / 25; binomial .24 / 5: deff = 2.8
@@ -126,6 +86,55 @@ def test_group_test_uses_rao_scott_effective_counts_under_family_clustering() ->
 
 
 # --- unreached_area ---------------------------------------------------------------------------
+
+
+def test_area_finding_states_the_reach_tables_funnel_and_the_family_design_effect() -> None:
+    # Issue 14: reach.csv's funnel treats children as independent; the finding counts
+    # children in families as fewer independent draws (Rao-Scott), so its tau2 and z differ
+    # from the table's, and the evidence says so with both numbers. 40 areas whose rates
+    # spread beyond chance (planted: 50-90 registered of 120) and one far below (20 of 120);
+    # children come in pairs who register together (a design effect of 2).
+    from everyfamily.reach import statistics as st
+    from everyfamily.reach.measure import funnel_columns
+
+    rng = np.random.default_rng(14)
+    areas = [Area(f"A{i:02d}", 120, int(r)) for i, r in enumerate(rng.integers(50, 91, 40))]
+    areas[5] = Area("A05", 120, 20)
+    table = reach_table(areas)
+    keys = table[["level", "area_code", "dimension", "group_value", "service"]]
+    reg, known = table["registered"].to_numpy("float64"), table["known"].to_numpy("float64")
+    funnel = funnel_columns(keys, reg, known)
+    table = table.assign(funnel_z=funnel.z, funnel_tau2=funnel.tau2)
+    regs = np.concatenate([[1] * a.registered + [0] * (a.known - a.registered) for a in areas])
+    children = pd.DataFrame(
+        {"family_id": np.arange(len(regs)) // 2, "registered": regs.astype(bool), "known": True}
+    )
+    deff = stats.family_design_effect(children["registered"], children["family_id"])
+    assert deff > 1.9
+    out = [f for f in find(table, settings=S, children=children) if f.kind == "unreached_area"]
+    assert [f.areas for f in out] == [("A05",)]
+    ev = out[0].evidence
+    row = table[(table["level"] == "lsoa") & (table["area_code"] == "A05")].iloc[0]
+    assert row["funnel_tau2"] > 0.003  # the planted spread: rates 42-75%
+    assert ev["reach_table_tau2"] == pytest.approx(row["funnel_tau2"], abs=1e-6)
+    assert ev["family_design_effect"] == pytest.approx(deff, abs=1e-6)
+    assert "design effect" in ev["funnel_note"]
+    # by hand: the same over-dispersion on counts divided by the design effect
+    small = table[table["level"] == "lsoa"]
+    x, n = small["registered"].to_numpy("float64"), small["known"].to_numpy("float64")
+    p0 = x.sum() / n.sum()
+    tau2 = st.proportion_dispersion(x / deff, n / deff, p0).tau2
+    assert 0 < tau2 < row["funnel_tau2"]  # families explain part of the spread
+    assert ev["overdispersion"]["tau2"] == pytest.approx(tau2, abs=1e-6)
+    z = (20 / 120 - p0) / math.sqrt(deff * p0 * (1 - p0) / 120 + tau2)
+    assert ev["areas"][0]["z"] == pytest.approx(z, abs=1e-6)
+    # without families the finding's funnel IS the table's
+    plain = find_unreached_areas(table, settings=S)
+    assert plain[0].evidence["overdispersion"]["tau2"] == pytest.approx(
+        row["funnel_tau2"], abs=1e-6
+    )
+    assert plain[0].evidence["areas"][0]["z"] == pytest.approx(row["funnel_z"], abs=1e-6)
+    assert "funnel_note" not in plain[0].evidence
 
 
 def test_planted_low_area_is_found_with_a_plain_english_headline() -> None:

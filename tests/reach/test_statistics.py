@@ -117,31 +117,56 @@ def test_band_agrees_with_limits() -> None:
 
 
 # --- Over-dispersion (Spiegelhalter 2005) -------------------------------------------------
+#: E[w(Z)^2] of a standard normal winsorised at 10%/90%, by hand: a = 1.2815516,
+#: phi(a) = 0.1754983; 0.8 - 2 a phi(a) + 0.2 a^2 = 0.8 - 0.4498206 + 0.3284751 = 0.6786546.
+C10 = 0.6786546
+
+
+def test_winsorised_square_of_a_normal_matches_the_formula_and_simulation() -> None:
+    assert st.winsorised_square_normal(10.0) == pytest.approx(C10, abs=1e-6)
+    assert st.winsorised_square_normal(0.0) == 1.0  # no winsorising: E[Z^2] = 1
+    z = np.random.default_rng(1).normal(size=400_000)
+    lo, hi = np.percentile(z, [10, 90])
+    assert np.mean(np.clip(z, lo, hi) ** 2) == pytest.approx(C10, abs=0.005)
+
+
 def test_overdispersion_by_hand() -> None:
     # z = (-3, -1, 0, 1, 3) (target 0, s = 1). numpy's 10th/90th percentiles of 5 values:
     # position .4 -> -3 + .4 * 2 = -2.2 and 2.2; winsorised z = (-2.2, -1, 0, 1, 2.2);
-    # phi = (4.84 + 1 + 0 + 1 + 4.84) / 5 = 2.336; n phi = 11.68 > n - 1 = 4;
-    # w = 1: Σw - Σw²/Σw = 5 - 1 = 4; tau2 = (11.68 - 4) / 4 = 1.92
-    d = st.overdispersion([-3.0, -1.0, 0.0, 1.0, 3.0], 0.0, 1.0)
-    assert d.units == 5 and d.phi == pytest.approx(2.336) and d.tau2 == pytest.approx(1.92)
+    # mean square = (4.84 + 1 + 0 + 1 + 4.84) / 5 = 2.336.
+    # Spiegelhalter's / FunnelPlotR's recipe (consistent=False): phi = 2.336;
+    # n phi = 11.68 > n - 1 = 4; w = 1: Σw - Σw²/Σw = 5 - 1 = 4; tau2 = (11.68 - 4) / 4 = 1.92
     from scipy.stats import chi2
 
-    assert d.p_value == pytest.approx(chi2.sf(11.68, 4)) and d.over_dispersed
+    raw = st.overdispersion([-3.0, -1.0, 0.0, 1.0, 3.0], 0.0, 1.0, consistent=False)
+    assert raw.units == 5 and raw.phi == pytest.approx(2.336) and raw.tau2 == pytest.approx(1.92)
+    assert raw.p_value == pytest.approx(chi2.sf(11.68, 4)) and raw.over_dispersed
+    # the default divides the mean square by C10: phi = 2.336 / C10 = 3.442107;
+    # tau2 = (5 phi - 4) / 4 = 3.302634
+    d = st.overdispersion([-3.0, -1.0, 0.0, 1.0, 3.0], 0.0, 1.0)
+    assert d.phi == pytest.approx(2.336 / C10, rel=1e-6)
+    assert d.tau2 == pytest.approx((5 * 2.336 / C10 - 4) / 4, rel=1e-6)
+    assert d.p_value == pytest.approx(chi2.sf(5 * 2.336 / C10, 4), rel=1e-5)
     z, tau2, od = st.overdispersed_z(np.array([-3.0, -1.0, 0.0, 1.0, 3.0]), 0.0, np.ones(5))
-    assert tau2 == pytest.approx(1.92) and od
-    assert z[0] == pytest.approx(-3 / math.sqrt(2.92))  # z / sqrt(s² + tau2)
+    assert tau2 == pytest.approx(d.tau2) and od
+    assert z[0] == pytest.approx(-3 / math.sqrt(1 + d.tau2))  # z / sqrt(s² + tau2)
 
 
 def test_overdispersion_unequal_weights_by_hand() -> None:
     # y = (.1, .3, .5, .2) around .25 with s = (.1, .1, .2, .05): z = (-1.5, .5, 1.25, -1)
     # percentiles of sorted (-1.5, -1, .5, 1.25) at positions .3 and 2.7:
     # -1.5 + .3 * .5 = -1.35 and .5 + .7 * .75 = 1.025; z_w = (-1.35, .5, 1.025, -1)
-    # phi = (1.8225 + .25 + 1.050625 + 1) / 4 = 1.03078125; n phi = 4.123125 > 3
+    # mean square = (1.8225 + .25 + 1.050625 + 1) / 4 = 1.03078125
     # w = (100, 100, 25, 400): Σw = 625, Σw² = 180625, Σw²/Σw = 289; denominator 336
-    # tau2 = 1.123125 / 336 = .0033426
-    d = st.overdispersion([0.1, 0.3, 0.5, 0.2], 0.25, [0.1, 0.1, 0.2, 0.05])
-    assert d.phi == pytest.approx(1.03078125)
-    assert d.tau2 == pytest.approx(1.123125 / 336)
+    y, s = [0.1, 0.3, 0.5, 0.2], [0.1, 0.1, 0.2, 0.05]
+    raw = st.overdispersion(y, 0.25, s, consistent=False)
+    # n phi = 4.123125 > 3: tau2 = 1.123125 / 336 = .0033426
+    assert raw.phi == pytest.approx(1.03078125)
+    assert raw.tau2 == pytest.approx(1.123125 / 336)
+    # consistent: phi = 1.03078125 / C10 = 1.518860; tau2 = (4 phi - 3) / 336 = .0091531
+    d = st.overdispersion(y, 0.25, s)
+    assert d.phi == pytest.approx(1.03078125 / C10, rel=1e-6)
+    assert d.tau2 == pytest.approx((4 * 1.03078125 / C10 - 3) / 336, rel=1e-5)
 
 
 def test_no_overdispersion_gives_tau2_zero() -> None:
@@ -150,6 +175,46 @@ def test_no_overdispersion_gives_tau2_zero() -> None:
     assert d.tau2 == 0.0 and not d.over_dispersed
     assert st.overdispersion([0.1, 0.9], 0.5, 0.1).tau2 == 0.0  # fewer than 3 units
     assert st.proportion_dispersion([1, 2, 3], [4, 4, 4], 1.0).tau2 == 0.0  # p0 = 1
+
+
+def test_phi_is_one_when_units_vary_by_chance_alone() -> None:
+    # Truth planted: 400 areas of 400 children at exactly .6 (binomial noise only). The
+    # consistent statistic averages 1 over 20 worlds (the raw winsorised one 0.68, which is
+    # why Spiegelhalter's unscaled recipe misses real over-dispersion); tau2 stays tiny.
+    phis, raw_phis, taus = [], [], []
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        n = np.full(400, 400.0)
+        y = rng.binomial(400, 0.6, 400) / n
+        se = np.sqrt(0.24 / n)
+        phis.append(st.overdispersion(y, 0.6, se).phi)
+        raw_phis.append(st.overdispersion(y, 0.6, se, consistent=False).phi)
+        taus.append(st.overdispersion(y, 0.6, se).tau2)
+    assert np.mean(phis) == pytest.approx(1.0, abs=0.03)
+    assert np.mean(raw_phis) == pytest.approx(C10, abs=0.03)
+    assert max(taus) < 0.0002  # against a binomial variance of .0006
+
+
+def test_true_overdispersion_is_measured_without_winsorising_bias() -> None:
+    # 98 areas of 150 children around 73%, true between-area sd 0.03 (tau^2 = 0.0009, a
+    # dispersion of about 1.7, like the synthetic null world). The unscaled statistic saw
+    # over-dispersion in 6 of these 20 worlds; the consistent one in 19, with tau^2 unbiased.
+    taus, detected, raw_detected, hits, naive_hits = [], 0, 0, 0, 0
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        n = np.full(98, 150.0)
+        y = rng.binomial(150, np.clip(rng.normal(0.73, 0.03, 98), 0, 1)) / n
+        se = np.sqrt(0.73 * 0.27 / n)
+        z, tau2, _od = st.overdispersed_z(y, 0.73, se)
+        taus.append(tau2)
+        detected += int(st.overdispersion(y, 0.73, se).p_value < 0.05)
+        raw_detected += int(st.overdispersion(y, 0.73, se, consistent=False).p_value < 0.05)
+        hits += int((z < -st.Z_998).sum())
+        naive_hits += int(((y - 0.73) / se < -st.Z_998).sum())
+    assert detected >= 17 and raw_detected <= 8
+    assert np.mean(taus) == pytest.approx(0.0009, rel=0.2)
+    # beyond the 99.8% limit: 15+ areas with naive limits, a handful with the allowance
+    assert naive_hits >= 15 and hits <= 8
 
 
 def test_funnel_limits_and_z_with_tau2_by_hand() -> None:
@@ -299,3 +364,30 @@ def test_linkage_shift_by_hand() -> None:
     assert up2[0] == pytest.approx(1 / 6)
     lo3, up3 = st.linkage_shift([1], [0], [0.9], [0.9])
     assert math.isnan(lo3[0]) and math.isnan(up3[0])
+
+
+# --- Exact funnel tail (beta-binomial) ----------------------------------------------------
+def test_funnel_lower_p_by_hand() -> None:
+    # binomial (tau2 = 0): P(X <= 0 | 3, .5) = 1/8, P(X <= 1) = 1/2
+    assert st.funnel_lower_p([0, 1], [3, 3], 0.5) == pytest.approx([0.125, 0.5])
+    # p0 = .5, tau2 = .25 / 3: rho = tau2 / (p0 (1 - p0)) = 1/3, a + b = (1 - rho) / rho = 2,
+    # a = b = 1: the beta-binomial(2, 1, 1) is uniform on {0, 1, 2}
+    assert st.funnel_lower_p([0, 1, 2], [2, 2, 2], 0.5, 0.25 / 3) == pytest.approx(
+        [1 / 3, 2 / 3, 1.0]
+    )
+    assert np.isnan(st.funnel_lower_p([1], [0], 0.5)).all()
+    assert np.isnan(st.funnel_lower_p([1], [4], 1.0)).all()
+
+
+def test_exact_tail_keeps_its_level_where_the_normal_tail_does_not() -> None:
+    # Truth planted: 400,000 areas of 13 children registering at exactly .73 (nothing
+    # wrong anywhere). P(p <= .001) must not exceed .001: the exact tail keeps that; the
+    # normal tail of the funnel z (skewed proportion, small n) gives nearly twice as many.
+    from scipy.stats import norm
+
+    x = np.random.default_rng(1).binomial(13, 0.73, 400_000)
+    n = np.full(x.shape, 13)
+    exact = st.funnel_lower_p(x, n, 0.73)
+    normal = norm.cdf(st.funnel_z(x, n, 0.73))
+    assert (exact <= 0.001).mean() <= 0.001
+    assert (normal <= 0.001).mean() > 0.0015

@@ -25,12 +25,15 @@ def run_demo(
     seed: int = 2026,
     echo: Echo = print,
     environ: Mapping[str, str] | None = None,
+    scale: float = 1.0,
 ) -> dict[str, Any]:
     """Generate the synthetic Knowsley scenario into ``out_dir/scenario``, run the pipeline,
     then check the run against the scenario's ground truth (the pipeline itself never sees
-    the truth; only this demo step does) and write demo_evaluation.json."""
+    the truth; only this demo step does) and write demo_evaluation.json. ``scale``: the
+    share of the children to simulate (demo.generate_scenario; 1, the default, is the full
+    world and leaves run.json as it was)."""
     t0 = time.perf_counter()
-    scenario = generate_scenario(out_dir / "scenario", seed=seed)
+    scenario = generate_scenario(out_dir / "scenario", seed=seed, scale=scale)
     gen_seconds = round(time.perf_counter() - t0, 3)
     echo(
         f"[generate] synthetic Knowsley scenario (seed {seed}) written to "
@@ -42,7 +45,13 @@ def run_demo(
         out_dir=out_dir,
         echo=echo,
         seed=seed,
-        extra_metadata={"scenario": {"seed": seed, "generate_seconds": gen_seconds}},
+        extra_metadata={
+            "scenario": {
+                "seed": seed,
+                "generate_seconds": gen_seconds,
+                **({"scale": scale} if scale != 1.0 else {}),
+            }
+        },
         environ=environ,
     )
     echo("[check against the synthetic truth] (demo only)")

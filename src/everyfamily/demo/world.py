@@ -359,6 +359,39 @@ class World:
     stories: dict[str, Any]
 
 
+#: The sizes a synthetic world may be scaled to (``scale_ages``): a tenth of the children up
+#: to the full count. Smaller worlds keep the tests and the null calibration cheap.
+MIN_SCALE, MAX_SCALE = 0.1, 1.0
+
+
+def check_scale(scale: float) -> float:
+    """``scale`` as a float in [MIN_SCALE, MAX_SCALE], or a ConfigError saying so."""
+    from everyfamily.errors import ConfigError
+
+    value = float(scale)
+    if not MIN_SCALE <= value <= MAX_SCALE:
+        raise ConfigError(
+            f"demo scale {value:g}: expected a share of the children between "
+            f"{MIN_SCALE:g} and {MAX_SCALE:g}",
+            hint="pass e.g. --scale 0.25 for a quarter-size world, or leave it out (1)",
+        )
+    return value
+
+
+def scale_ages(areas: pd.DataFrame, scale: float) -> pd.DataFrame:
+    """A copy of ``areas`` with every single-year count ``age_0``..``age_4`` multiplied by
+    ``scale`` and rounded half to even (numpy), so a world simulated from it has about that
+    share of the children in every area and age, and the population file written from it
+    says so. ``scale`` 1 returns ``areas`` itself (the default world is unchanged)."""
+    value = check_scale(scale)
+    if value == 1.0:
+        return areas
+    out = areas.copy()
+    for a in range(5):
+        out[f"age_{a}"] = np.rint(out[f"age_{a}"].to_numpy(dtype="float64") * value).astype(int)
+    return out
+
+
 def _pick(u: np.ndarray, options: tuple[tuple[str, float], ...]) -> np.ndarray:
     """Map uniforms to options by cumulative weight (vectorised categorical draw)."""
     names = np.array([o for o, _ in options], dtype=object)

@@ -168,8 +168,13 @@ def write_candidates(ctx: RunContext, stage: str, findings: list[Finding]) -> No
         mode = "append"
     else:
         mode = "replace"
+    # an explicit schema: a stage with no findings first would type the empty columns as
+    # null (DuckDB INT32) and the next stage's text would not fit
+    schema = pa.schema([("stage", pa.string()), ("json", pa.string())])
     ctx.engine.write_table(
-        CANDIDATES_TABLE, pa.Table.from_pandas(rows, preserve_index=False), mode=mode
+        CANDIDATES_TABLE,
+        pa.Table.from_pandas(rows, schema=schema, preserve_index=False),
+        mode=mode,
     )
 
 

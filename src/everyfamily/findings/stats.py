@@ -1,5 +1,7 @@
-"""The statistics behind the findings: one-sided tests, funnel z-scores with over-dispersion,
-and Benjamini-Hochberg false discovery rate control.
+"""The statistics behind the findings: one-sided tests, the family design effect and
+Benjamini-Hochberg false discovery rate control. Funnel z-scores with over-dispersion come
+from :mod:`everyfamily.reach.statistics` (one implementation for reach.csv and every
+detector).
 
 Pure numeric functions over numpy arrays; scipy supplies the distributions. Everything here
 asks one question: is this rate *lower* than the comparison by more than chance allows? So
@@ -13,10 +15,6 @@ import math
 import numpy as np
 import pandas as pd
 from scipy import stats
-
-#: Spiegelhalter (2005) winsorises the z-scores at these percentiles before estimating
-#: over-dispersion, so the outliers a funnel plot exists to find do not inflate the limits.
-WINSOR_PERCENT = 10.0
 
 
 def bh_adjust(p: np.ndarray | list[float]) -> np.ndarray:
@@ -90,57 +88,6 @@ def poisson_ratio_interval(observed: int, expected: float) -> tuple[float, float
     lo = 0.0 if observed == 0 else stats.chi2.ppf(0.025, 2 * observed) / 2
     hi = stats.chi2.ppf(0.975, 2 * (observed + 1)) / 2
     return float(lo / expected), float(hi / expected)
-
-
-def winsorised_square_normal(percent: float = WINSOR_PERCENT) -> float:
-    """E[w(Z)^2] for a standard normal Z winsorised at its ``percent`` / (100 - percent)
-    percentiles: the consistency factor of a winsorised mean square.
-
-    With a = Phi^-1(1 - P), P = percent / 100:  E = (1 - 2P) - 2 a phi(a) + 2 P a^2
-    (the truncated second moment of the normal plus the clipped tails). At 10% it is 0.6786,
-    so an unscaled winsorised mean square of pure-chance z-scores is about 0.68, not 1.
-    """
-    tail = percent / 100.0
-    a = float(stats.norm.ppf(1.0 - tail))
-    return (1.0 - 2.0 * tail) - 2.0 * a * float(stats.norm.pdf(a)) + 2.0 * tail * a * a
-
-
-def overdispersed_z(y: np.ndarray, target: float, se: np.ndarray) -> tuple[np.ndarray, float, bool]:
-    """Funnel-plot z-scores allowing for over-dispersion between units.
-
-    Spiegelhalter (2005) "Handling over-dispersion of performance indicators", Qual Saf Health
-    Care 14:347-351: compute naive z = (y - target) / se; winsorise at 10%/90% so the outliers
-    a funnel exists to find do not inflate the limits; the dispersion statistic phi is the
-    winsorised mean square. If n * phi exceeds the chi-square(n - 1) 95% point the units vary
-    more than sampling alone explains, and an additive random effect
-    tau^2 = (n phi - (n - 1)) / (sum w - sum w^2 / sum w), w = 1/se^2, widens every unit's
-    limits: z = (y - target) / sqrt(se^2 + tau^2). Otherwise the naive z-scores stand.
-
-    One correction to the paper's recipe: the winsorised mean square is divided by its value
-    for pure-chance z-scores (:func:`winsorised_square_normal`, 0.679 at 10%), so phi is 1
-    when units vary by chance alone. Unscaled, winsorising shrinks phi by a third, and on the
-    synthetic null world (nothing planted, areas varying with a true dispersion of about 1.6)
-    the test saw no over-dispersion and single areas came out "striking" (issue 14).
-
-    Returns (z, tau^2, over_dispersed).
-    """
-    y = np.asarray(y, dtype="float64")
-    se = np.asarray(se, dtype="float64")
-    ok = np.isfinite(y) & np.isfinite(se) & (se > 0)
-    z = np.full(y.shape, np.nan)
-    z[ok] = (y[ok] - target) / se[ok]
-    n = int(ok.sum())
-    if n < 3:
-        return z, 0.0, False
-    zs = z[ok]
-    lo, hi = np.percentile(zs, [WINSOR_PERCENT, 100 - WINSOR_PERCENT])
-    phi = float(np.mean(np.clip(zs, lo, hi) ** 2)) / winsorised_square_normal(WINSOR_PERCENT)
-    if n * phi <= stats.chi2.ppf(0.95, n - 1):
-        return z, 0.0, False
-    w = 1.0 / se[ok] ** 2
-    tau2 = max(0.0, (n * phi - (n - 1)) / (w.sum() - (w**2).sum() / w.sum()))
-    z[ok] = (y[ok] - target) / np.sqrt(se[ok] ** 2 + tau2)
-    return z, tau2, True
 
 
 def family_design_effect(registered: np.ndarray, family: np.ndarray) -> float:

@@ -326,7 +326,8 @@ def funnel_summary(dispersion: pd.DataFrame, small_area_level: str) -> dict[str,
     """run.json ``reach.funnel``: the over-dispersion of the headline funnel (the small areas'
     registered rate, all children, any centre; Spiegelhalter 2005) and how many funnel
     families (level x group x service with 3+ areas) were widened. The same tau2 is in
-    reach.csv (``funnel_tau2``), the report, the dashboard and the findings."""
+    reach.csv (``funnel_tau2``), the report and the dashboard; an unreached-area finding
+    states it beside its own, which allows for the family design effect."""
     d = dispersion
     main = d[
         (d["level"] == small_area_level)
@@ -336,7 +337,8 @@ def funnel_summary(dispersion: pd.DataFrame, small_area_level: str) -> dict[str,
     ]
     estimated = d[d["units"] >= 3]
     out: dict[str, Any] = {
-        "method": "Spiegelhalter 2005 additive random effect, z winsorised at 10%/90%",
+        "method": "Spiegelhalter 2005 additive random effect, z winsorised at 10%/90%, "
+        "mean square divided by 0.679 (its value for chance alone)",
         "level": small_area_level,
         "families_estimated": len(estimated),
         "families_over_dispersed": int((estimated["tau2"] > 0).sum()),

@@ -87,14 +87,34 @@ class FunnelLimits:
 WINSOR_PERCENT = 10.0
 
 
+def winsorised_square_normal(percent: float = WINSOR_PERCENT) -> float:
+    """E[w(Z)^2] for a standard normal Z winsorised at its ``percent`` / (100 - percent)
+    percentiles: the consistency factor of a winsorised mean square.
+
+    With a = Phi^-1(1 - P), P = percent / 100:  E = (1 - 2P) - 2 a phi(a) + 2 P a^2
+    (the truncated second moment of the normal plus the clipped tails). At 10% it is 0.6787,
+    so the winsorised mean square of pure-chance z-scores is about 0.68, not 1. 1 without
+    winsorising (percent <= 0).
+    """
+    tail = percent / 100.0
+    if tail <= 0.0:
+        return 1.0
+    from scipy.special import ndtri  # the normal quantile, lighter than scipy.stats
+
+    a = float(ndtri(1.0 - tail))
+    density = float(np.exp(-0.5 * a * a) / np.sqrt(2.0 * np.pi))
+    return (1.0 - 2.0 * tail) - 2.0 * a * density + 2.0 * tail * a * a
+
+
 @dataclass(frozen=True)
 class Dispersion:
     """Over-dispersion of a set of units around a target (Spiegelhalter 2005).
 
-    ``units``: units with a finite z-score; ``phi``: the winsorised dispersion statistic
-    (mean of squared winsorised z); ``tau2``: the additive between-unit variance on the
+    ``units``: units with a finite z-score; ``phi``: the dispersion statistic (the mean of
+    the squared winsorised z, divided by :func:`winsorised_square_normal` so that it is 1
+    when units vary by chance alone); ``tau2``: the additive between-unit variance on the
     rate's own scale (0 when n phi <= n - 1); ``p_value``: P(chi2(n-1) >= n phi), the
-    test of "no over-dispersion" (NaN with fewer than 2 units).
+    test of "no over-dispersion" (NaN with fewer than 3 units).
     """
 
     units: int
@@ -127,9 +147,16 @@ NO_DISPERSION = Dispersion(units=0, phi=float("nan"), tau2=0.0, p_value=float("n
 
 
 def overdispersion(
-    y: ArrayLike, target: ArrayLike, se: ArrayLike, winsor_percent: float = WINSOR_PERCENT
+    y: ArrayLike,
+    target: ArrayLike,
+    se: ArrayLike,
+    winsor_percent: float = WINSOR_PERCENT,
+    *,
+    consistent: bool = True,
 ) -> Dispersion:
-    """Spiegelhalter's additive random-effects over-dispersion for a funnel plot.
+    """Spiegelhalter's additive random-effects over-dispersion for a funnel plot: the one
+    estimate every funnel and every detector uses (reach.csv, the report, the dashboard,
+    run.json and the findings).
 
     Spiegelhalter DJ, "Funnel plots for comparing institutional performance", Stat Med
     2005;24:1185-1202 (section 5) and "Handling over-dispersion of performance indicators",
@@ -137,15 +164,21 @@ def overdispersion(
 
         z_i   = (y_i - target) / s_i                    (naive z-scores)
         z_w   = z winsorised at the 10th and 90th percentiles
-        phi   = mean(z_w^2)                              (dispersion statistic)
+        phi   = mean(z_w^2) / c                          (dispersion statistic)
         tau2  = (n phi - (n - 1)) / (Σ w_i - Σ w_i^2 / Σ w_i),  w_i = 1 / s_i^2
                 (the DerSimonian-Laird method-of-moments estimate; 0 when n phi <= n - 1)
 
+    ``c`` is :func:`winsorised_square_normal` (0.679 at 10%): the winsorised mean square of
+    z-scores that vary by chance alone, so phi is 1 then, and phi estimates the dispersion
+    without bias when every z is scaled alike. Spiegelhalter's recipe (and NHS-R's
+    FunnelPlotR, ``phi_func`` / ``tau_func``) uses c = 1 (``consistent=False``): winsorising
+    then shrinks phi by a third, over-dispersion of up to about 1.5 is not seen at all and
+    areas that merely vary come out "striking" (issue 14's null calibration).
+
     ``y`` are the unit rates, ``s`` their standard errors under the null (for a proportion
     sqrt(p0 (1 - p0) / n_i)), ``target`` one value or one per unit. Units with a missing
-    y or s <= 0 are left out. Fewer than 3 units: no estimate (tau2 = 0). The same function
-    serves reach.csv, the report, the dashboard and the findings, so every output uses the
-    same tau2. Percentiles are numpy's linear interpolation.
+    y or s <= 0 are left out. Fewer than 3 units: no estimate (tau2 = 0). Percentiles are
+    numpy's linear interpolation (R's ``quantile`` type 7, as FunnelPlotR).
     """
     yy = _as_float(y)
     s = np.broadcast_to(_as_float(se), yy.shape)
@@ -157,6 +190,8 @@ def overdispersion(
     z = (yy[ok] - t[ok]) / s[ok]
     lo, hi = np.percentile(z, [winsor_percent, 100.0 - winsor_percent])
     phi = float(np.mean(np.clip(z, lo, hi) ** 2))
+    if consistent:
+        phi /= winsorised_square_normal(winsor_percent)
     from scipy.special import chdtrc  # chi-square survival function, lighter than scipy.stats
 
     p_value = float(chdtrc(n - 1, n * phi))
@@ -166,18 +201,20 @@ def overdispersion(
     return Dispersion(units=n, phi=phi, tau2=float(tau2), p_value=p_value)
 
 
-def overdispersed_z(y: ArrayLike, target: float, se: ArrayLike) -> tuple[Float, float, bool]:
+def overdispersed_z(y: ArrayLike, target: ArrayLike, se: ArrayLike) -> tuple[Float, float, bool]:
     """z-scores widened by :func:`overdispersion`: z = (y - target) / sqrt(s^2 + tau2).
 
-    Returns (z, tau2, over_dispersed); NaN z where y or s is missing or s <= 0. The
-    findings' area funnel uses this, so its tau2 is the one in reach.csv.
+    Returns (z, tau2, over_dispersed); NaN z where y or s is missing or s <= 0. Every
+    detector's funnel uses this (areas, centres, completeness), so a finding's tau2 is the
+    one in reach.csv when it tests the same family.
     """
     yy = _as_float(y)
     s = np.broadcast_to(_as_float(se), yy.shape)
-    d = overdispersion(yy, target, s)
-    ok = np.isfinite(yy) & np.isfinite(s) & (s > 0)
+    t = np.broadcast_to(_as_float(target), yy.shape)
+    d = overdispersion(yy, t, s)
+    ok = np.isfinite(yy) & np.isfinite(s) & (s > 0) & np.isfinite(t)
     z = np.full(yy.shape, np.nan)
-    z[ok] = (yy[ok] - target) / np.sqrt(s[ok] ** 2 + d.tau2)
+    z[ok] = (yy[ok] - t[ok]) / np.sqrt(s[ok] ** 2 + d.tau2)
     return z, d.tau2, d.over_dispersed
 
 
@@ -237,6 +274,41 @@ def funnel_z(successes: ArrayLike, n: ArrayLike, target: ArrayLike, tau2: ArrayL
     with np.errstate(divide="ignore", invalid="ignore"):
         z = (p - p0) / np.sqrt(p0 * (1.0 - p0) / nn + t2)
     out[ok] = z[ok]
+    return out
+
+
+def funnel_lower_p(successes: ArrayLike, n: ArrayLike, target: float, tau2: float = 0.0) -> Float:
+    """Exact lower-tail p-value of x of n against a target p0 with between-unit variance
+    tau2: P(X <= x) under the beta-binomial with mean p0 and intra-unit correlation
+
+        rho = tau2 / (p0 (1 - p0))      (capped below 1)
+
+    whose variance of X/n, p0 (1 - p0) / n + tau2 (n - 1) / n, is the funnel's
+    p0 (1 - p0) / n + tau2 up to the factor (n - 1) / n (the beta-binomial of Kleinman
+    1973, as :func:`beta_binomial_moments`); the binomial P(X <= x) when tau2 = 0.
+
+    Why not Phi(z): a proportion near 75% is skewed to the left in a small area, so the
+    normal tail of :func:`funnel_z` is too thin there and areas of a dozen children fall
+    below the 99.8% limit by chance (Spiegelhalter 2005, s.3.1, prefers exact limits for
+    small counts). The funnel's z and band stay the reach table's; this gives the p-value
+    a finding's false discovery rate control uses. NaN where n is 0 or p0 is 0, 1 or
+    missing.
+    """
+    from scipy.stats import betabinom, binom
+
+    x = _as_float(successes)
+    nn = np.broadcast_to(_as_float(n), x.shape)
+    out = np.full(x.shape, np.nan)
+    if not (np.isfinite(target) and 0.0 < target < 1.0):
+        return out
+    ok = np.isfinite(x) & np.isfinite(nn) & (nn > 0)
+    k = np.floor(np.minimum(x[ok], nn[ok]) + 1e-9)
+    rho = min(max(float(tau2), 0.0) / (target * (1.0 - target)), 1.0 - 1e-9)
+    if rho <= 0.0:
+        out[ok] = binom.cdf(k, nn[ok], target)
+    else:
+        strength = (1.0 - rho) / rho
+        out[ok] = betabinom.cdf(k, nn[ok], target * strength, (1.0 - target) * strength)
     return out
 
 

@@ -15,7 +15,7 @@ import json
 import os
 import shutil
 import unicodedata
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -457,13 +457,18 @@ def generate_town(
     seed: int = 1,
     stories: TownStories | None = None,
     n_areas: int | None = None,
+    scale: float = 1.0,
 ) -> Town:
     """Generate the synthetic town of ``seed`` into ``out_dir`` (overwriting an earlier one).
 
     ``n_areas`` fixes the number of small areas (default: drawn from 40-80 by the seed).
+    ``scale`` (0.1 to 1) keeps that share of each area's children (and of its population
+    file: :func:`everyfamily.demo.world.scale_ages`); 1, the default, changes nothing.
     """
     stories = stories if stories is not None else TownStories()
     geo = build_geography(seed, n_areas)
+    if w.check_scale(scale) != 1.0:
+        geo = replace(geo, areas=w.scale_ages(geo.areas, scale))
     placement = place_stories(geo, stories, seed)
     world = w.simulate(
         seed,
