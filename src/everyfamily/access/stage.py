@@ -54,13 +54,14 @@ from everyfamily.errors import DataError
 from everyfamily.findings.stats import wilson_interval
 from everyfamily.findings.text import released, released_cells, released_pair
 from everyfamily.privacy.disclosure import released_rate
+from everyfamily.stage import MapOverlay, ReportSection, Stage
 
 if TYPE_CHECKING:
     from everyfamily.config import AccessSettings, Project
     from everyfamily.findings.model import FindingsSettings
     from everyfamily.pipeline import RunContext
 
-STAGE = "access"
+NAME = "access"
 GPKG_FILE = "reach.gpkg"
 #: Layers this stage adds to reach.gpkg (the dashboard treats them as overlays, not levels).
 LAYERS = ("access_time_bands", "access_barriers", "access_cut_off")
@@ -178,12 +179,12 @@ def _withhold(
         ),
     }
     for code in problems:
-        ctx.warn(STAGE, code, messages[code])
+        ctx.warn(NAME, code, messages[code])
     for name in ("access_children", "access_areas", "access_bands", "access_barriers"):
         if ctx.engine.has_table(name):
             ctx.engine.execute(f'DROP TABLE IF EXISTS "{name}"')
     ctx.metadata["access"] = {**summary, "withheld": problems}
-    write_candidates(ctx, STAGE, [])
+    write_candidates(ctx, NAME, [])
 
 
 def _children(ctx: RunContext, small_xy: pd.DataFrame, to_xy: Any) -> pd.DataFrame:
@@ -234,7 +235,7 @@ def access_stage(ctx: RunContext) -> None:
     if a is None:
         ctx.echo("  access skipped: the project file has no access: block (no street network)")
         ctx.metadata["access"] = {"skipped": "no access settings"}
-        write_candidates(ctx, STAGE, [])
+        write_candidates(ctx, NAME, [])
         return
     if not ctx.engine.has_table("children"):
         raise DataError("the store has no 'children' table", hint="run the measure stage first")
@@ -259,7 +260,7 @@ def access_stage(ctx: RunContext) -> None:
     if sites.empty:
         ctx.echo("  access skipped: no sites")
         ctx.metadata["access"] = {"skipped": "no sites"}
-        write_candidates(ctx, STAGE, [])
+        write_candidates(ctx, NAME, [])
         return
     sx, sy = to_xy(
         sites["longitude"].to_numpy(dtype="float64"), sites["latitude"].to_numpy(dtype="float64")
@@ -381,7 +382,7 @@ def access_stage(ctx: RunContext) -> None:
         approximate_note=note,
         speed_kmh=a.walking_speed_kmh,
     )
-    write_candidates(ctx, STAGE, findings)
+    write_candidates(ctx, NAME, findings)
     t_bar = time.perf_counter()
 
     # --- tables and layers ------------------------------------------------------------------
@@ -710,3 +711,30 @@ def write_layers(
         if name in have:
             pyogrio.write_dataframe(frame.iloc[:0], path, layer=name, **mode)  # reset
         frame.to_crs("EPSG:4326").to_file(path, layer=name, **mode)
+
+
+#: The access stage, declared once (everyfamily.stage).
+STAGE = Stage(
+    name=NAME,
+    zone="analysis",
+    order=50,
+    run=access_stage,
+    reads=("children", "records", "links", "reach_released"),
+    may_write=(
+        "access_children",
+        "access_areas",
+        "access_bands",
+        "access_barriers",
+        "candidate_findings",
+    ),
+    sections=(
+        ReportSection(
+            "access", "Access: walking time to the nearest centre", 50, template="access"
+        ),
+    ),
+    overlays=(
+        MapOverlay("access_time_bands", "Walking time to the nearest centre (band)"),
+        MapOverlay("access_barriers", "Roads and railways with few crossings (barriers)"),
+        MapOverlay("access_cut_off", "Areas cut off by a barrier"),
+    ),
+)

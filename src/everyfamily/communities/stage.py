@@ -29,12 +29,14 @@ from everyfamily.communities.nameorigin import EVALUATION_FILE, load_model
 from everyfamily.communities.signals import assign_groups, child_names
 from everyfamily.errors import ConfigError, InputError
 from everyfamily.findings.stage import (
+    CANDIDATES_TABLE,
     _labels_and_members,
     queen_neighbours,
     settings_for,
     write_candidates,
 )
 from everyfamily.findings.text import released
+from everyfamily.stage import MapOverlay, ReportSection, Stage
 
 if TYPE_CHECKING:
     from everyfamily.config import CensusBaselineSettings, Project
@@ -230,3 +232,16 @@ def communities_stage(ctx: RunContext) -> None:
     )
     for f in result.findings[:3]:
         ctx.echo(f"  {f.headline}")
+
+
+#: The communities stage, declared once (everyfamily.stage).
+STAGE = Stage(
+    name="communities",
+    zone="analysis",
+    order=40,
+    run=communities_stage,
+    reads=("children", "reach_released", "records", "links", "reach"),
+    may_write=("community_tests", CANDIDATES_TABLE),
+    sections=(ReportSection("communities", "Emerging communities", 60, template="communities"),),
+    overlays=(MapOverlay("communities_emerging", "Emerging communities (areas)"),),
+)

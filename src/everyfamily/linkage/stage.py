@@ -43,6 +43,7 @@ from everyfamily.linkage.stable_ids import IdEvent, resolve_stable_ids
 from everyfamily.privacy.pseudonyms import pseudonym
 from everyfamily.schema import LINKS_COLUMNS
 from everyfamily.spreadsheet_safe import neutralise_frame
+from everyfamily.stage import Stage
 
 REGISTRY_TABLE = "id_registry"
 EVENTS_TABLE = "id_events"
@@ -572,3 +573,20 @@ def _write_clerical_review(
         [seed, floor, threshold, per_band],
     )
     engine.write_table(REVIEW_TABLE, sample)
+
+
+#: The link stage, declared once (everyfamily.stage).
+STAGE = Stage(
+    name="link",
+    zone="identifiable",
+    order=20,
+    run=linkage_stage,
+    reads=("records", REGISTRY_TABLE),
+    writes=(
+        LINKS_TABLE,
+        REGISTRY_TABLE,
+        EVENTS_TABLE,
+        REVIEW_TABLE,
+        est_quality.QUALITY_TABLE,
+    ),
+)

@@ -50,6 +50,7 @@ from everyfamily.reach.measure import (
 )
 from everyfamily.reach.statistics import Dispersion
 from everyfamily.spreadsheet_safe import neutralise_table
+from everyfamily.stage import ReportSection, Stage
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -511,3 +512,29 @@ def _population_at_reference_date(ctx: RunContext, small_areas: pd.Series) -> pd
     if projection.shift_years:
         ctx.echo(f"  population: {projection.describe()}")
     return pop
+
+
+#: The measure stage, declared once (everyfamily.stage).
+STAGE = Stage(
+    name="measure",
+    zone="analysis",
+    order=30,
+    run=reach_stage,
+    reads=("records", "links", "linkage_quality_by_group", "release_registry"),
+    writes=(
+        "children",
+        "reach_areas",
+        "area_membership",
+        "reach",
+        "reach_dispersion",
+        "reach_released",
+        "reach_cell_keys",
+        "release_registry",
+        NOT_REACHED_TABLE,
+    ),
+    sections=(
+        ReportSection("figures", "Headline figures", 10, template="figures"),
+        ReportSection("map", "Registered reach by small area", 20, template="map"),
+        ReportSection("funnel", "Funnel plot", 30, template="funnel"),
+    ),
+)

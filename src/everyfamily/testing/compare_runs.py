@@ -1,0 +1,307 @@
+"""Compare two output folders of everyfamily runs, ignoring what differs from run to run.
+
+``python -m everyfamily.testing.compare_runs A B`` says, file by file, whether two runs'
+outputs are the same apart from time stamps, timings, run ids and the folders they were
+written to: the proof that a refactoring changed no result (issue 19: "outputs of the demo
+byte-identical apart from timestamps before and after the redesign").
+
+How each kind of file is compared:
+
+* ``*.json``: parsed; keys in :data:`VOLATILE_KEYS` (time stamps, timings, run ids, the
+  versions of the tools) are dropped at any depth, then the two documents must be equal;
+* ``*.duckdb`` (the two stores, opened with the key each run's run.json names, read-only):
+  the same tables, each with the same columns, types and rows (rows compared as sorted
+  multisets; run ids in a row count as time stamps);
+* ``*.gpkg``: the same layers, each with the same rows and geometries (the GeoPackage's own
+  time stamps ignored);
+* text (``.csv``, ``.html``, ``.md``, ``.txt``, ``.j2``): equal once ISO time stamps and the
+  two folders' paths are masked;
+* anything else: equal bytes.
+
+Only names of files, tables, columns and counts are printed: never a value from a row (the
+stores hold person-level records). Exit code 0 when everything matches, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+#: JSON keys whose values change from run to run without any result changing.
+VOLATILE_KEYS = frozenset(
+    {
+        "started_at",
+        "finished_at",
+        "generated_at",
+        "timings_seconds",
+        "generate_seconds",
+        "run",  # linkage/summary.json: the run id is the start time
+        "versions",
+    }
+)
+#: An ISO 8601 time stamp (with or without a time zone), as runs write them.
+TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?(?:[+-]\d\d:\d\d|Z)?")
+TEXT_SUFFIXES = frozenset({".csv", ".html", ".md", ".txt", ".j2", ".xml", ".svg"})
+#: Files a store leaves beside itself while open (never part of a finished run's results).
+SKIPPED_SUFFIXES = frozenset({".wal", ".tmp", ".lock"})
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One file that differs: its path relative to the output folder and why (names and
+    counts only)."""
+
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The outcome of :func:`compare_runs`."""
+
+    same: tuple[str, ...]
+    different: tuple[Difference, ...]
+    only_in_a: tuple[str, ...]
+    only_in_b: tuple[str, ...]
+
+    @property
+    def identical(self) -> bool:
+        return not (self.different or self.only_in_a or self.only_in_b)
+
+    def lines(self) -> list[str]:
+        """A readable account, one line per file that is not the same, then a summary."""
+        out = [f"only in A: {p}" for p in self.only_in_a]
+        out += [f"only in B: {p}" for p in self.only_in_b]
+        out += [f"DIFFERENT {d.path}: {d.reason}" for d in self.different]
+        out.append(
+            f"{len(self.same)} file(s) the same, {len(self.different)} different, "
+            f"{len(self.only_in_a)} only in A, {len(self.only_in_b)} only in B"
+        )
+        return out
+
+
+def without_volatile(doc: Any, keys: frozenset[str] = VOLATILE_KEYS) -> Any:
+    """``doc`` (parsed JSON) without the keys in ``keys``, at any depth, and with time
+    stamps inside strings masked."""
+    if isinstance(doc, Mapping):
+        return {k: without_volatile(v, keys) for k, v in doc.items() if k not in keys}
+    if isinstance(doc, list):
+        return [without_volatile(v, keys) for v in doc]
+    if isinstance(doc, str):
+        return TIMESTAMP.sub("<time>", doc)
+    return doc
+
+
+def mask_text(text: str, folders: Sequence[Path] = ()) -> str:
+    """``text`` with ISO time stamps and the given folders' paths masked."""
+    for folder in folders:
+        for form in {str(folder), str(Path(folder).resolve())}:
+            text = text.replace(form, "<OUT>")
+    return TIMESTAMP.sub("<time>", text)
+
+
+def _files(root: Path) -> set[str]:
+    return {
+        p.relative_to(root).as_posix()
+        for p in root.rglob("*")
+        if p.is_file() and p.suffix not in SKIPPED_SUFFIXES and not p.name.endswith(".wal")
+    }
+
+
+def compare_runs(
+    a: Path, b: Path, *, environ: Mapping[str, str] | None = None, skip: Sequence[str] = ()
+) -> Comparison:
+    """Compare every file of output folders ``a`` and ``b`` (see the module docstring);
+    paths starting with one of ``skip`` are left out."""
+    a, b = Path(a), Path(b)
+    fa = {p for p in _files(a) if not p.startswith(tuple(skip))}
+    fb = {p for p in _files(b) if not p.startswith(tuple(skip))}
+    same: list[str] = []
+    different: list[Difference] = []
+    stores = _store_rels(a, b, fa & fb)
+    for rel in sorted(fa & fb):
+        if rel in stores:
+            continue
+        reason = _compare_file(a, b, rel)
+        if reason is None:
+            same.append(rel)
+        else:
+            different.append(Difference(rel, reason))
+    if stores:
+        for rel, reason in _compare_stores(a, b, stores, environ).items():
+            if reason is None:
+                same.append(rel)
+            else:
+                different.append(Difference(rel, reason))
+    return Comparison(
+        same=tuple(sorted(same)),
+        different=tuple(sorted(different, key=lambda d: d.path)),
+        only_in_a=tuple(sorted(fa - fb)),
+        only_in_b=tuple(sorted(fb - fa)),
+    )
+
+
+def _compare_file(a: Path, b: Path, rel: str) -> str | None:
+    pa_, pb = a / rel, b / rel
+    suffix = pa_.suffix.lower()
+    if suffix == ".json":
+        da, db = (json.loads(p.read_text(encoding="utf-8")) for p in (pa_, pb))
+        ja = json.dumps(without_volatile(da), sort_keys=True)
+        jb = json.dumps(without_volatile(db), sort_keys=True)
+        ja, jb = mask_text(ja, [a]), mask_text(jb, [b])
+        return None if ja == jb else _json_reason(da, db)
+    if suffix == ".gpkg":
+        return _compare_gpkg(pa_, pb)
+    if suffix in TEXT_SUFFIXES:
+        ta = mask_text(pa_.read_text(encoding="utf-8", errors="replace"), [a])
+        tb = mask_text(pb.read_text(encoding="utf-8", errors="replace"), [b])
+        if ta == tb:
+            return None
+        la, lb = ta.splitlines(), tb.splitlines()
+        first = next((i for i, (x, y) in enumerate(zip(la, lb, strict=False)) if x != y), None)
+        where = f"first at line {first + 1}" if first is not None else "one is longer"
+        return f"text differs ({len(la)} vs {len(lb)} lines, {where})"
+    return None if pa_.read_bytes() == pb.read_bytes() else "bytes differ"
+
+
+def _json_reason(da: Any, db: Any) -> str:
+    """Which top-level keys differ (key names only)."""
+    da, db = without_volatile(da), without_volatile(db)
+    if isinstance(da, dict) and isinstance(db, dict):
+        keys = sorted(k for k in set(da) | set(db) if da.get(k) != db.get(k))
+        return "JSON differs in " + ", ".join(map(str, keys[:10]))
+    return "JSON differs"
+
+
+def _compare_gpkg(pa_: Path, pb: Path) -> str | None:
+    import pyogrio
+
+    la = sorted(str(n) for n, _k in pyogrio.list_layers(pa_))
+    lb = sorted(str(n) for n, _k in pyogrio.list_layers(pb))
+    if la != lb:
+        return f"layers differ: {sorted(set(la) ^ set(lb))}"
+    for layer in la:
+        fa = pyogrio.read_dataframe(pa_, layer=layer)
+        fb = pyogrio.read_dataframe(pb, layer=layer)
+        if list(fa.columns) != list(fb.columns) or len(fa) != len(fb):
+            return f"layer {layer}: columns or row counts differ"
+        ga, gb = fa.geometry.to_wkb(), fb.geometry.to_wkb()
+        if not (fa.drop(columns="geometry").equals(fb.drop(columns="geometry")) and ga.equals(gb)):
+            return f"layer {layer}: rows differ"
+    return None
+
+
+# --- stores ----------------------------------------------------------------------------------
+
+
+def _store_rels(a: Path, b: Path, rels: set[str]) -> dict[str, str]:
+    """Store files present in both folders, by path, with their zone."""
+    from everyfamily.stores import STORE_PATHS
+
+    return {rel: zone for zone, rel in STORE_PATHS.items() if rel in rels}
+
+
+def _compare_stores(
+    a: Path, b: Path, stores: Mapping[str, str], environ: Mapping[str, str] | None
+) -> dict[str, str | None]:
+    from everyfamily.stores import open_run_stores
+
+    zones = tuple(stores.values())
+    out: dict[str, str | None] = {}
+    ea = open_run_stores(a, zones=zones, environ=environ)
+    try:
+        eb = open_run_stores(b, zones=zones, environ=environ)
+        try:
+            for rel, zone in stores.items():
+                out[rel] = _compare_zone(ea, eb, zone)
+        finally:
+            eb.close()
+    finally:
+        ea.close()
+    return out
+
+
+def _tables(engine: Any, zone: str) -> list[str]:
+    rows = engine.query(
+        "SELECT table_name FROM information_schema.tables WHERE table_catalog = ? "
+        "ORDER BY table_name",
+        [zone],
+    )
+    return [str(x) for x in rows.column("table_name").to_pylist()]
+
+
+def _compare_zone(ea: Any, eb: Any, zone: str) -> str | None:
+    from everyfamily.engines.base import quote_ident
+
+    with ea.zone(zone), eb.zone(zone):
+        ta, tb = _tables(ea, zone), _tables(eb, zone)
+        if ta != tb:
+            return f"tables differ: {sorted(set(ta) ^ set(tb))}"
+        problems = []
+        for table in ta:
+            sql = f"SELECT * FROM {quote_ident(zone)}.main.{quote_ident(table)}"
+            xa, xb = ea.query(sql), eb.query(sql)
+            if xa.schema != xb.schema:
+                problems.append(f"{table} (columns or types)")
+                continue
+            if xa.num_rows != xb.num_rows:
+                problems.append(f"{table} ({xa.num_rows} vs {xb.num_rows} rows)")
+                continue
+            n = _differing_rows(xa, xb)
+            if n:
+                problems.append(f"{table} ({n} row(s) differ)")
+        return "; ".join(problems) if problems else None
+
+
+def _differing_rows(xa: Any, xb: Any) -> int:
+    """How many rows of ``xa`` have no equal row in ``xb`` (sorted multisets; time stamps in
+    text masked)."""
+    ra = sorted(_row_key(r) for r in xa.to_pylist())
+    rb = sorted(_row_key(r) for r in xb.to_pylist())
+    return sum(x != y for x, y in zip(ra, rb, strict=True))
+
+
+def _row_key(row: Mapping[str, Any]) -> str:
+    return json.dumps(
+        {k: (TIMESTAMP.sub("<time>", v) if isinstance(v, str) else v) for k, v in row.items()},
+        sort_keys=True,
+        default=str,
+    )
+
+
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    """``python -m everyfamily.testing.compare_runs A B [--skip PREFIX ...]``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m everyfamily.testing.compare_runs",
+        description="Compare two everyfamily output folders, ignoring time stamps and run ids.",
+    )
+    parser.add_argument("a", type=Path)
+    parser.add_argument("b", type=Path)
+    parser.add_argument(
+        "--skip", action="append", default=[], help="leave out paths starting with this"
+    )
+    parser.add_argument("--quiet", action="store_true", help="print only the summary")
+    args = parser.parse_args(argv)
+    from everyfamily.errors import EveryfamilyError
+
+    try:
+        result = compare_runs(args.a, args.b, environ=environ, skip=args.skip)
+    except EveryfamilyError as exc:
+        print(exc.one_line(), file=sys.stderr)
+        return 2
+    lines = result.lines()
+    if not args.quiet:
+        lines = [f"same: {p}" for p in result.same] + lines
+    print("\n".join(lines))
+    return 0 if result.identical else 1
+
+
+if __name__ == "__main__":  # pragma: no cover - a developer's command
+    raise SystemExit(main())
