@@ -25,6 +25,7 @@ stores hold person-level records). Exit code 0 when everything matches, 1 otherw
 from __future__ import annotations
 
 import json
+import math
 import re
 import sys
 from collections.abc import Mapping, Sequence
@@ -42,8 +43,15 @@ VOLATILE_KEYS = frozenset(
         "generate_seconds",
         "run",  # linkage/summary.json: the run id is the start time
         "versions",
+        "seconds",  # run.json access.seconds: timings
+        "linker_uid",  # linkage/model.json: Splink's random id of the linker
     }
 )
+#: Two numbers are "close" when they differ by at most this, relative to the larger: the
+#: rounding of floating-point sums that a multi-threaded engine adds in another order (the
+#: EM training of the linkage model moves m probabilities in the 15th digit from run to run).
+REL_TOL = 1e-9
+NUMBER = re.compile(r"-?\d+\.\d+(?:[eE][-+]?\d+)?|-?\d+[eE][-+]?\d+")
 #: An ISO 8601 time stamp (with or without a time zone), as runs write them.
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?(?:[+-]\d\d:\d\d|Z)?")
 TEXT_SUFFIXES = frozenset({".csv", ".html", ".md", ".txt", ".j2", ".xml", ".svg"})
@@ -62,25 +70,31 @@ class Difference:
 
 @dataclass(frozen=True)
 class Comparison:
-    """The outcome of :func:`compare_runs`."""
+    """The outcome of :func:`compare_runs`: files the same (once volatile values are
+    masked), files whose only differences are numbers within :data:`REL_TOL` (``close``,
+    with the largest relative difference), files that differ, files in one folder only."""
 
     same: tuple[str, ...]
     different: tuple[Difference, ...]
     only_in_a: tuple[str, ...]
     only_in_b: tuple[str, ...]
+    close: tuple[Difference, ...] = ()
 
     @property
     def identical(self) -> bool:
+        """Nothing differs beyond float rounding."""
         return not (self.different or self.only_in_a or self.only_in_b)
 
     def lines(self) -> list[str]:
         """A readable account, one line per file that is not the same, then a summary."""
         out = [f"only in A: {p}" for p in self.only_in_a]
         out += [f"only in B: {p}" for p in self.only_in_b]
+        out += [f"close {d.path}: {d.reason}" for d in self.close]
         out += [f"DIFFERENT {d.path}: {d.reason}" for d in self.different]
         out.append(
-            f"{len(self.same)} file(s) the same, {len(self.different)} different, "
-            f"{len(self.only_in_a)} only in A, {len(self.only_in_b)} only in B"
+            f"{len(self.same)} file(s) the same, {len(self.close)} the same up to float "
+            f"rounding, {len(self.different)} different, {len(self.only_in_a)} only in A, "
+            f"{len(self.only_in_b)} only in B"
         )
         return out
 
@@ -122,28 +136,72 @@ def compare_runs(
     fa = {p for p in _files(a) if not p.startswith(tuple(skip))}
     fb = {p for p in _files(b) if not p.startswith(tuple(skip))}
     same: list[str] = []
+    close: list[Difference] = []
     different: list[Difference] = []
     stores = _store_rels(a, b, fa & fb)
-    for rel in sorted(fa & fb):
-        if rel in stores:
-            continue
-        reason = _compare_file(a, b, rel)
+    outcomes = {rel: _compare_file(a, b, rel) for rel in sorted(fa & fb) if rel not in stores}
+    if stores:
+        outcomes.update(_compare_stores(a, b, stores, environ))
+    for rel, reason in sorted(outcomes.items()):
         if reason is None:
             same.append(rel)
+        elif reason.startswith(CLOSE):
+            close.append(Difference(rel, reason))
         else:
             different.append(Difference(rel, reason))
-    if stores:
-        for rel, reason in _compare_stores(a, b, stores, environ).items():
-            if reason is None:
-                same.append(rel)
-            else:
-                different.append(Difference(rel, reason))
     return Comparison(
-        same=tuple(sorted(same)),
-        different=tuple(sorted(different, key=lambda d: d.path)),
+        same=tuple(same),
+        different=tuple(different),
         only_in_a=tuple(sorted(fa - fb)),
         only_in_b=tuple(sorted(fb - fa)),
+        close=tuple(close),
     )
+
+
+#: How a reason starts when the only differences are numbers within REL_TOL.
+CLOSE = "numbers within float rounding"
+
+
+def _close_reason(worst: float) -> str:
+    return f"{CLOSE} (largest relative difference {worst:.1e})"
+
+
+def _rel(x: float, y: float) -> float:
+    if math.isnan(x) or math.isnan(y):
+        return 0.0 if math.isnan(x) and math.isnan(y) else math.inf
+    scale = max(abs(x), abs(y))
+    return 0.0 if x == y else abs(x - y) / scale
+
+
+def close_numbers(x: Any, y: Any) -> float | None:
+    """The largest relative difference between the numbers of two parsed JSON documents of
+    the same shape, or None when anything but numbers differs."""
+    if isinstance(x, bool) or isinstance(y, bool) or isinstance(x, str) or isinstance(y, str):
+        return 0.0 if x == y else None
+    if isinstance(x, int | float) and isinstance(y, int | float):
+        return _rel(float(x), float(y))
+    if isinstance(x, Mapping) and isinstance(y, Mapping):
+        if list(x) != list(y):
+            return None
+        parts = [close_numbers(x[k], y[k]) for k in x]
+    elif isinstance(x, list) and isinstance(y, list):
+        if len(x) != len(y):
+            return None
+        parts = [close_numbers(u, v) for u, v in zip(x, y, strict=True)]
+    else:
+        return 0.0 if x == y else None
+    if any(p is None for p in parts):
+        return None
+    return max((p for p in parts if p is not None), default=0.0)
+
+
+def close_text(x: str, y: str) -> float | None:
+    """Like :func:`close_numbers` for text: the words around the numbers must be equal."""
+    wx, wy = NUMBER.split(x), NUMBER.split(y)
+    nx, ny = NUMBER.findall(x), NUMBER.findall(y)
+    if wx != wy or len(nx) != len(ny):
+        return None
+    return max((_rel(float(u), float(v)) for u, v in zip(nx, ny, strict=True)), default=0.0)
 
 
 def _compare_file(a: Path, b: Path, rel: str) -> str | None:
@@ -154,7 +212,12 @@ def _compare_file(a: Path, b: Path, rel: str) -> str | None:
         ja = json.dumps(without_volatile(da), sort_keys=True)
         jb = json.dumps(without_volatile(db), sort_keys=True)
         ja, jb = mask_text(ja, [a]), mask_text(jb, [b])
-        return None if ja == jb else _json_reason(da, db)
+        if ja == jb:
+            return None
+        worst = close_numbers(json.loads(ja), json.loads(jb))
+        if worst is not None and worst <= REL_TOL:
+            return _close_reason(worst)
+        return _json_reason(json.loads(ja), json.loads(jb))
     if suffix == ".gpkg":
         return _compare_gpkg(pa_, pb)
     if suffix in TEXT_SUFFIXES:
@@ -162,6 +225,9 @@ def _compare_file(a: Path, b: Path, rel: str) -> str | None:
         tb = mask_text(pb.read_text(encoding="utf-8", errors="replace"), [b])
         if ta == tb:
             return None
+        worst = close_text(ta, tb)
+        if worst is not None and worst <= REL_TOL:
+            return _close_reason(worst)
         la, lb = ta.splitlines(), tb.splitlines()
         first = next((i for i, (x, y) in enumerate(zip(la, lb, strict=False)) if x != y), None)
         where = f"first at line {first + 1}" if first is not None else "one is longer"
@@ -171,7 +237,6 @@ def _compare_file(a: Path, b: Path, rel: str) -> str | None:
 
 def _json_reason(da: Any, db: Any) -> str:
     """Which top-level keys differ (key names only)."""
-    da, db = without_volatile(da), without_volatile(db)
     if isinstance(da, dict) and isinstance(db, dict):
         keys = sorted(k for k in set(da) | set(db) if da.get(k) != db.get(k))
         return "JSON differs in " + ", ".join(map(str, keys[:10]))
@@ -218,7 +283,7 @@ def _compare_stores(
         eb = open_run_stores(b, zones=zones, environ=environ)
         try:
             for rel, zone in stores.items():
-                out[rel] = _compare_zone(ea, eb, zone)
+                out[rel] = _compare_zone(ea, eb, zone, (a, b))
         finally:
             eb.close()
     finally:
@@ -235,7 +300,7 @@ def _tables(engine: Any, zone: str) -> list[str]:
     return [str(x) for x in rows.column("table_name").to_pylist()]
 
 
-def _compare_zone(ea: Any, eb: Any, zone: str) -> str | None:
+def _compare_zone(ea: Any, eb: Any, zone: str, folders: tuple[Path, Path]) -> str | None:
     from everyfamily.engines.base import quote_ident
 
     with ea.zone(zone), eb.zone(zone):
@@ -243,6 +308,7 @@ def _compare_zone(ea: Any, eb: Any, zone: str) -> str | None:
         if ta != tb:
             return f"tables differ: {sorted(set(ta) ^ set(tb))}"
         problems = []
+        worst = 0.0
         for table in ta:
             sql = f"SELECT * FROM {quote_ident(zone)}.main.{quote_ident(table)}"
             xa, xb = ea.query(sql), eb.query(sql)
@@ -252,26 +318,39 @@ def _compare_zone(ea: Any, eb: Any, zone: str) -> str | None:
             if xa.num_rows != xb.num_rows:
                 problems.append(f"{table} ({xa.num_rows} vs {xb.num_rows} rows)")
                 continue
-            n = _differing_rows(xa, xb)
+            n, rel = _differing_rows(xa, xb, folders)
             if n:
                 problems.append(f"{table} ({n} row(s) differ)")
-        return "; ".join(problems) if problems else None
+            worst = max(worst, rel)
+        if problems:
+            return "; ".join(problems)
+        return _close_reason(worst) if worst > 0 else None
 
 
-def _differing_rows(xa: Any, xb: Any) -> int:
-    """How many rows of ``xa`` have no equal row in ``xb`` (sorted multisets; time stamps in
-    text masked)."""
-    ra = sorted(_row_key(r) for r in xa.to_pylist())
-    rb = sorted(_row_key(r) for r in xb.to_pylist())
-    return sum(x != y for x, y in zip(ra, rb, strict=True))
+def _differing_rows(xa: Any, xb: Any, folders: tuple[Path, Path]) -> tuple[int, float]:
+    """How many rows of ``xa`` differ from ``xb`` beyond float rounding, and the largest
+    relative difference of the rows within it (rows as sorted multisets, floats sorted at
+    9 significant digits; time stamps and the run folders in text masked)."""
+    ra = sorted(_row(r, folders[0]) for r in xa.to_pylist())
+    rb = sorted(_row(r, folders[1]) for r in xb.to_pylist())
+    n, worst = 0, 0.0
+    for (ka, va), (kb, vb) in zip(ra, rb, strict=True):
+        if va == vb:
+            continue
+        rel = close_numbers(json.loads(va), json.loads(vb)) if ka == kb else None
+        if rel is None or rel > REL_TOL:
+            n += 1
+        else:
+            worst = max(worst, rel)
+    return n, worst
 
 
-def _row_key(row: Mapping[str, Any]) -> str:
-    return json.dumps(
-        {k: (TIMESTAMP.sub("<time>", v) if isinstance(v, str) else v) for k, v in row.items()},
-        sort_keys=True,
-        default=str,
-    )
+def _row(row: Mapping[str, Any], folder: Path) -> tuple[str, str]:
+    """A row's sort key (floats at 9 significant digits) and its exact JSON."""
+    clean = {k: (mask_text(v, [folder]) if isinstance(v, str) else v) for k, v in row.items()}
+    exact = json.dumps(clean, sort_keys=True, default=str)
+    rounded = {k: (float(f"{v:.9g}") if isinstance(v, float) else v) for k, v in clean.items()}
+    return json.dumps(rounded, sort_keys=True, default=str), exact
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
