@@ -28,6 +28,7 @@ import json
 import math
 import re
 import sys
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -328,15 +329,16 @@ def _compare_zone(ea: Any, eb: Any, zone: str, folders: tuple[Path, Path]) -> st
 
 
 def _differing_rows(xa: Any, xb: Any, folders: tuple[Path, Path]) -> tuple[int, float]:
-    """How many rows of ``xa`` differ from ``xb`` beyond float rounding, and the largest
-    relative difference of the rows within it (rows as sorted multisets, floats sorted at
-    9 significant digits; time stamps and the run folders in text masked)."""
-    ra = sorted(_row(r, folders[0]) for r in xa.to_pylist())
-    rb = sorted(_row(r, folders[1]) for r in xb.to_pylist())
+    """How many rows of ``xa`` have no equal row in ``xb`` beyond float rounding, and the
+    largest relative difference of the rows within it. Rows are multisets: exact matches
+    first; the rest are paired in order of their floats at 9 significant digits. Time stamps
+    and the run folders in text are masked."""
+    ra = Counter(_row(r, folders[0]) for r in xa.to_pylist())
+    rb = Counter(_row(r, folders[1]) for r in xb.to_pylist())
+    left_a = sorted((ra - rb).elements())
+    left_b = sorted((rb - ra).elements())
     n, worst = 0, 0.0
-    for (ka, va), (kb, vb) in zip(ra, rb, strict=True):
-        if va == vb:
-            continue
+    for (ka, va), (kb, vb) in zip(left_a, left_b, strict=True):
         rel = close_numbers(json.loads(va), json.loads(vb)) if ka == kb else None
         if rel is None or rel > REL_TOL:
             n += 1
