@@ -168,8 +168,13 @@ def write_candidates(ctx: RunContext, stage: str, findings: list[Finding]) -> No
         mode = "append"
     else:
         mode = "replace"
+    # typed: with no findings, pandas' empty columns would otherwise become a non-text type
+    # and the next stage's rows would not append
+    schema = pa.schema([("stage", pa.string()), ("json", pa.string())])
     ctx.engine.write_table(
-        CANDIDATES_TABLE, pa.Table.from_pandas(rows, preserve_index=False), mode=mode
+        CANDIDATES_TABLE,
+        pa.Table.from_pandas(rows, schema=schema, preserve_index=False),
+        mode=mode,
     )
 
 
