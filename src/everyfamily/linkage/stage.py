@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pyarrow as pa
@@ -44,6 +44,9 @@ from everyfamily.privacy.pseudonyms import pseudonym
 from everyfamily.schema import LINKS_COLUMNS
 from everyfamily.spreadsheet_safe import neutralise_frame
 from everyfamily.stage import Stage
+
+if TYPE_CHECKING:
+    from everyfamily.pipeline import RunContext
 
 REGISTRY_TABLE = "id_registry"
 EVENTS_TABLE = "id_events"
@@ -85,7 +88,7 @@ class LinkageResult:
         return asdict(self)
 
 
-def linkage_stage(ctx: Any) -> None:
+def linkage_stage(ctx: RunContext) -> None:
     """Pipeline stage: link the store's records and record the outcome in run.json."""
     from everyfamily.privacy.pseudonyms import load_key
 
