@@ -187,3 +187,21 @@ def test_a_toy_stage_needs_one_declaration_to_run_and_appear_in_the_report(
     # findings reached the report from the store, findings.json having been deleted
     if top is not None:
         assert str(escape(top)) in report
+
+
+def test_a_declared_overlay_is_served_as_an_overlay_not_an_area_level() -> None:
+    from everyfamily.web.outputs import is_overlay
+
+    assert is_overlay("access_barriers") and not is_overlay("lsoa")
+    assert not is_overlay("toy_layer")
+    with declared(
+        Stage(
+            name="toy_map",
+            zone="analysis",
+            order=66,
+            run=_noop,
+            overlays=(MapOverlay("toy_layer", "A toy layer"),),
+        )
+    ):
+        assert is_overlay("toy_layer")
+    assert not is_overlay("toy_layer")
