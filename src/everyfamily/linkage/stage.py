@@ -175,8 +175,7 @@ def link_records(
         floor=floor,
         threshold=threshold,
     )
-    sizes = _cluster_sizes(links)
-    sizes.to_csv(diag_dir / "cluster_sizes.csv", index=False)
+    _cluster_sizes(links).to_csv(diag_dir / "cluster_sizes.csv", index=False)
     events = _event_counts(ids.persons.events, ids.families.events)
     timings["outputs"] = time.perf_counter() - t
     t = time.perf_counter()
@@ -191,8 +190,7 @@ def link_records(
         floor=score_floor,
     )
     timings["quality_estimate"] = time.perf_counter() - t
-    for name in (_PAIRS, _IDENTITY_CLUSTER, RECORD_IDENTITY, IDENTITIES, NICKNAMES):
-        engine.execute(f"DROP TABLE IF EXISTS {name}")
+    _drop_working_tables(engine)
     result = LinkageResult(
         n_records=n_records,
         n_identities=n_identities,
@@ -208,6 +206,11 @@ def link_records(
         estimated_recall=round(estimate.recall, 6),
     )
     _write_summary(diag_dir, result, estimate, threshold, floor, score_floor, run)
+    _echo_result(echo, result, estimate)
+    return result
+
+
+def _echo_result(echo: Callable[[str], None], result: LinkageResult, estimate: Any) -> None:
     echo(
         f"  {result.n_records:,} records -> {result.n_persons:,} children in "
         f"{result.n_families:,} families"
@@ -216,7 +219,11 @@ def link_records(
         f"  estimated linkage precision {100 * estimate.precision:.2f}%, recall "
         f"{100 * estimate.recall:.2f}% (from the model's probabilities; no truth)"
     )
-    return result
+
+
+def _drop_working_tables(engine: Any) -> None:
+    for name in (_PAIRS, _IDENTITY_CLUSTER, RECORD_IDENTITY, IDENTITIES, NICKNAMES):
+        engine.execute(f"DROP TABLE IF EXISTS {name}")
 
 
 def _pairs_at_least(engine: Any, least: float) -> int:
