@@ -176,7 +176,7 @@ def link_records(
         threshold=threshold,
     )
     _cluster_sizes(links).to_csv(diag_dir / "cluster_sizes.csv", index=False)
-    events = _event_counts(ids.persons.events, ids.families.events)
+    events = event_counts(ids.persons.events, ids.families.events)
     timings["outputs"] = time.perf_counter() - t
     t = time.perf_counter()
     estimate = est_quality.write_estimated_quality(
@@ -380,7 +380,7 @@ def _links(engine: Any, records: pd.DataFrame, threshold: float) -> pd.DataFrame
     return records.merge(best, on=["source", "record_id"], how="left")[list(LINKS_COLUMNS)]
 
 
-def _event_counts(
+def event_counts(
     person_events: tuple[IdEvent, ...], family_events: tuple[IdEvent, ...]
 ) -> dict[str, int]:
     """How many ids were created, merged and split, for persons and families."""
