@@ -119,3 +119,32 @@ def test_what_differs_is_named_by_file_and_table_never_by_value(
     assert "DIFFERENT reach.csv" in out and "close findings.json" in out
     assert SECRET_NAME not in out and SECRET_NAME not in repr(result)
     assert main([str(a), str(a)]) == 0
+
+
+def test_store_rows_differing_by_float_rounding_or_time_stamps_only_are_close(
+    tmp_path: Path,
+) -> None:
+    import datetime as dt
+
+    folders = []
+    for name, rate, when in (
+        ("a", 0.0002769027354997976, dt.datetime(2026, 12, 4, 8, 17, 30)),
+        ("b", 0.0002769027355001606, dt.datetime(2026, 12, 4, 9, 40, 2)),
+    ):
+        root = tmp_path / name
+        root.mkdir()
+        run = {"settings": {"privacy": {"encrypt_at_rest": False}}}
+        (root / "run.json").write_text(json.dumps(run), encoding="utf-8")
+        engine = open_stores(root, PrivacySettings(encrypt_at_rest=False), zones=("analysis",))
+        try:  # the two rates round apart at 9 significant digits, yet differ by 1.3e-12
+            engine.write_table(
+                "reach",
+                pa.table({"area": ["E01", "E02"], "shift": [rate, 0.5], "at": [when, when]}),
+            )
+        finally:
+            engine.close()
+        folders.append(root)
+    result = compare_runs(*folders)
+    assert result.identical
+    assert [d.path for d in result.close] == ["everyfamily.duckdb"]
+    assert "1.3e-12" in result.close[0].reason

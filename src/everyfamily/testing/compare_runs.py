@@ -24,6 +24,7 @@ stores hold person-level records). Exit code 0 when everything matches, 1 otherw
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import re
@@ -52,7 +53,9 @@ VOLATILE_KEYS = frozenset(
 #: rounding of floating-point sums that a multi-threaded engine adds in another order (the
 #: EM training of the linkage model moves m probabilities in the 15th digit from run to run).
 REL_TOL = 1e-9
-NUMBER = re.compile(r"-?\d+\.\d+(?:[eE][-+]?\d+)?|-?\d+[eE][-+]?\d+")
+NUMBER = re.compile(
+    r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?(?:[eE][-+]?\d+)?|-?\d+\.\d+(?:[eE][-+]?\d+)?|-?\d+[eE][-+]?\d+"
+)
 #: An ISO 8601 time stamp (with or without a time zone), as runs write them.
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?(?:[+-]\d\d:\d\d|Z)?")
 TEXT_SUFFIXES = frozenset({".csv", ".html", ".md", ".txt", ".j2", ".xml", ".svg"})
@@ -177,6 +180,8 @@ def _rel(x: float, y: float) -> float:
 def close_numbers(x: Any, y: Any) -> float | None:
     """The largest relative difference between the numbers of two parsed JSON documents of
     the same shape, or None when anything but numbers differs."""
+    if isinstance(x, str) and isinstance(y, str):
+        return 0.0 if x == y else close_text(x, y)
     if isinstance(x, bool) or isinstance(y, bool) or isinstance(x, str) or isinstance(y, str):
         return 0.0 if x == y else None
     if isinstance(x, int | float) and isinstance(y, int | float):
@@ -202,7 +207,11 @@ def close_text(x: str, y: str) -> float | None:
     nx, ny = NUMBER.findall(x), NUMBER.findall(y)
     if wx != wy or len(nx) != len(ny):
         return None
-    return max((_rel(float(u), float(v)) for u, v in zip(nx, ny, strict=True)), default=0.0)
+    return max((_rel(_number(u), _number(v)) for u, v in zip(nx, ny, strict=True)), default=0.0)
+
+
+def _number(text: str) -> float:
+    return float(text.replace(",", ""))
 
 
 def _compare_file(a: Path, b: Path, rel: str) -> str | None:
@@ -353,28 +362,55 @@ def _unmatched(xa: Any, xb: Any) -> tuple[Any, Any]:
 def _differing_rows(xa: Any, xb: Any, folders: tuple[Path, Path]) -> tuple[int, float]:
     """How many rows of ``xa`` have no equal row in ``xb`` beyond float rounding, and the
     largest relative difference of the rows within it. Rows are multisets: exact matches
-    first; the rest are paired in order of their floats at 9 significant digits. Time stamps
-    and the run folders in text are masked."""
+    first; the rest are grouped by everything but their floats and paired, within a group,
+    in the order of their floats. Time stamps and the run folders in text are masked."""
     ra = Counter(_row(r, folders[0]) for r in xa.to_pylist())
     rb = Counter(_row(r, folders[1]) for r in xb.to_pylist())
-    left_a = sorted((ra - rb).elements())
-    left_b = sorted((rb - ra).elements())
-    n, worst = abs(len(left_a) - len(left_b)), 0.0
-    for (ka, va), (kb, vb) in zip(left_a, left_b, strict=False):
-        rel = close_numbers(json.loads(va), json.loads(vb)) if ka == kb else None
-        if rel is None or rel > REL_TOL:
-            n += 1
-        else:
-            worst = max(worst, rel)
+    groups: dict[str, tuple[list[str], list[str]]] = {}
+    for side, left in ((0, ra - rb), (1, rb - ra)):
+        for exact in left.elements():
+            groups.setdefault(_skeleton(exact), ([], []))[side].append(exact)
+    # rows with nothing like them on the other side (a changed text, a changed integer): as
+    # both sides hold as many rows, each side has as many of them
+    n = sum(max(0, len(left_a) - len(left_b)) for left_a, left_b in groups.values())
+    worst = 0.0
+    for left_a, left_b in groups.values():
+        pairs = zip(sorted(left_a, key=_floats), sorted(left_b, key=_floats), strict=False)
+        for va, vb in pairs:
+            rel = close_numbers(json.loads(va), json.loads(vb))
+            if rel is None or rel > REL_TOL:
+                n += 1
+            else:
+                worst = max(worst, rel)
     return n, worst
 
 
-def _row(row: Mapping[str, Any], folder: Path) -> tuple[str, str]:
-    """A row's sort key (floats at 9 significant digits) and its exact JSON."""
-    clean = {k: (mask_text(v, [folder]) if isinstance(v, str) else v) for k, v in row.items()}
-    exact = json.dumps(clean, sort_keys=True, default=str)
-    rounded = {k: (float(f"{v:.9g}") if isinstance(v, float) else v) for k, v in clean.items()}
-    return json.dumps(rounded, sort_keys=True, default=str), exact
+def _masked(value: Any, folder: Path) -> Any:
+    """Text with time stamps and the run folder masked; a value of a time-stamp type (a
+    datetime, as ``ingest_batches.loaded_at``) is a time stamp."""
+    if isinstance(value, str):
+        return mask_text(value, [folder])
+    if isinstance(value, dt.datetime):
+        return "<time>"
+    return value
+
+
+def _row(row: Mapping[str, Any], folder: Path) -> str:
+    """A row as JSON, time stamps and the run folder masked."""
+    return json.dumps({k: _masked(v, folder) for k, v in row.items()}, sort_keys=True, default=str)
+
+
+def _skeleton(exact: str) -> str:
+    """A row's JSON with its floats blanked: rows that may differ only by float rounding."""
+    return json.dumps(
+        {k: (None if isinstance(v, float) else v) for k, v in json.loads(exact).items()},
+        sort_keys=True,
+    )
+
+
+def _floats(exact: str) -> tuple[float, ...]:
+    vals = [v for _k, v in sorted(json.loads(exact).items()) if isinstance(v, float)]
+    return tuple(math.inf if math.isnan(v) else v for v in vals)
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
