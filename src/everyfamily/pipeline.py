@@ -23,12 +23,15 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from everyfamily import __version__
 from everyfamily.config import Project
 from everyfamily.engines.base import Engine
-from everyfamily.errors import EveryfamilyError
+from everyfamily.errors import DataError, EveryfamilyError
+
+if TYPE_CHECKING:
+    from everyfamily.stage import Stage
 
 Echo = Callable[[str], None]
 
@@ -60,30 +63,35 @@ class RunContext:
         )
 
 
-Stage = Callable[[RunContext], None]
+#: What a stage's entry point is (``everyfamily.stage.Stage.run``).
+StageFunction = Callable[[RunContext], None]
 
 
-#: (stage, module, function, zone its new tables go to). Ingest and linkage handle direct
-#: identifiers, so they work in the identifiable zone; every later stage writes only
-#: pseudonymised or aggregate tables, to the analysis zone.
-STAGES: tuple[tuple[str, str, str, str], ...] = (
-    ("ingest", "everyfamily.ingest.stage", "ingest_stage", "identifiable"),
-    ("link", "everyfamily.linkage.stage", "linkage_stage", "identifiable"),
-    ("measure", "everyfamily.reach.stage", "reach_stage", "analysis"),
-    ("communities", "everyfamily.communities.stage", "communities_stage", "analysis"),
-    ("access", "everyfamily.access.stage", "access_stage", "analysis"),
-    ("find", "everyfamily.findings.stage", "findings_stage", "analysis"),
-    ("report", "everyfamily.report.stage", "report_stage", "analysis"),
-)
+def stages() -> tuple[Stage, ...]:
+    """Every declared stage, in order (``everyfamily.stage.discover``): each package's
+    ``stage.py`` declares its stage once. Ingest and linkage handle direct identifiers, so
+    they work in the identifiable zone; every later stage writes only pseudonymised or
+    aggregate tables, to the analysis zone."""
+    from everyfamily.stage import discover
+
+    return discover()
 
 
-def _stages() -> list[tuple[str, Stage, str]]:
-    """The stages, in order, with their zones. Imported lazily so `--help` stays fast."""
-    import importlib
+def check_declared_writes(ctx: RunContext, stage: Stage) -> None:
+    """Raise when ``stage`` ran but a table it declared in ``writes`` is not in the stores.
 
-    return [
-        (name, getattr(importlib.import_module(mod), fn), zone) for name, mod, fn, zone in STAGES
-    ]
+    Tables carried from the previous run into the staging stores already exist, so this
+    catches a declared table a first run never writes, not one a later run fails to
+    rewrite."""
+    from everyfamily.stage import missing_writes
+
+    missing = missing_writes(stage, ctx.engine.has_table, ctx.metadata.get(stage.name))
+    if missing:
+        raise DataError(
+            f"stage {stage.name!r} did not write the store table(s) it declares: "
+            + ", ".join(missing),
+            hint="write them, or declare them in may_write (everyfamily.stage.Stage)",
+        )
 
 
 def _versions() -> dict[str, str]:
@@ -110,32 +118,10 @@ def run_pipeline(
     """Run every stage on a validated project; returns the run metadata (also run.json).
 
     ``environ``: where a key named by ``privacy.key_env`` is looked up (None: os.environ)."""
-    from everyfamily.stores import STORE_PATHS, open_stores
+    from everyfamily.stores import open_stores
 
-    if out_dir.exists() and not out_dir.is_dir():
-        from everyfamily.errors import ConfigError
-
-        raise ConfigError(
-            f"{out_dir}: the output folder is a file",
-            hint="give --out a folder (new or a previous run's)",
-        )
     out_dir = Path(out_dir)
-    staging = staging_dir(out_dir)
-    check_not_mid_swap(out_dir)
-    if staging.exists():
-        echo(f"removing {staging}, left by an earlier run that did not finish")
-        shutil.rmtree(staging)
-    staging.mkdir(parents=True)
-    # the stores carry state between runs into one folder (ids kept stable, cells kept
-    # suppressed): the staging run starts from a copy of the previous run's
-    for rel in STORE_PATHS.values():
-        for old in out_dir.glob(rel + "*") if out_dir.is_dir() else ():
-            if old.is_file():
-                new = staging / old.relative_to(out_dir)
-                if not new.parent.exists():
-                    new.parent.mkdir(parents=True)
-                    shutil.copymode(old.parent, new.parent)
-                shutil.copy2(old, new)
+    staging = _prepare_staging(out_dir, echo)
     try:
         engine = open_stores(staging, project.privacy, environ=environ)
     except BaseException:
@@ -144,37 +130,86 @@ def run_pipeline(
     ctx = RunContext(
         project=project, out_dir=staging, engine=engine, echo=echo, seed=seed, environ=environ
     )
-    ctx.metadata.update(
-        {
-            "everyfamily_run": 1,
-            "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "project": project.project.name,
-            "reference_date": project.project.reference_date.isoformat(),
-            "seed": seed,
-            "versions": _versions(),
-            "data_vintages": {
-                "population": project.population.vintage,
-                "deprivation": project.deprivation.vintage if project.deprivation else None,
-            },
-            "settings": json.loads(project.model_dump_json()),
-            "timings_seconds": {},
-            "stores": {"encrypted": project.privacy.encrypt_at_rest, **STORE_PATHS},
-            **(extra_metadata or {}),
-            "status": "running",
-        }
-    )
+    ctx.metadata.update(run_metadata(project, seed, extra_metadata))
     # run.json says "running" from the start, so a staging folder left by a killed run never
     # passes for a finished one
     _write_run_json(staging, ctx.metadata)
+    _run_stages(ctx, out_dir, staging)
+    swap_in(staging, out_dir)
+    echo(f"outputs written to {out_dir.resolve()}")
+    return ctx.metadata
+
+
+def _prepare_staging(out_dir: Path, echo: Echo) -> Path:
+    """A fresh staging folder beside ``out_dir`` holding a copy of the previous run's stores
+    (they carry state between runs into one folder: ids kept stable, cells kept
+    suppressed)."""
+    from everyfamily.stores import STORE_PATHS
+
+    if out_dir.exists() and not out_dir.is_dir():
+        from everyfamily.errors import ConfigError
+
+        raise ConfigError(
+            f"{out_dir}: the output folder is a file",
+            hint="give --out a folder (new or a previous run's)",
+        )
+    staging = staging_dir(out_dir)
+    check_not_mid_swap(out_dir)
+    if staging.exists():
+        echo(f"removing {staging}, left by an earlier run that did not finish")
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    for rel in STORE_PATHS.values():
+        for old in out_dir.glob(rel + "*") if out_dir.is_dir() else ():
+            if old.is_file():
+                new = staging / old.relative_to(out_dir)
+                if not new.parent.exists():
+                    new.parent.mkdir(parents=True)
+                    shutil.copymode(old.parent, new.parent)
+                shutil.copy2(old, new)
+    return staging
+
+
+def run_metadata(
+    project: Project, seed: int | None, extra: dict[str, Any] | None
+) -> dict[str, Any]:
+    """run.json at the start of a run: versions, seed, data vintages, settings."""
+    from everyfamily.stores import STORE_PATHS
+
+    return {
+        "everyfamily_run": 1,
+        "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "project": project.project.name,
+        "reference_date": project.project.reference_date.isoformat(),
+        "seed": seed,
+        "versions": _versions(),
+        "data_vintages": {
+            "population": project.population.vintage,
+            "deprivation": project.deprivation.vintage if project.deprivation else None,
+        },
+        "settings": json.loads(project.model_dump_json()),
+        "timings_seconds": {},
+        "stores": {"encrypted": project.privacy.encrypt_at_rest, **STORE_PATHS},
+        **(extra or {}),
+        "status": "running",
+    }
+
+
+def _run_stages(ctx: RunContext, out_dir: Path, staging: Path) -> None:
+    """Run every stage in its zone, timed, checking each wrote what it declares; on any
+    failure say where the previous and the partial outputs are, and re-raise. Closes the
+    stores and writes run.json whatever happens."""
+    engine, echo = ctx.engine, ctx.echo
     current = ""
     try:
-        for name, stage, zone in _stages():
-            current = name
-            echo(f"[{name}]")
+        for stage in stages():
+            current = stage.name
+            echo(f"[{stage.name}]")
             t0 = time.perf_counter()
-            with engine.zone(zone):
-                stage(ctx)
-            ctx.metadata["timings_seconds"][name] = round(time.perf_counter() - t0, 3)
+            with engine.zone(stage.zone):
+                stage.run(ctx)
+            ctx.metadata["timings_seconds"][stage.name] = round(time.perf_counter() - t0, 3)
+            check_declared_writes(ctx, stage)
         ctx.metadata["status"] = "complete"
     except BaseException as exc:
         ctx.metadata["status"] = "failed"
@@ -197,9 +232,6 @@ def run_pipeline(
         if ctx.metadata["status"] == "complete":
             ctx.metadata["outputs"] = sorted(p.name for p in staging.iterdir())
         _write_run_json(staging, ctx.metadata)
-    swap_in(staging, out_dir)
-    echo(f"outputs written to {out_dir.resolve()}")
-    return ctx.metadata
 
 
 def check_not_mid_swap(out_dir: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import typing
 from typing import Any
 
@@ -33,13 +34,14 @@ def _models_in(annotation: Any) -> list[type[BaseModel]]:
 
 def _type_name(annotation: Any) -> str:
     text = repr(annotation) if not isinstance(annotation, type) else annotation.__name__
-    return (
+    text = (
         text.replace("typing.", "")
         .replace("pathlib.", "")
         .replace("datetime.", "")
         .replace("everyfamily.schema.", "")
-        .replace("everyfamily.config.", "")
     )
+    # a settings model's module: everyfamily.config or one of its modules (config.access)
+    return re.sub(r"everyfamily\.config\.(?:[a-z_]+\.)?", "", text)
 
 
 def iter_settings(

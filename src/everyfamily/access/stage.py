@@ -34,6 +34,7 @@ everything above rather than compute it on that network.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -50,17 +51,22 @@ from everyfamily.access.network import (
     read_network_lines,
     walking_graph,
 )
+from everyfamily.access.tables import (
+    area_table,
+    band_table,
+    barrier_table,
+    released_areas,
+    write_layers,
+)
 from everyfamily.errors import DataError
-from everyfamily.findings.stats import wilson_interval
-from everyfamily.findings.text import released, released_cells, released_pair
-from everyfamily.privacy.disclosure import released_rate
+from everyfamily.stage import MapOverlay, ReportSection, Stage
 
 if TYPE_CHECKING:
     from everyfamily.config import AccessSettings, Project
     from everyfamily.findings.model import FindingsSettings
     from everyfamily.pipeline import RunContext
 
-STAGE = "access"
+NAME = "access"
 GPKG_FILE = "reach.gpkg"
 #: Layers this stage adds to reach.gpkg (the dashboard treats them as overlays, not levels).
 LAYERS = ("access_time_bands", "access_barriers", "access_cut_off")
@@ -178,12 +184,12 @@ def _withhold(
         ),
     }
     for code in problems:
-        ctx.warn(STAGE, code, messages[code])
+        ctx.warn(NAME, code, messages[code])
     for name in ("access_children", "access_areas", "access_bands", "access_barriers"):
         if ctx.engine.has_table(name):
             ctx.engine.execute(f'DROP TABLE IF EXISTS "{name}"')
     ctx.metadata["access"] = {**summary, "withheld": problems}
-    write_candidates(ctx, STAGE, [])
+    write_candidates(ctx, NAME, [])
 
 
 def _children(ctx: RunContext, small_xy: pd.DataFrame, to_xy: Any) -> pd.DataFrame:
@@ -221,23 +227,79 @@ def _children(ctx: RunContext, small_xy: pd.DataFrame, to_xy: Any) -> pd.DataFra
     return kids.drop(columns=["latitude", "longitude", "home_area"])
 
 
+@dataclass(frozen=True)
+class _Loaded:
+    """What the access stage reads: the projected geography, the sites, the walking network
+    checked against the children's home points, and the children."""
+
+    crs: Any
+    note: str | None
+    to_wgs84: Any
+    small: Any
+    sites: pd.DataFrame
+    sites_xy: pd.DataFrame
+    lines: Any
+    graph: Any
+    kids: pd.DataFrame
+    check: NetworkCheck
+    t0: float
+    t_net: float
+
+
 def access_stage(ctx: RunContext) -> None:
-    """Compute access measures and barrier findings (see module docstring)."""
+    """Compute access measures and barrier findings (see module docstring): load, check the
+    network, measure each child's access (pure), find barriers, write."""
+    from everyfamily.findings.stage import write_candidates
+
+    a = ctx.project.access
+    if a is None:
+        ctx.echo("  access skipped: the project file has no access: block (no street network)")
+        ctx.metadata["access"] = {"skipped": "no access settings"}
+        write_candidates(ctx, NAME, [])
+        return
+    if not ctx.engine.has_table("children"):
+        raise DataError("the store has no 'children' table", hint="run the measure stage first")
+    got = _load(ctx, a)
+    if got is None:
+        ctx.echo("  access skipped: no sites")
+        ctx.metadata["access"] = {"skipped": "no sites"}
+        write_candidates(ctx, NAME, [])
+        return
+    problems = got.check.problems(
+        max_share_far=a.max_share_far_from_network,
+        max_share_outside_main=a.max_share_outside_main_piece,
+    )
+    if problems:
+        _withhold(ctx, problems, got.check, a, _network_summary(got))
+        return
+    measured = measure_children(got.kids, got.graph, got.lines, got.sites, got.sites_xy, a)
+    t_model = time.perf_counter()
+    settings, bars, tests, findings = _barriers(ctx, a, got, measured.kids)
+    write_candidates(ctx, NAME, findings)
+    t_bar = time.perf_counter()
+    _write(ctx, a, got, measured.kids, settings, bars, tests, findings)
+    summary = _summary(a, got, measured, bars, tests, findings, t_model, t_bar)
+    ctx.metadata["access"] = summary
+    ctx.echo(
+        f"  {len(measured.kids):,} children at {measured.origins:,} home points x "
+        f"{len(got.sites_xy)} sites: median walk {summary['median_walk_minutes']} min"
+        + (" (APPROXIMATE network)" if got.note else "")
+    )
+    ctx.echo(
+        f"  {summary['barriers']['candidates']} candidate barriers of {len(bars)}, "
+        f"{len(findings)} access_barrier finding(s)"
+    )
+
+
+def _load(ctx: RunContext, a: AccessSettings) -> _Loaded | None:
+    """Read the geography, sites, network and children; check the network against the
+    children's home points. None when the project has no sites."""
     from pyproj import Transformer
 
-    from everyfamily.findings.stage import settings_for, write_candidates
     from everyfamily.population.attributes import load_sites
     from everyfamily.population.geography import load_small_areas
 
     p = ctx.project
-    a = p.access
-    if a is None:
-        ctx.echo("  access skipped: the project file has no access: block (no street network)")
-        ctx.metadata["access"] = {"skipped": "no access settings"}
-        write_candidates(ctx, STAGE, [])
-        return
-    if not ctx.engine.has_table("children"):
-        raise DataError("the store has no 'children' table", hint="run the measure stage first")
     t0 = time.perf_counter()
     crs = p.geography.projected_crs
     check_metres(crs)
@@ -257,10 +319,7 @@ def access_stage(ctx: RunContext) -> None:
     )
     sites = load_sites(p.sites) if p.sites is not None else pd.DataFrame()
     if sites.empty:
-        ctx.echo("  access skipped: no sites")
-        ctx.metadata["access"] = {"skipped": "no sites"}
-        write_candidates(ctx, STAGE, [])
-        return
+        return None
     sx, sy = to_xy(
         sites["longitude"].to_numpy(dtype="float64"), sites["latitude"].to_numpy(dtype="float64")
     )
@@ -277,29 +336,46 @@ def access_stage(ctx: RunContext) -> None:
         kids["y"].to_numpy(dtype="float64"),
         max_snap_m=a.max_snap_m,
     )
-    problems = check.problems(
-        max_share_far=a.max_share_far_from_network,
-        max_share_outside_main=a.max_share_outside_main_piece,
+    return _Loaded(
+        crs, note, to_wgs84, small, sites, sites_xy, lines, graph, kids, check, t0, t_net
     )
-    if problems:
-        _withhold(
-            ctx,
-            problems,
-            check,
-            a,
-            {
-                "approximate_network": note is not None,
-                "note": note,
-                "network": {
-                    "lines": len(lines),
-                    "walking_nodes": graph.n_nodes,
-                    "walking_edges": graph.n_edges,
-                },
-                "network_check": check.as_dict(),
-            },
-        )
-        return
 
+
+def _network_summary(got: _Loaded) -> dict[str, Any]:
+    return {
+        "approximate_network": got.note is not None,
+        "note": got.note,
+        "network": {
+            "lines": len(got.lines),
+            "walking_nodes": got.graph.n_nodes,
+            "walking_edges": got.graph.n_edges,
+        },
+        "network_check": got.check.as_dict(),
+    }
+
+
+@dataclass(frozen=True)
+class Measured:
+    """Each child's access (:func:`measure_children`) and how it was measured."""
+
+    kids: pd.DataFrame
+    origins: int
+    drive_info: dict[str, Any]
+    cap_used: bool
+    full: Any  # measures.ReachModel with the access terms
+    t_matrix: float
+
+
+def measure_children(
+    kids: pd.DataFrame,
+    graph: Any,
+    lines: Any,
+    sites: pd.DataFrame,
+    sites_xy: pd.DataFrame,
+    a: AccessSettings,
+) -> Measured:
+    """Pure: each child's nearest site on foot (and by car), walking band, two-step floating
+    catchment access (Luo & Wang 2003) and expected reach with and without access terms."""
     # --- travel-time matrix: unique home points x sites ------------------------------------
     pts, inv = np.unique(kids[["x", "y"]].to_numpy(dtype="float64"), axis=0, return_inverse=True)
     inv = inv.reshape(-1)
@@ -349,10 +425,16 @@ def access_stage(ctx: RunContext) -> None:
     comp = ms.expected_reach(kids, with_access=False)
     kids["expected_full"] = full.expected
     kids["expected_composition"] = comp.expected
-    t_model = time.perf_counter()
+    return Measured(kids, len(pts), drive_info, bool(cap_used), full, t_matrix)
 
-    # --- barriers -------------------------------------------------------------------------
-    settings = settings_for(p)
+
+def _barriers(
+    ctx: RunContext, a: AccessSettings, got: _Loaded, kids: pd.DataFrame
+) -> tuple[FindingsSettings, list[Any], Any, list[Any]]:
+    """Candidate barriers, their side tests and the findings they make."""
+    from everyfamily.findings.stage import settings_for
+
+    settings = settings_for(ctx.project)
     if ctx.engine.has_table("reach_released"):
         # what reach.csv suppresses (secondary suppression included), access outputs never show
         import dataclasses
@@ -368,30 +450,41 @@ def access_stage(ctx: RunContext) -> None:
             released_table=ReleasedTable.from_frame(shown),
         )
     area_pts = kids.groupby("area_code")[["x", "y"]].mean().reset_index()
-    bars = br.find_barriers(lines, a.barrier_classes)
+    bars = br.find_barriers(got.lines, a.barrier_classes)
     tests = br.side_tests(
         bars,
         area_pts,
-        sites_xy,
+        got.sites_xy,
         kids,
         buffer_m=a.barrier_buffer_m,
         max_crossings_per_km=a.max_crossings_per_km,
     )
-    labels, places = _labels(ctx, p, small)
+    labels, places = _labels(ctx, ctx.project, got.small)
     findings = br.make_findings(
         tests,
         settings=settings,
         area_labels=labels,
         place_names=places,
-        to_wgs84=to_wgs84,
-        approximate_note=note,
+        to_wgs84=got.to_wgs84,
+        approximate_note=got.note,
         speed_kmh=a.walking_speed_kmh,
     )
-    write_candidates(ctx, STAGE, findings)
-    t_bar = time.perf_counter()
+    return settings, bars, tests, findings
 
-    # --- tables and layers ------------------------------------------------------------------
-    areas = area_table(kids, small[["area_code", "area_name"]], a.band_minutes, note)
+
+def _write(
+    ctx: RunContext,
+    a: AccessSettings,
+    got: _Loaded,
+    kids: pd.DataFrame,
+    settings: FindingsSettings,
+    bars: list[Any],
+    tests: Any,
+    findings: list[Any],
+) -> None:
+    """The four store tables and the reach.gpkg layers."""
+    note, to_wgs84 = got.note, got.to_wgs84
+    areas = area_table(kids, got.small[["area_code", "area_name"]], a.band_minutes, note)
     bands = band_table(kids, a.band_minutes, note, driving="drive_band" in kids, settings=settings)
     barrier_rows = barrier_table(bars, a.max_crossings_per_km, tests, findings, to_wgs84, note)
     child_cols = [
@@ -417,7 +510,7 @@ def access_stage(ctx: RunContext) -> None:
             ctx.engine.write_table(name, pa.Table.from_pandas(frame, preserve_index=False))
     write_layers(
         ctx.out_dir / GPKG_FILE,
-        small,
+        got.small,
         released_areas(areas, settings),
         bars,
         barrier_rows,
@@ -425,26 +518,32 @@ def access_stage(ctx: RunContext) -> None:
         to_wgs84,
     )
 
-    summary: dict[str, Any] = {
-        "approximate_network": note is not None,
-        "note": note,
-        "network": {
-            "lines": len(lines),
-            "walking_nodes": graph.n_nodes,
-            "walking_edges": graph.n_edges,
-        },
-        "network_check": check.as_dict(),
-        "origins": len(pts),
-        "sites": len(sites_xy),
+
+def _summary(
+    a: AccessSettings,
+    got: _Loaded,
+    measured: Measured,
+    bars: list[Any],
+    tests: Any,
+    findings: list[Any],
+    t_model: float,
+    t_bar: float,
+) -> dict[str, Any]:
+    """run.json's ``access``: whole-borough figures only."""
+    kids, full = measured.kids, measured.full
+    return {
+        **_network_summary(got),
+        "origins": measured.origins,
+        "sites": len(got.sites_xy),
         "children": len(kids),
         "walking_speed_kmh": a.walking_speed_kmh,
         "median_walk_minutes": round(float(np.nanmedian(kids["walk_min"])), 1)
         if len(kids)
         else None,
-        "driving": drive_info,
+        "driving": measured.drive_info,
         "two_step_fca": {
             "catchment_minutes": a.catchment_minutes,
-            "supply": "capacity" if cap_used else "one per site",
+            "supply": "capacity" if measured.cap_used else "one per site",
         },
         "model": {
             "terms": list(full.terms),
@@ -458,23 +557,13 @@ def access_stage(ctx: RunContext) -> None:
             "findings": len(findings),
         },
         "seconds": {
-            "network": round(t_net - t0, 3),
-            "matrix": round(t_matrix - t_net, 3),
-            "model": round(t_model - t_matrix, 3),
+            "network": round(got.t_net - got.t0, 3),
+            "matrix": round(measured.t_matrix - got.t_net, 3),
+            "model": round(t_model - measured.t_matrix, 3),
             "barriers": round(t_bar - t_model, 3),
-            "total": round(time.perf_counter() - t0, 3),
+            "total": round(time.perf_counter() - got.t0, 3),
         },
     }
-    ctx.metadata["access"] = summary
-    ctx.echo(
-        f"  {len(kids):,} children at {len(pts):,} home points x {len(sites_xy)} sites: "
-        f"median walk {summary['median_walk_minutes']} min"
-        + (" (APPROXIMATE network)" if note else "")
-    )
-    ctx.echo(
-        f"  {summary['barriers']['candidates']} candidate barriers of {len(bars)}, "
-        f"{len(findings)} access_barrier finding(s)"
-    )
 
 
 def _labels(ctx: RunContext, p: Project, small: Any) -> tuple[dict[str, str], dict[str, str]]:
@@ -494,225 +583,28 @@ def _labels(ctx: RunContext, p: Project, small: Any) -> tuple[dict[str, str], di
     return labels, places
 
 
-def _most_common(values: pd.Series) -> Any:
-    """The most common value (ties: the first in sort order); None when all are missing."""
-    v = values.dropna()
-    return v.mode().iloc[0] if len(v) else None
-
-
-def area_table(
-    kids: pd.DataFrame, names: pd.DataFrame, limits: list[float], note: str | None
-) -> pd.DataFrame:
-    """Per small area: children, registered, walking figures, 2SFCA, expected and residual.
-
-    Residual z = (O - E) / sqrt(sum p(1 - p)) with E the model's expected registrations
-    (access, deprivation, age, group): strongly negative where reach is lower than access
-    and who lives there explain."""
-    g = kids.groupby("area_code")
-    out = pd.DataFrame(
-        {
-            "children": g.size(),
-            "registered": g["registered"].sum().astype("int64"),
-            "median_walk_m": g["walk_m"].median(),
-            "median_walk_min": g["walk_min"].median(),
-            "median_detour_ratio": g["detour_ratio"].median(),
-            "nearest_site_walk": g["nearest_site_walk"].agg(_most_common),
-            "access_2sfca_per_1000": g["access_2sfca_per_1000"].mean(),
-            "expected": g["expected_full"].sum(),
-            "_var": g["expected_full"].agg(lambda s: float((s * (1 - s)).sum())),
-        }
-    ).reset_index()
-    out["registered_rate"] = out["registered"] / out["children"]
-    out["expected_rate"] = out["expected"] / out["children"]
-    out["residual_z"] = np.where(
-        out["_var"] > 0, (out["registered"] - out["expected"]) / np.sqrt(out["_var"]), np.nan
-    )
-    out["walk_band"] = ms.time_band(out["median_walk_min"], limits)
-    out = names.assign(area_code=names["area_code"].astype(str)).merge(
-        out, on="area_code", how="inner"
-    )
-    out["approximate_network"] = note is not None
-    return out.drop(columns=["_var"]).sort_values("area_code").reset_index(drop=True)
-
-
-def released_areas(areas: pd.DataFrame, settings: FindingsSettings) -> pd.DataFrame:
-    """The per-area access table as it may be released (the reach.gpkg layer): children
-    and registered released (suppression, the complement rule, rounding; withheld where the
-    released reach table suppresses the area's cell), expected registrations released as a
-    count, rates computed from those released counts; the residual z (a fine function of
-    the exact counts) is left out. Walking distances, times, bands and 2SFCA scores are
-    about places, not counts of children, and stay as they are."""
-    level = settings.small_area_level
-    rows = []
-    for code, x, n, e in zip(
-        areas["area_code"].astype(str),
-        areas["registered"],
-        areas["children"],
-        areas["expected"],
-        strict=True,
-    ):
-        cell = [(level, code, "all", "all", "any")]
-        rx, rn = released_cells(float(x), float(n), settings, cell, "registered")
-        re_ = released(float(e), settings) if np.isfinite(e) else None
-        rows.append((rn, rx, released_rate(rx, rn), re_, released_rate(re_, rn)))
-    shown = pd.DataFrame(
-        rows,
-        columns=["children", "registered", "registered_rate", "expected", "expected_rate"],
-        index=areas.index,
-    )
-    out = areas.drop(columns=["residual_z"]).copy()
-    for col in ("children", "registered", "expected"):
-        out[col] = shown[col].astype("Int64")
-    for col in ("registered_rate", "expected_rate"):
-        out[col] = shown[col].astype("float64")
-    return out
-
-
-def band_table(
-    kids: pd.DataFrame,
-    limits: list[float],
-    note: str | None,
-    *,
-    driving: bool,
-    settings: FindingsSettings | None = None,
-) -> pd.DataFrame:
-    """Reach by travel-time band: children, known, registered, engaged, rates with Wilson
-    95% intervals; one block per mode (walk, and drive when on), every band listed.
-
-    Exact counts (this is a restricted store table), and the counts as they may be released
-    (``children_shown``, ``registered_shown``, ``engaged_shown``: suppression, the
-    complement rule, rounding, per ``settings``), from which the report computes every rate
-    it shows."""
-    from everyfamily.findings.model import FindingsSettings
-
-    rules = settings or FindingsSettings()
-    rows = []
-    modes = [("walk", "walk_band")] + ([("drive", "drive_band")] if driving else [])
-    for mode, col in modes:
-        for band in ms.band_labels(limits):
-            sub = kids[kids[col] == band]
-            n = len(sub)
-            reg = int(sub["registered"].sum())
-            eng = int(sub["engaged"].astype(bool).sum())
-            lo, hi = wilson_interval(reg, n)
-            s_reg, s_n = released_pair(reg, n, rules)
-            s_eng, _ = released_pair(eng, n, rules)
-            rows.append(
-                {
-                    "mode": mode,
-                    "band": band,
-                    "children": n,
-                    "known": int(sub["known"].astype(bool).sum()),
-                    "registered": reg,
-                    "engaged": eng,
-                    "registered_rate": reg / n if n else np.nan,
-                    "registered_rate_lower": lo,
-                    "registered_rate_upper": hi,
-                    "engaged_rate": eng / n if n else np.nan,
-                    "children_shown": s_n,
-                    "registered_shown": s_reg,
-                    "engaged_shown": s_eng,
-                    "approximate_network": note is not None,
-                }
-            )
-    out = pd.DataFrame(rows)
-    for col in ("children_shown", "registered_shown", "engaged_shown"):
-        if col in out:
-            out[col] = out[col].astype("Int64")
-    return out
-
-
-def barrier_table(
-    bars: list[br.Barrier],
-    max_per_km: float,
-    tests: list[br.SideTest],
-    findings: list[Any],
-    to_wgs84: Any,
-    note: str | None,
-) -> pd.DataFrame:
-    """One row per barrier line: name, kind, length, crossings, candidate, tested, found."""
-    from shapely.ops import transform
-
-    tested = {t.barrier.barrier_id for t in tests}
-    found = {f.evidence["barrier"]["id"] for f in findings}
-    return pd.DataFrame(
-        [
-            {
-                "barrier_id": b.barrier_id,
-                "name": b.name or b.kind,
-                "kind": b.kind,
-                "length_km": round(b.length_m / 1000, 3),
-                "crossings": len(b.crossings),
-                "crossings_per_km": round(b.crossings_per_km, 3),
-                "candidate": b.crossings_per_km <= max_per_km,
-                "tested": b.barrier_id in tested,
-                "finding": b.barrier_id in found,
-                "approximate_network": note is not None,
-                "wkt": transform(to_wgs84, b.geometry.simplify(5.0)).wkt,
-            }
-            for b in bars
-        ],
-        columns=[
-            "barrier_id",
-            "name",
-            "kind",
-            "length_km",
-            "crossings",
-            "crossings_per_km",
-            "candidate",
-            "tested",
-            "finding",
-            "approximate_network",
-            "wkt",
-        ],
-    )
-
-
-def write_layers(
-    path: Any,
-    small: Any,
-    areas: pd.DataFrame,
-    bars: list[br.Barrier],
-    barrier_rows: pd.DataFrame,
-    findings: list[Any],
-    to_wgs84: Any,
-) -> None:
-    """Add the access layers to reach.gpkg (EPSG:4326), replacing earlier ones."""
-    import geopandas as gpd
-    import pyogrio
-    from shapely import wkt
-
-    have = {str(n) for n, _k in pyogrio.list_layers(path)} if path.exists() else set()
-    mode: dict[str, Any] = {"driver": "GPKG"}
-    geo = small[["area_code", "geometry"]].assign(area_code=small["area_code"].astype(str))
-    bands = gpd.GeoDataFrame(geo.merge(areas, on="area_code"), geometry="geometry", crs=small.crs)
-    lines = gpd.GeoDataFrame(
-        barrier_rows.drop(columns=["wkt"]),
-        geometry=[wkt.loads(w) for w in barrier_rows["wkt"]],
-        crs="EPSG:4326",
-    )
-    cut_rows = []
-    for f in findings:
-        for code in f.areas:
-            cut_rows.append(
-                {
-                    "area_code": code,
-                    "finding_id": f.id,
-                    "barrier_id": f.evidence["barrier"]["id"],
-                    "headline": f.headline,
-                    "approximate_network": bool(f.evidence["network"]["approximate"]),
-                }
-            )
-    cut = pd.DataFrame(
-        cut_rows,
-        columns=["area_code", "finding_id", "barrier_id", "headline", "approximate_network"],
-    )
-    cut_off = gpd.GeoDataFrame(cut.merge(geo, on="area_code"), geometry="geometry", crs=small.crs)
-    for name, frame in (
-        ("access_time_bands", bands),
-        ("access_barriers", lines),
-        ("access_cut_off", cut_off),
-    ):
-        if name in have:
-            pyogrio.write_dataframe(frame.iloc[:0], path, layer=name, **mode)  # reset
-        frame.to_crs("EPSG:4326").to_file(path, layer=name, **mode)
+#: The access stage, declared once (everyfamily.stage).
+STAGE = Stage(
+    name=NAME,
+    zone="analysis",
+    order=50,
+    run=access_stage,
+    reads=("children", "records", "links", "reach_released"),
+    may_write=(
+        "access_children",
+        "access_areas",
+        "access_bands",
+        "access_barriers",
+        "candidate_findings",
+    ),
+    sections=(
+        ReportSection(
+            "access", "Access: walking time to the nearest centre", 50, template="access"
+        ),
+    ),
+    overlays=(
+        MapOverlay("access_time_bands", "Walking time to the nearest centre (band)"),
+        MapOverlay("access_barriers", "Roads and railways with few crossings (barriers)"),
+        MapOverlay("access_cut_off", "Areas cut off by a barrier"),
+    ),
+)

@@ -23,18 +23,20 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from everyfamily.communities.detect import DEFAULT_GROUPS, DetectSettings, detect
+from everyfamily.communities.detect import DEFAULT_GROUPS, Detection, DetectSettings, detect
 from everyfamily.communities.groups import GROUP_LABELS, GROUPS
-from everyfamily.communities.nameorigin import EVALUATION_FILE, load_model
+from everyfamily.communities.nameorigin import EVALUATION_FILE, NameOriginModel, load_model
 from everyfamily.communities.signals import assign_groups, child_names
 from everyfamily.errors import ConfigError, InputError
 from everyfamily.findings.stage import (
+    CANDIDATES_TABLE,
     labels_and_members,
     queen_neighbours,
     settings_for,
     write_candidates,
 )
 from everyfamily.findings.text import released
+from everyfamily.stage import MapOverlay, ReportSection, Stage
 
 if TYPE_CHECKING:
     from everyfamily.config import CensusBaselineSettings, Project
@@ -129,6 +131,68 @@ def detect_settings(project: Project) -> DetectSettings:
     )
 
 
+def _names(ctx: RunContext) -> pd.DataFrame | None:
+    """Each child's recorded names (communities/signals.child_names), when the store has
+    records with names and their links; in memory only."""
+    if not (ctx.engine.has_table("records") and ctx.engine.has_table("links")):
+        return None
+    have = set(ctx.engine.columns("records"))
+    if not {"first_name", "last_name"} & have:
+        return None
+    cols = _select(have, ("service_type", "first_name", "last_name"), "r.")
+    records = _read(
+        ctx,
+        f"SELECT l.person_id, {cols} FROM records r JOIN links l "
+        "ON r.source = l.source AND r.record_id = l.record_id",
+    )
+    return child_names(records)
+
+
+def communities_document(
+    project: Project,
+    settings: DetectSettings,
+    assigned: pd.DataFrame,
+    model: NameOriginModel | None,
+    result: Detection,
+) -> dict[str, Any]:
+    """communities.json (pure apart from the clock and the shipped model's evaluation
+    file): the groups, the signals each under-five's origin came from (released counts),
+    the classifier's held-out accuracy and the communities found."""
+    cs = project.communities
+    fs = settings.findings
+
+    def rel(n: int) -> int | None:
+        return released(n, fs)
+
+    in_age = assigned[assigned["in_age_range"].fillna(False).astype(bool)]
+    basis = {str(k): rel(int(v)) for k, v in in_age["basis"].fillna("none").value_counts().items()}
+    evaluation = json.loads(EVALUATION_FILE.read_text(encoding="utf-8"))
+    return {
+        "schema_version": 1,
+        "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "groups": [{"key": g, "label": GROUP_LABELS[g]} for g in settings.groups],
+        "baseline": cs.census_baseline.vintage
+        if cs.census_baseline
+        else "the rest of the borough (no census baseline configured)",
+        "signals": {
+            "order": ["country_of_birth", "language", "ethnicity", "name"],
+            "under_fives_by_signal": basis,
+        },
+        "classifier": {
+            "version": model.version if model is not None else None,
+            "used": model is not None,
+            "held_out_accuracy": evaluation["overall_accuracy"],
+            "held_out_accuracy_by_group": {
+                g: v["accuracy"] for g, v in evaluation["per_group"].items()
+            },
+            "note": "Held-out Faker names, not an independent source (docs/name-origin.md).",
+        },
+        "note": "Origin is an area-level estimate from recorded signals and names; it is "
+        "never shown as a fact about a child.",
+        "communities": result.communities,
+    }
+
+
 def communities_stage(ctx: RunContext) -> None:
     """Find emerging communities (see module docstring)."""
     project = ctx.project
@@ -158,18 +222,8 @@ def communities_stage(ctx: RunContext) -> None:
     children = _read(
         ctx, f"SELECT {_select(set(ctx.engine.columns('children')), CHILD_COLUMNS)} FROM children"
     ).rename(columns={"month_of_birth": "date_of_birth"})
-    names = None
     model = load_model() if cs.use_names else None
-    if model is not None and ctx.engine.has_table("records") and ctx.engine.has_table("links"):
-        have = set(ctx.engine.columns("records"))
-        if {"first_name", "last_name"} & have:
-            cols = _select(have, ("service_type", "first_name", "last_name"), "r.")
-            records = _read(
-                ctx,
-                f"SELECT l.person_id, {cols} FROM records r JOIN links l "
-                "ON r.source = l.source AND r.record_id = l.record_id",
-            )
-            names = child_names(records)
+    names = _names(ctx) if model is not None else None
     assigned = assign_groups(children, names, model)
     baseline = load_baseline(cs.census_baseline) if cs.census_baseline else None
     labels: dict[str, str] = {}
@@ -191,38 +245,8 @@ def communities_stage(ctx: RunContext) -> None:
         ctx.engine.write_table(
             TESTS_TABLE, pa.Table.from_pandas(result.tests, preserve_index=False)
         )
-    fs = settings.findings
-
-    def rel(n: int) -> int | None:
-        return released(n, fs)
-
-    in_age = assigned[assigned["in_age_range"].fillna(False).astype(bool)]
-    basis = {str(k): rel(int(v)) for k, v in in_age["basis"].fillna("none").value_counts().items()}
-    evaluation = json.loads(EVALUATION_FILE.read_text(encoding="utf-8"))
-    doc: dict[str, Any] = {
-        "schema_version": 1,
-        "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "groups": [{"key": g, "label": GROUP_LABELS[g]} for g in settings.groups],
-        "baseline": cs.census_baseline.vintage
-        if cs.census_baseline
-        else "the rest of the borough (no census baseline configured)",
-        "signals": {
-            "order": ["country_of_birth", "language", "ethnicity", "name"],
-            "under_fives_by_signal": basis,
-        },
-        "classifier": {
-            "version": model.version if model is not None else None,
-            "used": model is not None,
-            "held_out_accuracy": evaluation["overall_accuracy"],
-            "held_out_accuracy_by_group": {
-                g: v["accuracy"] for g, v in evaluation["per_group"].items()
-            },
-            "note": "Held-out Faker names, not an independent source (docs/name-origin.md).",
-        },
-        "note": "Origin is an area-level estimate from recorded signals and names; it is "
-        "never shown as a fact about a child.",
-        "communities": result.communities,
-    }
+    doc = communities_document(project, settings, assigned, model, result)
+    basis = doc["signals"]["under_fives_by_signal"]
     (ctx.out_dir / COMMUNITIES_FILE).write_text(json.dumps(doc, indent=2), encoding="utf-8")
     ctx.metadata["communities"] = {
         **result.summary,
@@ -235,3 +259,16 @@ def communities_stage(ctx: RunContext) -> None:
     )
     for f in result.findings[:3]:
         ctx.echo(f"  {f.headline}")
+
+
+#: The communities stage, declared once (everyfamily.stage).
+STAGE = Stage(
+    name="communities",
+    zone="analysis",
+    order=40,
+    run=communities_stage,
+    reads=("children", "reach_released", "records", "links", "reach"),
+    may_write=("community_tests", CANDIDATES_TABLE),
+    sections=(ReportSection("communities", "Emerging communities", 60, template="communities"),),
+    overlays=(MapOverlay("communities_emerging", "Emerging communities (areas)"),),
+)

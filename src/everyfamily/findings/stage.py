@@ -21,12 +21,16 @@ from everyfamily.errors import DataError, EveryfamilyError
 from everyfamily.findings.engine import AreaMembers, find, findings_document
 from everyfamily.findings.model import Finding, FindingsSettings
 from everyfamily.findings.text import ReleasedTable, tag_counts, untag_counts
+from everyfamily.stage import ReportSection, Stage
 
 if TYPE_CHECKING:
     from everyfamily.config import Project
     from everyfamily.pipeline import RunContext
 
 FINDINGS_FILE = "findings.json"
+#: Store table of the ranked findings as released (one row per finding; ``json`` holds the
+#: finding as findings.json does): what later stages (the report) read.
+FINDINGS_TABLE = "findings"
 #: Store table where stages other than find put their findings (columns: stage, json with
 #: ``Finding.to_record()``); the find stage ranks them with its own. See write_candidates.
 CANDIDATES_TABLE = "candidate_findings"
@@ -186,6 +190,22 @@ def read_candidates(ctx: RunContext) -> list[Finding]:
     return [Finding.from_record(cast(Any, untag_counts(json.loads(j)))) for j in rows["json"]]
 
 
+def read_findings_document(ctx: RunContext) -> dict[str, Any] | None:
+    """The findings document (as in findings.json, without its time stamp) from the store
+    table the find stage wrote, in rank order; None when the find stage has not run."""
+    from everyfamily.findings.engine import SCHEMA_VERSION
+
+    if not ctx.engine.has_table(FINDINGS_TABLE):
+        return None
+    rows = ctx.engine.query(f"SELECT json FROM {quote_ident(FINDINGS_TABLE)} ORDER BY rank").column(
+        "json"
+    )
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "findings": [json.loads(j) for j in rows.to_pylist()],
+    }
+
+
 def run_findings(
     reach: pd.DataFrame,
     *,
@@ -269,9 +289,28 @@ def findings_stage(ctx: RunContext) -> None:
     )
     import pyarrow as pa
 
-    ctx.engine.write_table("findings", pa.Table.from_pandas(table, preserve_index=False))
+    ctx.engine.write_table(FINDINGS_TABLE, pa.Table.from_pandas(table, preserve_index=False))
     summary = _summary(findings)
     ctx.metadata["findings"] = summary
     ctx.echo(f"  {summary['count']} findings ({summary['striking']} striking)")
     for f in findings[:3]:
         ctx.echo(f"  {f.rank}. {f.headline}")
+
+
+#: The find stage, declared once (everyfamily.stage).
+STAGE = Stage(
+    name="find",
+    zone="analysis",
+    order=60,
+    run=findings_stage,
+    reads=(
+        "reach",
+        "reach_released",
+        "children",
+        "linkage_quality_by_group",
+        "reach_areas",
+        CANDIDATES_TABLE,
+    ),
+    writes=(FINDINGS_TABLE,),
+    sections=(ReportSection("findings", "What to raise", 40, template="findings"),),
+)

@@ -23,6 +23,7 @@ from everyfamily.errors import DataError
 from everyfamily.ingest.readers import RawBatch, read_source
 from everyfamily.ingest.standardise import PostcodePlacer, Standardised, standardise
 from everyfamily.ingest.store import BatchOutcome, StepHook, load_batch, previous_batch
+from everyfamily.stage import ReportSection, Stage
 
 if TYPE_CHECKING:
     from everyfamily.pipeline import RunContext
@@ -220,3 +221,16 @@ def ingest_stage(ctx: RunContext) -> None:
         f"  {n_q:,} quarantined rows kept in the identifiable store "
         "(see them with: everyfamily extract OUT quarantine --to FILE --purpose ...)"
     )
+
+
+#: The ingest stage, declared once (everyfamily.stage): read every source, standardise,
+#: quarantine, load; the data-quality section of the report is drawn from its figures.
+STAGE = Stage(
+    name="ingest",
+    zone="identifiable",
+    order=10,
+    run=ingest_stage,
+    reads=("records", "quarantine", "ingest_batches"),
+    writes=("records", "quarantine", "ingest_batches"),
+    sections=(ReportSection("quality", "Data quality", 70, template="quality"),),
+)

@@ -14,32 +14,35 @@ its content differs.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from everyfamily.config import SourceSettings
 from everyfamily.errors import ConfigError, InputError
 from everyfamily.ingest import codelists, rules
+from everyfamily.ingest.postcodes import MIN_SECTOR_POSTCODES, Placement, PostcodePlacer
+from everyfamily.ingest.postcodes import postcode_row as _postcode_row
+from everyfamily.ingest.quarantine_rows import (
+    QUARANTINE_SCHEMA,
+    UNREADABLE_KEY,
+    json_objects,
+)
+from everyfamily.ingest.quarantine_rows import find_duplicates as _duplicates
+from everyfamily.ingest.quarantine_rows import quarantine_table as _quarantine_table
 from everyfamily.ingest.readers import RawBatch
 from everyfamily.schema import (
     ETHNICITY_2021,
     QUALITY_FLAGS,
-    QUARANTINE_COLUMNS,
     QUARANTINE_REASONS,
     RECORDS_COLUMNS,
     SEX_VALUES,
 )
-
-if TYPE_CHECKING:
-    import geopandas as gpd
 
 #: Arrow types of the ``records`` table (the store's DDL mirrors these in store.py).
 RECORDS_SCHEMA = pa.schema(
@@ -84,19 +87,6 @@ RECORDS_SCHEMA = pa.schema(
 if tuple(RECORDS_SCHEMA.names) != RECORDS_COLUMNS:  # guard: the contract lives in schema.py
     raise RuntimeError("RECORDS_SCHEMA is out of step with schema.RECORDS_COLUMNS")
 
-QUARANTINE_SCHEMA = pa.schema(
-    [
-        ("source", pa.string()),
-        ("row_number", pa.int64()),
-        ("record_id", pa.string()),
-        ("batch_id", pa.string()),
-        ("reasons", pa.list_(pa.string())),
-        ("raw", pa.string()),
-    ]
-)
-if tuple(QUARANTINE_SCHEMA.names) != QUARANTINE_COLUMNS:
-    raise RuntimeError("QUARANTINE_SCHEMA is out of step with schema.QUARANTINE_COLUMNS")
-
 #: Fields whose values a source's ``value_maps`` may translate.
 MAPPABLE_FIELDS: frozenset[str] = frozenset(
     {
@@ -121,85 +111,19 @@ CODED_FIELDS: tuple[str, ...] = (
     "interpreter_needed",
 )
 _NAME_FIELDS = ("first_name", "last_name", "parent_first_name", "parent_last_name")
-UNREADABLE_KEY = "_unreadable_row"
 #: A date of birth giving an age of 18 or more on the reference date is not an early-years
 #: record (the Children Act 1989 defines a child as under 18): quarantined as out of range.
 MAX_PLAUSIBLE_AGE = 18
-
-
-#: Fewest lookup postcodes a sector needs before an unknown postcode is placed by its sector.
-MIN_SECTOR_POSTCODES = 10
-
-
-@dataclass(frozen=True)
-class Placement:
-    area_code: str | None
-    latitude: float | None
-    longitude: float | None
-    by_sector: bool = False
-
-
-class PostcodePlacer:
-    """Places a valid, normalised postcode in a small area.
-
-    1. The postcode lookup (its area code; when a lookup row has coordinates but no area, the
-       area is found by point-in-polygon on the small-area boundaries).
-    2. Otherwise its postcode sector, when the lookup holds at least
-       :data:`MIN_SECTOR_POSTCODES` postcodes of that sector and all lie in one small area
-       (coordinates are then the mean of the sector's centroids). Flagged
-       ``postcode_placed_by_sector``. The minimum guards against lookups cut to one council,
-       where a sector straddling the boundary can look whole from a handful of postcodes.
-    3. Otherwise unplaced (flag ``postcode_unknown``).
-    """
-
-    def __init__(self, lookup: pd.DataFrame, areas: gpd.GeoDataFrame | None = None) -> None:
-        lk = lookup.copy()
-        missing = lk["area_code"].isna() & lk["latitude"].notna() & lk["longitude"].notna()
-        if missing.any() and areas is not None:
-            from everyfamily.population.geography import place_points
-
-            lk.loc[missing, "area_code"] = place_points(
-                lk.loc[missing, "latitude"], lk.loc[missing, "longitude"], areas
-            )
-        self.exact: dict[str, Placement] = {
-            p: Placement(a if isinstance(a, str) else None, _num(la), _num(lo))
-            for p, a, la, lo in zip(
-                lk["postcode"], lk["area_code"], lk["latitude"], lk["longitude"], strict=True
-            )
-        }
-        placed = lk[lk["area_code"].notna()].copy()
-        placed["sector"] = placed["postcode"].str[:-2]
-        grouped = placed.groupby("sector").agg(
-            n_areas=("area_code", "nunique"),
-            area_code=("area_code", "first"),
-            latitude=("latitude", "mean"),
-            longitude=("longitude", "mean"),
-        )
-        counts = placed.groupby("sector").size()
-        one = grouped[(grouped["n_areas"] == 1) & (counts >= MIN_SECTOR_POSTCODES)]
-        self.sectors: dict[str, Placement] = {
-            str(s): Placement(str(a), _num(la), _num(lo), by_sector=True)
-            for s, a, la, lo in zip(
-                one.index, one["area_code"], one["latitude"], one["longitude"], strict=True
-            )
-        }
-
-    def place(self, postcode: str) -> Placement | None:
-        hit = self.exact.get(postcode)
-        if hit is not None and hit.area_code is not None:
-            return hit
-        sector = self.sectors.get(rules.postcode_sector(postcode))
-        if sector is not None:
-            return sector
-        return None
-
-
-def _num(v: Any) -> float | None:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if f == f else None
+__all__ = [
+    "MIN_SECTOR_POSTCODES",
+    "QUARANTINE_SCHEMA",
+    "UNREADABLE_KEY",
+    "Placement",
+    "PostcodePlacer",
+    "Standardised",
+    "json_objects",
+    "standardise",
+]
 
 
 @dataclass(frozen=True)
@@ -313,26 +237,11 @@ def code_lists(masks: Mapping[str, np.ndarray], n: int) -> pa.Array:
     return pa.ListArray.from_arrays(pa.array(offsets), values)
 
 
-def _json_text(v: Any) -> str:
-    return "null" if v is None else json.dumps(v, ensure_ascii=False)
-
-
-def json_objects(columns: Sequence[tuple[str, pa.Array]], n: int) -> pa.Array:
-    """One JSON object text per row from named text columns (NULL -> null). Each distinct
-    value is JSON-escaped once, then the pieces are joined with Arrow."""
-    if not columns:
-        return pa.array(["{}"] * n, type=pa.string())
-    parts: list[Any] = []
-    for i, (name, arr) in enumerate(columns):
-        parts.append(("{" if i == 0 else ",") + json.dumps(name, ensure_ascii=False) + ":")
-        enc = rules.map_unique(arr, _json_text)
-        parts.append(pc.fill_null(enc, "null"))
-    parts.append("}")
-    out = pc.binary_join_element_wise(*parts, "")
-    return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
-
-
 # --- The standardisation ---------------------------------------------------------------------
+
+
+#: A function giving a source's text column for a canonical field (all NULL when unmapped).
+TextOf = Callable[[str], pa.Array]
 
 
 def standardise(
@@ -345,6 +254,99 @@ def standardise(
     placer: PostcodePlacer | None = None,
 ) -> Standardised:
     """Validate and standardise one batch; see docs/input-contract.md for every rule."""
+    n = raw.rows_read
+    loc = raw.location
+    text, keep_cols = _columns(raw, source)
+    unreadable = (
+        _mask(pc.is_valid(raw.unreadable)) if raw.unreadable is not None else np.zeros(n, bool)
+    )
+    reasons: dict[str, np.ndarray] = {}
+    flags: dict[str, np.ndarray] = {}
+
+    # record id and duplicates
+    record_id = text("record_id")
+    reasons["missing_record_id"] = ~_mask(pc.is_valid(record_id)) & ~unreadable
+    dup_row, dup_id = _duplicates(raw, record_id, unreadable)
+    reasons["duplicate_record_id"] = dup_id
+    reasons["duplicate_row"] = dup_row
+
+    dates = _dates_of_birth(text, source, reference_date, unreadable, reasons)
+    names, nhs_clean, has_nhs = _identity(text, source, n, unreadable, reasons, flags)
+
+    # event date
+    ev_text = text("event_date")
+    ev_formats = _formats(source, "event_date")
+    event = rules.map_unique(ev_text, lambda v: rules.parse_date(v, ev_formats), pa.date32())
+    reasons["invalid_event_date"] = _mask(pc.is_valid(ev_text)) & ~_mask(pc.is_valid(event))
+
+    nhs_number, nhs_valid_arr = _nhs_numbers(nhs_clean, has_nhs, n, flags)
+    pc_out = _postcodes(text, placer, flags)
+
+    # age on the reference date
+    ages, in_future, too_old, dob = dates.ages, dates.in_future, dates.too_old, dates.dob
+    flags["outside_age_range"] = (
+        (_mask(pc.greater(ages, max_age_years)) | _mask(pc.less(ages, min_age_years)))
+        & ~in_future
+        & ~too_old
+    )
+    flags["event_before_birth"] = _mask(pc.less(event, dob))
+    flags["event_date_in_future"] = _mask(pc.greater(event, dates.ref))
+
+    name_out = _name_forms(names)
+    coded = _coded(text, source, n, flags)
+    reasons, flags = _ordered_codes(reasons, flags, unreadable)
+    bad = np.zeros(n, dtype=bool)
+    for m in reasons.values():
+        bad |= m
+    good_idx = pa.array(np.flatnonzero(~bad))
+    bad_idx = pa.array(np.flatnonzero(bad))
+    row_number = pa.array(np.arange(1, n + 1, dtype=np.int64))
+
+    extra = (
+        json_objects(
+            [(k, rules.blank_to_null(raw.table.column(c).combine_chunks())) for k, c in keep_cols],
+            n,
+        )
+        if keep_cols
+        else pa.nulls(n, pa.string())
+    )
+    postcode, pc_valid, sector, district, area, lat, lon, _by_sector = pc_out
+    columns: dict[str, Any] = {
+        "record_id": record_id,
+        "row_number": row_number,
+        "nhs_number": nhs_number,
+        "nhs_number_valid": nhs_valid_arr,
+        **name_out,
+        "date_of_birth": dob,
+        "sex": coded["sex"],
+        "postcode": postcode,
+        "postcode_valid": pc_valid,
+        "postcode_sector": sector,
+        "postcode_district": district,
+        "area_code": area,
+        "latitude": lat,
+        "longitude": lon,
+        "address": coded["address"],
+        "mother_country_of_birth": coded["mother_country_of_birth"],
+        "main_language": coded["main_language"],
+        "ethnicity": coded["ethnicity"],
+        "event_date": event,
+        "event_type": coded["event_type"],
+        "site": coded["site"],
+        "interpreter_needed": coded["interpreter_needed"],
+        "flags": code_lists(flags, n),
+        "extra": extra,
+    }
+    records = _records_table(raw, source, columns, good_idx)
+    quarantine = _quarantine_table(
+        raw, source.name, record_id, row_number, code_lists(reasons, n), bad_idx, unreadable
+    )
+    return Standardised(source.name, raw.batch_id, loc, n, records, quarantine)
+
+
+def _columns(raw: RawBatch, source: SourceSettings) -> tuple[TextOf, list[tuple[str, str]]]:
+    """Check the source's settings against the file; the reader of each canonical field's
+    text (a constant, the mapped column, or NULL) and the columns kept as they are."""
     n = raw.rows_read
     loc = raw.location
     bad_fields = sorted(set(source.value_maps) - MAPPABLE_FIELDS)
@@ -371,20 +373,28 @@ def standardise(
         col = raw.table.column(src_cols[field]).combine_chunks()
         return rules.blank_to_null(col)
 
-    unreadable = (
-        _mask(pc.is_valid(raw.unreadable)) if raw.unreadable is not None else np.zeros(n, bool)
-    )
-    reasons: dict[str, np.ndarray] = {}
-    flags: dict[str, np.ndarray] = {}
+    return text, keep_cols
 
-    # record id and duplicates
-    record_id = text("record_id")
-    reasons["missing_record_id"] = ~_mask(pc.is_valid(record_id)) & ~unreadable
-    dup_row, dup_id = _duplicates(raw, record_id, unreadable)
-    reasons["duplicate_record_id"] = dup_id
-    reasons["duplicate_row"] = dup_row
 
-    # date of birth
+@dataclass(frozen=True)
+class _Dates:
+    """Dates of birth parsed, ages on the reference date, and the implausible ones."""
+
+    dob: pa.Array
+    ages: pa.Array
+    in_future: np.ndarray
+    too_old: np.ndarray
+    ref: pa.Scalar
+
+
+def _dates_of_birth(
+    text: TextOf,
+    source: SourceSettings,
+    reference_date: dt.date,
+    unreadable: np.ndarray,
+    reasons: dict[str, np.ndarray],
+) -> _Dates:
+    """Parse dates of birth; set the date-of-birth quarantine reasons."""
     dob_text = text("date_of_birth")
     dob_formats = _formats(source, "date_of_birth")
     dob = rules.map_unique(dob_text, lambda v: rules.parse_date(v, dob_formats), pa.date32())
@@ -400,8 +410,20 @@ def standardise(
     reasons["invalid_date_of_birth"] = dob_present & ~dob_ok
     reasons["date_of_birth_in_future"] = in_future
     reasons["date_of_birth_out_of_range"] = too_old
+    return _Dates(dob, ages, in_future, too_old, ref)
 
-    # identity: both names, or an NHS number; a placeholder name (BABY, TWIN 1 ...) is none
+
+def _identity(
+    text: TextOf,
+    source: SourceSettings,
+    n: int,
+    unreadable: np.ndarray,
+    reasons: dict[str, np.ndarray],
+    flags: dict[str, np.ndarray],
+) -> tuple[dict[str, pa.Array], pa.Array, np.ndarray]:
+    """Identity: both names, or an NHS number; a placeholder name (BABY, TWIN 1 ...) is
+    none. Returns the names (placeholders blanked), the cleaned NHS number text and which
+    rows have one."""
     placeholders = {
         family: codelists.PlaceholderNames(source.extra_placeholder_names, family=family)
         for family in (False, True)
@@ -418,14 +440,14 @@ def standardise(
     has_names = _mask(pc.is_valid(names["first_name"])) & _mask(pc.is_valid(names["last_name"]))
     has_nhs = _mask(pc.is_valid(nhs_clean))
     reasons["missing_identity"] = ~has_names & ~has_nhs & ~unreadable
+    return names, nhs_clean, has_nhs
 
-    # event date
-    ev_text = text("event_date")
-    ev_formats = _formats(source, "event_date")
-    event = rules.map_unique(ev_text, lambda v: rules.parse_date(v, ev_formats), pa.date32())
-    reasons["invalid_event_date"] = _mask(pc.is_valid(ev_text)) & ~_mask(pc.is_valid(event))
 
-    # NHS number: 10 digits kept (valid or not); anything else NULL; all invalid ones flagged
+def _nhs_numbers(
+    nhs_clean: pa.Array, has_nhs: np.ndarray, n: int, flags: dict[str, np.ndarray]
+) -> tuple[pa.Array, pa.Array]:
+    """NHS number: 10 digits kept (valid or not); anything else NULL; all invalid ones
+    flagged (modulus 11 check digit)."""
     ten = _mask(pc.match_substring_regex(nhs_clean, r"^[0-9]{10}$"))
     nhs_valid = np.zeros(n, dtype=bool)
     idx = np.flatnonzero(ten)
@@ -435,8 +457,13 @@ def standardise(
     nhs_number = pc.if_else(pa.array(ten), nhs_clean, pa.scalar(None, pa.string()))
     nhs_valid_arr = pa.array(nhs_valid, mask=~has_nhs)
     flags["nhs_number_invalid"] = has_nhs & ~nhs_valid
+    return nhs_number, nhs_valid_arr
 
-    # postcode
+
+def _postcodes(
+    text: TextOf, placer: PostcodePlacer | None, flags: dict[str, np.ndarray]
+) -> list[pa.Array]:
+    """Postcode, valid, sector, district, area, latitude, longitude, placed by sector."""
     pc_text = text("postcode")
     pc_out = _map_many(
         pc_text,
@@ -452,23 +479,17 @@ def standardise(
             pa.bool_(),
         ],
     )
-    postcode, pc_valid, sector, district, area, lat, lon, by_sector = pc_out
+    pc_valid, area, by_sector = pc_out[1], pc_out[4], pc_out[7]
     pc_present = _mask(pc.is_valid(pc_text))
     pc_valid_np = _mask(pc_valid)
     flags["postcode_invalid"] = pc_present & ~pc_valid_np
     flags["postcode_unknown"] = pc_valid_np & ~_mask(pc.is_valid(area))
     flags["postcode_placed_by_sector"] = _mask(by_sector)
+    return list(pc_out)
 
-    # age on the reference date
-    flags["outside_age_range"] = (
-        (_mask(pc.greater(ages, max_age_years)) | _mask(pc.less(ages, min_age_years)))
-        & ~in_future
-        & ~too_old
-    )
-    flags["event_before_birth"] = _mask(pc.less(event, dob))
-    flags["event_date_in_future"] = _mask(pc.greater(event, ref))
 
-    # names: normalised display form and folded match form
+def _name_forms(names: Mapping[str, pa.Array]) -> dict[str, pa.Array]:
+    """Names: normalised display form and folded match form."""
     name_out: dict[str, pa.Array] = {}
     for f in _NAME_FIELDS:
         disp, match = _map_many(
@@ -478,8 +499,14 @@ def standardise(
         )
         name_out[f] = disp
         name_out[f"{f}_match"] = match
+    return name_out
 
-    # coded and free-text fields, through the value maps
+
+def _coded(
+    text: TextOf, source: SourceSettings, n: int, flags: dict[str, np.ndarray]
+) -> dict[str, pa.Array]:
+    """Coded and free-text fields, through the value maps (``interpreter_needed`` as a
+    boolean)."""
     unmapped = np.zeros(n, dtype=bool)
     coded: dict[str, pa.Array] = {}
     mappers = coded_mappers(source)
@@ -491,9 +518,15 @@ def standardise(
     coded["address"] = rules.map_unique(text("address"), rules.clean_text)
     coded["sex"] = pc.fill_null(coded["sex"], "unknown")
     flags["unmapped_value"] = unmapped
-    interpreter = pc.equal(coded["interpreter_needed"], "yes")
+    coded["interpreter_needed"] = pc.equal(coded["interpreter_needed"], "yes")
+    return coded
 
-    # unreadable rows carry only that reason
+
+def _ordered_codes(
+    reasons: dict[str, np.ndarray], flags: dict[str, np.ndarray], unreadable: np.ndarray
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Unreadable rows carry only that reason; codes checked and ordered as the contract
+    lists them."""
     for code in reasons:
         reasons[code] = reasons[code] & ~unreadable
     for code in flags:
@@ -501,59 +534,24 @@ def standardise(
     reasons["unreadable_row"] = unreadable
     _check_codes(reasons, QUARANTINE_REASONS, "quarantine reason")
     _check_codes(flags, QUALITY_FLAGS, "quality flag")
-
-    # order the codes as the contract lists them
-    reasons = {c: reasons[c] for c in QUARANTINE_REASONS if c in reasons}
-    flags = {c: flags[c] for c in QUALITY_FLAGS if c in flags}
-    bad = np.zeros(n, dtype=bool)
-    for m in reasons.values():
-        bad |= m
-    good_idx = pa.array(np.flatnonzero(~bad))
-    bad_idx = pa.array(np.flatnonzero(bad))
-    row_number = pa.array(np.arange(1, n + 1, dtype=np.int64))
-
-    extra = (
-        json_objects(
-            [(k, rules.blank_to_null(raw.table.column(c).combine_chunks())) for k, c in keep_cols],
-            n,
-        )
-        if keep_cols
-        else pa.nulls(n, pa.string())
+    return (
+        {c: reasons[c] for c in QUARANTINE_REASONS if c in reasons},
+        {c: flags[c] for c in QUALITY_FLAGS if c in flags},
     )
+
+
+def _records_table(
+    raw: RawBatch, source: SourceSettings, columns: Mapping[str, Any], good_idx: pa.Array
+) -> pa.Table:
+    """The loadable rows as the ``records`` table (RECORDS_SCHEMA)."""
     const = {
         "source": source.name,
         "role": source.role,
         "service_type": str(source.kind),
         "batch_id": raw.batch_id,
     }
-    columns: dict[str, Any] = {
-        "record_id": record_id,
-        "row_number": row_number,
-        "nhs_number": nhs_number,
-        "nhs_number_valid": nhs_valid_arr,
-        **name_out,
-        "date_of_birth": dob,
-        "sex": coded["sex"],
-        "postcode": postcode,
-        "postcode_valid": pc_valid,
-        "postcode_sector": sector,
-        "postcode_district": district,
-        "area_code": area,
-        "latitude": lat,
-        "longitude": lon,
-        "address": coded["address"],
-        "mother_country_of_birth": coded["mother_country_of_birth"],
-        "main_language": coded["main_language"],
-        "ethnicity": coded["ethnicity"],
-        "event_date": event,
-        "event_type": coded["event_type"],
-        "site": coded["site"],
-        "interpreter_needed": interpreter,
-        "flags": code_lists(flags, n),
-        "extra": extra,
-    }
     n_good = len(good_idx)
-    records = pa.table(
+    return pa.table(
         {
             name: (
                 pa.array([const[name]] * n_good, type=RECORDS_SCHEMA.field(name).type)
@@ -564,10 +562,6 @@ def standardise(
         },
         schema=RECORDS_SCHEMA,
     )
-    quarantine = _quarantine_table(
-        raw, source.name, record_id, row_number, code_lists(reasons, n), bad_idx, unreadable
-    )
-    return Standardised(source.name, raw.batch_id, loc, n, records, quarantine)
 
 
 def coded_mappers(source: SourceSettings) -> dict[str, rules.ValueMapper]:
@@ -631,98 +625,6 @@ def check_constants(source: SourceSettings) -> None:
 def _formats(source: SourceSettings, field: str) -> tuple[str, ...]:
     fmt = source.date_formats.get(field)
     return (fmt,) if fmt else rules.DEFAULT_DATE_FORMATS
-
-
-def _postcode_row(value: str | None, placer: PostcodePlacer | None) -> tuple[Any, ...]:
-    """(postcode, valid, sector, district, area, lat, lon, placed_by_sector) for one value;
-    an invalid postcode is not kept (only its flag is)."""
-    norm = rules.normalise_postcode(value)
-    if norm is None:
-        return (None, None, None, None, None, None, None, False)
-    if not rules.postcode_is_valid(norm):
-        return (None, False, None, None, None, None, None, False)
-    place = placer.place(norm) if placer is not None else None
-    if place is None:
-        return (
-            norm,
-            True,
-            rules.postcode_sector(norm),
-            rules.postcode_district(norm),
-            None,
-            None,
-            None,
-            False,
-        )
-    return (
-        norm,
-        True,
-        rules.postcode_sector(norm),
-        rules.postcode_district(norm),
-        place.area_code,
-        place.latitude,
-        place.longitude,
-        place.by_sector,
-    )
-
-
-def _duplicates(
-    raw: RawBatch, record_id: pa.Array, unreadable: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """(exact copy of the first row with its id, same id with different content)."""
-    n = raw.rows_read
-    dup_row = np.zeros(n, dtype=bool)
-    dup_id = np.zeros(n, dtype=bool)
-    ids = pd.Series(record_id.to_pandas(), dtype=object)
-    ids[unreadable] = None
-    present = ids.notna().to_numpy()
-    later = ids.duplicated(keep="first").to_numpy() & present
-    id_list: list[str | None] = record_id.to_pylist() if later.any() else []
-    if not later.any():
-        return dup_row, dup_id
-    involved = np.flatnonzero(ids.duplicated(keep=False).to_numpy() & present)
-    rows = raw.table.take(pa.array(involved)).to_pylist()
-    first_content: dict[str | None, tuple[Any, ...]] = {}
-    for i, row in zip(involved.tolist(), rows, strict=True):
-        content = tuple(row.values())
-        key = id_list[i]
-        if not later[i]:
-            first_content[key] = content
-        elif content == first_content[key]:
-            dup_row[i] = True
-        else:
-            dup_id[i] = True
-    return dup_row, dup_id
-
-
-def _quarantine_table(
-    raw: RawBatch,
-    source: str,
-    record_id: pa.Array,
-    row_number: pa.Array,
-    reasons: pa.Array,
-    bad_idx: pa.Array,
-    unreadable: np.ndarray,
-) -> pa.Table:
-    m = len(bad_idx)
-    sub = raw.table.take(bad_idx)
-    raw_json = json_objects([(c, sub.column(c).combine_chunks()) for c in raw.columns], m)
-    if raw.unreadable is not None and unreadable.any():
-        line = raw.unreadable.take(bad_idx)
-        as_json = rules.map_unique(
-            line, lambda v: None if v is None else _json_text({UNREADABLE_KEY: v})
-        )
-        raw_json = pc.coalesce(as_json, raw_json)
-    return pa.table(
-        {
-            "source": pa.array([source] * m, type=pa.string()),
-            "row_number": pc.take(row_number, bad_idx),
-            "record_id": pc.take(record_id, bad_idx),
-            "batch_id": pa.array([raw.batch_id] * m, type=pa.string()),
-            "reasons": pc.take(reasons, bad_idx),
-            "raw": raw_json,
-        },
-        schema=QUARANTINE_SCHEMA,
-    )
 
 
 def _check_codes(masks: Mapping[str, np.ndarray], known: Mapping[str, str], what: str) -> None:

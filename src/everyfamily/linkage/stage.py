@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pyarrow as pa
@@ -39,10 +39,14 @@ from everyfamily.linkage import model as link_model
 from everyfamily.linkage.families import family_components
 from everyfamily.linkage.nicknames import nickname_map
 from everyfamily.linkage.prepare import IDENTITIES, NICKNAMES, RECORD_IDENTITY, prepare_identities
-from everyfamily.linkage.stable_ids import IdEvent, resolve_stable_ids
+from everyfamily.linkage.stable_ids import IdEvent, IdResolution, resolve_stable_ids
 from everyfamily.privacy.pseudonyms import pseudonym
 from everyfamily.schema import LINKS_COLUMNS
 from everyfamily.spreadsheet_safe import neutralise_frame
+from everyfamily.stage import Stage
+
+if TYPE_CHECKING:
+    from everyfamily.pipeline import RunContext
 
 REGISTRY_TABLE = "id_registry"
 EVENTS_TABLE = "id_events"
@@ -84,7 +88,7 @@ class LinkageResult:
         return asdict(self)
 
 
-def linkage_stage(ctx: Any) -> None:
+def linkage_stage(ctx: RunContext) -> None:
     """Pipeline stage: link the store's records and record the outcome in run.json."""
     from everyfamily.privacy.pseudonyms import load_key
 
@@ -117,14 +121,14 @@ def link_records(
     echo: Callable[[str], None] = lambda _m: None,
     records_table: str = "records",
 ) -> LinkageResult:
-    """Link ``records_table`` in ``engine`` and write every output (see module docstring)."""
-    rec = quote_ident(records_table)
+    """Link ``records_table`` in ``engine`` and write every output (see module docstring):
+    prepare, train (or load) the model, score and cluster, give stable ids, write."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     diag_dir = out_dir / "linkage"
     diag_dir.mkdir(parents=True, exist_ok=True)
     n_records = (
-        int(_scalar(engine, f"SELECT count(*) FROM {rec}"))
+        int(_scalar(engine, f"SELECT count(*) FROM {quote_ident(records_table)}"))
         if engine.has_table(records_table)
         else 0
     )
@@ -133,6 +137,116 @@ def link_records(
     n_identities = prepare_identities(engine, nickname_map(), records_table)
     timings["prepare"] = time.perf_counter() - t0
 
+    linker, model_source = _model(engine, settings, n_identities, seed, echo, diag_dir, timings)
+    threshold = settings.match_threshold
+    floor = min(settings.review_min_probability, threshold)
+    # Scored down to a lower floor than the review needs, so the quality estimate sees the
+    # borderline non-links (the expected missed links).
+    score_floor = min(floor, est_quality.QUALITY_FLOOR)
+    _score(engine, linker, threshold, score_floor, timings)
+
+    t = time.perf_counter()
+    unlinkable = _unlinkables(linker, threshold, n_identities)
+    _write_diagnostics(linker, diag_dir)
+    timings["diagnostics"] = time.perf_counter() - t
+    with contextlib.suppress(Exception):  # cleanup of Splink's scratch tables: best effort
+        linker.table_management.delete_tables_created_by_splink_from_db()
+
+    t = time.perf_counter()
+    ids = _stable_ids(engine, settings, key, records_table)
+    timings["stable_ids"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    links = _links(engine, ids.records, threshold)
+    _write_outputs(
+        engine,
+        links,
+        ids.previous,
+        ids.persons.events,
+        ids.families.events,
+        run=run,
+        records_table=records_table,
+    )
+    n_links, n_pairs = _pairs_at_least(engine, threshold), _pairs_at_least(engine, floor)
+    _write_clerical_review(
+        engine,
+        per_band=settings.clerical_review_per_band,
+        seed=settings.seed if seed is None else seed,
+        floor=floor,
+        threshold=threshold,
+    )
+    _cluster_sizes(links).to_csv(diag_dir / "cluster_sizes.csv", index=False)
+    events = event_counts(ids.persons.events, ids.families.events)
+    timings["outputs"] = time.perf_counter() - t
+    t = time.perf_counter()
+    estimate = est_quality.write_estimated_quality(
+        engine,
+        diag_dir,
+        threshold=threshold,
+        pairs_table=_PAIRS,
+        identities_table=IDENTITIES,
+        record_identity_table=RECORD_IDENTITY,
+        records_table=records_table,
+        floor=score_floor,
+    )
+    timings["quality_estimate"] = time.perf_counter() - t
+    _drop_working_tables(engine)
+    result = LinkageResult(
+        n_records=n_records,
+        n_identities=n_identities,
+        n_persons=int(links["person_id"].nunique()),
+        n_families=int(links["family_id"].nunique()),
+        n_pairs_scored=n_pairs,
+        n_links=n_links,
+        n_unlinkable_identities=unlinkable,
+        model_source=model_source,
+        events=events,
+        timings_seconds={k: round(v, 3) for k, v in timings.items()},
+        estimated_precision=round(estimate.precision, 6),
+        estimated_recall=round(estimate.recall, 6),
+    )
+    _write_summary(diag_dir, result, estimate, threshold, floor, score_floor, run)
+    _echo_result(echo, result, estimate)
+    return result
+
+
+def _echo_result(echo: Callable[[str], None], result: LinkageResult, estimate: Any) -> None:
+    echo(
+        f"  {result.n_records:,} records -> {result.n_persons:,} children in "
+        f"{result.n_families:,} families"
+    )
+    echo(
+        f"  estimated linkage precision {100 * estimate.precision:.2f}%, recall "
+        f"{100 * estimate.recall:.2f}% (from the model's probabilities; no truth)"
+    )
+
+
+def _drop_working_tables(engine: Any) -> None:
+    for name in (_PAIRS, _IDENTITY_CLUSTER, RECORD_IDENTITY, IDENTITIES, NICKNAMES):
+        engine.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+def _pairs_at_least(engine: Any, least: float) -> int:
+    """Scored pairs with a match probability of at least ``least``."""
+    return int(
+        _scalar(
+            engine,
+            f"SELECT count(*) FROM {_PAIRS} WHERE match_probability >= {float(least)!r}",
+        )
+    )
+
+
+def _model(
+    engine: Any,
+    settings: LinkageSettings,
+    n_identities: int,
+    seed: int | None,
+    echo: Callable[[str], None],
+    diag_dir: Path,
+    timings: dict[str, float],
+) -> tuple[Any, str]:
+    """The Splink linker, its model trained here (EM, Fellegi-Sunter) or loaded from
+    ``linkage.model_path``, saved to linkage/model.json; and where the model came from."""
     api = engine.splink_api()
     linker = link_model.build_linker(
         api, IDENTITIES, model_path=settings.model_path, blocking_rules=settings.blocking_rules
@@ -156,13 +270,15 @@ def link_records(
         echo("  reused the saved linkage model")
     linker.misc.save_model_to_json(str(diag_dir / "model.json"), overwrite=True)
     timings["train"] = time.perf_counter() - t
+    return linker, model_source
 
+
+def _score(
+    engine: Any, linker: Any, threshold: float, score_floor: float, timings: dict[str, float]
+) -> None:
+    """Score record pairs down to ``score_floor`` and cluster at ``threshold``, into the
+    working tables ``ef_link_pairs`` and ``ef_link_identity_cluster``."""
     t = time.perf_counter()
-    threshold = settings.match_threshold
-    floor = min(settings.review_min_probability, threshold)
-    # Scored down to a lower floor than the review needs, so the quality estimate sees the
-    # borderline non-links (the expected missed links).
-    score_floor = min(floor, est_quality.QUALITY_FLOOR)
     try:
         predictions = linker.inference.predict(
             threshold_match_probability=score_floor, warning_mode="never"
@@ -182,14 +298,22 @@ def link_records(
         SELECT unique_id, cluster_id FROM {clusters.physical_name}""")
     timings["predict_cluster"] = time.perf_counter() - t
 
-    t = time.perf_counter()
-    unlinkable = _unlinkables(linker, threshold, n_identities)
-    _write_diagnostics(linker, diag_dir)
-    timings["diagnostics"] = time.perf_counter() - t
-    with contextlib.suppress(Exception):  # cleanup of Splink's scratch tables: best effort
-        linker.table_management.delete_tables_created_by_splink_from_db()
 
-    t = time.perf_counter()
+@dataclass(frozen=True)
+class _Ids:
+    """Every record with its cluster, stable person and family ids; the previous registry
+    and the id events of persons and families."""
+
+    records: pd.DataFrame
+    previous: pd.DataFrame
+    persons: IdResolution
+    families: IdResolution
+
+
+def _stable_ids(engine: Any, settings: LinkageSettings, key: bytes, records_table: str) -> _Ids:
+    """Stable person ids from the clusters and family ids from the households (see
+    stable_ids.py and families.py), carried over from the previous registry."""
+    rec = quote_ident(records_table)
     records = engine.query(f"""
         SELECT r.source, r.record_id, c.cluster_id AS cluster
         FROM {RECORD_IDENTITY} AS r JOIN {_IDENTITY_CLUSTER} AS c ON c.unique_id = r.identity_id
@@ -226,9 +350,12 @@ def link_records(
         mint("F", "family"),
     )
     records["family_id"] = records["family_cluster"].map(fams.ids)
-    timings["stable_ids"] = time.perf_counter() - t
+    return _Ids(records, previous, persons, fams)
 
-    t = time.perf_counter()
+
+def _links(engine: Any, records: pd.DataFrame, threshold: float) -> pd.DataFrame:
+    """The links table: every record with its ids and its best match probability within
+    its cluster (1.0 for a record with an exact duplicate)."""
     best = engine.query(
         f"""
         WITH e AS (
@@ -250,70 +377,32 @@ def link_records(
     """,
         [threshold, threshold],
     ).to_pandas()
-    links = records.merge(best, on=["source", "record_id"], how="left")[list(LINKS_COLUMNS)]
-    _write_outputs(
-        engine,
-        links,
-        previous,
-        persons.events,
-        fams.events,
-        run=run,
-        records_table=records_table,
-    )
-    n_links = int(
-        _scalar(
-            engine, f"SELECT count(*) FROM {_PAIRS} WHERE match_probability >= {float(threshold)!r}"
-        )
-    )
-    n_pairs = int(
-        _scalar(
-            engine, f"SELECT count(*) FROM {_PAIRS} WHERE match_probability >= {float(floor)!r}"
-        )
-    )
-    _write_clerical_review(
-        engine,
-        per_band=settings.clerical_review_per_band,
-        seed=settings.seed if seed is None else seed,
-        floor=floor,
-        threshold=threshold,
-    )
-    sizes = _cluster_sizes(links)
-    sizes.to_csv(diag_dir / "cluster_sizes.csv", index=False)
+    return records.merge(best, on=["source", "record_id"], how="left")[list(LINKS_COLUMNS)]
+
+
+def event_counts(
+    person_events: tuple[IdEvent, ...], family_events: tuple[IdEvent, ...]
+) -> dict[str, int]:
+    """How many ids were created, merged and split, for persons and families."""
     events = {
         f"{ent}_{kind}": 0 for ent in ("person", "family") for kind in ("new", "merge", "split")
     }
-    for ent, evs in (("person", persons.events), ("family", fams.events)):
+    for ent, evs in (("person", person_events), ("family", family_events)):
         for e in evs:
             events[f"{ent}_{e.kind}"] += 1
-    timings["outputs"] = time.perf_counter() - t
-    t = time.perf_counter()
-    estimate = est_quality.write_estimated_quality(
-        engine,
-        diag_dir,
-        threshold=threshold,
-        pairs_table=_PAIRS,
-        identities_table=IDENTITIES,
-        record_identity_table=RECORD_IDENTITY,
-        records_table=records_table,
-        floor=score_floor,
-    )
-    timings["quality_estimate"] = time.perf_counter() - t
-    for name in (_PAIRS, _IDENTITY_CLUSTER, RECORD_IDENTITY, IDENTITIES, NICKNAMES):
-        engine.execute(f"DROP TABLE IF EXISTS {name}")
-    result = LinkageResult(
-        n_records=n_records,
-        n_identities=n_identities,
-        n_persons=int(links["person_id"].nunique()),
-        n_families=int(links["family_id"].nunique()),
-        n_pairs_scored=n_pairs,
-        n_links=n_links,
-        n_unlinkable_identities=unlinkable,
-        model_source=model_source,
-        events=events,
-        timings_seconds={k: round(v, 3) for k, v in timings.items()},
-        estimated_precision=round(estimate.precision, 6),
-        estimated_recall=round(estimate.recall, 6),
-    )
+    return events
+
+
+def _write_summary(
+    diag_dir: Path,
+    result: LinkageResult,
+    estimate: Any,
+    threshold: float,
+    floor: float,
+    score_floor: float,
+    run: str,
+) -> None:
+    """linkage/summary.json: the result, the thresholds and the model-based estimate."""
     summary = {
         **result.to_dict(),
         "match_threshold": threshold,
@@ -333,15 +422,6 @@ def link_records(
         "(address, postcode, child surname); see linkage/families.py",
     }
     (diag_dir / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
-    echo(
-        f"  {result.n_records:,} records -> {result.n_persons:,} children in "
-        f"{result.n_families:,} families"
-    )
-    echo(
-        f"  estimated linkage precision {100 * estimate.precision:.2f}%, recall "
-        f"{100 * estimate.recall:.2f}% (from the model's probabilities; no truth)"
-    )
-    return result
 
 
 def _previous_registry(engine: Engine, path: Path | None) -> pd.DataFrame:
@@ -572,3 +652,20 @@ def _write_clerical_review(
         [seed, floor, threshold, per_band],
     )
     engine.write_table(REVIEW_TABLE, sample)
+
+
+#: The link stage, declared once (everyfamily.stage).
+STAGE = Stage(
+    name="link",
+    zone="identifiable",
+    order=20,
+    run=linkage_stage,
+    reads=("records", REGISTRY_TABLE),
+    writes=(
+        LINKS_TABLE,
+        REGISTRY_TABLE,
+        EVENTS_TABLE,
+        REVIEW_TABLE,
+        est_quality.QUALITY_TABLE,
+    ),
+)

@@ -147,13 +147,62 @@ def build_records(
     records_per_child: float = 2.5,
     id_prefix: str = "",
 ) -> SyntheticLinkageData:
-    """About ``n_records`` sighting records of about ``n_records / records_per_child`` children."""
+    """About ``n_records`` sighting records of about ``n_records / records_per_child`` children.
+
+    One seeded generator draws, in this order: the families, the children, the sightings
+    and their errors (each step below takes the generator where the last one left it)."""
     err = errors or ErrorRates()
     rng = np.random.default_rng(seed)
     n_children = max(1, round(n_records / records_per_child))
     nick_of = {k.title(): [v.title() for v in vs] for k, vs in nicknames().items()}
+    fam = _families(rng, n_children)
+    kids = _children(rng, fam, n_children, reference_date, nick_of)
+    rows = _sightings(rng, fam, kids, n_children, records_per_child)
+    _add_errors(rng, rows, err, reference_date, nick_of)
+    rec_id = _record_ids(rows.source, id_prefix)
+    records = _records_table(rows, rec_id)
+    child_ids = np.array([f"C{i:07d}" for i in range(n_children)], dtype=object)
+    fam_ids = np.array([f"FAM{i:07d}" for i in range(fam.n)], dtype=object)
+    truth = pd.DataFrame(
+        {
+            "source": rows.source,
+            "record_id": rec_id,
+            "child_id": child_ids[rows.child],
+            "family_id": fam_ids[rows.fam],
+        }
+    )
+    children = pd.DataFrame(
+        {
+            "child_id": child_ids,
+            "family_id": fam_ids[kids.fam],
+            "origin": fam.origin[kids.fam],
+            "parent_sex": fam.parent_sex[kids.fam],
+            "moved": fam.moved[kids.fam],
+        }
+    )
+    return SyntheticLinkageData(records=records, truth=truth, children=children)
 
-    # --- families ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Families:
+    sizes: list[int]
+    n: int
+    origin: np.ndarray
+    parent_sex: np.ndarray
+    moved: np.ndarray
+    pc1: np.ndarray
+    pc2: np.ndarray
+    name_lists: dict[str, tuple[list[str], list[str], list[str]]]
+    parent_first: np.ndarray
+    parent_last: np.ndarray
+    child_last: np.ndarray
+    addr1: np.ndarray
+    addr2: np.ndarray
+
+
+def _families(rng: np.random.Generator, n_children: int) -> _Families:
+    """Families of one to three children: origin, parent, postcodes (a second for those who
+    moved), surnames and addresses."""
     sizes: list[int] = []
     while sum(sizes) < n_children:
         sizes.append(int(rng.choice([1, 2, 3], p=[0.55, 0.33, 0.12])))
@@ -179,35 +228,71 @@ def build_records(
         fam_parent_last[idx] = rng.choice(last, size=idx.size)
         other = rng.choice(last, size=idx.size)
         fam_child_last[idx] = np.where(rng.random(idx.size) < 0.85, fam_parent_last[idx], other)
-    streets = np.array(
-        [
-            "High Street",
-            "Church Road",
-            "Station Road",
-            "Park Lane",
-            "Mill Lane",
-            "Victoria Road",
-            "Green Lane",
-            "Manor Way",
-            "School Lane",
-            "Kings Drive",
-        ]
-    )
     fam_addr1 = np.array(
         [
             f"{n} {s}"
-            for n, s in zip(rng.integers(1, 200, n_fam), rng.choice(streets, n_fam), strict=True)
+            for n, s in zip(rng.integers(1, 200, n_fam), rng.choice(_STREETS, n_fam), strict=True)
         ]
     )
     fam_addr2 = np.array(
         [
             f"{n} {s}"
-            for n, s in zip(rng.integers(1, 200, n_fam), rng.choice(streets, n_fam), strict=True)
+            for n, s in zip(rng.integers(1, 200, n_fam), rng.choice(_STREETS, n_fam), strict=True)
         ]
     )
+    return _Families(
+        sizes,
+        n_fam,
+        fam_origin,
+        fam_parent_sex,
+        fam_moved,
+        fam_pc1,
+        fam_pc2,
+        name_lists,
+        fam_parent_first,
+        fam_parent_last,
+        fam_child_last,
+        fam_addr1,
+        fam_addr2,
+    )
 
-    # --- children -----------------------------------------------------------------------
-    child_fam = np.repeat(np.arange(n_fam), sizes)
+
+_STREETS = np.array(
+    [
+        "High Street",
+        "Church Road",
+        "Station Road",
+        "Park Lane",
+        "Mill Lane",
+        "Victoria Road",
+        "Green Lane",
+        "Manor Way",
+        "School Lane",
+        "Kings Drive",
+    ]
+)
+
+
+@dataclass(frozen=True)
+class _Children:
+    fam: np.ndarray
+    sex: np.ndarray
+    first: np.ndarray
+    dob: np.ndarray
+    nhs: np.ndarray
+
+
+def _children(
+    rng: np.random.Generator,
+    fam: _Families,
+    n_children: int,
+    reference_date: dt.date,
+    nick_of: dict[str, list[str]],
+) -> _Children:
+    """Children: sex, a first name unlike their siblings' (nicknames included), date of
+    birth (some twins), NHS number."""
+    sizes, name_lists, fam_origin = fam.sizes, fam.name_lists, fam.origin
+    child_fam = np.repeat(np.arange(fam.n), sizes)
     sex = np.where(rng.random(n_children) < 0.5, "female", "male")
     first = np.empty(n_children, dtype=object)
     days_back = rng.integers(0, 5 * 365, size=n_children)
@@ -230,28 +315,85 @@ def build_records(
             dob[start + 1] = dob[start]
         start += size
     nhs = np.array(_nhs_numbers(rng, n_children), dtype=object)
+    return _Children(child_fam, sex, first, dob, nhs)
 
-    # --- records (sightings) ------------------------------------------------------------
+
+@dataclass
+class _Rows:
+    """The sighting records' columns, before and after errors are added (mutable)."""
+
+    child: np.ndarray
+    fam: np.ndarray
+    source: np.ndarray
+    u: np.ndarray
+    first: np.ndarray
+    last: np.ndarray
+    dob: np.ndarray
+    sex: np.ndarray
+    nhs: np.ndarray
+    pc: np.ndarray
+    addr: np.ndarray
+    pf: np.ndarray
+    pl: np.ndarray
+
+
+def _sightings(
+    rng: np.random.Generator,
+    fam: _Families,
+    kids: _Children,
+    n_children: int,
+    records_per_child: float,
+) -> _Rows:
+    """Each child seen one or more times (Poisson), each sighting in a source, with the
+    family's details (the second address for half the sightings of a family that moved)."""
     k = 1 + rng.poisson(records_per_child - 1, size=n_children)
     rec_child = np.repeat(np.arange(n_children), k)
     n = rec_child.size
     src_names = list(SOURCES)
     rec_source = rng.choice(src_names, size=n, p=[SOURCES[s][2] for s in src_names])
-    rec_fam = child_fam[rec_child]
+    rec_fam = kids.fam[rec_child]
     u = rng.random((n, 12))
 
-    rows_first = first[rec_child].copy()
-    rows_last = fam_child_last[rec_fam].copy()
-    rows_dob = dob[rec_child].copy()
-    rows_sex = sex[rec_child].astype(object)
-    rows_nhs = nhs[rec_child].copy()
-    rows_pc = np.where(fam_moved[rec_fam] & (u[:, 0] < 0.5), fam_pc2[rec_fam], fam_pc1[rec_fam])
-    rows_addr = np.where(rows_pc == fam_pc2[rec_fam], fam_addr2[rec_fam], fam_addr1[rec_fam])
+    rows_first = kids.first[rec_child].copy()
+    rows_last = fam.child_last[rec_fam].copy()
+    rows_dob = kids.dob[rec_child].copy()
+    rows_sex = kids.sex[rec_child].astype(object)
+    rows_nhs = kids.nhs[rec_child].copy()
+    rows_pc = np.where(fam.moved[rec_fam] & (u[:, 0] < 0.5), fam.pc2[rec_fam], fam.pc1[rec_fam])
+    rows_addr = np.where(rows_pc == fam.pc2[rec_fam], fam.addr2[rec_fam], fam.addr1[rec_fam])
     rows_pc = rows_pc.astype(object)
-    rows_pf = fam_parent_first[rec_fam].copy()
-    rows_pl = fam_parent_last[rec_fam].copy()
+    rows_pf = fam.parent_first[rec_fam].copy()
+    rows_pl = fam.parent_last[rec_fam].copy()
+    return _Rows(
+        rec_child,
+        rec_fam,
+        rec_source,
+        u,
+        rows_first,
+        rows_last,
+        rows_dob,
+        rows_sex,
+        rows_nhs,
+        rows_pc,
+        rows_addr,
+        rows_pf,
+        rows_pl,
+    )
 
-    nhs_p = np.array([SOURCES[s][3] for s in rec_source])
+
+def _add_errors(
+    rng: np.random.Generator,
+    rows: _Rows,
+    err: ErrorRates,
+    reference_date: dt.date,
+    nick_of: dict[str, list[str]],
+) -> None:
+    """Recording errors at the rates of ``err``: typos, nicknames, swapped day and month,
+    missing NHS numbers, postcodes and parents, unknown sex."""
+    u = rows.u
+    rows_first, rows_last, rows_dob, rows_nhs = rows.first, rows.last, rows.dob, rows.nhs
+    rows_pc, rows_pf, rows_pl, rows_sex = rows.pc, rows.pf, rows.pl, rows.sex
+    nhs_p = np.array([SOURCES[s][3] for s in rows.source])
     rows_nhs[u[:, 1] >= nhs_p] = None
     for i in np.flatnonzero(u[:, 2] < err.first_name_typo):
         rows_first[i] = _typo(rng, rows_first[i])
@@ -286,17 +428,26 @@ def build_records(
             rows_pf[i] = str(rng.choice(options))
     rows_sex[u[:, 11] < err.sex_unknown] = "unknown"
 
-    # record ids: unique within source
-    rec_id = np.empty(n, dtype=object)
-    for s in src_names:
+
+def _record_ids(rec_source: np.ndarray, id_prefix: str) -> np.ndarray:
+    """Record ids, unique within source."""
+    rec_id = np.empty(rec_source.size, dtype=object)
+    for s in SOURCES:
         idx = np.flatnonzero(rec_source == s)
         rec_id[idx] = [f"{id_prefix}{s[:2].upper()}{j:07d}" for j in range(idx.size)]
+    return rec_id
+
+
+def _records_table(rows: _Rows, rec_id: np.ndarray) -> pa.Table:
+    """The sightings as a ``records`` table (the store's columns and types)."""
+    rec_source = rows.source
+    n = rec_source.size
 
     def match(col: np.ndarray) -> list[str | None]:
         return [fold(v) if v else None for v in col]
 
-    nhs_valid = [is_valid_nhs(v) if v else None for v in rows_nhs]
-    pc_list = list(rows_pc)
+    nhs_valid = [is_valid_nhs(v) if v else None for v in rows.nhs]
+    pc_list = list(rows.pc)
     data = {
         "source": rec_source.astype(object),
         "role": [SOURCES[s][0] for s in rec_source],
@@ -304,14 +455,14 @@ def build_records(
         "record_id": rec_id,
         "row_number": np.arange(1, n + 1),
         "batch_id": ["synthetic"] * n,
-        "nhs_number": rows_nhs,
+        "nhs_number": rows.nhs,
         "nhs_number_valid": nhs_valid,
-        "first_name": rows_first,
-        "last_name": rows_last,
-        "first_name_match": match(rows_first),
-        "last_name_match": match(rows_last),
-        "date_of_birth": rows_dob,
-        "sex": rows_sex,
+        "first_name": rows.first,
+        "last_name": rows.last,
+        "first_name_match": match(rows.first),
+        "last_name_match": match(rows.last),
+        "date_of_birth": rows.dob,
+        "sex": rows.sex,
         "postcode": pc_list,
         "postcode_valid": [None if p is None else True for p in pc_list],
         "postcode_sector": [p[:-2] if p else None for p in pc_list],
@@ -319,11 +470,11 @@ def build_records(
         "area_code": [None] * n,
         "latitude": [None] * n,
         "longitude": [None] * n,
-        "address": rows_addr.astype(object),
-        "parent_first_name": rows_pf,
-        "parent_last_name": rows_pl,
-        "parent_first_name_match": match(rows_pf),
-        "parent_last_name_match": match(rows_pl),
+        "address": rows.addr.astype(object),
+        "parent_first_name": rows.pf,
+        "parent_last_name": rows.pl,
+        "parent_first_name_match": match(rows.pf),
+        "parent_last_name_match": match(rows.pl),
         "mother_country_of_birth": [None] * n,
         "main_language": [None] * n,
         "ethnicity": [None] * n,
@@ -346,24 +497,4 @@ def build_records(
         "interpreter_needed": pa.bool_(),
     }
     arrays = [pa.array(data[c], type=types.get(c, pa.string())) for c in RECORDS_COLUMNS]
-    records = pa.Table.from_arrays(arrays, names=list(RECORDS_COLUMNS))
-    child_ids = np.array([f"C{i:07d}" for i in range(n_children)], dtype=object)
-    fam_ids = np.array([f"FAM{i:07d}" for i in range(n_fam)], dtype=object)
-    truth = pd.DataFrame(
-        {
-            "source": rec_source,
-            "record_id": rec_id,
-            "child_id": child_ids[rec_child],
-            "family_id": fam_ids[rec_fam],
-        }
-    )
-    children = pd.DataFrame(
-        {
-            "child_id": child_ids,
-            "family_id": fam_ids[child_fam],
-            "origin": fam_origin[child_fam],
-            "parent_sex": fam_parent_sex[child_fam],
-            "moved": fam_moved[child_fam],
-        }
-    )
-    return SyntheticLinkageData(records=records, truth=truth, children=children)
+    return pa.Table.from_arrays(arrays, names=list(RECORDS_COLUMNS))

@@ -150,6 +150,34 @@ def build_children(
     ``sites_xy``: site_id, x, y and ``area_xy``: area_code, x, y in a projected CRS (metres);
     ``to_xy``: a callable (lon, lat) -> (x, y) into that CRS for record centroids.
     """
+    r, unlinked = _prioritised(records, links)
+    g = r.groupby("person_id", sort=True)
+    out = pd.DataFrame(index=pd.Index(sorted(r["person_id"].unique()), name="person_id"))
+    out["n_records"] = g.size()
+    if "family_id" in r:
+        out["family_id"] = _mode(r, "family_id")
+    else:
+        out["family_id"] = None
+    _describe(out, r, params)
+    out["known"] = g["_universal"].any()
+    child_sites = _service_use(out, r, params)
+
+    dep = deprivation if deprivation is not None else pd.DataFrame(columns=["area_code"])
+    for c in ("imd_decile", "imd_quintile", "idaci_decile", "idaci_quintile"):
+        lookup = dep.set_index("area_code")[c] if c in dep else pd.Series(dtype="Int64")
+        out[c] = out["area_code"].map(lookup).astype("Int64")
+
+    out["nearest_site"], out["nearest_site_distance_m"] = _nearest_sites(
+        out, sites_xy, area_xy, to_xy
+    )
+    children = out.reset_index()[list(CHILD_COLUMNS)]
+    children["date_of_birth"] = children["date_of_birth"].dt.date  # a DATE in the store
+    return ChildTables(children=children, child_sites=child_sites, unlinked_records=unlinked)
+
+
+def _prioritised(records: pd.DataFrame, links: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """The linked records in priority order (universal first, then most recent, then a
+    stable id order; ``_prio`` numbers them), and how many records were not linked."""
     link_cols = ["source", "record_id", "person_id"] + (
         ["family_id"] if "family_id" in links else []
     )
@@ -168,15 +196,12 @@ def build_children(
         kind="mergesort",
     )
     r["_prio"] = np.arange(len(r))
+    return r, unlinked
 
-    g = r.groupby("person_id", sort=True)
-    out = pd.DataFrame(index=pd.Index(sorted(r["person_id"].unique()), name="person_id"))
-    out["n_records"] = g.size()
-    if "family_id" in r:
-        out["family_id"] = _mode(r, "family_id")
-    else:
-        out["family_id"] = None
 
+def _describe(out: pd.DataFrame, r: pd.DataFrame, params: ChildParameters) -> None:
+    """Each child's date of birth (the most often recorded), age, sex, home area (from the
+    first record in priority order with one) and groups (the most often recorded)."""
     dob = r.groupby(["person_id", "date_of_birth"]).size().reset_index(name="n")
     dob = dob.sort_values(["person_id", "n", "date_of_birth"], ascending=[True, False, True])
     out["date_of_birth"] = dob.drop_duplicates("person_id").set_index("person_id")["date_of_birth"]
@@ -209,9 +234,11 @@ def build_children(
     out["mother_region_of_birth"] = region_of_birth(out["mother_country_of_birth"])
     out["interpreter_needed"] = _any_true(r, "interpreter_needed").reindex(out.index)
 
-    out["known"] = g["_universal"].any()
 
-    # Registrations and attendances, per site (long), then rolled up to the child.
+def _service_use(out: pd.DataFrame, r: pd.DataFrame, params: ChildParameters) -> pd.DataFrame:
+    """Registrations and attendances, per site (long: the returned child_sites), then
+    rolled up to the child (``out``: registered, attendances, engaged, site lists)."""
+    ref = pd.Timestamp(params.reference_date)
     reg = r[r["role"] == "registrations"]
     out["registered"] = out.index.isin(reg["person_id"].unique())
     start, end = pd.Timestamp(params.window_start), ref
@@ -242,18 +269,7 @@ def build_children(
 
     out["registered_sites"] = site_lists(child_sites["registered"])
     out["engaged_sites"] = site_lists(child_sites["engaged"])
-
-    dep = deprivation if deprivation is not None else pd.DataFrame(columns=["area_code"])
-    for c in ("imd_decile", "imd_quintile", "idaci_decile", "idaci_quintile"):
-        lookup = dep.set_index("area_code")[c] if c in dep else pd.Series(dtype="Int64")
-        out[c] = out["area_code"].map(lookup).astype("Int64")
-
-    out["nearest_site"], out["nearest_site_distance_m"] = _nearest_sites(
-        out, sites_xy, area_xy, to_xy
-    )
-    children = out.reset_index()[list(CHILD_COLUMNS)]
-    children["date_of_birth"] = children["date_of_birth"].dt.date  # a DATE in the store
-    return ChildTables(children=children, child_sites=child_sites, unlinked_records=unlinked)
+    return child_sites
 
 
 def _nearest_sites(

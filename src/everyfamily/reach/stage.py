@@ -22,6 +22,7 @@ Nothing person-level goes to the console or run.json: only counts.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -50,6 +51,7 @@ from everyfamily.reach.measure import (
 )
 from everyfamily.reach.statistics import Dispersion
 from everyfamily.spreadsheet_safe import neutralise_table
+from everyfamily.stage import ReportSection, Stage
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -118,19 +120,30 @@ def _borough(project: Project, hierarchy: pd.DataFrame) -> tuple[str, str]:
 
 
 def reach_stage(ctx: RunContext) -> None:
-    """Build ``children`` and ``reach`` and write their files (see module docstring)."""
-    from pyproj import Transformer
-
-    from everyfamily.population.geography import load_hierarchy, load_small_areas
-
-    p = ctx.project
-    eng = p.engagement
+    """Build ``children`` and ``reach`` and write their files (see module docstring): load
+    the linked records and the geography, measure (pure), release, write."""
     if not ctx.engine.has_table("records"):
         raise DataError("the store has no 'records' table", hint="run the ingest stage first")
     if not ctx.engine.has_table("links"):
         ctx.echo("  reach skipped: the store has no 'links' table (run linkage first)")
         ctx.metadata["reach"] = {"skipped": "no links table"}
         return
+    records, links, quality = _load_linked(ctx)
+    places = _load_places(ctx)
+    m = measure(ctx.project, places, records, links, quality)
+    registry = None
+    if ctx.engine.has_table("release_registry"):
+        registry = ctx.engine.query("SELECT * FROM release_registry").to_pandas()
+    rel = release(ctx.project, m, registry)
+    children = analysis_children(rel.children)
+    not_reached = _write(ctx, places, m, rel, children)
+    headline = _headline(ctx.project, places, m, rel, children, not_reached)
+    ctx.metadata["reach"] = headline  # released counts only (headline_figures)
+    ctx.echo(_summary(headline))
+
+
+def _load_linked(ctx: RunContext) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
+    """The records, their links and, when linkage estimated it, the quality by group."""
     have = set(ctx.engine.columns("records"))
     select = ", ".join(f'"{c}"' if c in have else f'NULL AS "{c}"' for c in RECORD_FIELDS)
     records = ctx.engine.query(f"SELECT {select} FROM records").to_pandas()
@@ -153,7 +166,31 @@ def reach_stage(ctx: RunContext) -> None:
                 "  linkage_quality_by_group lacks dimension/group_value/recall/precision: "
                 "linkage shifts left empty"
             )
+    return records, links, quality
 
+
+@dataclass(frozen=True)
+class Places:
+    """The project's geography and sites, projected: small areas (and their centroids),
+    the hierarchy, the sites, the ONS population in the age range and deprivation."""
+
+    small: Any  # GeoDataFrame of the small areas (EPSG:4326)
+    hierarchy: pd.DataFrame
+    to_xy: Any
+    area_xy: pd.DataFrame
+    sites: pd.DataFrame
+    sites_xy: pd.DataFrame
+    ons: pd.DataFrame
+    deprivation: Any
+
+
+def _load_places(ctx: RunContext) -> Places:
+    from pyproj import Transformer
+
+    from everyfamily.population.geography import load_hierarchy, load_small_areas
+
+    p = ctx.project
+    eng = p.engagement
     small = load_small_areas(p)
     hierarchy = load_hierarchy(p)
     crs = p.geography.projected_crs
@@ -178,7 +215,32 @@ def reach_stage(ctx: RunContext) -> None:
     pop = _population_at_reference_date(ctx, small["area_code"])
     ons = pop[(pop["age"] >= eng.min_age_years) & (pop["age"] <= eng.max_age_years)]
     deprivation = load_deprivation(p.deprivation)
+    return Places(small, hierarchy, to_xy, area_xy, sites, sites_xy, ons, deprivation)
 
+
+@dataclass(frozen=True)
+class Measured:
+    """What :func:`measure` returns: the children (and their sites), the reach areas, the
+    area membership, the exact reach table and its over-dispersion by funnel family."""
+
+    tables: Any  # reach.children.ChildTables
+    children: pd.DataFrame
+    reach_areas: pd.DataFrame
+    membership: pd.DataFrame
+    reach: pd.DataFrame
+    dispersion: pd.DataFrame
+    borough: tuple[str, str]
+
+
+def measure(
+    p: Project,
+    places: Places,
+    records: pd.DataFrame,
+    links: pd.DataFrame,
+    quality: pd.DataFrame | None,
+) -> Measured:
+    """Pure: the children, reach areas, membership, reach table and funnel dispersion."""
+    eng = p.engagement
     params = ChildParameters(
         reference_date=p.project.reference_date,
         min_attendances=eng.min_attendances,
@@ -190,18 +252,18 @@ def reach_stage(ctx: RunContext) -> None:
         records,
         links,
         params,
-        deprivation=deprivation,
-        sites_xy=sites_xy,
-        area_xy=area_xy,
-        to_xy=to_xy,
+        deprivation=places.deprivation,
+        sites_xy=places.sites_xy,
+        area_xy=places.area_xy,
+        to_xy=places.to_xy,
     )
     children = tables.children
 
-    reach_areas = assign_reach_areas(area_xy, sites, sites_xy)
-    b_code, b_name = _borough(p, hierarchy)
+    reach_areas = assign_reach_areas(places.area_xy, places.sites, places.sites_xy)
+    b_code, b_name = _borough(p, places.hierarchy)
     membership = membership_table(
-        small[["area_code", "area_name"]],
-        hierarchy,
+        places.small[["area_code", "area_name"]],
+        places.hierarchy,
         small_area_level=p.geography.small_area_level,
         borough_code=b_code,
         borough_name=b_name,
@@ -212,8 +274,8 @@ def reach_stage(ctx: RunContext) -> None:
             children=children,
             child_sites=tables.child_sites,
             membership=membership,
-            ons=ons,
-            sites=tuple(sites["site_id"].astype(str)),
+            ons=places.ons,
+            sites=tuple(places.sites["site_id"].astype(str)),
             small_area_level=p.geography.small_area_level,
             linkage_quality=quality,
         )
@@ -224,26 +286,38 @@ def reach_stage(ctx: RunContext) -> None:
         reach["registered"].to_numpy(dtype="float64"),
         reach["denominator"].to_numpy(dtype="float64"),
     )
+    return Measured(tables, children, reach_areas, membership, reach, dispersion, (b_code, b_name))
 
-    # --- disclosure control: reach.csv / reach.gpkg are released outputs ----------------
-    # The exact table stays in the store only (table ``reach``, for analysts with the store);
-    # everything written to the output folder passes privacy.release.release_reach, and
-    # cells suppressed by earlier runs into this folder stay suppressed (release_registry).
-    from everyfamily.privacy.release import release_reach, suppressed_cells
 
-    registry = None
-    if ctx.engine.has_table("release_registry"):
-        registry = ctx.engine.query("SELECT * FROM release_registry").to_pandas()
+@dataclass(frozen=True)
+class Released:
+    """The reach table as released, the children with their record keys, the cell keys
+    and the registry of suppressed cells to keep."""
+
+    released: pd.DataFrame
+    children: pd.DataFrame
+    cell_keys: pd.DataFrame
+    registry: pd.DataFrame
+
+
+def release(p: Project, m: Measured, registry: pd.DataFrame | None) -> Released:
+    """Pure: disclosure control of the reach table (privacy.release.release_reach).
+
+    reach.csv / reach.gpkg are released outputs: the exact table stays in the store only
+    (table ``reach``, for analysts with the store); everything written to the output folder
+    passes privacy.release.release_reach, and cells suppressed by earlier runs into this
+    folder stay suppressed (``registry``: the store's release_registry)."""
     # cell keys (privacy.cellkey): one record key per child, kept in the children table
     from everyfamily.privacy.cellkey import child_record_keys, reach_cell_keys
+    from everyfamily.privacy.release import release_reach, suppressed_cells
 
-    children = children.assign(record_key=child_record_keys(children["person_id"]))
+    children = m.children.assign(record_key=child_record_keys(m.children["person_id"]))
     cell_keys = reach_cell_keys(
-        children, tables.child_sites, membership, p.geography.small_area_level
+        children, m.tables.child_sites, m.membership, p.geography.small_area_level
     )
     released = release_reach(
-        reach,
-        membership,
+        m.reach,
+        m.membership,
         p.privacy,
         small_area_level=p.geography.small_area_level,
         previously_suppressed=registry,
@@ -252,22 +326,31 @@ def reach_stage(ctx: RunContext) -> None:
     new_registry = suppressed_cells(released)
     if registry is not None and not registry.empty:
         new_registry = pd.concat([registry.astype(str), new_registry]).drop_duplicates()
+    return Released(released, children, cell_keys, new_registry)
 
-    # --- write -------------------------------------------------------------------------
-    # The analysis copy of the children holds month and year of birth only (issue 7):
-    # the exact date stays in the identifiable ``records`` table, where linkage needs it.
-    # Named for what it holds, so no reader of the analysis store takes it for a full date.
+
+def analysis_children(children: pd.DataFrame) -> pd.DataFrame:
+    """The analysis copy of the children holds month and year of birth only (issue 7):
+    the exact date stays in the identifiable ``records`` table, where linkage needs it.
+    Named for what it holds, so no reader of the analysis store takes it for a full date."""
     month = pd.to_datetime(children["date_of_birth"]).dt.to_period("M").dt.to_timestamp()
-    children = children.drop(columns="date_of_birth").assign(
+    return children.drop(columns="date_of_birth").assign(
         month_of_birth=pd.Series(month, index=children.index).dt.date
     )
-    reach_arrow = pa.Table.from_pandas(reach, preserve_index=False)
-    released_arrow = pa.Table.from_pandas(released, preserve_index=False)
+
+
+def _write(
+    ctx: RunContext, places: Places, m: Measured, rel: Released, children: pd.DataFrame
+) -> pd.DataFrame:
+    """The store tables, reach.csv and reach.gpkg; returns the outreach list written."""
+    small, membership = places.small, m.membership
+    reach_arrow = pa.Table.from_pandas(m.reach, preserve_index=False)
+    released_arrow = pa.Table.from_pandas(rel.released, preserve_index=False)
     with ctx.engine.transaction():
         ctx.engine.write_table("children", pa.Table.from_pandas(children, preserve_index=False))
         ctx.engine.write_table(
             "reach_areas",
-            pa.Table.from_pandas(reach_areas.reset_index(drop=True), preserve_index=False),
+            pa.Table.from_pandas(m.reach_areas.reset_index(drop=True), preserve_index=False),
         )
         ctx.engine.write_table(
             "area_membership",
@@ -278,48 +361,59 @@ def reach_stage(ctx: RunContext) -> None:
         )
         ctx.engine.write_table("reach", reach_arrow)
         ctx.engine.write_table(
-            "reach_dispersion", pa.Table.from_pandas(dispersion, preserve_index=False)
+            "reach_dispersion", pa.Table.from_pandas(m.dispersion, preserve_index=False)
         )
         ctx.engine.write_table("reach_released", released_arrow)
         ctx.engine.write_table(
-            "reach_cell_keys", pa.Table.from_pandas(cell_keys, preserve_index=False)
+            "reach_cell_keys", pa.Table.from_pandas(rel.cell_keys, preserve_index=False)
         )
         ctx.engine.write_table(
             "release_registry",
-            pa.Table.from_pandas(new_registry.reset_index(drop=True), preserve_index=False),
+            pa.Table.from_pandas(rel.registry.reset_index(drop=True), preserve_index=False),
         )
     ctx.out_dir.mkdir(parents=True, exist_ok=True)
     # arrow: ~20x faster than pandas
     pa_csv.write_csv(neutralise_table(released_arrow), ctx.out_dir / "reach.csv")
-    _write_gpkg(released, membership, small, ctx.out_dir / "reach.gpkg")
+    _write_gpkg(rel.released, membership, small, ctx.out_dir / "reach.gpkg")
     not_reached = not_reached_list(children, small[["area_code", "area_name"]])
     # Pseudonymised, in the analysis store; names are joined only when an outreach worker
     # opens the list (everyfamily.privacy.reidentify).
     ctx.engine.write_table(
         NOT_REACHED_TABLE, pa.Table.from_pandas(not_reached, preserve_index=False)
     )
+    return not_reached
 
+
+def _headline(
+    p: Project,
+    places: Places,
+    m: Measured,
+    rel: Released,
+    children: pd.DataFrame,
+    not_reached: pd.DataFrame,
+) -> dict[str, Any]:
+    """run.json's ``reach``: released counts only (headline_figures)."""
     from everyfamily.privacy.release import ReleaseRules
 
+    sites = places.sites
     rules = ReleaseRules.from_settings(p.privacy)
-    headline = headline_figures(released, children, b_code, p.privacy)
+    headline = headline_figures(rel.released, children, m.borough[0], p.privacy)
     headline.update(
         {
-            "unlinked_records": rules.count(tables.unlinked_records),
+            "unlinked_records": rules.count(m.tables.unlinked_records),
             "not_reached_listed": rules.count(len(not_reached)),
-            "levels": sorted(set(membership["level"])),
+            "levels": sorted(set(m.membership["level"])),
             "sites": len(sites),
-            "reach_rows": len(reach),
+            "reach_rows": len(m.reach),
             "reach_areas_from": "sites file"
             if sites["reach_areas"].notna().any()
             else "nearest site",
             "population_vintage": p.population.vintage,
             "gpkg_crs": "EPSG:4326",
-            "funnel": funnel_summary(dispersion, p.geography.small_area_level),
+            "funnel": funnel_summary(m.dispersion, p.geography.small_area_level),
         }
     )
-    ctx.metadata["reach"] = headline  # released counts only (headline_figures)
-    ctx.echo(_summary(headline))
+    return headline
 
 
 def funnel_summary(dispersion: pd.DataFrame, small_area_level: str) -> dict[str, Any]:
@@ -513,3 +607,29 @@ def _population_at_reference_date(ctx: RunContext, small_areas: pd.Series) -> pd
     if projection.shift_years:
         ctx.echo(f"  population: {projection.describe()}")
     return pop
+
+
+#: The measure stage, declared once (everyfamily.stage).
+STAGE = Stage(
+    name="measure",
+    zone="analysis",
+    order=30,
+    run=reach_stage,
+    reads=("records", "links", "linkage_quality_by_group", "release_registry"),
+    writes=(
+        "children",
+        "reach_areas",
+        "area_membership",
+        "reach",
+        "reach_dispersion",
+        "reach_released",
+        "reach_cell_keys",
+        "release_registry",
+        NOT_REACHED_TABLE,
+    ),
+    sections=(
+        ReportSection("figures", "Headline figures", 10, template="figures"),
+        ReportSection("map", "Registered reach by small area", 20, template="map"),
+        ReportSection("funnel", "Funnel plot", 30, template="funnel"),
+    ),
+)

@@ -56,6 +56,10 @@ class ReportInputs:
     warnings: Sequence[Mapping[str, str]] = ()  # run.json "warnings": {stage, code, message}
     funnel: Mapping[str, Any] | None = None  # run.json "reach.funnel" (over-dispersion used)
     release_max_error: int = 0  # privacy.release.ReleaseRules.max_error of the release
+    #: the sections to draw, in order (everyfamily.stage.report_sections(); empty: every
+    #: declared stage's), and the lines a stage without a section template left for it
+    sections: Sequence[Any] = ()
+    section_notes: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
 
 def released_count(n: float | None, inputs: ReportInputs) -> str:
@@ -464,4 +468,21 @@ def render_report(inputs: ReportInputs) -> str:
     # The SVG is built here from escaped strings, so it is marked safe for the template.
     context["map_svg"] = Markup(context["map_svg"])  # noqa: S704 - every text in it is escaped
     context["funnel_svg"] = Markup(context["funnel_svg"])  # noqa: S704 - escaped in svg.py
+    context["sections"] = _sections(inputs)
     return _environment().get_template("report.html.j2").render(**context)
+
+
+def _sections(inputs: ReportInputs) -> list[dict[str, Any]]:
+    """The sections in the order the stages declare them (everyfamily.stage.ReportSection),
+    each with the template that draws it: its own, or the generic heading and notes."""
+    from everyfamily.stage import report_sections
+
+    return [
+        {
+            "key": s.key,
+            "title": s.title,
+            "template": f"sections/{s.template or '_generic'}.html.j2",
+            "notes": [str(x) for x in inputs.section_notes.get(s.key, ())],
+        }
+        for s in (inputs.sections or report_sections())
+    ]

@@ -1,21 +1,23 @@
 """The report stage: write ``report.html``, one self-contained file for planning workshops.
 
-The I/O edge of report/: reads the reach table, findings.json (or computes the findings when
-the find stage has not run), the small-area boundaries, the sites file, quarantine reason
-counts and the run metadata, then renders :func:`everyfamily.report.build.render_report`.
+The I/O edge of report/: reads the reach table, the store's ``findings`` table (or computes
+the findings when the find stage has not run), the small-area boundaries, the sites file,
+quarantine reason counts and the run metadata, then renders
+:func:`everyfamily.report.build.render_report`. Its sections, and their order, are the ones
+the stages declare (``everyfamily.stage.ReportSection``).
 It reads no person-level table, and only the released reach table (``reach_released``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from everyfamily.errors import DataError, EveryfamilyError
 from everyfamily.report.build import ReportInputs, render_report
+from everyfamily.stage import ReportSection, Stage, discover, report_sections
 
 if TYPE_CHECKING:
     from everyfamily.pipeline import RunContext
@@ -38,11 +40,13 @@ def quarantine_reason_counts(ctx: RunContext) -> dict[str, int]:
 
 
 def _findings(ctx: RunContext, reach: pd.DataFrame) -> dict[str, Any]:
-    path = ctx.out_dir / "findings.json"
-    if path.is_file():
-        loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        return loaded
-    from everyfamily.findings.stage import run_findings, settings_for
+    """The find stage's findings, from its store table (declared in ``STAGE.reads``); when
+    the find stage has not run, the findings of the released reach table, computed here."""
+    from everyfamily.findings.stage import read_findings_document, run_findings, settings_for
+
+    stored = read_findings_document(ctx)
+    if stored is not None:
+        return stored
 
     _f, doc = run_findings(reach, settings=settings_for(ctx.project))
     return doc
@@ -116,7 +120,22 @@ def report_inputs(ctx: RunContext) -> ReportInputs:
         warnings=tuple(ctx.metadata.get("warnings") or ()),
         funnel=(ctx.metadata.get("reach") or {}).get("funnel"),
         release_max_error=_release_max_error(p.privacy),
+        sections=report_sections(),
+        section_notes=_section_notes(ctx),
     )
+
+
+def _section_notes(ctx: RunContext) -> dict[str, list[str]]:
+    """Lines a stage without a section template left for its section: run.json
+    ``<stage>.report`` (released text, written by the stage)."""
+    out: dict[str, list[str]] = {}
+    for st in discover():
+        record = ctx.metadata.get(st.name)
+        lines = record.get("report") if isinstance(record, dict) else None
+        if isinstance(lines, list | tuple):
+            for section in st.sections:
+                out[section.key] = [str(x) for x in lines]
+    return out
 
 
 def _release_max_error(privacy: Any) -> int:
@@ -133,3 +152,25 @@ def report_stage(ctx: RunContext) -> None:
     path.write_text(html, encoding="utf-8")
     ctx.metadata["report"] = {"file": REPORT_FILE, "bytes": len(html.encode("utf-8"))}
     ctx.echo(f"  report written: {REPORT_FILE}")
+
+
+#: The report stage, declared once (everyfamily.stage): it draws every stage's section.
+STAGE = Stage(
+    name="report",
+    zone="analysis",
+    order=70,
+    run=report_stage,
+    reads=(
+        "reach",
+        "reach_released",
+        "findings",
+        "quarantine",
+        "access_areas",
+        "access_bands",
+        "access_barriers",
+    ),
+    sections=(
+        ReportSection("warnings", "Read this first: warnings from this run", 0, "warnings"),
+        ReportSection("methods", "Methods", 80, template="methods"),
+    ),
+)

@@ -158,7 +158,7 @@ def _shapes(out_dir: Path) -> tuple[dict[str, AreaShapes], list[str]]:
 
     out: dict[str, AreaShapes] = {}
     for level, _kind in pyogrio.list_layers(path):
-        if str(level).startswith(OVERLAY_PREFIX):
+        if is_overlay(str(level)):
             continue  # map overlays (access layers), not area levels: see _overlays
         frame = gpd.read_file(path, layer=str(level), columns=["area_code", "area_name"])
         frame = frame.drop_duplicates("area_code").to_crs("EPSG:4326")
@@ -201,6 +201,14 @@ OVERLAY_COLUMNS = frozenset(
 )
 
 
+def is_overlay(layer: str) -> bool:
+    """A reach.gpkg layer that is a map overlay (an ``access_`` layer, or one a stage
+    declares: everyfamily.stage.MapOverlay), not an area level."""
+    from everyfamily.stage import map_overlays
+
+    return layer.startswith(OVERLAY_PREFIX) or layer in {o.key for o in map_overlays()}
+
+
 def _overlays(out_dir: Path) -> dict[str, bytes]:
     """Overlay layers of reach.gpkg as GeoJSON (EPSG:4326), by layer name."""
     path = out_dir / GPKG_FILE
@@ -211,7 +219,7 @@ def _overlays(out_dir: Path) -> dict[str, bytes]:
 
     out: dict[str, bytes] = {}
     for name, _kind in pyogrio.list_layers(path):
-        if not str(name).startswith(OVERLAY_PREFIX):
+        if not is_overlay(str(name)):
             continue
         frame = gpd.read_file(path, layer=str(name)).to_crs("EPSG:4326")
         frame = frame[[c for c in frame.columns if c in OVERLAY_COLUMNS] + ["geometry"]]

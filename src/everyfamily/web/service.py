@@ -31,6 +31,7 @@ import pandas as pd
 from everyfamily.privacy.release import WITHHELD_REASON_COLUMN, withheld_text
 from everyfamily.report.svg import NO_DATA, PALETTE, class_breaks, classify
 from everyfamily.schema import QUALITY_FLAGS, QUARANTINE_REASONS
+from everyfamily.stage import map_overlays
 from everyfamily.web import charts
 from everyfamily.web.labels import (
     BANDS,
@@ -65,13 +66,8 @@ OUTREACH_PAGE_SIZE = 100
 RECORDS_PAGE_SIZE = 200
 #: Most results (e.g. serialised API answers) the dashboard remembers.
 MEMO_SIZE = 2048
-#: Labels of the map overlays the access stage writes (reach.gpkg layers access_*).
-OVERLAY_LABELS: dict[str, str] = {
-    "access_time_bands": "Walking time to the nearest centre (band)",
-    "access_barriers": "Roads and railways with few crossings (barriers)",
-    "access_cut_off": "Areas cut off by a barrier",
-    "communities_emerging": "Emerging communities (areas)",
-}
+#: Labels of the map overlays, from the stages' declarations (everyfamily.stage.MapOverlay).
+OVERLAY_LABELS: dict[str, str] = {o.key: o.label for o in map_overlays()}
 
 
 #: Re-identification, handed to the outreach list only for a user allowed it:

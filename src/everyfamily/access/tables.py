@@ -1,0 +1,246 @@
+"""The access stage's tables and map layers, from each child's measured access (pure apart
+from :func:`write_layers`, which writes the GeoPackage layers).
+
+Moved out of access/stage.py unchanged (issue 19: stages split into load, compute, write);
+``access.stage`` re-exports every name.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from everyfamily.access import barriers as br
+from everyfamily.access import measures as ms
+from everyfamily.findings.stats import wilson_interval
+from everyfamily.findings.text import released, released_cells, released_pair
+from everyfamily.privacy.disclosure import released_rate
+
+if TYPE_CHECKING:
+    from everyfamily.findings.model import FindingsSettings
+
+
+def _most_common(values: pd.Series) -> Any:
+    """The most common value (ties: the first in sort order); None when all are missing."""
+    v = values.dropna()
+    return v.mode().iloc[0] if len(v) else None
+
+
+def area_table(
+    kids: pd.DataFrame, names: pd.DataFrame, limits: list[float], note: str | None
+) -> pd.DataFrame:
+    """Per small area: children, registered, walking figures, 2SFCA, expected and residual.
+
+    Residual z = (O - E) / sqrt(sum p(1 - p)) with E the model's expected registrations
+    (access, deprivation, age, group): strongly negative where reach is lower than access
+    and who lives there explain."""
+    g = kids.groupby("area_code")
+    out = pd.DataFrame(
+        {
+            "children": g.size(),
+            "registered": g["registered"].sum().astype("int64"),
+            "median_walk_m": g["walk_m"].median(),
+            "median_walk_min": g["walk_min"].median(),
+            "median_detour_ratio": g["detour_ratio"].median(),
+            "nearest_site_walk": g["nearest_site_walk"].agg(_most_common),
+            "access_2sfca_per_1000": g["access_2sfca_per_1000"].mean(),
+            "expected": g["expected_full"].sum(),
+            "_var": g["expected_full"].agg(lambda s: float((s * (1 - s)).sum())),
+        }
+    ).reset_index()
+    out["registered_rate"] = out["registered"] / out["children"]
+    out["expected_rate"] = out["expected"] / out["children"]
+    out["residual_z"] = np.where(
+        out["_var"] > 0, (out["registered"] - out["expected"]) / np.sqrt(out["_var"]), np.nan
+    )
+    out["walk_band"] = ms.time_band(out["median_walk_min"], limits)
+    out = names.assign(area_code=names["area_code"].astype(str)).merge(
+        out, on="area_code", how="inner"
+    )
+    out["approximate_network"] = note is not None
+    return out.drop(columns=["_var"]).sort_values("area_code").reset_index(drop=True)
+
+
+def released_areas(areas: pd.DataFrame, settings: FindingsSettings) -> pd.DataFrame:
+    """The per-area access table as it may be released (the reach.gpkg layer): children
+    and registered released (suppression, the complement rule, rounding; withheld where the
+    released reach table suppresses the area's cell), expected registrations released as a
+    count, rates computed from those released counts; the residual z (a fine function of
+    the exact counts) is left out. Walking distances, times, bands and 2SFCA scores are
+    about places, not counts of children, and stay as they are."""
+    level = settings.small_area_level
+    rows = []
+    for code, x, n, e in zip(
+        areas["area_code"].astype(str),
+        areas["registered"],
+        areas["children"],
+        areas["expected"],
+        strict=True,
+    ):
+        cell = [(level, code, "all", "all", "any")]
+        rx, rn = released_cells(float(x), float(n), settings, cell, "registered")
+        re_ = released(float(e), settings) if np.isfinite(e) else None
+        rows.append((rn, rx, released_rate(rx, rn), re_, released_rate(re_, rn)))
+    shown = pd.DataFrame(
+        rows,
+        columns=["children", "registered", "registered_rate", "expected", "expected_rate"],
+        index=areas.index,
+    )
+    out = areas.drop(columns=["residual_z"]).copy()
+    for col in ("children", "registered", "expected"):
+        out[col] = shown[col].astype("Int64")
+    for col in ("registered_rate", "expected_rate"):
+        out[col] = shown[col].astype("float64")
+    return out
+
+
+def band_table(
+    kids: pd.DataFrame,
+    limits: list[float],
+    note: str | None,
+    *,
+    driving: bool,
+    settings: FindingsSettings | None = None,
+) -> pd.DataFrame:
+    """Reach by travel-time band: children, known, registered, engaged, rates with Wilson
+    95% intervals; one block per mode (walk, and drive when on), every band listed.
+
+    Exact counts (this is a restricted store table), and the counts as they may be released
+    (``children_shown``, ``registered_shown``, ``engaged_shown``: suppression, the
+    complement rule, rounding, per ``settings``), from which the report computes every rate
+    it shows."""
+    from everyfamily.findings.model import FindingsSettings
+
+    rules = settings or FindingsSettings()
+    rows = []
+    modes = [("walk", "walk_band")] + ([("drive", "drive_band")] if driving else [])
+    for mode, col in modes:
+        for band in ms.band_labels(limits):
+            sub = kids[kids[col] == band]
+            n = len(sub)
+            reg = int(sub["registered"].sum())
+            eng = int(sub["engaged"].astype(bool).sum())
+            lo, hi = wilson_interval(reg, n)
+            s_reg, s_n = released_pair(reg, n, rules)
+            s_eng, _ = released_pair(eng, n, rules)
+            rows.append(
+                {
+                    "mode": mode,
+                    "band": band,
+                    "children": n,
+                    "known": int(sub["known"].astype(bool).sum()),
+                    "registered": reg,
+                    "engaged": eng,
+                    "registered_rate": reg / n if n else np.nan,
+                    "registered_rate_lower": lo,
+                    "registered_rate_upper": hi,
+                    "engaged_rate": eng / n if n else np.nan,
+                    "children_shown": s_n,
+                    "registered_shown": s_reg,
+                    "engaged_shown": s_eng,
+                    "approximate_network": note is not None,
+                }
+            )
+    out = pd.DataFrame(rows)
+    for col in ("children_shown", "registered_shown", "engaged_shown"):
+        if col in out:
+            out[col] = out[col].astype("Int64")
+    return out
+
+
+def barrier_table(
+    bars: list[br.Barrier],
+    max_per_km: float,
+    tests: list[br.SideTest],
+    findings: list[Any],
+    to_wgs84: Any,
+    note: str | None,
+) -> pd.DataFrame:
+    """One row per barrier line: name, kind, length, crossings, candidate, tested, found."""
+    from shapely.ops import transform
+
+    tested = {t.barrier.barrier_id for t in tests}
+    found = {f.evidence["barrier"]["id"] for f in findings}
+    return pd.DataFrame(
+        [
+            {
+                "barrier_id": b.barrier_id,
+                "name": b.name or b.kind,
+                "kind": b.kind,
+                "length_km": round(b.length_m / 1000, 3),
+                "crossings": len(b.crossings),
+                "crossings_per_km": round(b.crossings_per_km, 3),
+                "candidate": b.crossings_per_km <= max_per_km,
+                "tested": b.barrier_id in tested,
+                "finding": b.barrier_id in found,
+                "approximate_network": note is not None,
+                "wkt": transform(to_wgs84, b.geometry.simplify(5.0)).wkt,
+            }
+            for b in bars
+        ],
+        columns=[
+            "barrier_id",
+            "name",
+            "kind",
+            "length_km",
+            "crossings",
+            "crossings_per_km",
+            "candidate",
+            "tested",
+            "finding",
+            "approximate_network",
+            "wkt",
+        ],
+    )
+
+
+def write_layers(
+    path: Any,
+    small: Any,
+    areas: pd.DataFrame,
+    bars: list[br.Barrier],
+    barrier_rows: pd.DataFrame,
+    findings: list[Any],
+    to_wgs84: Any,
+) -> None:
+    """Add the access layers to reach.gpkg (EPSG:4326), replacing earlier ones."""
+    import geopandas as gpd
+    import pyogrio
+    from shapely import wkt
+
+    have = {str(n) for n, _k in pyogrio.list_layers(path)} if path.exists() else set()
+    mode: dict[str, Any] = {"driver": "GPKG"}
+    geo = small[["area_code", "geometry"]].assign(area_code=small["area_code"].astype(str))
+    bands = gpd.GeoDataFrame(geo.merge(areas, on="area_code"), geometry="geometry", crs=small.crs)
+    lines = gpd.GeoDataFrame(
+        barrier_rows.drop(columns=["wkt"]),
+        geometry=[wkt.loads(w) for w in barrier_rows["wkt"]],
+        crs="EPSG:4326",
+    )
+    cut_rows = []
+    for f in findings:
+        for code in f.areas:
+            cut_rows.append(
+                {
+                    "area_code": code,
+                    "finding_id": f.id,
+                    "barrier_id": f.evidence["barrier"]["id"],
+                    "headline": f.headline,
+                    "approximate_network": bool(f.evidence["network"]["approximate"]),
+                }
+            )
+    cut = pd.DataFrame(
+        cut_rows,
+        columns=["area_code", "finding_id", "barrier_id", "headline", "approximate_network"],
+    )
+    cut_off = gpd.GeoDataFrame(cut.merge(geo, on="area_code"), geometry="geometry", crs=small.crs)
+    for name, frame in (
+        ("access_time_bands", bands),
+        ("access_barriers", lines),
+        ("access_cut_off", cut_off),
+    ):
+        if name in have:
+            pyogrio.write_dataframe(frame.iloc[:0], path, layer=name, **mode)  # reset
+        frame.to_crs("EPSG:4326").to_file(path, layer=name, **mode)

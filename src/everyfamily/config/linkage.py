@@ -1,0 +1,48 @@
+"""``linkage:``: the record-linkage model and its thresholds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+
+from everyfamily.config.base import Strict
+
+
+class LinkageSettings(Strict):
+    match_threshold: float = Field(
+        0.9, gt=0, lt=1, description="Match probability at or above which two records are linked."
+    )
+    family_threshold: float = Field(
+        0.8, gt=0, lt=1, description="Match probability for grouping children into families."
+    )
+    model_path: Path | None = Field(
+        None, description="A saved Splink model (JSON) to reuse instead of training."
+    )
+    blocking_rules: list[str] | None = Field(
+        None, description="Splink blocking rules (SQL) replacing the defaults."
+    )
+    seed: int = Field(42, description="Seed for Splink's sampling (u estimation).")
+    max_pairs_for_u: float = Field(
+        2e6, gt=0, description="Pairs sampled at random to estimate u probabilities."
+    )
+    max_pairs_for_em: float = Field(
+        5e6,
+        gt=0,
+        description="Most blocked pairs used by each expectation-maximisation pass (sampled).",
+    )
+    review_min_probability: float = Field(
+        0.05,
+        gt=0,
+        lt=1,
+        description="Pairs scored at or above this are kept for the clerical-review sample.",
+    )
+    clerical_review_per_band: int = Field(
+        20, ge=0, description="Pairs sampled per probability band for clerical review."
+    )
+    previous_ids_path: Path | None = Field(
+        None,
+        description="Id registry of an earlier run whose child and family ids to keep, as "
+        "written by `everyfamily extract OLD_OUT id_registry --to FILE.parquet` (default: the "
+        "store's id_registry table when the output folder is reused).",
+    )
