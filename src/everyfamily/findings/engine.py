@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from everyfamily.findings import detectors, stats
+from everyfamily.findings import detectors, scan, stats
 from everyfamily.findings.model import (
     LEVEL_ORDER,
     NESTED_DIMENSIONS,
@@ -75,6 +75,7 @@ def find(
     area_labels: Mapping[str, str] | None = None,
     area_members: AreaMembers | None = None,
     candidates: Iterable[Finding] = (),
+    centroids: Mapping[str, tuple[float, float]] | None = None,
 ) -> list[Finding]:
     """Every finding the reach table supports, merged and ranked (rank 1 first).
 
@@ -85,6 +86,8 @@ def find(
     areas. ``children``: the restricted one-row-per-child table, used only to tell whether two
     findings are about the same children (never copied into a finding). ``area_members``:
     level -> {area code -> the small areas in it} (wards, MSOAs, reach areas).
+    ``centroids``: small area -> (x, y) in metres, for the spatial scan of unreached clusters
+    (findings.scan); without them only the one-area funnel runs.
     """
     s = settings or FindingsSettings()
     members = dict(area_members or {})
@@ -92,6 +95,10 @@ def find(
     areas = detectors.find_unreached_areas(
         reach, settings=s, neighbours=neighbours, area_labels=area_labels, design_effect=deff
     )
+    clusters = scan.find_unreached_clusters(
+        reach, settings=s, centroids=centroids, design_effect=deff, area_labels=area_labels
+    )
+    areas = fold_into_clusters(clusters, areas)
     groups = detectors.find_unreached_groups(
         reach, settings=s, area_labels=area_labels, design_effect=deff
     )
@@ -108,6 +115,32 @@ def find(
     found += list(candidates)
     found = merge_across_stages(dedupe(found), children=children, area_members=members)
     return rank(found)
+
+
+def fold_into_clusters(clusters: list[Finding], areas: list[Finding]) -> list[Finding]:
+    """One finding per place: a funnel finding (one area or touching areas) with more than
+    :data:`SAME_ISSUE_OVERLAP` of its areas inside a scan cluster is attached to the cluster's
+    evidence (the higher score and severity of the two kept)."""
+    out = list(clusters)
+    rest: list[Finding] = []
+    for f in areas:
+        best, share = None, 0.0
+        for i, c in enumerate(out):
+            inside = len(set(f.areas) & set(c.areas)) / max(len(f.areas), 1)
+            if inside > share:
+                best, share = i, inside
+        if best is not None and share > SAME_ISSUE_OVERLAP:
+            c = out[best]
+            why = f"{share:.0%} of its areas are in the cluster"
+            joined = _absorb(c, f, add_areas=False, why=why)
+            out[best] = dataclasses.replace(
+                joined,
+                score=max(c.score, f.score),
+                severity="striking" if "striking" in {c.severity, f.severity} else "watch",
+            )
+        else:
+            rest.append(f)
+    return [*out, *rest]
 
 
 def _design_effect(children: pd.DataFrame | None) -> float:
