@@ -468,12 +468,24 @@ def _origin_group(f: Finding) -> str | None:
     return g if g and g != "other" else None
 
 
+def _same_barrier(a: Finding, b: Finding) -> bool:
+    """Two access_barrier findings about the same barrier (its id in the evidence): one
+    issue, one finding (issue 14, defect 9); the other stretch is attached as evidence."""
+    if a.kind != "access_barrier" or b.kind != "access_barrier":
+        return False
+    ida = (a.evidence.get("barrier") or {}).get("id")
+    idb = (b.evidence.get("barrier") or {}).get("id")
+    return ida is not None and ida == idb
+
+
 def _same_issue(
     a: Finding, b: Finding, children: pd.DataFrame | None, members: AreaMembers
 ) -> tuple[bool, str]:
     """Whether two findings from different stages are about the same children (see
     :func:`merge_across_stages`), and why."""
     kinds = {a.kind, b.kind}
+    if _same_barrier(a, b):
+        return True, "the same barrier, another stretch of its cut-off side"
     if kinds == {"access_barrier", "unreached_area"}:
         share = _overlap(_small_areas(a, members), _small_areas(b, members))
         why = f"{share:.0%} of the smaller finding's areas are in both"
@@ -525,11 +537,12 @@ def merge_across_stages(
     for f in ordered:
         merged = False
         for i, g in enumerate(out):
-            if g.kind == f.kind:
+            if g.kind == f.kind and not _same_barrier(g, f):
                 continue
             same, why = _same_issue(g, f, children, members)
             if same:
-                lead, other = (f, g) if f.kind in EXPLAINING_KINDS else (g, f)
+                explains = f.kind in EXPLAINING_KINDS and g.kind not in EXPLAINING_KINDS
+                lead, other = (f, g) if explains else (g, f)
                 joined = _absorb(lead, other, add_areas=False, why=why)
                 out[i] = dataclasses.replace(
                     joined,
