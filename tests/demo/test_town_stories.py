@@ -50,14 +50,7 @@ def _ranks(evaluations: dict[int, dict[str, Any]], story: str) -> dict[int, Any]
 
 
 #: Measured on seeds 2-6 (40 areas): kind -> why the product misses it, with the ranks.
-_MISSED = {
-    "deprivation_gradient": (
-        "the two-sided gradient test finds the planted slope (registration 3% lower per decile "
-        "towards the least deprived) at rank 1 on seeds 2 and 3 and rank 2 on seeds 5 and 6, "
-        "but raises no gradient finding on seed 4 (a mild planted slope on 40 areas: power "
-        "below 1)"
-    ),
-}
+_MISSED: dict[str, str] = {}
 
 
 @pytest.mark.parametrize(

@@ -165,3 +165,34 @@ def test_finder_gives_a_released_unreached_area_finding() -> None:
     assert "spatial scan statistic" in f.evidence["test"]
     # no centroids, no scan
     assert scan.find_unreached_clusters(reach, settings=FindingsSettings(), centroids=None) == []
+
+
+def test_gradient_sets_aside_areas_explained_by_their_own_findings() -> None:
+    """Planted: registration 3 points lower per decile towards the least deprived (as the
+    town plants), and a barrier's six cut-off areas that happen to be the most deprived
+    (deciles 1-2) at 35%. Together the slope is hidden; with the barrier's areas set aside
+    (they have a finding of their own) the gradient is found, reach falling with affluence."""
+    from everyfamily.findings.detectors import find_deprivation_gradients
+
+    dec = np.repeat(np.arange(1, 11), 3)
+    n = np.full(30, 100)
+    x = np.round(n * (0.85 - 0.03 * (dec - 1))).astype(int)
+    story = np.flatnonzero(dec <= 2)
+    x[story] = 35
+    areas = [Area(f"A{i:02d}", int(n[i]), int(x[i])) for i in range(30)]
+    groups = [
+        ("lsoa", f"A{i:02d}", "imd_decile", str(int(dec[i])), int(n[i]), int(x[i]))
+        for i in range(30)
+    ]
+    for d in range(1, 11):
+        m = dec == d
+        groups.append(("borough", "B", "imd_decile", str(d), int(n[m].sum()), int(x[m].sum())))
+    reach = reach_table(areas, groups=groups)
+    settings = FindingsSettings()
+    assert find_deprivation_gradients(reach, settings=settings) == []
+    aside = frozenset(f"A{i:02d}" for i in story)
+    found = find_deprivation_gradients(reach, settings=settings, set_aside=aside)
+    assert len(found) == 1
+    assert found[0].evidence["areas_tested"] == 24 and found[0].evidence["areas_set_aside"] == 6
+    # the shown SII is refitted on the released decile counts of every area: still negative
+    assert found[0].evidence["slope_index_of_inequality"] < 0

@@ -91,6 +91,7 @@ def find(
     """
     s = settings or FindingsSettings()
     members = dict(area_members or {})
+    cands = list(candidates)
     deff = _design_effect(children)
     areas = detectors.find_unreached_areas(
         reach, settings=s, neighbours=neighbours, area_labels=area_labels, design_effect=deff
@@ -110,11 +111,24 @@ def find(
     found += detectors.find_unknown_population(
         reach, settings=s, neighbours=neighbours, area_labels=area_labels
     )
-    found += detectors.find_deprivation_gradients(reach, settings=s)
+    found += detectors.find_deprivation_gradients(
+        reach, settings=s, set_aside=explained_areas([*areas, *cands])
+    )
     found += detectors.find_linkage_quality_gaps(linkage_by_group, settings=s)
-    found += list(candidates)
+    found += cands
     found = merge_across_stages(dedupe(found), children=children, area_members=members)
     return rank(found)
+
+
+def explained_areas(findings: Iterable[Finding]) -> frozenset[str]:
+    """Small areas of striking unreached-area and barrier findings (their low reach has a
+    finding of its own): set aside by the deprivation gradient's test."""
+    return frozenset(
+        a
+        for f in findings
+        if f.severity == "striking" and f.kind in {"unreached_area", "access_barrier"}
+        for a in f.areas
+    )
 
 
 def fold_into_clusters(clusters: list[Finding], areas: list[Finding]) -> list[Finding]:
