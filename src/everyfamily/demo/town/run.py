@@ -26,6 +26,7 @@ def run_town(
     stories: TownStories | None = None,
     n_areas: int | None = None,
     top: int = 5,
+    boundary_format: str = "geojson",
 ) -> TownRun:
     """Generate the town of ``seed`` in ``folder/town``, run the pipeline into ``folder/out``
     and rank the planted stories in its findings (``demo.evaluate.evaluate_run``)."""
@@ -33,7 +34,13 @@ def run_town(
     from everyfamily.demo.evaluate import evaluate_run
     from everyfamily.pipeline import run_pipeline
 
-    town = generate_town(folder / "town", seed=seed, stories=stories, n_areas=n_areas)
+    town = generate_town(
+        folder / "town",
+        seed=seed,
+        stories=stories,
+        n_areas=n_areas,
+        boundary_format=boundary_format,
+    )
     project = load_project(town.project_file)
     out = folder / "out"
     run_pipeline(project, out_dir=out, echo=lambda _m: None, seed=seed)
