@@ -306,3 +306,20 @@ def test_access_reads_the_whole_street_layer(town: Town, town_run: Path) -> None
     assert run["access"]["network"]["walking_nodes"] == len(pcs)
     assert run["access"]["barriers"]["lines"] == 1
     assert run["access"]["barriers"]["candidates"] == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", ["gpkg", "shp"])
+def test_pipeline_runs_on_geopackage_or_shapefile_boundaries(fmt: str, tmp_path: Path) -> None:
+    """The town's small areas as a GeoPackage layer or a shapefile: the product reads them
+    with the project file only, every area is measured, and the planted cluster is found."""
+    from everyfamily.demo.town.run import run_town
+
+    run = run_town(tmp_path / fmt, 3, n_areas=N_AREAS, boundary_format=fmt)
+    small = run.town.project_file.read_text(encoding="utf-8")
+    assert f"small_areas.{fmt}" in small
+    reach = pd.read_csv(run.out_dir / "reach.csv", dtype=str)
+    level = reach[(reach["level"] == "lsoa") & (reach["dimension"] == "all")]
+    assert level["area_code"].nunique() == N_AREAS
+    ranks = {s["story"]: s for s in run.evaluation["stories"]}
+    assert ranks["unreached_cluster"]["found"], ranks["unreached_cluster"]

@@ -50,21 +50,7 @@ def _ranks(evaluations: dict[int, dict[str, Any]], story: str) -> dict[int, Any]
 
 
 #: Measured on seeds 2-6 (40 areas): kind -> why the product misses it, with the ranks.
-_MISSED = {
-    "unreached_cluster": (
-        "unreached_area misses a planted cluster of 2-3 areas at 0.4x registration: rank 4 on "
-        "seed 4, no finding on seeds 2, 3, 5 and 6. The funnel's over-dispersion allowance "
-        "(tau 0.158 on seed 2, 0.152 on seed 5) is inflated by the barrier's cut-off areas and "
-        "the other stories, so the cluster's z-scores are only -1.9 to -2.7 (seed 2: rates "
-        "0.35, 0.26, 0.20 against 0.66) and none passes BH at q <= 0.05 over 40 areas"
-    ),
-    "deprivation_gradient": (
-        "the two-sided gradient test finds the planted slope (registration 3% lower per decile "
-        "towards the least deprived) at rank 1 on seeds 2 and 3 and rank 2 on seeds 5 and 6, "
-        "but raises no gradient finding on seed 4 (a mild planted slope on 40 areas: power "
-        "below 1)"
-    ),
-}
+_MISSED: dict[str, str] = {}
 
 
 @pytest.mark.parametrize(

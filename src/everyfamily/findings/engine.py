@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from everyfamily.evidence import fnum, p_bound, strength
-from everyfamily.findings import detectors, stats
+from everyfamily.findings import detectors, scan, stats
 from everyfamily.findings.model import (
     LEVEL_ORDER,
     NESTED_DIMENSIONS,
@@ -78,6 +78,7 @@ def find(
     area_labels: Mapping[str, str] | None = None,
     area_members: AreaMembers | None = None,
     candidates: Iterable[Finding] = (),
+    centroids: Mapping[str, tuple[float, float]] | None = None,
 ) -> list[Finding]:
     """Every finding the reach table supports, merged and ranked (rank 1 first).
 
@@ -88,13 +89,20 @@ def find(
     areas. ``children``: the restricted one-row-per-child table, used only to tell whether two
     findings are about the same children (never copied into a finding). ``area_members``:
     level -> {area code -> the small areas in it} (wards, MSOAs, reach areas).
+    ``centroids``: small area -> (x, y) in metres, for the spatial scan of unreached clusters
+    (findings.scan); without them only the one-area funnel runs.
     """
     s = settings or FindingsSettings()
     members = dict(area_members or {})
+    cands = list(candidates)
     deff = _design_effect(children)
     areas = detectors.find_unreached_areas(
         reach, settings=s, neighbours=neighbours, area_labels=area_labels, design_effect=deff
     )
+    clusters = scan.find_unreached_clusters(
+        reach, settings=s, centroids=centroids, design_effect=deff, area_labels=area_labels
+    )
+    areas = fold_into_clusters(clusters, areas)
     groups = detectors.find_unreached_groups(
         reach, settings=s, area_labels=area_labels, design_effect=deff
     )
@@ -106,11 +114,50 @@ def find(
     found += detectors.find_unknown_population(
         reach, settings=s, neighbours=neighbours, area_labels=area_labels
     )
-    found += detectors.find_deprivation_gradients(reach, settings=s)
+    found += detectors.find_deprivation_gradients(
+        reach, settings=s, set_aside=explained_areas([*areas, *cands])
+    )
     found += detectors.find_linkage_quality_gaps(linkage_by_group, settings=s)
-    found += list(candidates)
+    found += cands
     found = merge_across_stages(dedupe(found), children=children, area_members=members)
     return rank(found)
+
+
+def explained_areas(findings: Iterable[Finding]) -> frozenset[str]:
+    """Small areas of striking unreached-area and barrier findings (their low reach has a
+    finding of its own): set aside by the deprivation gradient's test."""
+    return frozenset(
+        a
+        for f in findings
+        if f.severity == "striking" and f.kind in {"unreached_area", "access_barrier"}
+        for a in f.areas
+    )
+
+
+def fold_into_clusters(clusters: list[Finding], areas: list[Finding]) -> list[Finding]:
+    """One finding per place: a funnel finding (one area or touching areas) with more than
+    :data:`SAME_ISSUE_OVERLAP` of its areas inside a scan cluster is attached to the cluster's
+    evidence (the higher score and severity of the two kept)."""
+    out = list(clusters)
+    rest: list[Finding] = []
+    for f in areas:
+        best, share = None, 0.0
+        for i, c in enumerate(out):
+            inside = len(set(f.areas) & set(c.areas)) / max(len(f.areas), 1)
+            if inside > share:
+                best, share = i, inside
+        if best is not None and share > SAME_ISSUE_OVERLAP:
+            c = out[best]
+            why = f"{share:.0%} of its areas are in the cluster"
+            joined = _absorb(c, f, add_areas=False, why=why)
+            out[best] = dataclasses.replace(
+                joined,
+                score=max(c.score, f.score),
+                severity="striking" if "striking" in {c.severity, f.severity} else "watch",
+            )
+        else:
+            rest.append(f)
+    return [*out, *rest]
 
 
 def _design_effect(children: pd.DataFrame | None) -> float:
@@ -430,12 +477,24 @@ def _origin_group(f: Finding) -> str | None:
     return g if g and g != "other" else None
 
 
+def _same_barrier(a: Finding, b: Finding) -> bool:
+    """Two access_barrier findings about the same barrier (its id in the evidence): one
+    issue, one finding (issue 14, defect 9); the other stretch is attached as evidence."""
+    if a.kind != "access_barrier" or b.kind != "access_barrier":
+        return False
+    ida = (a.evidence.get("barrier") or {}).get("id")
+    idb = (b.evidence.get("barrier") or {}).get("id")
+    return ida is not None and ida == idb
+
+
 def _same_issue(
     a: Finding, b: Finding, children: pd.DataFrame | None, members: AreaMembers
 ) -> tuple[bool, str]:
     """Whether two findings from different stages are about the same children (see
     :func:`merge_across_stages`), and why."""
     kinds = {a.kind, b.kind}
+    if _same_barrier(a, b):
+        return True, "the same barrier, another stretch of its cut-off side"
     if kinds == {"access_barrier", "unreached_area"}:
         share = _overlap(_small_areas(a, members), _small_areas(b, members))
         why = f"{share:.0%} of the smaller finding's areas are in both"
@@ -487,11 +546,12 @@ def merge_across_stages(
     for f in ordered:
         merged = False
         for i, g in enumerate(out):
-            if g.kind == f.kind:
+            if g.kind == f.kind and not _same_barrier(g, f):
                 continue
             same, why = _same_issue(g, f, children, members)
             if same:
-                lead, other = (f, g) if f.kind in EXPLAINING_KINDS else (g, f)
+                explains = f.kind in EXPLAINING_KINDS and g.kind not in EXPLAINING_KINDS
+                lead, other = (f, g) if explains else (g, f)
                 joined = _absorb(lead, other, add_areas=False, why=why)
                 out[i] = dataclasses.replace(
                     joined,

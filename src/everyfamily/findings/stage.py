@@ -101,6 +101,24 @@ def queen_neighbours(project: Project) -> dict[str, set[str]] | None:
     return {codes[i]: {codes[j] for j in w.neighbors[i]} for i in range(len(codes))}
 
 
+def area_centroids(project: Project) -> dict[str, tuple[float, float]] | None:
+    """Small area -> centroid (x, y) in metres (the boundaries' UTM zone), for the spatial
+    scan (findings.scan); None when the boundaries cannot be read."""
+    try:
+        from everyfamily.population.geography import load_small_areas
+
+        small = load_small_areas(project)
+        metric = small.to_crs(small.estimate_utm_crs())
+    except (EveryfamilyError, ImportError, ValueError):
+        return None
+    points = metric.geometry.centroid
+    return {
+        str(code): (float(p.x), float(p.y))
+        for code, p in zip(small["area_code"], points, strict=True)
+        if p is not None and not p.is_empty
+    }
+
+
 def labels_and_members(
     ctx: RunContext, reach: pd.DataFrame, level: str
 ) -> tuple[dict[str, str], dict[str, dict[str, set[str]]]]:
@@ -218,6 +236,7 @@ def run_findings(
     area_members: AreaMembers | None = None,
     generated_at: str | None = None,
     candidates: list[Finding] | None = None,
+    centroids: Mapping[str, tuple[float, float]] | None = None,
 ) -> tuple[list[Finding], dict[str, Any]]:
     """Findings and the findings.json document (pure apart from the clock)."""
     if children is not None and "in_age_range" in children.columns:
@@ -232,6 +251,7 @@ def run_findings(
         area_labels=area_labels,
         area_members=area_members,
         candidates=candidates or (),
+        centroids=centroids,
     )
     stamp = generated_at or dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     return findings, findings_document(findings, settings, stamp)
@@ -271,6 +291,7 @@ def findings_stage(ctx: RunContext) -> None:
         area_labels=labels,
         area_members=members,
         candidates=read_candidates(ctx),
+        centroids=area_centroids(project),
     )
     (ctx.out_dir / FINDINGS_FILE).write_text(json.dumps(doc, indent=2), encoding="utf-8")
     table = pd.DataFrame(

@@ -1,4 +1,5 @@
-"""``python -m everyfamily.demo.town OUT [--seed N] [--areas N] [--scale S] [--no-stories]``."""
+"""``python -m everyfamily.demo.town OUT [--seed N] [--areas N] [--scale S] [--no-stories]
+[--boundaries geojson|gpkg|shp]``."""
 
 from __future__ import annotations
 
@@ -17,10 +18,21 @@ def main(argv: list[str] | None = None) -> int:
         "--scale", type=float, default=1.0, help="share of the children to simulate (0.1-1)"
     )
     parser.add_argument("--no-stories", action="store_true", help="plant no story (null world)")
+    parser.add_argument(
+        "--boundaries",
+        choices=("geojson", "gpkg", "shp"),
+        default="geojson",
+        help="file format of the small-area boundaries",
+    )
     args = parser.parse_args(argv)
     stories = TownStories.none() if args.no_stories else TownStories()
     town = generate_town(
-        args.out, seed=args.seed, stories=stories, n_areas=args.areas, scale=args.scale
+        args.out,
+        seed=args.seed,
+        stories=stories,
+        n_areas=args.areas,
+        scale=args.scale,
+        boundary_format=args.boundaries,
     )
     print(
         f"{town.town_name} (seed {town.seed}): {town.n_areas} areas, {town.n_sites} sites, "

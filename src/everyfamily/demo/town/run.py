@@ -27,6 +27,7 @@ def run_town(
     n_areas: int | None = None,
     top: int = 5,
     scale: float = 1.0,
+    boundary_format: str = "geojson",
 ) -> TownRun:
     """Generate the town of ``seed`` in ``folder/town``, run the pipeline into ``folder/out``
     and rank the planted stories in its findings (``demo.evaluate.evaluate_run``).
@@ -35,7 +36,14 @@ def run_town(
     from everyfamily.demo.evaluate import evaluate_run
     from everyfamily.pipeline import run_pipeline
 
-    town = generate_town(folder / "town", seed=seed, stories=stories, n_areas=n_areas, scale=scale)
+    town = generate_town(
+        folder / "town",
+        seed=seed,
+        stories=stories,
+        n_areas=n_areas,
+        scale=scale,
+        boundary_format=boundary_format,
+    )
     project = load_project(town.project_file)
     out = folder / "out"
     run_pipeline(project, out_dir=out, echo=lambda _m: None, seed=seed)

@@ -203,14 +203,39 @@ def _to_geojson(frame: Any, path: Path) -> None:
     frame.to_file(path, driver="GeoJSON", COORDINATE_PRECISION=precision)
 
 
-def _write_reference(geo: Geography, lay: Layout, ref: Path) -> dict[str, Any]:
+#: Boundary file formats the town can write its small areas in (councils hold all three).
+BOUNDARY_FORMATS: tuple[str, ...] = ("geojson", "gpkg", "shp")
+#: GeoPackage layer name of the small areas (named in the project file).
+GPKG_LAYER = "small_areas"
+
+
+def _write_boundaries(frame: Any, folder: Path, fmt: str) -> dict[str, Any]:
+    """The small areas as GeoJSON, GeoPackage (one named layer) or shapefile; returns the
+    project's path/layer settings for them."""
+    if fmt == "geojson":
+        _to_geojson(frame, folder / "small_areas.geojson")
+        return {"path": "reference/small_areas.geojson"}
+    if fmt == "gpkg":
+        frame.to_file(folder / "small_areas.gpkg", driver="GPKG", layer=GPKG_LAYER)
+        return {"path": "reference/small_areas.gpkg", "layer": GPKG_LAYER}
+    if fmt == "shp":
+        # shapefile column names are at most 10 characters: the layout's names all fit
+        frame.to_file(folder / "small_areas.shp", driver="ESRI Shapefile")
+        return {"path": "reference/small_areas.shp"}
+    raise ValueError(f"boundary_format must be one of {BOUNDARY_FORMATS}, got {fmt!r}")
+
+
+def _write_reference(
+    geo: Geography, lay: Layout, ref: Path, boundary_format: str = "geojson"
+) -> dict[str, Any]:
     """Reference files in the layout of this seed; returns the project's geography etc."""
     import geopandas as gpd
 
     a = geo.areas
-    _to_geojson(
+    boundaries = _write_boundaries(
         _gdf(geo, lay.boundaries_crs, lay.area_code_column, lay.area_name_column),
-        ref / "small_areas.geojson",
+        ref,
+        boundary_format,
     )
     wards = gpd.GeoDataFrame(
         {"ward_code": a["ward"], "ward_name": a["ward_name"]},
@@ -290,7 +315,7 @@ def _write_reference(geo: Geography, lay: Layout, ref: Path) -> dict[str, Any]:
         "geography": {
             "small_area_level": "lsoa",
             "small_areas": {
-                "path": "reference/small_areas.geojson",
+                **boundaries,
                 "code_column": lay.area_code_column,
                 "name_column": lay.area_name_column,
             },
@@ -458,13 +483,17 @@ def generate_town(
     stories: TownStories | None = None,
     n_areas: int | None = None,
     scale: float = 1.0,
+    boundary_format: str = "geojson",
 ) -> Town:
     """Generate the synthetic town of ``seed`` into ``out_dir`` (overwriting an earlier one).
 
     ``n_areas`` fixes the number of small areas (default: drawn from 40-80 by the seed).
     ``scale`` (0.1 to 1) keeps that share of each area's children (and of its population
     file: :func:`everyfamily.demo.world.scale_ages`); 1, the default, changes nothing.
+    ``boundary_format``: the small areas' boundary file, one of :data:`BOUNDARY_FORMATS`.
     """
+    if boundary_format not in BOUNDARY_FORMATS:
+        raise ValueError(f"boundary_format must be one of {BOUNDARY_FORMATS}")
     stories = stories if stories is not None else TownStories()
     geo = build_geography(seed, n_areas)
     if w.check_scale(scale) != 1.0:
@@ -498,7 +527,7 @@ def generate_town(
         paths[src.role] = path
         sources.append(_source_block(src, geo.sites))
 
-    ref = _write_reference(geo, lay, out / "reference")
+    ref = _write_reference(geo, lay, out / "reference", boundary_format)
     sites_block = _write_sites(geo, lay, out / "sites.csv")
     key_file = out / "secrets" / "pseudonymisation.key"
     fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
