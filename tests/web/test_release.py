@@ -76,7 +76,7 @@ def test_a_dashboard_over_a_run_with_an_unknown_rounding_rule_does_not_start(
     (out / "run.json").write_text(json.dumps(run))
     # refused where the run folder is opened (the stores check run.json's privacy block),
     # before any count could be shown under another rule
-    with pytest.raises(ConfigError, match="privacy settings recorded in run.json"):
+    with pytest.raises(ConfigError, match=r"privacy settings recorded in run\.json"):
         create_app(out)
     shutil.rmtree(out)
 

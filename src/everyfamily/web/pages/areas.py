@@ -8,7 +8,7 @@ import math
 from typing import Any
 from urllib.parse import urlencode
 
-from everyfamily.web import charts
+from everyfamily.report.funnel import FunnelPoint, funnel_svg
 from everyfamily.web.labels import BANDS, dimension_label, sort_groups
 from everyfamily.web.release import public_rows
 from everyfamily.web.tables import Column, NotFound, Table, clean, numeric, pct
@@ -140,7 +140,7 @@ class AreasPage:
         if g is None or b is None or b.get("registered_rate") is None:
             return ""
         points = [
-            charts.FunnelPoint(
+            FunnelPoint(
                 str(r["area_code"]),
                 str(r["area_name"]),
                 float(r["denominator"]),
@@ -159,7 +159,7 @@ class AreasPage:
             f"against its number of children, with 95% and 99.8% limits around the "
             f"borough rate of {pct(b['registered_rate'])} ({funnel_caption(tau2)})"
         )
-        return charts.funnel_svg(points, float(b["registered_rate"]), code, title=title, tau2=tau2)
+        return funnel_svg(points, float(b["registered_rate"]), code, title=title, tau2=tau2)
 
     def nearest_sites(self, level: str, code: str, k: int = 3) -> list[dict[str, Any]]:
         shapes = self.view.outputs.shapes.get(level)
