@@ -105,19 +105,18 @@ def test_max_error_of_each_method() -> None:
 
 def test_release_method_setting_reaches_both_release_paths() -> None:
     from everyfamily.config import PrivacySettings
-    from everyfamily.web.release import Release
 
     assert ReleaseRules.from_settings({"release_method": "cell_key"}).method == "cell_key"
     # the default (issue 15): cell key; suppression and rounding stay a setting
     assert ReleaseRules.from_settings(PrivacySettings()).method == "cell_key"
     assert ReleaseRules.from_settings(None).method == "cell_key"
-    assert Release.from_settings({"release_method": "cell_key"}).method == "cell_key"
+    assert ReleaseRules.from_run({"release_method": "cell_key"}).method == "cell_key"
     # a run folder whose run.json predates the setting was released by suppression
-    assert Release.from_settings({}).method == "suppress_round"
+    assert ReleaseRules.from_run({}).method == "suppress_round"
     assert ReleaseRules.from_settings({"release_method": "suppress_round"}).method == (
         "suppress_round"
     )
-    assert Release.from_settings({"release_method": "suppress_round"}).method == ("suppress_round")
+    assert ReleaseRules.from_run({"release_method": "suppress_round"}).method == ("suppress_round")
     with pytest.raises(ValueError, match="release method"):
         ReleaseRules.from_settings({"release_method": "noise"})
 

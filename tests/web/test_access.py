@@ -37,6 +37,24 @@ def test_every_route_declares_its_permission(fixture_outputs: Fixture) -> None:
     assert set(ROUTE_PERMISSIONS) - names == set()
 
 
+def test_every_route_of_every_area_router_runs_the_one_access_check(
+    fixture_outputs: Fixture,
+) -> None:
+    """The routers of web/routes/ declare no permission of their own: each of their routes is
+    served by the app with the app's access dependency, and none is left out."""
+    from everyfamily.web.access import check_access
+    from everyfamily.web.routes import ROUTERS
+
+    app = create_app(fixture_outputs.out_dir)
+    served = {r.name: r for r in app.routes if isinstance(r, APIRoute)}
+    declared = [route.name for _area, router in ROUTERS for route in router.routes]
+    assert len(declared) == len(set(declared)) and set(declared) <= set(served)
+    assert len(ROUTERS) >= 9
+    for name in declared:
+        calls = [d.call for d in served[name].dependant.dependencies]
+        assert check_access in calls, name
+
+
 def test_roles() -> None:
     assert permissions_for("viewer") == {Permission.PUBLIC, Permission.VIEW_AGGREGATES}
     assert permissions_for("nobody") == frozenset()

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
-from everyfamily.web.release import Release
-from everyfamily.web.service import public_rows, release_reach
+from everyfamily.errors import ConfigError
+from everyfamily.privacy.release import ReleaseRules, rule_text
+from everyfamily.web.release import dashboard_reach, public_rows, run_rules
 
 
 def test_counts_go_through_midpoint6_after_suppression() -> None:
-    r = Release(suppress_at_or_below=7, rounding="midpoint6")
+    r = ReleaseRules(suppress_at_or_below=7, rounding="midpoint6")
     assert [r.count(n) for n in (0, 3, 7, 8, 12, 13, 100, None, float("nan"))] == [
         None,
         None,
@@ -27,16 +30,55 @@ def test_counts_go_through_midpoint6_after_suppression() -> None:
 
 
 def test_settings_from_a_run() -> None:
-    r = Release.from_settings(
+    r = run_rules(
         {"suppress_at_or_below": 10, "rounding": "nearest5", "release_method": "suppress_round"}
     )
     assert r.count(10) is None and r.count(12) == 10 and r.count(13) == 15
-    assert "Counts of 10 or fewer" in r.rule_text
+    assert "Counts of 10 or fewer" in rule_text(r)
     # the default method, cell key: the rule names the ptable's bounds for these settings
-    ck = Release.from_settings({"suppress_at_or_below": 10, "release_method": "cell_key"})
+    ck = run_rules({"suppress_at_or_below": 10, "release_method": "cell_key"})
     assert ck.method == "cell_key"
-    assert "within 3 of the true count" in ck.rule_text
-    assert "counts of 1 to 10 are shown as 0 or 11" in ck.rule_text
+    assert "within 3 of the true count" in rule_text(ck)
+    assert "counts of 1 to 10 are shown as 0 or 11" in rule_text(ck)
+    # a run.json written before release_method existed was released by suppression
+    assert run_rules({"suppress_at_or_below": 10}).method == "suppress_round"
+
+
+@pytest.mark.parametrize("where", ["run", "settings"])
+def test_an_unknown_rounding_rule_has_one_answer_everywhere_refused(where: str) -> None:
+    """The web and the pipeline read the rules through one function: an unknown rounding rule
+    is refused on both paths (the web used to show counts under midpoint6 instead), and the
+    dashboard says so in one line naming run.json."""
+    privacy = {"suppress_at_or_below": 7, "rounding": "nearest10", "release_method": "cell_key"}
+    if where == "settings":
+        with pytest.raises(ValueError, match="unknown rounding rule 'nearest10'"):
+            ReleaseRules.from_settings(privacy)
+        return
+    with pytest.raises(ConfigError) as err:
+        run_rules(privacy)
+    assert "run.json" in err.value.one_line() and "nearest10" in err.value.one_line()
+    assert "\n" not in err.value.one_line()
+
+
+def test_a_dashboard_over_a_run_with_an_unknown_rounding_rule_does_not_start(
+    tmp_path: Path,
+) -> None:
+    import json
+    import shutil
+
+    from everyfamily.web import create_app
+
+    from .fixture_outputs import build_fixture
+
+    out = build_fixture(tmp_path / "out").out_dir
+    run = json.loads((out / "run.json").read_text())
+    run["settings"]["privacy"]["rounding"] = "nearest10"
+    (out / "run.json").write_text(json.dumps(run))
+    # refused where the run folder is opened (the stores check run.json's privacy block),
+    # before any count could be shown under another rule
+    with pytest.raises(ConfigError, match=r"privacy settings recorded in run\.json"):
+        create_app(out)
+    shutil.rmtree(out)
 
 
 @pytest.mark.parametrize(
@@ -52,7 +94,7 @@ def test_settings_from_a_run() -> None:
     ],
 )
 def test_rate_rule(num: int, den: int, shown: bool) -> None:
-    r = Release()
+    r = ReleaseRules()
     assert r.rate_allowed(num, den) is shown
     assert (r.rate(num / den if den else None, num, den) is not None) is shown
 
@@ -85,7 +127,7 @@ def test_release_reach_keeps_raw_counts_out_of_public_rows() -> None:
             "funnel_band": ["above_95", "within"],
         }
     )
-    out = release_reach(frame, Release(method="suppress_round"))
+    out = dashboard_reach(frame, ReleaseRules(method="suppress_round"))
     rows = public_rows(out)
     assert not any(k.startswith("raw_") for k in rows[0])
     a, b = rows

@@ -134,11 +134,69 @@ class ReleaseRules:
             raise ValueError(f"unknown release method {method!r}: use cell_key, suppress_round")
         return cls(int(limit), cast(disclosure.Rounding, rounding), cast(ReleaseMethod, method))
 
-    def count(self, n: float | None) -> int | None:
-        """One count as released under these rules (None when suppressed)."""
+    @classmethod
+    def from_run(cls, privacy: Mapping[str, Any] | None) -> ReleaseRules:
+        """The rules a run folder was released with, from run.json's ``settings.privacy``: as
+        :meth:`from_settings`, except that a run.json without ``release_method`` predates the
+        setting and was released by suppression and rounding (the only method then). An
+        unknown rounding rule or method is refused (ValueError), never replaced by a default."""
+        privacy = dict(privacy or {})
+        privacy.setdefault("release_method", "suppress_round")
+        return cls.from_settings(privacy)
+
+    def count(self, n: Any) -> int | None:
+        """One count as released under these rules (None when suppressed or not a number)."""
         return disclosure.released_count(
-            n, suppress_at_or_below=self.suppress_at_or_below, rounding=self.rounding
+            _as_number(n), suppress_at_or_below=self.suppress_at_or_below, rounding=self.rounding
         )
+
+    def again(self, n: Any) -> int | None:
+        """A count that was RELEASED already (findings.json, reach.csv) as shown again: under
+        the cell key method as it is (rounding a perturbed count again would only make it
+        disagree with the table it came from), except that a count of
+        ``1..suppress_at_or_below`` (which no release shows: a hand-edited file) is not
+        shown; under suppression and rounding, :meth:`count` (idempotent on its output)."""
+        if self.method != "cell_key":
+            return self.count(n)
+        value = _as_number(n)
+        if value is None or value < 0 or 1 <= value <= self.suppress_at_or_below:
+            return None
+        return round(value)
+
+    def text(self, n: Any) -> str:
+        """The released count as text: '1,236' or 'fewer than 8'."""
+        return disclosure.released_text(
+            _as_number(n), suppress_at_or_below=self.suppress_at_or_below, rounding=self.rounding
+        )
+
+    def rate_allowed(self, numerator: Any, denominator: Any) -> bool:
+        """May the rate numerator/denominator be shown? Only when the numerator AND its
+        complement (denominator - numerator) would both be released: a suppressed numerator
+        is otherwise recoverable from the rate, and 0% or 100% of a small group discloses
+        something about every member (DOMAIN.md, disclosure control conventions)."""
+        num, den = _as_number(numerator), _as_number(denominator)
+        if num is None or den is None or den <= 0:
+            return False
+        return self.count(num) is not None and self.count(max(den - num, 0.0)) is not None
+
+    def rate(self, value: Any, numerator: Any, denominator: Any) -> float | None:
+        """``value`` (a rate or interval bound, from exact counts, not rounded) when
+        :meth:`rate_allowed`, else None."""
+        v = _as_number(value)
+        if v is None or not self.rate_allowed(numerator, denominator):
+            return None
+        return round(v, 4)
+
+
+def _as_number(v: Any) -> float | None:
+    """A count or rate as a float; None for None, NaN, NA and anything not a number."""
+    if v is None:
+        return None
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) else f
 
 
 def release_child_counts(

@@ -21,7 +21,8 @@ from everyfamily.findings import model as fm
 from everyfamily.population.levels import level_noun
 from everyfamily.privacy import disclosure
 from everyfamily.reach import methods
-from everyfamily.report.svg import BAND_COLOURS, choropleth_svg, funnel_svg
+from everyfamily.report.funnel import BAND_COLOURS, FunnelPoint, funnel_svg
+from everyfamily.report.svg import choropleth_svg
 
 #: How many striking findings the report shows in full (the rest are listed in findings.json).
 TOP_FINDINGS = 10
@@ -244,15 +245,17 @@ def _funnel(inputs: ReportInputs) -> str:
         rows["funnel_band"] if "funnel_band" in rows.columns else pd.Series(None, index=rows.index)
     )
     points = [
-        {
-            "n": float(n),
-            "rate": float(x) / float(n),
-            "band": bd if isinstance(bd, str) else None,
-            "label": f"{name}: {100 * float(x) / float(n):.0f}% registered",
-        }
-        for n, x, bd, name in zip(rows["den"], reg, band, rows["area_name"], strict=True)
+        FunnelPoint(str(code), str(name), float(n), float(x) / float(n), _band(bd))
+        for code, n, x, bd, name in zip(
+            rows["area_code"], rows["den"], reg, band, rows["area_name"], strict=True
+        )
     ]
-    return funnel_svg(points, target, tau2=funnel_tau2(inputs))
+    title = "Funnel plot of registered reach by small area"
+    return funnel_svg(points, target, None, title=title, tau2=funnel_tau2(inputs))
+
+
+def _band(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _methods_funnel(inputs: ReportInputs) -> Mapping[str, Any]:

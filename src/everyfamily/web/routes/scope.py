@@ -1,0 +1,106 @@
+"""Person-level access for one request, audited: the purpose a user stated, the areas an
+outreach worker may see, and re-identification (names and contact details) for a role that
+holds ``reidentify``. The routes of person-level rows (outreach, records, their exports) call
+these before they read a row."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+
+from everyfamily.errors import AccessDenied
+from everyfamily.web.access import Permission
+from everyfamily.web.auth import Session, UserStore
+from everyfamily.web.outputs import read_contact_details
+from everyfamily.web.pages.person import ContactLookup
+from everyfamily.web.routes.common import granted, session_of
+from everyfamily.web.service import Dashboard
+
+
+class PurposeNeeded(Exception):
+    """Person-level data asked for before a purpose was stated in this session."""
+
+
+#: Pages the purpose form may return to once a purpose is stated (never a free URL).
+PURPOSE_PAGES = ("/outreach", "/records")
+#: Most area codes one audit entry of a re-identification names (then "and N more").
+AUDIT_AREAS = 50
+
+
+def stated_purpose(request: Request) -> tuple[UserStore, Session] | None:
+    """The users store and session of a logged-in request that has stated a purpose; None
+    in local single-user mode (no users store: no login, no audit)."""
+    users: UserStore | None = request.app.state.users
+    if users is None:
+        return None
+    session = session_of(request)
+    if session is None:
+        raise AccessDenied("log in first")
+    if not session.purpose:
+        raise PurposeNeeded
+    return users, session
+
+
+def contact_lookup(request: Request) -> ContactLookup | None:
+    """Re-identification for this request, or None: only for a logged-in user whose role
+    holds ``reidentify`` (never in local single-user mode, which keeps no audit log). The
+    lookup writes the audit entry (who, how many children, which areas, the purpose; never
+    a name) and only then opens the identifiable store, read-only, for this call alone."""
+    stated = stated_purpose(request)
+    if stated is None or Permission.REIDENTIFY not in granted(request):
+        return None
+    users, session = stated
+    dash: Dashboard = request.app.state.dashboard
+    path = request.url.path
+
+    def look_up(person_ids: list[str], areas: list[str]) -> Any:
+        shown = ",".join(areas[:AUDIT_AREAS])
+        more = f" and {len(areas) - AUDIT_AREAS} more" if len(areas) > AUDIT_AREAS else ""
+        users.audit(
+            session.user.username,
+            "reidentify",
+            f"{path}: names and contact details of {len(person_ids)} children "
+            f"in areas {shown}{more}",
+            session.purpose,
+        )
+        return read_contact_details(dash.outputs, person_ids)
+
+    return look_up
+
+
+def records_audit(request: Request, area: str | None, page: int) -> None:
+    """Audit an opening of the record-level view (who, which filter, the purpose)."""
+    stated = stated_purpose(request)
+    if stated is not None:
+        users, session = stated
+        users.audit(
+            session.user.username,
+            "records_view",
+            f"{request.url.path} area={area or 'all'} page={page}",
+            session.purpose,
+        )
+
+
+def outreach_scope(request: Request, dash: Dashboard, area: str | None) -> frozenset[str] | None:
+    """Who may see which part of the outreach list, audited. None: every area (local
+    single-user mode, analysts, admins); otherwise the small areas assigned to the user.
+    Asking for an area outside them is refused and audited (no IDOR)."""
+    stated = stated_purpose(request)
+    if stated is None:
+        return None
+    users, session = stated
+    allowed = None
+    if session.user.role == "outreach_worker":
+        allowed = dash.view.expand_areas(session.user.areas)
+        if area and area not in allowed:
+            users.audit(session.user.username, "outreach_denied", "an unassigned area",
+                        session.purpose)  # fmt: skip
+            raise AccessDenied("that area is not assigned to you")
+    users.audit(
+        session.user.username,
+        "outreach_list",
+        f"{request.url.path} area={area or 'all assigned'}",
+        session.purpose,
+    )
+    return allowed
