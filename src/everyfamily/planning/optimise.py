@@ -239,6 +239,7 @@ def p_median(
     as demand) caps what each place can take. A place no one can reach is given a walk of
     ten times the longest finite one (a linear program cannot hold infinity)."""
     from spopt.locate import PMedian
+    from spopt.locate.base import SpecificationError
 
     m, w = _check(minutes, demand, place_ids)
     mask = _fixed_mask(place_ids, fixed)
@@ -253,14 +254,26 @@ def p_median(
     caps = None if capacities is None else np.asarray(capacities, dtype="float64")
     if caps is not None and caps.shape != (len(place_ids),):
         raise DataError("planning: one capacity per place is needed")
+    if caps is not None and np.sort(caps)[-p:].sum() < w.sum():
+        raise PlanningError(
+            f"planning: the {p} largest places can take {np.sort(caps)[-p:].sum():,.0f}, less "
+            f"than the demand of {w.sum():,.0f}",
+            hint="open more places or raise their capacities",
+        )
     t0 = time.perf_counter()
-    model = PMedian.from_cost_matrix(
-        mm,
-        w,
-        p,
-        predefined_facilities_arr=mask.astype(int) if mask.any() else None,
-        facility_capacities=caps,
-    )
+    try:
+        model = PMedian.from_cost_matrix(
+            mm,
+            w,
+            p,
+            predefined_facilities_arr=mask.astype(int) if mask.any() else None,
+            facility_capacities=caps,
+        )
+    except SpecificationError as exc:  # spopt's own checks, e.g. fixed places over capacity
+        raise PlanningError(
+            f"planning: the p-median problem is infeasible as set ({exc})",
+            hint="open more places or raise their capacities",
+        ) from None
     with contextlib.suppress(RuntimeError):
         model.solve(_solver(time_limit_s), results=False)
     proven = _status(
