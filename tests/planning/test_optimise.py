@@ -18,6 +18,7 @@ from everyfamily.planning.optimise import (
     mclp,
     need_demand,
     p_median,
+    p_median_near_far,
 )
 
 IDS = tuple(f"p{j}" for j in range(8))
@@ -130,3 +131,19 @@ def test_need_weights_and_points() -> None:
     assert d.tolist() == [3.5, 1.5, 3.0]
     labels, sums = by_point(["L1 1AA", "L1 1AB", "L1 1AA"], d)
     assert labels.tolist() == ["L1 1AA", "L1 1AB"] and sums.tolist() == [6.5, 1.5]
+
+
+@pytest.mark.parametrize(("seed", "k"), [(1, 1), (2, 2), (3, 5), (4, 8)])
+def test_near_far_p_median_is_exact(seed: int, k: int) -> None:
+    m, w, _ = instance(seed)
+    m[0, :4] = np.inf  # a point that cannot reach half the places
+    big = 10.0 * m[np.isfinite(m)].max()
+    mm = np.where(np.isfinite(m), m, big)
+    best = min(
+        float((w * mm[:, list(s)].min(axis=1)).sum())
+        for s in itertools.combinations(range(8), 3)
+        if 5 in s
+    )
+    got = p_median_near_far(m, w, IDS, 3, k=k, fixed=("p5",))
+    assert got.weighted_minutes == pytest.approx(best, rel=1e-6)
+    assert "p5" in got.open_places and len(got.open_places) == 3
