@@ -173,6 +173,20 @@ def _chosen(vars_: Sequence[Any]) -> np.ndarray:
     return np.array([j for j, v in enumerate(vars_) if (v.value() or 0) > 0.5], dtype=int)
 
 
+def coverage_patterns(m: np.ndarray, w: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray]:
+    """Home points that the same places cover are one demand point for a covering problem:
+    returns the distinct coverage rows (points x places, booleans) that some place covers,
+    and the summed demand of each. An exact reduction (the covering objective depends on a
+    point only through its row), and a large one: thousands of home points share a few
+    hundred rows."""
+    a = m <= radius
+    keep = a.any(axis=1)
+    if not keep.any():
+        return np.zeros((0, m.shape[1]), dtype=bool), np.zeros(0)
+    rows, inverse = np.unique(a[keep], axis=0, return_inverse=True)
+    return rows, np.bincount(inverse.reshape(-1), weights=w[keep], minlength=len(rows))
+
+
 # --- spopt: MCLP and p-median -------------------------------------------------------------
 
 
@@ -204,8 +218,18 @@ def mclp(
             hint="raise the number of places or fix fewer",
         )
     t0 = time.perf_counter()
+    rows, rw = coverage_patterns(m, w, radius)
+    if len(rw) == 0:
+        raise PlanningError(
+            f"planning: no home point is within {radius:g} minutes of any place",
+            hint="raise the walking radius or add places",
+        )
     model = MCLP.from_cost_matrix(
-        m, w, radius, p, predefined_facilities_arr=mask.astype(int) if mask.any() else None
+        np.where(rows, 0.0, radius + 1.0),
+        rw,
+        radius,
+        p,
+        predefined_facilities_arr=mask.astype(int) if mask.any() else None,
     )
     with contextlib.suppress(RuntimeError):  # spopt's check_status: our one-line error below
         model.solve(_solver(time_limit_s), results=False)
@@ -378,19 +402,19 @@ def p_median_near_far(
 
 
 def _coverage_model(
-    m: np.ndarray, radius: float, name: str
-) -> tuple[Any, list[Any], dict[int, Any]]:
-    """x per place, y per demand point that any place can cover, y_i <= sum x_j."""
+    m: np.ndarray, w: np.ndarray, radius: float, name: str
+) -> tuple[Any, list[Any], dict[int, Any], np.ndarray]:
+    """x per place, y per coverage pattern (:func:`coverage_patterns`), y_i <= sum x_j;
+    also the demand of each pattern."""
     import pulp
 
-    a = m <= radius
-    rows = np.flatnonzero(a.any(axis=1))
+    a, pw = coverage_patterns(m, w, radius)
     prob = pulp.LpProblem(name, pulp.LpMaximize)
     x = [pulp.LpVariable(f"x_{j}", cat="Binary") for j in range(m.shape[1])]
-    y = {int(i): pulp.LpVariable(f"y_{i}", lowBound=0, upBound=1) for i in rows}
-    for i in rows:
-        prob += y[int(i)] <= pulp.lpSum(x[j] for j in np.flatnonzero(a[i])), f"cover_{i}"
-    return prob, x, y
+    y = {i: pulp.LpVariable(f"y_{i}", lowBound=0, upBound=1) for i in range(len(pw))}
+    for i in range(len(pw)):
+        prob += y[i] <= pulp.lpSum(x[j] for j in np.flatnonzero(a[i])), f"cover_{i}"
+    return prob, x, y, pw
 
 
 def best_for_budget(
@@ -423,8 +447,8 @@ def best_for_budget(
             hint="raise the budget or let some of today's sites close (fixed: none)",
         )
     t0 = time.perf_counter()
-    prob, x, y = _coverage_model(m, radius, "budget_mclp")
-    prob += pulp.lpSum(float(w[i]) * v for i, v in y.items())
+    prob, x, y, pw = _coverage_model(m, w, radius, "budget_mclp")
+    prob += pulp.lpSum(float(pw[i]) * v for i, v in y.items())
     prob += pulp.lpSum(float(c[j]) * x[j] for j in range(len(x))) <= budget, "budget"
     for j in np.flatnonzero(mask):
         prob += x[j] == 1, f"fixed_{j}"
@@ -433,7 +457,7 @@ def best_for_budget(
     best = float(pulp.value(prob.objective) or 0.0)
     # Second stage: the cheapest set covering as much (a tolerance for CBC's rounding).
     prob.sense = pulp.LpMinimize
-    prob += pulp.lpSum(float(w[i]) * v for i, v in y.items()) >= best - 1e-6 * max(best, 1.0)
+    prob += pulp.lpSum(float(pw[i]) * v for i, v in y.items()) >= best - 1e-6 * max(best, 1.0)
     prob.setObjective(pulp.lpSum(float(c[j]) * x[j] for j in range(len(x))))
     prob.solve(_solver(time_limit_s))
     proven = _status(prob, "budget", time_limit_s, "raise the time limit") and proven
@@ -482,10 +506,10 @@ def cheapest_keeping(
             f"{radius:g} minutes, fewer than the {keep:,.0f} asked for",
         )
     t0 = time.perf_counter()
-    prob, x, y = _coverage_model(m, radius, "cheapest_keeping")
+    prob, x, y, pw = _coverage_model(m, w, radius, "cheapest_keeping")
     prob.sense = pulp.LpMinimize
     prob += pulp.lpSum(float(c[j]) * x[j] for j in range(len(x)))
-    prob += pulp.lpSum(float(w[i]) * v for i, v in y.items()) >= keep - 1e-9, "keep"
+    prob += pulp.lpSum(float(pw[i]) * v for i, v in y.items()) >= keep - 1e-9, "keep"
     for j in np.flatnonzero(mask):
         prob += x[j] == 1, f"fixed_{j}"
     prob.solve(_solver(time_limit_s))
