@@ -14,6 +14,7 @@ from everyfamily.planning.optimise import (
     budget_steps,
     by_point,
     cheapest_keeping,
+    coverage_patterns,
     marginal_curve,
     mclp,
     need_demand,
@@ -147,3 +148,11 @@ def test_near_far_p_median_is_exact(seed: int, k: int) -> None:
     got = p_median_near_far(m, w, IDS, 3, k=k, fixed=("p5",))
     assert got.weighted_minutes == pytest.approx(best, rel=1e-6)
     assert "p5" in got.open_places and len(got.open_places) == 3
+
+
+def test_coverage_patterns_merge_points_covered_by_the_same_places() -> None:
+    m = np.array([[5.0, 30.0], [10.0, 40.0], [5.0, 5.0], [30.0, 30.0]])
+    rows, w = coverage_patterns(m, np.array([1.0, 2.0, 4.0, 8.0]), 15.0)
+    got = {tuple(bool(v) for v in r): float(x) for r, x in zip(rows, w, strict=True)}
+    # points 0 and 1 are covered by the first place only; point 3 by none (left out)
+    assert got == {(True, False): 3.0, (True, True): 4.0}
