@@ -55,3 +55,8 @@ class AccessDenied(EveryfamilyError):
     """The user's role does not allow this."""
 
     exit_code = 3
+
+
+class PlanningError(EveryfamilyError):
+    """A plan cannot be made as asked (the solver failed, timed out or found no feasible
+    site set); the message says what to relax."""

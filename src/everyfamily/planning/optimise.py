@@ -1,0 +1,584 @@
+"""Where to put services: location-allocation on the walking-time matrix.
+
+- :func:`mclp`: the maximal covering location problem (Church & ReVelle 1974, Papers of the
+  Regional Science Association 32:101) with PySAL spopt: open ``p`` places to cover the most
+  demand within ``radius`` minutes; today's sites can be fixed open.
+- :func:`p_median`: the p-median problem (Hakimi 1964, Operations Research 12:450; ReVelle &
+  Swain 1970) with spopt: open ``p`` places to minimise total demand-weighted walking time,
+  with place capacities where given (spopt's capacitated p-median).
+- :func:`best_for_budget`: MCLP with a budget instead of a count. spopt 0.7's MCLP fixes the
+  number of facilities (``p_facilities``), but places here differ in cost (a leased room in
+  a library is not a children's centre building), so the budgeted form (the "budget-
+  constrained MCLP", Church & ReVelle 1974 section 5; Daskin 2013, Network and Discrete
+  Location, 4.4) is written directly in PuLP: maximise sum_i w_i y_i subject to
+  y_i <= sum_{j: d_ij <= r} x_j, sum_j c_j x_j <= B, x_j = 1 for fixed places, x binary,
+  0 <= y <= 1 (y is integral at an optimum once x is). A second solve then finds the
+  cheapest set that covers as much (the two-stage, lexicographic optimum).
+- :func:`cheapest_keeping`: the cheapest set that keeps at least a given number of children
+  within reach (a set-covering knapsack, also in PuLP): the question "can we keep everyone
+  we reach today for less?" answered with a yes or with why not.
+- :func:`marginal_curve`: children within reach at each budget (one budgeted solve each).
+
+All solves use CBC as shipped inside PuLP (offline). A solver failure or time-out raises a
+one-line :class:`PlanningError` saying what to relax.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from everyfamily.errors import DataError, PlanningError
+
+#: Seconds CBC may take on one solve before the plan says what to relax.
+TIME_LIMIT_S = 60.0
+
+
+@dataclass(frozen=True)
+class NeedWeights:
+    """Demand per child = base + unreached x [not registered] + deprived x [in the most
+    deprived areas] + emerging x [in an emerging community]; the project file sets them
+    (next round). With every weight but ``base`` at 0, demand is simply children."""
+
+    base: float = 1.0
+    unreached: float = 1.0
+    deprived: float = 1.0
+    emerging: float = 1.0
+
+    def __post_init__(self) -> None:
+        for name in ("base", "unreached", "deprived", "emerging"):
+            if not getattr(self, name) >= 0:
+                raise DataError(f"planning: need weight {name!r} must be 0 or more")
+
+
+def need_demand(
+    unreached: np.ndarray,
+    deprived: np.ndarray,
+    emerging: np.ndarray | None,
+    weights: NeedWeights,
+) -> np.ndarray:
+    """Each child's demand weight (see :class:`NeedWeights`); flags are booleans per child."""
+    u = np.asarray(unreached, dtype=bool)
+    d = np.asarray(deprived, dtype=bool)
+    e = np.zeros(len(u), dtype=bool) if emerging is None else np.asarray(emerging, dtype=bool)
+    return weights.base + weights.unreached * u + weights.deprived * d + weights.emerging * e
+
+
+def by_point(point: Sequence[object], values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sum per-child values to home points (children at one postcode share a row of the
+    matrix): returns (point labels in first-seen order, sums)."""
+    codes, uniques = pd.factorize(pd.Series(list(point), dtype="object"), sort=False)
+    sums = np.bincount(codes, weights=np.asarray(values, dtype="float64"), minlength=len(uniques))
+    return np.asarray(uniques, dtype=object), sums
+
+
+@dataclass(frozen=True)
+class SiteChoice:
+    """An optimised set of places and what it achieves."""
+
+    method: str  # 'mclp', 'p-median', 'budget-mclp', 'cheapest-keeping'
+    open_places: tuple[str, ...]
+    covered_demand: float  # demand within the radius of an open place
+    total_demand: float
+    cost_per_year: float | None
+    weighted_minutes: float | None  # p-median: total demand-weighted walking minutes
+    proven_optimal: bool  # False: the best found before the time limit
+    seconds: float
+
+
+@dataclass(frozen=True)
+class KeepOutcome:
+    """Whether the children within reach today can all be kept for a given budget."""
+
+    found: bool
+    choice: SiteChoice | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class CurvePoint:
+    budget: float
+    covered: float
+    open_places: tuple[str, ...]
+    cost_per_year: float
+
+
+# --- helpers ----------------------------------------------------------------------------
+
+
+def _check(
+    minutes: np.ndarray, demand: np.ndarray, place_ids: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    m = np.asarray(minutes, dtype="float64")
+    w = np.asarray(demand, dtype="float64")
+    if m.ndim != 2 or m.shape[0] != len(w) or m.shape[1] != len(place_ids):
+        raise DataError(
+            f"planning: matrix {m.shape} does not match {len(w)} demand points x "
+            f"{len(place_ids)} places"
+        )
+    if np.isnan(m).any() or np.isnan(w).any() or (w < 0).any():
+        raise DataError("planning: missing minutes or negative demand in the optimisation")
+    return m, w
+
+
+def _fixed_mask(place_ids: Sequence[str], fixed: Sequence[str]) -> np.ndarray:
+    ids = list(place_ids)
+    unknown = [f for f in fixed if f not in ids]
+    if unknown:
+        raise DataError(f"planning: fixed place {unknown[0]!r} is not in the matrix")
+    return np.isin(np.asarray(ids, dtype=object), np.asarray(list(fixed), dtype=object))
+
+
+def _solver(time_limit_s: float) -> Any:
+    import pulp
+
+    return pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit_s)
+
+
+def _status(problem: Any, what: str, time_limit_s: float, relax: str) -> bool:
+    """Turn PuLP's status into a proven-optimal flag, or a one-line PlanningError."""
+    import pulp
+
+    status = problem.status
+    sol = getattr(problem, "sol_status", None)
+    if status == pulp.LpStatusOptimal:
+        return sol != pulp.LpSolutionIntegerFeasible
+    if status == pulp.LpStatusInfeasible:
+        raise PlanningError(f"planning: no site set satisfies the {what}", hint=relax)
+    if status == pulp.LpStatusNotSolved:
+        raise PlanningError(
+            f"planning: the solver found no site set for the {what} within {time_limit_s:g} s",
+            hint="raise the time limit, offer fewer candidate venues, or group home points "
+            "(e.g. by postcode)",
+        )
+    raise PlanningError(
+        f"planning: the solver failed on the {what} ({pulp.LpStatus.get(status, status)})",
+        hint=relax,
+    )
+
+
+def _covered(m: np.ndarray, w: np.ndarray, open_idx: np.ndarray, radius: float) -> float:
+    if len(open_idx) == 0:
+        return 0.0
+    return float(w[(m[:, open_idx] <= radius).any(axis=1)].sum())
+
+
+def _chosen(vars_: Sequence[Any]) -> np.ndarray:
+    return np.array([j for j, v in enumerate(vars_) if (v.value() or 0) > 0.5], dtype=int)
+
+
+def coverage_patterns(m: np.ndarray, w: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray]:
+    """Home points that the same places cover are one demand point for a covering problem:
+    returns the distinct coverage rows (points x places, booleans) that some place covers,
+    and the summed demand of each. An exact reduction (the covering objective depends on a
+    point only through its row), and a large one: thousands of home points share a few
+    hundred rows."""
+    a = m <= radius
+    keep = a.any(axis=1)
+    if not keep.any():
+        return np.zeros((0, m.shape[1]), dtype=bool), np.zeros(0)
+    rows, inverse = np.unique(a[keep], axis=0, return_inverse=True)
+    return rows, np.bincount(inverse.reshape(-1), weights=w[keep], minlength=len(rows))
+
+
+# --- spopt: MCLP and p-median -------------------------------------------------------------
+
+
+def mclp(
+    minutes: np.ndarray,
+    demand: np.ndarray,
+    place_ids: Sequence[str],
+    p: int,
+    *,
+    radius: float = 15.0,
+    fixed: Sequence[str] = (),
+    time_limit_s: float = TIME_LIMIT_S,
+) -> SiteChoice:
+    """Open ``p`` places to cover the most demand within ``radius`` minutes (spopt MCLP);
+    ``fixed`` places stay open (spopt's predefined facilities). spopt 0.7's MCLP has no
+    capacities; use :func:`p_median` for a capacitated allocation."""
+    from spopt.locate import MCLP
+
+    m, w = _check(minutes, demand, place_ids)
+    mask = _fixed_mask(place_ids, fixed)
+    if not 1 <= p <= len(place_ids):
+        raise PlanningError(
+            f"planning: cannot open {p} of {len(place_ids)} places",
+            hint="ask for between 1 and the number of places",
+        )
+    if mask.sum() > p:
+        raise PlanningError(
+            f"planning: {int(mask.sum())} places are fixed open but only {p} may open",
+            hint="raise the number of places or fix fewer",
+        )
+    t0 = time.perf_counter()
+    rows, rw = coverage_patterns(m, w, radius)
+    if len(rw) == 0:
+        raise PlanningError(
+            f"planning: no home point is within {radius:g} minutes of any place",
+            hint="raise the walking radius or add places",
+        )
+    model = MCLP.from_cost_matrix(
+        np.where(rows, 0.0, radius + 1.0),
+        rw,
+        radius,
+        p,
+        predefined_facilities_arr=mask.astype(int) if mask.any() else None,
+    )
+    with contextlib.suppress(RuntimeError):  # spopt's check_status: our one-line error below
+        model.solve(_solver(time_limit_s), results=False)
+    proven = _status(model.problem, "covering problem", time_limit_s, "open more places")
+    idx = _chosen(model.fac_vars)
+    return SiteChoice(
+        "mclp",
+        tuple(place_ids[j] for j in idx),
+        _covered(m, w, idx, radius),
+        float(w.sum()),
+        None,
+        None,
+        proven,
+        time.perf_counter() - t0,
+    )
+
+
+def p_median(
+    minutes: np.ndarray,
+    demand: np.ndarray,
+    place_ids: Sequence[str],
+    p: int,
+    *,
+    fixed: Sequence[str] = (),
+    capacities: np.ndarray | None = None,
+    radius: float = 15.0,
+    time_limit_s: float = TIME_LIMIT_S,
+) -> SiteChoice:
+    """Open ``p`` places to minimise total demand-weighted walking minutes (spopt PMedian),
+    each demand point assigned whole or in part to open places; ``capacities`` (same units
+    as demand) caps what each place can take. A place no one can reach is given a walk of
+    ten times the longest finite one (a linear program cannot hold infinity)."""
+    from spopt.locate import PMedian
+    from spopt.locate.base import SpecificationError
+
+    m, w = _check(minutes, demand, place_ids)
+    mask = _fixed_mask(place_ids, fixed)
+    if not 1 <= p <= len(place_ids) or mask.sum() > p:
+        raise PlanningError(
+            f"planning: cannot open {p} of {len(place_ids)} places with {int(mask.sum())} fixed",
+            hint="ask for at least as many places as are fixed, and no more than there are",
+        )
+    finite = m[np.isfinite(m)]
+    big = 10.0 * (float(finite.max()) if finite.size else 1.0)
+    mm = np.where(np.isfinite(m), m, big)
+    caps = None if capacities is None else np.asarray(capacities, dtype="float64")
+    if caps is not None and caps.shape != (len(place_ids),):
+        raise DataError("planning: one capacity per place is needed")
+    if caps is not None and np.sort(caps)[-p:].sum() < w.sum():
+        raise PlanningError(
+            f"planning: the {p} largest places can take {np.sort(caps)[-p:].sum():,.0f}, less "
+            f"than the demand of {w.sum():,.0f}",
+            hint="open more places or raise their capacities",
+        )
+    t0 = time.perf_counter()
+    try:
+        model = PMedian.from_cost_matrix(
+            mm,
+            w,
+            p,
+            predefined_facilities_arr=mask.astype(int) if mask.any() else None,
+            facility_capacities=caps,
+        )
+    except SpecificationError as exc:  # spopt's own checks, e.g. fixed places over capacity
+        raise PlanningError(
+            f"planning: the p-median problem is infeasible as set ({exc})",
+            hint="open more places or raise their capacities",
+        ) from None
+    with contextlib.suppress(RuntimeError):
+        model.solve(_solver(time_limit_s), results=False)
+    proven = _status(
+        model.problem,
+        "p-median problem",
+        time_limit_s,
+        "open more places or raise their capacities",
+    )
+    idx = _chosen(model.fac_vars)
+    return SiteChoice(
+        "p-median",
+        tuple(place_ids[j] for j in idx),
+        _covered(m, w, idx, radius),
+        float(w.sum()),
+        None,
+        float(model.problem.objective.value()),
+        proven,
+        time.perf_counter() - t0,
+    )
+
+
+def p_median_near_far(
+    minutes: np.ndarray,
+    demand: np.ndarray,
+    place_ids: Sequence[str],
+    p: int,
+    *,
+    fixed: Sequence[str] = (),
+    k: int = 5,
+    radius: float = 15.0,
+    time_limit_s: float = TIME_LIMIT_S,
+) -> SiteChoice:
+    """The uncapacitated p-median on a large matrix, exactly, with near-far cost allocation
+    (Church 2003, Computers & OR 30:1497 "COBRA"; Church 2008, Computers & OR 35:1966
+    "BEAMR"): each point may be assigned to its ``k`` nearest places, or to a placeholder
+    costed at its (k+1)-th nearest walk, a lower bound on any farther assignment. When no
+    placeholder is used the solution is optimal for the full problem; otherwise ``k`` grows
+    for the points that used one and the model is solved again. spopt 0.7 has this model
+    (``KNearestPMedian``) only for point geometries with straight-line distances, not for a
+    walking-time matrix, hence PuLP here; the full spopt ``PMedian`` (``p_median``) has one
+    assignment variable per point and place and did not solve 3,200 x 72 in 60 s."""
+    import pulp
+
+    m, w = _check(minutes, demand, place_ids)
+    mask = _fixed_mask(place_ids, fixed)
+    n_pl = m.shape[1]
+    if not 1 <= p <= n_pl or mask.sum() > p:
+        raise PlanningError(
+            f"planning: cannot open {p} of {n_pl} places with {int(mask.sum())} fixed",
+            hint="ask for at least as many places as are fixed, and no more than there are",
+        )
+    finite = m[np.isfinite(m)]
+    big = 10.0 * (float(finite.max()) if finite.size else 1.0)
+    mm = np.where(np.isfinite(m), m, big)
+    order = np.argsort(mm, axis=1, kind="stable")
+    kk = np.full(len(w), min(max(k, 1), n_pl))
+    t0 = time.perf_counter()
+    proven = True
+    while True:
+        prob = pulp.LpProblem("p_median_near_far", pulp.LpMinimize)
+        y = [pulp.LpVariable(f"y_{j}", cat="Binary") for j in range(n_pl)]
+        terms = []
+        g: dict[int, Any] = {}
+        for i in range(len(w)):
+            near = order[i, : kk[i]]
+            xs = []
+            for j in near:
+                x = pulp.LpVariable(f"x_{i}_{j}", lowBound=0, upBound=1)
+                prob += x <= y[int(j)]
+                xs.append(x)
+                terms.append(float(w[i] * mm[i, j]) * x)
+            if kk[i] < n_pl:
+                g[i] = pulp.LpVariable(f"g_{i}", lowBound=0, upBound=1)
+                terms.append(float(w[i] * mm[i, order[i, kk[i]]]) * g[i])
+                xs.append(g[i])
+            prob += pulp.lpSum(xs) == 1
+        prob += pulp.lpSum(terms)
+        prob += pulp.lpSum(y) == p
+        for j in np.flatnonzero(mask):
+            prob += y[j] == 1
+        left = max(time_limit_s - (time.perf_counter() - t0), 1.0)
+        prob.solve(_solver(left))
+        proven = _status(prob, "p-median problem", time_limit_s, "open more places") and proven
+        used = [i for i, v in g.items() if (v.value() or 0) > 1e-6]
+        if not used:
+            break
+        kk[used] = np.minimum(kk[used] * 2, n_pl)
+    idx = _chosen(y)
+    return SiteChoice(
+        "p-median",
+        tuple(place_ids[j] for j in idx),
+        _covered(m, w, idx, radius),
+        float(w.sum()),
+        None,
+        float(pulp.value(prob.objective)),
+        proven,
+        time.perf_counter() - t0,
+    )
+
+
+# --- PuLP: budgets ------------------------------------------------------------------------
+
+
+def _coverage_model(
+    m: np.ndarray, w: np.ndarray, radius: float, name: str
+) -> tuple[Any, list[Any], dict[int, Any], np.ndarray]:
+    """x per place, y per coverage pattern (:func:`coverage_patterns`), y_i <= sum x_j;
+    also the demand of each pattern."""
+    import pulp
+
+    a, pw = coverage_patterns(m, w, radius)
+    prob = pulp.LpProblem(name, pulp.LpMaximize)
+    x = [pulp.LpVariable(f"x_{j}", cat="Binary") for j in range(m.shape[1])]
+    y = {i: pulp.LpVariable(f"y_{i}", lowBound=0, upBound=1) for i in range(len(pw))}
+    for i in range(len(pw)):
+        prob += y[i] <= pulp.lpSum(x[j] for j in np.flatnonzero(a[i])), f"cover_{i}"
+    return prob, x, y, pw
+
+
+def best_for_budget(
+    minutes: np.ndarray,
+    demand: np.ndarray,
+    place_ids: Sequence[str],
+    place_costs: np.ndarray,
+    budget: float,
+    *,
+    radius: float = 15.0,
+    fixed: Sequence[str] = (),
+    time_limit_s: float = TIME_LIMIT_S,
+) -> SiteChoice:
+    """The places costing at most ``budget`` a year that cover the most demand within
+    ``radius`` minutes, and among those the cheapest (budgeted MCLP in PuLP; see the module
+    docstring for why not spopt). ``place_costs`` are annual costs per place (a site's
+    running and session costs, a venue's cost to use and its sessions)."""
+    import pulp
+
+    m, w = _check(minutes, demand, place_ids)
+    c = np.asarray(place_costs, dtype="float64")
+    if c.shape != (len(place_ids),) or np.isnan(c).any() or (c < 0).any():
+        raise DataError("planning: one annual cost of 0 or more per place is needed")
+    mask = _fixed_mask(place_ids, fixed)
+    fixed_cost = float(c[mask].sum())
+    if fixed_cost > budget:
+        raise PlanningError(
+            f"planning: the places fixed open cost {fixed_cost:,.0f} a year, more than the "
+            f"budget of {budget:,.0f}",
+            hint="raise the budget or let some of today's sites close (fixed: none)",
+        )
+    t0 = time.perf_counter()
+    prob, x, y, pw = _coverage_model(m, w, radius, "budget_mclp")
+    prob += pulp.lpSum(float(pw[i]) * v for i, v in y.items())
+    prob += pulp.lpSum(float(c[j]) * x[j] for j in range(len(x))) <= budget, "budget"
+    for j in np.flatnonzero(mask):
+        prob += x[j] == 1, f"fixed_{j}"
+    prob.solve(_solver(time_limit_s))
+    proven = _status(prob, "budget", time_limit_s, "raise the budget or free fixed sites")
+    best = float(pulp.value(prob.objective) or 0.0)
+    # Second stage: the cheapest set covering as much (a tolerance for CBC's rounding).
+    prob.sense = pulp.LpMinimize
+    prob += pulp.lpSum(float(pw[i]) * v for i, v in y.items()) >= best - 1e-6 * max(best, 1.0)
+    prob.setObjective(pulp.lpSum(float(c[j]) * x[j] for j in range(len(x))))
+    prob.solve(_solver(time_limit_s))
+    proven = _status(prob, "budget", time_limit_s, "raise the time limit") and proven
+    idx = _chosen(x)
+    return SiteChoice(
+        "budget-mclp",
+        tuple(place_ids[j] for j in idx),
+        _covered(m, w, idx, radius),
+        float(w.sum()),
+        float(c[idx].sum()),
+        None,
+        proven,
+        time.perf_counter() - t0,
+    )
+
+
+def cheapest_keeping(
+    minutes: np.ndarray,
+    demand: np.ndarray,
+    place_ids: Sequence[str],
+    place_costs: np.ndarray,
+    keep: float,
+    budget: float,
+    *,
+    radius: float = 15.0,
+    fixed: Sequence[str] = (),
+    time_limit_s: float = TIME_LIMIT_S,
+) -> KeepOutcome:
+    """The cheapest set of places keeping at least ``keep`` demand within ``radius``
+    minutes, and whether it fits ``budget``. When it does not, or no set keeps that many,
+    the outcome says why in one sentence (the issue: "or the product says why none
+    exists")."""
+    import pulp
+
+    m, w = _check(minutes, demand, place_ids)
+    c = np.asarray(place_costs, dtype="float64")
+    if c.shape != (len(place_ids),):
+        raise DataError("planning: one annual cost per place is needed")
+    mask = _fixed_mask(place_ids, fixed)
+    reachable = float(w[(m <= radius).any(axis=1)].sum())
+    if keep > reachable + 1e-9:
+        return KeepOutcome(
+            False,
+            None,
+            f"even with every site and venue open only {reachable:,.0f} are within "
+            f"{radius:g} minutes, fewer than the {keep:,.0f} asked for",
+        )
+    t0 = time.perf_counter()
+    prob, x, y, pw = _coverage_model(m, w, radius, "cheapest_keeping")
+    prob.sense = pulp.LpMinimize
+    prob += pulp.lpSum(float(c[j]) * x[j] for j in range(len(x)))
+    prob += pulp.lpSum(float(pw[i]) * v for i, v in y.items()) >= keep - 1e-9, "keep"
+    for j in np.flatnonzero(mask):
+        prob += x[j] == 1, f"fixed_{j}"
+    prob.solve(_solver(time_limit_s))
+    proven = _status(prob, "coverage to keep", time_limit_s, "keep fewer children in reach")
+    idx = _chosen(x)
+    cost = float(c[idx].sum())
+    choice = SiteChoice(
+        "cheapest-keeping",
+        tuple(place_ids[j] for j in idx),
+        _covered(m, w, idx, radius),
+        float(w.sum()),
+        cost,
+        None,
+        proven,
+        time.perf_counter() - t0,
+    )
+    if cost <= budget + 1e-6:
+        return KeepOutcome(
+            True,
+            choice,
+            f"{len(idx)} places keep {choice.covered_demand:,.0f} within {radius:g} minutes "
+            f"for {cost:,.0f} a year, within the budget of {budget:,.0f}",
+        )
+    return KeepOutcome(
+        False,
+        choice,
+        f"the cheapest set keeping {keep:,.0f} within {radius:g} minutes costs {cost:,.0f} a "
+        f"year, {cost - budget:,.0f} more than the budget of {budget:,.0f}"
+        + ("" if proven else " (best found before the time limit)"),
+    )
+
+
+def budget_steps(low: float, high: float, step: float = 10_000.0) -> tuple[float, ...]:
+    """Budgets from ``low`` to ``high`` in steps of ``step`` (GBP 10k by default)."""
+    if step <= 0 or high < low:
+        raise DataError("planning: budget steps need step > 0 and high >= low")
+    n = int(np.floor((high - low) / step + 1e-9))
+    return tuple(float(low + k * step) for k in range(n + 1))
+
+
+def marginal_curve(
+    minutes: np.ndarray,
+    demand: np.ndarray,
+    place_ids: Sequence[str],
+    place_costs: np.ndarray,
+    budgets: Sequence[float],
+    *,
+    radius: float = 15.0,
+    fixed: Sequence[str] = (),
+    time_limit_s: float = TIME_LIMIT_S,
+) -> tuple[CurvePoint, ...]:
+    """Demand within reach at each budget (the best set for each, solved afresh); the
+    difference between neighbouring points is the children newly within reach per extra
+    step of money. Budgets below the fixed places' cost are left out."""
+    c = np.asarray(place_costs, dtype="float64")
+    fixed_cost = float(c[_fixed_mask(place_ids, fixed)].sum())
+    out: list[CurvePoint] = []
+    for b in sorted(budgets):
+        if b < fixed_cost:
+            continue
+        ch = best_for_budget(
+            minutes,
+            demand,
+            place_ids,
+            c,
+            b,
+            radius=radius,
+            fixed=fixed,
+            time_limit_s=time_limit_s,
+        )
+        out.append(CurvePoint(float(b), ch.covered_demand, ch.open_places, ch.cost_per_year or 0))
+    return tuple(out)
