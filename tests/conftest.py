@@ -2,7 +2,7 @@
 
 ``knowsley_scenario`` is the synthetic Knowsley scenario (seed 2026, every story);
 ``knowsley_demo`` is the demo run of it (``run_demo``: scenario, pipeline and the check
-against the truth); ``knowsley_run(seed=..., stories=...)`` is a finished pipeline run of any
+against the truth); ``knowsley_world(seed=..., stories=...)`` is a finished pipeline run of any
 variant world (another seed, stories moved or switched off), and ``make_scenario`` generates
 a variant scenario into a fresh folder (for the generator's own tests).
 
@@ -187,7 +187,7 @@ def _run_world(folder: Path, seed: int, stories: Stories | None) -> dict[str, An
 
 
 @pytest.fixture(scope="session")
-def knowsley_run(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+def knowsley_world(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
     """``run(seed=2026, stories=None) -> output folder``: a finished pipeline run of that
     world (its scenario in ``scenario/``, the truth in ``scenario/truth/``), built once per
     session. The default world is the demo run (with ``demo_evaluation.json``). Read the
@@ -207,11 +207,11 @@ def knowsley_run(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path
 
 
 @pytest.fixture(scope="session")
-def knowsley_demo(knowsley_run: Callable[..., Path]) -> Path:
+def knowsley_demo(knowsley_world: Callable[..., Path]) -> Path:
     """The real Knowsley demo (``run_demo``, seed 2026), run once per session.
     EVERYFAMILY_TEST_DEMO_DIR may name a folder an earlier demo run wrote, to save time
     while developing (tests may write into it)."""
-    return knowsley_run(DEFAULT_SEED)
+    return knowsley_world(DEFAULT_SEED)
 
 
 @pytest.fixture

@@ -28,9 +28,9 @@ pytestmark = pytest.mark.slow
 ELSEWHERE = ((-2.82, 53.43), (-2.80, 53.42), (-2.77, 53.41))
 
 
-def _run(knowsley_run: Any, *, seed: int, stories: Stories) -> tuple[Path, dict[str, Any]]:
-    """The shared run of this world (tests/conftest.py ``knowsley_run``) and its truth."""
-    out = knowsley_run(seed=seed, stories=stories)
+def _run(knowsley_world: Any, *, seed: int, stories: Stories) -> tuple[Path, dict[str, Any]]:
+    """The shared run of this world (tests/conftest.py ``knowsley_world``) and its truth."""
+    out = knowsley_world(seed=seed, stories=stories)
     truth = json.loads((out / "scenario" / "truth" / "stories.json").read_text(encoding="utf-8"))
     return out, truth
 
@@ -200,9 +200,9 @@ def test_dashboard_map_offers_the_access_layers(planted: tuple[Path, dict[str, A
 
 
 @pytest.mark.xdist_group("knowsley-barrier-elsewhere")
-def test_a_barrier_planted_elsewhere_is_found(knowsley_run: Any) -> None:
+def test_a_barrier_planted_elsewhere_is_found(knowsley_world: Any) -> None:
     stories = Stories(barrier=Barrier(line=ELSEWHERE))
-    out, truth = _run(knowsley_run, seed=2026, stories=stories)
+    out, truth = _run(knowsley_world, seed=2026, stories=stories)
     far = set(truth["barrier"]["far_side_lsoas"])
     assert len(far) >= 3
     found = _access_findings(out)
@@ -220,9 +220,9 @@ def test_a_barrier_planted_elsewhere_is_found(knowsley_run: Any) -> None:
         pytest.param(11, marks=pytest.mark.xdist_group("knowsley-no-barrier-11")),
     ],
 )
-def test_no_barrier_planted_no_access_barrier(seed: int, knowsley_run: Any) -> None:
+def test_no_barrier_planted_no_access_barrier(seed: int, knowsley_world: Any) -> None:
     stories = Stories(barrier=Barrier(enabled=False))
-    out, truth = _run(knowsley_run, seed=seed, stories=stories)
+    out, truth = _run(knowsley_world, seed=seed, stories=stories)
     assert truth["barrier"]["enabled"] is False
     assert _access_findings(out) == []
     # quiet because reach does not drop, not because the road is missing: the M57 is still

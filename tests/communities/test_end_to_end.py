@@ -4,7 +4,7 @@ is planted, and still finds it when the sources hold names only. The report and 
 dashboard (over real HTTP) show the layer and the findings.
 
 Four pipeline runs (about 40 s each): the default one is the demo run and the storyless one is
-shared with tests/findings (tests/conftest.py ``knowsley_run``).
+shared with tests/findings (tests/conftest.py ``knowsley_world``).
 """
 
 from __future__ import annotations
@@ -95,11 +95,11 @@ def test_dashboard_shows_layer_and_findings(default_run: Path, knowsley_scenario
 
 
 @pytest.mark.xdist_group("knowsley-community-moved")
-def test_moved_community_found(knowsley_run: Any) -> None:
+def test_moved_community_found(knowsley_world: Any) -> None:
     stories = Stories(
         emerging_community=EmergingCommunity(origin="polish", anchor_lsoa="E01006480")
     )
-    out = knowsley_run(seed=2027, stories=stories)
+    out = knowsley_world(seed=2027, stories=stories)
     found = _emerging(json.loads((out / "findings.json").read_text("utf-8")))
     assert [f["group"]["value"] for f in found] == ["polish"]
     truth = json.loads((out / "scenario" / "truth" / "stories.json").read_text("utf-8"))
@@ -107,9 +107,9 @@ def test_moved_community_found(knowsley_run: Any) -> None:
 
 
 @pytest.mark.xdist_group("knowsley-no-stories-12")
-def test_none_planted_none_found(knowsley_run: Any) -> None:
+def test_none_planted_none_found(knowsley_world: Any) -> None:
     # the storyless world of tests/findings/test_stories.py (any seed shows the fact)
-    out = knowsley_run(seed=12, stories=Stories.none())
+    out = knowsley_world(seed=12, stories=Stories.none())
     assert _emerging(json.loads((out / "findings.json").read_text("utf-8"))) == []
 
 

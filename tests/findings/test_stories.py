@@ -5,7 +5,7 @@ them (another anchor area and origin, another site), and report nothing striking
 story is switched off (false-positive control, across seeds). The truth (truth/stories.json)
 is read only here, never by the pipeline.
 
-Each world is a shared run (tests/conftest.py ``knowsley_run``): the planted one is the demo
+Each world is a shared run (tests/conftest.py ``knowsley_world``): the planted one is the demo
 run; a broken import in the package fails these tests, it never skips them.
 """
 
@@ -26,10 +26,10 @@ pytestmark = pytest.mark.slow
 
 
 def run_scenario(
-    knowsley_run: Any, *, seed: int, stories: Any
+    knowsley_world: Any, *, seed: int, stories: Any
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The shared pipeline run of this world: (findings, truth stories)."""
-    out = knowsley_run(seed=seed, stories=stories)
+    out = knowsley_world(seed=seed, stories=stories)
     doc = json.loads((out / "findings.json").read_text(encoding="utf-8"))
     truth_file = out / "scenario" / "truth" / "stories.json"
     return doc["findings"], json.loads(truth_file.read_text(encoding="utf-8"))
@@ -53,8 +53,8 @@ def assert_barrier_found(findings: list[dict[str, Any]], truth: dict[str, Any]) 
 
 
 @pytest.fixture(scope="module")
-def planted(knowsley_run: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    return run_scenario(knowsley_run, seed=2026, stories=None)  # the demo run
+def planted(knowsley_world: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    return run_scenario(knowsley_world, seed=2026, stories=None)  # the demo run
 
 
 def test_planted_emerging_community_is_found(planted: Any) -> None:
@@ -86,7 +86,7 @@ def _another_anchor(truth: dict[str, Any]) -> str:
 
 
 @pytest.mark.xdist_group("knowsley-stories-moved")
-def test_stories_are_found_again_when_moved(knowsley_scenario: Any, knowsley_run: Any) -> None:
+def test_stories_are_found_again_when_moved(knowsley_scenario: Any, knowsley_world: Any) -> None:
     from everyfamily.demo.stories import Stories
 
     truth0 = json.loads(knowsley_scenario.stories_file.read_text(encoding="utf-8"))  # planted
@@ -100,7 +100,7 @@ def test_stories_are_found_again_when_moved(knowsley_scenario: Any, knowsley_run
         emerging_community=replace(base.emerging_community, anchor_lsoa=anchor, origin="polish"),
         low_engagement_site=replace(base.low_engagement_site, site_id=new_site),
     )
-    findings, truth = run_scenario(knowsley_run, seed=2026, stories=moved)
+    findings, truth = run_scenario(knowsley_world, seed=2026, stories=moved)
     assert truth["emerging_community"]["anchor_lsoa"] == anchor
     assert_community_found(findings, truth)
     assert_site_found(findings, truth)
@@ -120,8 +120,8 @@ def test_stories_are_found_again_when_moved(knowsley_scenario: Any, knowsley_run
         pytest.param(12, marks=pytest.mark.xdist_group("knowsley-no-stories-12")),
     ],
 )
-def test_nothing_striking_when_every_story_is_off(seed: int, knowsley_run: Any) -> None:
+def test_nothing_striking_when_every_story_is_off(seed: int, knowsley_world: Any) -> None:
     from everyfamily.demo.stories import Stories
 
-    findings, _truth = run_scenario(knowsley_run, seed=seed, stories=Stories.none())
+    findings, _truth = run_scenario(knowsley_world, seed=seed, stories=Stories.none())
     assert [f["headline"] for f in striking(findings)] == []

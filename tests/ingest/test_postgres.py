@@ -48,7 +48,7 @@ def _free_port() -> int:
 def postgres_url() -> Iterator[str]:
     initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
     if not initdb or not pg_ctl:
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+        pytest.fail("PostgreSQL (initdb, pg_ctl) is not installed: run scripts/services")
     prefix: list[str] = []
     root = tempfile.mkdtemp(prefix="ef-pg-")
     if os.geteuid() == 0:
