@@ -62,16 +62,14 @@ def _shared_root(factory: pytest.TempPathFactory) -> Path:
     return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
-def build_once(
-    factory: pytest.TempPathFactory, key: str, build: Callable[[Path], dict[str, Any]]
+def build_in(
+    root: Path, key: str, build: Callable[[Path], dict[str, Any]]
 ) -> tuple[Path, dict[str, Any]]:
-    """Build ``key`` once per session (``build(folder) -> manifest``, JSON-able) and return
-    (this worker's copy of the folder, the manifest).
-
-    The first worker to ask builds under a file lock; the others wait for it and copy. A
-    failed build is remembered, so other workers fail at once with its message instead of
-    building again."""
-    root = _shared_root(factory) / "shared"
+    """Build ``root/key`` once (``build(folder) -> manifest``, JSON-able), however many
+    processes ask: the first builds under a file lock, the others wait for it. Returns (the
+    folder, the manifest). A failed build is remembered, so the other processes fail at once
+    with its message instead of building again (unless the worlds are kept between sessions,
+    where the next session tries again)."""
     root.mkdir(parents=True, exist_ok=True)
     folder, done, failed = root / key, root / f"{key}.json", root / f"{key}.failed"
     with FileLock(str(root / f"{key}.lock")):
@@ -88,7 +86,15 @@ def build_once(
                 raise
             done.write_text(json.dumps(manifest), encoding="utf-8")
             failed.unlink(missing_ok=True)
-    manifest = json.loads(done.read_text(encoding="utf-8"))
+    return folder, json.loads(done.read_text(encoding="utf-8"))
+
+
+def build_once(
+    factory: pytest.TempPathFactory, key: str, build: Callable[[Path], dict[str, Any]]
+) -> tuple[Path, dict[str, Any]]:
+    """``build_in`` the session's shared folder; returns this worker's copy of the folder
+    (under xdist, or when the worlds are kept) and the manifest."""
+    folder, manifest = build_in(_shared_root(factory) / "shared", key, build)
     if not os.environ.get("PYTEST_XDIST_WORKER") and not KEEP_WORLDS:
         return folder, manifest
     mine = factory.getbasetemp() / "shared" / key
