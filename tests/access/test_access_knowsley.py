@@ -28,15 +28,10 @@ pytestmark = pytest.mark.slow
 ELSEWHERE = ((-2.82, 53.43), (-2.80, 53.42), (-2.77, 53.41))
 
 
-def _run(folder: Path, *, seed: int, stories: Stories) -> tuple[Path, dict[str, Any]]:
-    from everyfamily.config import load_project
-    from everyfamily.demo import generate_scenario
-    from everyfamily.pipeline import run_pipeline
-
-    scenario = generate_scenario(folder / "scenario", seed=seed, stories=stories)
-    out = folder / "out"
-    run_pipeline(load_project(scenario.project_file), out_dir=out, echo=lambda _m: None, seed=seed)
-    truth = json.loads(scenario.stories_file.read_text(encoding="utf-8"))
+def _run(knowsley_world: Any, *, seed: int, stories: Stories) -> tuple[Path, dict[str, Any]]:
+    """The shared run of this world (tests/conftest.py ``knowsley_world``) and its truth."""
+    out = knowsley_world(seed=seed, stories=stories)
+    truth = json.loads((out / "scenario" / "truth" / "stories.json").read_text(encoding="utf-8"))
     return out, truth
 
 
@@ -59,11 +54,8 @@ def _withheld_registered(out: Path, areas: list[str]) -> bool:
 
 
 @pytest.fixture(scope="module")
-def planted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
-    from everyfamily.demo.run import run_demo
-
-    out = tmp_path_factory.mktemp("access-demo")
-    run_demo(out_dir=out, seed=2026, echo=lambda _m: None)
+def planted(knowsley_demo: Path) -> tuple[Path, dict[str, Any]]:
+    out = knowsley_demo  # the demo run, shared (tests/conftest.py)
     truth = json.loads((out / "scenario" / "truth" / "stories.json").read_text(encoding="utf-8"))
     return out, truth
 
@@ -207,9 +199,10 @@ def test_dashboard_map_offers_the_access_layers(planted: tuple[Path, dict[str, A
         assert "Areas cut off by a barrier" in page and "APPROXIMATE" in page
 
 
-def test_a_barrier_planted_elsewhere_is_found(tmp_path_factory: pytest.TempPathFactory) -> None:
+@pytest.mark.xdist_group("knowsley-barrier-elsewhere")
+def test_a_barrier_planted_elsewhere_is_found(knowsley_world: Any) -> None:
     stories = Stories(barrier=Barrier(line=ELSEWHERE))
-    out, truth = _run(tmp_path_factory.mktemp("access-moved"), seed=2026, stories=stories)
+    out, truth = _run(knowsley_world, seed=2026, stories=stories)
     far = set(truth["barrier"]["far_side_lsoas"])
     assert len(far) >= 3
     found = _access_findings(out)
@@ -220,12 +213,16 @@ def test_a_barrier_planted_elsewhere_is_found(tmp_path_factory: pytest.TempPathF
     assert len(set(f["areas"]) - far) <= 1
 
 
-@pytest.mark.parametrize("seed", [2026, 11])
-def test_no_barrier_planted_no_access_barrier(
-    seed: int, tmp_path_factory: pytest.TempPathFactory
-) -> None:
+@pytest.mark.parametrize(
+    "seed",
+    [
+        pytest.param(2026, marks=pytest.mark.xdist_group("knowsley-no-barrier-2026")),
+        pytest.param(11, marks=pytest.mark.xdist_group("knowsley-no-barrier-11")),
+    ],
+)
+def test_no_barrier_planted_no_access_barrier(seed: int, knowsley_world: Any) -> None:
     stories = Stories(barrier=Barrier(enabled=False))
-    out, truth = _run(tmp_path_factory.mktemp(f"access-none-{seed}"), seed=seed, stories=stories)
+    out, truth = _run(knowsley_world, seed=seed, stories=stories)
     assert truth["barrier"]["enabled"] is False
     assert _access_findings(out) == []
     # quiet because reach does not drop, not because the road is missing: the M57 is still

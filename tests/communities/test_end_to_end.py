@@ -3,7 +3,8 @@ community, finds it again when it is moved to another place and origin, finds no
 is planted, and still finds it when the sources hold names only. The report and the
 dashboard (over real HTTP) show the layer and the findings.
 
-Four pipeline runs (about 40 s each), shared by module-scoped fixtures.
+Four pipeline runs (about 40 s each): the default one is the demo run and the storyless one is
+shared with tests/findings (tests/conftest.py ``knowsley_world``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pytest
 import yaml
 
 from everyfamily.config import load_project
-from everyfamily.demo import EmergingCommunity, Scenario, Stories, generate_scenario
+from everyfamily.demo import EmergingCommunity, Scenario, Stories
 from everyfamily.pipeline import run_pipeline
 from everyfamily.web import create_app
 from everyfamily.web.access import StaticPolicy
@@ -42,10 +43,8 @@ def _planted(s: Scenario) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def default_run(knowsley_scenario: Scenario, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("communities-default")
-    _run(knowsley_scenario.project_file, out)
-    return out
+def default_run(knowsley_demo: Path) -> Path:
+    return knowsley_demo  # the demo run of the default scenario, shared (tests/conftest.py)
 
 
 def test_planted_community_found(default_run: Path, knowsley_scenario: Scenario) -> None:
@@ -95,21 +94,23 @@ def test_dashboard_shows_layer_and_findings(default_run: Path, knowsley_scenario
         assert "Romanian-origin" in listing
 
 
-def test_moved_community_found(tmp_path_factory: pytest.TempPathFactory) -> None:
+@pytest.mark.xdist_group("knowsley-community-moved")
+def test_moved_community_found(knowsley_world: Any) -> None:
     stories = Stories(
         emerging_community=EmergingCommunity(origin="polish", anchor_lsoa="E01006480")
     )
-    s = generate_scenario(tmp_path_factory.mktemp("moved") / "scenario", seed=2027, stories=stories)
-    found = _emerging(_run(s.project_file, tmp_path_factory.mktemp("moved-out")))
+    out = knowsley_world(seed=2027, stories=stories)
+    found = _emerging(json.loads((out / "findings.json").read_text("utf-8")))
     assert [f["group"]["value"] for f in found] == ["polish"]
-    assert len(set(found[0]["areas"]) & _planted(s)) >= 3
+    truth = json.loads((out / "scenario" / "truth" / "stories.json").read_text("utf-8"))
+    assert len(set(found[0]["areas"]) & set(truth["emerging_community"]["lsoas"])) >= 3
 
 
-def test_none_planted_none_found(tmp_path_factory: pytest.TempPathFactory) -> None:
-    s = generate_scenario(
-        tmp_path_factory.mktemp("none") / "scenario", seed=2028, stories=Stories.none()
-    )
-    assert _emerging(_run(s.project_file, tmp_path_factory.mktemp("none-out"))) == []
+@pytest.mark.xdist_group("knowsley-no-stories-12")
+def test_none_planted_none_found(knowsley_world: Any) -> None:
+    # the storyless world of tests/findings/test_stories.py (any seed shows the fact)
+    out = knowsley_world(seed=12, stories=Stories.none())
+    assert _emerging(json.loads((out / "findings.json").read_text("utf-8"))) == []
 
 
 def test_names_only_still_found(

@@ -5,8 +5,8 @@ them (another anchor area and origin, another site), and report nothing striking
 story is switched off (false-positive control, across seeds). The truth (truth/stories.json)
 is read only here, never by the pipeline.
 
-These tests need the scenario generator, linkage and reach; until those exist they skip and
-say why. Stages the pipeline does not chain yet are run here on the same store.
+Each world is a shared run (tests/conftest.py ``knowsley_world``): the planted one is the demo
+run; a broken import in the package fails these tests, it never skips them.
 """
 
 from __future__ import annotations
@@ -25,50 +25,13 @@ from everyfamily.demo.evaluate import groups_in as _groups_in
 pytestmark = pytest.mark.slow
 
 
-def _pipeline_ready() -> str | None:
-    try:
-        from everyfamily.demo import generate_scenario  # noqa: F401
-        from everyfamily.linkage.stage import linkage_stage  # noqa: F401
-        from everyfamily.reach.stage import reach_stage  # noqa: F401
-    except ImportError as exc:
-        return f"the pipeline is not complete yet ({exc})"
-    return None
-
-
 def run_scenario(
-    folder: Path, *, seed: int, stories: Any
+    knowsley_world: Any, *, seed: int, stories: Any
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Generate, run the pipeline, and return (findings, truth stories).
-
-    Runs ``run_pipeline``; any stage it does not run yet (linkage, reach, find) is then run
-    on the same store, in order, so these tests work before and after the wiring."""
-    from everyfamily.config import load_project
-    from everyfamily.demo import generate_scenario
-    from everyfamily.findings.stage import findings_stage
-    from everyfamily.linkage.stage import linkage_stage
-    from everyfamily.pipeline import RunContext, run_pipeline
-    from everyfamily.reach.stage import reach_stage
-    from everyfamily.stores import ANALYSIS, IDENTIFIABLE, open_stores
-
-    scenario = generate_scenario(folder / "scenario", seed=seed, stories=stories)
-    project = load_project(scenario.project_file)
-    out = folder / "out"
-    run_pipeline(project, out_dir=out, echo=lambda _m: None, seed=seed)
-    engine = open_stores(out, project.privacy, zones=(ANALYSIS, IDENTIFIABLE))
-    try:
-        ctx = RunContext(
-            project=project, out_dir=out, engine=engine, echo=lambda _m: None, seed=seed
-        )
-        if not engine.has_table("links"):
-            linkage_stage(ctx)
-        if not engine.has_table("reach"):
-            reach_stage(ctx)
-        if not (out / "findings.json").is_file():
-            findings_stage(ctx)
-    finally:
-        engine.close()
+    """The shared pipeline run of this world: (findings, truth stories)."""
+    out = knowsley_world(seed=seed, stories=stories)
     doc = json.loads((out / "findings.json").read_text(encoding="utf-8"))
-    truth_file = next((folder / "scenario").rglob("stories.json"))
+    truth_file = out / "scenario" / "truth" / "stories.json"
     return doc["findings"], json.loads(truth_file.read_text(encoding="utf-8"))
 
 
@@ -90,15 +53,8 @@ def assert_barrier_found(findings: list[dict[str, Any]], truth: dict[str, Any]) 
 
 
 @pytest.fixture(scope="module")
-def planted(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    reason = _pipeline_ready()
-    if reason:
-        pytest.skip(reason)
-    from everyfamily.demo.stories import Stories
-
-    return run_scenario(tmp_path_factory.mktemp("planted"), seed=2026, stories=Stories())
+def planted(knowsley_world: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    return run_scenario(knowsley_world, seed=2026, stories=None)  # the demo run
 
 
 def test_planted_emerging_community_is_found(planted: Any) -> None:
@@ -129,12 +85,11 @@ def _another_anchor(truth: dict[str, Any]) -> str:
     return str(pop.sort_values("age_0_4", ascending=False)["lsoa11_code"].iloc[0])
 
 
-def test_stories_are_found_again_when_moved(
-    planted: Any, tmp_path_factory: pytest.TempPathFactory
-) -> None:
+@pytest.mark.xdist_group("knowsley-stories-moved")
+def test_stories_are_found_again_when_moved(knowsley_scenario: Any, knowsley_world: Any) -> None:
     from everyfamily.demo.stories import Stories
 
-    _findings0, truth0 = planted
+    truth0 = json.loads(knowsley_scenario.stories_file.read_text(encoding="utf-8"))  # planted
     old_site = truth0["low_engagement_site"]["site_id"]
     anchor = _another_anchor(truth0)
     base = Stories()
@@ -145,7 +100,7 @@ def test_stories_are_found_again_when_moved(
         emerging_community=replace(base.emerging_community, anchor_lsoa=anchor, origin="polish"),
         low_engagement_site=replace(base.low_engagement_site, site_id=new_site),
     )
-    findings, truth = run_scenario(tmp_path_factory.mktemp("moved"), seed=2026, stories=moved)
+    findings, truth = run_scenario(knowsley_world, seed=2026, stories=moved)
     assert truth["emerging_community"]["anchor_lsoa"] == anchor
     assert_community_found(findings, truth)
     assert_site_found(findings, truth)
@@ -158,16 +113,15 @@ def test_stories_are_found_again_when_moved(
     ]
 
 
-@pytest.mark.parametrize("seed", [11, 12])
-def test_nothing_striking_when_every_story_is_off(
-    seed: int, tmp_path_factory: pytest.TempPathFactory
-) -> None:
-    reason = _pipeline_ready()
-    if reason:
-        pytest.skip(reason)
+@pytest.mark.parametrize(
+    "seed",
+    [
+        pytest.param(11, marks=pytest.mark.xdist_group("knowsley-no-stories-11")),
+        pytest.param(12, marks=pytest.mark.xdist_group("knowsley-no-stories-12")),
+    ],
+)
+def test_nothing_striking_when_every_story_is_off(seed: int, knowsley_world: Any) -> None:
     from everyfamily.demo.stories import Stories
 
-    findings, _truth = run_scenario(
-        tmp_path_factory.mktemp(f"none{seed}"), seed=seed, stories=Stories.none()
-    )
+    findings, _truth = run_scenario(knowsley_world, seed=seed, stories=Stories.none())
     assert [f["headline"] for f in striking(findings)] == []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -202,11 +203,13 @@ def test_drafted_file_carries_no_personal_values(
 
 @pytest.fixture(scope="module")
 def drafted_demo(knowsley_scenario: Scenario, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = knowsley_scenario.project_file.parent
+    # a private copy: the shared scenario folder is read, never written (tests/conftest.py)
+    folder = tmp_path_factory.mktemp("drafted") / "scenario"
+    shutil.copytree(knowsley_scenario.project_file.parent, folder)
     out = folder / "drafted.yaml"
     files = sorted((folder / "extracts").iterdir())
     argv = ["init", *map(str, files), "--out", str(out)]
-    assert main([*argv, "--base", str(knowsley_scenario.project_file)]) == 0
+    assert main([*argv, "--base", str(folder / knowsley_scenario.project_file.name)]) == 0
     return out
 
 

@@ -57,14 +57,14 @@ def test_profile_samples_and_stops_on_a_wrong_date_format(
 
 
 def test_validate_names_file_column_and_share_of_a_wrong_demo_date_format(
-    knowsley_scenario: Scenario, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    knowsley_scenario_copy: Scenario, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Issue 13, must show: a wrong births date format is exit 2, naming the file, the column
     and the share of rows that parse (the hand-written file says '%d/%m/%Y')."""
-    text = knowsley_scenario.project_file.read_text(encoding="utf-8")
+    text = knowsley_scenario_copy.project_file.read_text(encoding="utf-8")
     births = text.index("- name: births")
     wrong = text[:births] + text[births:].replace("'%d/%m/%Y'", "'%Y-%m-%d'", 1)
-    bad = knowsley_scenario.project_file.parent / "wrong_births_date.yaml"
+    bad = knowsley_scenario_copy.project_file.parent / "wrong_births_date.yaml"
     bad.write_text(wrong, encoding="utf-8")
     assert main(["validate", str(bad)]) == 2
     err = capsys.readouterr().err

@@ -13,13 +13,11 @@ import pytest
 
 from everyfamily.config import load_project
 from everyfamily.engines import open_engine
-from everyfamily.ingest.stage import ingest_project
 from everyfamily.linkage.estimated_quality import MIN_GROUP_PAIRS, QUALITY_FILE, QUALITY_TABLE
 from everyfamily.linkage.nicknames import nickname_map
 from everyfamily.linkage.prepare import RECORD_IDENTITY, prepare_identities
 from everyfamily.linkage.quality import LinkageQuality, evaluate_against_truth
-from everyfamily.linkage.stage import link_records
-from everyfamily.privacy import load_key
+from everyfamily.stores import ANALYSIS, IDENTIFIABLE, open_run_stores
 
 
 @dataclass(frozen=True)
@@ -33,24 +31,23 @@ class KnowsleyRun:
 
 
 @pytest.fixture(scope="module")
-def knowsley_run(knowsley_scenario: Any, tmp_path_factory: pytest.TempPathFactory) -> KnowsleyRun:
-    project = load_project(knowsley_scenario.project_file)
-    out: Path = tmp_path_factory.mktemp("knowsley-link")
-    with closing(open_engine("duckdb", path=out / "store.duckdb")) as engine:
-        ingest_project(project, engine, echo=lambda _m: None)
-        link_records(
-            engine,
-            project.linkage,
-            key=load_key(project.privacy),
-            out_dir=out,
-            run="knowsley",
-        )
+def knowsley_run(knowsley_demo: Path, tmp_path_factory: pytest.TempPathFactory) -> KnowsleyRun:
+    """The linkage of the demo run every Knowsley test shares (tests/conftest.py)."""
+    out = knowsley_demo
+    with closing(open_run_stores(out, zones=(IDENTIFIABLE,))) as engine:
         links = engine.query("SELECT * FROM links").to_pandas()
+        records = engine.query("SELECT * FROM records")
+    with closing(open_run_stores(out, zones=(ANALYSIS,))) as engine:
         estimated = engine.query(f"SELECT * FROM {QUALITY_TABLE}").to_pandas()
-        # rebuild the record -> identity map linkage used (it drops its working tables)
+    # rebuild the record -> identity map linkage used (it drops its working tables), in a
+    # scratch store: the shared run is read, never written
+    scratch = tmp_path_factory.mktemp("knowsley-identities") / "scratch.duckdb"
+    with closing(open_engine("duckdb", path=scratch)) as engine:
+        engine.write_table("records", records)
         prepare_identities(engine, nickname_map())
         identity = engine.query(f"SELECT * FROM {RECORD_IDENTITY}").to_pandas()
-    truth_dir: Path = knowsley_scenario.truth_dir
+    project = load_project(out / "scenario" / "project.yaml")
+    truth_dir = out / "scenario" / "truth"
     truth = pd.read_csv(truth_dir / "records.csv", dtype=str)
     truth = truth[truth["expected_quarantine"].isna()].copy()
     # the truth names sources by role; the project names them (e.g. centre_attendances)

@@ -1,5 +1,5 @@
 """Reach on the synthetic Knowsley scenario: ingest -> link -> measure, checked against the
-planted truth. Skips until the scenario generator and the linkage stage are in the tree."""
+planted truth. The run is the demo run every Knowsley test shares (tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -10,44 +10,28 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from everyfamily.config import load_project
+from everyfamily.stores import ANALYSIS, open_run_stores
+
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def knowsley_run(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> dict[str, Any]:
+def knowsley_run(knowsley_demo: Path) -> dict[str, Any]:
+    out = knowsley_demo
+    scenario = out / "scenario"
+    project = load_project(scenario / "project.yaml")
+    engine = open_run_stores(out, zones=(ANALYSIS,))
     try:
-        scenario = request.getfixturevalue("knowsley_scenario")
-        from everyfamily.ingest.stage import ingest_stage
-        from everyfamily.linkage.stage import linkage_stage
-    except (pytest.FixtureLookupError, ImportError):
-        pytest.skip("the Knowsley scenario or the linkage stage is not available yet")
-    from everyfamily.config import load_project
-    from everyfamily.engines import open_engine
-    from everyfamily.pipeline import RunContext
-    from everyfamily.reach.stage import reach_stage
-
-    project = load_project(scenario.project_file)
-    out = tmp_path_factory.mktemp("knowsley_reach")
-    mp = pytest.MonkeyPatch()
-    if project.privacy.key_file is None:
-        mp.setenv(project.privacy.key_env, "reach-test-key-not-secret-0123456789abcdef")
-    engine = open_engine("duckdb", path=out / "store.duckdb")
-    ctx = RunContext(project=project, out_dir=out, engine=engine, echo=lambda _s: None, seed=7)
-    try:
-        ingest_stage(ctx)
-        linkage_stage(ctx)
-        reach_stage(ctx)
         reach = engine.query("SELECT * FROM reach").to_pandas()
     finally:
         engine.close()
-        mp.undo()
-    stories = json.loads(Path(scenario.stories_file).read_text(encoding="utf-8"))
-    truth = pd.read_csv(Path(scenario.truth_dir) / "children.csv", dtype={"lsoa": str})
+    run = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    stories = json.loads((scenario / "truth" / "stories.json").read_text(encoding="utf-8"))
+    truth = pd.read_csv(scenario / "truth" / "children.csv", dtype={"lsoa": str})
     return {
         "reach": reach,
-        "meta": ctx.metadata["reach"],
+        "meta": run["reach"],  # what the measure stage recorded (released counts)
         "stories": stories,
         "out": out,
         "truth": truth,
@@ -66,9 +50,7 @@ def test_borough_known_against_ons(knowsley_run: dict[str, Any]) -> None:
 def test_low_engagement_site_has_lowest_engaged_per_registered(
     knowsley_run: dict[str, Any],
 ) -> None:
-    planted = knowsley_run["stories"].get("low_engagement_site", {}).get("site_id")
-    if not planted:
-        pytest.skip("the scenario's stories.json names no low-engagement site")
+    planted = knowsley_run["stories"]["low_engagement_site"]["site_id"]
     r = knowsley_run["reach"]
     sites = r[
         (r["level"] == "borough")
@@ -89,7 +71,8 @@ def test_levels_and_files(knowsley_run: dict[str, Any]) -> None:
     assert {"lsoa", "borough", "reach_area"} <= set(r["level"])
     out = knowsley_run["out"]
     assert (out / "reach.csv").is_file() and (out / "reach.gpkg").is_file()
-    assert not (out / "restricted").exists()  # person-level tables stay in the store
+    # person-level tables stay in the stores: the restricted folder holds the one store
+    assert sorted(p.name for p in (out / "restricted").iterdir()) == ["identifiable.duckdb"]
 
 
 def test_counts_close_to_the_planted_truth(knowsley_run: dict[str, Any]) -> None:
@@ -108,9 +91,8 @@ def test_counts_close_to_the_planted_truth(knowsley_run: dict[str, Any]) -> None
 def test_smoothing_keeps_the_planted_low_reach_area_low(knowsley_run: dict[str, Any]) -> None:
     # Issue 14, defect 3: the Poisson-variance smoother pulled the planted 27% area up to
     # 69%; the beta-binomial empirical Bayes must leave it below 50%.
-    far = set(knowsley_run["stories"].get("barrier", {}).get("far_side_lsoas", []))
-    if not far:
-        pytest.skip("the scenario's stories.json plants no low-reach area")
+    far = set(knowsley_run["stories"]["barrier"]["far_side_lsoas"])
+    assert far, "the default scenario plants a low-reach area beyond the barrier"
     r: pd.DataFrame = knowsley_run["reach"]
     lsoa = r[(r["level"] == "lsoa") & (r["dimension"] == "all") & (r["service"] == "any")]
     planted = lsoa[lsoa["area_code"].isin(far)]

@@ -4,7 +4,6 @@ by Playwright for the browser tests (never a downloaded browser)."""
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 import time
@@ -94,28 +93,17 @@ def admin_url(fixture_outputs: Fixture, serve: Callable[[Path, str], str]) -> st
 
 
 @pytest.fixture(scope="session")
-def demo_outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The real Knowsley demo, run once per session (about a minute and a half).
-    EVERYFAMILY_TEST_DEMO_DIR may name a folder an earlier demo run wrote, to save time
-    while developing."""
-    given = os.environ.get("EVERYFAMILY_TEST_DEMO_DIR")
-    if given and (Path(given) / "run.json").is_file():
-        return Path(given)
-    from everyfamily.demo.run import run_demo
-
-    out = tmp_path_factory.mktemp("demo") / "out"
-    run_demo(out_dir=out, seed=2026, echo=lambda _m: None)
-    return out
+def demo_outputs(knowsley_demo: Path) -> Path:
+    """The real Knowsley demo run, shared with every other test that reads it
+    (tests/conftest.py ``knowsley_demo``: run once per session)."""
+    return knowsley_demo
 
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.is_file():
-        # In CI a missing browser is a failure, never a silent skip: scripts/services
-        # installs it. A developer running pytest by hand may skip.
-        if os.environ.get("CI"):
-            pytest.fail("Debian's chromium is not installed: scripts/services installs it")
-        pytest.skip("Debian's chromium is not installed (scripts/services installs it)")
+        # a missing browser is a failure, never a silent skip
+        pytest.fail("Debian's chromium is not installed: run scripts/services (it installs it)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
