@@ -225,3 +225,15 @@ def test_cell_key_community_counts_read_the_same_in_a_second_release() -> None:
         assert first["evidence"][key] == second["evidence"][key], key
     assert first["children_affected"] == second["children_affected"]
     assert second["evidence"]["rest_known"] == first["evidence"]["rest_known"] + 3
+
+
+def test_a_released_zero_births_reads_fewer_than_8_under_cell_key() -> None:
+    # the ptable sends 1-7 to 0, so a released 0 is "0 to 7": the headline must not say
+    # "rose from 0"; under suppression a 0 is a true 0 (zeros are not suppressed)
+    from everyfamily.communities.detect import per_year
+
+    cell_key = FindingsSettings(release_method="cell_key")
+    assert per_year(5, 0, 4, cell_key) == "fewer than 8"
+    assert per_year(0, 0, 4, cell_key) == "fewer than 8"
+    assert per_year(76, 76, 4, cell_key) == "19"
+    assert per_year(0, 0, 4, FindingsSettings(release_method="suppress_round")) == "0"

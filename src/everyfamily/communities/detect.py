@@ -995,7 +995,11 @@ def _fraction(part: int | None, whole: int | None) -> float | None:
 def per_year(total: int, value: int | None, years: int, fs: FindingsSettings) -> str:
     """Births a year as text: the released total ``value`` (of the exact ``total``) over
     the years ('14'), or what a withheld total reads as ('fewer than 8': then each year had
-    fewer too)."""
+    fewer too). Under the cell key method a released 0 stands for 0 to the ptable's small
+    counts (1-7 go to 0), so it reads 'fewer than 8', never '0': "rose from 0" would claim
+    more than the release says."""
+    if value == 0 and fs.release_method == "cell_key":
+        return f"fewer than {fs.suppress_at_or_below + 1}"
     if value is None or years <= 0 or 1 <= value <= fs.suppress_at_or_below:
         return shown(total, value, fs)
     return f"{value / years:,.0f}"
