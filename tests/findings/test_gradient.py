@@ -122,3 +122,14 @@ def test_a_planted_gradient_gives_one_finding_with_sii_and_rii() -> None:
 
 def test_a_flat_clustered_scale_gives_no_gradient_finding() -> None:
     assert find_deprivation_gradients(_gradient_table(0.0, seed=2), settings=S) == []
+
+
+def test_a_gradient_whose_decile_counts_are_withheld_reads_its_interval_not_na() -> None:
+    # no borough decile cells released: no point SII can be refitted from released counts,
+    # so the headline gives the interval of the test's SII, never "n/a"
+    reach = _gradient_table(0.02)
+    reach = reach[~((reach["level"] == "borough") & (reach["dimension"] == "imd_decile"))]
+    (f,) = find_deprivation_gradients(reach, settings=S)
+    lo, hi = sorted(abs(v) for v in f.evidence["sii_interval"])
+    assert "n/a" not in f.headline
+    assert f"between {100 * lo:.0f} and {100 * hi:.0f} percentage points lower" in f.headline

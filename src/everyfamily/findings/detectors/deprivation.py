@@ -109,12 +109,21 @@ def _gradient_finding(
     unit = "deciles" if dim.endswith("decile") else "quintiles"
     falls = g.sii > 0  # the least deprived end (rank 1) reached more
     lower_end, higher_end = ("most deprived", "least") if falls else ("least deprived", "most")
+    lo, hi = sorted(abs(v) for v in g.sii_interval)
+    if math.isfinite(sii):
+        gap = (
+            f"{_points(abs(sii))} lower at the {lower_end} end than at the {higher_end} "
+            f"(slope index of inequality {_points(sii)}, 95% interval "
+            f"{_points(g.sii_interval[0])} to {_points(g.sii_interval[1])})"
+        )
+    else:  # too much withheld to refit a point: the interval alone, never 'n/a'
+        gap = (
+            f"between {100 * lo:.0f} and {_points(hi)} lower at the {lower_end} end than at "
+            f"the {higher_end} (95% interval of the slope index of inequality)"
+        )
     headline = (
         f"Reach {'falls' if falls else 'rises'} with deprivation ({index}, "
-        f"{len(g.quantiles)} {unit}): the registered rate is {_points(abs(sii))} lower at "
-        f"the {lower_end} end than at the {higher_end} (slope index of inequality "
-        f"{_points(sii)}, 95% interval {_points(g.sii_interval[0])} to "
-        f"{_points(g.sii_interval[1])})"
+        f"{len(g.quantiles)} {unit}): the registered rate is {gap}"
     )
     # excess: children not registered who would be if every decile reached the fitted
     # rate of the better-reached end: sum_k SII (1 - b_k) n_k when reach falls with
