@@ -127,9 +127,19 @@ def _option(argv: list[str], name: str) -> str | None:
     return next((a.split("=", 1)[1] for a in argv if a.startswith(f"--{name}=")), None)
 
 
+_FLAGS = ("--full", "--refind")
+_VALUED = ("--power-seeds=", "--keep=", "--worlds=", "--scale=")
+
+
 def main(argv: list[str]) -> None:
     from everyfamily.demo.evaluate import striking
 
+    unknown = [
+        a for a in argv if a.startswith("-") and a not in _FLAGS and not a.startswith(_VALUED)
+    ]
+    if unknown:  # --help included: print the usage rather than start a long run
+        print("\n\n".join((__doc__ or "").strip().split("\n\n")[:2]))
+        raise SystemExit(0 if unknown == ["--help"] else 2)
     args = [a for a in argv if not a.startswith("--")]
     n = int(args[0]) if args else (20 if "--full" in argv else 2)
     k = int(_option(argv, "power-seeds") or n)

@@ -334,3 +334,38 @@ def test_released_counts_survive_the_candidate_table() -> None:
     assert to_public(back, settings)["evidence"]["other_side"]["registered"] == 197
     plain = Finding.from_record(json.loads(json.dumps(f.to_record())))
     assert to_public(plain, settings)["evidence"]["other_side"]["registered"] == 195  # teeth
+
+
+def test_time_band_counts_under_the_cell_key_are_keyed_by_their_children() -> None:
+    from everyfamily.privacy.cellkey import child_record_keys
+    from everyfamily.privacy.release import ReleaseRules, release_child_counts
+
+    kids = _kids()
+    kids["person_id"] = [f"P{i:04d}" for i in range(len(kids))]
+    # a third band of 3 children: a small count, never released as 1-7
+    small = kids.iloc[:3].assign(walk_band="20+", person_id=["Q1", "Q2", "Q3"])
+    kids = pd.concat([kids, small], ignore_index=True)
+    ck = FindingsSettings(release_method="cell_key")
+    bands = band_table(kids, [10, 20], None, driving=False, settings=ck)
+    # the same children in another order read the same: the value is theirs, not the row's
+    again = band_table(
+        kids.sample(frac=1.0, random_state=3), [10, 20], None, driving=False, settings=ck
+    )
+    cols = ["children_shown", "registered_shown", "engaged_shown"]
+    assert bands[cols].equals(again[cols])
+    rules = ReleaseRules(ck.suppress_at_or_below, ck.rounding, "cell_key")
+    for _, row in bands.iterrows():
+        sub = kids[kids["walk_band"] == row["band"]]
+        keys = child_record_keys(sub["person_id"]).to_numpy(dtype="int64")
+        want = release_child_counts([len(sub)], [int(keys.sum())], rules)[0]
+        assert row["children_shown"] == want
+        exact = {"children_shown": "children", "registered_shown": "registered"}
+        exact["engaged_shown"] = "engaged"
+        for col in cols:
+            v = int(row[col])
+            assert not 1 <= v <= 7  # counts of 1-7 never appear
+            # within the ptable's perturbation, or a small count sent to 0 or 8
+            assert abs(v - int(row[exact[col]])) <= max(rules.max_perturbation, 8)
+        assert row["registered_shown"] <= row["children_shown"]
+        assert row["engaged_shown"] <= row["children_shown"]
+    assert int(bands.loc[bands["band"] == "20+", "children_shown"].iloc[0]) in (0, 8)

@@ -178,7 +178,8 @@ def test_cell_key_community_counts_are_the_cell_key_release_of_their_children() 
     assert births[-1] == _perturbed(ro[latest]) and births[-2] == _perturbed(ro[~latest])
     assert births[:3] == [0, 0, 0]
     # the group's births over the last two years are the same 30 children: the same value
-    assert f"rose from 0 to {n / 2:,.0f} a year" in f.headline
+    # (the earlier years released as 0, which under the cell key means "0 to 7")
+    assert f"rose from fewer than 8 to {n / 2:,.0f} a year" in f.headline
     assert f.headline.endswith(
         f"{reg} of {n} under-fives of Romanian origin there are registered with a centre "
         f"({100 * reg / n:.0f}%, against {100 * (1510 - reg) / (2003 - n):.0f}% for everyone "
@@ -237,3 +238,28 @@ def test_a_released_zero_births_reads_fewer_than_8_under_cell_key() -> None:
     assert per_year(0, 0, 4, cell_key) == "fewer than 8"
     assert per_year(76, 76, 4, cell_key) == "19"
     assert per_year(0, 0, 4, FindingsSettings(release_method="suppress_round")) == "0"
+
+
+def test_under_fives_by_signal_are_cell_key_counts_of_their_children() -> None:
+    from everyfamily.communities.stage import _released_by_basis
+    from everyfamily.privacy.cellkey import child_record_keys
+    from everyfamily.privacy.release import ReleaseRules, release_child_counts
+
+    in_age = pd.DataFrame(
+        {
+            "person_id": [f"P{i:03d}" for i in range(240)],
+            "basis": ["name"] * 200 + ["language"] * 37 + ["country_of_birth"] * 3,
+        }
+    )
+    fs = FindingsSettings(release_method="cell_key")
+    got = _released_by_basis(in_age, fs)
+    assert got == _released_by_basis(in_age.sample(frac=1.0, random_state=1), fs)
+    rules = ReleaseRules(fs.suppress_at_or_below, fs.rounding, "cell_key")
+    for basis, n in (("name", 200), ("language", 37), ("country_of_birth", 3)):
+        keys = child_record_keys(in_age.loc[in_age["basis"] == basis, "person_id"])
+        want = release_child_counts([n], [int(keys.sum())], rules)[0]
+        assert got[basis] == round(float(want))
+    assert got["country_of_birth"] in (0, 8)  # 3 children: never shown as 1-7
+    # under suppress_round: suppressed at 7 or fewer, midpoint-6 rounding
+    sr = _released_by_basis(in_age, FindingsSettings(release_method="suppress_round"))
+    assert sr["country_of_birth"] is None and sr["name"] == 201 and sr["language"] == 39

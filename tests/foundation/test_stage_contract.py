@@ -84,7 +84,7 @@ def test_report_sections_and_map_overlays_come_from_the_declarations() -> None:
         "access_cut_off",
         "communities_emerging",
     }
-    from everyfamily.web.service import OVERLAY_LABELS
+    from everyfamily.web.pages.maps import OVERLAY_LABELS
 
     assert set(OVERLAY_LABELS) == overlays
 

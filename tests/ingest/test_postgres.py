@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,6 +43,20 @@ def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
     yield postgres_server.url(name)
 
 
+def _registrations(url: str, **columns: str) -> dict[str, Any]:
+    """The council's registrations table as a database source with these column maps."""
+    return source_dict(
+        None,
+        name="registrations",
+        role="registrations",
+        url=url,
+        options={"query": "SELECT * FROM cc.registrations ORDER BY reg_id"},
+        columns={"record_id": "reg_id", **columns},
+        date_formats={},
+        value_maps={"site": {"Southmead": "S01", "Halewood": "S02"}},
+    )
+
+
 def test_postgres_table(postgres_url: str) -> None:
     b = read_database(postgres_url, SourceOptions(table="cc.registrations"))
     assert b.columns == ("reg_id", "forename", "surname", "dob", "nhs", "centre", "registered")
@@ -76,23 +91,14 @@ def test_postgres_ingest_end_to_end(
     postgres_url: str, tmp_path: Path, make_project: Callable[..., Project]
 ) -> None:
     project = make_project(
-        source_dict(
-            None,
-            name="registrations",
-            role="registrations",
-            url=postgres_url,
-            options={"query": "SELECT * FROM cc.registrations ORDER BY reg_id"},
-            columns={
-                "record_id": "reg_id",
-                "first_name": "forename",
-                "last_name": "surname",
-                "date_of_birth": "dob",
-                "nhs_number": "nhs",
-                "site": "centre",
-                "event_date": "registered",
-            },
-            date_formats={},
-            value_maps={"site": {"Southmead": "S01", "Halewood": "S02"}},
+        _registrations(
+            postgres_url,
+            first_name="forename",
+            last_name="surname",
+            date_of_birth="dob",
+            nhs_number="nhs",
+            site="centre",
+            event_date="registered",
         )
     )
     engine = open_engine("duckdb", path=tmp_path / "s.duckdb")
@@ -118,21 +124,12 @@ def test_postgres_ingest_into_a_postgres_store(
 ) -> None:
     """The same ingest, with the store itself on PostgreSQL (zones as schemas)."""
     project = make_project(
-        source_dict(
-            None,
-            name="registrations",
-            role="registrations",
-            url=postgres_url,
-            options={"query": "SELECT * FROM cc.registrations ORDER BY reg_id"},
-            columns={
-                "record_id": "reg_id",
-                "first_name": "forename",
-                "date_of_birth": "dob",
-                "nhs_number": "nhs",
-                "site": "centre",
-            },
-            date_formats={},
-            value_maps={"site": {"Southmead": "S01", "Halewood": "S02"}},
+        _registrations(
+            postgres_url,
+            first_name="forename",
+            date_of_birth="dob",
+            nhs_number="nhs",
+            site="centre",
         )
     )
     engine = open_engine("postgres", dsn=postgres_server.dsn(postgres_server.create_database()))

@@ -16,7 +16,9 @@ from everyfamily.access import barriers as br
 from everyfamily.access import measures as ms
 from everyfamily.findings.stats import wilson_interval
 from everyfamily.findings.text import released, released_cells, released_pair
+from everyfamily.privacy.cellkey import child_record_keys
 from everyfamily.privacy.disclosure import released_rate
+from everyfamily.privacy.release import ReleaseRules, release_child_counts
 
 if TYPE_CHECKING:
     from everyfamily.findings.model import FindingsSettings
@@ -96,6 +98,35 @@ def released_areas(areas: pd.DataFrame, settings: FindingsSettings) -> pd.DataFr
     return out
 
 
+def _released_band(
+    sub: pd.DataFrame, n: int, reg: int, eng: int, rules: FindingsSettings
+) -> tuple[int | None, int | None, int | None]:
+    """A band's children, registered and engaged as released. Under the cell key method
+    (the default) each count is perturbed with the cell key of exactly the children it
+    counts (privacy.release.release_child_counts, as barrier and community counts are), so
+    the same children read the same wherever they are counted and 1-7 never appears; a part
+    is never shown above its whole. Under suppress_round: suppression, the complement rule
+    and rounding (findings.text.released_pair)."""
+    if rules.release_method != "cell_key" or "person_id" not in sub.columns:
+        s_reg, s_n = released_pair(reg, n, rules)
+        s_eng, _ = released_pair(eng, n, rules)
+        return s_n, s_reg, s_eng
+    keys = child_record_keys(sub["person_id"]).to_numpy(dtype="int64")
+    registered = sub["registered"].astype(bool).to_numpy()
+    engaged = sub["engaged"].astype(bool).to_numpy()
+    release = ReleaseRules(rules.suppress_at_or_below, rules.rounding, "cell_key")
+    values = release_child_counts(
+        [n, reg, eng],
+        [int(keys.sum()), int(keys[registered].sum()), int(keys[engaged].sum())],
+        release,
+    )
+    s_n, s_reg, s_eng = (round(float(v)) if np.isfinite(v) else None for v in values)
+    if s_n is not None:
+        s_reg = min(s_reg, s_n) if s_reg is not None else None
+        s_eng = min(s_eng, s_n) if s_eng is not None else None
+    return s_n, s_reg, s_eng
+
+
 def band_table(
     kids: pd.DataFrame,
     limits: list[float],
@@ -123,8 +154,7 @@ def band_table(
             reg = int(sub["registered"].sum())
             eng = int(sub["engaged"].astype(bool).sum())
             lo, hi = wilson_interval(reg, n)
-            s_reg, s_n = released_pair(reg, n, rules)
-            s_eng, _ = released_pair(eng, n, rules)
+            s_n, s_reg, s_eng = _released_band(sub, n, reg, eng, rules)
             rows.append(
                 {
                     "mode": mode,

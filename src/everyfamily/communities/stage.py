@@ -21,6 +21,7 @@ import datetime as dt
 import json
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from everyfamily.communities.detect import DEFAULT_GROUPS, Detection, DetectSettings, detect
@@ -36,10 +37,13 @@ from everyfamily.findings.stage import (
     write_candidates,
 )
 from everyfamily.findings.text import released
+from everyfamily.privacy.cellkey import child_record_keys
+from everyfamily.privacy.release import ReleaseRules, release_child_counts
 from everyfamily.stage import MapOverlay, ReportSection, Stage
 
 if TYPE_CHECKING:
     from everyfamily.config import CensusBaselineSettings, Project
+    from everyfamily.findings.model import FindingsSettings
     from everyfamily.pipeline import RunContext
 
 COMMUNITIES_FILE = "communities.json"
@@ -148,6 +152,24 @@ def _names(ctx: RunContext) -> pd.DataFrame | None:
     return child_names(records)
 
 
+def _released_by_basis(in_age: pd.DataFrame, fs: FindingsSettings) -> dict[str, int | None]:
+    """Under-fives by the signal their origin came from, released: under the cell key
+    method (the default) each count is perturbed with the cell key of exactly its children
+    (privacy.release.release_child_counts, as the findings' counts are), so 1-7 never
+    appears; under suppress_round, suppressed and rounded."""
+    by = in_age.assign(_basis=in_age["basis"].fillna("none").astype(str))
+    if fs.release_method != "cell_key" or "person_id" not in by.columns:
+        return {str(k): released(int(v), fs) for k, v in by["_basis"].value_counts().items()}
+    by = by.assign(_key=child_record_keys(by["person_id"]).to_numpy(dtype="int64"))
+    agg = by.groupby("_basis")["_key"].agg(["size", "sum"]).sort_values("size", ascending=False)
+    rules = ReleaseRules(fs.suppress_at_or_below, fs.rounding, "cell_key")
+    values = release_child_counts(agg["size"].to_numpy(), agg["sum"].to_numpy(), rules)
+    return {
+        str(k): (round(float(v)) if np.isfinite(v) else None)
+        for k, v in zip(agg.index, values, strict=True)
+    }
+
+
 def communities_document(
     project: Project,
     settings: DetectSettings,
@@ -161,11 +183,8 @@ def communities_document(
     cs = project.communities
     fs = settings.findings
 
-    def rel(n: int) -> int | None:
-        return released(n, fs)
-
     in_age = assigned[assigned["in_age_range"].fillna(False).astype(bool)]
-    basis = {str(k): rel(int(v)) for k, v in in_age["basis"].fillna("none").value_counts().items()}
+    basis = _released_by_basis(in_age, fs)
     evaluation = json.loads(EVALUATION_FILE.read_text(encoding="utf-8"))
     return {
         "schema_version": 1,
