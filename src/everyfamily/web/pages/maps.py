@@ -17,8 +17,13 @@ from everyfamily.web.labels import MEASURES, dimension_label, group_label, outli
 from everyfamily.web.tables import Column, NotFound, Table, clean
 from everyfamily.web.view import RunView, dimension_order
 
-#: Labels of the map overlays, from the stages' declarations (everyfamily.stage.MapOverlay).
-OVERLAY_LABELS: dict[str, str] = {o.key: o.label for o in map_overlays()}
+
+def overlay_labels() -> dict[str, str]:
+    """Labels of the map overlays, from the stages' declarations (everyfamily.stage.MapOverlay),
+    read when asked: a constant taken at import would keep whatever was declared then."""
+    return {o.key: o.label for o in map_overlays()}
+
+
 #: (level, measure, dimension, group, service): what one map shows
 MapParams = tuple[str, str, str, str, str]
 
@@ -73,7 +78,7 @@ class MapPage:
             "outlines": outlines,
             "outline_labels": {lv: v.level_label(lv) for lv in outlines},
             "overlays": [
-                {"key": k, "label": OVERLAY_LABELS.get(k, k.replace("_", " "))}
+                {"key": k, "label": overlay_labels().get(k, k.replace("_", " "))}
                 for k in v.outputs.overlays
             ],
             "overlays_approximate": bool(
