@@ -10,9 +10,12 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from everyfamily.engines.base import Engine
 
 #: Sequential colours for the travel-time bands, nearest first (ColorBrewer YlOrRd, 5;
 #: colour-blind safe). Bands beyond five share the last colour.
@@ -239,7 +242,7 @@ def band_row(row: Mapping[str, Any], released: Callable[[float | None], str]) ->
 
 
 def read_access_tables(
-    engine: Any, findings: Mapping[str, Any], note: str | None = None
+    engine: Engine, findings: Mapping[str, Any], note: str | None = None
 ) -> AccessTables | None:
     """The access tables from the store (None when the access stage did not run).
     ``note``: what the run recorded about an approximate network (run.json)."""

@@ -221,12 +221,12 @@ def _echo_result(echo: Callable[[str], None], result: LinkageResult, estimate: A
     )
 
 
-def _drop_working_tables(engine: Any) -> None:
+def _drop_working_tables(engine: Engine) -> None:
     for name in (_PAIRS, _IDENTITY_CLUSTER, RECORD_IDENTITY, IDENTITIES, NICKNAMES):
         engine.execute(f"DROP TABLE IF EXISTS {name}")
 
 
-def _pairs_at_least(engine: Any, least: float) -> int:
+def _pairs_at_least(engine: Engine, least: float) -> int:
     """Scored pairs with a match probability of at least ``least``."""
     return int(
         _scalar(
@@ -237,7 +237,7 @@ def _pairs_at_least(engine: Any, least: float) -> int:
 
 
 def _model(
-    engine: Any,
+    engine: Engine,
     settings: LinkageSettings,
     n_identities: int,
     seed: int | None,
@@ -274,7 +274,7 @@ def _model(
 
 
 def _score(
-    engine: Any, linker: Any, threshold: float, score_floor: float, timings: dict[str, float]
+    engine: Engine, linker: Any, threshold: float, score_floor: float, timings: dict[str, float]
 ) -> None:
     """Score record pairs down to ``score_floor`` and cluster at ``threshold``, into the
     working tables ``ef_link_pairs`` and ``ef_link_identity_cluster``."""
@@ -310,7 +310,7 @@ class _Ids:
     families: IdResolution
 
 
-def _stable_ids(engine: Any, settings: LinkageSettings, key: bytes, records_table: str) -> _Ids:
+def _stable_ids(engine: Engine, settings: LinkageSettings, key: bytes, records_table: str) -> _Ids:
     """Stable person ids from the clusters and family ids from the households (see
     stable_ids.py and families.py), carried over from the previous registry."""
     rec = quote_ident(records_table)
@@ -353,7 +353,7 @@ def _stable_ids(engine: Any, settings: LinkageSettings, key: bytes, records_tabl
     return _Ids(records, previous, persons, fams)
 
 
-def _links(engine: Any, records: pd.DataFrame, threshold: float) -> pd.DataFrame:
+def _links(engine: Engine, records: pd.DataFrame, threshold: float) -> pd.DataFrame:
     """The links table: every record with its ids and its best match probability within
     its cluster (1.0 for a record with an exact duplicate)."""
     best = engine.query(

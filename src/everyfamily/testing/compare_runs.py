@@ -33,7 +33,10 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from everyfamily.engines.base import Engine
 
 #: JSON keys whose values change from run to run without any result changing.
 VOLATILE_KEYS = frozenset(
@@ -301,7 +304,7 @@ def _compare_stores(
     return out
 
 
-def _tables(engine: Any, zone: str) -> list[str]:
+def _tables(engine: Engine, zone: str) -> list[str]:
     rows = engine.query(
         "SELECT table_name FROM information_schema.tables WHERE table_catalog = ? "
         "ORDER BY table_name",
