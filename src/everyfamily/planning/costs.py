@@ -14,24 +14,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
+from everyfamily.config.base import Strict
 from everyfamily.errors import ConfigError
 
 Source = Literal["council", "assumption", "illustrative"]
 
 
-class _Strict(BaseModel):
-    # The same rules as config.Strict (kept local: config.py is being split this round).
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SessionType(_Strict):
+class SessionType(Strict):
     name: str = Field(min_length=1, description="Session type, e.g. 'stay and play'.")
     cost_per_session: float = Field(ge=0, description="Cost of running one session (GBP).")
 
 
-class Site(_Strict):
+class Site(Strict):
     """A site the council runs today (a children's centre or family hub)."""
 
     id: str = Field(min_length=1, description="Site id, as in the sites file.")
@@ -49,7 +45,7 @@ class Site(_Strict):
         return sum(self.sessions_per_week.values()) * self.places_per_session
 
 
-class Venue(_Strict):
+class Venue(Strict):
     """A candidate venue that is not a site today (school, library, GP surgery, community
     hall, supermarket community room: Radical Efficiency's 'new suppliers')."""
 
@@ -67,7 +63,7 @@ class Venue(_Strict):
         return sum(self.sessions_per_week.values()) * self.places_per_session
 
 
-class Outreach(_Strict):
+class Outreach(Strict):
     """Outreach workers' time: what an hour costs and what a visit yields."""
 
     cost_per_hour: float = Field(ge=0, description="Cost of one outreach worker hour (GBP).")
@@ -96,7 +92,7 @@ class Outreach(_Strict):
         return self
 
 
-class ServiceModel(_Strict):
+class ServiceModel(Strict):
     """Costs of the whole service. Annual cost of a scenario = running costs of the open
     sites + cost to use the open venues + sessions x weeks x cost per session + outreach
     hours x cost per hour."""
