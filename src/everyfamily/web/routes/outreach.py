@@ -4,7 +4,7 @@ re-identification are in :mod:`.scope`."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -39,6 +39,17 @@ async def outreach_purpose(request: Request) -> Response:
     return RedirectResponse(back, status_code=303)
 
 
+def _outreach_page(
+    request: Request, dash: DashDep, area: str | None, site: str | None, page: int
+) -> dict[str, Any]:
+    """One page of the outreach list, scoped to the areas the user may see (the page and the
+    API share it, so their scoping and re-identification cannot drift apart)."""
+    allowed = outreach_scope(request, dash, area or None)
+    return dash.outreach.page(
+        area or None, site or None, page, allowed=allowed, contacts=contact_lookup(request)
+    )
+
+
 @router.get("/outreach", response_class=HTMLResponse, include_in_schema=False)
 def page_outreach(
     request: Request,
@@ -47,10 +58,7 @@ def page_outreach(
     site: str | None = None,
     page: Annotated[int, Query(ge=1)] = 1,
 ) -> Response:
-    allowed = outreach_scope(request, dash, area or None)
-    o = dash.outreach.page(
-        area or None, site or None, page, allowed=allowed, contacts=contact_lookup(request)
-    )
+    o = _outreach_page(request, dash, area, site, page)
     return no_store(render(request, "outreach.html", o=o))
 
 
@@ -74,10 +82,7 @@ def api_outreach(
     page: Annotated[int, Query(ge=1)] = 1,
 ) -> Response:
     """Children known and not registered (person-level; view_outreach_list)."""
-    allowed = outreach_scope(request, dash, area or None)
-    o = dash.outreach.page(
-        area or None, site or None, page, allowed=allowed, contacts=contact_lookup(request)
-    )
+    o = _outreach_page(request, dash, area, site, page)
     return json_response(o, private=True)
 
 
