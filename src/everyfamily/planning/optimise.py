@@ -92,6 +92,33 @@ class SiteChoice:
     seconds: float
 
 
+def _choice(
+    method: str,
+    place_ids: Sequence[str],
+    m: np.ndarray,
+    w: np.ndarray,
+    idx: np.ndarray,
+    radius: float,
+    proven: bool,
+    t0: float,
+    *,
+    cost: float | None = None,
+    minutes: float | None = None,
+) -> SiteChoice:
+    """The SiteChoice of the chosen places ``idx``: their ids, the demand they cover and the
+    seconds since ``t0``."""
+    return SiteChoice(
+        method,
+        tuple(place_ids[j] for j in idx),
+        _covered(m, w, idx, radius),
+        float(w.sum()),
+        cost,
+        minutes,
+        proven,
+        time.perf_counter() - t0,
+    )
+
+
 @dataclass(frozen=True)
 class KeepOutcome:
     """Whether the children within reach today can all be kept for a given budget."""
@@ -235,16 +262,7 @@ def mclp(
         model.solve(_solver(time_limit_s), results=False)
     proven = _status(model.problem, "covering problem", time_limit_s, "open more places")
     idx = _chosen(model.fac_vars)
-    return SiteChoice(
-        "mclp",
-        tuple(place_ids[j] for j in idx),
-        _covered(m, w, idx, radius),
-        float(w.sum()),
-        None,
-        None,
-        proven,
-        time.perf_counter() - t0,
-    )
+    return _choice("mclp", place_ids, m, w, idx, radius, proven, t0)
 
 
 def p_median(
@@ -307,15 +325,16 @@ def p_median(
         "open more places or raise their capacities",
     )
     idx = _chosen(model.fac_vars)
-    return SiteChoice(
+    return _choice(
         "p-median",
-        tuple(place_ids[j] for j in idx),
-        _covered(m, w, idx, radius),
-        float(w.sum()),
-        None,
-        float(model.problem.objective.value()),
+        place_ids,
+        m,
+        w,
+        idx,
+        radius,
         proven,
-        time.perf_counter() - t0,
+        t0,
+        minutes=float(model.problem.objective.value()),
     )
 
 
@@ -386,15 +405,16 @@ def p_median_near_far(
             break
         kk[used] = np.minimum(kk[used] * 2, n_pl)
     idx = _chosen(y)
-    return SiteChoice(
+    return _choice(
         "p-median",
-        tuple(place_ids[j] for j in idx),
-        _covered(m, w, idx, radius),
-        float(w.sum()),
-        None,
-        float(pulp.value(prob.objective)),
+        place_ids,
+        m,
+        w,
+        idx,
+        radius,
         proven,
-        time.perf_counter() - t0,
+        t0,
+        minutes=float(pulp.value(prob.objective)),
     )
 
 
@@ -462,15 +482,8 @@ def best_for_budget(
     prob.solve(_solver(time_limit_s))
     proven = _status(prob, "budget", time_limit_s, "raise the time limit") and proven
     idx = _chosen(x)
-    return SiteChoice(
-        "budget-mclp",
-        tuple(place_ids[j] for j in idx),
-        _covered(m, w, idx, radius),
-        float(w.sum()),
-        float(c[idx].sum()),
-        None,
-        proven,
-        time.perf_counter() - t0,
+    return _choice(
+        "budget-mclp", place_ids, m, w, idx, radius, proven, t0, cost=float(c[idx].sum())
     )
 
 
@@ -516,16 +529,7 @@ def cheapest_keeping(
     proven = _status(prob, "coverage to keep", time_limit_s, "keep fewer children in reach")
     idx = _chosen(x)
     cost = float(c[idx].sum())
-    choice = SiteChoice(
-        "cheapest-keeping",
-        tuple(place_ids[j] for j in idx),
-        _covered(m, w, idx, radius),
-        float(w.sum()),
-        cost,
-        None,
-        proven,
-        time.perf_counter() - t0,
-    )
+    choice = _choice("cheapest-keeping", place_ids, m, w, idx, radius, proven, t0, cost=cost)
     if cost <= budget + 1e-6:
         return KeepOutcome(
             True,
