@@ -3,6 +3,7 @@ file the project reads says the same (so completeness is unchanged)."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 import yaml
 
 from everyfamily.demo import world as w
+from everyfamily.demo.stories import Stories
 from everyfamily.demo.town import TownStories, generate_town
 from everyfamily.demo.town.geography import build_geography
 from everyfamily.errors import ConfigError
@@ -48,3 +50,14 @@ def test_a_quarter_size_town_has_a_quarter_of_the_children(tmp_path: Path) -> No
     assert town.n_children == len(children)
     assert len(children) == pytest.approx(expected.sum(), rel=0.02)
     assert expected.sum() == pytest.approx(full[ages].to_numpy().sum() * 0.25, rel=0.02)
+
+
+def test_a_tenth_size_knowsley_still_has_an_emerging_community_anchor() -> None:
+    # At full size the anchor is the area with most residents born abroad among areas with
+    # 80+ under-fives; a tenth-size world has no such area and once crashed with IndexError.
+    data = w.load_open_data()
+    scaled = dataclasses.replace(data, areas=w.scale_ages(data.areas, 0.1))
+    chosen = w._community_areas(scaled, Stories())
+    assert len(chosen) == Stories().emerging_community.n_areas
+    assert len(set(chosen)) == len(chosen)
+    assert set(chosen) <= set(scaled.areas["lsoa"])

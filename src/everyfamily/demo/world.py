@@ -483,7 +483,11 @@ def _community_areas(data: OpenData, stories: Stories) -> list[str]:
             )
         anchor = ec.anchor_lsoa
     else:
+        # 80 under-fives is a full-size Knowsley threshold; a scaled-down world (--scale)
+        # may have no such area, so it falls back to the better-populated half.
         eligible = areas[total >= 80]
+        if eligible.empty:
+            eligible = areas[total >= total.median()]
         anchor = str(
             eligible.sort_values(["born_outside_uk", "lsoa"], ascending=[False, True]).iloc[0][
                 "lsoa"
