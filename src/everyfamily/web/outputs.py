@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from everyfamily.catalogue import ANALYSIS
+from everyfamily.engines.layout import DUCKDB_ZONE_FILES
 from everyfamily.errors import InputError
 
 if TYPE_CHECKING:
@@ -33,7 +35,8 @@ REACH_FILE = "reach.csv"
 GPKG_FILE = "reach.gpkg"
 FINDINGS_FILE = "findings.json"
 RUN_FILE = "run.json"
-STORE_FILE = "everyfamily.duckdb"
+#: The analysis store's file (the engine's layout, everyfamily.engines.layout)
+STORE_FILE = DUCKDB_ZONE_FILES[ANALYSIS]
 NOT_REACHED_TABLE = "not_reached"
 
 #: Columns of the reach table read as text (codes that look like numbers stay codes).
