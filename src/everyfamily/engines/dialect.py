@@ -20,6 +20,10 @@ placeholders. What differs between engines goes through a :class:`Dialect`:
   (Mao et al., the SQL transpiler Splink uses for its DuckDB, Spark and Postgres backends).
   For DuckDB it returns the text unchanged, so the reference engine never pays for, or is
   changed by, a transpilation.
+
+The fragments a Dialect method returns are already in that engine's dialect: put them in
+standard SQL that runs as it is, never through :meth:`Dialect.portable` (sqlglot would read
+them as DuckDB's: PostgreSQL's ``NUMERIC`` would become DuckDB's ``DECIMAL(18,3)``).
 """
 
 from __future__ import annotations
@@ -68,6 +72,10 @@ class Capabilities:
     splink: bool
     #: spatial SQL in the engine; False everywhere today: geometry runs in GeoPandas
     spatial: bool = False
+    #: ``dialect.hash_expr`` gives the reference engine's (DuckDB's) values, so a seeded
+    #: sample (linkage's clerical review) picks the same rows as on DuckDB; elsewhere the
+    #: sample is as deterministic but other rows
+    reference_hash: bool = False
 
 
 @dataclass(frozen=True)

@@ -661,7 +661,9 @@ def _write_clerical_review(
         WHERE b.band IS NOT NULL AND b.k <= ?
         ORDER BY b.band, b.k
     """
-    sample = engine.query(engine.dialect.portable(sql), [seed, floor, threshold, per_band])
+    # standard SQL around the dialect's own fragments (hash, round): already in the engine's
+    # dialect, so not transpiled again (sqlglot would read them as DuckDB's)
+    sample = engine.query(sql, [seed, floor, threshold, per_band])
     engine.write_table(REVIEW_TABLE, sample)
 
 
