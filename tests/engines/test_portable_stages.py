@@ -11,12 +11,13 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from engines.conftest import Maker, requires
 from everyfamily.access.stage import HOME_SQL
 from everyfamily.engines import Engine, open_engine
 from everyfamily.linkage.prepare import IDENTITIES, RECORD_IDENTITY
 from everyfamily.linkage.stage import REVIEW_TABLE, _write_clerical_review
 from everyfamily.report.stage import QUARANTINE_REASONS_SQL
+
+from .conftest import Maker, requires
 
 pytestmark = pytest.mark.postgres
 
