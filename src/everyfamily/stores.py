@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from everyfamily.catalogue import ANALYSIS, IDENTIFIABLE, extractable, tables_in
+from everyfamily.engines.layout import DUCKDB_ZONE_FILES, zone_file
 from everyfamily.errors import ConfigError, InputError
 
 if TYPE_CHECKING:
@@ -30,10 +31,8 @@ ZONES: tuple[str, ...] = (IDENTIFIABLE, ANALYSIS)
 
 #: Where each zone's database lives, relative to the output folder, on the DuckDB engine
 #: (zones as files; a PostgreSQL engine keeps them as schemas: ``Engine.capabilities.zones``).
-STORE_PATHS: dict[str, str] = {
-    IDENTIFIABLE: "restricted/identifiable.duckdb",
-    ANALYSIS: "everyfamily.duckdb",
-}
+#: The engine owns this layout (``everyfamily.engines.layout``); this is a copy for readers.
+STORE_PATHS: dict[str, str] = dict(DUCKDB_ZONE_FILES)
 
 #: Tables of the identifiable zone a run leaves (working tables of linkage stay there too
 #: while it runs). Derived from the catalogue (``everyfamily.catalogue.STORE_TABLES``).
@@ -50,13 +49,10 @@ def store_files(out_dir: Path, key: bytes | None, zones: Sequence[str] = ZONES) 
     from everyfamily.engines.duckdb_engine import StoreFile as File
     from everyfamily.privacy.encryption import store_key
 
-    unknown = [z for z in zones if z not in STORE_PATHS]
-    if unknown:
-        raise ValueError(f"unknown zone {unknown[0]!r}")
     return [
         File(
             zone=z,
-            path=Path(out_dir) / STORE_PATHS[z],
+            path=zone_file(out_dir, z),
             key=store_key(key, z) if key is not None else None,
         )
         for z in zones

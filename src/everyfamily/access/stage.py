@@ -86,7 +86,8 @@ CHILD_FIELDS = (
 #: Each child's home point: the record the measure stage takes the home area from
 #: (reach/children.py: universal sources first, then the most recent, then source and
 #: record id), among records with a small area. Kept in SQL here so the child table's
-#: columns do not change.
+#: columns do not change. Written once in the reference dialect and run through
+#: ``engine.dialect.portable`` (sqlglot spells the null ordering out where engines differ).
 HOME_SQL = """
 SELECT person_id, area_code AS home_area, latitude, longitude FROM (
   SELECT l.person_id, r.area_code, r.latitude, r.longitude,
@@ -97,7 +98,7 @@ SELECT person_id, area_code AS home_area, latitude, longitude FROM (
                     r.source, r.record_id) AS k
   FROM records r JOIN links l ON l.source = r.source AND l.record_id = r.record_id
   WHERE r.area_code IS NOT NULL
-) WHERE k = 1
+) AS ranked WHERE k = 1
 """
 
 
@@ -187,7 +188,7 @@ def _withhold(
         ctx.warn(NAME, code, messages[code])
     for name in ("access_children", "access_areas", "access_bands", "access_barriers"):
         if ctx.engine.has_table(name):
-            ctx.engine.execute(f'DROP TABLE IF EXISTS "{name}"')
+            ctx.engine.drop_table(name)
     ctx.metadata["access"] = {**summary, "withheld": problems}
     write_candidates(ctx, NAME, [])
 
@@ -195,8 +196,9 @@ def _withhold(
 def _children(ctx: RunContext, small_xy: pd.DataFrame, to_xy: Any) -> pd.DataFrame:
     """Children in the reach population with a home point in the projected CRS."""
     have = set(ctx.engine.columns("children"))
-    cols = ", ".join(f'"{c}"' if c in have else f'NULL AS "{c}"' for c in CHILD_FIELDS)
-    kids = ctx.engine.query(f"SELECT {cols} FROM children").to_pandas()
+    q = ctx.engine.dialect.quote_ident
+    cols = ", ".join(q(c) if c in have else f"NULL AS {q(c)}" for c in CHILD_FIELDS)
+    kids = ctx.engine.query(f"SELECT {cols} FROM {q('children')}").to_pandas()
     kids = kids[
         kids["in_age_range"].fillna(False).astype(bool)
         & kids["area_code"].notna()
@@ -206,7 +208,7 @@ def _children(ctx: RunContext, small_xy: pd.DataFrame, to_xy: Any) -> pd.DataFra
             | kids["engaged"].astype(bool)
         )
     ].reset_index(drop=True)
-    home = ctx.engine.query(HOME_SQL).to_pandas()
+    home = ctx.engine.query(ctx.engine.dialect.portable(HOME_SQL)).to_pandas()
     kids = kids.merge(home, on="person_id", how="left")
     lat = pd.to_numeric(kids["latitude"], errors="coerce").to_numpy(dtype="float64")
     lon = pd.to_numeric(kids["longitude"], errors="coerce").to_numpy(dtype="float64")

@@ -14,10 +14,16 @@ placeholders. What differs between engines goes through a :class:`Dialect`:
 * a list bound as one parameter: :meth:`Dialect.in_list`;
 * a deterministic hash for seeded sampling: :meth:`Dialect.hash_expr` (its values differ
   between engines; only its determinism is portable);
+* rounding a double to some decimals: :meth:`Dialect.round_expr` (PostgreSQL rounds only
+  NUMERIC);
 * whole statements: :meth:`Dialect.portable`, the reference SQL transpiled with sqlglot
   (Mao et al., the SQL transpiler Splink uses for its DuckDB, Spark and Postgres backends).
   For DuckDB it returns the text unchanged, so the reference engine never pays for, or is
   changed by, a transpilation.
+
+The fragments a Dialect method returns are already in that engine's dialect: put them in
+standard SQL that runs as it is, never through :meth:`Dialect.portable` (sqlglot would read
+them as DuckDB's: PostgreSQL's ``NUMERIC`` would become DuckDB's ``DECIMAL(18,3)``).
 """
 
 from __future__ import annotations
@@ -66,6 +72,10 @@ class Capabilities:
     splink: bool
     #: spatial SQL in the engine; False everywhere today: geometry runs in GeoPandas
     spatial: bool = False
+    #: ``dialect.hash_expr`` gives the reference engine's (DuckDB's) values, so a seeded
+    #: sample (linkage's clerical review) picks the same rows as on DuckDB; elsewhere the
+    #: sample is as deterministic but other rows
+    reference_hash: bool = False
 
 
 @dataclass(frozen=True)
@@ -130,6 +140,16 @@ class Dialect:
             parts = ", ".join(f"CAST({e} AS TEXT)" for e in exprs)
             return f"hashtextextended(concat_ws(chr(31), {parts}), 0)"
         return f"xxhash64({', '.join(exprs)})"
+
+    def round_expr(self, expr: str, digits: int) -> str:
+        """``expr`` (a double) rounded to ``digits`` decimal places, still a double.
+        PostgreSQL rounds only NUMERIC, so there the value goes through NUMERIC (halves
+        away from zero; DuckDB rounds the double itself: a value exactly half-way in binary
+        can round the other way, documented as engine-specific)."""
+        n = int(digits)
+        if self.name == "postgres":
+            return f"CAST(round(CAST({expr} AS NUMERIC), {n}) AS DOUBLE PRECISION)"
+        return f"round({expr}, {n})"
 
     def portable(self, sql: str) -> str:
         """``sql``, written in the reference dialect (DuckDB, ``?`` placeholders), in this

@@ -55,6 +55,7 @@ class DuckDBEngine:
         encrypts_at_rest=True,
         zones="files",
         splink=True,
+        reference_hash=True,
     )
 
     def __init__(

@@ -32,7 +32,7 @@ import pandas as pd
 import pyarrow as pa
 
 from everyfamily.config import LinkageSettings
-from everyfamily.engines.base import Engine, quote_ident
+from everyfamily.engines.base import Engine
 from everyfamily.errors import DataError, LinkageError
 from everyfamily.linkage import estimated_quality as est_quality
 from everyfamily.linkage import model as link_model
@@ -106,8 +106,8 @@ def linkage_stage(ctx: RunContext) -> None:
     ctx.metadata["linkage"] = result.to_dict()
 
 
-def _scalar(engine: Engine, sql: str) -> Any:
-    return engine.query(sql).column(0)[0].as_py()
+def _scalar(engine: Engine, sql: str, params: list[Any] | None = None) -> Any:
+    return engine.query(sql, params).column(0)[0].as_py()
 
 
 def link_records(
@@ -128,7 +128,7 @@ def link_records(
     diag_dir = out_dir / "linkage"
     diag_dir.mkdir(parents=True, exist_ok=True)
     n_records = (
-        int(_scalar(engine, f"SELECT count(*) FROM {quote_ident(records_table)}"))
+        int(_scalar(engine, f"SELECT count(*) FROM {engine.dialect.quote_ident(records_table)}"))
         if engine.has_table(records_table)
         else 0
     )
@@ -223,17 +223,14 @@ def _echo_result(echo: Callable[[str], None], result: LinkageResult, estimate: A
 
 def _drop_working_tables(engine: Engine) -> None:
     for name in (_PAIRS, _IDENTITY_CLUSTER, RECORD_IDENTITY, IDENTITIES, NICKNAMES):
-        engine.execute(f"DROP TABLE IF EXISTS {name}")
+        engine.drop_table(name)
 
 
 def _pairs_at_least(engine: Engine, least: float) -> int:
     """Scored pairs with a match probability of at least ``least``."""
-    return int(
-        _scalar(
-            engine,
-            f"SELECT count(*) FROM {_PAIRS} WHERE match_probability >= {float(least)!r}",
-        )
-    )
+    q = engine.dialect.quote_ident
+    sql = f"SELECT count(*) FROM {q(_PAIRS)} WHERE match_probability >= ?"
+    return int(_scalar(engine, sql, [float(least)]))
 
 
 def _model(
@@ -291,11 +288,16 @@ def _score(
             f"scoring record pairs failed ({type(exc).__name__})",
             hint="check linkage.blocking_rules and linkage.model_path",
         ) from exc
-    engine.execute(f"""CREATE OR REPLACE TABLE {_PAIRS} AS
-        SELECT unique_id_l, unique_id_r, match_probability, match_weight
-        FROM {predictions.physical_name}""")
-    engine.execute(f"""CREATE OR REPLACE TABLE {_IDENTITY_CLUSTER} AS
-        SELECT unique_id, cluster_id FROM {clusters.physical_name}""")
+    # Splink's own tables, named by Splink on this engine's connection
+    q = engine.dialect.quote_ident
+    engine.replace_table_as(
+        _PAIRS,
+        "SELECT unique_id_l, unique_id_r, match_probability, match_weight"
+        f" FROM {q(predictions.physical_name)}",
+    )
+    engine.replace_table_as(
+        _IDENTITY_CLUSTER, f"SELECT unique_id, cluster_id FROM {q(clusters.physical_name)}"
+    )
     timings["predict_cluster"] = time.perf_counter() - t
 
 
@@ -313,10 +315,12 @@ class _Ids:
 def _stable_ids(engine: Engine, settings: LinkageSettings, key: bytes, records_table: str) -> _Ids:
     """Stable person ids from the clusters and family ids from the households (see
     stable_ids.py and families.py), carried over from the previous registry."""
-    rec = quote_ident(records_table)
+    q = engine.dialect.quote_ident
+    rec = q(records_table)
+    ri, cl, ids = q(RECORD_IDENTITY), q(_IDENTITY_CLUSTER), q(IDENTITIES)
     records = engine.query(f"""
         SELECT r.source, r.record_id, c.cluster_id AS cluster
-        FROM {RECORD_IDENTITY} AS r JOIN {_IDENTITY_CLUSTER} AS c ON c.unique_id = r.identity_id
+        FROM {ri} AS r JOIN {cl} AS c ON c.unique_id = r.identity_id
     """).to_pandas()
     previous = _previous_registry(engine, settings.previous_ids_path)
 
@@ -335,9 +339,9 @@ def _stable_ids(engine: Engine, settings: LinkageSettings, key: bytes, records_t
     households = engine.query(f"""
         SELECT DISTINCT c.cluster_id AS person, i.parent_first_name_canonical,
                i.parent_last_name_match, i.postcode, rec.address, i.last_name_match
-        FROM {RECORD_IDENTITY} AS r
-        JOIN {_IDENTITY_CLUSTER} AS c ON c.unique_id = r.identity_id
-        JOIN {IDENTITIES} AS i ON i.unique_id = r.identity_id
+        FROM {ri} AS r
+        JOIN {cl} AS c ON c.unique_id = r.identity_id
+        JOIN {ids} AS i ON i.unique_id = r.identity_id
         JOIN {rec} AS rec ON rec.source = r.source AND rec.record_id = r.record_id
     """).to_pandas()
     fam_of_person = family_components(households)
@@ -356,22 +360,24 @@ def _stable_ids(engine: Engine, settings: LinkageSettings, key: bytes, records_t
 def _links(engine: Engine, records: pd.DataFrame, threshold: float) -> pd.DataFrame:
     """The links table: every record with its ids and its best match probability within
     its cluster (1.0 for a record with an exact duplicate)."""
+    q = engine.dialect.quote_ident
+    pairs, cl, ri, ids = q(_PAIRS), q(_IDENTITY_CLUSTER), q(RECORD_IDENTITY), q(IDENTITIES)
     best = engine.query(
         f"""
         WITH e AS (
-            SELECT p.unique_id_l AS u, p.match_probability AS p FROM {_PAIRS} AS p
-            JOIN {_IDENTITY_CLUSTER} AS a ON a.unique_id = p.unique_id_l
-            JOIN {_IDENTITY_CLUSTER} AS b ON b.unique_id = p.unique_id_r
+            SELECT p.unique_id_l AS u, p.match_probability AS p FROM {pairs} AS p
+            JOIN {cl} AS a ON a.unique_id = p.unique_id_l
+            JOIN {cl} AS b ON b.unique_id = p.unique_id_r
             WHERE a.cluster_id = b.cluster_id AND p.match_probability >= ?
             UNION ALL
-            SELECT p.unique_id_r, p.match_probability FROM {_PAIRS} AS p
-            JOIN {_IDENTITY_CLUSTER} AS a ON a.unique_id = p.unique_id_l
-            JOIN {_IDENTITY_CLUSTER} AS b ON b.unique_id = p.unique_id_r
+            SELECT p.unique_id_r, p.match_probability FROM {pairs} AS p
+            JOIN {cl} AS a ON a.unique_id = p.unique_id_l
+            JOIN {cl} AS b ON b.unique_id = p.unique_id_r
             WHERE a.cluster_id = b.cluster_id AND p.match_probability >= ?)
         SELECT r.source, r.record_id,
                CASE WHEN i.n_records > 1 THEN 1.0 ELSE max(e.p) END AS match_probability
-        FROM {RECORD_IDENTITY} AS r
-        JOIN {IDENTITIES} AS i ON i.unique_id = r.identity_id
+        FROM {ri} AS r
+        JOIN {ids} AS i ON i.unique_id = r.identity_id
         LEFT JOIN e ON e.u = r.identity_id
         GROUP BY r.source, r.record_id, i.n_records
     """,
@@ -442,7 +448,8 @@ def _previous_registry(engine: Engine, path: Path | None) -> pd.DataFrame:
             )
         return frame
     if engine.has_table(REGISTRY_TABLE):
-        return engine.query(f"SELECT * FROM {REGISTRY_TABLE}").to_pandas()
+        sql = f"SELECT * FROM {engine.dialect.quote_ident(REGISTRY_TABLE)}"
+        return engine.query(sql).to_pandas()
     return pd.DataFrame({c: pd.Series(dtype="string") for c in cols})
 
 
@@ -626,31 +633,37 @@ def _write_clerical_review(
         f"WHEN p.match_probability >= {lo!r} AND p.match_probability < {hi!r} THEN '{lo:g}-{hi:g}'"
         for lo, hi in bands
     )
-    fields = ", ".join(f"l.{f} AS {f}_l, r.{f} AS {f}_r" for f in _REVIEW_FIELDS)
-    sample = engine.query(
-        f"""
+    q = engine.dialect.quote_ident
+    fields = ", ".join(
+        f"l.{q(f)} AS {q(f + '_l')}, r.{q(f)} AS {q(f + '_r')}" for f in _REVIEW_FIELDS
+    )
+    pairs, ri, ids = q(_PAIRS), q(RECORD_IDENTITY), q(IDENTITIES)
+    order = engine.dialect.hash_expr("p.unique_id_l", "p.unique_id_r", "?")
+    prob = engine.dialect.round_expr("b.match_probability", 4)
+    weight = engine.dialect.round_expr("b.match_weight", 2)
+    sql = f"""
         WITH banded AS (
             SELECT p.*, CASE {case} END AS band,
                    row_number() OVER (PARTITION BY CASE {case} END
-                                      ORDER BY hash(p.unique_id_l, p.unique_id_r, ?)) AS k
-            FROM {_PAIRS} AS p WHERE p.match_probability >= ?)
-        SELECT b.band, round(b.match_probability, 4) AS match_probability,
-               round(b.match_weight, 2) AS match_weight,
+                                      ORDER BY {order}) AS k
+            FROM {pairs} AS p WHERE p.match_probability >= ?)
+        SELECT b.band, {prob} AS match_probability, {weight} AS match_weight,
                b.match_probability >= ? AS linked_at_threshold,
-               (SELECT min(source || ':' || record_id) FROM {RECORD_IDENTITY}
+               (SELECT min(source || ':' || record_id) FROM {ri}
                  WHERE identity_id = b.unique_id_l) AS example_record_l,
-               (SELECT min(source || ':' || record_id) FROM {RECORD_IDENTITY}
+               (SELECT min(source || ':' || record_id) FROM {ri}
                  WHERE identity_id = b.unique_id_r) AS example_record_r,
                {fields},
                '' AS same_child_yes_no, '' AS reviewer_notes
         FROM banded AS b
-        JOIN {IDENTITIES} AS l ON l.unique_id = b.unique_id_l
-        JOIN {IDENTITIES} AS r ON r.unique_id = b.unique_id_r
+        JOIN {ids} AS l ON l.unique_id = b.unique_id_l
+        JOIN {ids} AS r ON r.unique_id = b.unique_id_r
         WHERE b.band IS NOT NULL AND b.k <= ?
         ORDER BY b.band, b.k
-    """,
-        [seed, floor, threshold, per_band],
-    )
+    """
+    # standard SQL around the dialect's own fragments (hash, round): already in the engine's
+    # dialect, so not transpiled again (sqlglot would read them as DuckDB's)
+    sample = engine.query(sql, [seed, floor, threshold, per_band])
     engine.write_table(REVIEW_TABLE, sample)
 
 

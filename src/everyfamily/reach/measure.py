@@ -30,6 +30,7 @@ and for the released table (privacy.release), so the two cannot disagree in meth
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
@@ -64,6 +65,13 @@ UNKNOWN = "unknown"
 ANY_SERVICE = "any"
 
 
+#: A cell counter: (children, child_sites, membership, small_area_level) -> what
+#: :func:`cell_sums` returns.
+CellSums = Callable[
+    [pd.DataFrame, pd.DataFrame, pd.DataFrame, str], tuple[pd.DataFrame, pd.DataFrame]
+]
+
+
 @dataclass(frozen=True)
 class ReachInputs:
     """What the reach table is computed from.
@@ -82,6 +90,9 @@ class ReachInputs:
     sites: tuple[str, ...]
     small_area_level: str = "lsoa"
     linkage_quality: pd.DataFrame | None = None
+    #: how the cells are counted: :func:`cell_sums` (pandas) when None, or the same
+    #: grouping run in an engine (``reach.engine_sums.cell_sums_in_engine`` bound to one)
+    sums: CellSums | None = None
 
 
 def _group_value(values: pd.Series) -> pd.Series:
@@ -196,9 +207,8 @@ def cell_sums(
 def build_reach(inputs: ReachInputs) -> pd.DataFrame:
     """The reach table (see module docstring)."""
     m = inputs.membership[["level", "area_code", "area_name", "small_area"]]
-    lc, ls = cell_sums(
-        inputs.children, inputs.child_sites, inputs.membership, inputs.small_area_level
-    )
+    sums = inputs.sums or cell_sums
+    lc, ls = sums(inputs.children, inputs.child_sites, inputs.membership, inputs.small_area_level)
     level_keys = ["level", "area_code", "dimension", "group_value"]
 
     # ONS: whole range ('all') and single years ('age_years').

@@ -22,6 +22,7 @@ Nothing person-level goes to the console or run.json: only counts.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -41,8 +42,10 @@ from everyfamily.population.denominators import (
     project_population,
 )
 from everyfamily.reach.children import ChildParameters, build_children
+from everyfamily.reach.engine_sums import cell_sums_in_engine
 from everyfamily.reach.measure import (
     FAMILY_KEYS,
+    CellSums,
     ReachInputs,
     assign_reach_areas,
     build_reach,
@@ -130,7 +133,9 @@ def reach_stage(ctx: RunContext) -> None:
         return
     records, links, quality = _load_linked(ctx)
     places = _load_places(ctx)
-    m = measure(ctx.project, places, records, links, quality)
+    # the cells are counted in the engine (SQL); the statistics on them stay in Python
+    sums = functools.partial(cell_sums_in_engine, ctx.engine)
+    m = measure(ctx.project, places, records, links, quality, sums=sums)
     registry = None
     if ctx.engine.has_table("release_registry"):
         registry = ctx.engine.query("SELECT * FROM release_registry").to_pandas()
@@ -144,13 +149,14 @@ def reach_stage(ctx: RunContext) -> None:
 
 def _load_linked(ctx: RunContext) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
     """The records, their links and, when linkage estimated it, the quality by group."""
+    q = ctx.engine.dialect.quote_ident
     have = set(ctx.engine.columns("records"))
-    select = ", ".join(f'"{c}"' if c in have else f'NULL AS "{c}"' for c in RECORD_FIELDS)
-    records = ctx.engine.query(f"SELECT {select} FROM records").to_pandas()
+    select = ", ".join(q(c) if c in have else f"NULL AS {q(c)}" for c in RECORD_FIELDS)
+    records = ctx.engine.query(f"SELECT {select} FROM {q('records')}").to_pandas()
     link_have = set(ctx.engine.columns("links"))
-    family = '"family_id"' if "family_id" in link_have else "NULL AS family_id"
+    family = q("family_id") if "family_id" in link_have else f"NULL AS {q('family_id')}"
     links = ctx.engine.query(
-        f"SELECT source, record_id, person_id, {family} FROM links"
+        f"SELECT source, record_id, person_id, {family} FROM {q('links')}"
     ).to_pandas()
     quality = None
     if ctx.engine.has_table("linkage_quality_by_group"):
@@ -158,8 +164,8 @@ def _load_linked(ctx: RunContext) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFr
         group_col = "group_value" if "group_value" in qcols else "group"
         if {"dimension", group_col, "recall", "precision"} <= qcols:
             quality = ctx.engine.query(
-                f'SELECT dimension, "{group_col}" AS group_value, recall, precision '
-                "FROM linkage_quality_by_group"
+                f"SELECT dimension, {q(group_col)} AS group_value, recall, precision "
+                f"FROM {q('linkage_quality_by_group')}"
             ).to_pandas()
         else:
             ctx.echo(
@@ -238,8 +244,11 @@ def measure(
     records: pd.DataFrame,
     links: pd.DataFrame,
     quality: pd.DataFrame | None,
+    *,
+    sums: CellSums | None = None,
 ) -> Measured:
-    """Pure: the children, reach areas, membership, reach table and funnel dispersion."""
+    """Pure: the children, reach areas, membership, reach table and funnel dispersion
+    (``sums``: how the cells are counted, :class:`ReachInputs`; None: in pandas)."""
     eng = p.engagement
     params = ChildParameters(
         reference_date=p.project.reference_date,
@@ -278,6 +287,7 @@ def measure(
             sites=tuple(places.sites["site_id"].astype(str)),
             small_area_level=p.geography.small_area_level,
             linkage_quality=quality,
+            sums=sums,
         )
     )
 

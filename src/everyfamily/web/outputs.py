@@ -20,17 +20,23 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from everyfamily.catalogue import ANALYSIS
+from everyfamily.engines.layout import DUCKDB_ZONE_FILES
 from everyfamily.errors import InputError
+
+if TYPE_CHECKING:
+    from everyfamily.engines.base import Engine
 
 REACH_FILE = "reach.csv"
 GPKG_FILE = "reach.gpkg"
 FINDINGS_FILE = "findings.json"
 RUN_FILE = "run.json"
-STORE_FILE = "everyfamily.duckdb"
+#: The analysis store's file (the engine's layout, everyfamily.engines.layout)
+STORE_FILE = DUCKDB_ZONE_FILES[ANALYSIS]
 NOT_REACHED_TABLE = "not_reached"
 
 #: Columns of the reach table read as text (codes that look like numbers stay codes).
@@ -80,7 +86,7 @@ class RunOutputs:
         settings: dict[str, Any] = self.run.get("settings") or {}
         return settings
 
-    def open_store(self, zone: str) -> Any:
+    def open_store(self, zone: str) -> Engine:
         """One of the run's stores, read-only, opened with the key the run's settings say
         where to find (from the run.json already read: no second read per request)."""
         return _open_store(self.out_dir, self.run, zone, self.environ)
@@ -88,7 +94,7 @@ class RunOutputs:
 
 def _open_store(
     out_dir: Path, run: Mapping[str, Any], zone: str, environ: Mapping[str, str] | None
-) -> Any:
+) -> Engine:
     from everyfamily.stores import open_stores, privacy_of
 
     privacy = privacy_of(run, out_dir / RUN_FILE)
@@ -313,10 +319,11 @@ def _store_tables(
 
     A key that cannot be loaded, or a wrong one, raises :class:`PrivacyError` (so ``serve``
     stops at start with its one line); a store another process holds is a warning."""
+    from everyfamily.engines.layout import zone_file
     from everyfamily.errors import EngineError
-    from everyfamily.stores import ANALYSIS, STORE_PATHS
+    from everyfamily.stores import ANALYSIS
 
-    if not (out_dir / STORE_PATHS[ANALYSIS]).is_file():
+    if not zone_file(out_dir, ANALYSIS).is_file():
         return _StoreTables(
             warnings=(f"{STORE_FILE} not found: reach-area membership is not shown",)
         )
@@ -327,15 +334,7 @@ def _store_tables(
             warnings=(f"{STORE_FILE} could not be opened read-only (is a run writing it?)",)
         )
     try:
-        tables = {
-            str(t)
-            for t in engine.query(
-                "SELECT table_name FROM information_schema.tables WHERE table_catalog = ?",
-                [ANALYSIS],
-            )
-            .column(0)
-            .to_pylist()
-        }
+        tables = set(engine.tables(ANALYSIS))
         areas = _no_reach_areas()
         if "reach_areas" in tables:
             areas = engine.query(
@@ -444,19 +443,19 @@ RECORD_COLUMNS: tuple[str, ...] = (
 def read_children(outputs: RunOutputs) -> pd.DataFrame:
     """The pseudonymised record-level table ``children`` (the :data:`RECORD_COLUMNS` it has;
     the store keeps the month of birth only). Callers check the permission."""
-    from everyfamily.engines.base import quote_ident
-
     engine = _open_analysis_or_fail(outputs, "children", "the record-level table")
     try:
+        q = engine.dialect.quote_ident
         have = set(engine.columns("children"))
         cols = [c for c in RECORD_COLUMNS if c in have]
-        sql = f"SELECT {', '.join(quote_ident(c) for c in cols)} FROM children"
-        return engine.query(sql + " ORDER BY area_code, person_id").to_pandas()
+        sql = f"SELECT {', '.join(q(c) for c in cols)} FROM {q('children')}"
+        order = f" ORDER BY {q('area_code')}, {q('person_id')}"
+        return engine.query(sql + order).to_pandas()
     finally:
         engine.close()
 
 
-def _open_analysis_or_fail(outputs: RunOutputs, table: str, what: str) -> Any:
+def _open_analysis_or_fail(outputs: RunOutputs, table: str, what: str) -> Engine:
     from everyfamily.stores import ANALYSIS
 
     engine = outputs.open_store(ANALYSIS)
@@ -470,11 +469,9 @@ def _open_analysis_or_fail(outputs: RunOutputs, table: str, what: str) -> Any:
 
 
 def _read_analysis_table(outputs: RunOutputs, table: str, what: str) -> pd.DataFrame:
-    from everyfamily.engines.base import quote_ident
-
     engine = _open_analysis_or_fail(outputs, table, what)
     try:
-        frame = engine.query(f"SELECT * FROM {quote_ident(table)}").to_pandas()
+        frame = engine.query(f"SELECT * FROM {engine.dialect.quote_ident(table)}").to_pandas()
     finally:
         engine.close()
     # as text, as the CSV it replaces was read: codes stay codes, missing values are ''
