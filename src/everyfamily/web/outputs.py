@@ -438,6 +438,8 @@ RECORD_COLUMNS: tuple[str, ...] = (
     "engaged",
     "engaged_sites",
     "nearest_site",
+    "nearest_site_distance_m",
+    "in_age_range",
 )
 
 
