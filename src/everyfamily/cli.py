@@ -454,8 +454,10 @@ def _areas(text: str, out_dir: Path | None = None) -> tuple[str, ...]:
                 f"--areas: {area!r} names {len(matches)} areas ({', '.join(sorted(matches))})",
                 hint="give the area code instead",
             )
-        close = difflib.get_close_matches(area, [*codes, *known["area_name"].dropna()], n=1)
-        suggestion = f" (did you mean {close[0]!r}?)" if close else ""
+        names = dict.fromkeys([*codes, *known["area_name"].dropna().astype(str)])
+        close = [repr(c) for c in difflib.get_close_matches(area, list(names), n=3)]
+        listed = close[0] if len(close) == 1 else ", ".join(close[:-1]) + f" or {close[-1]}"
+        suggestion = f" (did you mean {listed}?)" if close else ""
         raise ConfigError(
             f"--areas: no area {area!r} in this run{suggestion}",
             hint="give area codes or names as the dashboard shows them (ward, LSOA ...)",

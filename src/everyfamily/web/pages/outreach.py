@@ -107,6 +107,7 @@ class OutreachList:
             frame = c[sel].copy()
             frame["area_name"] = [self.view.area_name(str(a)) for a in frame["area_code"]]
         frame = frame.astype({"person_id": str, "area_code": str})
+        frame["age_years"] = pd.to_numeric(frame["age_years"], errors="coerce").astype("Int64")
         if allowed is not None:
             frame = frame[frame["area_code"].isin(allowed)]
         return frame.reset_index(drop=True)

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from everyfamily.errors import AccessDenied
-from everyfamily.web.auth import UserStore
+from everyfamily.web.auth import OUTREACH_OUTCOMES, UserStore
 from everyfamily.web.pages.outreach import DEFAULT_LIST, LISTS
 from everyfamily.web.pages.person import RECORDS_PAGE_SIZE
 from everyfamily.web.routes.common import DashDep, json_response, no_store, render, session_form
@@ -21,6 +21,7 @@ from everyfamily.web.routes.scope import (
     outreach_scope,
     records_audit,
 )
+from everyfamily.web.tables import BadRequest
 
 router = APIRouter()
 #: Fewest characters of a stated purpose.
@@ -128,13 +129,16 @@ async def outreach_outcome(request: Request, dash: DashDep) -> Response:
     if not session.purpose:
         raise AccessDenied("state a purpose first", hint="open the outreach list")
     kind = form.get("list", DEFAULT_LIST)
+    outcome = form.get("outcome", "")
+    if outcome not in OUTREACH_OUTCOMES:
+        raise BadRequest(f"outcome: one of {', '.join(OUTREACH_OUTCOMES)}")
     ids = {p.strip() for p in form.get("person_ids", "").split(",") if p.strip()}
     allowed = outreach_scope(request, dash, None)
     if not ids or not ids <= dash.outreach.ids(kind, allowed):
         users.audit(session.user.username, "outcome_denied", "children outside your lists",
                     session.purpose)  # fmt: skip
         raise AccessDenied("those children are not on your outreach list")
-    users.record_outcome(session.user.username, ids, form.get("outcome", ""), session.purpose)
+    users.record_outcome(session.user.username, ids, outcome, session.purpose)
     back = form.get("back", "")
     back = back if back.startswith("/outreach") and "//" not in back else "/outreach"
     return RedirectResponse(back, status_code=303)
