@@ -120,3 +120,20 @@ def test_priority_areas_come_from_findings_of_the_named_kinds() -> None:
         "A": (EMERGING,),
         "B": (EMERGING, CUT_OFF),
     }
+
+
+def test_children_know_which_universal_services_saw_them() -> None:
+    """known_by on the hand-made fixture (tests/reach/fixtures.py): P3 has a birth and a
+    health-visiting record, P4 only a health-visiting one (born elsewhere: a new arrival),
+    P7 only a registration (no universal record)."""
+    from everyfamily.reach.children import ChildParameters, build_children
+
+    from .fixtures import REFERENCE_DATE, records_and_links
+
+    records, links = records_and_links()
+    params = ChildParameters(reference_date=REFERENCE_DATE, min_attendances=3, window_months=12)
+    children = build_children(records, links, params).children.set_index("person_id")
+    assert children.loc["P3", "known_by"] == ["births", "health_visiting"]
+    assert children.loc["P4", "known_by"] == ["health_visiting"]
+    assert children.loc["P1", "known_by"] == ["births"]
+    assert children.loc["P7", "known_by"] == [] and not children.loc["P7", "known"]

@@ -155,26 +155,28 @@ def plan_visits(
     ]
     frame["_key"] = keys
     ages = pd.to_numeric(frame["age_years"], errors="coerce")
-    frame["_baby"] = ages.lt(1).fillna(False)
+    frame["_baby"] = ages.lt(1).fillna(False).astype(bool)
+    by = frame.groupby("_key", sort=False)
+    baby, size = by["_baby"].any(), by.size()
+    first_id = frame["person_id"].astype(str).groupby(frame["_key"], sort=False).min()
+    household_areas = by["area_code"].agg(lambda s: list(dict.fromkeys(str(a) for a in s)))
     rows = []
-    for key, members in frame.groupby("_key", sort=False):
-        reasons: list[str] = []
-        if members["_baby"].any():
-            reasons.append(BABY)
-        for code in dict.fromkeys(members["area_code"].astype(str)):
+    for i in frame.drop_duplicates("_key").index:
+        key = keys[i]
+        reasons: list[str] = [BABY] if baby[key] else []
+        for code in household_areas[key]:
             reasons.extend(r for r in areas.get(code, ()) if r not in reasons)
-        first = members.index[0]
-        parts = parse_address(_text(addresses[first]))
+        parts = parse_address(_text(addresses[i]))
         rows.append(
             (
                 0 if reasons else 1,
-                normalise_postcode(_text(postcodes[first])) or "~",
-                str(frame.at[first, "area_code"]),
+                normalise_postcode(_text(postcodes[i])) or "~",
+                str(frame.at[i, "area_code"]),
                 parts.sort_key(),
-                str(min(members["person_id"].astype(str))),
+                str(first_id[key]),
                 key,
                 "; ".join(reasons),
-                len(members),
+                int(size[key]),
             )
         )
     rows.sort(key=lambda r: r[:5])

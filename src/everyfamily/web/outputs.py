@@ -433,6 +433,7 @@ RECORD_COLUMNS: tuple[str, ...] = (
     "imd_decile",
     "idaci_decile",
     "known",
+    "known_by",
     "registered",
     "registered_sites",
     "engaged",

@@ -9,7 +9,11 @@ Lists (:data:`LISTS`):
 * ``not_registered``: known to a universal service (births, health visiting) and registered
   with no centre (the measure stage's ``not_reached`` table);
 * ``not_engaged``: registered with a centre but not engaged (fewer sessions in the window
-  than the project's rule), per centre with the centre filter (table ``children``).
+  than the project's rule), per centre with the centre filter (table ``children``);
+* ``hv_not_registered``: known to health visiting (``children.known_by``), registered
+  nowhere;
+* ``new_arrivals``: known to a universal service but with no local birth record (born
+  elsewhere, moved in), registered nowhere.
 
 Households, walking order and who comes first are :func:`everyfamily.reach.outreach.plan_visits`.
 With contact details, the lookup covers the whole (scoped, filtered) list, since the order
@@ -18,6 +22,7 @@ depends on the addresses; the audit entry gives how many children were looked up
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
@@ -33,6 +38,8 @@ from everyfamily.web.tables import BadRequest, Column, Table, clean, number_or_n
 from everyfamily.web.view import RunView
 
 OUTREACH_PAGE_SIZE = 100
+#: Pseudonymous plans kept for paging (the oldest goes first).
+PLANS_KEPT = 16
 #: Most households on one printed route sheet.
 ROUTE_SHEET_MAX = 400
 
@@ -46,7 +53,19 @@ LISTS: dict[str, tuple[str, str]] = {
         "Registered but not engaged",
         "children on a centre's register who have not used it enough to count as engaged",
     ),
+    "hv_not_registered": (
+        "Known to health visiting, never registered",
+        "children the health-visiting records know who are on no centre's register",
+    ),
+    "new_arrivals": (
+        "Newly arrived families",
+        "children known to universal services with no local birth registration (most moved "
+        "here after birth; a child whose birth record was quarantined or not linked shows "
+        "here too) who are on no centre's register",
+    ),
 }
+#: The universal roles the lists name (everyfamily.schema.KNOWN_ROLES).
+HEALTH_VISITING, BIRTHS = "health_visiting", "births"
 DEFAULT_LIST = "not_registered"
 
 #: Outcomes an outreach worker records for a household (value -> label).
@@ -82,6 +101,8 @@ class OutreachList:
         self.view = view
         self._not_reached = _Lazy(read_not_reached, view.outputs)
         self._children = _Lazy(read_children, view.outputs)
+        self._plans: dict[tuple[Any, ...], pd.DataFrame] = {}
+        self._lock = threading.Lock()
         found = view.outputs.findings.get("findings") or []
         self.priority_areas = priority_areas_from_findings(
             [f for f in found if isinstance(f, Mapping)]
@@ -101,7 +122,15 @@ class OutreachList:
             frame = frame.merge(fam, on="person_id", how="left")
         else:
             c = children
-            sel = _true(c.get("registered")) & ~_true(c.get("engaged"))
+            if kind == "not_engaged":
+                sel = _true(c.get("registered")) & ~_true(c.get("engaged"))
+            else:
+                roles = [set(_sites(v)) for v in c.get("known_by", pd.Series([[]] * len(c)))]
+                if kind == "hv_not_registered":
+                    known = [HEALTH_VISITING in r for r in roles]
+                else:
+                    known = [bool(r) and BIRTHS not in r for r in roles]
+                sel = pd.Series(known, index=c.index) & ~_true(c.get("registered"))
             if "in_age_range" in c.columns:
                 sel &= _true(c["in_age_range"])
             frame = c[sel].copy()
@@ -133,9 +162,23 @@ class OutreachList:
         contacts: ContactLookup | None,
     ) -> pd.DataFrame:
         """The (scoped, filtered) list in households and walking order, with contact
-        details when ``contacts`` is given."""
+        details when ``contacts`` is given. Without them the plan is pseudonymous and kept
+        (a few, for paging); with them it is made per request and never kept."""
+        key = (kind, area, site, allowed)
+        if contacts is None:
+            with self._lock:
+                kept = self._plans.get(key)
+            if kept is not None:
+                return kept
         frame = self._filter(self.frame(kind, allowed), kind, area, site)
-        if contacts is not None and not frame.empty:
+        if contacts is None:
+            planned = plan_visits(frame, self.priority_areas)
+            with self._lock:
+                if len(self._plans) >= PLANS_KEPT:
+                    self._plans.pop(next(iter(self._plans)))
+                self._plans[key] = planned
+            return planned
+        if not frame.empty:
             ids = [str(p) for p in frame["person_id"]]
             details = contacts(ids, sorted(set(frame["area_code"])))
             keep = ["person_id", *(c.key for c in CONTACT_TABLE_COLUMNS)]
