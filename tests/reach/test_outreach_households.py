@@ -97,7 +97,7 @@ def test_siblings_are_one_household_and_priority_comes_first() -> None:
     assert list(got[got["household"] == by.loc["P1", "household"]]["person_id"]) == ["P2", "P1"]
 
 
-def test_without_addresses_each_family_is_a_household() -> None:
+def test_pseudonymous_lists_group_by_family_unknown_addresses_never_merge() -> None:
     kids = pd.DataFrame(
         {
             "person_id": ["P1", "P2"],
@@ -106,7 +106,9 @@ def test_without_addresses_each_family_is_a_household() -> None:
             "age_years": [1, 2],
         }
     )
-    assert set(plan_visits(kids)["household"]) == {1, 2}  # no address: never merged
+    assert set(plan_visits(kids)["household"]) == {1}  # pseudonymous: the family
+    unknown = kids.assign(address=["", ""], postcode=["", ""])
+    assert set(plan_visits(unknown)["household"]) == {1, 2}  # addresses unknown: never merged
     assert plan_visits(kids.iloc[:0]).empty
 
 

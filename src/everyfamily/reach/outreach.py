@@ -133,8 +133,9 @@ def plan_visits(
     """The children of an outreach list grouped into households, in visiting order.
 
     ``children`` needs person_id, area_code and age_years; family_id, address and postcode
-    are used when present (addresses only after re-identification: without them each family
-    is a household, ordered by area). ``priority_areas``: small area -> the reasons its
+    are used when present. Without an address column (a pseudonymous list, before
+    re-identification) each linkage family is a household, ordered by area; with one, a
+    child whose address is unknown stands alone. ``priority_areas``: small area -> the reasons its
     households come first (:func:`priority_areas_from_findings`).
 
     Returns ``children`` with ``household`` (1, 2 ... in visiting order), ``household_size``,
@@ -149,10 +150,16 @@ def plan_visits(
     addresses = get("address", pd.Series("", index=frame.index))
     postcodes = get("postcode", pd.Series("", index=frame.index))
     families = get("family_id", pd.Series("", index=frame.index))
-    keys = [
-        household_key(f, a, p, str(pid))
-        for f, a, p, pid in zip(families, addresses, postcodes, frame["person_id"], strict=True)
-    ]
+    if "address" in frame.columns:
+        keys = [
+            household_key(f, a, p, str(pid))
+            for f, a, p, pid in zip(families, addresses, postcodes, frame["person_id"], strict=True)
+        ]
+    else:  # pseudonymous: the linkage family stands for the household
+        keys = [
+            f"family|{_text(f)}" if _text(f) else f"child|{pid}"
+            for f, pid in zip(families, frame["person_id"], strict=True)
+        ]
     frame["_key"] = keys
     ages = pd.to_numeric(frame["age_years"], errors="coerce")
     frame["_baby"] = ages.lt(1).fillna(False).astype(bool)
