@@ -292,11 +292,13 @@ def serve(
             policy=StaticPolicy(check_role(role)),
             environ=_environ(),
             trusted_proxies=proxies,
+            users_path=users_path,
         )
         typer.echo(
             "WARNING: no users store, so the dashboard runs in LOCAL SINGLE-USER MODE: "
             f"everyone who can reach this address is '{role}', with no login and no audit "
-            "log. Create users with 'everyfamily users add' before sharing it.",
+            "log. Create users with 'everyfamily users add' before sharing it (from the "
+            "first user on, login is required at once, without a restart).",
             err=True,
         )
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:

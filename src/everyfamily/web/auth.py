@@ -668,3 +668,41 @@ class SessionPolicy:
         if state is not None:
             state.session = found
         return found
+
+
+@dataclass
+class UntilUsersExist:
+    """Local single-user mode (``fallback``: every request has one role) until the users
+    file at ``path`` holds a user; then, at the next request and without a restart, the app
+    switches to logins for good: ``state`` (the app's state) gets the users store, a signing
+    secret from it and a :class:`SessionPolicy`. The file is looked at once a second at most.
+    """
+
+    fallback: object  # an AccessPolicy (web.access imports this module)
+    path: Path
+    state: object
+    _checked: float = 0.0
+
+    def role_for(self, request: object) -> str:
+        store = self._store()
+        if store is None:
+            role: str = self.fallback.role_for(request)  # type: ignore[attr-defined]
+            return role
+        return SessionPolicy(store).role_for(request)
+
+    def _store(self) -> UserStore | None:
+        now = time.monotonic()
+        if now - self._checked < 1.0:
+            return None
+        self._checked = now
+        if not self.path.is_file():
+            return None
+        store = UserStore(self.path)
+        if not store.users():
+            return None
+        state = self.state
+        state.users = store  # type: ignore[attr-defined]
+        state.csrf_secret = store.install_secret()  # type: ignore[attr-defined]
+        state.policy = SessionPolicy(store)  # type: ignore[attr-defined]
+        store.audit("-", "logins_required", "the first user was added while serving")
+        return store
