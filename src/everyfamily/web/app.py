@@ -25,13 +25,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from everyfamily import __version__
 from everyfamily.errors import AccessDenied, EveryfamilyError
 from everyfamily.web.access import AccessPolicy, StaticPolicy, check_access
-from everyfamily.web.auth import (
-    ANONYMOUS,
-    SessionPolicy,
-    UntilUsersExist,
-    UserStore,
-    parse_proxies,
-)
+from everyfamily.web.auth import ANONYMOUS, SessionPolicy, UserStore, parse_proxies
+from everyfamily.web.local_mode import UntilUsersExist
 from everyfamily.web.outputs import load_outputs
 from everyfamily.web.routes import ROUTERS
 from everyfamily.web.routes.common import render, session_of, wants_json
@@ -119,7 +114,7 @@ def create_app(
     ``trusted_proxies``: addresses or networks whose ``X-Forwarded-For`` names the client
     (None: the run's ``web.trusted_proxies`` setting; by default none is trusted).
     ``users_path``: in local mode (no ``users``), the users file whose first user switches
-    the app to logins at once (:class:`everyfamily.web.auth.UntilUsersExist`)."""
+    the app to logins at once (:class:`everyfamily.web.local_mode.UntilUsersExist`)."""
     dashboard = Dashboard(load_outputs(Path(out_dir), environ))
     view = dashboard.view
     app = FastAPI(
