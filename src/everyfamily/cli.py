@@ -292,11 +292,13 @@ def serve(
             policy=StaticPolicy(check_role(role)),
             environ=_environ(),
             trusted_proxies=proxies,
+            users_path=users_path,
         )
         typer.echo(
             "WARNING: no users store, so the dashboard runs in LOCAL SINGLE-USER MODE: "
             f"everyone who can reach this address is '{role}', with no login and no audit "
-            "log. Create users with 'everyfamily users add' before sharing it.",
+            "log. Create users with 'everyfamily users add' before sharing it (from the "
+            "first user on, login is required at once, without a restart).",
             err=True,
         )
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
@@ -454,8 +456,10 @@ def _areas(text: str, out_dir: Path | None = None) -> tuple[str, ...]:
                 f"--areas: {area!r} names {len(matches)} areas ({', '.join(sorted(matches))})",
                 hint="give the area code instead",
             )
-        close = difflib.get_close_matches(area, [*codes, *known["area_name"].dropna()], n=1)
-        suggestion = f" (did you mean {close[0]!r}?)" if close else ""
+        names = dict.fromkeys([*codes, *known["area_name"].dropna().astype(str)])
+        close = [repr(c) for c in difflib.get_close_matches(area, list(names), n=3)]
+        listed = close[0] if len(close) == 1 else ", ".join(close[:-1]) + f" or {close[-1]}"
+        suggestion = f" (did you mean {listed}?)" if close else ""
         raise ConfigError(
             f"--areas: no area {area!r} in this run{suggestion}",
             hint="give area codes or names as the dashboard shows them (ward, LSOA ...)",

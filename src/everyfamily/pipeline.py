@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from everyfamily import __version__
 from everyfamily.config import Project
+from everyfamily.console import RunProgress, run_progress
 from everyfamily.engines.base import Engine
 from everyfamily.errors import DataError, EveryfamilyError
 
@@ -51,6 +52,9 @@ class RunContext:
     #: where a key named by ``privacy.key_env`` is looked up (None: os.environ); the CLI
     #: passes the environment ``main()`` was given
     environ: Mapping[str, str] | None = None
+    #: the console's progress bar (everyfamily.console): a stage may count its steps with
+    #: ``ctx.progress.task(description, total)``; drawn only on a terminal
+    progress: RunProgress = field(default_factory=lambda: RunProgress(0))
 
     def warn(self, stage: str, code: str, message: str) -> None:
         """A loud warning: printed, and kept in run.json's ``warnings`` (and so the report).
@@ -202,14 +206,21 @@ def _run_stages(ctx: RunContext, out_dir: Path, staging: Path) -> None:
     engine, echo = ctx.engine, ctx.echo
     current = ""
     try:
-        for stage in stages():
-            current = stage.name
-            echo(f"[{stage.name}]")
-            t0 = time.perf_counter()
-            with engine.zone(stage.zone):
-                stage.run(ctx)
-            ctx.metadata["timings_seconds"][stage.name] = round(time.perf_counter() - t0, 3)
-            check_declared_writes(ctx, stage)
+        todo = stages()
+        with run_progress(len(todo)) as progress:
+            ctx.progress = progress
+            for stage in todo:
+                current = stage.name
+                echo(f"[{stage.name}]")
+                progress.stage(stage.name)
+                t0 = time.perf_counter()
+                with engine.zone(stage.zone):
+                    stage.run(ctx)
+                took = time.perf_counter() - t0
+                ctx.metadata["timings_seconds"][stage.name] = round(took, 3)
+                echo(f"  {stage.name} took {took:.1f} s")
+                progress.stage_done()
+                check_declared_writes(ctx, stage)
         ctx.metadata["status"] = "complete"
     except BaseException as exc:
         ctx.metadata["status"] = "failed"

@@ -164,6 +164,7 @@ def test_a_toy_stage_needs_one_declaration_to_run_and_appear_in_the_report(
         meta = run_pipeline(project, out_dir=out, echo=lines.append, seed=3)
     assert lines.index("[find]") < lines.index("[toy]") < lines.index("[report]")
     assert "toy" in meta["timings_seconds"]
+    assert any(line.startswith("  toy took ") and line.endswith(" s") for line in lines)
     assert not (out / "findings.json").exists()
 
     from everyfamily.stores import open_run_stores

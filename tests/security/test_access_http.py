@@ -55,7 +55,7 @@ PATHS: dict[str, str] = {
     "export_outreach": "/export/outreach.csv",
     "page_login": "/login",
 }
-POST_ONLY = {"login_submit", "logout", "outreach_purpose", "static"}
+POST_ONLY = {"login_submit", "logout", "outreach_purpose", "outreach_outcome", "static"}
 #: Sample values for path parameters of routes other helpers add later.
 SAMPLE = {"level": "lsoa", "code": "E01006508", "site": "S1", "fmt": "csv", "table_id": "x"}
 
@@ -216,7 +216,7 @@ def test_privilege_escalation_fails(client: Callable[[], Client]) -> None:
         assert r.status_code in (401, 403, 405)
 
 
-def test_only_three_routes_change_state(secured: tuple[str, UserStore, Path]) -> None:
+def test_only_four_routes_change_state(secured: tuple[str, UserStore, Path]) -> None:
     from everyfamily.web import create_app
 
     app = create_app(secured[2], users=secured[1])
@@ -225,7 +225,8 @@ def test_only_three_routes_change_state(secured: tuple[str, UserStore, Path]) ->
         for r in app.routes
         if set(getattr(r, "methods", set()) or set()) - {"GET", "HEAD"}
     }
-    assert writes == {"login_submit", "logout", "outreach_purpose"}
+    # the fourth: an outreach worker records the outcome of a visit (CSRF-checked, scoped)
+    assert writes == {"login_submit", "logout", "outreach_purpose", "outreach_outcome"}
 
 
 def test_lockout_after_failures(tmp_path: Path) -> None:

@@ -51,6 +51,7 @@ CHILD_COLUMNS: tuple[str, ...] = (
     "mother_region_of_birth",
     "interpreter_needed",
     "known",
+    "known_by",
     "registered",
     "registered_sites",
     "attendances_in_window",
@@ -160,6 +161,7 @@ def build_children(
         out["family_id"] = None
     _describe(out, r, params)
     out["known"] = g["_universal"].any()
+    out["known_by"] = _universal_roles(r, out.index)
     child_sites = _service_use(out, r, params)
 
     dep = deprivation if deprivation is not None else pd.DataFrame(columns=["area_code"])
@@ -197,6 +199,19 @@ def _prioritised(records: pd.DataFrame, links: pd.DataFrame) -> tuple[pd.DataFra
     )
     r["_prio"] = np.arange(len(r))
     return r, unlinked
+
+
+def _universal_roles(r: pd.DataFrame, index: pd.Index) -> pd.Series:
+    """Each child's universal roles with a record of them, sorted (e.g. ["births",
+    "health_visiting"]; empty when only targeted services know the child). The outreach
+    lists read it: "known to health visiting, never registered"; a child known to universal
+    services without a local birth record moved in after birth (a new arrival)."""
+    uni = r.loc[r["_universal"], ["person_id", "role"]].drop_duplicates()
+    roles = uni.sort_values(["person_id", "role"]).groupby("person_id")["role"].agg(list)
+    got = roles.reindex(index)
+    return pd.Series(
+        [[str(x) for x in v] if isinstance(v, list) else [] for v in got], index=index, dtype=object
+    )
 
 
 def _describe(out: pd.DataFrame, r: pd.DataFrame, params: ChildParameters) -> None:

@@ -46,7 +46,9 @@ _AGG = frozenset({Permission.PUBLIC, Permission.VIEW_AGGREGATES})
 #: Roles and their permissions. ``viewer`` is the default: aggregates only, no person rows.
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "viewer": _AGG,
-    "centre_manager": _AGG | {Permission.VIEW_CENTRE_DETAIL},
+    # a centre manager opens the outreach lists of their own centre's reach area (scoped and
+    # pseudonymous: no re-identification)
+    "centre_manager": _AGG | {Permission.VIEW_CENTRE_DETAIL, Permission.VIEW_OUTREACH_LIST},
     "outreach_worker": _AGG
     | {Permission.VIEW_CENTRE_DETAIL, Permission.VIEW_OUTREACH_LIST, Permission.REIDENTIFY},
     "analyst": _AGG
@@ -73,6 +75,8 @@ ROUTE_PERMISSIONS: dict[str, Permission] = {
     "page_centre": Permission.VIEW_AGGREGATES,
     "page_quality": Permission.VIEW_AGGREGATES,
     "page_outreach": Permission.VIEW_OUTREACH_LIST,
+    "page_outreach_route": Permission.VIEW_OUTREACH_LIST,
+    "outreach_outcome": Permission.VIEW_OUTREACH_LIST,  # CSRF-checked, scoped, audited
     "page_records": Permission.VIEW_RECORDS,
     "page_admin": Permission.ADMIN,
     "page_audit": Permission.ADMIN,

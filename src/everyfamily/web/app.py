@@ -26,6 +26,7 @@ from everyfamily import __version__
 from everyfamily.errors import AccessDenied, EveryfamilyError
 from everyfamily.web.access import AccessPolicy, StaticPolicy, check_access
 from everyfamily.web.auth import ANONYMOUS, SessionPolicy, UserStore, parse_proxies
+from everyfamily.web.local_mode import UntilUsersExist
 from everyfamily.web.outputs import load_outputs
 from everyfamily.web.routes import ROUTERS
 from everyfamily.web.routes.common import render, session_of, wants_json
@@ -103,6 +104,7 @@ def create_app(
     users: UserStore | None = None,
     environ: Mapping[str, str] | None = None,
     trusted_proxies: tuple[str, ...] | None = None,
+    users_path: Path | None = None,
 ) -> FastAPI:
     """The dashboard over one run's output folder. With ``users`` (a users store) login is
     required and roles come from the logged-in user; otherwise ``policy`` maps a request to
@@ -110,7 +112,9 @@ def create_app(
     ``environ``: where a key named by ``privacy.key_env`` is looked up (None: os.environ);
     a key that cannot be loaded stops here with a one-line :class:`PrivacyError`.
     ``trusted_proxies``: addresses or networks whose ``X-Forwarded-For`` names the client
-    (None: the run's ``web.trusted_proxies`` setting; by default none is trusted)."""
+    (None: the run's ``web.trusted_proxies`` setting; by default none is trusted).
+    ``users_path``: in local mode (no ``users``), the users file whose first user switches
+    the app to logins at once (:class:`everyfamily.web.local_mode.UntilUsersExist`)."""
     dashboard = Dashboard(load_outputs(Path(out_dir), environ))
     view = dashboard.view
     app = FastAPI(
@@ -131,6 +135,9 @@ def create_app(
     # signs the login form's CSRF cookie (local mode has no login: a throwaway key will do)
     app.state.csrf_secret = users.install_secret() if users is not None else os.urandom(32)
     app.state.policy = SessionPolicy(users) if users is not None else (policy or StaticPolicy())
+    if users is None and users_path is not None:
+        # local mode until someone adds the first user: then logins, without a restart
+        app.state.policy = UntilUsersExist(app.state.policy, Path(users_path), app.state)
     app.add_middleware(SecurityHeaders, csp=_csp(view.basemap_url))
     _error_handlers(app)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")

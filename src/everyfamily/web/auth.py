@@ -6,6 +6,10 @@ One small SQLite file (default ``OUT/users.sqlite``, outside the analysis store)
   disabled flag (its old ``failed``/``locked_until`` columns are no longer used: see below);
 * ``sessions``: the SHA-256 of each session token (a stolen copy of the file gives no
   usable cookie), its user, its CSRF token and its expiry;
+* ``outreach_outcomes``: what an outreach visit to a household found (contacted, not at
+  home, declined, registered), per child pseudonym, appended and never released: the next
+  run's list shows the last one, and the outreach page counts the children marked registered
+  that the run finds on a register (:meth:`UserStore.record_outcome`);
 * ``audit``: append-only (who, what, when, purpose). SQLite triggers refuse every UPDATE and
   DELETE of it, and the app has no route that writes it except by appending.
 
@@ -87,6 +91,8 @@ MIN_PASSWORD_CHARS = 12
 #: The roles a user can hold (web.access.ROLE_PERMISSIONS gives what each may see).
 ROLES = ("viewer", "centre_manager", "outreach_worker", "analyst", "admin")
 ANONYMOUS = "anonymous"
+#: What an outreach worker may record for a visited household.
+OUTREACH_OUTCOMES = ("contacted", "not_home", "declined", "registered")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -128,6 +134,14 @@ CREATE TABLE IF NOT EXISTS install (
     name TEXT PRIMARY KEY,
     value BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS outreach_outcomes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    username TEXT NOT NULL,
+    person_id TEXT NOT NULL,
+    outcome TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS outreach_outcomes_person ON outreach_outcomes (person_id, id);
 CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
@@ -512,6 +526,38 @@ class UserStore:
         if token:
             with self._con() as con:
                 con.execute("DELETE FROM sessions WHERE token_sha256 = ?", (_sha(token),))
+
+    # --- outreach outcomes -----------------------------------------------------------------
+
+    def record_outcome(
+        self, username: str, person_ids: Iterable[str], outcome: str, purpose: str = ""
+    ) -> int:
+        """Append one outcome for each child of a visited household (pseudonyms only) and
+        audit it (how many children, never who). Returns how many rows were written."""
+        if outcome not in OUTREACH_OUTCOMES:
+            raise ConfigError(
+                f"outcome: {outcome!r} is not one of {', '.join(OUTREACH_OUTCOMES)}",
+                hint="choose contacted, not_home, declined or registered",
+            )
+        ids = sorted({str(p) for p in person_ids if str(p)})
+        at = _now()
+        with self._con() as con:
+            con.executemany(
+                "INSERT INTO outreach_outcomes (at, username, person_id, outcome) "
+                "VALUES (?, ?, ?, ?)",
+                [(at, username, p, outcome) for p in ids],
+            )
+        self.audit(username, "outreach_outcome", f"{outcome} for {len(ids)} children", purpose)
+        return len(ids)
+
+    def last_outcomes(self) -> dict[str, tuple[str, str, str]]:
+        """The last outcome recorded for each child: person_id -> (outcome, at, user)."""
+        with self._con() as con:
+            rows = con.execute(
+                "SELECT person_id, outcome, at, username FROM outreach_outcomes o "
+                "WHERE id = (SELECT max(id) FROM outreach_outcomes WHERE person_id = o.person_id)"
+            ).fetchall()
+        return {str(r[0]): (str(r[1]), str(r[2]), str(r[3])) for r in rows}
 
     # --- audit -----------------------------------------------------------------------------
 

@@ -432,11 +432,14 @@ RECORD_COLUMNS: tuple[str, ...] = (
     "imd_decile",
     "idaci_decile",
     "known",
+    "known_by",
     "registered",
     "registered_sites",
     "engaged",
     "engaged_sites",
     "nearest_site",
+    "nearest_site_distance_m",
+    "in_age_range",
 )
 
 

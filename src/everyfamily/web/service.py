@@ -20,11 +20,11 @@ from everyfamily.web.pages.areas import AreasPage
 from everyfamily.web.pages.centres import CentresPage
 from everyfamily.web.pages.findings import FindingsPage
 from everyfamily.web.pages.maps import MapPage
+from everyfamily.web.pages.outreach import OutreachList
 from everyfamily.web.pages.overview import OverviewPage
 from everyfamily.web.pages.person import (
     RECORDS_PAGE_SIZE,
     ContactLookup,
-    OutreachList,
     RecordsView,
 )
 from everyfamily.web.pages.quality import QUALITY_TABLES, QualityPage

@@ -3,7 +3,9 @@ small-area table, and any aggregate table by id (specific routes before the gene
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from everyfamily.web import exports as files
@@ -34,12 +36,23 @@ def export_map(request: Request, dash: DashDep, fmt: str) -> Response:
 
 @router.get("/export/outreach.{fmt}", tags=["export"])
 def export_outreach(
-    request: Request, dash: DashDep, fmt: str, area: str | None = None, site: str | None = None
+    request: Request,
+    dash: DashDep,
+    fmt: str,
+    area: str | None = None,
+    site: str | None = None,
+    kind: Annotated[str, Query(alias="list")] = "not_registered",
 ) -> Response:
-    """The outreach list (person-level; view_outreach_list)."""
+    """An outreach list in walking order (person-level; view_outreach_list)."""
     allowed = outreach_scope(request, dash, area or None)
+    users = request.app.state.users
     table = dash.outreach.export(
-        area or None, site or None, allowed=allowed, contacts=contact_lookup(request)
+        area or None,
+        site or None,
+        kind=kind,
+        allowed=allowed,
+        contacts=contact_lookup(request),
+        outcomes=users.last_outcomes() if users is not None else None,
     )
     return export(request, table, fmt, private=True)
 

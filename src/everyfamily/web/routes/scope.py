@@ -23,7 +23,9 @@ class PurposeNeeded(Exception):
 
 
 #: Pages the purpose form may return to once a purpose is stated (never a free URL).
-PURPOSE_PAGES = ("/outreach", "/records")
+PURPOSE_PAGES = ("/outreach", "/records", "/outreach/route")
+#: Roles that see the outreach lists of their assigned areas only.
+SCOPED_ROLES = ("outreach_worker", "centre_manager")
 #: Most area codes one audit entry of a re-identification names (then "and N more").
 AUDIT_AREAS = 50
 
@@ -84,14 +86,15 @@ def records_audit(request: Request, area: str | None, page: int) -> None:
 
 def outreach_scope(request: Request, dash: Dashboard, area: str | None) -> frozenset[str] | None:
     """Who may see which part of the outreach list, audited. None: every area (local
-    single-user mode, analysts, admins); otherwise the small areas assigned to the user.
+    single-user mode, analysts, admins); otherwise (outreach workers, centre managers) the
+    small areas assigned to the user (a centre's code stands for its reach area).
     Asking for an area outside them is refused and audited (no IDOR)."""
     stated = stated_purpose(request)
     if stated is None:
         return None
     users, session = stated
     allowed = None
-    if session.user.role == "outreach_worker":
+    if session.user.role in SCOPED_ROLES:
         allowed = dash.view.expand_areas(session.user.areas)
         if area and area not in allowed:
             users.audit(session.user.username, "outreach_denied", "an unassigned area",
