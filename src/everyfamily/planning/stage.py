@@ -22,6 +22,7 @@ import json
 import math
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +33,7 @@ from everyfamily.errors import ConfigError, InputError
 from everyfamily.stage import ReportSection, Stage
 
 if TYPE_CHECKING:
-    from everyfamily.config import PlanningSettings
+    from everyfamily.config import PlanningSettings, Project
     from everyfamily.pipeline import RunContext
     from everyfamily.planning.plan import Plan, PlanData
     from everyfamily.privacy.release import ReleaseRules
@@ -227,6 +228,50 @@ def replan(ctx: RunContext, scenarios: Path | None, out: Path) -> Plan | None:
     ctx.metadata[NAME] = _summary(plan, out, ctx.out_dir)
     ctx.echo(f"  {len(plan.scenarios)} scenarios planned; {plan.keep_check['reason']}")
     return plan
+
+
+def plan_from_run(
+    project: Project,
+    run_dir: Path,
+    *,
+    scenarios: Path | None = None,
+    out: Path | None = None,
+    echo: Any = print,
+    environ: Mapping[str, str] | None = None,
+) -> Path:
+    """``everyfamily plan``: plan again from a finished run's stores (read-only), with
+    another scenario file, into ``out`` (default RUN/plan). Raises when planning cannot run
+    (the reason in one line)."""
+    from everyfamily.errors import DataError
+    from everyfamily.pipeline import RunContext
+    from everyfamily.stores import ZONES, open_run_stores
+
+    if project.planning is None:
+        raise ConfigError(
+            "the project file has no planning: block",
+            hint="add planning: (costs of sites, venues, sessions; docs/planning.md)",
+        )
+    if not (Path(run_dir) / "run.json").is_file():
+        raise InputError(f"{run_dir}: no run.json", hint="give the output folder of a run")
+    scen = scenarios if scenarios is not None else project.planning.scenarios_path
+    if scen is not None:
+        # a bad scenario file fails before any store is opened
+        from everyfamily.planning.scenario_file import read_scenarios
+
+        read_scenarios(scen)
+    target = Path(out) if out is not None else Path(run_dir) / PLAN_DIR
+    engine = open_run_stores(Path(run_dir), zones=ZONES, read_only=True, environ=environ)
+    try:
+        ctx = RunContext(project, Path(run_dir), engine, echo, environ=environ)
+        done = replan(ctx, scen, target)
+    finally:
+        engine.close()
+    if done is None:
+        raise DataError(
+            f"planning cannot run on {run_dir}: {ctx.metadata[NAME]['skipped']}",
+            hint="see docs/planning.md (what planning needs)",
+        )
+    return target
 
 
 def _summary(plan: Plan, out: Path, run_dir: Path) -> dict[str, Any]:
