@@ -291,3 +291,14 @@ def test_cli_plan_replans_a_finished_run(knowsley_demo: Path, tmp_path: Path) ->
     bad = tmp_path / "bad.yaml"
     bad.write_text("scenarios:\n  - id: x\n    name: X\n    clsoe: [A]\n", encoding="utf-8")
     assert main(["plan", str(project), "--run", str(run), "--scenarios", str(bad)]) != 0
+
+
+def test_the_planning_stage_is_declared_after_access_and_before_find() -> None:
+    from everyfamily import catalogue
+    from everyfamily.stage import discover
+
+    stages = {s.name: s for s in discover()}
+    plan = stages["planning"]
+    assert stages["access"].order < plan.order < stages["find"].order
+    assert all(t in catalogue.TABLES for t in plan.tables)
+    assert [s.key for s in plan.sections] == ["plan"]

@@ -102,10 +102,18 @@ class ServiceModel(Strict):
     source: Source = Field(description="Where these costs come from.")
     basis: str = Field(min_length=1, description="How the figures were arrived at.")
     weeks_per_year: int = Field(48, ge=1, le=52, description="Weeks a year sessions run.")
-    session_types: list[SessionType] = Field(min_length=1)
-    sites: list[Site] = Field(min_length=1)
-    venues: list[Venue] = Field(default_factory=list)
-    outreach: Outreach | None = None
+    session_types: list[SessionType] = Field(
+        min_length=1, description="Session types and their cost per session."
+    )
+    sites: list[Site] = Field(
+        min_length=1, description="Every site today, with its running cost and sessions."
+    )
+    venues: list[Venue] = Field(
+        default_factory=list, description="Candidate venues that are not sites today."
+    )
+    outreach: Outreach | None = Field(
+        None, description="Outreach workers' cost per hour and yield per visit."
+    )
 
     @model_validator(mode="after")
     def _references(self) -> ServiceModel:
