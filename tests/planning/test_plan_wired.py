@@ -225,6 +225,8 @@ def test_demo_plan_matches_the_schema(knowsley_demo: Path) -> None:
     assert plan["illustrative"] is True
     rows = (knowsley_demo / "plan" / "plan.csv").read_text(encoding="utf-8").splitlines()
     assert len(rows) == 1 + len(plan["scenarios"])
+    assert rows[0].endswith(",illustrative_costs")
+    assert all(r.endswith(",True") for r in rows[1:])
 
 
 def test_demo_keeps_reach_at_90_percent_or_says_why(knowsley_demo: Path) -> None:

@@ -55,6 +55,7 @@ CSV_FIELDS = (
     "outreach_hours",
     "children_gaining",
     "children_losing",
+    "illustrative_costs",
 )
 
 
@@ -372,6 +373,7 @@ def _write_csv(path: Path, plan: Plan) -> None:
                 "outreach_hours": s["outreach_hours"],
                 "children_gaining": _total(s["gains"]),
                 "children_losing": _total(s["losses"]),
+                "illustrative_costs": plan.illustrative,
             }
         )
     _atomic_text(path, buf.getvalue())
@@ -398,7 +400,10 @@ def _write_gpkg(
         sid = s["id"]
         open_ = places[places["site_id"].astype(str).isin(s["sites_open"])]
         pts = gpd.GeoDataFrame(
-            {"place_id": open_["site_id"].astype(str).to_numpy()},
+            {
+                "place_id": open_["site_id"].astype(str).to_numpy(),
+                "illustrative_costs": plan.illustrative,
+            },
             geometry=gpd.points_from_xy(open_["lon"], open_["lat"]),
             crs="EPSG:4326",
         )
