@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import Field, model_validator
 
 from everyfamily.config.base import Strict
 from everyfamily.errors import ConfigError
+
+M = TypeVar("M", bound=Strict)
 
 Source = Literal["council", "assumption", "illustrative"]
 
@@ -291,3 +293,39 @@ class PlanningSettings(ServiceModel):
                 "(venues_file: {path: venues.csv})"
             )
         return self
+
+
+def validate_file_text(text: str, model: type[M], *, filename: str, hint: str) -> M:
+    """Validate a YAML file of settings other than the project file (the scenario file)
+    against ``model``: a one-line :class:`ConfigError` with the file, the line, the key and
+    what was expected, as the project file's errors are."""
+    import yaml
+    from pydantic import ValidationError
+
+    from everyfamily.config.loading import _line_for, _load_with_lines
+
+    try:
+        data, lines = _load_with_lines(text)
+    except (ConfigError, yaml.YAMLError):
+        raise ConfigError(
+            f"{filename}: not valid YAML", hint="check indentation and quoting"
+        ) from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{filename}: expected a mapping of settings", hint=hint)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+        err = errors[0]
+        loc = tuple(err["loc"])
+        line = _line_for(loc, lines)
+        where = f"{filename}, line {line}" if line else filename
+        dotted = ".".join(str(p) for p in loc) or "(top level)"
+        detail = str(err["msg"]).removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = f"{where}: unknown key {dotted!r}"
+        elif err["type"] == "missing":
+            msg = f"{where}: the key {dotted!r} is required"
+        else:
+            msg = f"{where}: {dotted}: {detail}"
+        raise ConfigError(msg, hint=hint) from None

@@ -28,9 +28,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError, model_validator
+import yaml
+from pydantic import Field, model_validator
 
 from everyfamily.config.base import Strict
+from everyfamily.config.planning import validate_file_text
 from everyfamily.errors import ConfigError
 
 #: Selectors a scenario may use in place of ids (resolved from the run's data).
@@ -99,38 +101,14 @@ class ScenarioFile(Strict):
 def parse_scenarios(text: str, *, filename: str = "scenarios.yaml") -> ScenarioFile:
     """Validate a scenario file's text: a one-line :class:`ConfigError` with the file, the
     line, the key and what was expected."""
-    import yaml
-
-    from everyfamily.config.loading import _line_for, _load_with_lines
-
+    hint = "see docs/planning.md (the scenario file)"
     try:
-        data, lines = _load_with_lines(text)
-    except (ConfigError, yaml.YAMLError):
-        raise ConfigError(
-            f"{filename}: not valid YAML", hint="check indentation and quoting"
-        ) from None
-    if not isinstance(data, dict):
-        raise ConfigError(
-            f"{filename}: expected a mapping with a 'scenarios' list",
-            hint="see docs/planning.md (the scenario file)",
-        )
-    try:
-        return ScenarioFile.model_validate(data)
-    except ValidationError as exc:
-        errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
-        err = errors[0]
-        loc = tuple(err["loc"])
-        line = _line_for(loc, lines)
-        where = f"{filename}, line {line}" if line else filename
-        dotted = ".".join(str(p) for p in loc) or "(top level)"
-        detail = str(err["msg"]).removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = f"{where}: unknown key {dotted!r}"
-        elif err["type"] == "missing":
-            msg = f"{where}: the key {dotted!r} is required"
-        else:
-            msg = f"{where}: {dotted}: {detail}"
-        raise ConfigError(msg, hint="see docs/planning.md (the scenario file)") from None
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        data = None  # validate_file_text says where
+    if data is not None and not isinstance(data, dict):
+        raise ConfigError(f"{filename}: expected a mapping with a 'scenarios' list", hint=hint)
+    return validate_file_text(text, ScenarioFile, filename=filename, hint=hint)
 
 
 def read_scenarios(path: Path) -> ScenarioFile:

@@ -132,7 +132,7 @@ def load_plan_data(ctx: RunContext) -> tuple[PlanData, pd.DataFrame, Any] | str:
     from pyproj import Transformer
 
     from everyfamily.access import measures as ms
-    from everyfamily.access.stage import _load
+    from everyfamily.access.stage import load_inputs
     from everyfamily.planning.plan import PlanData
     from everyfamily.planning.scenarios import WalkEffect
 
@@ -142,7 +142,7 @@ def load_plan_data(ctx: RunContext) -> tuple[PlanData, pd.DataFrame, Any] | str:
         return "no planning settings"
     if a is None:
         return "no access settings (planning needs the walking network)"
-    got = _load(ctx, a)
+    got = load_inputs(ctx, a)
     if got is None:
         return "no sites"
     if got.check.problems(
