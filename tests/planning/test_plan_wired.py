@@ -304,3 +304,23 @@ def test_the_planning_stage_is_declared_after_access_and_before_find() -> None:
     assert stages["access"].order < plan.order < stages["find"].order
     assert all(t in catalogue.TABLES for t in plan.tables)
     assert [s.key for s in plan.sections] == ["plan"]
+
+
+def test_the_access_model_keeps_its_standard_errors() -> None:
+    """ReachModel.bse is the walking coefficient's standard error: the square root of the
+    diagonal of the inverse Fisher information X' diag(p (1 - p)) X at the fitted
+    probabilities, worked out here with numpy (McCullagh & Nelder 1989, 4.4)."""
+    from everyfamily.access.measures import expected_reach
+
+    walks = [0.0] * 40 + [1.0] * 40 + [3.0] * 40
+    registered = [k < 32 for k in range(40)] + [k < 26 for k in range(40)]
+    registered += [k < 15 for k in range(40)]
+    kids = pd.DataFrame({"walk_min": walks, "registered": registered})
+    model = expected_reach(kids, with_access=True)
+    x = np.column_stack([np.ones(len(walks)), np.log1p(np.asarray(walks))])
+    p = model.expected
+    info = x.T @ (x * (p * (1 - p))[:, None])
+    se = np.sqrt(np.diag(np.linalg.inv(info)))
+    assert model.coefficients["log_walk_min"] < 0
+    assert model.bse["log_walk_min"] == pytest.approx(se[1], abs=1e-5)
+    assert model.bse["const"] == pytest.approx(se[0], abs=1e-5)
