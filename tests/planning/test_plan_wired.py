@@ -324,3 +324,13 @@ def test_the_access_model_keeps_its_standard_errors() -> None:
     assert model.coefficients["log_walk_min"] < 0
     assert model.bse["log_walk_min"] == pytest.approx(se[1], abs=1e-5)
     assert model.bse["const"] == pytest.approx(se[0], abs=1e-5)
+
+
+def test_outreach_hours_are_shown_to_the_nearest_five() -> None:
+    """Unreached children: c1 in X, c2 and c3 in Y (Z's are all registered, so Z is never
+    visited). With 10 hours of 30-minute visits the hours shown are multiples of 5."""
+    plan = make_plan(_data(), _settings(outreach_plan_hours=10), None, EXACT)
+    assert plan.outreach_plan
+    for stop in plan.outreach_plan:
+        assert stop["hours"] % 5 == 0 and stop["cumulative_hours"] % 5 == 0
+    assert {s["area"] for s in plan.outreach_plan} <= {"X", "Y"}

@@ -491,6 +491,13 @@ def _outreach_areas(
     return out
 
 
+def _five(hours: float) -> float:
+    """Hours to the nearest 5: an area's exact hours follow from its households visited
+    (visit minutes x households + the trip), so they are shown no finer than the released
+    count of its unreached children."""
+    return float(5 * round(hours / 5))
+
+
 def _outreach_json(
     plan: OutreachPlan | None, kids: pd.DataFrame, keys: np.ndarray, rules: ReleaseRules
 ) -> tuple[dict[str, Any], ...]:
@@ -506,8 +513,8 @@ def _outreach_json(
             "rank": s.rank,
             "area": s.area,
             "unreached": n,
-            "hours": s.hours,
-            "cumulative_hours": s.cumulative_hours,
+            "hours": _five(s.hours),
+            "cumulative_hours": _five(s.cumulative_hours),
             "expected_registrations": round(s.expected_registrations, 1),
         }
         for s, n in zip(plan.stops, shown, strict=True)
