@@ -208,6 +208,29 @@ def run(
 
 
 @app.command()
+def plan(
+    project: Annotated[Path, typer.Argument(help="Your project file (YAML).")],
+    run_dir: Annotated[Path, typer.Option("--run", help="Output folder of a finished run.")],
+    scenarios: Annotated[
+        Path | None,
+        typer.Option(help="Scenario file (YAML; default: planning.scenarios_path)."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Folder for plan.json, plan.csv, plan.gpkg.")
+    ] = None,
+) -> None:
+    """Re-plan from a finished run without running it again (reads its stores)."""
+    from everyfamily.config import load_project
+    from everyfamily.planning.stage import plan_from_run
+
+    p = load_project(project)
+    done = plan_from_run(
+        p, run_dir, scenarios=scenarios, out=out, echo=typer.echo, environ=_environ()
+    )
+    typer.echo(f"plan written to {done}")
+
+
+@app.command()
 def serve(
     out_dir: Annotated[Path, typer.Argument(help="Output folder of a run (e.g. demo-output).")],
     host: Annotated[str, typer.Option(help="Address to listen on (loopback by default).")] = (

@@ -156,3 +156,29 @@ def test_coverage_patterns_merge_points_covered_by_the_same_places() -> None:
     got = {tuple(bool(v) for v in r): float(x) for r, x in zip(rows, w, strict=True)}
     # points 0 and 1 are covered by the first place only; point 3 by none (left out)
     assert got == {(True, False): 3.0, (True, True): 4.0}
+
+
+def test_aggregate_points_merges_identical_rows_exactly() -> None:
+    """Three points, two with the same walking row: two points, demands 3+4 and 5."""
+    from everyfamily.planning.optimise import aggregate_points
+
+    m = np.array([[5.0, np.inf], [5.0, np.inf], [7.0, 2.0]])
+    agg = aggregate_points(m, np.array([3.0, 4.0, 5.0]))
+    assert sorted(agg.demand.tolist()) == [5.0, 7.0]
+    row = agg.minutes[agg.group[0]]
+    assert row[0] == 5.0 and np.isinf(row[1])
+    assert agg.group[0] == agg.group[1] != agg.group[2]
+
+
+def test_aggregate_points_by_label_takes_demand_weighted_minutes() -> None:
+    """Label a: walks 10 (demand 1) and 20 (demand 3) -> (10 + 60) / 4 = 17.5; a point with
+    no path to place 2 leaves the mean over those with one; zero demand is dropped."""
+    from everyfamily.planning.optimise import aggregate_points
+
+    m = np.array([[10.0, np.inf], [20.0, 4.0], [1.0, 1.0]])
+    agg = aggregate_points(m, np.array([1.0, 3.0, 0.0]), labels=["a", "a", "b"])
+    assert agg.minutes.shape == (1, 2)
+    assert agg.minutes[0, 0] == pytest.approx(17.5)
+    assert agg.minutes[0, 1] == pytest.approx(4.0)
+    assert agg.demand.tolist() == [4.0]
+    assert agg.group.tolist() == [0, 0, -1]

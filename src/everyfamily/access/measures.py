@@ -8,7 +8,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -151,6 +151,9 @@ class ReachModel:
     n: int
     converged: bool
     coefficients: dict[str, float]
+    #: Standard errors of the coefficients (model-based, from the fitted GLM's ``bse``), by
+    #: the same names; empty when nothing was fitted.
+    bse: dict[str, float] = field(default_factory=dict)
 
 
 def _design(children: pd.DataFrame, *, with_access: bool) -> tuple[pd.DataFrame, list[str]]:
@@ -230,7 +233,10 @@ def expected_reach(children: pd.DataFrame, *, with_access: bool = True) -> Reach
             str(c): round(float(b), 6)
             for c, b in zip(x.columns, np.asarray(fit.params), strict=True)
         }
+        bse = {
+            str(c): round(float(b), 6) for c, b in zip(x.columns, np.asarray(fit.bse), strict=True)
+        }
     except (np.linalg.LinAlgError, ValueError):
         # A separable or singular design: fall back to the overall rate (no adjustment).
-        converged, expected, coef = False, np.full(n, y.mean()), {}
-    return ReachModel(expected, tuple(terms), n, converged, coef)
+        converged, expected, coef, bse = False, np.full(n, y.mean()), {}, {}
+    return ReachModel(expected, tuple(terms), n, converged, coef, bse)

@@ -343,6 +343,12 @@ def _load(ctx: RunContext, a: AccessSettings) -> _Loaded | None:
     )
 
 
+def load_inputs(ctx: RunContext, a: AccessSettings) -> _Loaded | None:
+    """What the access stage reads (geography, sites, network checked against the children's
+    home points, children), for a later stage that needs the same (planning/stage.py)."""
+    return _load(ctx, a)
+
+
 def _network_summary(got: _Loaded) -> dict[str, Any]:
     return {
         "approximate_network": got.note is not None,

@@ -57,6 +57,11 @@ from everyfamily.config.output import (
     OutputSettings,
     WebSettings,
 )
+from everyfamily.config.planning import (
+    NeedWeightsSettings,
+    PlanningSettings,
+    VenuesFile,
+)
 from everyfamily.config.population import (
     BirthsSettings,
     DeprivationSettings,
@@ -95,9 +100,11 @@ __all__ = [
     "FileFormat",
     "GeographySettings",
     "LinkageSettings",
+    "NeedWeightsSettings",
     "NetworkFile",
     "NetworkFormat",
     "OutputSettings",
+    "PlanningSettings",
     "PopulationSettings",
     "PostcodeLookup",
     "PrivacySettings",
@@ -108,6 +115,7 @@ __all__ = [
     "SourceOptions",
     "SourceSettings",
     "Strict",
+    "VenuesFile",
     "WebSettings",
     "_LineLoader",
     "_did_you_mean",

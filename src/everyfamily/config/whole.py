@@ -13,6 +13,7 @@ from everyfamily.config.engagement import EngagementSettings
 from everyfamily.config.geography import GeographySettings
 from everyfamily.config.linkage import LinkageSettings
 from everyfamily.config.output import OutputSettings, WebSettings
+from everyfamily.config.planning import PlanningSettings
 from everyfamily.config.population import DeprivationSettings, PopulationSettings, SitesSettings
 from everyfamily.config.privacy import PrivacySettings
 from everyfamily.config.project import ProjectInfo
@@ -40,6 +41,9 @@ class Project(Strict):
     )
     access: AccessSettings | None = Field(
         None, description="Travel times to sites and barriers (street network files)."
+    )
+    planning: PlanningSettings | None = Field(
+        None, description="Costed service model and scenarios (the planning stage)."
     )
 
     @model_validator(mode="after")

@@ -52,7 +52,7 @@ def _demo_key(seed: int) -> str:
 
 def _clear(out: Path) -> None:
     """Remove what an earlier run wrote here (only our own files and folders)."""
-    for sub in ("extracts", "truth", "reference", "secrets"):
+    for sub in ("extracts", "truth", "reference", "secrets", "planning"):
         if (out / sub).is_dir():
             shutil.rmtree(out / sub)
     for name in ("project.yaml", "sites.csv", "README.md"):
@@ -303,7 +303,7 @@ def generate_scenario(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     _clear(out)
-    for sub in ("extracts", "truth", "reference", "secrets"):
+    for sub in ("extracts", "truth", "reference", "secrets", "planning"):
         (out / sub).mkdir()
     ref = _copy_reference(out / "reference")
     if scale != 1.0:
@@ -351,6 +351,10 @@ def generate_scenario(
     project["access"] = demo_network.access_block(f"reference/{demo_network.FILE_NAME}")
     # Census 2011 ethnic group by LSOA: the emerging-communities baseline (docs/communities.md).
     project["communities"] = _census_baseline(out / "reference")
+    # Illustrative costs, candidate venues and the demo's scenarios (demo/planning.py).
+    from everyfamily.demo.planning import write_planning
+
+    project["planning"] = write_planning(out, world.sites, data.schools)
     project_file = out / "project.yaml"
     project_file.write_text(
         _HEADER.format(seed=seed)

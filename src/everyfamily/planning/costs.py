@@ -1,8 +1,8 @@
 """The costed service model: what each site, venue, session and outreach hour costs.
 
 Validated like the project's other settings (unknown keys refused, values immutable, one-line
-errors). The next round puts it under ``planning:`` in the project file; until then
-:func:`parse_service_model` validates a mapping (e.g. read from YAML by the caller).
+errors). It is the project file's ``planning:`` block (config/planning.py, where the model
+now lives; re-exported here); :func:`parse_service_model` validates a bare mapping of it.
 
 Every number carries where it came from: ``source: council`` (the council's own accounts or
 outcomes), ``assumption`` (a documented guess, with its ``basis``) or ``illustrative`` (the
@@ -11,209 +11,30 @@ demo's made-up figures). Outputs show any figure that is not the council's as su
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any, Literal
+from collections.abc import Mapping
+from typing import Any
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import ValidationError
 
-from everyfamily.config.base import Strict
+from everyfamily.config.planning import (
+    Outreach,
+    ServiceModel,
+    SessionType,
+    Site,
+    Source,
+    Venue,
+)
 from everyfamily.errors import ConfigError
 
-Source = Literal["council", "assumption", "illustrative"]
-
-
-class SessionType(Strict):
-    name: str = Field(min_length=1, description="Session type, e.g. 'stay and play'.")
-    cost_per_session: float = Field(ge=0, description="Cost of running one session (GBP).")
-
-
-class Site(Strict):
-    """A site the council runs today (a children's centre or family hub)."""
-
-    id: str = Field(min_length=1, description="Site id, as in the sites file.")
-    running_cost_per_year: float = Field(ge=0, description="Building and staff cost (GBP/yr).")
-    sessions_per_week: dict[str, float] = Field(
-        default_factory=dict,
-        description="Sessions run each week, by session type name.",
-    )
-    places_per_session: int = Field(ge=0, description="Children one session can take.")
-    opening_days_per_week: int = Field(ge=0, le=7, description="Days open each week.")
-
-    @property
-    def capacity_per_week(self) -> float:
-        """Places per week = sessions per week x places per session."""
-        return sum(self.sessions_per_week.values()) * self.places_per_session
-
-
-class Venue(Strict):
-    """A candidate venue that is not a site today (school, library, GP surgery, community
-    hall, supermarket community room: Radical Efficiency's 'new suppliers')."""
-
-    id: str = Field(min_length=1, description="Venue id, as in the venue file.")
-    kind: str = Field("venue", description="What the venue is (school, library, ...).")
-    cost_to_use_per_year: float = Field(ge=0, description="Hire or partnership cost (GBP/yr).")
-    sessions_per_week: dict[str, float] = Field(
-        default_factory=dict, description="Sessions it would run each week, by type."
-    )
-    places_per_session: int = Field(ge=0, description="Children one session can take.")
-    opening_days_per_week: int = Field(0, ge=0, le=7, description="Days available each week.")
-
-    @property
-    def capacity_per_week(self) -> float:
-        return sum(self.sessions_per_week.values()) * self.places_per_session
-
-
-class Outreach(Strict):
-    """Outreach workers' time: what an hour costs and what a visit yields."""
-
-    cost_per_hour: float = Field(ge=0, description="Cost of one outreach worker hour (GBP).")
-    visit_minutes: float = Field(gt=0, description="Minutes spent at one household visit.")
-    registrations_per_visit: float = Field(
-        ge=0, le=1, description="Expected new registrations per visit (0 to 1)."
-    )
-    yield_source: Source = Field(
-        "assumption",
-        description="'council' when the yield comes from recorded outreach outcomes.",
-    )
-    yield_basis: str | None = Field(
-        None, description="Where the yield figure comes from (required unless 'council')."
-    )
-    travel_speed_kmh: float = Field(
-        4.8, gt=0, description="Speed between visits (walking by default)."
-    )
-
-    @model_validator(mode="after")
-    def _basis_for_assumption(self) -> Outreach:
-        if self.yield_source != "council" and not (self.yield_basis or "").strip():
-            raise ValueError(
-                "yield_basis: a yield that is not from the council's own outreach outcomes "
-                "needs its basis written down (yield_basis: '...')"
-            )
-        return self
-
-
-class ServiceModel(Strict):
-    """Costs of the whole service. Annual cost of a scenario = running costs of the open
-    sites + cost to use the open venues + sessions x weeks x cost per session + outreach
-    hours x cost per hour."""
-
-    currency: str = Field("GBP", description="Currency of every cost.")
-    source: Source = Field(description="Where these costs come from.")
-    basis: str = Field(min_length=1, description="How the figures were arrived at.")
-    weeks_per_year: int = Field(48, ge=1, le=52, description="Weeks a year sessions run.")
-    session_types: list[SessionType] = Field(min_length=1)
-    sites: list[Site] = Field(min_length=1)
-    venues: list[Venue] = Field(default_factory=list)
-    outreach: Outreach | None = None
-
-    @model_validator(mode="after")
-    def _references(self) -> ServiceModel:
-        types = {t.name for t in self.session_types}
-        if len(types) != len(self.session_types):
-            raise ValueError("session_types: two session types have the same name")
-        ids = [s.id for s in self.sites] + [v.id for v in self.venues]
-        seen: set[str] = set()
-        for i in ids:
-            if i in seen:
-                raise ValueError(f"sites: the id {i!r} is used twice (sites and venues)")
-            seen.add(i)
-        places: list[tuple[str, int, Site | Venue]] = [
-            *(("sites", k, s) for k, s in enumerate(self.sites)),
-            *(("venues", k, v) for k, v in enumerate(self.venues)),
-        ]
-        for kind, k, p in places:
-            for name, n in p.sessions_per_week.items():
-                if name not in types:
-                    raise ValueError(
-                        f"{kind}: {kind}[{k}] runs an unknown session type {name!r}; "
-                        f"expected one of {sorted(types)}"
-                    )
-                if n < 0:
-                    raise ValueError(
-                        f"{kind}: {kind}[{k}] has a negative number of {name!r} sessions"
-                    )
-        return self
-
-    # --- derived figures -----------------------------------------------------------------
-
-    @property
-    def site_ids(self) -> tuple[str, ...]:
-        return tuple(s.id for s in self.sites)
-
-    @property
-    def venue_ids(self) -> tuple[str, ...]:
-        return tuple(v.id for v in self.venues)
-
-    def place(self, place_id: str) -> Site | Venue:
-        places: list[Site | Venue] = [*self.sites, *self.venues]
-        for p in places:
-            if p.id == place_id:
-                return p
-        raise ConfigError(
-            f"planning: no site or venue has the id {place_id!r}",
-            hint="add it to planning.sites or planning.venues",
-        )
-
-    def session_cost_per_year(self, sessions_per_week: Mapping[str, float]) -> float:
-        """Sessions per week x weeks per year x cost per session, summed over types."""
-        price = {t.name: t.cost_per_session for t in self.session_types}
-        for name in sessions_per_week:
-            if name not in price:
-                raise ConfigError(
-                    f"planning: unknown session type {name!r}",
-                    hint=f"use one of {sorted(price)}",
-                )
-        return float(
-            sum(n * price[name] for name, n in sessions_per_week.items()) * self.weeks_per_year
-        )
-
-    def place_cost_per_year(
-        self, place_id: str, sessions_per_week: Mapping[str, float] | None = None
-    ) -> float:
-        """A site's running cost (or a venue's cost to use) plus its sessions' cost; the
-        sessions it runs today unless others are given."""
-        p = self.place(place_id)
-        fixed = p.running_cost_per_year if isinstance(p, Site) else p.cost_to_use_per_year
-        sess = p.sessions_per_week if sessions_per_week is None else sessions_per_week
-        return float(fixed) + self.session_cost_per_year(sess)
-
-    def cost_per_year(
-        self,
-        open_places: Iterable[str],
-        *,
-        sessions: Mapping[str, Mapping[str, float]] | None = None,
-        outreach_hours_per_year: float = 0.0,
-    ) -> float:
-        """Annual cost of a service: every open site or venue with its sessions (``sessions``
-        overrides a place's sessions per week) plus outreach hours x cost per hour."""
-        sessions = sessions or {}
-        total = sum(self.place_cost_per_year(p, sessions.get(p)) for p in open_places)
-        if outreach_hours_per_year > 0:
-            if self.outreach is None:
-                raise ConfigError(
-                    "planning: outreach hours were asked for but planning.outreach is not set",
-                    hint="add planning.outreach with cost_per_hour",
-                )
-            total += outreach_hours_per_year * self.outreach.cost_per_hour
-        return float(total)
-
-    @property
-    def baseline_cost_per_year(self) -> float:
-        """Today's cost: every site open with its current sessions, no extra outreach."""
-        return self.cost_per_year(self.site_ids)
-
-    @property
-    def assumptions(self) -> tuple[str, ...]:
-        """Figures that are not the council's own, in words, for every output to show."""
-        out: list[str] = []
-        if self.source != "council":
-            out.append(f"costs are {self.source}: {self.basis}")
-        if self.outreach is not None and self.outreach.yield_source != "council":
-            out.append(
-                f"outreach yield of {self.outreach.registrations_per_visit:g} registrations per "
-                f"visit is {self.outreach.yield_source}: {self.outreach.yield_basis}"
-            )
-        return tuple(out)
+__all__ = [
+    "Outreach",
+    "ServiceModel",
+    "SessionType",
+    "Site",
+    "Source",
+    "Venue",
+    "parse_service_model",
+]
 
 
 def parse_service_model(data: Mapping[str, Any], *, where: str = "planning") -> ServiceModel:

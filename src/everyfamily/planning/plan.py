@@ -1,0 +1,521 @@
+"""A whole plan, pure: the scenarios of a scenario file evaluated, the optimised sets, the
+marginal curve and the outreach plan, every child count released (privacy/release.py).
+
+:func:`make_plan` takes what the planning stage loaded (:class:`PlanData`: children, their
+home points, the walking minutes from every home point to every site and candidate venue)
+and returns a :class:`Plan` whose :meth:`Plan.to_json` is plan.json's contract
+(docs/plan.schema.json). The model is scenarios.py's (docs/planning.md); the optimisation is
+optimise.py's budgeted MCLP (Church & ReVelle 1974) on home points (children at one postcode
+point share a row of the matrix: one weighted demand point each).
+
+Release: a count of children (within 15 minutes, gains and losses by area and group, the
+marginal curve, unreached children by outreach area) is a set of children that is no cell of
+the reach table, so it takes :func:`everyfamily.privacy.release.release_child_counts` with the
+sum of those children's record keys, exactly as barrier and community counts do. Expected
+registered and engaged children are model sums, not counts of any child: shown to the whole
+child and only for the whole borough.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from everyfamily.config.planning import PlanningSettings
+from everyfamily.errors import ConfigError
+from everyfamily.planning import optimise as op
+from everyfamily.planning.outreach import OutreachPlan, plan_outreach
+from everyfamily.planning.scenario_file import (
+    CUT_OFF,
+    LEAST_USED,
+    ScenarioFile,
+    ScenarioSpec,
+)
+from everyfamily.planning.scenarios import (
+    ChildColumns,
+    PlanningInputs,
+    Scenario,
+    ScenarioResult,
+    WalkEffect,
+    baseline_scenario,
+    evaluate,
+    nearest_minutes,
+    planning_inputs,
+)
+from everyfamily.privacy.release import ReleaseRules, release_child_counts
+
+SCHEMA_VERSION = "1.0"
+#: Group columns gains and losses are counted by (when the child table has them).
+GROUPS = ("ethnicity_broad", "main_language")
+
+
+@dataclass(frozen=True)
+class PlanData:
+    """What the planning stage loaded. ``children``: one row per child with ``person_id``,
+    ``area_code``, ``registered``, ``engaged``, ``expected_registered`` (the access model's
+    fitted probability), ``point`` (index of the child's home point) and the group and
+    deprivation columns; ``minutes``: home points x places walking minutes (inf: no way);
+    ``place_ids``: the places' ids (sites first, then venues); ``cut_off_areas``: small areas
+    of the access stage's barrier findings; ``area_m2``: each small area's size."""
+
+    children: pd.DataFrame
+    minutes: np.ndarray
+    place_ids: tuple[str, ...]
+    effect: WalkEffect
+    cut_off_areas: tuple[str, ...] = ()
+    area_m2: Mapping[str, float] = field(default_factory=dict)
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A plan and its released figures (plan.json: :meth:`to_json`)."""
+
+    baseline_id: str
+    results: tuple[ScenarioResult, ...]
+    scenarios: tuple[dict[str, Any], ...]
+    marginal_curve: tuple[dict[str, Any], ...]
+    outreach_plan: tuple[dict[str, Any], ...]
+    keep_check: dict[str, Any]
+    assumptions: tuple[str, ...]
+    illustrative: bool
+    note: str | None
+    generated_at: str
+    within: Mapping[str, np.ndarray]  # scenario id -> per-child within reach (for layers)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "generated_at": self.generated_at,
+            "baseline_id": self.baseline_id,
+            "scenarios": list(self.scenarios),
+            "marginal_curve": list(self.marginal_curve),
+            "outreach_plan": list(self.outreach_plan),
+            "keep_check": self.keep_check,
+            "illustrative": self.illustrative,
+            "assumptions": list(self.assumptions),
+            "note": self.note,
+        }
+
+
+# --- release ----------------------------------------------------------------------------
+
+
+def _released(
+    mask_sets: Sequence[np.ndarray], keys: np.ndarray, rules: ReleaseRules
+) -> list[int | None]:
+    """Counts of the children in each mask, released with the sum of their record keys."""
+    counts = [float(m.sum()) for m in mask_sets]
+    sums = [int(keys[m].sum()) for m in mask_sets]
+    values = release_child_counts(counts, sums, rules)
+    return [None if not math.isfinite(v) else int(v) for v in values]
+
+
+def _changes(
+    moved: np.ndarray, kids: pd.DataFrame, keys: np.ndarray, rules: ReleaseRules
+) -> list[dict[str, Any]]:
+    """Children who gain (or lose) reach, by area and by group, released; a count released
+    as 0 or withheld is left out (it says nothing a reader can use)."""
+    out: list[dict[str, Any]] = []
+    if not moved.any():
+        return out
+    dims = [("area", "area_code"), *((g, g) for g in GROUPS if g in kids.columns)]
+    for dim, col in dims:
+        labels = kids[col].astype("string").fillna("unknown").to_numpy(dtype=object)
+        values = sorted({str(v) for v in labels[moved]})
+        masks = [moved & (labels == v) for v in values]
+        shown = _released(masks, keys, rules)
+        rows = [
+            {"dimension": dim, "value": v, "children": n}
+            for v, n in zip(values, shown, strict=True)
+            if n
+        ]
+        out += sorted(rows, key=lambda r: (-r["children"], r["value"]))
+    return out
+
+
+def _round(v: float) -> int:
+    return round(v)
+
+
+# --- scenarios from the file ---------------------------------------------------------------
+
+
+def least_used_site(kids: pd.DataFrame, walk_site: np.ndarray, sites: Sequence[str]) -> str:
+    """The site with the fewest registered children nearest to it on foot (ties: the first
+    listed): 'least used', chosen from the data."""
+    reg = kids["registered"].astype(bool).to_numpy()
+    counts = {s: int((reg & (walk_site == s)).sum()) for s in sites}
+    return min(sites, key=lambda s: (counts[s], list(sites).index(s)))
+
+
+def _scenario(
+    spec: ScenarioSpec,
+    base: Scenario,
+    settings: PlanningSettings,
+    least_used: str,
+    cut_off: Sequence[str],
+) -> Scenario:
+    """A what-if scenario from its spec (selectors resolved)."""
+    known = set(settings.site_ids) | set(settings.venue_ids)
+
+    def resolve(ids: Sequence[str], key: str) -> list[str]:
+        out = [least_used if i == LEAST_USED else i for i in ids]
+        bad = [i for i in out if i not in known]
+        if bad:
+            raise ConfigError(
+                f"scenario {spec.id!r}: {key}: {bad[0]!r} is no site or venue of planning:",
+                hint=f"use a site or venue id, or {LEAST_USED!r}",
+            )
+        return out
+
+    closed = set(resolve(spec.close, "close"))
+    opened = resolve(spec.open, "open")
+    if spec.move is not None:
+        frm, to = resolve([spec.move.from_, spec.move.to], "move")
+        closed.add(frm)
+        opened.append(to)
+    places = [p for p in base.open_places if p not in closed]
+    places += [p for p in opened if p not in places]
+    hours: dict[str, float] = {}
+    if spec.outreach is not None:
+        areas = list(cut_off) if spec.outreach.areas == CUT_OFF else list(spec.outreach.areas)
+        # no cut-off area found: the scenario stays, with no hours (its note says why)
+        hours = {a: spec.outreach.hours / len(areas) for a in areas}
+    for p in spec.sessions:
+        if p not in places:
+            raise ConfigError(
+                f"scenario {spec.id!r}: sessions: {p!r} is not open in this scenario",
+                hint="open it, or change sessions only at open places",
+            )
+    return Scenario(spec.id, spec.name, "what_if", tuple(places), spec.sessions, hours)
+
+
+# --- the plan ---------------------------------------------------------------------------
+
+
+def _demand(kids: pd.DataFrame, settings: PlanningSettings) -> np.ndarray:
+    w = settings.need_weights
+    unreached = ~kids["registered"].astype(bool).to_numpy()
+    if "imd_decile" in kids.columns:
+        imd = pd.to_numeric(kids["imd_decile"], errors="coerce").to_numpy(dtype="float64")
+        deprived = np.nan_to_num(imd, nan=99.0) <= w.deprived_deciles
+    else:
+        deprived = np.zeros(len(kids), dtype=bool)
+    emerging = kids["emerging"].astype(bool).to_numpy() if "emerging" in kids.columns else None
+    weights = op.NeedWeights(w.base, w.unreached, w.deprived, w.emerging)
+    return op.need_demand(unreached, deprived, emerging, weights)
+
+
+def _place_costs(settings: PlanningSettings, place_ids: Sequence[str]) -> np.ndarray:
+    return np.asarray([settings.place_cost_per_year(p) for p in place_ids], dtype="float64")
+
+
+def make_plan(
+    data: PlanData,
+    settings: PlanningSettings,
+    scenarios: ScenarioFile | None,
+    rules: ReleaseRules,
+    *,
+    now: datetime | None = None,
+) -> Plan:
+    """Evaluate the baseline, every scenario of the file (what-if and optimised), the
+    marginal curve and the outreach plan; release every child count (module docstring)."""
+    from everyfamily.privacy.cellkey import child_record_keys
+
+    kids = data.children.reset_index(drop=True)
+    point = kids["point"].to_numpy(dtype=int)
+    child_minutes = data.minutes[point]
+    cols = ChildColumns(
+        groups=tuple(g for g in GROUPS if g in kids.columns),
+        deprivation="imd_decile" if "imd_decile" in kids.columns else None,
+    )
+    inputs = planning_inputs(child_minutes, data.place_ids, kids, cols)
+    keys = child_record_keys(kids["person_id"]).to_numpy(dtype="int64")
+    base = baseline_scenario(settings)
+    reach = settings.reach_minutes
+    sites = settings.site_ids
+    walk_sites = inputs.minutes[:, [data.place_ids.index(s) for s in sites]]
+    nearest = np.asarray(sites, dtype=object)[np.argmin(walk_sites, axis=1)]
+    least = least_used_site(kids, nearest, sites)
+    base_cost = settings.baseline_cost_per_year
+    costs = _place_costs(settings, data.place_ids)
+    limit = settings.solver_time_limit_seconds
+
+    # demand at home points: children (for "children within reach") and need-weighted
+    n_pts = data.minutes.shape[0]
+    children_pt = np.bincount(point, minlength=n_pts).astype("float64")
+    need_pt = np.bincount(point, weights=_demand(kids, settings), minlength=n_pts)
+
+    chosen: list[Scenario] = [base]
+    notes: dict[str, str] = {}
+    for spec in scenarios.scenarios if scenarios else ():
+        if spec.optimise is None:
+            what = _scenario(spec, base, settings, least, data.cut_off_areas)
+            chosen.append(what)
+            if spec.outreach is not None and not what.outreach_hours:
+                notes[spec.id] = (
+                    "outreach in the cut-off areas: the access stage found no barrier cutting "
+                    "an area off, so no hours were placed"
+                )
+            elif LEAST_USED in spec.close:
+                notes[spec.id] = (
+                    f"the least-used site (fewest registered children nearest): {least}"
+                )
+            continue
+        o = spec.optimise
+        budget = o.budget if o.budget is not None else base_cost * float(o.budget_share or 1)
+        choice = op.best_for_budget(
+            data.minutes,
+            need_pt,
+            data.place_ids,
+            costs,
+            budget,
+            radius=reach,
+            fixed=sites if o.keep_sites else (),
+            time_limit_s=limit,
+        )
+        notes[spec.id] = (
+            f"best sites for a budget of {budget:,.0f} a year, children weighted by need"
+            + ("" if choice.proven_optimal else " (best found before the time limit)")
+        )
+        chosen.append(Scenario(spec.id, spec.name, "optimised", choice.open_places))
+
+    # outreach plan (ranked areas): unreached children per hour of travel and visit time
+    outreach: OutreachPlan | None = None
+    travel: dict[str, float] = {}
+    if settings.outreach is not None:
+        hours = settings.outreach_plan_hours or sum(sum(s.outreach_hours.values()) for s in chosen)
+        if hours > 0:
+            outreach = plan_outreach(
+                _outreach_areas(kids, inputs, base, data.area_m2),
+                hours,
+                settings.outreach,
+            )
+            travel = outreach.travel_minutes_per_visit()
+
+    results = tuple(
+        evaluate(
+            s,
+            inputs,
+            settings,
+            data.effect,
+            baseline=base,
+            reach_minutes=reach,
+            travel_minutes_per_visit=travel,
+        )
+        for s in chosen
+    )
+    walk0 = nearest_minutes(inputs, base.open_places)
+    in0 = walk0 <= reach
+    within: dict[str, np.ndarray] = {}
+    rows: list[dict[str, Any]] = []
+    for s, r in zip(chosen, results, strict=True):
+        in1 = nearest_minutes(inputs, s.open_places) <= reach
+        within[s.id] = in1
+        rows.append(_scenario_json(s, r, in0, in1, kids, keys, rules, notes.get(s.id)))
+
+    keep = _keep_check(
+        data, children_pt, costs, int(in0.sum()), base_cost, reach, limit, keys, point, rules
+    )
+    curve = _curve(data, children_pt, costs, base_cost, settings, keys, point, rules)
+    assumptions = list(results[0].assumptions)
+    assumptions.append(
+        "parents' choices, transport other than walking and capacity limits are not modelled "
+        "(docs/planning.md)"
+    )
+    if data.note:
+        assumptions.append(data.note)
+    return Plan(
+        baseline_id=base.id,
+        results=results,
+        scenarios=tuple(rows),
+        marginal_curve=curve,
+        outreach_plan=_outreach_json(outreach, kids, keys, rules),
+        keep_check=keep,
+        assumptions=tuple(assumptions),
+        illustrative=settings.source == "illustrative",
+        note=data.note,
+        generated_at=(now or datetime.now(UTC)).isoformat(timespec="seconds"),
+        within=within,
+    )
+
+
+def _scenario_json(
+    s: Scenario,
+    r: ScenarioResult,
+    in0: np.ndarray,
+    in1: np.ndarray,
+    kids: pd.DataFrame,
+    keys: np.ndarray,
+    rules: ReleaseRules,
+    note: str | None,
+) -> dict[str, Any]:
+    (shown,) = _released([in1], keys, rules)
+    lo, hi = r.expected_registered_interval
+    elo, ehi = r.expected_engaged_interval
+    return {
+        "id": s.id,
+        "name": s.name,
+        "kind": s.kind,
+        "sites_open": list(r.open_places),
+        "cost_per_year": round(r.cost_per_year, 2),
+        "children_within_15_min": shown,
+        "expected_registered": _round(r.expected_registered),
+        "expected_registered_interval": [_round(lo), _round(hi)],
+        "expected_engaged": _round(r.expected_engaged),
+        "expected_engaged_interval": [_round(elo), _round(ehi)],
+        "cost_per_child_engaged": r.cost_per_child_engaged,
+        "outreach_hours": round(float(sum(s.outreach_hours.values())), 1),
+        "outreach_registrations": round(r.outreach_registrations, 1),
+        "gains": _changes(in1 & ~in0, kids, keys, rules),
+        "losses": _changes(in0 & ~in1, kids, keys, rules),
+        "note": note,
+    }
+
+
+def _keep_check(
+    data: PlanData,
+    children_pt: np.ndarray,
+    costs: np.ndarray,
+    baseline_within: int,
+    base_cost: float,
+    reach: float,
+    limit: float,
+    keys: np.ndarray,
+    point: np.ndarray,
+    rules: ReleaseRules,
+) -> dict[str, Any]:
+    """The issue's test: the cheapest set keeping at least as many children within reach as
+    today, and whether it costs no more than 90% of today's cost; or why none exists."""
+    budget = 0.9 * base_cost
+    out = op.cheapest_keeping(
+        data.minutes,
+        children_pt,
+        data.place_ids,
+        costs,
+        float(baseline_within),
+        budget,
+        radius=reach,
+        time_limit_s=limit,
+    )
+    res: dict[str, Any] = {
+        "budget": round(budget, 2),
+        "found": out.found,
+        "reason": out.reason if out.choice is None else None,
+        "sites_open": list(out.choice.open_places) if out.choice else [],
+        "cost_per_year": round(out.choice.cost_per_year or 0.0, 2) if out.choice else None,
+    }
+    if out.choice is not None:
+        idx = [data.place_ids.index(p) for p in out.choice.open_places]
+        covered = (data.minutes[point][:, idx] <= reach).any(axis=1)
+        (shown,) = _released([covered], keys, rules)
+        res["children_within_15_min"] = shown
+        res["reason"] = (
+            f"{len(idx)} places keep at least as many children within {reach:g} minutes as "
+            f"today for {out.choice.cost_per_year:,.0f} a year"
+            + (
+                f", within 90% of today's cost ({budget:,.0f})"
+                if out.found
+                else f", more than 90% of today's cost ({budget:,.0f})"
+            )
+        )
+    return res
+
+
+def _curve(
+    data: PlanData,
+    children_pt: np.ndarray,
+    costs: np.ndarray,
+    base_cost: float,
+    settings: PlanningSettings,
+    keys: np.ndarray,
+    point: np.ndarray,
+    rules: ReleaseRules,
+) -> tuple[dict[str, Any], ...]:
+    """Children within reach at budgets from 50% to 100% of today's cost (the best set for
+    each, solved afresh)."""
+    budgets = np.linspace(0.5 * base_cost, base_cost, settings.curve_points)
+    pts = op.marginal_curve(
+        data.minutes,
+        children_pt,
+        data.place_ids,
+        costs,
+        [round(float(b), 2) for b in budgets],
+        radius=settings.reach_minutes,
+        time_limit_s=settings.solver_time_limit_seconds,
+    )
+    masks: list[np.ndarray] = []
+    for c in pts:
+        idx = [data.place_ids.index(p) for p in c.open_places]
+        m = data.minutes[point][:, idx] if idx else np.full((len(point), 0), np.inf)
+        masks.append(np.asarray((m <= settings.reach_minutes).any(axis=1), dtype=bool))
+    shown = _released(masks, keys, rules)
+    return tuple(
+        {"budget": c.budget, "children_within_15_min": n} for c, n in zip(pts, shown, strict=True)
+    )
+
+
+def _outreach_areas(
+    kids: pd.DataFrame,
+    inputs: PlanningInputs,
+    base: Scenario,
+    area_m2: Mapping[str, float],
+) -> pd.DataFrame:
+    """Per small area: unregistered children, the median walk from their homes to the
+    nearest open site (the outreach trip, one way, at the outreach speed) and its size."""
+    walk = nearest_minutes(inputs, base.open_places)
+    frame = pd.DataFrame(
+        {
+            "area_code": kids["area_code"].astype("string").fillna("unknown"),
+            "unreached": ~kids["registered"].astype(bool),
+            "walk": np.where(np.isfinite(walk), walk, np.nan),
+        }
+    )
+    g = frame.groupby("area_code", sort=True)
+    out = pd.DataFrame(
+        {
+            "area_code": g.size().index.astype(str),
+            "unreached": g["unreached"].sum().to_numpy(dtype=int),
+            "trip_minutes": g["walk"].median().fillna(g["walk"].median().max()).to_numpy(),
+        }
+    )
+    out["trip_minutes"] = out["trip_minutes"].fillna(0.0)
+    out["area_m2"] = out["area_code"].map(dict(area_m2)).fillna(0.0)
+    return out
+
+
+def _five(hours: float) -> float:
+    """Hours to the nearest 5: an area's exact hours follow from its households visited
+    (visit minutes x households + the trip), so they are shown no finer than the released
+    count of its unreached children."""
+    return float(5 * round(hours / 5))
+
+
+def _outreach_json(
+    plan: OutreachPlan | None, kids: pd.DataFrame, keys: np.ndarray, rules: ReleaseRules
+) -> tuple[dict[str, Any], ...]:
+    """The ranked outreach plan; the unreached children of each area released."""
+    if plan is None:
+        return ()
+    area = kids["area_code"].astype("string").fillna("unknown").to_numpy(dtype=object)
+    unreached = ~kids["registered"].astype(bool).to_numpy()
+    masks = [np.asarray(unreached & (area == s.area), dtype=bool) for s in plan.stops]
+    shown = _released(masks, keys, rules)
+    return tuple(
+        {
+            "rank": s.rank,
+            "area": s.area,
+            "unreached": n,
+            "hours": _five(s.hours),
+            "cumulative_hours": _five(s.cumulative_hours),
+            "expected_registrations": round(s.expected_registrations, 1),
+        }
+        for s, n in zip(plan.stops, shown, strict=True)
+    )
