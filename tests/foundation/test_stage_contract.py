@@ -26,7 +26,16 @@ from everyfamily.stage import (
     report_sections,
 )
 
-BUILT_IN = ("ingest", "link", "measure", "communities", "access", "find", "report")
+BUILT_IN = (
+    "ingest",
+    "link",
+    "measure",
+    "communities",
+    "access",
+    "planning",
+    "find",
+    "report",
+)
 
 
 def _built_in() -> tuple[Stage, ...]:
@@ -73,6 +82,7 @@ def test_report_sections_and_map_overlays_come_from_the_declarations() -> None:
         "funnel",
         "findings",
         "access",
+        "plan",
         "communities",
         "quality",
         "methods",
