@@ -75,6 +75,9 @@ from everyfamily.config.sources import (
     SourceOptions,
     SourceSettings,
 )
+from everyfamily.config.trends import (
+    TrendsSettings,
+)
 from everyfamily.config.whole import (
     Project,
 )
@@ -108,6 +111,7 @@ __all__ = [
     "SourceOptions",
     "SourceSettings",
     "Strict",
+    "TrendsSettings",
     "WebSettings",
     "_LineLoader",
     "_did_you_mean",

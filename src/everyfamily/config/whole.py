@@ -17,6 +17,7 @@ from everyfamily.config.population import DeprivationSettings, PopulationSetting
 from everyfamily.config.privacy import PrivacySettings
 from everyfamily.config.project import ProjectInfo
 from everyfamily.config.sources import SourceSettings
+from everyfamily.config.trends import TrendsSettings
 
 
 class Project(Strict):
@@ -40,6 +41,9 @@ class Project(Strict):
     )
     access: AccessSettings | None = Field(
         None, description="Travel times to sites and barriers (street network files)."
+    )
+    trends: TrendsSettings = Field(
+        default_factory=TrendsSettings, description="Reach over time and its recent trend."
     )
 
     @model_validator(mode="after")
