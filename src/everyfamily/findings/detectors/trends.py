@@ -27,11 +27,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.stats import chi2 as chi2_dist
 
 from everyfamily.evidence import fnum, sig, strength
 from everyfamily.findings import stats
 from everyfamily.findings.model import Finding, FindingsSettings
 from everyfamily.findings.text import ReleasedCount, group_phrase, pct
+from everyfamily.reach.statistics import overdispersion
 
 #: measure -> (numerator, denominator) columns of the trends table, and the services it is for.
 MEASURES: dict[str, tuple[str, str, str]] = {
@@ -97,6 +99,7 @@ def trend_tests(trends: pd.DataFrame, rules: TrendRules) -> pd.DataFrame:
     if out.empty:
         return out
     out["change"] = out["slope"] * (rules.test_periods - 1)
+    out = _overdispersed(out)
     out["q_value"] = stats.bh_adjust(out["p_value"].to_numpy(dtype="float64"))
     sig_ = (out["q_value"] <= rules.fdr_alpha) & (out["change"].abs() >= rules.min_change)
     out["trend"] = np.where(
@@ -104,6 +107,29 @@ def trend_tests(trends: pd.DataFrame, rules: TrendRules) -> pd.DataFrame:
         NOT_TESTED,
         np.where(sig_ & (out["change"] < 0), DECREASING, np.where(sig_, INCREASING, NO_CHANGE)),
     )
+    return out
+
+
+def _overdispersed(tests: pd.DataFrame) -> pd.DataFrame:
+    """Widen each test by the over-dispersion of its family (the series of one level and
+    measure, a group dimension's series apart): Spiegelhalter's winsorised dispersion
+    statistic phi of the signed trend z-scores (``reach.statistics.overdispersion`` with
+    target 0 and unit standard errors), used multiplicatively (Spiegelhalter 2005, QSHC:
+    chi2 / phi when phi > 1). Small areas drift for reasons no binomial model holds (a
+    street's families moving in together, cohorts that persist from quarter to quarter), and
+    the test must not read that drift as a trend; a planted or real change is an outlier
+    the winsorising keeps from inflating phi."""
+    out = tests.copy()
+    z = np.sign(out["slope"]) * np.sqrt(out["chi2"])
+    fam = out["level"] + "|" + out["measure"] + "|" + out["dimension"]
+    phi = pd.Series(1.0, index=out.index)
+    for _key, idx in fam.groupby(fam).groups.items():
+        d = overdispersion(z.loc[idx].to_numpy(dtype="float64"), 0.0, 1.0)
+        if math.isfinite(d.phi) and d.phi > 1:
+            phi.loc[idx] = d.phi
+    out["phi"] = phi
+    out["chi2"] = out["chi2"] / phi
+    out["p_value"] = chi2_dist.sf(out["chi2"].to_numpy(dtype="float64"), 1)
     return out
 
 
@@ -146,6 +172,15 @@ def _count(v: object) -> ReleasedCount | None:
     return ReleasedCount(int(f)) if math.isfinite(f) else None
 
 
+def _name(released: pd.DataFrame, level: str, code: str) -> str:
+    """The area's name in the released table ('Knowsley 009'), else its code."""
+    if "area_name" not in released:
+        return code
+    rows = released[(released["level"] == level) & (released["area_code"] == code)]
+    names = rows["area_name"].dropna()
+    return str(names.iloc[0]) if len(names) else code
+
+
 def _rate(v: object) -> float:
     try:
         return float(v)  # type: ignore[arg-type]
@@ -181,7 +216,7 @@ def _finding(
         None if g(r, "dimension") == "all" else (str(g(r, "dimension")), str(g(r, "group_value")))
     )
     code, level = str(g(r, "area_code")), str(g(r, "level"))
-    place = labels.get(code, code)
+    place = labels.get(code) or _name(released, level, code)
     who = f"children aged {age_band[0]}-{age_band[1]}"
     if group is not None:
         who = f"{who} in {group_phrase(*group)}"
