@@ -26,7 +26,7 @@ from everyfamily.stage import (
     report_sections,
 )
 
-BUILT_IN = ("ingest", "link", "measure", "communities", "access", "find", "report")
+BUILT_IN = ("ingest", "link", "measure", "communities", "access", "trends", "find", "report")
 
 
 def _built_in() -> tuple[Stage, ...]:
@@ -71,6 +71,7 @@ def test_report_sections_and_map_overlays_come_from_the_declarations() -> None:
         "figures",
         "map",
         "funnel",
+        "trends",
         "findings",
         "access",
         "communities",

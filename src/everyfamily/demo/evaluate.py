@@ -88,16 +88,8 @@ def check_stories(findings: list[dict[str, Any]], truth: dict[str, Any]) -> list
             for f in striking(findings)
             if f["kind"] == "low_engagement_site" and f.get("site") == site.get("site_id")
         ]
-    dr = truth.get("declining_reach", {})
-    if dr.get("enabled"):
-        matchers = _matchers(truth)
-        for story in TREND_STORY_KINDS:
-            if story in matchers:
-                hits[story] = [
-                    f
-                    for f in striking(findings)
-                    if f["kind"] == "declining_reach" and matchers[story](f)
-                ]
+    for story, match in trend_matchers(truth).items():
+        hits[story] = [f for f in striking(findings) if f["kind"] == "declining_reach" and match(f)]
     return [
         StoryCheck(name, True, bool(found), tuple(f["id"] for f in found))
         for name, found in hits.items()
@@ -233,19 +225,7 @@ def _matchers(truth: dict[str, Any]) -> dict[str, Any]:
         out["low_engagement_site"] = lambda f, site=s["site_id"]: (
             f["kind"] == "low_engagement_site" and f.get("site") == site
         )
-    dr = truth.get("declining_reach", {})
-    if dr.get("enabled"):
-        codes = _codes(dr.get("areas") or {"lsoa": dr["lsoas"]})
-        # the decline lowers today's reach too, so an unreached area there names it as well
-        out["declining_reach"] = lambda f, c=codes: (
-            f["kind"] in {"declining_reach", "unreached_area"}
-            and not f.get("site")
-            and bool(c & set(f["areas"]))
-        )
-        if dr.get("site_id"):
-            out["declining_site"] = lambda f, site=dr["site_id"]: (
-                f["kind"] == "declining_reach" and f.get("site") == site
-            )
+    out.update(trend_matchers(truth))
     g = truth.get("deprivation_gradient", {})
     if g.get("enabled"):
         deciles = {str(d) for d in g["less_reached_deciles"]}
@@ -270,6 +250,26 @@ def _matchers(truth: dict[str, Any]) -> dict[str, Any]:
             return False
 
         out["deprivation_gradient"] = gradient
+    return out
+
+
+def trend_matchers(truth: dict[str, Any]) -> dict[str, Any]:
+    """story -> predicate for the declining-reach stories (areas at any level, or the site)."""
+    out: dict[str, Any] = {}
+    dr = truth.get("declining_reach", {})
+    if not dr.get("enabled"):
+        return out
+    codes = _codes(dr.get("areas") or {"lsoa": dr["lsoas"]})
+    # the decline lowers today's reach too, so an unreached area there names it as well
+    out["declining_reach"] = lambda f, c=codes: (
+        f["kind"] in {"declining_reach", "unreached_area"}
+        and not f.get("site")
+        and bool(c & set(f["areas"]))
+    )
+    if dr.get("site_id"):
+        out["declining_site"] = lambda f, site=dr["site_id"]: (
+            f["kind"] == "declining_reach" and f.get("site") == site
+        )
     return out
 
 

@@ -301,3 +301,56 @@ def _one_per_place(
             f = dataclasses.replace(f, evidence=ev)
         out.append(f)
     return out
+
+
+#: Kinds a trend is attached to, and the trend measure that describes them.
+ATTACH: dict[str, str] = {
+    "unreached_area": "registered_rate",
+    "unreached_group": "registered_rate",
+    "low_engagement_site": "engaged_of_registered",
+}
+
+
+def attach_trends(findings: list[Finding], tests: pd.DataFrame | None) -> list[Finding]:
+    """Findings of the other kinds with the recent trend of their own series attached
+    (``evidence["trend"]``: "registered reach here has been falling for 4 quarters"), when
+    that series is marked decreasing or increasing by :func:`trend_tests`: an area's
+    registered rate (any of its areas at the finding's level), a group's at the borough
+    level, a site's engagement of its registered children. Others are returned unchanged."""
+    if tests is None or tests.empty or "trend" not in tests:
+        return findings
+    moving = tests[tests["trend"].isin([DECREASING, INCREASING])]
+    if moving.empty:
+        return findings
+    out = []
+    for f in findings:
+        measure = ATTACH.get(f.kind)
+        rows = moving[moving["measure"] == measure] if measure else moving.iloc[0:0]
+        if f.kind == "low_engagement_site":
+            rows = rows[rows["service"].astype(str) == str(f.site)]
+        elif f.group is not None:
+            rows = rows[
+                (rows["dimension"] == f.group[0]) & (rows["group_value"].astype(str) == f.group[1])
+            ]
+        else:
+            rows = rows[
+                (rows["level"] == f.level)
+                & rows["area_code"].astype(str).isin(f.areas)
+                & (rows["dimension"] == "all")
+                & (rows["service"] == "any")
+            ]
+        if rows.empty or measure is None:
+            out.append(f)
+            continue
+        r = rows.sort_values("q_value").iloc[0]
+        word = "falling" if r["trend"] == DECREASING else "rising"
+        quarters = int(r["periods"]) - 1
+        trend = {
+            "measure": measure,
+            "direction": word,
+            "quarters": quarters,
+            "to": str(r["last_period"]),
+            "text": f"{MEASURE_WORDS[measure]} here has been {word} for {quarters} quarters",
+        }
+        out.append(dataclasses.replace(f, evidence={**f.evidence, "trend": trend}))
+    return out
