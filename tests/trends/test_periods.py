@@ -182,3 +182,13 @@ def test_record_key_sums_are_of_exactly_the_children_counted(counted: pd.DataFra
         1001,
     ]
     assert int(last["engaged_key"]) == 1
+
+
+def test_settings_refuse_a_test_longer_than_the_periods() -> None:
+    from pydantic import ValidationError
+
+    from everyfamily.config import TrendsSettings
+
+    assert TrendsSettings().periods == 12 and TrendsSettings().test_periods == 5
+    with pytest.raises(ValidationError, match="test_periods"):
+        TrendsSettings(periods=4, test_periods=5)

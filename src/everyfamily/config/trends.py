@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from everyfamily.config.base import Strict
 
@@ -34,7 +34,8 @@ class TrendsSettings(Strict):
     dimensions: list[str] = Field(
         default_factory=lambda: ["ethnicity_broad", "main_language", "mother_region_of_birth"],
         description="Group dimensions (columns of the children table, properties of the "
-        "child) whose reach is followed over time, at the borough level.",
+        "child) whose reach is followed over time, at the borough level (default: "
+        "ethnicity_broad, main_language, mother_region_of_birth).",
     )
     min_change: float = Field(
         0.10,
@@ -55,3 +56,12 @@ class TrendsSettings(Strict):
         description="A month counts as covered by a source when it holds at least this "
         "share of the source's median monthly count of events (births for the population).",
     )
+
+    @model_validator(mode="after")
+    def _test_within_periods(self) -> TrendsSettings:
+        if self.test_periods > self.periods:
+            raise ValueError(
+                f"trends.test_periods ({self.test_periods}) cannot exceed trends.periods "
+                f"({self.periods}): the test uses the latest of the measured periods"
+            )
+        return self
