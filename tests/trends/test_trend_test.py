@@ -147,3 +147,16 @@ def test_a_trend_is_attached_to_a_finding_about_the_same_area() -> None:
     )
     assert "trend" not in got[1].evidence
     assert attach_trends([area("D")], None)[0].evidence == {}
+
+
+def test_pooled_neighbourhoods_sum_their_small_areas() -> None:
+    from everyfamily.findings.detectors.trends import NEIGHBOURHOOD, pool_neighbourhoods
+
+    exact = pd.concat([_series("A", [5] * 5, [10] * 5), _series("B", [7] * 5, [20] * 5)])
+    exact = pd.concat([exact, _series("C", [1] * 5, [30] * 5)], ignore_index=True)
+    pooled = pool_neighbourhoods(exact, "lsoa", {"A": {"B"}, "B": {"A", "C"}, "C": set()})
+    assert set(pooled["level"]) == {NEIGHBOURHOOD}
+    assert sorted(set(pooled["area_code"])) == ["A", "B"]  # C alone is no pool
+    last = pooled[pooled["period_index"] == 4].set_index("area_code")
+    assert last.loc["A", "denominator"] == 30 and last.loc["A", "registered"] == 12
+    assert last.loc["B", "denominator"] == 60 and last.loc["B", "registered"] == 13

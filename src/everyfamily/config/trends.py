@@ -37,6 +37,13 @@ class TrendsSettings(Strict):
         "child) whose reach is followed over time, at the borough level (default: "
         "ethnicity_broad, main_language, mother_region_of_birth).",
     )
+    pool_neighbours: bool = Field(
+        False,
+        description="Also test each small area pooled with its touching neighbours (Queen "
+        "contiguity): a fall across a few small areas, each too small to test alone. Off by "
+        "default: on a town of 40 areas the overlapping pools around a decline inflate the "
+        "pools' over-dispersion estimate and nothing more was found (docs/trends.md).",
+    )
     min_change: float = Field(
         0.10,
         gt=0,

@@ -30,11 +30,18 @@ from everyfamily.engines.base import quote_ident
 from everyfamily.findings.detectors.trends import (
     DECREASING,
     INCREASING,
+    NEIGHBOURHOOD,
     TrendRules,
     find_reach_trends,
+    pool_neighbourhoods,
     trend_tests,
 )
-from everyfamily.findings.stage import labels_and_members, settings_for, write_candidates
+from everyfamily.findings.stage import (
+    labels_and_members,
+    queen_neighbours,
+    settings_for,
+    write_candidates,
+)
 from everyfamily.population.denominators import (
     check_vintage,
     load_births,
@@ -85,10 +92,13 @@ def trends_stage(ctx: RunContext) -> None:
     released = release_trends(exact, rules)
     tr = p.trends
     trule = TrendRules(tr.test_periods, tr.min_children, tr.min_change)
-    tests = trend_tests(exact, trule)
+    pools = _pools(ctx) if tr.pool_neighbours else {}
+    pooled = pool_neighbourhoods(exact, p.geography.small_area_level, pools)
+    tests = trend_tests(pd.concat([exact, pooled], ignore_index=True), trule)
     released = _with_labels(released, tests)
     _write(ctx, exact, released, tests)
-    findings = _findings(ctx, tests, released, plan, trule)
+    shown = pd.concat([released, release_trends(pooled, rules)], ignore_index=True)
+    findings = _findings(ctx, tests, shown, plan, pools)
     write_candidates(ctx, "trends", findings)
     summary = _summary(plan, tests, findings, time.perf_counter() - started, tr.test_periods)
     ctx.metadata["trends"] = summary
@@ -291,8 +301,19 @@ def _write_layer(ctx: RunContext, public: pd.DataFrame) -> None:
     layer.to_file(path, layer="trends", driver="GPKG")
 
 
+def _pools(ctx: RunContext) -> dict[str, frozenset[str]]:
+    """Small area -> itself and its touching neighbours (none when the boundaries cannot
+    be read)."""
+    neighbours = queen_neighbours(ctx.project) or {}
+    return {a: frozenset({a, *n}) for a, n in neighbours.items()}
+
+
 def _findings(
-    ctx: RunContext, tests: pd.DataFrame, released: pd.DataFrame, plan: _Plan, rules: TrendRules
+    ctx: RunContext,
+    tests: pd.DataFrame,
+    released: pd.DataFrame,
+    plan: _Plan,
+    pools: dict[str, frozenset[str]],
 ) -> list[Any]:
     if tests.empty:
         return []
@@ -311,6 +332,7 @@ def _findings(
     by_level: dict[str, dict[str, frozenset[str]]] = {}
     for (level, code), g in membership.groupby(["level", "area_code"]):
         by_level.setdefault(str(level), {})[str(code)] = frozenset(g["small_area"].astype(str))
+    by_level[NEIGHBOURHOOD] = pools
     from everyfamily.population.attributes import load_sites
 
     names: dict[str, str] = {}

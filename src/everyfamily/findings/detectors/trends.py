@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,6 +47,8 @@ MEASURE_WORDS: dict[str, str] = {
     "engaged_of_registered": "engagement of registered children",
 }
 SERIES: tuple[str, ...] = ("level", "area_code", "dimension", "group_value", "service")
+#: The level of the pooled series: a small area with its touching neighbours.
+NEIGHBOURHOOD = "neighbourhood"
 DECREASING = "decreasing"
 INCREASING = "increasing"
 NO_CHANGE = "no significant change"
@@ -110,6 +112,58 @@ def trend_tests(trends: pd.DataFrame, rules: TrendRules) -> pd.DataFrame:
     return out
 
 
+def pool_neighbourhoods(
+    exact: pd.DataFrame, small_level: str, neighbours: Mapping[str, Iterable[str]]
+) -> pd.DataFrame:
+    """Series of each small area pooled with its touching neighbours (level
+    :data:`NEIGHBOURHOOD`, area_code the centre area): the sums of the small areas' counts
+    and record-key sums for everyone ('all', any service). A child lives in one small area
+    per period, so the sums count each child once. A decline across a few neighbouring small
+    areas, each too small to test alone, shows in the pools that hold them (the idea of the
+    spatial scan, findings.scan, with the pools fixed by contiguity)."""
+    rows = exact[
+        (exact["level"] == small_level)
+        & (exact["dimension"] == "all")
+        & (exact["service"] == "any")
+    ]
+    if rows.empty or not neighbours:
+        return exact.iloc[0:0].copy()
+    sums = [c for c in rows.columns if c in POOLED_SUMS]
+    frames = []
+    for centre in sorted(set(rows["area_code"].astype(str))):
+        pool = {centre, *(str(n) for n in neighbours.get(centre, ()))}
+        if len(pool) < 2:
+            continue
+        part = rows[rows["area_code"].astype(str).isin(pool)]
+        agg = part.groupby(["period_index", "period_end"], as_index=False)[sums].sum(min_count=1)
+        frames.append(agg.assign(area_code=centre))
+    if not frames:
+        return exact.iloc[0:0].copy()
+    out = pd.concat(frames, ignore_index=True).assign(
+        level=NEIGHBOURHOOD, dimension="all", group_value="all", service="any"
+    )
+    for c in exact.columns:
+        if c not in out:
+            out[c] = rows[c].iloc[0] if c == "age_band" else None
+    return out[list(exact.columns)]
+
+
+#: Columns summed when small areas are pooled.
+POOLED_SUMS: frozenset[str] = frozenset(
+    {
+        "denominator",
+        "known",
+        "registered",
+        "engaged",
+        "denominator_key",
+        "known_key",
+        "registered_key",
+        "engaged_key",
+        "ons_population",
+    }
+)
+
+
 def _overdispersed(tests: pd.DataFrame) -> pd.DataFrame:
     """Widen each test by the over-dispersion of its family (the series of one level and
     measure, a group dimension's series apart): Spiegelhalter's winsorised dispersion
@@ -149,8 +203,9 @@ def find_reach_trends(
     (a small area, its ward, its MSOA) only the best-scoring finding is kept, and it names
     how many others agree."""
     flagged = tests[tests["trend"].isin([DECREASING, INCREASING])] if len(tests) else tests
+    pools = (members or {}).get(NEIGHBOURHOOD, {})
     out = [
-        _finding(r, released, settings, age_band, area_labels or {}, site_names or {})
+        _finding(r, released, settings, age_band, area_labels or {}, site_names or {}, pools)
         for r in flagged.itertuples(index=False)
     ]
     return _one_per_place([f for f in out if f is not None], members or {})
@@ -195,6 +250,7 @@ def _finding(
     age_band: tuple[int, int],
     labels: Mapping[str, str],
     site_names: Mapping[str, str],
+    pools: Mapping[str, frozenset[str]],
 ) -> Finding | None:
     g = getattr
     num_col, den_col, _svc = MEASURES[g(r, "measure")]
@@ -217,6 +273,11 @@ def _finding(
     )
     code, level = str(g(r, "area_code")), str(g(r, "level"))
     place = labels.get(code) or _name(released, level, code)
+    areas: tuple[str, ...] = (code,) if site is None else ()
+    if level == NEIGHBOURHOOD:
+        pool = sorted(set(pools.get(code, ())) - {code})
+        place = f"{labels.get(code, code)} and {len(pool)} neighbouring areas"
+        areas, level = (code, *pool), settings.small_area_level
     who = f"children aged {age_band[0]}-{age_band[1]}"
     if group is not None:
         who = f"{who} in {group_phrase(*group)}"
@@ -255,7 +316,7 @@ def _finding(
     lo, hi = stats.wilson_interval(float(n2 or 0), float(d2 or 0)) if d2 else (math.nan, math.nan)
     return Finding(
         kind=kind,
-        areas=(code,) if site is None or level != "borough" else (),
+        areas=areas,
         group=group,
         site=site,
         measure=str(g(r, "measure")),
@@ -279,8 +340,8 @@ def _one_per_place(
     small areas overlap a kept finding's in over half of the smaller set is folded into it."""
 
     def smalls(f: Finding) -> frozenset[str]:
-        if not f.areas:
-            return frozenset()
+        if len(f.areas) != 1:  # none (a site) or a pool of small areas
+            return frozenset(f.areas)
         return frozenset(members.get(f.level, {}).get(f.areas[0], frozenset(f.areas)))
 
     kept: list[tuple[Finding, frozenset[str], int]] = []
