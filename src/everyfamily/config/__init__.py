@@ -80,6 +80,9 @@ from everyfamily.config.sources import (
     SourceOptions,
     SourceSettings,
 )
+from everyfamily.config.trends import (
+    TrendsSettings,
+)
 from everyfamily.config.whole import (
     Project,
 )
@@ -115,6 +118,7 @@ __all__ = [
     "SourceOptions",
     "SourceSettings",
     "Strict",
+    "TrendsSettings",
     "VenuesFile",
     "WebSettings",
     "_LineLoader",

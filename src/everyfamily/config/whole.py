@@ -18,6 +18,7 @@ from everyfamily.config.population import DeprivationSettings, PopulationSetting
 from everyfamily.config.privacy import PrivacySettings
 from everyfamily.config.project import ProjectInfo
 from everyfamily.config.sources import SourceSettings
+from everyfamily.config.trends import TrendsSettings
 
 
 class Project(Strict):
@@ -44,6 +45,9 @@ class Project(Strict):
     )
     planning: PlanningSettings | None = Field(
         None, description="Costed service model and scenarios (the planning stage)."
+    )
+    trends: TrendsSettings = Field(
+        default_factory=TrendsSettings, description="Reach over time and its recent trend."
     )
 
     @model_validator(mode="after")

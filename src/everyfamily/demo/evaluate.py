@@ -88,6 +88,8 @@ def check_stories(findings: list[dict[str, Any]], truth: dict[str, Any]) -> list
             for f in striking(findings)
             if f["kind"] == "low_engagement_site" and f.get("site") == site.get("site_id")
         ]
+    for story, match in trend_matchers(truth).items():
+        hits[story] = [f for f in striking(findings) if f["kind"] == "declining_reach" and match(f)]
     return [
         StoryCheck(name, True, bool(found), tuple(f["id"] for f in found))
         for name, found in hits.items()
@@ -151,6 +153,9 @@ STORY_KINDS: tuple[str, ...] = (
     "low_engagement_site",
     "deprivation_gradient",
 )
+#: Stories of reach over time (issue 18): ranked only where planted, so worlds without them
+#: (the town by default) rank exactly the kinds above.
+TREND_STORY_KINDS: tuple[str, ...] = ("declining_reach", "declining_site")
 
 
 @dataclass(frozen=True)
@@ -220,6 +225,7 @@ def _matchers(truth: dict[str, Any]) -> dict[str, Any]:
         out["low_engagement_site"] = lambda f, site=s["site_id"]: (
             f["kind"] == "low_engagement_site" and f.get("site") == site
         )
+    out.update(trend_matchers(truth))
     g = truth.get("deprivation_gradient", {})
     if g.get("enabled"):
         deciles = {str(d) for d in g["less_reached_deciles"]}
@@ -247,12 +253,33 @@ def _matchers(truth: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def trend_matchers(truth: dict[str, Any]) -> dict[str, Any]:
+    """story -> predicate for the declining-reach stories (areas at any level, or the site)."""
+    out: dict[str, Any] = {}
+    dr = truth.get("declining_reach", {})
+    if not dr.get("enabled"):
+        return out
+    codes = _codes(dr.get("areas") or {"lsoa": dr["lsoas"]})
+    # the decline lowers today's reach too, so an unreached area there names it as well
+    out["declining_reach"] = lambda f, c=codes: (
+        f["kind"] in {"declining_reach", "unreached_area"}
+        and not f.get("site")
+        and bool(c & set(f["areas"]))
+    )
+    if dr.get("site_id"):
+        out["declining_site"] = lambda f, site=dr["site_id"]: (
+            f["kind"] == "declining_reach" and f.get("site") == site
+        )
+    return out
+
+
 def rank_stories(findings: list[dict[str, Any]], truth: dict[str, Any]) -> list[StoryRank]:
     """For every story kind, whether planted and the best-ranked finding that names it."""
     matchers = _matchers(truth)
     ranked = sorted(findings, key=lambda f: int(f.get("rank") or 10**9))
     out = []
-    for story in STORY_KINDS:
+    planted_trends = tuple(k for k in TREND_STORY_KINDS if k in matchers)
+    for story in (*STORY_KINDS, *planted_trends):
         match = matchers.get(story)
         hit = next((f for f in ranked if match(f)), None) if match is not None else None
         out.append(

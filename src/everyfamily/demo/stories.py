@@ -86,13 +86,38 @@ class Gradients:
 
 
 @dataclass(frozen=True)
+class DecliningReach:
+    """Reach falling over the last year: in a few neighbouring small areas (chosen at random
+    from the seed, away from the other stories) new registrations and attendances thin out
+    from ``months`` before the reference date; and one centre (chosen at random, not the
+    low-engagement one) whose sessions thin out from ``site_months`` before it.
+    Before those dates nothing changes, so a single-date measure sees only part of it."""
+
+    enabled: bool = True
+    n_areas: int = 4
+    #: The decline starts this many months before the reference date.
+    months: int = 12
+    #: Share of registrations (of children living in the areas) still made after the start.
+    registration_factor: float = 0.2
+    #: Share of attendances (of children living in the areas) still made after the start.
+    attendance_factor: float = 0.25
+    site_enabled: bool = True
+    #: Site id whose engagement falls; None picks one at random from the seed.
+    site_id: str | None = None
+    site_months: int = 9
+    #: Share of the site's sessions still attended after its start.
+    site_attendance_factor: float = 0.3
+
+
+@dataclass(frozen=True)
 class Stories:
-    """Every planted story; the default plants all four."""
+    """Every planted story; the default plants all five."""
 
     emerging_community: EmergingCommunity = field(default_factory=EmergingCommunity)
     barrier: Barrier = field(default_factory=Barrier)
     low_engagement_site: LowEngagementSite = field(default_factory=LowEngagementSite)
     gradients: Gradients = field(default_factory=Gradients)
+    declining_reach: DecliningReach = field(default_factory=DecliningReach)
 
     @classmethod
     def none(cls) -> Stories:
@@ -102,6 +127,7 @@ class Stories:
             barrier=Barrier(enabled=False),
             low_engagement_site=LowEngagementSite(enabled=False),
             gradients=Gradients(enabled=False),
+            declining_reach=DecliningReach(enabled=False),
         )
 
     def validate(self) -> None:
@@ -123,3 +149,9 @@ class Stories:
             raise ValueError("barrier.registration_factor must be within 0..1")
         if not 0 <= self.low_engagement_site.attendance_factor <= 1:
             raise ValueError("low_engagement_site.attendance_factor must be within 0..1")
+        dr = self.declining_reach
+        for name in ("registration_factor", "attendance_factor", "site_attendance_factor"):
+            if not 0 <= getattr(dr, name) <= 1:
+                raise ValueError(f"declining_reach.{name} must be within 0..1")
+        if dr.n_areas < 1 or dr.months < 1 or dr.site_months < 1:
+            raise ValueError("declining_reach.n_areas, months and site_months must be >= 1")

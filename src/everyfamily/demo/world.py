@@ -631,10 +631,12 @@ def simulate(
     data = data if data is not None else load_open_data()
     ref = reference_date
     ref_o = _day(ref)
-    seqs = np.random.SeedSequence(seed).spawn(10)
+    # an 11th stream for the declining-reach story: the first ten are those of spawn(10)
+    seqs = np.random.SeedSequence(seed).spawn(11)
     r_pop, r_fam, r_fu, r_names, r_comm, r_nhs, r_reg, r_att, r_hv, r_err = (
-        np.random.default_rng(s) for s in seqs
+        np.random.default_rng(s) for s in seqs[:10]
     )
+    r_trend = np.random.default_rng(seqs[10])
 
     areas = data.areas.set_index("lsoa", drop=False)
     kids = _children(data, ref, r_pop)
@@ -937,8 +939,11 @@ def simulate(
         rate = np.where(kids["site"].to_numpy() == low_site, rate * les.attendance_factor, rate)
     kids["rate"] = rate
 
+    # --- story 5: reach falling over the last year ----------------------------------------------
+    decline = _plant_decline(data, stories, kids, sites, ref, r_trend, avoid={low_site})
+
     # --- the extracts ---------------------------------------------------------------------------
-    builder = _Extracts(kids, fam, sites, pcs, ref, r_err, r_hv, r_att)
+    builder = _Extracts(kids, fam, sites, pcs, ref, r_err, r_hv, r_att, decline=decline)
     extracts, truth = builder.build()
 
     kids["engaged"] = kids["child_id"].map(builder.engaged_counts).fillna(0).to_numpy() >= 3
@@ -1006,6 +1011,9 @@ def simulate(
             }
         )
     story_info["low_engagement_site"] = le_info
+    story_info["declining_reach"] = (
+        decline.truth(children, data.areas) if decline else {"enabled": False}
+    )
     story_info["gradients"] = {
         "enabled": gr.enabled,
         **(
@@ -1049,6 +1057,119 @@ def simulate(
     )
 
 
+@dataclass(frozen=True)
+class _Decline:
+    """Where and when the declining-reach story thins registrations and sessions."""
+
+    lsoas: tuple[str, ...]
+    onset: int  # ordinal day: registrations and sessions after it thin out in the areas
+    attendance_factor: float
+    site: str | None
+    site_onset: int
+    site_attendance_factor: float
+    rng: np.random.Generator
+    dropped_registrations: int
+
+    def thin_sessions(
+        self, sessions: list[tuple[int, str, int, str]], kids: pd.DataFrame
+    ) -> list[tuple[int, str, int, str]]:
+        """Sessions (day, site, kid index, registration id) kept: one after the areas' onset
+        by a child living there with probability ``attendance_factor``; one after the site's
+        onset at the site with ``site_attendance_factor``."""
+        home = kids["lsoa"].to_numpy()
+        areas = set(self.lsoas)
+        u = self.rng.random(len(sessions))
+        kept = []
+        for (day, site, i, rid), x in zip(sessions, u, strict=True):
+            keep = 1.0
+            if day > self.onset and home[i] in areas:
+                keep *= self.attendance_factor
+            if self.site is not None and site == self.site and day > self.site_onset:
+                keep *= self.site_attendance_factor
+            if x < keep:
+                kept.append((day, site, i, rid))
+        return kept
+
+    def truth(self, children: pd.DataFrame, areas: pd.DataFrame) -> dict[str, Any]:
+        live = children["lsoa"].isin(self.lsoas)
+        rows = areas[areas["lsoa"].isin(self.lsoas)]
+        levels = {"lsoa": list(self.lsoas)}
+        for level in ("msoa", "ward"):
+            if level in rows:
+                levels[level] = sorted({str(v) for v in rows[level]})
+        return {
+            "enabled": True,
+            "lsoas": list(self.lsoas),
+            "areas": levels,
+            "onset": _date(self.onset).isoformat(),
+            "children": int(live.sum()),
+            "registrations_dropped": self.dropped_registrations,
+            "attendance_factor": self.attendance_factor,
+            "site_id": self.site,
+            "site_onset": _date(self.site_onset).isoformat() if self.site else None,
+            "site_attendance_factor": self.site_attendance_factor if self.site else None,
+        }
+
+
+def _plant_decline(
+    data: OpenData,
+    stories: Stories,
+    kids: pd.DataFrame,
+    sites: pd.DataFrame,
+    ref: dt.date,
+    rng: np.random.Generator,
+    avoid: set[str | None],
+) -> _Decline | None:
+    """Choose the declining areas (a random anchor with 60+ under-fives, away from the
+    community and the barrier's families, and its nearest neighbours) and site (random, not
+    the low-engagement one), and drop registrations after the onset in those areas (in
+    place on ``kids``). None when the story is off."""
+    dr = stories.declining_reach
+    if not dr.enabled:
+        return None
+    areas = data.areas.reset_index(drop=True)
+    total = areas[[f"age_{a}" for a in range(5)]].sum(axis=1).to_numpy()
+    busy = set(kids.loc[kids["community"] | kids["barrier"], "lsoa"])
+    free = np.flatnonzero((total >= 60) & ~areas["lsoa"].isin(busy).to_numpy())
+    if len(free) == 0:
+        return None
+    anchor = int(free[int(rng.integers(0, len(free)))])
+    x = areas["x"].to_numpy(dtype="float64")
+    y = areas["y"].to_numpy(dtype="float64")
+    codes = [str(c) for c in areas["lsoa"]]
+    dist = np.hypot(x - x[anchor], y - y[anchor])
+    order = [int(i) for i in np.argsort(dist, kind="stable") if codes[int(i)] not in busy]
+    lsoas = tuple(codes[i] for i in order[: dr.n_areas])
+    onset = _day((pd.Timestamp(ref) - pd.DateOffset(months=dr.months)).date())
+    site_onset = _day((pd.Timestamp(ref) - pd.DateOffset(months=dr.site_months)).date())
+    site = None
+    if dr.site_enabled:
+        ids = [str(x) for x in sites["site_id"] if str(x) not in avoid]
+        if dr.site_id is not None:
+            if dr.site_id not in set(sites["site_id"].astype(str)):
+                raise ValueError(f"declining_reach.site_id {dr.site_id!r} is not a site")
+            site = dr.site_id
+        elif ids:
+            site = ids[int(rng.integers(0, len(ids)))]
+    late = (
+        kids["registered"].to_numpy()
+        & kids["lsoa"].isin(lsoas).to_numpy()
+        & (kids["reg_day_child"].to_numpy() > onset)
+    )
+    drop = late & (rng.random(len(kids)) >= dr.registration_factor)
+    kids["registered"] = kids["registered"].to_numpy() & ~drop
+    return _Decline(
+        lsoas=lsoas,
+        onset=onset,
+        attendance_factor=dr.attendance_factor,
+        site=site,
+        site_onset=site_onset,
+        site_attendance_factor=dr.site_attendance_factor,
+        rng=rng,
+        dropped_registrations=int(drop.sum()),
+    )
+
+
 class _Extracts:
     """Turns the population into the four extracts, planting errors and noting the truth."""
 
@@ -1062,8 +1183,11 @@ class _Extracts:
         r_err: np.random.Generator,
         r_hv: np.random.Generator,
         r_att: np.random.Generator,
+        *,
+        decline: _Decline | None = None,
     ) -> None:
         self.kids = kids
+        self.decline = decline
         # Plain dicts: row access inside the loops is ~50x faster than pandas .loc/.iloc.
         self.krec: list[dict[str, Any]] = [
             {str(c): v for c, v in r.items()} for r in kids.to_dict("records")
@@ -1525,6 +1649,8 @@ class _Extracts:
                 if u2 < 0.05:
                     site = self.site_ids[int(u2 * 20 * self.n_sites) % self.n_sites]
                 sessions.append((int(d), site, i, rid))
+        if self.decline is not None:
+            sessions = self.decline.thin_sessions(sessions, self.kids)
         sessions.sort()
         n_rows = len(sessions)
         ua = self.rng.random((n_rows, 2))

@@ -27,6 +27,8 @@ Kind = Literal[
     "low_engagement_site",
     "unknown_population",
     "linkage_quality_gap",
+    "declining_reach",
+    "improving_reach",
 ]
 KINDS: tuple[str, ...] = (
     "unreached_area",
@@ -36,6 +38,8 @@ KINDS: tuple[str, ...] = (
     "low_engagement_site",
     "unknown_population",
     "linkage_quality_gap",
+    "declining_reach",
+    "improving_reach",
 )
 
 Severity = Literal["striking", "watch"]

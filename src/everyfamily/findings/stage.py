@@ -18,6 +18,7 @@ import pandas as pd
 
 from everyfamily.engines.base import quote_ident
 from everyfamily.errors import DataError, EveryfamilyError
+from everyfamily.findings.detectors.trends import attach_trends
 from everyfamily.findings.engine import AreaMembers, find, findings_document
 from everyfamily.findings.model import Finding, FindingsSettings
 from everyfamily.findings.text import ReleasedTable, tag_counts, untag_counts
@@ -34,6 +35,8 @@ FINDINGS_TABLE = "findings"
 #: Store table where stages other than find put their findings (columns: stage, json with
 #: ``Finding.to_record()``); the find stage ranks them with its own. See write_candidates.
 CANDIDATES_TABLE = "candidate_findings"
+#: The trends stage's recent-trend tests (read when present, to attach a finding's trend).
+TREND_TESTS_TABLE = "trend_tests"
 #: Columns of the restricted children table the engine may read (to compare group
 #: findings); identifying columns are never selected.
 CHILD_FIELDS = (
@@ -237,8 +240,11 @@ def run_findings(
     generated_at: str | None = None,
     candidates: list[Finding] | None = None,
     centroids: Mapping[str, tuple[float, float]] | None = None,
+    trend_tests: pd.DataFrame | None = None,
 ) -> tuple[list[Finding], dict[str, Any]]:
-    """Findings and the findings.json document (pure apart from the clock)."""
+    """Findings and the findings.json document (pure apart from the clock). ``trend_tests``:
+    the trends stage's tests; a finding whose own series moved gets ``evidence["trend"]``
+    (findings.detectors.trends.attach_trends)."""
     if children is not None and "in_age_range" in children.columns:
         children = children[children["in_age_range"].fillna(False).astype(bool)]
     findings = find(
@@ -253,6 +259,7 @@ def run_findings(
         candidates=candidates or (),
         centroids=centroids,
     )
+    findings = attach_trends(findings, trend_tests)
     stamp = generated_at or dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     return findings, findings_document(findings, settings, stamp)
 
@@ -292,6 +299,9 @@ def findings_stage(ctx: RunContext) -> None:
         area_members=members,
         candidates=read_candidates(ctx),
         centroids=area_centroids(project),
+        trend_tests=_read(ctx, TREND_TESTS_TABLE)
+        if ctx.engine.has_table(TREND_TESTS_TABLE)
+        else None,
     )
     (ctx.out_dir / FINDINGS_FILE).write_text(json.dumps(doc, indent=2), encoding="utf-8")
     table = pd.DataFrame(
@@ -331,6 +341,7 @@ STAGE = Stage(
         "linkage_quality_by_group",
         "reach_areas",
         CANDIDATES_TABLE,
+        TREND_TESTS_TABLE,
     ),
     writes=(FINDINGS_TABLE,),
     sections=(ReportSection("findings", "What to raise", 40, template="findings"),),

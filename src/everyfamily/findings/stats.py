@@ -123,3 +123,46 @@ def family_design_effect(registered: np.ndarray, family: np.ndarray) -> float:
 def lower_p_from_z(z: np.ndarray | float) -> np.ndarray:
     """One-sided lower-tail normal p-value."""
     return np.asarray(stats.norm.cdf(np.asarray(z, dtype="float64")))
+
+
+def chi_square_trend(
+    successes: np.ndarray | list[float],
+    trials: np.ndarray | list[float],
+    scores: np.ndarray | list[float] | None = None,
+) -> tuple[float, float, float]:
+    """Chi-squared test for (linear) trend in proportions: ``(chi2, two-sided p, slope)``.
+
+    The Cochran-Armitage test (Cochran 1954, Biometrics 10:417-451; Armitage 1955,
+    Biometrics 11:375-386), which OHID Fingertips uses for an indicator's "recent trend"
+    (the latest five points; Public Health England, *Technical guide: recent trends*, 2018).
+    With ``x_i`` successes of ``n_i`` at score ``t_i`` (the period), ``N = sum n``,
+    ``p = sum x / N`` and ``t_bar = sum n_i t_i / N``::
+
+        T    = sum x_i (t_i - t_bar)
+        V    = p (1 - p) sum n_i (t_i - t_bar)^2
+        chi2 = T^2 / V            (1 degree of freedom)
+        slope = T / sum n_i (t_i - t_bar)^2   (change in the proportion per unit of score)
+
+    The sign of ``slope`` gives the direction. This is the linear-by-linear association
+    statistic ``M^2 = (N - 1) r^2`` of Agresti (2013, section 3.4.6) times ``N / (N - 1)``;
+    tests/findings/test_trend_test.py checks both against Agresti's published value and
+    statsmodels. Periods with no trials are left out; with fewer than two periods left, or
+    no variation in the pooled proportion, the test is undefined: ``(nan, nan, nan)``.
+    """
+    x = np.asarray(successes, dtype="float64")
+    n = np.asarray(trials, dtype="float64")
+    t = np.arange(len(x), dtype="float64") if scores is None else np.asarray(scores, "float64")
+    ok = np.isfinite(x) & np.isfinite(n) & (n > 0)
+    x, n, t = x[ok], n[ok], t[ok]
+    if len(x) < 2:
+        return math.nan, math.nan, math.nan
+    big_n = n.sum()
+    p = x.sum() / big_n
+    t_bar = float((n * t).sum() / big_n)
+    sxx = float((n * (t - t_bar) ** 2).sum())
+    var = p * (1 - p) * sxx
+    if not var > 0:
+        return math.nan, math.nan, math.nan
+    big_t = float((x * (t - t_bar)).sum())
+    chi2 = big_t**2 / var
+    return chi2, float(stats.chi2.sf(chi2, 1)), big_t / sxx

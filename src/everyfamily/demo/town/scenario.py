@@ -454,6 +454,10 @@ def _truth(
             }
         )
     out["low_engagement_site"] = dict(ws["low_engagement_site"])
+    dr = ws.get("declining_reach", {"enabled": False})
+    out["declining_reach"] = dict(dr)
+    if dr.get("enabled"):
+        out["declining_reach"]["areas"] = area_levels(geo, list(dr["lsoas"]))
     g = ws["gradients"]
     out["deprivation_gradient"] = {"enabled": bool(g.get("enabled"))}
     if g.get("enabled"):

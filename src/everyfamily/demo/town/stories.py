@@ -14,6 +14,7 @@ import numpy as np
 
 from everyfamily.demo.stories import (
     Barrier,
+    DecliningReach,
     EmergingCommunity,
     Gradients,
     LowEngagementSite,
@@ -52,6 +53,9 @@ class TownStories:
     barrier: bool = True
     low_engagement_site: bool = True
     gradients: bool = True
+    #: Reach falling over the last year (off by default: the town's story ranks were measured
+    #: without it; tests/trends plant it on a seed of their own).
+    declining_reach: bool = False
 
     @classmethod
     def none(cls) -> TownStories:
@@ -61,6 +65,7 @@ class TownStories:
             barrier=False,
             low_engagement_site=False,
             gradients=False,
+            declining_reach=False,
         )
 
 
@@ -148,7 +153,11 @@ def place_stories(geo: Geography, stories: TownStories, seed: int) -> Placement:
     grad = Gradients() if stories.gradients else Gradients(enabled=False)
     return Placement(
         stories=Stories(
-            emerging_community=ec, barrier=barrier, low_engagement_site=les, gradients=grad
+            emerging_community=ec,
+            barrier=barrier,
+            low_engagement_site=les,
+            gradients=grad,
+            declining_reach=DecliningReach(enabled=stories.declining_reach),
         ),
         area_registration_factor=factor,
         truth=truth,

@@ -1,0 +1,74 @@
+"""``trends:``: reach over time (quarter ends before the reference date) and its recent trend."""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+
+from everyfamily.config.base import Strict
+
+
+class TrendsSettings(Strict):
+    enabled: bool = Field(
+        True, description="Measure reach at every quarter end and test its recent trend."
+    )
+    periods: int = Field(
+        12,
+        ge=2,
+        le=40,
+        description="Quarter ends to measure, the last on or before the reference date.",
+    )
+    test_periods: int = Field(
+        5,
+        ge=3,
+        le=40,
+        description="Latest periods the recent-trend test uses (Fingertips: the last 5 points).",
+    )
+    max_age_years: int | None = Field(
+        None,
+        ge=0,
+        le=18,
+        description="Oldest age counted in the trends; default: engagement.max_age_years, "
+        "lowered to the ages whose births the extracts cover at the first period (an extract "
+        "of today's under-fives cannot show who was under five three years ago).",
+    )
+    dimensions: list[str] = Field(
+        default_factory=lambda: ["ethnicity_broad", "main_language", "mother_region_of_birth"],
+        description="Group dimensions (columns of the children table, properties of the "
+        "child) whose reach is followed over time, at the borough level (default: "
+        "ethnicity_broad, main_language, mother_region_of_birth).",
+    )
+    pool_neighbours: bool = Field(
+        False,
+        description="Also test each small area pooled with its touching neighbours (Queen "
+        "contiguity): a fall across a few small areas, each too small to test alone. Off by "
+        "default: on a town of 40 areas the overlapping pools around a decline inflate the "
+        "pools' over-dispersion estimate and nothing more was found (docs/trends.md).",
+    )
+    min_change: float = Field(
+        0.10,
+        gt=0,
+        le=1,
+        description="Smallest fitted change in a rate over the test periods (0-1) for a "
+        "declining_reach or improving_reach finding.",
+    )
+    min_children: int = Field(
+        20,
+        ge=1,
+        description="Fewest children in each test period for a series to be tested.",
+    )
+    coverage_share: float = Field(
+        0.25,
+        gt=0,
+        le=1,
+        description="A month counts as covered by a source when it holds at least this "
+        "share of the source's median monthly count of events (births for the population).",
+    )
+
+    @model_validator(mode="after")
+    def _test_within_periods(self) -> TrendsSettings:
+        if self.test_periods > self.periods:
+            raise ValueError(
+                f"trends.test_periods ({self.test_periods}) cannot exceed trends.periods "
+                f"({self.periods}): the test uses the latest of the measured periods"
+            )
+        return self
