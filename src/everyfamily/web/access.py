@@ -76,6 +76,7 @@ ROUTE_PERMISSIONS: dict[str, Permission] = {
     "page_records": Permission.VIEW_RECORDS,
     "page_admin": Permission.ADMIN,
     "page_audit": Permission.ADMIN,
+    "page_glossary": Permission.VIEW_AGGREGATES,
     "page_login": Permission.PUBLIC,
     "login_submit": Permission.PUBLIC,  # CSRF-checked (double submit) and rate limited
     "logout": Permission.PUBLIC,  # CSRF-checked against the session

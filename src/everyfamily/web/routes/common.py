@@ -18,6 +18,7 @@ from everyfamily.web import exports
 from everyfamily.web.access import ROUTE_PERMISSIONS, Permission
 from everyfamily.web.auth import Session, SessionPolicy, csrf_matches
 from everyfamily.web.labels import BANDS, dimension_label, group_label, level_label
+from everyfamily.web.pages.plain import shown_columns
 from everyfamily.web.service import Dashboard
 from everyfamily.web.tables import NotFound, Table, format_value
 
@@ -30,6 +31,7 @@ TEMPLATES.env.globals.update(
     level_label=level_label,
     bands=BANDS,
     version=__version__,
+    shown_columns=shown_columns,
 )
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: Largest urlencoded form body read (bytes); a bigger one reads as empty.
