@@ -106,6 +106,9 @@ ROUTE_PERMISSIONS: dict[str, Permission] = {
     "export_centre_areas": Permission.VIEW_CENTRE_DETAIL,
     "export_map": Permission.VIEW_AGGREGATES,
     "export_outreach": Permission.VIEW_OUTREACH_LIST,
+    "pack_report": Permission.VIEW_AGGREGATES,
+    "pack_centre": Permission.VIEW_AGGREGATES,
+    "pack_area": Permission.VIEW_AGGREGATES,
 }
 
 
