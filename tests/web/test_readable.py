@@ -174,3 +174,16 @@ def test_keyboard_only_route_from_the_overview_to_an_area_profile(
     assert pg.locator("h1").count() == 1
     assert pg.errors == []
     pg.context.close()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_insight_pack_fits_a_phone_and_a_desk(
+    browser: Any, demo_outputs: Path, width: int
+) -> None:
+    pg = _new_page(browser, width)
+    pg.goto((demo_outputs / "report.html").as_uri(), wait_until="load")
+    pg.screenshot(path=str(SCREENSHOTS / f"readable-report-{width}.png"), full_page=True)
+    o = _overflow(pg)
+    assert o["scroll"] <= o["client"], o
+    assert pg.errors == []
+    pg.context.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from everyfamily.web.pages.plain import plain_card
+from everyfamily.web.pages.plain import engagement_rule, plain_card
 from everyfamily.web.release import public_rows
 from everyfamily.web.tables import Column, Table
 from everyfamily.web.view import RunView
@@ -35,6 +35,8 @@ class OverviewPage:
             "children_without_area": v.release.count(reach_meta.get("children_without_area")),
             "completeness": self.completeness_table(),
             "warnings": list(v.outputs.warnings),
+            "engagement_rule": engagement_rule(v),
+            "has_pack": (v.outputs.out_dir / "report.html").is_file(),
         }
 
     def completeness_table(self) -> Table:

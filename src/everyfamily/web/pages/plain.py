@@ -171,12 +171,17 @@ def plain_card(view: RunView, card: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def glossary(view: RunView) -> list[dict[str, str]]:
-    """The words the pages use, defined; sustained engagement with this run's own rule."""
-    settings = view.outputs.settings
-    eng = settings.get("engagement") or {}
+def engagement_rule(view: RunView) -> str:
+    """This run's rule for sustained engagement, in words (settings ``engagement:``)."""
+    eng = view.outputs.settings.get("engagement") or {}
     n = int(eng.get("min_attendances") or 3)
     months = int(eng.get("window_months") or 12)
+    return f"at least {n} sessions in the {months} months up to the reference date"
+
+
+def glossary(view: RunView) -> list[dict[str, str]]:
+    """The words the pages use, defined; sustained engagement with this run's own rule."""
+    eng = view.outputs.settings.get("engagement") or {}
     low, high = int(eng.get("min_age_years") or 0), int(eng.get("max_age_years") or 4)
     small = view.level_label(view.small_level)
     return [
@@ -210,9 +215,8 @@ def glossary(view: RunView) -> list[dict[str, str]]:
         {
             "term": "Sustained engagement",
             "id": "engagement",
-            "text": f"In this run: a child aged {low} to {high} who attended at least {n} "
-            f"sessions in the {months} months up to the reference date "
-            f"({view.reference_date or 'the run date'}).",
+            "text": f"In this run: a child aged {low} to {high} who attended "
+            f"{engagement_rule(view)} ({view.reference_date or 'the run date'}).",
         },
         {
             "term": "Reach rate",
