@@ -187,3 +187,37 @@ def test_the_insight_pack_fits_a_phone_and_a_desk(
     assert o["scroll"] <= o["client"], o
     assert pg.errors == []
     pg.context.close()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_map_labels_wards_keeps_its_layer_order_and_folds_on_phones(
+    browser: Any, admin_demo: str, width: int
+) -> None:
+    pg = _new_page(browser, width)
+    _open(pg, admin_demo + "/map")
+    state = pg.evaluate(
+        """() => {
+          const z = n => Number(
+            getComputedStyle(document.querySelector('.leaflet-' + n + '-pane')).zIndex);
+          return {
+            labels: document.querySelectorAll('.ef-ward-label').length,
+            wards: document.querySelectorAll('path.ef-outline').length,
+            order: ['ef-bands', 'ef-areas', 'ef-outlines', 'ef-overlays', 'ef-sites'].map(z),
+            expanded: document.querySelectorAll('.leaflet-control-layers-expanded').length,
+            control: document.querySelectorAll('.leaflet-control-layers').length,
+            legend: Array.from(document.querySelectorAll('#legend-classes li'))
+              .map(li => li.textContent),
+            height: document.getElementById('map').getBoundingClientRect().height,
+          };
+        }"""
+    )
+    # a label per ward (every outline but the borough's)
+    assert state["labels"] == state["wards"] - 1 > 0, state
+    # walking-time bands under the areas, under outlines, overlays and centres
+    assert state["order"] == sorted(state["order"]), state
+    if state["control"]:
+        assert state["expanded"] == (1 if width > 700 else 0), state
+    assert not any(" 0 areas" in t for t in state["legend"]), state
+    assert state["height"] >= 420
+    assert pg.errors == []
+    pg.context.close()
