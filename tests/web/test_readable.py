@@ -221,3 +221,40 @@ def test_the_map_labels_wards_keeps_its_layer_order_and_folds_on_phones(
     assert state["height"] >= 420
     assert pg.errors == []
     pg.context.close()
+
+
+def test_tables_sort_by_a_column_and_become_cards_on_phones(browser: Any, admin_demo: str) -> None:
+    pg = _new_page(browser, 1440)
+    _open(pg, admin_demo + "/centres")
+    table = pg.locator("table.data").first
+    counts = table.locator("th button.sort")
+    # the third column of the centres table is a count (children registered)
+    header = counts.nth(2)
+    header.click()
+    assert table.locator("th").nth(2).get_attribute("aria-sort") == "ascending"
+
+    def column() -> list[float]:
+        cells = table.locator("tbody tr td:nth-child(3)")
+        return [
+            float(cells.nth(i).get_attribute("data-sort") or "nan") for i in range(cells.count())
+        ]
+
+    first = column()
+    assert first == sorted(first) and len(first) > 1
+    header.click()
+    assert column() == sorted(first, reverse=True)
+    pg.context.close()
+
+    phone = _new_page(browser, 390)
+    _open(phone, admin_demo + "/centres")
+    cell = phone.locator("table.data tbody tr").first.locator("td").nth(2)
+    label = phone.evaluate(
+        "(td) => getComputedStyle(td, '::before').content", cell.element_handle()
+    )
+    header_name = phone.locator("table.data thead th").nth(2).inner_text()
+    assert label.strip('"') == header_name.strip()
+    assert (
+        phone.evaluate("document.querySelector('table.data thead').getBoundingClientRect().height")
+        <= 1
+    )
+    phone.context.close()

@@ -57,8 +57,8 @@ class CentresPage:
             "centres",
             "Centres: registrations and sustained engagement",
             (
-                Column("site_id", "Site"),
                 Column("name", "Centre"),
+                Column("site_id", "Site"),
                 Column("registered", "Children registered here", "count"),
                 Column("engaged", "Engaged here", "count"),
                 Column("engaged_per_registered", "Engaged, of registered", "rate"),
