@@ -129,7 +129,9 @@ def test_report_shows_findings_quality_and_methods(report_ctx: RunContext) -> No
     top = doc["findings"][0]
     assert top["kind"] == "unreached_area" and LOW_AREA in top["areas"]
     assert top["headline"].replace("'", "&#39;") in html
-    assert "missing_date_of_birth" in html and "missing_identity" in html
+    # quarantine reasons in words, not field names (issue 16)
+    assert "Missing date of birth" in html and "Missing identity" in html
+    assert "missing_date_of_birth" not in html
     assert "Funnel plot" in html and "Benjamini-Hochberg" in html
     assert "0.981" in html  # linkage quality from run metadata
 

@@ -231,7 +231,7 @@ def test_excel_export_has_the_table_and_the_attribution(viewer_url: str, tmp_pat
     wb = openpyxl.load_workbook(path)
     ws = wb["centres"]
     header = [c.value for c in ws[1]]
-    assert header[:3] == ["Site", "Centre", "Children registered here"]
+    assert header[:3] == ["Centre", "Site", "Children registered here"]  # plain name first
     assert [ws.cell(row=i, column=3).value for i in (2, 3)] == [99, 63]
     about = [row[0].value for row in wb["About"].iter_rows()]
     assert ATTRIBUTION[0] in about

@@ -23,6 +23,7 @@ from everyfamily.privacy import disclosure
 from everyfamily.reach import methods
 from everyfamily.report.funnel import BAND_COLOURS, FunnelPoint, funnel_svg
 from everyfamily.report.svg import choropleth_svg
+from everyfamily.report.words import field_words, value_words, when_words
 
 #: How many striking findings the report shows in full (the rest are listed in findings.json).
 TOP_FINDINGS = 10
@@ -228,6 +229,17 @@ def funnel_tau2(inputs: ReportInputs) -> float:
     return float(t.iloc[0]) if len(t) else 0.0
 
 
+def funnel_withheld(inputs: ReportInputs) -> int:
+    """Small areas left out of the funnel plot because their count is withheld (a withheld
+    count is unknown, not zero: drawing it as 0% would invent the worst area)."""
+    rows = _funnel_rows(inputs)
+    if rows.empty:
+        return 0
+    den = _den(rows)
+    reg = pd.to_numeric(rows["registered"], errors="coerce")
+    return int(((den > 0) & reg.isna()).sum())
+
+
 def _funnel(inputs: ReportInputs) -> str:
     r = inputs.reach
     rows = _funnel_rows(inputs)
@@ -235,7 +247,11 @@ def _funnel(inputs: ReportInputs) -> str:
         return ""
     rows["den"] = _den(rows)
     rows = rows[rows["den"] > 0]
-    reg = pd.to_numeric(rows["registered"], errors="coerce").fillna(0)
+    # withheld counts are left out (funnel_withheld says how many), never drawn as 0%
+    rows = rows[pd.to_numeric(rows["registered"], errors="coerce").notna()]
+    if rows.empty:
+        return ""
+    reg = pd.to_numeric(rows["registered"], errors="coerce")
     b = r[(r["level"] == "borough") & (r["dimension"] == "all") & (r["service"] == "any")]
     if len(b):
         target = _num(b.iloc[0]["registered"]) / float(_den(b).iloc[0])
@@ -305,20 +321,26 @@ def _table(obj: Any, inputs: ReportInputs) -> dict[str, Any] | None:
 
     def cell(v: Any) -> str:
         if isinstance(v, bool) or v is None:
-            return "" if v is None else str(v)
+            return "" if v is None else value_words(v)
         if isinstance(v, int):
             return released_count(v, inputs)
         if isinstance(v, float):
             return f"{v:.3f}" if abs(v) <= 1 else released_count(v, inputs)
         if isinstance(v, Mapping | list):
             return (
-                ", ".join(f"{k}: {cell(x)}" for k, x in v.items())
+                ", ".join(f"{field_words(k).lower()}: {cell(x)}" for k, x in v.items())
                 if isinstance(v, Mapping)
                 else ", ".join(cell(x) for x in v)
             )
         return str(v)
 
-    return {"columns": columns, "rows": [[cell(rec.get(c)) for c in columns] for rec in records]}
+    return {
+        "columns": [field_words(c) if c else "" for c in columns],
+        "rows": [
+            [field_words(rec.get(c)) if c == "" else cell(rec.get(c)) for c in columns]
+            for rec in records
+        ],
+    }
 
 
 def _findings(inputs: ReportInputs) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -416,7 +438,9 @@ def render_report(inputs: ReportInputs) -> str:
         "title": inputs.title,
         "warnings": [str(w.get("message", "")) for w in inputs.warnings],
         "reference_date": inputs.reference_date,
-        "generated_at": inputs.generated_at,
+        "generated_at": when_words(inputs.generated_at),
+        "reference_words": when_words(inputs.reference_date),
+        "funnel_withheld": funnel_withheld(inputs),
         "figures": headline_figures(inputs),
         "map_svg": map_svg,
         "legend": legend,
@@ -429,7 +453,7 @@ def render_report(inputs: ReportInputs) -> str:
         "n_findings": len(inputs.findings.get("findings", [])),
         "reconciliation": _table(inputs.reconciliation, inputs),
         "quarantine": [
-            {"reason": k, "rows": released_count(v, inputs)}
+            {"reason": field_words(k), "rows": released_count(v, inputs)}
             for k, v in sorted(inputs.quarantine_reasons.items())
         ],
         "linkage": _table(inputs.linkage, inputs),
@@ -475,17 +499,65 @@ def render_report(inputs: ReportInputs) -> str:
     return _environment().get_template("report.html.j2").render(**context)
 
 
+#: The four lenses of Radical Efficiency (Nesta / Innovation Unit, 2010) the pack is
+#: structured by, in order, with the question each answers.
+LENSES: tuple[tuple[str, str, str], ...] = (
+    (
+        "insight",
+        "New insight",
+        "What the records show: who is reached, where, and what stands out.",
+    ),
+    ("customers", "New customers", "Who is missed, and why: places cut off, communities arriving."),
+    ("suppliers", "New suppliers", "Venues and partners who could reach the families missed."),
+    ("resources", "New resources", "Overlap, outreach and costs: doing more with what exists."),
+)
+#: The lens of each section key (a section not named here sits with the reference material
+#: at the end, after the lenses: data quality, methods). "plan" is the planning section
+#: another stage adds (OUT/plan/plan.json); it belongs to new resources.
+LENS_OF: Mapping[str, str] = {
+    "figures": "insight",
+    "map": "insight",
+    "funnel": "insight",
+    "findings": "insight",
+    "trends": "insight",
+    "access": "customers",
+    "communities": "customers",
+    "outreach": "customers",
+    "venues": "suppliers",
+    "partners": "suppliers",
+    "plan": "resources",
+    "overlap": "resources",
+    "costs": "resources",
+}
+
+
 def _sections(inputs: ReportInputs) -> list[dict[str, Any]]:
     """The sections in the order the stages declare them (everyfamily.stage.ReportSection),
-    each with the template that draws it: its own, or the generic heading and notes."""
+    each with the template that draws it: its own, or the generic heading and notes; then
+    grouped by the four lenses (:data:`LENSES`, in their order; "read this first" before
+    them and reference sections after). Each section carries its lens, and the first of a
+    lens the lens heading."""
     from everyfamily.stage import report_sections
 
-    return [
+    declared: list[dict[str, Any]] = [
         {
             "key": s.key,
             "title": s.title,
             "template": f"sections/{s.template or '_generic'}.html.j2",
             "notes": [str(x) for x in inputs.section_notes.get(s.key, ())],
+            "lens": LENS_OF.get(s.key),
         }
         for s in (inputs.sections or report_sections())
     ]
+    order = {key: i for i, (key, _t, _q) in enumerate(LENSES)}
+    first = [d for d in declared if d["key"] == "warnings"]
+    lensed = sorted((d for d in declared if d["lens"] is not None), key=lambda d: order[d["lens"]])
+    rest = [d for d in declared if d["lens"] is None and d["key"] != "warnings"]
+    seen: set[str] = set()
+    for d in lensed:
+        lens = next(x for x in LENSES if x[0] == d["lens"])
+        d["lens_heading"] = None if d["lens"] in seen else {"title": lens[1], "question": lens[2]}
+        seen.add(d["lens"])
+    for d in first + rest:
+        d["lens_heading"] = None
+    return first + lensed + rest

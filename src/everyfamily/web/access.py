@@ -80,6 +80,7 @@ ROUTE_PERMISSIONS: dict[str, Permission] = {
     "page_records": Permission.VIEW_RECORDS,
     "page_admin": Permission.ADMIN,
     "page_audit": Permission.ADMIN,
+    "page_glossary": Permission.VIEW_AGGREGATES,
     "page_login": Permission.PUBLIC,
     "login_submit": Permission.PUBLIC,  # CSRF-checked (double submit) and rate limited
     "logout": Permission.PUBLIC,  # CSRF-checked against the session
@@ -109,6 +110,9 @@ ROUTE_PERMISSIONS: dict[str, Permission] = {
     "export_centre_areas": Permission.VIEW_CENTRE_DETAIL,
     "export_map": Permission.VIEW_AGGREGATES,
     "export_outreach": Permission.VIEW_OUTREACH_LIST,
+    "pack_report": Permission.VIEW_AGGREGATES,
+    "pack_centre": Permission.VIEW_AGGREGATES,
+    "pack_area": Permission.VIEW_AGGREGATES,
 }
 
 

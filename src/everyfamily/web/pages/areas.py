@@ -10,6 +10,8 @@ from urllib.parse import urlencode
 
 from everyfamily.report.funnel import FunnelPoint, funnel_svg
 from everyfamily.web.labels import BANDS, dimension_label, sort_groups
+from everyfamily.web.pages.locator import locator_svg
+from everyfamily.web.pages.plain import plain_card, ward_members, ward_of
 from everyfamily.web.release import public_rows
 from everyfamily.web.tables import Column, NotFound, Table, clean, numeric, pct
 from everyfamily.web.view import RunView, dimension_order
@@ -83,9 +85,31 @@ class AreasPage:
             "reach_areas": [
                 {"site_id": s, "name": v.site_name(s), "url": f"/centres/{s}"} for s in member_of
             ],
-            "findings": [v.finding_card(f) for f in v.findings if _mentions(f, code)],
+            "findings": [
+                plain_card(v, v.finding_card(f)) for f in v.findings if _mentions(f, code)
+            ],
             "map_url": "/map?" + urlencode({"level": map_level, "highlight": code}),
+            **self.place(code),
         }
+
+    def place(self, code: str) -> dict[str, Any]:
+        """Where an area is: its ward (a small area), the small areas of a larger area, and
+        a locator map of either."""
+        v = self.view
+        ward = ward_of(v, code) if v.level_of.get(code) == v.small_level else None
+        level = v.level_of.get(code)
+        members = ward_members(v, code) if level not in (v.small_level, "borough") else []
+        shapes = v.outputs.shapes.get(v.small_level)
+        locator = ""
+        if shapes is not None and v.level_of.get(code) != "borough":
+            if ward is not None:
+                around = [m["code"] for m in ward_members(v, ward["code"])]
+                title = f"Where {v.area_name(code)} is: dark, in {ward['name']} (mid blue)"
+                locator = locator_svg(shapes.geojson, code, around, title)
+            elif members:
+                title = f"Where {v.area_name(code)} is: its small areas in blue"
+                locator = locator_svg(shapes.geojson, "", [m["code"] for m in members], title)
+        return {"ward": ward, "members": members, "locator_svg": locator}
 
     def groups_table(self, code: str, service: str = "any") -> Table:
         v = self.view

@@ -10,6 +10,7 @@ import pandas as pd
 
 from everyfamily.web import charts
 from everyfamily.web.labels import dimension_label
+from everyfamily.web.pages.plain import plain_card
 from everyfamily.web.release import public_rows
 from everyfamily.web.tables import Column, NotFound, Table, clean
 from everyfamily.web.view import RunView
@@ -56,8 +57,8 @@ class CentresPage:
             "centres",
             "Centres: registrations and sustained engagement",
             (
-                Column("site_id", "Site"),
                 Column("name", "Centre"),
+                Column("site_id", "Site"),
                 Column("registered", "Children registered here", "count"),
                 Column("engaged", "Engaged here", "count"),
                 Column("engaged_per_registered", "Engaged, of registered", "rate"),
@@ -89,7 +90,9 @@ class CentresPage:
             ],
             "misses": self.misses_table(site),
             "bars_svg": self._bars(table, site),
-            "findings": [v.finding_card(f) for f in v.findings if str(f.get("site")) == site],
+            "findings": [
+                plain_card(v, v.finding_card(f)) for f in v.findings if str(f.get("site")) == site
+            ],
             "map_url": "/map?"
             + urlencode({"level": v.small_level, "service": site, "highlight": ",".join(members)}),
         }

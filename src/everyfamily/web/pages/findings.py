@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from everyfamily.web.pages.plain import plain_card
 from everyfamily.web.tables import Column, Table
 from everyfamily.web.view import RunView
 
@@ -15,7 +16,7 @@ class FindingsPage:
         self.view = view
 
     def cards(self) -> list[dict[str, Any]]:
-        return [self.view.finding_card(f) for f in self.view.findings]
+        return [plain_card(self.view, self.view.finding_card(f)) for f in self.view.findings]
 
     def table(self) -> Table:
         rows = []
@@ -33,17 +34,20 @@ class FindingsPage:
                     "upper": c["upper"],
                     "children_affected": c["children_affected"],
                     "q_value": c["q_value"],
-                    "areas": "; ".join(a["code"] for a in c["links"]["areas"]),
+                    "areas": "; ".join(a["name"] for a in c["links"]["areas"]),
+                    "area_codes": "; ".join(a["code"] for a in c["links"]["areas"]),
+                    "lead": c["lead"],
                 }
             )
         return Table(
             "findings",
             "Findings, ranked",
             (
+                Column("headline", "Finding"),
+                Column("lead", "In numbers"),
                 Column("rank", "Rank", "number"),
                 Column("severity", "Severity"),
                 Column("kind", "Kind"),
-                Column("headline", "Finding"),
                 Column("measure", "Measure"),
                 Column("observed", "Observed", "rate"),
                 Column("expected", "Expected", "rate"),
@@ -52,6 +56,7 @@ class FindingsPage:
                 Column("children_affected", "Children affected", "count"),
                 Column("q_value", "q-value (FDR)", "number"),
                 Column("areas", "Areas"),
+                Column("area_codes", "Area codes"),
             ),
             tuple(rows),
         )

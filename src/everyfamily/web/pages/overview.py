@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from everyfamily.web.pages.plain import engagement_rule, plain_card
 from everyfamily.web.release import public_rows
 from everyfamily.web.tables import Column, Table
 from everyfamily.web.view import RunView
@@ -30,10 +31,12 @@ class OverviewPage:
             "findings_striking": sum(
                 1 for f in v.findings if (f.get("evidence") or {}).get("severity") == "striking"
             ),
-            "top_findings": [v.finding_card(f) for f in v.findings[:5]],
+            "top_findings": [plain_card(v, v.finding_card(f)) for f in v.findings[:5]],
             "children_without_area": v.release.count(reach_meta.get("children_without_area")),
             "completeness": self.completeness_table(),
             "warnings": list(v.outputs.warnings),
+            "engagement_rule": engagement_rule(v),
+            "has_pack": (v.outputs.out_dir / "report.html").is_file(),
         }
 
     def completeness_table(self) -> Table:

@@ -19,6 +19,7 @@ from everyfamily.web.routes import (
     findings,
     maps,
     outreach,
+    pack,
     quality,
     sites,
 )
@@ -34,5 +35,6 @@ ROUTERS: tuple[tuple[str, APIRouter], ...] = (
     ("sites", sites.router),
     ("data quality", quality.router),
     ("outreach and records", outreach.router),
+    ("insight pack", pack.router),
     ("exports", exports.router),
 )

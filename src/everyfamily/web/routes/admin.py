@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from everyfamily.errors import ConfigError
 from everyfamily.web.auth import AuditFilter, AuditPage, UserStore
+from everyfamily.web.pages.run_summary import run_summary
 from everyfamily.web.routes.common import DashDep, json_response, no_store, render
 from everyfamily.web.tables import BadRequest
 
@@ -63,7 +64,13 @@ def api_admin_audit(
 @router.get("/admin", response_class=HTMLResponse, include_in_schema=False)
 def page_admin(request: Request, dash: DashDep) -> Response:
     run = dash.admin_run()
-    return render(request, "admin.html", run=run, run_text=json.dumps(run, indent=2, default=str))
+    return render(
+        request,
+        "admin.html",
+        run=run,
+        summary=run_summary(run),
+        run_text=json.dumps(run, indent=2, default=str),
+    )
 
 
 @router.get("/api/admin/run", tags=["restricted"])

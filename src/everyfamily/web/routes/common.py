@@ -14,10 +14,12 @@ from fastapi.templating import Jinja2Templates
 
 from everyfamily import __version__
 from everyfamily.errors import AccessDenied
+from everyfamily.report.words import when_words
 from everyfamily.web import exports
 from everyfamily.web.access import ROUTE_PERMISSIONS, Permission
 from everyfamily.web.auth import Session, SessionPolicy, csrf_matches
 from everyfamily.web.labels import BANDS, dimension_label, group_label, level_label
+from everyfamily.web.pages.plain import shown_columns
 from everyfamily.web.service import Dashboard
 from everyfamily.web.tables import NotFound, Table, format_value
 
@@ -30,6 +32,8 @@ TEMPLATES.env.globals.update(
     level_label=level_label,
     bands=BANDS,
     version=__version__,
+    shown_columns=shown_columns,
+    when_words=when_words,
 )
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: Largest urlencoded form body read (bytes); a bigger one reads as empty.
@@ -46,6 +50,7 @@ NAV: tuple[tuple[str, str, str], ...] = (
     ("page_records", "Records", "/records"),
     ("page_api", "API", "/api"),
     ("page_admin", "Run details", "/admin"),
+    ("page_audit", "Audit log", "/admin/audit"),
 )
 
 
@@ -77,7 +82,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
             "label": label,
             "href": href,
             "current": request.url.path == href
-            or (href != "/" and request.url.path.startswith(href + "/")),
+            or (href not in ("/", "/admin") and request.url.path.startswith(href + "/")),
         }
         for name, label, href in NAV
         if ROUTE_PERMISSIONS.get(name) in allowed

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from everyfamily.web.pages.plain import glossary
 from everyfamily.web.routes.common import DashDep, cached_json, render
 
 router = APIRouter()
@@ -15,6 +16,11 @@ def page_findings(request: Request, dash: DashDep) -> Response:
     return render(
         request, "findings.html", findings=dash.findings.cards(), table=dash.findings.table()
     )
+
+
+@router.get("/glossary", response_class=HTMLResponse, include_in_schema=False)
+def page_glossary(request: Request, dash: DashDep) -> Response:
+    return render(request, "glossary.html", terms=glossary(dash.view))
 
 
 @router.get("/api/findings", tags=["api"])

@@ -13,7 +13,12 @@
   var map = L.map(el, { zoomSnap: 0.25, attributionControl: true });
   map.attributionControl.setPrefix("Leaflet");
   if (options.basemap_url) { L.tileLayer(options.basemap_url, { maxZoom: 18 }).addTo(map); }
-  var areaLayer = null, currentLevel = null, outlines = {};
+  /* Fixed layer order, bottom to top (Leaflet panes, by z-index): walking-time bands, small
+     areas, outlines, barrier and community overlays, centres, labels (tooltip pane, 650). */
+  [["ef-bands", 390], ["ef-areas", 400], ["ef-outlines", 420], ["ef-overlays", 430], ["ef-sites", 450]]
+    .forEach(function (p) { map.createPane(p[0]).style.zIndex = String(p[1]); });
+  map.getPane("ef-outlines").style.pointerEvents = "none";
+  var areaLayer = null, currentLevel = null, outlines = {}, wardLabels = L.layerGroup();
   var sitesLayer = L.layerGroup();
 
   function fetchJSON(url) {
@@ -42,6 +47,10 @@
     if (a.lower !== null && a.lower !== undefined) { t += " (" + pct(a.lower) + " to " + pct(a.upper) + ")"; }
     return t + "<br>" + count(a.numerator) + " of " + count(a.denominator);
   }
+  function labelOf(code, name) {
+    var a = values.areas[code];
+    return name + ": " + values.measure_label + " " + (a ? pct(a.value) : "no data") + ". Press Enter to open the area.";
+  }
   function escapeHtml(s) {
     return String(s).replace(/[&<>"']/g, function (ch) {
       return { "&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;" }[ch];
@@ -51,6 +60,7 @@
     return fetchJSON("/api/map/geometry/" + encodeURIComponent(level)).then(function (geo) {
       if (areaLayer) { map.removeLayer(areaLayer); }
       areaLayer = L.geoJSON(geo, {
+        pane: "ef-areas",
         style: styleOf,
         onEachFeature: function (feature, layer) {
           var code = feature.properties.area_code;
@@ -59,7 +69,15 @@
           layer.on("click", function () { window.location.href = "/areas/" + encodeURIComponent(code); });
           layer.on("add", function () {
             var p = layer.getElement();
-            if (p) { p.setAttribute("data-code", code); p.setAttribute("data-colour", colourOf(code)); }
+            if (p) {
+              p.setAttribute("data-code", code); p.setAttribute("data-colour", colourOf(code));
+              /* keyboard: Tab reaches each area, Enter opens its profile */
+              p.setAttribute("tabindex", "0"); p.setAttribute("role", "link");
+              p.setAttribute("aria-label", labelOf(code, feature.properties.area_name));
+              p.addEventListener("keydown", function (ev) {
+                if (ev.key === "Enter") { window.location.href = "/areas/" + encodeURIComponent(code); }
+              });
+            }
           });
         }
       }).addTo(map);
@@ -76,33 +94,47 @@
       var code = l.feature.properties.area_code;
       l.setStyle(styleOf(l.feature));
       var p = l.getElement();
-      if (p) { p.setAttribute("data-colour", colourOf(code)); }
+      if (p) {
+        p.setAttribute("data-colour", colourOf(code));
+        p.setAttribute("aria-label", labelOf(code, l.feature.properties.area_name));
+      }
     });
   }
   function drawOutlines() {
     var weights = { borough: 3 };  // any other outline level (the first larger level): thin
     return Promise.all(options.outlines.map(function (level) {
       return fetchJSON("/api/map/geometry/" + level).then(function (geo) {
-        outlines[level] = L.geoJSON(geo, { interactive: false,
+        outlines[level] = L.geoJSON(geo, { interactive: false, pane: "ef-outlines",
           style: { color: "#1b1b1b", weight: weights[level] || 1.2, fill: false, opacity: 0.9, className: "ef-outline" } });
         outlines[level].addTo(map);
+        if (level !== "borough") {
+          /* a label at the middle of each ward (the first outline level below the borough) */
+          outlines[level].eachLayer(function (l) {
+            var name = l.feature.properties.area_name;
+            if (name) {
+              wardLabels.addLayer(L.tooltip({ permanent: true, direction: "center", className: "ef-ward-label",
+                interactive: false }).setLatLng(l.getBounds().getCenter()).setContent(escapeHtml(name)));
+            }
+          });
+        }
       });
     }));
   }
   function bringOutlinesToFront() {
+    /* the panes keep the order; within a pane, outlines of the borough over the wards */
     Object.keys(outlines).forEach(function (k) { outlines[k].bringToFront(); });
-    sitesLayer.eachLayer(function (m) { m.bringToFront(); });
   }
   function drawSites() {
     return fetchJSON("/api/map/sites").then(function (data) {
       data.sites.forEach(function (s) {
-        var m = L.circleMarker([s.lat, s.lon], { radius: 7, color: "#0b0c0c", weight: 3, fillColor: "#ffffff",
+        var m = L.circleMarker([s.lat, s.lon], { pane: "ef-sites", radius: 7, color: "#0b0c0c", weight: 3, fillColor: "#ffffff",
           fillOpacity: 1, className: "ef-site" });
         m.bindTooltip(escapeHtml(s.name) + (data.illustrative ? " (illustrative site)" : ""));
         m.on("click", function () { window.location.href = s.url; });
         sitesLayer.addLayer(m);
       });
       sitesLayer.addTo(map);
+      wardLabels.addTo(map);
     });
   }
   /* Overlays from the access stage (reach.gpkg layers access_*): barrier lines and areas cut
@@ -138,10 +170,23 @@
       " min (band " + escapeHtml(p.walk_band) + ")" + (p.approximate_network ? "<br>Approximate network" : "");
   }
   var overlayBands = {};
+  /* The walking-time legend: shown while the layer is on (its colours, band by band). */
+  function bandLegend(bands, layer) {
+    var box = document.getElementById("legend-bands");
+    if (!box || !bands.length) { return; }
+    box.innerHTML = "<p class=\"legend-caption\">Median walk to the nearest centre</p><ul class=\"legend-list\">" +
+      bands.map(function (b, i) {
+        return "<li><span class=\"band-key\" style=\"background:" + BAND_COLOURS[Math.min(i, BAND_COLOURS.length - 1)] +
+          "\"></span>" + escapeHtml(b) + " min</li>";
+      }).join("") + "</ul>";
+    box.hidden = !map.hasLayer(layer);
+    map.on("overlayadd overlayremove", function () { box.hidden = !map.hasLayer(layer); });
+  }
   function drawOverlays() {
     var list = options.overlays || [];
     if (!list.length) { return Promise.resolve(); }
-    var control = L.control.layers(null, null, { collapsed: false }).addTo(map);
+    var phone = window.matchMedia && window.matchMedia("(max-width: 700px)").matches;
+    var control = L.control.layers(null, null, { collapsed: phone }).addTo(map);
     return Promise.all(list.map(function (o) {
       return fetchJSON("/api/map/overlay/" + encodeURIComponent(o.key)).then(function (geo) {
         var bands = [];
@@ -152,6 +197,7 @@
         bands.sort(function (a, b) { return parseFloat(a) - parseFloat(b); });
         overlayBands[o.key] = bands;
         var layer = L.geoJSON(geo, {
+          pane: o.key === "access_time_bands" ? "ef-bands" : "ef-overlays",
           style: function (f) { return overlayStyle(o.key, f); },
           onEachFeature: function (f, l) {
             l.options.className = "ef-overlay ef-" + o.key;
@@ -159,6 +205,7 @@
           }
         });
         control.addOverlay(layer, escapeHtml(o.label));
+        if (o.key === "access_time_bands") { bandLegend(bands, layer); }
         if (o.key !== "access_time_bands") { layer.addTo(map); }
         el.setAttribute("data-overlays", list.map(function (x) { return x.key; }).join(","));
       });
@@ -170,12 +217,14 @@
     var ul = document.getElementById("legend-classes");
     ul.innerHTML = "";
     values.classes.forEach(function (c) {
+      if (!c.areas) { return; }
       var li = document.createElement("li");
       li.innerHTML = '<span class="swatch" style="background:' + c.colour + '"></span>' +
         Math.round(100 * c.lower) + "% to " + Math.round(100 * c.upper) + "%: " + plural(c.areas, "area") + ", " +
         count(c.children) + " children";
       ul.appendChild(li);
     });
+    if (!values.no_data.areas) { return; }
     var nd = document.createElement("li");
     nd.innerHTML = '<span class="swatch nodata"></span>Not shown (suppressed or no data): ' +
       plural(values.no_data.areas, "area") + ", " + count(values.no_data.children) + " children";
@@ -187,15 +236,20 @@
     document.getElementById("cap-map").textContent =
       values.measure_label + ": " + values.group_label + ", " + values.service_label;
     var tbody = table.tBodies[0];
+    var heads = Array.prototype.map.call(table.tHead.rows[0].cells, function (h) { return h.textContent.replace(/[\u2195\u25B2\u25BC]/g, "").trim(); });
     var rows = Object.keys(values.areas).map(function (k) { return [k, values.areas[k]]; });
     rows.sort(function (a, b) { return String(a[1].name).localeCompare(String(b[1].name)); });
     tbody.innerHTML = rows.map(function (kv) {
       var a = kv[1];
-      return "<tr><td><a href=\"/areas/" + encodeURIComponent(kv[0]) + "\">" + escapeHtml(a.name) + "</a></td>" +
-        "<td>" + escapeHtml(kv[0]) + "</td><td class=\"k-rate\">" + (a.value === null ? "–" : pct(a.value)) +
-        "</td><td class=\"k-rate\">" + (a.lower === null ? "–" : pct(a.lower)) +
-        "</td><td class=\"k-rate\">" + (a.upper === null ? "–" : pct(a.upper)) +
-        "</td><td class=\"k-count\">" + count(a.numerator) + "</td><td class=\"k-count\">" + count(a.denominator) + "</td></tr>";
+      function td(i, kind, text, sort) {
+        return "<td class=\"k-" + kind + "\" data-label=\"" + escapeHtml(heads[i] || "") + "\"" +
+          (sort === null || sort === undefined ? "" : " data-sort=\"" + sort + "\"") + ">" + text + "</td>";
+      }
+      return "<tr>" + td(0, "text", "<a href=\"/areas/" + encodeURIComponent(kv[0]) + "\">" + escapeHtml(a.name) + "</a>") +
+        td(1, "text", escapeHtml(kv[0])) + td(2, "rate", a.value === null ? "–" : pct(a.value), a.value) +
+        td(3, "rate", a.lower === null ? "–" : pct(a.lower), a.lower) +
+        td(4, "rate", a.upper === null ? "–" : pct(a.upper), a.upper) +
+        td(5, "count", count(a.numerator), a.numerator) + td(6, "count", count(a.denominator), a.denominator) + "</tr>";
     }).join("");
   }
   function query() {
