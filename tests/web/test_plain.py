@@ -67,3 +67,13 @@ def test_a_column_with_one_value_in_every_row_is_said_once() -> None:
 def test_glossary_page_is_served(viewer_url: str) -> None:
     page = httpx.get(viewer_url + "/glossary", timeout=30).text
     assert 'id="engagement"' in page and "at least 3 sessions in the 12 months" in page
+
+
+def test_every_kind_of_finding_has_its_own_next_step() -> None:
+    # a kind added to the findings model must say what a team does next, not the default
+    from everyfamily.findings.model import KINDS
+    from everyfamily.web.pages.plain import DEFAULT_NEXT, NEXT_STEP
+
+    missing = [k for k in KINDS if NEXT_STEP.get(k, DEFAULT_NEXT) == DEFAULT_NEXT]
+    assert not missing, f"kinds without a next step: {missing}"
+    assert set(NEXT_STEP) <= set(KINDS)

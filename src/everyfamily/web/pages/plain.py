@@ -47,6 +47,13 @@ NEXT_STEP: Mapping[str, str] = {
     "linkage_quality_gap": (
         "check how records of this group are linked before reading their reach as low"
     ),
+    "declining_reach": (
+        "ask what changed when the fall began (a session, a venue, staff, referrals from "
+        "health visiting) and open the outreach list for the areas concerned"
+    ),
+    "improving_reach": (
+        "find out what the services did differently here and whether other areas could do it"
+    ),
 }
 DEFAULT_NEXT = "discuss this finding with the services involved and decide who follows it up"
 
