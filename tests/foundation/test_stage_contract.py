@@ -26,7 +26,7 @@ from everyfamily.stage import (
     report_sections,
 )
 
-BUILT_IN = ("ingest", "link", "measure", "communities", "access", "find", "report")
+BUILT_IN = ("ingest", "link", "measure", "communities", "services", "access", "find", "report")
 
 
 def _built_in() -> tuple[Stage, ...]:
