@@ -39,6 +39,8 @@ class Permission(StrEnum):
     #: child is. Effective only with logins: every re-identification is audited first.
     REIDENTIFY = "reidentify"
     ADMIN = "admin"  # run metadata, settings and file locations
+    #: The Plan page: costs of options (managers and analysts; not outreach workers)
+    VIEW_PLAN = "view_plan"
 
 
 _AGG = frozenset({Permission.PUBLIC, Permission.VIEW_AGGREGATES})
@@ -46,11 +48,16 @@ _AGG = frozenset({Permission.PUBLIC, Permission.VIEW_AGGREGATES})
 #: Roles and their permissions. ``viewer`` is the default: aggregates only, no person rows.
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "viewer": _AGG,
-    "centre_manager": _AGG | {Permission.VIEW_CENTRE_DETAIL},
+    "centre_manager": _AGG | {Permission.VIEW_CENTRE_DETAIL, Permission.VIEW_PLAN},
     "outreach_worker": _AGG
     | {Permission.VIEW_CENTRE_DETAIL, Permission.VIEW_OUTREACH_LIST, Permission.REIDENTIFY},
     "analyst": _AGG
-    | {Permission.VIEW_CENTRE_DETAIL, Permission.VIEW_OUTREACH_LIST, Permission.VIEW_RECORDS},
+    | {
+        Permission.VIEW_CENTRE_DETAIL,
+        Permission.VIEW_OUTREACH_LIST,
+        Permission.VIEW_RECORDS,
+        Permission.VIEW_PLAN,
+    },
     # everything but re-identification (deny by default: running the service is no reason
     # to see who a child is)
     "admin": frozenset(Permission) - {Permission.REIDENTIFY},
@@ -73,6 +80,7 @@ ROUTE_PERMISSIONS: dict[str, Permission] = {
     "page_centre": Permission.VIEW_AGGREGATES,
     "page_quality": Permission.VIEW_AGGREGATES,
     "page_outreach": Permission.VIEW_OUTREACH_LIST,
+    "page_plan": Permission.VIEW_PLAN,
     "page_records": Permission.VIEW_RECORDS,
     "page_admin": Permission.ADMIN,
     "page_audit": Permission.ADMIN,

@@ -19,6 +19,7 @@ from everyfamily.web.routes import (
     findings,
     maps,
     outreach,
+    plan,
     quality,
     sites,
 )
@@ -33,6 +34,7 @@ ROUTERS: tuple[tuple[str, APIRouter], ...] = (
     ("areas and groups", areas.router),
     ("sites", sites.router),
     ("data quality", quality.router),
+    ("plan", plan.router),
     ("outreach and records", outreach.router),
     ("exports", exports.router),
 )
