@@ -6,8 +6,10 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
+import pytest
 
 from everyfamily.web.access import Permission, permissions_for
 
@@ -67,3 +69,14 @@ def test_empty_state_without_a_plan(tmp_path: Path, serve: Callable[[Path, str],
     assert r.status_code == 200
     assert "The run had no <code>planning:</code> block; see docs/planning.md" in r.text
     assert "No service overlap in this run" in r.text
+
+
+@pytest.mark.browser
+def test_plan_page_does_not_overflow_a_phone_screen(
+    page: Any, fixture_outputs: Fixture, serve: Callable[[Path, str], str]
+) -> None:
+    page.set_viewport_size({"width": 375, "height": 800})
+    page.goto(serve(fixture_outputs.out_dir, "analyst") + "/plan", wait_until="networkidle")
+    wide = page.evaluate("document.documentElement.scrollWidth")
+    assert wide <= 375, wide
+    assert page.errors == [], page.errors
