@@ -88,12 +88,19 @@ def services_stage(ctx: RunContext) -> None:
             "area_code",
             "in_age_range",
             "date_of_birth",
+            "month_of_birth",
             "main_language",
             "interpreter_needed",
         ),
     )
     children = children[children["in_age_range"].fillna(False).astype(bool)]
     children = children.rename(columns={"area_code": "small_area"})
+    # the analysis store keeps the month of birth only: the middle of the month is within
+    # half a month of the true date of birth
+    mid_month = pd.to_datetime(children["month_of_birth"], errors="coerce") + pd.Timedelta(days=14)
+    children["date_of_birth"] = pd.to_datetime(children["date_of_birth"], errors="coerce").fillna(
+        mid_month
+    )
     membership = _select(ctx, "area_membership", ("level", "area_code", "small_area"))
     reach_areas = _select(ctx, "reach_areas", ("site_id", "site_name", "small_area"))
     names = (
