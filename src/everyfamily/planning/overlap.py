@@ -216,7 +216,7 @@ def upset_svg(
     rows["order"] = rows[count].fillna(-1)
     rows = rows.sort_values(["order", "combination"], ascending=[False, True]).head(max_bars)
     services = sorted({s for c in rows["combination"] for s in str(c).split(JOIN)})
-    left, top, bar_area, row_h = 170, 24, 150, 18
+    left, top, bar_area, row_h = 170, 36, 150, 18
     n = max(len(rows), 1)
     col_w = max(min((width - left - 10) / n, 48.0), 16.0)
     height = top + bar_area + 10 + row_h * len(services) + 8

@@ -44,6 +44,12 @@ def _num(v: Any) -> float | None:
     return float(v) if math.isfinite(v) else None
 
 
+def _one_decimal(v: Any) -> str:
+    """A released rate to one decimal; empty where it is withheld."""
+    n = _num(v)
+    return "withheld" if n is None else f"{n:.1f}"
+
+
 def marginal_svg(curve: Sequence[Mapping[str, Any]], *, width: int = 600) -> str:
     """Children within 15 minutes against the budget (a step line with a dot per budget),
     axes labelled with their first and last values."""
@@ -230,7 +236,7 @@ class PlanPage:
             {
                 "service": str(r["service"]).replace("_", " "),
                 "children": r["children"],
-                "rate": r["contacts_per_child_per_year"],
+                "rate": _one_decimal(r["contacts_per_child_per_year"]),
             }
             for r in rows.to_dict("records")
         ]
@@ -240,7 +246,7 @@ class PlanPage:
             (
                 Column("service", "Service"),
                 Column("children", "Children known", "count"),
-                Column("rate", "Contacts per child per year", "number"),
+                Column("rate", "Contacts per child per year"),
             ),
             tuple(recs),
         )
