@@ -26,6 +26,7 @@ from everyfamily.engines.base import quote_ident
 from everyfamily.planning.offer import match_offer, parse_sessions
 from everyfamily.planning.overlap import compute_overlap, release_overlap
 from everyfamily.privacy.release import ReleaseRules
+from everyfamily.spreadsheet_safe import neutralise_frame
 from everyfamily.stage import Stage
 
 if TYPE_CHECKING:
@@ -119,11 +120,11 @@ def services_stage(ctx: RunContext) -> None:
         period,
     )
     combos, contacts = release_overlap(overlap, rules)
-    combos.to_csv(ctx.out_dir / OVERLAP_FILE, index=False)
-    contacts.to_csv(ctx.out_dir / CONTACTS_FILE, index=False)
+    neutralise_frame(combos).to_csv(ctx.out_dir / OVERLAP_FILE, index=False)
+    neutralise_frame(contacts).to_csv(ctx.out_dir / CONTACTS_FILE, index=False)
     sessions = _sessions(ctx)
     offer = match_offer(children, reach_areas, sessions, rules, reference_date=ref)
-    offer.table.to_csv(ctx.out_dir / OFFER_FILE, index=False)
+    neutralise_frame(offer.table).to_csv(ctx.out_dir / OFFER_FILE, index=False)
     ctx.metadata["services"] = {
         "services": list(overlap.services),
         "contact_window": [period[0].isoformat(), period[1].isoformat()],
