@@ -74,6 +74,7 @@ def test_report_sections_and_map_overlays_come_from_the_declarations() -> None:
         "findings",
         "access",
         "communities",
+        "services",
         "quality",
         "methods",
     ]

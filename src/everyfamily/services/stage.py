@@ -27,7 +27,7 @@ from everyfamily.planning.offer import match_offer, parse_sessions
 from everyfamily.planning.overlap import compute_overlap, release_overlap
 from everyfamily.privacy.release import ReleaseRules
 from everyfamily.spreadsheet_safe import neutralise_frame
-from everyfamily.stage import Stage
+from everyfamily.stage import ReportSection, Stage
 
 if TYPE_CHECKING:
     from everyfamily.pipeline import RunContext
@@ -67,6 +67,37 @@ def localities(
     reach = reach_areas.rename(columns={"site_id": "area_code", "site_name": "area_name"})
     reach = reach.assign(level=REACH_AREA_LEVEL)[["level", "area_code", "area_name", "small_area"]]
     return pd.concat([areas, reach], ignore_index=True).astype(str)
+
+
+def report_lines(
+    combos: pd.DataFrame,
+    services: tuple[str, ...],
+    mismatches: tuple[str, ...],
+    has_sessions: bool,
+) -> list[str]:
+    """The report's lines (released counts only): the services found, how many children
+    the broadest area's largest combinations hold, and the offer's mismatches."""
+    names = ", ".join(s.replace("_", " ") for s in services)
+    lines = [f"Services found in the linked records (the sources' roles): {names}."]
+    rest = combos[combos["level"] != REACH_AREA_LEVEL]
+    if not rest.empty:
+        level = rest.groupby("level")["area_code"].nunique().sort_values().index[0]
+        top = rest[rest["level"] == level]
+        top = top[top["area_code"] == top["area_code"].iloc[0]]
+        top = top.dropna(subset=["children"]).sort_values("children", ascending=False).head(3)
+        for combo, n in zip(top["combination"], top["children"], strict=True):
+            lines.append(
+                f"{int(n):,} children in {top['area_name'].iloc[0]} are known to exactly: "
+                f"{str(combo).replace('_', ' ')}."
+            )
+    if not has_sessions:
+        lines.append(
+            "No session data: the project lists no sessions (planning.sessions), so the offer "
+            "table (offer.csv) shows the children of each reach area without a comparison."
+        )
+    lines += list(mismatches) or (["No offer mismatch met the thresholds."] if has_sessions else [])
+    lines.append("Tables: overlap.csv, overlap_contacts.csv, offer.csv; chart on the Plan page.")
+    return lines
 
 
 def services_stage(ctx: RunContext) -> None:
@@ -126,6 +157,7 @@ def services_stage(ctx: RunContext) -> None:
     offer = match_offer(children, reach_areas, sessions, rules, reference_date=ref)
     neutralise_frame(offer.table).to_csv(ctx.out_dir / OFFER_FILE, index=False)
     ctx.metadata["services"] = {
+        "report": report_lines(combos, overlap.services, offer.mismatches, bool(sessions)),
         "services": list(overlap.services),
         "contact_window": [period[0].isoformat(), period[1].isoformat()],
         "sessions": len(sessions),
@@ -144,4 +176,5 @@ STAGE = Stage(
     order=45,
     run=services_stage,
     reads=("records", "links", "children", "area_membership", "reach_areas", "reach"),
+    sections=(ReportSection("services", "Services: overlap and offer", 65),),
 )
