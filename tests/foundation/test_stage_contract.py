@@ -31,6 +31,7 @@ BUILT_IN = (
     "link",
     "measure",
     "communities",
+    "services",
     "access",
     "trends",
     "planning",
@@ -86,6 +87,7 @@ def test_report_sections_and_map_overlays_come_from_the_declarations() -> None:
         "access",
         "plan",
         "communities",
+        "services",
         "quality",
         "methods",
     ]

@@ -28,6 +28,7 @@ PATHS: dict[str, str] = {
     "page_centre": "/centres/S1",
     "page_quality": "/quality",
     "page_outreach": "/outreach",
+    "page_plan": "/plan",
     "page_records": "/records",
     "page_admin": "/admin",
     "page_audit": "/admin/audit",

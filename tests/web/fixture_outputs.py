@@ -520,4 +520,78 @@ def build_fixture(out_dir: Path, *, membership: bool = False) -> Fixture:
     (out_dir / "run.json").write_text(json.dumps(run, indent=1), encoding="utf-8")
 
     _write_stores(out_dir, key_file, membership)
+    write_plan_files(out_dir)
     return Fixture(out_dir)
+
+
+#: The Plan page's files, written by hand in the contract of issue 17 section 3 (plan.json)
+#: and of the services stage (overlap.csv, overlap_contacts.csv, offer.csv; released counts).
+PLAN_DOC = {
+    "schema_version": 1,
+    "generated_at": "2026-04-01T09:00:00+00:00",
+    "baseline_id": "baseline",
+    "scenarios": [
+        {
+            "id": "baseline",
+            "name": "Today",
+            "kind": "baseline",
+            "sites_open": ["S1", "S2"],
+            "cost_per_year": 420000,
+            "children_within_15_min": 183,
+            "expected_registered": 150.4,
+            "expected_registered_interval": [138.2, 162.6],
+            "expected_engaged": 81.0,
+            "cost_per_child_engaged": 5185.2,
+            "gains": [],
+            "losses": [],
+        },
+        {
+            "id": "close_s2",
+            "name": "Close Halewood",
+            "kind": "what_if",
+            "sites_open": ["S1"],
+            "cost_per_year": 260000,
+            "children_within_15_min": 111,
+            "expected_registered": 121.0,
+            "expected_registered_interval": [110.0, 132.0],
+            "expected_engaged": 63.0,
+            "cost_per_child_engaged": 4127.0,
+            "gains": [],
+            "losses": [{"area_code": "E01006419", "group": "all", "children": 72}],
+        },
+    ],
+    "marginal_curve": [
+        {"budget": 200000, "children_within_15_min": 90},
+        {"budget": 260000, "children_within_15_min": 111},
+        {"budget": 420000, "children_within_15_min": 183},
+    ],
+    "outreach_plan": [],
+}
+PLAN_OVERLAP = (
+    "level,area_code,area_name,combination,n_services,children,families\n"
+    "borough,E08000011,Knowsley,births + health_visiting,2,93,75\n"
+    "borough,E08000011,Knowsley,births + health_visiting + registrations,3,141,117\n"
+    "borough,E08000011,Knowsley,registrations,1,,\n"
+    "reach_area,S1,Cherryfield Family Hub,births + health_visiting,2,45,39\n"
+)
+PLAN_CONTACTS = (
+    "level,area_code,area_name,service,children,contacts_per_child_per_year\n"
+    "borough,E08000011,Knowsley,health_visiting,231,4.2\n"
+    "borough,E08000011,Knowsley,registrations,147,1.0\n"
+)
+PLAN_OFFER = (
+    "site_id,site_name,aspect,group,children,share,sessions_per_week,mismatch\n"
+    "S1,Cherryfield Family Hub,age,under 1,39,0.3,0,"
+    "Cherryfield Family Hub: 39 children aged under 1 (30% of its reach area) and no session "
+    "for children aged under 1.\n"
+    "S2,Halewood Children's Centre,age,under 1,21,0.2,,no session data\n"
+)
+
+
+def write_plan_files(out_dir: Path) -> None:
+    """plan/plan.json and the services stage's three CSVs (see the constants above)."""
+    (out_dir / "plan").mkdir(exist_ok=True)
+    (out_dir / "plan" / "plan.json").write_text(json.dumps(PLAN_DOC), encoding="utf-8")
+    (out_dir / "overlap.csv").write_text(PLAN_OVERLAP, encoding="utf-8")
+    (out_dir / "overlap_contacts.csv").write_text(PLAN_CONTACTS, encoding="utf-8")
+    (out_dir / "offer.csv").write_text(PLAN_OFFER, encoding="utf-8")

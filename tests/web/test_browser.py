@@ -29,6 +29,7 @@ PAGES = [
     ("centre", "/centres/S1"),
     ("quality", "/quality"),
     ("outreach", "/outreach"),
+    ("plan", "/plan"),
     ("api", "/api"),
     ("admin", "/admin"),
 ]

@@ -60,6 +60,7 @@ from everyfamily.config.output import (
 from everyfamily.config.planning import (
     NeedWeightsSettings,
     PlanningSettings,
+    Session,
     VenuesFile,
 )
 from everyfamily.config.population import (
@@ -114,6 +115,7 @@ __all__ = [
     "Project",
     "ProjectInfo",
     "RoundingRule",
+    "Session",
     "SitesSettings",
     "SourceOptions",
     "SourceSettings",

@@ -254,10 +254,32 @@ class NeedWeightsSettings(Strict):
     )
 
 
+class Session(Strict):
+    """One session a site runs each week (``planning.sessions``), for the offer matched
+    to each centre's reach area (planning/offer.py)."""
+
+    site: str = Field(min_length=1, description="Site id, as in the sites file.")
+    name: str = Field(min_length=1, description="Session type, e.g. 'baby massage'.")
+    per_week: float = Field(1.0, ge=0, description="How many run each week.")
+    min_age_months: int = Field(0, ge=0, description="Youngest age the session is for.")
+    max_age_months: int = Field(59, ge=0, description="Oldest age the session is for.")
+    languages: list[str] = Field(
+        default_factory=list, description="Languages it is run in (empty: the default)."
+    )
+    interpreter: bool = Field(False, description="An interpreter is available.")
+
+
 class PlanningSettings(ServiceModel):
     """The ``planning:`` block: the costed service model (sites, venues, session types,
     outreach) and how the planning stage runs. Without it the planning stage is skipped."""
 
+    sessions: list[Session] = Field(
+        default_factory=list,
+        description=(
+            "Sessions each site runs a week (ages, languages, interpreter), matched against "
+            "the children of its reach area; without them the offer says 'no session data'."
+        ),
+    )
     venues_file: VenuesFile | None = Field(
         None, description="Locations of the candidate venues (needed when venues are listed)."
     )

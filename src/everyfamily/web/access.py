@@ -39,6 +39,8 @@ class Permission(StrEnum):
     #: child is. Effective only with logins: every re-identification is audited first.
     REIDENTIFY = "reidentify"
     ADMIN = "admin"  # run metadata, settings and file locations
+    #: The Plan page: costs of options (managers and analysts; not outreach workers)
+    VIEW_PLAN = "view_plan"
 
 
 _AGG = frozenset({Permission.PUBLIC, Permission.VIEW_AGGREGATES})
@@ -47,12 +49,18 @@ _AGG = frozenset({Permission.PUBLIC, Permission.VIEW_AGGREGATES})
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "viewer": _AGG,
     # a centre manager opens the outreach lists of their own centre's reach area (scoped and
-    # pseudonymous: no re-identification)
-    "centre_manager": _AGG | {Permission.VIEW_CENTRE_DETAIL, Permission.VIEW_OUTREACH_LIST},
+    # pseudonymous: no re-identification) and the Plan page (costs)
+    "centre_manager": _AGG
+    | {Permission.VIEW_CENTRE_DETAIL, Permission.VIEW_OUTREACH_LIST, Permission.VIEW_PLAN},
     "outreach_worker": _AGG
     | {Permission.VIEW_CENTRE_DETAIL, Permission.VIEW_OUTREACH_LIST, Permission.REIDENTIFY},
     "analyst": _AGG
-    | {Permission.VIEW_CENTRE_DETAIL, Permission.VIEW_OUTREACH_LIST, Permission.VIEW_RECORDS},
+    | {
+        Permission.VIEW_CENTRE_DETAIL,
+        Permission.VIEW_OUTREACH_LIST,
+        Permission.VIEW_RECORDS,
+        Permission.VIEW_PLAN,
+    },
     # everything but re-identification (deny by default: running the service is no reason
     # to see who a child is)
     "admin": frozenset(Permission) - {Permission.REIDENTIFY},
@@ -77,6 +85,7 @@ ROUTE_PERMISSIONS: dict[str, Permission] = {
     "page_outreach": Permission.VIEW_OUTREACH_LIST,
     "page_outreach_route": Permission.VIEW_OUTREACH_LIST,
     "outreach_outcome": Permission.VIEW_OUTREACH_LIST,  # CSRF-checked, scoped, audited
+    "page_plan": Permission.VIEW_PLAN,
     "page_records": Permission.VIEW_RECORDS,
     "page_admin": Permission.ADMIN,
     "page_audit": Permission.ADMIN,

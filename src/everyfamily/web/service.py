@@ -27,6 +27,7 @@ from everyfamily.web.pages.person import (
     ContactLookup,
     RecordsView,
 )
+from everyfamily.web.pages.plan import PlanPage
 from everyfamily.web.pages.quality import QUALITY_TABLES, QualityPage
 from everyfamily.web.release import public_rows
 from everyfamily.web.tables import BadRequest, Column, NotFound, Table, format_value
@@ -61,6 +62,7 @@ class Dashboard:
         self.quality = QualityPage(self.view)
         self.outreach = OutreachList(self.view)
         self.records = RecordsView(self.view)
+        self.plan = PlanPage(self.view)
         self._memo: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._memo_lock = threading.Lock()
 
@@ -106,6 +108,16 @@ class Dashboard:
         }
         if table_id in simple:
             return simple[table_id]()
+        plan_tables = {
+            "overlap": self.plan.overlap_table,
+            "overlap_contacts": self.plan.contacts_table,
+            "offer": self.plan.offer_table,
+        }
+        if table_id in plan_tables:
+            found = plan_tables[table_id]()
+            if found is None:
+                raise NotFound(table_id)
+            return found
         if table_id in QUALITY_TABLES:
             return self.quality.table(table_id)
         if table_id == "linkage_by_group":

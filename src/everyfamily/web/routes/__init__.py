@@ -20,6 +20,7 @@ from everyfamily.web.routes import (
     maps,
     outreach,
     pack,
+    plan,
     quality,
     sites,
 )
@@ -34,6 +35,7 @@ ROUTERS: tuple[tuple[str, APIRouter], ...] = (
     ("areas and groups", areas.router),
     ("sites", sites.router),
     ("data quality", quality.router),
+    ("plan", plan.router),
     ("outreach and records", outreach.router),
     ("insight pack", pack.router),
     ("exports", exports.router),

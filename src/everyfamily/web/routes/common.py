@@ -46,6 +46,7 @@ NAV: tuple[tuple[str, str, str], ...] = (
     ("page_findings", "Findings", "/findings"),
     ("page_centres", "Centres", "/centres"),
     ("page_quality", "Data quality", "/quality"),
+    ("page_plan", "Plan", "/plan"),
     ("page_outreach", "Outreach list", "/outreach"),
     ("page_records", "Records", "/records"),
     ("page_api", "API", "/api"),
