@@ -557,7 +557,10 @@ PLAN_DOC = {
             "expected_engaged": 63.0,
             "cost_per_child_engaged": 4127.0,
             "gains": [],
-            "losses": [{"area_code": "E01006419", "group": "all", "children": 72}],
+            "losses": [
+                {"dimension": "area", "value": "E01006419", "children": 72},
+                {"dimension": "ethnicity", "value": "White British", "children": 40},
+            ],
         },
     ],
     "marginal_curve": [
