@@ -37,6 +37,7 @@ from everyfamily.errors import DataError, LinkageError
 from everyfamily.linkage import estimated_quality as est_quality
 from everyfamily.linkage import model as link_model
 from everyfamily.linkage.families import family_components
+from everyfamily.linkage.name_keys import NAME_KEYS
 from everyfamily.linkage.nicknames import nickname_map
 from everyfamily.linkage.prepare import IDENTITIES, NICKNAMES, RECORD_IDENTITY, prepare_identities
 from everyfamily.linkage.stable_ids import IdEvent, IdResolution, resolve_stable_ids
@@ -134,7 +135,12 @@ def link_records(
     )
     if n_records == 0:
         raise DataError("there are no records to link", hint="check the ingest stage loaded rows")
-    n_identities = prepare_identities(engine, nickname_map(), records_table)
+    n_identities = prepare_identities(
+        engine,
+        nickname_map(multilingual=settings.name_variants),
+        records_table,
+        name_variants=settings.name_variants,
+    )
     timings["prepare"] = time.perf_counter() - t0
 
     linker, model_source = _model(engine, settings, n_identities, seed, echo, diag_dir, timings)
@@ -222,7 +228,7 @@ def _echo_result(echo: Callable[[str], None], result: LinkageResult, estimate: A
 
 
 def _drop_working_tables(engine: Engine) -> None:
-    for name in (_PAIRS, _IDENTITY_CLUSTER, RECORD_IDENTITY, IDENTITIES, NICKNAMES):
+    for name in (_PAIRS, _IDENTITY_CLUSTER, RECORD_IDENTITY, IDENTITIES, NICKNAMES, NAME_KEYS):
         engine.execute(f"DROP TABLE IF EXISTS {name}")
 
 
@@ -249,7 +255,11 @@ def _model(
     ``linkage.model_path``, saved to linkage/model.json; and where the model came from."""
     api = engine.splink_api()
     linker = link_model.build_linker(
-        api, IDENTITIES, model_path=settings.model_path, blocking_rules=settings.blocking_rules
+        api,
+        IDENTITIES,
+        model_path=settings.model_path,
+        blocking_rules=settings.blocking_rules,
+        name_variants=settings.name_variants,
     )
     t = time.perf_counter()
     if settings.model_path is None:
@@ -262,6 +272,7 @@ def _model(
             seed=settings.seed if seed is None else seed,
             max_pairs_for_u=settings.max_pairs_for_u,
             max_pairs_for_em=settings.max_pairs_for_em,
+            name_variants=settings.name_variants,
         )
         model_source = report.model_source
         echo(f"  trained the linkage model on {n_identities:,} distinct records")
