@@ -69,7 +69,9 @@ def _variant_first_name_comparison() -> Any:
     family names recorded the other way round. Ordered from strongest to weakest evidence;
     EM learns each level's m, random sampling its u."""
     col = "first_name_key"
-    swapped = '"first_name_key_l" = "last_name_key_r" AND "last_name_key_l" = "first_name_key_r"'
+    # one direction suffices: a swapped record whose surname is also recorded differently
+    # (the other parent's) still has the given name in its family-name field
+    swapped = '"first_name_key_l" = "last_name_key_r" OR "last_name_key_l" = "first_name_key_r"'
     return cl.CustomComparison(
         [
             cll.NullLevel(col),
@@ -88,7 +90,7 @@ def _variant_first_name_comparison() -> Any:
             cll.JaroWinklerLevel(col, 0.80),
             cll.ElseLevel().configure(m_probability=FIRST_NAME_DIFFERENT_M, fix_m_probability=True),
         ],
-        output_column_name="first_name",
+        output_column_name="first_name_match",  # the name diagnostics and reports know
         comparison_description="Child's given name (export, transliteration and order variants)",
     )
 
@@ -108,8 +110,8 @@ def _surname_compatible() -> str:
                 _eq("last_name_skeleton"),
                 part.format(a="l", b="r"),
                 part.format(a="r", b="l"),
-                '("last_name_key_l" = "first_name_key_r" AND "first_name_key_l" = '
-                '"last_name_key_r")',
+                '"last_name_key_l" = "first_name_key_r"',
+                '"first_name_key_l" = "last_name_key_r"',
                 '"last_name_key_l" = "parent_last_name_key_r"',
                 '"parent_last_name_key_l" = "last_name_key_r"',
             ]

@@ -37,13 +37,16 @@ SCHEMA = pa.schema(
 
 def key_rows(names: Iterable[str], nicknames: Mapping[str, str]) -> pa.Table:
     """One row per distinct non-empty name: its key, Windows-1252 key, skeleton and formal
-    name (``nicknames`` maps a nickname's key to its formal name's key)."""
+    name (``nicknames`` maps a nickname's key to its formal name's key; the formal name is
+    kept as its skeleton, so a diminutive meets its formal name in any romanisation:
+    Юрко -> YURIY -> URI = the skeleton of the Ukrainian national "Yurii")."""
     rows: dict[str, tuple[str | None, ...]] = {}
     for raw in names:
         if raw is None or raw in rows:
             continue
         key = name_key(raw)
-        rows[raw] = (key, cp1252_key(raw), skeleton(key), nicknames.get(key, key) if key else None)
+        formal = skeleton(nicknames.get(key, key)) if key else None
+        rows[raw] = (key, cp1252_key(raw), skeleton(key), formal)
     cols = list(zip(*rows.values(), strict=True)) if rows else [(), (), (), ()]
     return pa.table(
         {"raw": list(rows), **{f: list(c) for f, c in zip(SCHEMA.names[1:], cols, strict=True)}},

@@ -219,9 +219,11 @@ def _cross_pairs(frame: pd.DataFrame, by: list[str]) -> pd.Series:
 @dataclass(frozen=True)
 class CrossSourceQuality:
     """Recall and precision of cross-source links (issue 21), counted on *units*: one per
-    (source, true child, linked person), so a child's forty attendance rows count once and
-    within-source duplicates do not count at all. A true link is two units of one child from
-    different sources; it is found when both carry the same linked person."""
+    (source, true child), so a child's forty attendance rows count once and the counts do not
+    depend on the model. A unit's linked person is the one most of its records carry. A true
+    link is two units of one child from different sources; it is found when both units have
+    the same linked person; a predicted link is two units from different sources with the
+    same linked person."""
 
     overall: PairwiseQuality
     #: (dimension, group) -> (children, found links, true links)
@@ -238,10 +240,16 @@ def cross_source_quality(
     """:class:`CrossSourceQuality` of ``links`` (source, record_id, person_id) against the
     truth (source, record_id, child_id); ``groups_df``: child_id and one column per
     dimension (e.g. origin, moved)."""
+    rows = truth_df[["source", "record_id", "child_id"]].merge(
+        links_df[["source", "record_id", "person_id"]], on=["source", "record_id"]
+    )
     units = (
-        truth_df[["source", "record_id", "child_id"]]
-        .merge(links_df[["source", "record_id", "person_id"]], on=["source", "record_id"])
-        .drop_duplicates(["source", "child_id", "person_id"])
+        rows.groupby(["source", "child_id", "person_id"])
+        .size()
+        .rename("n")
+        .reset_index()
+        .sort_values(["source", "child_id", "n", "person_id"], ascending=[True, True, False, True])
+        .drop_duplicates(["source", "child_id"])
     )
     true_c = _cross_pairs(units, ["child_id"])
     found_c = _cross_pairs(units, ["child_id", "person_id"]).groupby(level=0).sum()
