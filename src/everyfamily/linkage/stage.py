@@ -34,6 +34,7 @@ import pyarrow as pa
 from everyfamily.config import LinkageSettings
 from everyfamily.engines.base import Engine, quote_ident
 from everyfamily.errors import DataError, LinkageError
+from everyfamily.linkage import coverage
 from everyfamily.linkage import estimated_quality as est_quality
 from everyfamily.linkage import model as link_model
 from everyfamily.linkage.families import family_components
@@ -84,6 +85,8 @@ class LinkageResult:
     #: Model-based estimates over the scored pairs (no truth; see estimated_quality.py).
     estimated_precision: float | None = None
     estimated_recall: float | None = None
+    #: Pairs blocking never compared and their expected links (see coverage.py).
+    blocking_coverage: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -150,6 +153,11 @@ def link_records(
     # borderline non-links (the expected missed links).
     score_floor = min(floor, est_quality.QUALITY_FLOOR)
     _score(engine, linker, threshold, score_floor, timings)
+    t = time.perf_counter()
+    probe = coverage.score_unblocked(
+        engine, linker, identities_table=IDENTITIES, pairs_table=_PAIRS, floor=score_floor
+    )
+    timings["blocking_probe"] = time.perf_counter() - t
 
     t = time.perf_counter()
     unlinkable = _unlinkables(linker, threshold, n_identities)
@@ -195,6 +203,16 @@ def link_records(
         records_table=records_table,
         floor=score_floor,
     )
+    blocking = coverage.write_blocking_coverage(
+        engine,
+        diag_dir,
+        threshold=threshold,
+        pairs_table=_PAIRS,
+        identities_table=IDENTITIES,
+        record_identity_table=RECORD_IDENTITY,
+        records_table=records_table,
+        probe=probe,
+    )
     timings["quality_estimate"] = time.perf_counter() - t
     _drop_working_tables(engine)
     result = LinkageResult(
@@ -210,6 +228,7 @@ def link_records(
         timings_seconds={k: round(v, 3) for k, v in timings.items()},
         estimated_precision=round(estimate.precision, 6),
         estimated_recall=round(estimate.recall, 6),
+        blocking_coverage=blocking,
     )
     _write_summary(diag_dir, result, estimate, threshold, floor, score_floor, run)
     _echo_result(echo, result, estimate)
@@ -228,7 +247,15 @@ def _echo_result(echo: Callable[[str], None], result: LinkageResult, estimate: A
 
 
 def _drop_working_tables(engine: Engine) -> None:
-    for name in (_PAIRS, _IDENTITY_CLUSTER, RECORD_IDENTITY, IDENTITIES, NICKNAMES, NAME_KEYS):
+    for name in (
+        _PAIRS,
+        _IDENTITY_CLUSTER,
+        RECORD_IDENTITY,
+        IDENTITIES,
+        NICKNAMES,
+        NAME_KEYS,
+        coverage.UNBLOCKED,
+    ):
         engine.execute(f"DROP TABLE IF EXISTS {name}")
 
 
