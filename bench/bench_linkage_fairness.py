@@ -85,6 +85,24 @@ def _truth(world: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
     return truth, children[["child_id", "origin", "moved"]]
 
 
+def _estimated(folder: Path) -> dict[str, Any]:
+    """What the model-based estimate (no truth) says: the lowest estimated recall, counting
+    pairs blocking never compared (linkage/blocking_coverage.csv), over the groups of the
+    records' own dimensions (language, mother's country of birth, moved) with enough pairs."""
+    path = folder / "linkage" / "blocking_coverage.csv"
+    if not path.is_file():
+        return {}
+    cov = pd.read_csv(path)
+    cov = cov[(cov["dimension"] != "all") & (cov["group_value"] != "unknown")]
+    cov = cov[cov["n_pairs"] >= 50]
+    worst = cov.sort_values("recall_with_unblocked").iloc[0]
+    return {
+        "estimated_lowest_group": f"{worst['dimension']}={worst['group_value']}",
+        "estimated_lowest_recall": round(float(worst["recall_with_unblocked"]), 5),
+        "estimated_recall_scored_pairs_only": round(float(worst["recall"]), 5),
+    }
+
+
 def _link(engine: Any, folder: Path, name_variants: bool, seed: int) -> tuple[pd.DataFrame, float]:
     from everyfamily.config import LinkageSettings
     from everyfamily.linkage.stage import link_records
@@ -156,6 +174,7 @@ def run_world(kind: str, seed: int, scale: float, corrupt: bool) -> list[dict[st
                         "names_corrupted": corrupt,
                         "link_seconds": round(seconds, 1),
                         **_verdict(q),
+                        **_estimated(folder / model),
                     }
                 )
     return rows

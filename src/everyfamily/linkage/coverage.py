@@ -109,13 +109,14 @@ def coverage_by_group(
     base = estimate[
         ["dimension", "group_value", "n_pairs", "true_positives", "false_negatives", "recall"]
     ]
-    out = base.merge(un, on=["dimension", "group_value"], how="left")
-    out[["unblocked_pairs", "unblocked_expected_links"]] = out[
-        ["unblocked_pairs", "unblocked_expected_links"]
-    ].fillna(0)
+    # outer: a group whose links blocking missed entirely has no scored pair at all
+    out = base.merge(un, on=["dimension", "group_value"], how="outer", sort=False)
+    counts = ["n_pairs", "true_positives", "false_negatives"]
+    counts += ["unblocked_pairs", "unblocked_expected_links"]
+    out[counts] = out[counts].fillna(0)
     denom = out["true_positives"] + out["false_negatives"] + out["unblocked_expected_links"]
     out["recall_with_unblocked"] = np.where(denom > 0, out["true_positives"] / denom, np.nan)
-    out["suppressed"] = out["n_pairs"] < eq.MIN_GROUP_PAIRS
+    out["suppressed"] = out["n_pairs"] + out["unblocked_pairs"] < eq.MIN_GROUP_PAIRS
     out.loc[out["suppressed"], ["recall", "recall_with_unblocked"]] = np.nan
     return out
 
