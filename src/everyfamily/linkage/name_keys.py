@@ -31,12 +31,15 @@ SCHEMA = pa.schema(
         ("cp1252_key", pa.string()),
         ("skeleton", pa.string()),
         ("canonical", pa.string()),
+        ("first_part", pa.string()),
+        ("last_part", pa.string()),
     ]
 )
 
 
 def key_rows(names: Iterable[str], nicknames: Mapping[str, str]) -> pa.Table:
-    """One row per distinct non-empty name: its key, Windows-1252 key, skeleton and formal
+    """One row per distinct non-empty name: its key, Windows-1252 key, skeleton, formal
+    name and the first and last parts of the key (one part: both are the key). The formal
     name (``nicknames`` maps a nickname's key to its formal name's key; the formal name is
     kept as its skeleton, so a diminutive meets its formal name in any romanisation:
     Юрко -> YURIY -> URI = the skeleton of the Ukrainian national "Yurii")."""
@@ -46,8 +49,9 @@ def key_rows(names: Iterable[str], nicknames: Mapping[str, str]) -> pa.Table:
             continue
         key = name_key(raw)
         formal = skeleton(nicknames.get(key, key)) if key else None
-        rows[raw] = (key, cp1252_key(raw), skeleton(key), formal)
-    cols = list(zip(*rows.values(), strict=True)) if rows else [(), (), (), ()]
+        parts = key.split() if key else [None]
+        rows[raw] = (key, cp1252_key(raw), skeleton(key), formal, parts[0], parts[-1])
+    cols = list(zip(*rows.values(), strict=True)) if rows else [()] * (len(SCHEMA) - 1)
     return pa.table(
         {"raw": list(rows), **{f: list(c) for f, c in zip(SCHEMA.names[1:], cols, strict=True)}},
         schema=SCHEMA,

@@ -52,6 +52,8 @@ KEY_FIELDS: tuple[str, ...] = (
     "last_name_skeleton",
     "first_name_formal",
     "parent_first_name_formal",
+    "last_name_first_part",
+    "last_name_last_part",
 )
 
 
@@ -68,7 +70,8 @@ def _key_joins(cols: dict[str, str], rec: str, quote: Any) -> tuple[str, str]:
         "kpf.name_key AS parent_first_name_key, kpl.name_key AS parent_last_name_key, "
         "kf.cp1252_key AS first_name_cp1252, kl.cp1252_key AS last_name_cp1252, "
         "kf.skeleton AS first_name_skeleton, kl.skeleton AS last_name_skeleton, "
-        "kf.canonical AS first_name_formal, kpf.canonical AS parent_first_name_formal"
+        "kf.canonical AS first_name_formal, kpf.canonical AS parent_first_name_formal, "
+        "kl.first_part AS last_name_first_part, kl.last_part AS last_name_last_part"
     )
     return select, joins
 
