@@ -69,9 +69,9 @@ def _variant_first_name_comparison() -> Any:
     family names recorded the other way round. Ordered from strongest to weakest evidence;
     EM learns each level's m, random sampling its u."""
     col = "first_name_key"
-    # one direction suffices: a swapped record whose surname is also recorded differently
-    # (the other parent's) still has the given name in its family-name field
-    swapped = '"first_name_key_l" = "last_name_key_r" OR "last_name_key_l" = "first_name_key_r"'
+    # both ways: one way alone (a given name equal to another child's surname: Charles,
+    # Elliott, Howard) linked different children born the same day in the town world
+    swapped = '"first_name_key_l" = "last_name_key_r" AND "last_name_key_l" = "first_name_key_r"'
     return cl.CustomComparison(
         [
             cll.NullLevel(col),
@@ -153,10 +153,20 @@ def _variant_household_comparison() -> Any:
                 label_for_charts="Surname as recorded elsewhere, same postcode and parent",
             ),
             cll.CustomLevel(
-                f"{surname} AND {postcode}", label_for_charts="Same surname and postcode"
+                f"{exact} AND {postcode}", label_for_charts="Same surname and postcode"
             ),
             cll.CustomLevel(
-                f"{surname} AND {parent}", label_for_charts="Same surname and parent (moved)"
+                f"{exact} AND {parent}", label_for_charts="Same surname and parent (moved)"
+            ),
+            # a surname recorded differently earns its own (learned) weight, not that of
+            # an equal one: a common surname as the other parent's is weaker evidence
+            cll.CustomLevel(
+                f"{surname} AND {postcode}",
+                label_for_charts="Surname as recorded elsewhere and same postcode",
+            ),
+            cll.CustomLevel(
+                f"{surname} AND {parent}",
+                label_for_charts="Surname as recorded elsewhere and same parent (moved)",
             ),
             cll.And(
                 surname_fuzzy, cll.Or(cll.CustomLevel(postcode), cll.CustomLevel(parent))
@@ -166,7 +176,7 @@ def _variant_household_comparison() -> Any:
                 label_for_charts="Same postcode and parent, other surname",
             ),
             cll.CustomLevel(
-                f"{surname} AND {_eq('postcode_sector')}",
+                f"{exact} AND {_eq('postcode_sector')}",
                 label_for_charts="Same surname and postcode sector",
             ),
             cll.ExactMatchLevel("last_name_key").configure(
