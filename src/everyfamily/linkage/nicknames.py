@@ -30,4 +30,18 @@ def nickname_map(*, multilingual: bool = False) -> dict[str, str]:
         c, n = key(formal), key(nick)
         if n and c and n != c and (n not in out or c < out[n]):
             out[n] = c
+    return _resolved(out) if multilingual else out
+
+
+def _resolved(mapping: dict[str, str]) -> dict[str, str]:
+    """Follow chains to their end (TASH -> NATASHA -> NATALYA when the Russian table makes
+    Natasha a diminutive of Natalya), so a nickname and its formal name share one formal
+    name; a cycle stops where it would repeat."""
+    out: dict[str, str] = {}
+    for start in mapping:
+        seen, name = {start}, mapping[start]
+        while name in mapping and mapping[name] not in seen:
+            seen.add(name)
+            name = mapping[name]
+        out[start] = name
     return out
