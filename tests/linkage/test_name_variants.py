@@ -213,3 +213,14 @@ def test_cross_source_quality_by_hand() -> None:
     assert q.overall.predicted_links == 2
     assert q.by_group[("origin", "x")] == (1, 1, 3)
     assert q.by_group[("origin", "y")] == (1, 0, 1)
+
+
+def test_nickname_chains_across_languages_end_at_one_formal_name() -> None:
+    from everyfamily.linkage.nicknames import nickname_map
+
+    m = nickname_map(multilingual=True)
+    # English Tash -> Natasha; Russian Наташа (Natasha) -> Наталья (Natalya)
+    assert m["TASH"] == m["NATASHA"] == "NATALYA"
+    assert m["GOSIA"] == "MALGORZATA" and m["GHITA"] == "GHEORGHE"
+    # the English-only map is as before: one step
+    assert nickname_map()["TASH"] == "NATASHA"
