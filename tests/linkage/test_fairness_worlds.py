@@ -23,6 +23,7 @@ from everyfamily.engines import open_engine
 from everyfamily.linkage.quality import cross_source_quality
 from everyfamily.linkage.stage import link_records
 
+SETTINGS = LinkageSettings(name_variants=True)
 NAME_ERRORS = (
     "name_cp1252_export",
     "name_mojibake",
@@ -43,7 +44,7 @@ def _link_world(project_file: Path, truth_dir: Path, folder: Path) -> dict[str, 
     with closing(open_engine("duckdb", path=folder / "store.duckdb")) as engine:
         ctx = RunContext(project=project, out_dir=folder, engine=engine, echo=lambda _m: None)
         INGEST.run(ctx)
-        link_records(engine, LinkageSettings(), key=b"k" * 32, out_dir=folder, run="t", seed=3)
+        link_records(engine, SETTINGS, key=b"k" * 32, out_dir=folder, run="t", seed=3)
         links = engine.query("SELECT source, record_id, person_id FROM links").to_pandas()
     truth = pd.read_csv(truth_dir / "records.csv", dtype=str)
     truth = truth[truth["expected_quarantine"].isna()].copy()
