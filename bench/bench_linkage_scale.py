@@ -6,6 +6,7 @@ the peak RSS of the process, and a deterministic baseline measured in the same
 run (exact agreement on first name, surname and date of birth), whose F1 is the baseline.
 
     .venv/bin/python bench/bench_linkage_scale.py [N]     (default 50,000; --full: 1,000,000)
+        [--name-variants]
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ def main(argv: list[str]) -> int:
         t = time.perf_counter()
         result = link_records(
             engine,
-            LinkageSettings(),
+            # --name-variants: issue 21's name comparisons (off by default), for a before/after
+            LinkageSettings(name_variants="--name-variants" in argv),
             key=b"bench-key-0123456789abcdef",
             out_dir=out,
             run="bench",

@@ -191,7 +191,10 @@ def test_degraded_group_has_lower_estimated_recall(degraded: dict[str, Any]) -> 
     assert true_recall["Romanian"] < min(true_recall["English"], true_recall["Punjabi"]) - 0.03
     # ... and the estimate, which never saw the truth, says so too
     assert lang["Romanian"]["recall"] < rest - 0.01
-    assert lang["Romanian"]["false_negatives"] > 2 * lang["English"]["false_negatives"]
+    # expected missed links per true link: several times the English speakers' rate (the
+    # counts themselves depend on the groups' sizes: English speakers are 8 in 10)
+    rate = {g: lang[g]["false_negatives"] / lang[g]["true_links"] for g in lang}
+    assert rate["Romanian"] > 4 * rate["English"]
     # the estimate sees less of the drop than there is (blocked-out pairs are invisible)
     assert lang["Romanian"]["recall"] > true_recall["Romanian"]
 

@@ -33,6 +33,7 @@ from everyfamily.demo.namepools import (
     female_surname,
     locale_names,
 )
+from everyfamily.demo.namevariants import NameCorrupter, NameVariants
 from everyfamily.demo.nhs import synthetic_nhs_numbers
 from everyfamily.demo.opendata_io import ETHNIC_GROUPS_2011, OpenData, line_to_bng, load_open_data
 from everyfamily.demo.stories import ORIGINS, Stories
@@ -617,6 +618,7 @@ def simulate(
     data: OpenData | None = None,
     sites: pd.DataFrame | None = None,
     area_registration_factor: Mapping[str, float] | None = None,
+    name_variants: NameVariants | None = None,
 ) -> World:
     """Build the whole scenario in memory. Same seed and stories, same world.
 
@@ -624,7 +626,8 @@ def simulate(
     another world (``demo/town``) passes its own areas, postcodes and sites (columns as in
     :class:`OpenData` and :func:`_sites`). ``area_registration_factor`` multiplies the
     registration probability of families living in the given small areas (an unreached
-    cluster); areas not listed keep factor 1.
+    cluster); areas not listed keep factor 1. ``name_variants``: corrupt names the way real
+    systems do (demo.namevariants; None, the default, leaves the world as it was).
     """
     stories = stories if stories is not None else Stories()
     stories.validate()
@@ -944,6 +947,8 @@ def simulate(
 
     # --- the extracts ---------------------------------------------------------------------------
     builder = _Extracts(kids, fam, sites, pcs, ref, r_err, r_hv, r_att, decline=decline)
+    if name_variants is not None:
+        builder.names = NameCorrupter(name_variants, seed)
     extracts, truth = builder.build()
 
     kids["engaged"] = kids["child_id"].map(builder.engaged_counts).fillna(0).to_numpy() >= 3
@@ -1208,6 +1213,7 @@ class _Extracts:
         self.r_hv = r_hv
         self.r_att = r_att
         self.nick = nicknames()
+        self.names: NameCorrupter | None = None
         self.truth: list[dict[str, Any]] = []
         self.engaged_counts: dict[str, int] = {}
         self.attendance_counts: dict[str, int] = {}
@@ -1449,6 +1455,8 @@ class _Extracts:
             if i not in ident:
                 errs: list[str] = []
                 first, last = self._child_identity(k, RATES["hv_nickname"], RATES["hv_typo"], errs)
+                if self.names is not None:
+                    first, last = self.names.health_visiting(first, last, errs)
                 u = self.rng.random()
                 nhs = str(k["nhs"])
                 if u < RATES["hv_nhs_missing"]:
@@ -1565,6 +1573,10 @@ class _Extracts:
             if changed and last == k["last_name"]:
                 last = new_last
                 errors.append("surname_change")
+            if self.names is not None:
+                first, last = self.names.registrations(
+                    first, last, f, f["origin"] == "british_irish", errors
+                )
             nhs = ""
             if self.rng.random() < RATES["reg_nhs_present"]:
                 nhs = str(k["nhs"])

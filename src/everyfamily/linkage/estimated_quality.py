@@ -17,7 +17,9 @@ false-match rates in record linkage", JASA 90:694; Splink's docs discuss the sam
 What it cannot see, and so ignores (both make recall_est an *upper* bound on the model's own
 terms):
 
-* pairs the blocking rules never compared (their probability is unknown: not estimable);
+* pairs the blocking rules never compared (their probability is unknown here; coverage.py
+  scores a wider date-of-birth probe with the trained model and reports them by group in
+  linkage/blocking_coverage.csv, with the recall that counts them);
 * pairs scored below :data:`QUALITY_FLOOR` (each adds less than the floor to E[FN]);
 * links implied only through clustering (A~B, B~C accepted, A~C never scored) and false
   links a cluster merge adds among other records: the estimate is about scored pairs.

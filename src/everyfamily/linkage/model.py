@@ -61,6 +61,140 @@ def _eq(col: str) -> str:
     return f'"{col}_l" = "{col}_r"'
 
 
+def _variant_first_name_comparison() -> Any:
+    """The child's given name, allowing the ways real systems mangle it (issue 21): the
+    keys of ``names.normalise`` (mojibake repaired, any script transliterated, "?" of a
+    Windows-1252 export dropped), formal names through English and other languages'
+    nicknames, the letters a Windows-1252 export loses, romanisation systems, and given and
+    family names recorded the other way round. Ordered from strongest to weakest evidence;
+    EM learns each level's m, random sampling its u."""
+    col = "first_name_key"
+    # both ways: one way alone (a given name equal to another child's surname: Charles,
+    # Elliott, Howard) linked different children born the same day in the town world
+    swapped = '"first_name_key_l" = "last_name_key_r" AND "last_name_key_l" = "first_name_key_r"'
+    return cl.CustomComparison(
+        [
+            cll.NullLevel(col),
+            cll.ExactMatchLevel(col).configure(tf_adjustment_column=col),
+            cll.ExactMatchLevel("first_name_formal").configure(
+                label_for_charts="Same formal name (nickname or alias, any language)"
+            ),
+            cll.Or(
+                cll.ExactMatchLevel("first_name_cp1252"), cll.ExactMatchLevel("first_name_skeleton")
+            ).configure(
+                label_for_charts="Same name but for letters an export lost or a "
+                "transliteration system changed"
+            ),
+            cll.CustomLevel(swapped, label_for_charts="Given and family names swapped"),
+            cll.JaroWinklerLevel(col, 0.92),
+            cll.JaroWinklerLevel(col, 0.80),
+            cll.ElseLevel().configure(m_probability=FIRST_NAME_DIFFERENT_M, fix_m_probability=True),
+        ],
+        output_column_name="first_name_match",  # the name diagnostics and reports know
+        comparison_description="Child's given name (export, transliteration and order variants)",
+    )
+
+
+def _surname_compatible() -> str:
+    """SQL: two records' child surnames are the same family name as recorded by different
+    systems: equal keys, equal after an export's lost letters or a transliteration system,
+    one part of a double or hyphenated surname, names swapped, or the child recorded under
+    the other parent's surname (mother's vs father's)."""
+    fp, lp = "last_name_first_part", "last_name_last_part"
+    return (
+        "("
+        + " OR ".join(
+            [
+                _eq("last_name_key"),
+                _eq("last_name_cp1252"),
+                _eq("last_name_skeleton"),
+                # one part of a double or hyphenated surname (its first or last part:
+                # equalities on columns prepare derives, cheaper than a LIKE on every pair)
+                _eq(fp),
+                _eq(lp),
+                f'"{fp}_l" = "{lp}_r"',
+                f'"{lp}_l" = "{fp}_r"',
+                '"last_name_key_l" = "first_name_key_r"',
+                '"first_name_key_l" = "last_name_key_r"',
+                '"last_name_key_l" = "parent_last_name_key_r"',
+                '"parent_last_name_key_l" = "last_name_key_r"',
+            ]
+        )
+        + ")"
+    )
+
+
+def _variant_household_comparison() -> Any:
+    """As :func:`_household_comparison`, with the child's surname as 'compatible' (see
+    :func:`_surname_compatible`) wherever the original asks for equal, and the parent's
+    surname compared by its key. A different postcode is not held against the pair more
+    than once: "same surname and parent (moved)" keeps a family that moved together."""
+    parent = f"{_eq('parent_first_name_formal')} AND {_eq('parent_last_name_key')}"
+    exact = _eq("last_name_key")
+    surname = _surname_compatible()
+    postcode = _eq("postcode")
+    surname_fuzzy = cll.JaroWinklerLevel("last_name_key", 0.88)
+    null_sql = (
+        '("last_name_key_l" IS NULL OR "last_name_key_r" IS NULL) AND '
+        '("postcode_l" IS NULL OR "postcode_r" IS NULL) AND '
+        '("parent_last_name_key_l" IS NULL OR "parent_last_name_key_r" IS NULL)'
+    )
+    return cl.CustomComparison(
+        [
+            cll.CustomLevel(
+                null_sql, label_for_charts="Surname, postcode, parent all missing"
+            ).configure(is_null_level=True),
+            cll.CustomLevel(
+                f"{exact} AND {postcode} AND {parent}",
+                label_for_charts="Same surname, postcode and parent",
+            ),
+            cll.CustomLevel(
+                f"{surname} AND {postcode} AND {parent}",
+                label_for_charts="Surname as recorded elsewhere, same postcode and parent",
+            ),
+            cll.CustomLevel(
+                f"{exact} AND {postcode}", label_for_charts="Same surname and postcode"
+            ),
+            cll.CustomLevel(
+                f"{exact} AND {parent}", label_for_charts="Same surname and parent (moved)"
+            ),
+            # a surname recorded differently earns its own (learned) weight, not that of
+            # an equal one: a common surname as the other parent's is weaker evidence
+            cll.CustomLevel(
+                f"{surname} AND {postcode}",
+                label_for_charts="Surname as recorded elsewhere and same postcode",
+            ),
+            cll.CustomLevel(
+                f"{surname} AND {parent}",
+                label_for_charts="Surname as recorded elsewhere and same parent (moved)",
+            ),
+            cll.And(
+                surname_fuzzy, cll.Or(cll.CustomLevel(postcode), cll.CustomLevel(parent))
+            ).configure(label_for_charts="Similar surname, same postcode or parent"),
+            cll.CustomLevel(
+                f"{postcode} AND {parent}",
+                label_for_charts="Same postcode and parent, other surname",
+            ),
+            cll.CustomLevel(
+                f"{exact} AND {_eq('postcode_sector')}",
+                label_for_charts="Same surname and postcode sector",
+            ),
+            cll.ExactMatchLevel("last_name_key").configure(
+                tf_adjustment_column="last_name_key", label_for_charts="Same surname only"
+            ),
+            cll.CustomLevel(surname, label_for_charts="Surname as recorded elsewhere only"),
+            surname_fuzzy.configure(label_for_charts="Similar surname only"),
+            cll.CustomLevel(
+                f"{postcode} OR ({parent})", label_for_charts="Same postcode or parent only"
+            ),
+            cll.ElseLevel(),
+        ],
+        output_column_name="household",
+        comparison_description="Child's surname (as variously recorded), home postcode and "
+        "parent's names together",
+    )
+
+
 def _household_comparison() -> Any:
     """Child's surname, postcode and parent's names as ONE comparison.
 
@@ -118,8 +252,10 @@ def _household_comparison() -> Any:
     )
 
 
-def comparisons() -> list[Any]:
-    """Default comparisons for UK early-years records (see docs in the module header)."""
+def comparisons(*, name_variants: bool = False) -> list[Any]:
+    """Default comparisons for UK early-years records (see docs in the module header).
+    ``name_variants``: compare names by the keys of ``names.normalise`` (issue 21; needs
+    ``prepare_identities(..., name_variants=True)``)."""
     nhs = cl.CustomComparison(
         [
             cll.NullLevel("nhs_number"),
@@ -157,6 +293,8 @@ def comparisons() -> list[Any]:
         output_column_name="sex",
         comparison_description="Sex (unknown counts as missing)",
     )
+    if name_variants:
+        return [nhs, _variant_first_name_comparison(), dob, sex, _variant_household_comparison()]
     return [
         nhs,
         _first_name_comparison("first_name_match", "first_name_canonical", "Child's given name"),
@@ -166,10 +304,25 @@ def comparisons() -> list[Any]:
     ]
 
 
-def default_blocking_rules() -> list[Any]:
+def default_blocking_rules(*, name_variants: bool = False) -> list[Any]:
     """Pairs worth scoring. Each rule admits the pairs that agree exactly on its columns; the
     union of rules is scored. Chosen so a true match with one or two errors is still admitted
-    (e.g. a day/month swap still shares names and year; a nickname still shares the date)."""
+    (e.g. a day/month swap still shares names and year; a nickname still shares the date).
+    With ``name_variants`` the name columns are the keys, and three rules more admit a name
+    an export mangled (its Windows-1252 key), written by another romanisation (skeleton) or
+    recorded the other way round (given name of one = family name of the other)."""
+    if name_variants:
+        return [
+            block_on("nhs_number"),
+            block_on("date_of_birth", "first_name_formal"),
+            block_on("date_of_birth", "last_name_key"),
+            block_on("date_of_birth", "postcode"),
+            block_on("first_name_formal", "last_name_key", "dob_year"),
+            block_on("last_name_key", "postcode", "dob_year"),
+            block_on("date_of_birth", "last_name_cp1252"),
+            block_on("date_of_birth", "first_name_skeleton"),
+            "l.date_of_birth = r.date_of_birth AND l.first_name_key = r.last_name_key",
+        ]
     return [
         block_on("nhs_number"),
         block_on("date_of_birth", "first_name_canonical"),
@@ -185,27 +338,37 @@ def default_blocking_rules() -> list[Any]:
 DETERMINISTIC_RULES_RECALL = 0.7
 
 
-def _deterministic_rules() -> list[Any]:
+_MATCH = ("first_name_match", "last_name_match")
+
+
+def _deterministic_rules(name_variants: bool = False) -> list[Any]:
+    first, last = ("first_name_key", "last_name_key") if name_variants else _MATCH
     return [
         block_on("nhs_number", "date_of_birth"),
-        block_on("first_name_match", "last_name_match", "date_of_birth", "postcode"),
+        block_on(first, last, "date_of_birth", "postcode"),
     ]
 
 
-def _em_rules() -> list[Any]:
+def _em_rules(name_variants: bool = False) -> list[Any]:
     """Two EM passes: blocking on date of birth trains the name, place and parent levels;
     blocking on names trains the date of birth, postcode and NHS levels."""
+    if name_variants:
+        return [block_on("date_of_birth"), block_on("first_name_formal", "last_name_key")]
     return [block_on("date_of_birth"), block_on("first_name_canonical", "last_name_match")]
 
 
 def settings_creator(
-    blocking_rules: list[Any] | None, *, retain_intermediate: bool = False
+    blocking_rules: list[Any] | None,
+    *,
+    retain_intermediate: bool = False,
+    name_variants: bool = False,
 ) -> SettingsCreator:
     return SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="unique_id",
-        comparisons=comparisons(),
-        blocking_rules_to_generate_predictions=blocking_rules or default_blocking_rules(),
+        comparisons=comparisons(name_variants=name_variants),
+        blocking_rules_to_generate_predictions=blocking_rules
+        or default_blocking_rules(name_variants=name_variants),
         retain_intermediate_calculation_columns=retain_intermediate,
         retain_matching_columns=True,
         additional_columns_to_retain=[],
@@ -223,7 +386,12 @@ class TrainingReport:
 
 
 def build_linker(
-    db_api: Any, table_name: str, *, model_path: Path | None, blocking_rules: list[str] | None
+    db_api: Any,
+    table_name: str,
+    *,
+    model_path: Path | None,
+    blocking_rules: list[str] | None,
+    name_variants: bool = False,
 ) -> Linker:
     """A Linker over the identity table: from a saved model, or fresh default settings."""
     df = db_api.register(table_name)
@@ -236,22 +404,29 @@ def build_linker(
         return Linker(df, str(model_path), log_level=logging.WARNING)
     return Linker(
         df,
-        settings_creator(list(blocking_rules) if blocking_rules else None),
+        settings_creator(
+            list(blocking_rules) if blocking_rules else None, name_variants=name_variants
+        ),
         log_level=logging.WARNING,
     )
 
 
 def train(
-    linker: Linker, *, seed: int, max_pairs_for_u: float, max_pairs_for_em: float
+    linker: Linker,
+    *,
+    seed: int,
+    max_pairs_for_u: float,
+    max_pairs_for_em: float,
+    name_variants: bool = False,
 ) -> TrainingReport:
     """Unsupervised training: prior, u by random sampling, m by EM (each session seeded)."""
     try:
         linker.training.estimate_probability_two_random_records_match(
-            _deterministic_rules(), recall=DETERMINISTIC_RULES_RECALL
+            _deterministic_rules(name_variants), recall=DETERMINISTIC_RULES_RECALL
         )
         linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs_for_u, seed=seed)
         sessions = 0
-        for rule in _em_rules():
+        for rule in _em_rules(name_variants):
             linker.training.estimate_parameters_using_expectation_maximisation(
                 rule, max_pairs=max_pairs_for_em
             )

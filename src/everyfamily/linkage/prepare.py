@@ -13,10 +13,13 @@ value is ever pasted into the text.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pyarrow as pa
 
 from everyfamily.engines.base import Engine
 from everyfamily.errors import DataError
+from everyfamily.linkage.name_keys import NAME_KEYS, write_name_keys
 
 #: Tables written by this module (temporary working tables of the linkage stage).
 IDENTITIES = "ef_link_identities"
@@ -36,10 +39,49 @@ IDENTITY_FIELDS: tuple[str, ...] = (
     "parent_first_name_match",
     "parent_last_name_match",
 )
+#: Name keys (``names.normalise``) added to the identity fields when ``name_variants`` is on:
+#: export, mojibake and transliteration variants of a name share them (issue 21).
+KEY_FIELDS: tuple[str, ...] = (
+    "first_name_key",
+    "last_name_key",
+    "parent_first_name_key",
+    "parent_last_name_key",
+    "first_name_cp1252",
+    "last_name_cp1252",
+    "first_name_skeleton",
+    "last_name_skeleton",
+    "first_name_formal",
+    "parent_first_name_formal",
+    "last_name_first_part",
+    "last_name_last_part",
+)
+
+
+def _key_joins(cols: dict[str, str], rec: str, quote: Any) -> tuple[str, str]:
+    """The SELECT list and LEFT JOINs that bring each name's keys from ``NAME_KEYS``."""
+    alias = {"first_name": "kf", "last_name": "kl", "parent_first_name": "kpf",
+             "parent_last_name": "kpl"}  # fmt: skip
+    joins = " ".join(
+        f"LEFT JOIN {NAME_KEYS} AS {a} ON {a}.raw = {rec}.{quote(cols[f])}"
+        for f, a in alias.items()
+    )
+    select = (
+        "kf.name_key AS first_name_key, kl.name_key AS last_name_key, "
+        "kpf.name_key AS parent_first_name_key, kpl.name_key AS parent_last_name_key, "
+        "kf.cp1252_key AS first_name_cp1252, kl.cp1252_key AS last_name_cp1252, "
+        "kf.skeleton AS first_name_skeleton, kl.skeleton AS last_name_skeleton, "
+        "kf.canonical AS first_name_formal, kpf.canonical AS parent_first_name_formal, "
+        "kl.first_part AS last_name_first_part, kl.last_part AS last_name_last_part"
+    )
+    return select, joins
 
 
 def prepare_identities(
-    engine: Engine, nicknames: dict[str, str], records_table: str = "records"
+    engine: Engine,
+    nicknames: dict[str, str],
+    records_table: str = "records",
+    *,
+    name_variants: bool = False,
 ) -> int:
     """Build the identity table and the record -> identity map; returns the identity count.
 
@@ -47,6 +89,9 @@ def prepare_identities(
     with weight; it is missing evidence). ``*_canonical`` maps nicknames to a formal name;
     ``dob_year/month/day`` and ``dob_text`` let comparisons spot day/month swaps and digit slips
     without engine-specific date functions in the Splink settings.
+
+    ``name_variants``: also carry the name keys of :data:`KEY_FIELDS` (computed per distinct
+    name in ``name_keys``), which ``model.comparisons(name_variants=True)`` compares.
     """
     if not engine.has_table(records_table):
         raise DataError(
@@ -59,6 +104,11 @@ def prepare_identities(
     engine.write_table(NICKNAMES, nick)
     quote_ident = engine.dialect.quote_ident
     rec = quote_ident(records_table)
+    key_select, key_joins, id_fields = "", "", IDENTITY_FIELDS
+    if name_variants:
+        cols = write_name_keys(engine, records_table, nicknames)
+        sel, key_joins = _key_joins(cols, rec, quote_ident)
+        key_select, id_fields = f", {sel}", IDENTITY_FIELDS + KEY_FIELDS
     cleaned = f"""
         SELECT source, record_id,
                CASE WHEN nhs_number_valid THEN nhs_number END AS nhs_number,
@@ -70,10 +120,10 @@ def prepare_identities(
                CASE WHEN postcode_valid THEN postcode_sector END AS postcode_sector,
                CASE WHEN postcode_valid THEN postcode_district END AS postcode_district,
                NULLIF(parent_first_name_match, '') AS parent_first_name_match,
-               NULLIF(parent_last_name_match, '') AS parent_last_name_match
-        FROM {rec}
+               NULLIF(parent_last_name_match, '') AS parent_last_name_match{key_select}
+        FROM {rec} {key_joins}
     """
-    fields = ", ".join(IDENTITY_FIELDS)
+    fields = ", ".join(id_fields)
     engine.replace_table_as(
         RECORD_IDENTITY,
         f"""
@@ -99,7 +149,7 @@ def prepare_identities(
     engine.replace_table_as(
         IDENTITIES,
         f"""
-        SELECT i.identity_id AS unique_id, {", ".join("i." + f for f in IDENTITY_FIELDS)},
+        SELECT i.identity_id AS unique_id, {", ".join("i." + f for f in id_fields)},
                COALESCE(n1.canonical, i.first_name_match) AS first_name_canonical,
                COALESCE(n2.canonical, i.parent_first_name_match) AS parent_first_name_canonical,
                CAST(EXTRACT(year FROM i.date_of_birth) AS INTEGER) AS dob_year,

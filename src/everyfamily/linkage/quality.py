@@ -206,3 +206,65 @@ def evaluate_against_truth(
                 group_quality(merged["person_id"], merged["child_id"], g[dim], dimension=dim)
             )
     return LinkageQuality(children=children, families=families, by_group=tuple(by_group))
+
+
+def _cross_pairs(frame: pd.DataFrame, by: list[str]) -> pd.Series:
+    """Per group of ``by``: pairs of rows whose ``source`` differs, (N^2 - sum n_s^2) / 2."""
+    n_s = frame.groupby([*by, "source"]).size()
+    total = n_s.groupby(level=list(range(len(by)))).sum()
+    sq = (n_s**2).groupby(level=list(range(len(by)))).sum()
+    return (total**2 - sq) // 2
+
+
+@dataclass(frozen=True)
+class CrossSourceQuality:
+    """Recall and precision of cross-source links (issue 21), counted on *units*: one per
+    (source, true child), so a child's forty attendance rows count once and the counts do not
+    depend on the model. A unit's linked person is the one most of its records carry. A true
+    link is two units of one child from different sources; it is found when both units have
+    the same linked person; a predicted link is two units from different sources with the
+    same linked person."""
+
+    overall: PairwiseQuality
+    #: (dimension, group) -> (children, found links, true links)
+    by_group: dict[tuple[str, str], tuple[int, int, int]]
+
+    def recall(self, dimension: str, group: str) -> float:
+        _n, found, true = self.by_group[(dimension, group)]
+        return found / true if true else 1.0
+
+
+def cross_source_quality(
+    links_df: pd.DataFrame, truth_df: pd.DataFrame, groups_df: pd.DataFrame | None = None
+) -> CrossSourceQuality:
+    """:class:`CrossSourceQuality` of ``links`` (source, record_id, person_id) against the
+    truth (source, record_id, child_id); ``groups_df``: child_id and one column per
+    dimension (e.g. origin, moved)."""
+    rows = truth_df[["source", "record_id", "child_id"]].merge(
+        links_df[["source", "record_id", "person_id"]], on=["source", "record_id"]
+    )
+    units = (
+        rows.groupby(["source", "child_id", "person_id"])
+        .size()
+        .rename("n")
+        .reset_index()
+        .sort_values(["source", "child_id", "n", "person_id"], ascending=[True, True, False, True])
+        .drop_duplicates(["source", "child_id"])
+    )
+    true_c = _cross_pairs(units, ["child_id"])
+    found_c = _cross_pairs(units, ["child_id", "person_id"]).groupby(level=0).sum()
+    found_c = found_c.reindex(true_c.index, fill_value=0)
+    predicted = int(_cross_pairs(units, ["person_id"]).sum())
+    overall = PairwiseQuality(int(found_c.sum()), predicted, int(true_c.sum()))
+    by_group: dict[tuple[str, str], tuple[int, int, int]] = {}
+    if groups_df is not None:
+        g = groups_df.set_index("child_id")
+        for dim in [c for c in groups_df.columns if c not in {"child_id", "family_id"}]:
+            labels = g[dim].astype("string").fillna("unknown").reindex(true_c.index)
+            for value, idx in labels.groupby(labels).groups.items():
+                by_group[(dim, str(value))] = (
+                    len(idx),
+                    int(found_c.loc[idx].sum()),
+                    int(true_c.loc[idx].sum()),
+                )
+    return CrossSourceQuality(overall, by_group)

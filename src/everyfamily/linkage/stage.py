@@ -34,9 +34,11 @@ import pyarrow as pa
 from everyfamily.config import LinkageSettings
 from everyfamily.engines.base import Engine
 from everyfamily.errors import DataError, LinkageError
+from everyfamily.linkage import coverage
 from everyfamily.linkage import estimated_quality as est_quality
 from everyfamily.linkage import model as link_model
 from everyfamily.linkage.families import family_components
+from everyfamily.linkage.name_keys import NAME_KEYS
 from everyfamily.linkage.nicknames import nickname_map
 from everyfamily.linkage.prepare import IDENTITIES, NICKNAMES, RECORD_IDENTITY, prepare_identities
 from everyfamily.linkage.stable_ids import IdEvent, IdResolution, resolve_stable_ids
@@ -83,6 +85,8 @@ class LinkageResult:
     #: Model-based estimates over the scored pairs (no truth; see estimated_quality.py).
     estimated_precision: float | None = None
     estimated_recall: float | None = None
+    #: Pairs blocking never compared and their expected links (see coverage.py).
+    blocking_coverage: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -134,7 +138,12 @@ def link_records(
     )
     if n_records == 0:
         raise DataError("there are no records to link", hint="check the ingest stage loaded rows")
-    n_identities = prepare_identities(engine, nickname_map(), records_table)
+    n_identities = prepare_identities(
+        engine,
+        nickname_map(multilingual=settings.name_variants),
+        records_table,
+        name_variants=settings.name_variants,
+    )
     timings["prepare"] = time.perf_counter() - t0
 
     linker, model_source = _model(engine, settings, n_identities, seed, echo, diag_dir, timings)
@@ -144,6 +153,11 @@ def link_records(
     # borderline non-links (the expected missed links).
     score_floor = min(floor, est_quality.QUALITY_FLOOR)
     _score(engine, linker, threshold, score_floor, timings)
+    t = time.perf_counter()
+    probe = coverage.score_unblocked(
+        engine, linker, identities_table=IDENTITIES, pairs_table=_PAIRS, floor=score_floor
+    )
+    timings["blocking_probe"] = time.perf_counter() - t
 
     t = time.perf_counter()
     unlinkable = _unlinkables(linker, threshold, n_identities)
@@ -189,6 +203,16 @@ def link_records(
         records_table=records_table,
         floor=score_floor,
     )
+    blocking = coverage.write_blocking_coverage(
+        engine,
+        diag_dir,
+        threshold=threshold,
+        pairs_table=_PAIRS,
+        identities_table=IDENTITIES,
+        record_identity_table=RECORD_IDENTITY,
+        records_table=records_table,
+        probe=probe,
+    )
     timings["quality_estimate"] = time.perf_counter() - t
     _drop_working_tables(engine)
     result = LinkageResult(
@@ -204,6 +228,7 @@ def link_records(
         timings_seconds={k: round(v, 3) for k, v in timings.items()},
         estimated_precision=round(estimate.precision, 6),
         estimated_recall=round(estimate.recall, 6),
+        blocking_coverage=blocking,
     )
     _write_summary(diag_dir, result, estimate, threshold, floor, score_floor, run)
     _echo_result(echo, result, estimate)
@@ -222,7 +247,15 @@ def _echo_result(echo: Callable[[str], None], result: LinkageResult, estimate: A
 
 
 def _drop_working_tables(engine: Engine) -> None:
-    for name in (_PAIRS, _IDENTITY_CLUSTER, RECORD_IDENTITY, IDENTITIES, NICKNAMES):
+    for name in (
+        _PAIRS,
+        _IDENTITY_CLUSTER,
+        RECORD_IDENTITY,
+        IDENTITIES,
+        NICKNAMES,
+        NAME_KEYS,
+        coverage.UNBLOCKED,
+    ):
         engine.drop_table(name)
 
 
@@ -246,7 +279,11 @@ def _model(
     ``linkage.model_path``, saved to linkage/model.json; and where the model came from."""
     api = engine.splink_api()
     linker = link_model.build_linker(
-        api, IDENTITIES, model_path=settings.model_path, blocking_rules=settings.blocking_rules
+        api,
+        IDENTITIES,
+        model_path=settings.model_path,
+        blocking_rules=settings.blocking_rules,
+        name_variants=settings.name_variants,
     )
     t = time.perf_counter()
     if settings.model_path is None:
@@ -259,6 +296,7 @@ def _model(
             seed=settings.seed if seed is None else seed,
             max_pairs_for_u=settings.max_pairs_for_u,
             max_pairs_for_em=settings.max_pairs_for_em,
+            name_variants=settings.name_variants,
         )
         model_source = report.model_source
         echo(f"  trained the linkage model on {n_identities:,} distinct records")

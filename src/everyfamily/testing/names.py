@@ -296,11 +296,32 @@ KINDS: tuple[str, ...] = (
     "cp1252_replaced",
     "cp1252_folded",
     "mojibake",
+    "mojibake_twice",
     "romanian_cedilla",
     "polish_l_dropped",
     "cyrillic_systems",
     "swapped",
     "one_surname_part",
+    "other_parent_surname",
+    "foreign_nickname",
+)
+
+#: Everyday diminutives of other languages, for the ``foreign_nickname`` case: (locale,
+#: formal, diminutive). Written here from general knowledge, separately from the linkage's
+#: tables (everyfamily/names/nicknames_*.csv), so a test drawing them checks those tables
+#: and the romanisation of Cyrillic ones end to end; NOT from the demo's name pools.
+FOREIGN_DIMINUTIVES: tuple[tuple[str, str, str], ...] = (
+    ("pl", "Katarzyna", "Kasia"),
+    ("pl", "Małgorzata", "Gosia"),
+    ("pl", "Wojciech", "Wojtek"),
+    ("pl", "Zofia", "Zosia"),
+    ("ro", "Gheorghe", "Ghiță"),
+    ("ro", "Constantin", "Costel"),
+    ("ro", "Ion", "Ionuț"),
+    ("ru", "Дмитрий", "Дима"),
+    ("ru", "Екатерина", "Катя"),
+    ("ru", "Михаил", "Миша"),
+    ("uk", "Юрій", "Юрко"),
 )
 
 
@@ -352,6 +373,15 @@ def _cyrillic_case(rng: random.Random) -> NameCase:
 def _case(kind: str, rng: random.Random) -> NameCase:
     if kind == "cyrillic_systems":
         return _cyrillic_case(rng)
+    if kind == "foreign_nickname":
+        loc, formal, dim = rng.choice(FOREIGN_DIMINUTIVES)
+        family_loc = {"ro": "pl", "ru": "ru", "uk": "uk"}.get(loc, loc)
+        family = str(rng.choice(_read(family_loc)["surnames"]["male"]))  # type: ignore[index]
+        if loc in ("ru", "uk"):
+            system = "uk_national_2010" if loc == "uk" else "ru_icao_9303"
+            formal, dim = cyrillic_to_latin(formal, system), cyrillic_to_latin(dim, system)
+            family = cyrillic_to_latin(family, system)
+        return NameCase(kind, loc, formal, family, dim, family)
     if kind == "romanian_cedilla":
         given, family = rng.choice(ROMANIAN_GIVEN), rng.choice(ROMANIAN_SURNAMES)
         return NameCase(
@@ -367,10 +397,14 @@ def _case(kind: str, rng: random.Random) -> NameCase:
         )
     if kind == "swapped":
         return NameCase(kind, locale, given, family, *swap_names(given, family))
+    if kind == "other_parent_surname":
+        # recorded under the other parent's family name (mother's instead of father's)
+        return NameCase(kind, locale, given, family, given, _draw(rng, locale)[1])
     change = {
         "cp1252_replaced": lambda s: cp1252_export(s, unknown="?"),
         "cp1252_folded": lambda s: cp1252_export(s, unknown="fold"),
         "mojibake": mojibake,
+        "mojibake_twice": lambda s: mojibake(s, rounds=2),
         "polish_l_dropped": polish_l_dropped,
     }[kind]
     return NameCase(kind, locale, given, family, change(given), change(family))

@@ -488,6 +488,7 @@ def generate_town(
     n_areas: int | None = None,
     scale: float = 1.0,
     boundary_format: str = "geojson",
+    name_variants: w.NameVariants | None = None,
 ) -> Town:
     """Generate the synthetic town of ``seed`` into ``out_dir`` (overwriting an earlier one).
 
@@ -495,6 +496,8 @@ def generate_town(
     ``scale`` (0.1 to 1) keeps that share of each area's children (and of its population
     file: :func:`everyfamily.demo.world.scale_ages`); 1, the default, changes nothing.
     ``boundary_format``: the small areas' boundary file, one of :data:`BOUNDARY_FORMATS`.
+    ``name_variants``: names corrupted as real systems do (demo.namevariants; None, the
+    default, changes nothing).
     """
     if boundary_format not in BOUNDARY_FORMATS:
         raise ValueError(f"boundary_format must be one of {BOUNDARY_FORMATS}")
@@ -509,6 +512,7 @@ def generate_town(
         data=geo.open_data(),
         sites=geo.sites,
         area_registration_factor=placement.area_registration_factor,
+        name_variants=name_variants,
     )
     fields = {role: tuple(_KNOWSLEY[role][0]) for role in ROLES}
     lay = draw_layout(seed, fields)
