@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -34,7 +33,7 @@ import pyarrow as pa
 from everyfamily.config import LinkageSettings
 from everyfamily.engines.base import Engine
 from everyfamily.errors import DataError, LinkageError
-from everyfamily.linkage import coverage
+from everyfamily.linkage import coverage, diagnostics
 from everyfamily.linkage import estimated_quality as est_quality
 from everyfamily.linkage import model as link_model
 from everyfamily.linkage.families import family_components
@@ -44,7 +43,6 @@ from everyfamily.linkage.prepare import IDENTITIES, NICKNAMES, RECORD_IDENTITY, 
 from everyfamily.linkage.stable_ids import IdEvent, IdResolution, resolve_stable_ids
 from everyfamily.privacy.pseudonyms import pseudonym
 from everyfamily.schema import LINKS_COLUMNS
-from everyfamily.spreadsheet_safe import neutralise_frame
 from everyfamily.stage import Stage
 
 if TYPE_CHECKING:
@@ -160,8 +158,8 @@ def link_records(
     timings["blocking_probe"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    unlinkable = _unlinkables(linker, threshold, n_identities)
-    _write_diagnostics(linker, diag_dir)
+    unlinkable = diagnostics.unlinkables(linker, threshold, n_identities)
+    diagnostics.write_diagnostics(linker, diag_dir)
     timings["diagnostics"] = time.perf_counter() - t
     with contextlib.suppress(Exception):  # cleanup of Splink's scratch tables: best effort
         linker.table_management.delete_tables_created_by_splink_from_db()
@@ -189,7 +187,7 @@ def link_records(
         floor=floor,
         threshold=threshold,
     )
-    _cluster_sizes(links).to_csv(diag_dir / "cluster_sizes.csv", index=False)
+    diagnostics.cluster_sizes(links).to_csv(diag_dir / "cluster_sizes.csv", index=False)
     events = event_counts(ids.persons.events, ids.families.events)
     timings["outputs"] = time.perf_counter() - t
     t = time.perf_counter()
@@ -566,87 +564,6 @@ def _write_outputs(
         engine.write_table(LINKS_TABLE, links_tbl)
         engine.write_table(REGISTRY_TABLE, registry_tbl)
         engine.write_table(EVENTS_TABLE, events, mode="append")
-
-
-def _unlinkables(linker: Any, threshold: float, n_identities: int) -> int:
-    """Distinct records that could not link even to an exact copy of themselves (Splink's
-    unlinkables measure): too little information recorded to clear the threshold."""
-    from splink.internals.unlinkables import unlinkables_data
-
-    try:
-        rows = unlinkables_data(linker)
-    except Exception:  # diagnostics must not stop a run
-        return -1
-    prop = sum(float(r["prop"]) for r in rows if float(r["match_probability"]) < threshold)
-    return round(prop * n_identities)
-
-
-def _write_diagnostics(linker: Any, diag_dir: Path) -> None:
-    """Parameters and charts (Vega-Lite specs with their data, no HTML needing a CDN)."""
-    model = linker.misc.save_model_to_json()
-    rows: list[dict[str, Any]] = []
-    for comp in model["comparisons"]:
-        for i, level in enumerate(comp["comparison_levels"]):
-            m, u = level.get("m_probability"), level.get("u_probability")
-            weight = math.log2(m / u) if m and u else None
-            rows.append(
-                {
-                    "comparison": comp.get("output_column_name"),
-                    "level": i,
-                    "label": level.get("label_for_charts") or level.get("sql_condition"),
-                    "is_null_level": bool(level.get("is_null_level", False)),
-                    "m_probability": m,
-                    "u_probability": u,
-                    "bayes_factor": (m / u) if m and u else None,
-                    "match_weight": weight,
-                    "tf_adjustment_column": level.get("tf_adjustment_column"),
-                }
-            )
-    frame = pd.DataFrame(rows)
-    neutralise_frame(frame).to_csv(diag_dir / "match_weights.csv", index=False)
-    prior = model.get("probability_two_random_records_match")
-    (diag_dir / "parameters.json").write_text(
-        json.dumps(
-            {
-                "probability_two_random_records_match": prior,
-                "prior_match_weight": math.log2(prior / (1 - prior)) if prior else None,
-                "levels": rows,
-            },
-            indent=2,
-            default=str,
-        ),
-        encoding="utf-8",
-    )
-    charts = {
-        "match_weights_chart.json": linker.visualisations.match_weights_chart,
-        "m_u_parameters_chart.json": linker.visualisations.m_u_parameters_chart,
-    }
-    for name, make in charts.items():
-        try:
-            spec = make().chart_dict
-        except Exception:  # noqa: S112 - a chart Splink cannot draw is skipped, not fatal
-            continue
-        (diag_dir / name).write_text(json.dumps(spec, default=str), encoding="utf-8")
-
-
-def _cluster_sizes(links: pd.DataFrame) -> pd.DataFrame:
-    out = []
-    for entity, col in (("person", "person_id"), ("family", "family_id")):
-        if entity == "person":
-            size = links.groupby(col).size()
-        else:
-            size = links.groupby(col)["person_id"].nunique()
-        counts = size.value_counts().sort_index()
-        for s, n in zip(counts.index.to_numpy(), counts.to_numpy(), strict=True):
-            out.append(
-                {
-                    "entity": entity,
-                    "unit": "records" if entity == "person" else "children",
-                    "size": int(s),
-                    "clusters": int(n),
-                }
-            )
-    return pd.DataFrame(out)
 
 
 _REVIEW_FIELDS = (
