@@ -442,7 +442,8 @@ def _previous_registry(engine: Engine, path: Path | None) -> pd.DataFrame:
             )
         return frame
     if engine.has_table(REGISTRY_TABLE):
-        return engine.query(f"SELECT * FROM {REGISTRY_TABLE}").to_pandas()
+        registry: pd.DataFrame = engine.query(f"SELECT * FROM {REGISTRY_TABLE}").to_pandas()
+        return registry
     return pd.DataFrame({c: pd.Series(dtype="string") for c in cols})
 
 

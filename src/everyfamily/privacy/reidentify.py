@@ -62,4 +62,5 @@ def contact_details(engine: Engine, person_ids: Iterable[str]) -> pd.DataFrame:
     frame = table.to_pandas()
     for c in ("date_of_birth", "contact_as_of"):
         frame[c] = pd.to_datetime(frame[c]).dt.strftime("%Y-%m-%d")
-    return frame[cols].astype("string").fillna("")
+    out: pd.DataFrame = frame[cols].astype("string").fillna("")
+    return out

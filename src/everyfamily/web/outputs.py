@@ -313,8 +313,9 @@ def _store_tables(
 
     A key that cannot be loaded, or a wrong one, raises :class:`PrivacyError` (so ``serve``
     stops at start with its one line); a store another process holds is a warning."""
+    from everyfamily.catalogue import ANALYSIS
     from everyfamily.errors import EngineError
-    from everyfamily.stores import ANALYSIS, STORE_PATHS
+    from everyfamily.stores import STORE_PATHS
 
     if not (out_dir / STORE_PATHS[ANALYSIS]).is_file():
         return _StoreTables(
@@ -451,13 +452,14 @@ def read_children(outputs: RunOutputs) -> pd.DataFrame:
         have = set(engine.columns("children"))
         cols = [c for c in RECORD_COLUMNS if c in have]
         sql = f"SELECT {', '.join(quote_ident(c) for c in cols)} FROM children"
-        return engine.query(sql + " ORDER BY area_code, person_id").to_pandas()
+        records: pd.DataFrame = engine.query(sql + " ORDER BY area_code, person_id").to_pandas()
+        return records
     finally:
         engine.close()
 
 
 def _open_analysis_or_fail(outputs: RunOutputs, table: str, what: str) -> Any:
-    from everyfamily.stores import ANALYSIS
+    from everyfamily.catalogue import ANALYSIS
 
     engine = outputs.open_store(ANALYSIS)
     if not engine.has_table(table):
@@ -478,7 +480,8 @@ def _read_analysis_table(outputs: RunOutputs, table: str, what: str) -> pd.DataF
     finally:
         engine.close()
     # as text, as the CSV it replaces was read: codes stay codes, missing values are ''
-    return frame.astype("string").fillna("").astype(object)
+    text: pd.DataFrame = frame.astype("string").fillna("").astype(object)
+    return text
 
 
 def read_contact_details(outputs: RunOutputs, person_ids: Sequence[str]) -> pd.DataFrame:
@@ -486,8 +489,8 @@ def read_contact_details(outputs: RunOutputs, person_ids: Sequence[str]) -> pd.D
     identifiable store opened read-only for this call and closed before returning: nothing
     identifiable stays open or cached. Callers must have checked the permission, scoped the
     ids to the user's areas and written the audit entry first."""
+    from everyfamily.catalogue import IDENTIFIABLE
     from everyfamily.privacy.reidentify import contact_details
-    from everyfamily.stores import IDENTIFIABLE
 
     engine = outputs.open_store(IDENTIFIABLE)
     try:
