@@ -213,15 +213,25 @@ def test_a_barrier_planted_elsewhere_is_found(knowsley_world: Any) -> None:
     assert len(set(f["areas"]) - far) <= 1
 
 
+# Seed 11 is the storyless world of tests/findings/test_stories.py (no barrier either), one
+# shared run; seed 2026 keeps every other story.
 @pytest.mark.parametrize(
-    "seed",
+    ("seed", "stories"),
     [
-        pytest.param(2026, marks=pytest.mark.xdist_group("knowsley-no-barrier-2026")),
-        pytest.param(11, marks=pytest.mark.xdist_group("knowsley-no-barrier-11")),
+        pytest.param(
+            2026,
+            Stories(barrier=Barrier(enabled=False)),
+            marks=pytest.mark.xdist_group("knowsley-no-barrier-2026"),
+            id="2026",
+        ),
+        pytest.param(
+            11, Stories.none(), marks=pytest.mark.xdist_group("knowsley-no-stories-11"), id="11"
+        ),
     ],
 )
-def test_no_barrier_planted_no_access_barrier(seed: int, knowsley_world: Any) -> None:
-    stories = Stories(barrier=Barrier(enabled=False))
+def test_no_barrier_planted_no_access_barrier(
+    seed: int, stories: Stories, knowsley_world: Any
+) -> None:
     out, truth = _run(knowsley_world, seed=seed, stories=stories)
     assert truth["barrier"]["enabled"] is False
     assert _access_findings(out) == []

@@ -53,8 +53,11 @@ def assert_barrier_found(findings: list[dict[str, Any]], truth: dict[str, Any]) 
 
 
 @pytest.fixture(scope="module")
-def planted(knowsley_world: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    return run_scenario(knowsley_world, seed=2026, stories=None)  # the demo run
+def planted(
+    knowsley_world: Any, knowsley_demo: Path
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    # the demo run (asking for knowsley_demo puts these tests in its xdist group)
+    return run_scenario(knowsley_world, seed=2026, stories=None)
 
 
 def test_planted_emerging_community_is_found(planted: Any) -> None:
