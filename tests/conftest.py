@@ -224,6 +224,54 @@ def knowsley_demo(knowsley_world: Callable[..., Path]) -> Path:
     return knowsley_world(DEFAULT_SEED)
 
 
+#: A line through Whiston and Prescot, east of the M57 (lon, lat): between several small
+#: areas and their nearest centres (Whiston Willis, Our Lady's).
+BARRIER_ELSEWHERE = ((-2.82, 53.43), (-2.80, 53.42), (-2.77, 53.41))
+
+
+def another_anchor(truth: dict[str, Any]) -> str:
+    """The small area with the most under-fives that is well away from the planted community
+    and the barrier's far side of this truth (not in their wards)."""
+    import pandas as pd
+
+    root = Path(__file__).resolve().parents[1] / "src/everyfamily/demo/opendata/knowsley"
+    pop = pd.read_csv(
+        root / "population/mid2020_population_single_year_of_age_lsoa2011_knowsley.csv"
+    )
+    taken = set(truth["emerging_community"]["lsoas"]) | set(
+        truth["barrier"].get("far_side_lsoas", [])
+    )
+    lookup = pd.read_csv(root / "lookups/lsoa2011_to_ward2019_knowsley.csv")
+    ward = dict(zip(lookup["LSOA11CD"], lookup["WD19CD"], strict=True))
+    taken_wards = {ward[a] for a in taken if a in ward}
+    pop = pop[~pop["lsoa11_code"].isin(taken) & ~pop["lsoa11_code"].map(ward).isin(taken_wards)]
+    return str(pop.sort_values("age_0_4", ascending=False)["lsoa11_code"].iloc[0])
+
+
+@pytest.fixture(scope="session")
+def knowsley_moved_stories(knowsley_scenario: Scenario) -> Stories:
+    """The default world's stories, every one moved (seed 2026): a Polish community anchored
+    at :func:`another_anchor`, the low-engagement site at the first other centre, the barrier
+    on :data:`BARRIER_ELSEWHERE`. One world (``knowsley_world(stories=...)``) for the tests
+    that find a moved story (findings, access, communities): one pipeline run, not three."""
+    from everyfamily.demo.stories import Barrier
+
+    truth0 = json.loads(knowsley_scenario.stories_file.read_text(encoding="utf-8"))
+    old_site = truth0["low_engagement_site"]["site_id"]
+    per_site = truth0["low_engagement_site"]["attendances_per_registered_child"]
+    base = Stories()
+    return replace(
+        base,
+        emerging_community=replace(
+            base.emerging_community, anchor_lsoa=another_anchor(truth0), origin="polish"
+        ),
+        low_engagement_site=replace(
+            base.low_engagement_site, site_id=sorted(s for s in per_site if s != old_site)[0]
+        ),
+        barrier=Barrier(line=BARRIER_ELSEWHERE),
+    )
+
+
 @pytest.fixture
 def make_scenario(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Scenario]:
     """A function ``make(seed=2026, stories=None) -> Scenario`` writing to a fresh folder."""

@@ -26,6 +26,8 @@ from everyfamily.catalogue import extractable
 from everyfamily.errors import ConfigError, EveryfamilyError
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+
     from everyfamily.web.auth import UserStore
 
 app = typer.Typer(
@@ -270,29 +272,53 @@ def serve(
     ] = None,
 ) -> None:
     """Start the web dashboard over a run's outputs and print its address."""
-    import socket
-
-    from everyfamily.pipeline import run_status
-
     proxies = _trusted_proxies(trusted_proxy)
-
-    status = run_status(out_dir)
-    if status in {"running", "failed"}:
-        if not allow_incomplete:
-            state = "is still running or was stopped" if status == "running" else "failed"
-            raise ConfigError(
-                f"{out_dir}: its last run {state} (run.json status {status}), so its files "
-                "may mix two runs",
-                hint="re-run the pipeline into this folder, or pass --allow-incomplete",
-            )
-        typer.echo(
-            f"WARNING: {out_dir}: the last run did not complete (status {status}); "
-            "figures may mix two runs",
-            err=True,
-        )
+    _check_run_complete(out_dir, allow_incomplete)
 
     import uvicorn
 
+    web_app, role = _dashboard_app(out_dir, role, users_file, proxies)
+    _check_can_listen(host, port)
+    shown = f"[{host}]" if ":" in host else host
+    typer.echo(
+        f"everyfamily dashboard for {out_dir} at http://{shown}:{port}/ "
+        f"(role: {role}; press Ctrl+C to stop)"
+    )
+    # Access logs are off: request paths can carry area codes and filters. Who saw what is
+    # in the app's own audit log (users store), with the stated purpose.
+    from everyfamily.web.app import SERVER_OPTIONS
+
+    uvicorn.run(web_app, host=host, port=port, **SERVER_OPTIONS)
+
+
+def _check_run_complete(out_dir: Path, allow_incomplete: bool) -> None:
+    """Refuse a folder whose last run is still running or failed (its files may mix two
+    runs), unless ``--allow-incomplete``, which only warns."""
+    from everyfamily.pipeline import run_status
+
+    status = run_status(out_dir)
+    if status not in {"running", "failed"}:
+        return
+    if not allow_incomplete:
+        state = "is still running or was stopped" if status == "running" else "failed"
+        raise ConfigError(
+            f"{out_dir}: its last run {state} (run.json status {status}), so its files "
+            "may mix two runs",
+            hint="re-run the pipeline into this folder, or pass --allow-incomplete",
+        )
+    typer.echo(
+        f"WARNING: {out_dir}: the last run did not complete (status {status}); "
+        "figures may mix two runs",
+        err=True,
+    )
+
+
+def _dashboard_app(
+    out_dir: Path, role: str, users_file: Path | None, proxies: tuple[str, ...] | None
+) -> tuple[FastAPI, str]:
+    """The dashboard app and the role text to print: login per user when the users store
+    has users (then ``--role`` must be left out), else local single-user mode with ``role``
+    for every visitor (a warning is printed)."""
     from everyfamily.web import create_app
     from everyfamily.web.access import StaticPolicy, check_role
     from everyfamily.web.auth import USERS_FILE, UserStore
@@ -308,22 +334,29 @@ def serve(
         web_app = create_app(
             out_dir, users=UserStore(users_path), environ=_environ(), trusted_proxies=proxies
         )
-        role = "per user (login required)"
-    else:
-        web_app = create_app(
-            out_dir,
-            policy=StaticPolicy(check_role(role)),
-            environ=_environ(),
-            trusted_proxies=proxies,
-            users_path=users_path,
-        )
-        typer.echo(
-            "WARNING: no users store, so the dashboard runs in LOCAL SINGLE-USER MODE: "
-            f"everyone who can reach this address is '{role}', with no login and no audit "
-            "log. Create users with 'everyfamily users add' before sharing it (from the "
-            "first user on, login is required at once, without a restart).",
-            err=True,
-        )
+        return web_app, "per user (login required)"
+    web_app = create_app(
+        out_dir,
+        policy=StaticPolicy(check_role(role)),
+        environ=_environ(),
+        trusted_proxies=proxies,
+        users_path=users_path,
+    )
+    typer.echo(
+        "WARNING: no users store, so the dashboard runs in LOCAL SINGLE-USER MODE: "
+        f"everyone who can reach this address is '{role}', with no login and no audit "
+        "log. Create users with 'everyfamily users add' before sharing it (from the "
+        "first user on, login is required at once, without a restart).",
+        err=True,
+    )
+    return web_app, role
+
+
+def _check_can_listen(host: str, port: int) -> None:
+    """A one-line ConfigError when ``host:port`` cannot be bound (in use, or not an address
+    of this machine), before the server starts."""
+    import socket
+
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
         try:
             probe.bind((host, port))
@@ -332,16 +365,6 @@ def serve(
                 f"--host {host} --port {port}: cannot listen there (in use or not this machine)",
                 hint="choose another --port",
             ) from None
-    shown = f"[{host}]" if ":" in host else host
-    typer.echo(
-        f"everyfamily dashboard for {out_dir} at http://{shown}:{port}/ "
-        f"(role: {role}; press Ctrl+C to stop)"
-    )
-    # Access logs are off: request paths can carry area codes and filters. Who saw what is
-    # in the app's own audit log (users store), with the stated purpose.
-    from everyfamily.web.app import SERVER_OPTIONS
-
-    uvicorn.run(web_app, host=host, port=port, **SERVER_OPTIONS)
 
 
 def _trusted_proxies(values: list[str] | None) -> tuple[str, ...] | None:

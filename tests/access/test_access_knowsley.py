@@ -23,10 +23,6 @@ from everyfamily.stores import open_run_stores
 
 pytestmark = pytest.mark.slow
 
-#: A line through Whiston and Prescot, east of the M57 (lon, lat): between several small
-#: areas and their nearest centres (Whiston Willis, Our Lady's).
-ELSEWHERE = ((-2.82, 53.43), (-2.80, 53.42), (-2.77, 53.41))
-
 
 def _run(knowsley_world: Any, *, seed: int, stories: Stories) -> tuple[Path, dict[str, Any]]:
     """The shared run of this world (tests/conftest.py ``knowsley_world``) and its truth."""
@@ -199,10 +195,13 @@ def test_dashboard_map_offers_the_access_layers(planted: tuple[Path, dict[str, A
         assert "Areas cut off by a barrier" in page and "APPROXIMATE" in page
 
 
-@pytest.mark.xdist_group("knowsley-barrier-elsewhere")
-def test_a_barrier_planted_elsewhere_is_found(knowsley_world: Any) -> None:
-    stories = Stories(barrier=Barrier(line=ELSEWHERE))
-    out, truth = _run(knowsley_world, seed=2026, stories=stories)
+@pytest.mark.xdist_group("knowsley-stories-moved")
+def test_a_barrier_planted_elsewhere_is_found(
+    knowsley_world: Any, knowsley_moved_stories: Stories
+) -> None:
+    # the world with every story moved (tests/conftest.py): the barrier on a line through
+    # Whiston and Prescot, shared with tests/findings and tests/communities
+    out, truth = _run(knowsley_world, seed=2026, stories=knowsley_moved_stories)
     far = set(truth["barrier"]["far_side_lsoas"])
     assert len(far) >= 3
     found = _access_findings(out)
@@ -213,15 +212,25 @@ def test_a_barrier_planted_elsewhere_is_found(knowsley_world: Any) -> None:
     assert len(set(f["areas"]) - far) <= 1
 
 
+# Seed 11 is the storyless world of tests/findings/test_stories.py (no barrier either), one
+# shared run; seed 2026 keeps every other story.
 @pytest.mark.parametrize(
-    "seed",
+    ("seed", "stories"),
     [
-        pytest.param(2026, marks=pytest.mark.xdist_group("knowsley-no-barrier-2026")),
-        pytest.param(11, marks=pytest.mark.xdist_group("knowsley-no-barrier-11")),
+        pytest.param(
+            2026,
+            Stories(barrier=Barrier(enabled=False)),
+            marks=pytest.mark.xdist_group("knowsley-no-barrier-2026"),
+            id="2026",
+        ),
+        pytest.param(
+            11, Stories.none(), marks=pytest.mark.xdist_group("knowsley-no-stories-11"), id="11"
+        ),
     ],
 )
-def test_no_barrier_planted_no_access_barrier(seed: int, knowsley_world: Any) -> None:
-    stories = Stories(barrier=Barrier(enabled=False))
+def test_no_barrier_planted_no_access_barrier(
+    seed: int, stories: Stories, knowsley_world: Any
+) -> None:
     out, truth = _run(knowsley_world, seed=seed, stories=stories)
     assert truth["barrier"]["enabled"] is False
     assert _access_findings(out) == []

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from everyfamily.config import load_project
-from everyfamily.demo import EmergingCommunity, Scenario, Stories
+from everyfamily.demo import Scenario, Stories
 from everyfamily.pipeline import run_pipeline
 from everyfamily.web import create_app
 from everyfamily.web.access import StaticPolicy
@@ -96,12 +96,11 @@ def test_dashboard_shows_layer_and_findings(default_run: Path, knowsley_scenario
         assert "Romanian-origin" in listing
 
 
-@pytest.mark.xdist_group("knowsley-community-moved")
-def test_moved_community_found(knowsley_world: Any) -> None:
-    stories = Stories(
-        emerging_community=EmergingCommunity(origin="polish", anchor_lsoa="E01006480")
-    )
-    out = knowsley_world(seed=2027, stories=stories)
+@pytest.mark.xdist_group("knowsley-stories-moved")
+def test_moved_community_found(knowsley_world: Any, knowsley_moved_stories: Stories) -> None:
+    # the world with every story moved (tests/conftest.py), shared with tests/findings and
+    # tests/access: a Polish community anchored away from the planted one
+    out = knowsley_world(seed=2026, stories=knowsley_moved_stories)
     found = _emerging(json.loads((out / "findings.json").read_text("utf-8")))
     assert [f["group"]["value"] for f in found] == ["polish"]
     truth = json.loads((out / "scenario" / "truth" / "stories.json").read_text("utf-8"))

@@ -12,11 +12,9 @@ run; a broken import in the package fails these tests, it never skips them.
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import pytest
 
 from everyfamily.demo.evaluate import check_stories, community_groups, striking
@@ -53,8 +51,11 @@ def assert_barrier_found(findings: list[dict[str, Any]], truth: dict[str, Any]) 
 
 
 @pytest.fixture(scope="module")
-def planted(knowsley_world: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    return run_scenario(knowsley_world, seed=2026, stories=None)  # the demo run
+def planted(
+    knowsley_world: Any, knowsley_demo: Path
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    # the demo run (asking for knowsley_demo puts these tests in its xdist group)
+    return run_scenario(knowsley_world, seed=2026, stories=None)
 
 
 def test_planted_emerging_community_is_found(planted: Any) -> None:
@@ -69,37 +70,14 @@ def test_far_side_of_the_barrier_is_found(planted: Any) -> None:
     assert_barrier_found(*planted)
 
 
-def _another_anchor(truth: dict[str, Any]) -> str:
-    """The small area with the most under-fives that is well away from the planted one."""
-    root = Path(__file__).resolve().parents[2] / "src/everyfamily/demo/opendata/knowsley"
-    pop = pd.read_csv(
-        root / "population/mid2020_population_single_year_of_age_lsoa2011_knowsley.csv"
-    )
-    taken = set(truth["emerging_community"]["lsoas"]) | set(
-        truth["barrier"].get("far_side_lsoas", [])
-    )
-    lookup = pd.read_csv(root / "lookups/lsoa2011_to_ward2019_knowsley.csv")
-    ward = dict(zip(lookup["LSOA11CD"], lookup["WD19CD"], strict=True))
-    taken_wards = {ward[a] for a in taken if a in ward}
-    pop = pop[~pop["lsoa11_code"].isin(taken) & ~pop["lsoa11_code"].map(ward).isin(taken_wards)]
-    return str(pop.sort_values("age_0_4", ascending=False)["lsoa11_code"].iloc[0])
-
-
 @pytest.mark.xdist_group("knowsley-stories-moved")
-def test_stories_are_found_again_when_moved(knowsley_scenario: Any, knowsley_world: Any) -> None:
-    from everyfamily.demo.stories import Stories
-
-    truth0 = json.loads(knowsley_scenario.stories_file.read_text(encoding="utf-8"))  # planted
-    old_site = truth0["low_engagement_site"]["site_id"]
-    anchor = _another_anchor(truth0)
-    base = Stories()
-    per_site = truth0["low_engagement_site"]["attendances_per_registered_child"]
-    new_site = sorted(s for s in per_site if s != old_site)[0]
-    moved = replace(
-        base,
-        emerging_community=replace(base.emerging_community, anchor_lsoa=anchor, origin="polish"),
-        low_engagement_site=replace(base.low_engagement_site, site_id=new_site),
-    )
+def test_stories_are_found_again_when_moved(
+    knowsley_world: Any, knowsley_moved_stories: Any
+) -> None:
+    # the world with every story moved (tests/conftest.py), shared with tests/access and
+    # tests/communities: the community to another anchor and origin, the site to another
+    moved = knowsley_moved_stories
+    anchor = moved.emerging_community.anchor_lsoa
     findings, truth = run_scenario(knowsley_world, seed=2026, stories=moved)
     assert truth["emerging_community"]["anchor_lsoa"] == anchor
     assert_community_found(findings, truth)

@@ -226,7 +226,8 @@ def _children(ctx: RunContext, small_xy: pd.DataFrame, to_xy: Any) -> pd.DataFra
     kids["x"], kids["y"] = x, y
     kids = kids[np.isfinite(kids["x"]) & np.isfinite(kids["y"])].reset_index(drop=True)
     kids["registered"] = kids["registered"].astype(bool)
-    return kids.drop(columns=["latitude", "longitude", "home_area"])
+    placed: pd.DataFrame = kids.drop(columns=["latitude", "longitude", "home_area"])
+    return placed
 
 
 @dataclass(frozen=True)

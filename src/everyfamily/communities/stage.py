@@ -110,7 +110,8 @@ def load_baseline(settings: CensusBaselineSettings) -> pd.DataFrame:
 
 
 def _read(ctx: RunContext, sql: str) -> pd.DataFrame:
-    return ctx.engine.query(sql).to_pandas()
+    frame: pd.DataFrame = ctx.engine.query(sql).to_pandas()
+    return frame
 
 
 def _select(have: set[str], wanted: tuple[str, ...], prefix: str = "") -> str:

@@ -20,6 +20,7 @@ import yaml
 
 from everyfamily.demo import opendata_io as od
 from everyfamily.demo import world as w
+from everyfamily.demo.namevariants import NameVariants
 from everyfamily.demo.stories import Stories
 from everyfamily.demo.writers import write_csv, write_parquet, write_xlsx
 
@@ -289,7 +290,7 @@ def generate_scenario(
     seed: int = 2026,
     stories: Stories | None = None,
     scale: float = 1.0,
-    name_variants: w.NameVariants | None = None,
+    name_variants: NameVariants | None = None,
 ) -> Scenario:
     """Generate the synthetic Knowsley scenario into ``out_dir`` (overwriting an earlier one).
 

@@ -409,6 +409,56 @@ def deprivation_rank(reach: pd.DataFrame, level: str) -> tuple[str, dict[str, fl
     return None
 
 
+@dataclass(frozen=True, eq=False)
+class ScanMap:
+    """The small areas one scan runs over, in one order: codes, display names, registered
+    children, children, centroids (metres) and the deprivation covariate (with the name of
+    its index) when the reach table has one."""
+
+    level: str
+    codes: tuple[str, ...]
+    names: tuple[str, ...]
+    registered: Float
+    children: Float
+    xy: Float
+    covariate: Float | None
+    adjusted_for: str | None
+
+
+def scan_map(
+    reach: pd.DataFrame,
+    level: str,
+    centroids: Mapping[str, tuple[float, float]],
+    area_labels: Mapping[str, str] | None = None,
+) -> ScanMap | None:
+    """The small areas of ``level`` with children and a centroid (one row each), or None when
+    fewer than :data:`MIN_AREAS_LEFT` are left to scan."""
+    rows = _small_rows(reach, level, "all")
+    rows = rows[(rows["den"].fillna(0) > 0) & rows["area_code"].astype(str).isin(set(centroids))]
+    rows = rows.drop_duplicates("area_code").reset_index(drop=True)
+    if len(rows) < MIN_AREAS_LEFT:
+        return None
+    codes = tuple(rows["area_code"].astype(str))
+    area_names = rows["area_name"].astype(object).where(rows["area_name"].notna(), None)
+    names = tuple(
+        (area_labels or {}).get(code) or str(area_names[i] or code) for i, code in enumerate(codes)
+    )
+    dep = deprivation_rank(reach, level)
+    cov = None
+    if dep is not None and all(c in dep[1] for c in codes):
+        cov = np.array([dep[1][c] for c in codes], dtype="float64")
+    return ScanMap(
+        level=level,
+        codes=codes,
+        names=names,
+        registered=rows["registered"].fillna(0).to_numpy(dtype="float64"),
+        children=rows["den"].to_numpy(dtype="float64"),
+        xy=np.array([centroids[c] for c in codes], dtype="float64"),
+        covariate=cov,
+        adjusted_for=dep[0] if (cov is not None and dep is not None) else None,
+    )
+
+
 def find_unreached_clusters(
     reach: pd.DataFrame,
     *,
@@ -430,118 +480,140 @@ def find_unreached_clusters(
     Shown counts are released (suppression, rounding or the released table's cells) as in
     the area funnel; the test uses exact counts.
     """
-    from everyfamily.evidence import strength
     from everyfamily.findings.detectors import borough_row
-    from everyfamily.findings.model import Finding
-    from everyfamily.findings.text import (
-        affected,
-        areas_label,
-        excess_of,
-        share,
-        shown,
-        table_pair,
-    )
-    from everyfamily.privacy.disclosure import released_rate
+    from everyfamily.findings.text import table_pair
 
     if not centroids:
         return []
-    level = settings.small_area_level
-    rows = _small_rows(reach, level, "all")
-    rows = rows[(rows["den"].fillna(0) > 0) & rows["area_code"].astype(str).isin(set(centroids))]
-    rows = rows.drop_duplicates("area_code").reset_index(drop=True)
-    if len(rows) < MIN_AREAS_LEFT:
+    m = scan_map(reach, settings.small_area_level, centroids, area_labels)
+    if m is None:
         return []
-    codes = rows["area_code"].astype(str).tolist()
-    x = rows["registered"].fillna(0).to_numpy(dtype="float64")
-    n = rows["den"].to_numpy(dtype="float64")
-    xy = np.array([centroids[c] for c in codes], dtype="float64")
-    dep = deprivation_rank(reach, level)
-    cov = None
-    if dep is not None and all(c in dep[1] for c in codes):
-        cov = np.array([dep[1][c] for c in codes], dtype="float64")
     clusters = scan_low(
-        x, n, xy, design_effect=design_effect, covariate=cov, replicates=replicates, seed=seed
+        m.registered,
+        m.children,
+        m.xy,
+        design_effect=design_effect,
+        covariate=m.covariate,
+        replicates=replicates,
+        seed=seed,
     )
     b = borough_row(reach, settings)
     b_cell = [("borough", str(b["area_code"]), "all", "all", "any")]
-    bx, bk = table_pair(b["registered"], b["den"], settings, b_cell, "registered")
-    out: list[Finding] = []
-    for c in clusters:
-        ii = sorted(c.areas, key=lambda i: (x[i] / n[i], codes[i]))
-        kk, xx = float(n[ii].sum()), float(x[ii].sum())
-        expected_rate = c.expected_registered / c.children
-        if not (c.p_value <= SCAN_ALPHA and expected_rate - xx / kk >= settings.min_area_gap):
-            continue
-        if len(ii) < 2:  # one area is the funnel's finding (find_unreached_areas), not a group
-            continue
-        area_names = rows["area_name"].astype(object).where(rows["area_name"].notna(), None)
-        names = [(area_labels or {}).get(codes[i]) or str(area_names[i] or codes[i]) for i in ii]
-        cells = [(level, codes[i], "all", "all", "any") for i in ii]
-        rx, rk = table_pair(xx, kk, settings, cells, "registered")
-        shown_expected = round(expected_rate, 2)
-        adjusted = (
-            f", {shown_expected:.0%} expected given their deprivation" if cov is not None else ""
-        )
-        headline = (
-            f"{areas_label(names)}: {shown(kk, rk, settings)} under-fives living there, "
-            f"{shown(xx, rx, settings)} registered with a centre ({share(rx, rk)}{adjusted}; "
-            f"borough {share(bx, bk)})"
-        )
-        excess = c.expected_registered - xx
-        st = strength(c.p_value)
-        evidence = {
-            "test": "spatial scan statistic for a compact group of low-reach areas: circular "
-            "zones on area centroids (Kulldorff 1997), weighted normal zone score with the "
-            "over-dispersed funnel's variances (Huang et al. 2009; Spiegelhalter 2005), "
-            "Monte Carlo p-value from the over-dispersed null with tau2 re-estimated per "
-            "replicate (Gumbel tail, Abrams et al. 2010), clusters found in turn "
-            "(Zhang, Assuncao & Kulldorff 2010)" + (ADJUSTED_TEXT if cov is not None else ""),
-            "p_value": _sig(c.p_value),
-            "q_value": _sig(c.p_value),
-            "p_monte_carlo": _sig(c.p_monte_carlo),
-            "replicates": replicates,
-            "scan_step": c.step,
-            "areas_in_region": c.areas_in_region,
-            "fdr_alpha": settings.fdr_alpha,
-            "scan_alpha": SCAN_ALPHA,
-            "striking_at": STRIKING_P,
-            "zone_score": _fnum(-c.statistic),
-            "overdispersion": {"tau2": _fnum(c.tau2), "estimator": "MAD"},
-            "family_design_effect": _fnum(max(1.0, float(design_effect))),
-            "expected_rate": shown_expected,
-            "adjusted_for": dep[0] if (cov is not None and dep is not None) else None,
-            "counts": {
-                "children": rk,
-                "registered": rx,
-                "borough_children": bk,
-                "borough_registered": bx,
-            },
-            "tests_in_family": c.step,
-            "excess_unreached": excess_of(rk, rx, shown_expected, excess, settings),
-            "strength": _fnum(st),
-        }
-        lo, hi = (math.nan, math.nan)
-        if rx is not None and rk:
-            from everyfamily.findings import stats
+    borough = table_pair(b["registered"], b["den"], settings, b_cell, "registered")
+    found = (_cluster_finding(c, m, settings, borough, design_effect, replicates) for c in clusters)
+    return [f for f in found if f is not None]
 
-            lo, hi = stats.wilson_interval(float(rx), float(rk))
-        out.append(
-            Finding(
-                kind="unreached_area",
-                areas=tuple(codes[i] for i in ii),
-                group=None,
-                site=None,
-                measure="registered_rate",
-                observed=released_rate(rx, rk),
-                expected=shown_expected,
-                interval=(lo, hi),
-                children_affected=affected(rx, rk, kk - xx, settings),
-                headline=headline,
-                evidence=evidence,
-                score=max(excess, 0.0) * st,
-                severity="striking" if c.p_value <= STRIKING_P else "watch",
-                level=level,
-                area_names=tuple(names),
-            )
-        )
-    return out
+
+def _cluster_finding(
+    c: Cluster,
+    m: ScanMap,
+    settings: FindingsSettings,
+    borough: tuple[int | None, int | None],
+    design_effect: float,
+    replicates: int,
+) -> Finding | None:
+    """One cluster of the scan as an ``unreached_area`` finding with released counts, or
+    None when it is not significant, not ``min_area_gap`` below its expected rate, or one
+    area (the funnel's finding, find_unreached_areas, not a group)."""
+    from everyfamily.evidence import strength
+    from everyfamily.findings.model import Finding
+    from everyfamily.findings.text import affected, areas_label, share, shown, table_pair
+    from everyfamily.privacy.disclosure import released_rate
+
+    x, n = m.registered, m.children
+    ii = sorted(c.areas, key=lambda i: (x[i] / n[i], m.codes[i]))
+    kk, xx = float(n[ii].sum()), float(x[ii].sum())
+    expected_rate = c.expected_registered / c.children
+    if not (c.p_value <= SCAN_ALPHA and expected_rate - xx / kk >= settings.min_area_gap):
+        return None
+    if len(ii) < 2:
+        return None
+    names = [m.names[i] for i in ii]
+    cells = [(m.level, m.codes[i], "all", "all", "any") for i in ii]
+    rx, rk = table_pair(xx, kk, settings, cells, "registered")
+    bx, bk = borough
+    shown_expected = round(expected_rate, 2)
+    adjusted = (
+        f", {shown_expected:.0%} expected given their deprivation"
+        if m.covariate is not None
+        else ""
+    )
+    headline = (
+        f"{areas_label(names)}: {shown(kk, rk, settings)} under-fives living there, "
+        f"{shown(xx, rx, settings)} registered with a centre ({share(rx, rk)}{adjusted}; "
+        f"borough {share(bx, bk)})"
+    )
+    excess = c.expected_registered - xx
+    st = strength(c.p_value)
+    counts = {"children": rk, "registered": rx, "borough_children": bk, "borough_registered": bx}
+    evidence = _cluster_evidence(
+        c, m, settings, counts, (shown_expected, excess, st), design_effect, replicates
+    )
+    lo, hi = (math.nan, math.nan)
+    if rx is not None and rk:
+        from everyfamily.findings import stats
+
+        lo, hi = stats.wilson_interval(float(rx), float(rk))
+    return Finding(
+        kind="unreached_area",
+        areas=tuple(m.codes[i] for i in ii),
+        group=None,
+        site=None,
+        measure="registered_rate",
+        observed=released_rate(rx, rk),
+        expected=shown_expected,
+        interval=(lo, hi),
+        children_affected=affected(rx, rk, kk - xx, settings),
+        headline=headline,
+        evidence=evidence,
+        score=max(excess, 0.0) * st,
+        severity="striking" if c.p_value <= STRIKING_P else "watch",
+        level=m.level,
+        area_names=tuple(names),
+    )
+
+
+def _cluster_evidence(
+    c: Cluster,
+    m: ScanMap,
+    settings: FindingsSettings,
+    counts: dict[str, int | None],
+    expected_excess_strength: tuple[float, float, float],
+    design_effect: float,
+    replicates: int,
+) -> dict[str, object]:
+    """The evidence of one cluster's finding: the method with its references, the scan's
+    numbers and the released counts."""
+    from everyfamily.findings.text import excess_of
+
+    test = (
+        "spatial scan statistic for a compact group of low-reach areas: circular "
+        "zones on area centroids (Kulldorff 1997), weighted normal zone score with the "
+        "over-dispersed funnel's variances (Huang et al. 2009; Spiegelhalter 2005), "
+        "Monte Carlo p-value from the over-dispersed null with tau2 re-estimated per "
+        "replicate (Gumbel tail, Abrams et al. 2010), clusters found in turn "
+        "(Zhang, Assuncao & Kulldorff 2010)"
+    )
+    rk, rx = counts["children"], counts["registered"]
+    shown_expected, excess, st = expected_excess_strength
+    return {
+        "test": test + (ADJUSTED_TEXT if m.covariate is not None else ""),
+        "p_value": _sig(c.p_value),
+        "q_value": _sig(c.p_value),
+        "p_monte_carlo": _sig(c.p_monte_carlo),
+        "replicates": replicates,
+        "scan_step": c.step,
+        "areas_in_region": c.areas_in_region,
+        "fdr_alpha": settings.fdr_alpha,
+        "scan_alpha": SCAN_ALPHA,
+        "striking_at": STRIKING_P,
+        "zone_score": _fnum(-c.statistic),
+        "overdispersion": {"tau2": _fnum(c.tau2), "estimator": "MAD"},
+        "family_design_effect": _fnum(max(1.0, float(design_effect))),
+        "expected_rate": shown_expected,
+        "adjusted_for": m.adjusted_for,
+        "counts": counts,
+        "tests_in_family": c.step,
+        "excess_unreached": excess_of(rk, rx, shown_expected, excess, settings),
+        "strength": _fnum(st),
+    }

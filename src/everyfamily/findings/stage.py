@@ -82,10 +82,12 @@ def withheld_cells(released: pd.DataFrame) -> frozenset[tuple[str, str, str, str
 
 def _read(ctx: RunContext, table: str, fields: tuple[str, ...] | None = None) -> pd.DataFrame:
     if fields is None:
-        return ctx.engine.query(f"SELECT * FROM {quote_ident(table)}").to_pandas()
+        every: pd.DataFrame = ctx.engine.query(f"SELECT * FROM {quote_ident(table)}").to_pandas()
+        return every
     have = set(ctx.engine.columns(table))
     cols = ", ".join(quote_ident(c) for c in fields if c in have)
-    return ctx.engine.query(f"SELECT {cols} FROM {quote_ident(table)}").to_pandas()
+    some: pd.DataFrame = ctx.engine.query(f"SELECT {cols} FROM {quote_ident(table)}").to_pandas()
+    return some
 
 
 def queen_neighbours(project: Project) -> dict[str, set[str]] | None:

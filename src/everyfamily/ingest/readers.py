@@ -50,7 +50,7 @@ class RawBatch:
 
     @property
     def rows_read(self) -> int:
-        return self.table.num_rows
+        return int(self.table.num_rows)
 
 
 # --- Cell text -------------------------------------------------------------------------------

@@ -139,11 +139,11 @@ class Standardised:
 
     @property
     def rows_loaded(self) -> int:
-        return self.records.num_rows
+        return int(self.records.num_rows)
 
     @property
     def rows_quarantined(self) -> int:
-        return self.quarantine.num_rows
+        return int(self.quarantine.num_rows)
 
 
 # --- Helpers ---------------------------------------------------------------------------------

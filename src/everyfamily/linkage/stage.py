@@ -485,7 +485,8 @@ def _previous_registry(engine: Engine, path: Path | None) -> pd.DataFrame:
         return frame
     if engine.has_table(REGISTRY_TABLE):
         sql = f"SELECT * FROM {engine.dialect.quote_ident(REGISTRY_TABLE)}"
-        return engine.query(sql).to_pandas()
+        registry: pd.DataFrame = engine.query(sql).to_pandas()
+        return registry
     return pd.DataFrame({c: pd.Series(dtype="string") for c in cols})
 
 

@@ -111,7 +111,7 @@ _UNIT_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"
 def _typo(rng: np.random.Generator, word: str) -> str:
     """One keyboard slip: substitute, delete, insert or transpose a letter."""
     if len(word) < 3:
-        return word + rng.choice(list(_LETTERS)).lower()
+        return word + str(rng.choice(list(_LETTERS))).lower()
     i = int(rng.integers(1, len(word) - 1))
     kind = int(rng.integers(0, 4))
     letter = str(rng.choice(list(_LETTERS))).lower()

@@ -222,7 +222,7 @@ def _status(problem: Any, what: str, time_limit_s: float, relax: str) -> bool:
     status = problem.status
     sol = getattr(problem, "sol_status", None)
     if status == pulp.LpStatusOptimal:
-        return sol != pulp.LpSolutionIntegerFeasible
+        return bool(sol != pulp.LpSolutionIntegerFeasible)
     if status == pulp.LpStatusInfeasible:
         raise PlanningError(f"planning: no site set satisfies the {what}", hint=relax)
     if status == pulp.LpStatusNotSolved:

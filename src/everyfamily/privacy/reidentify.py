@@ -89,4 +89,5 @@ def contact_details(engine: Engine, person_ids: Iterable[str]) -> pd.DataFrame:
         frame[c] = pd.to_datetime(frame[c]).dt.strftime("%Y-%m-%d")
     newer = frame["newer_source"].astype("string") + " " + frame["newer_as_of"].astype("string")
     frame["newer_postcode_from"] = newer
-    return frame[cols].astype("string").fillna("")
+    out: pd.DataFrame = frame[cols].astype("string").fillna("")
+    return out

@@ -42,7 +42,8 @@ REACH_AREA_LEVEL = "reach_area"
 def _select(ctx: RunContext, table: str, fields: tuple[str, ...]) -> pd.DataFrame:
     have = set(ctx.engine.columns(table))
     cols = ", ".join(quote_ident(c) if c in have else f"NULL AS {quote_ident(c)}" for c in fields)
-    return ctx.engine.query(f"SELECT {cols} FROM {quote_ident(table)}").to_pandas()
+    frame: pd.DataFrame = ctx.engine.query(f"SELECT {cols} FROM {quote_ident(table)}").to_pandas()
+    return frame
 
 
 def _sessions(ctx: RunContext) -> list[Session]:

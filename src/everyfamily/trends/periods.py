@@ -91,7 +91,8 @@ def coverage_start(monthly: pd.DataFrame, share: float = 0.25) -> dt.date | None
     counts = counts.reindex(full, fill_value=0)
     floor = share * float(counts[counts > 0].median())
     first = counts[counts >= floor].index.min()
-    return first.to_timestamp().date()
+    day: dt.date = first.to_timestamp().date()
+    return day
 
 
 def age_band(

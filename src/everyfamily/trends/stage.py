@@ -214,7 +214,8 @@ def measure_periods(ctx: RunContext, plan: _Plan) -> pd.DataFrame:
     else:
         out["area_name"] = None
     out["age_band"] = f"{plan.band[0]}-{plan.band[1]}"
-    return out
+    frame: pd.DataFrame = out
+    return frame
 
 
 def _population_on(project: Project) -> Any:

@@ -319,9 +319,9 @@ def _store_tables(
 
     A key that cannot be loaded, or a wrong one, raises :class:`PrivacyError` (so ``serve``
     stops at start with its one line); a store another process holds is a warning."""
+    from everyfamily.catalogue import ANALYSIS
     from everyfamily.engines.layout import zone_file
     from everyfamily.errors import EngineError
-    from everyfamily.stores import ANALYSIS
 
     if not zone_file(out_dir, ANALYSIS).is_file():
         return _StoreTables(
@@ -453,13 +453,14 @@ def read_children(outputs: RunOutputs) -> pd.DataFrame:
         cols = [c for c in RECORD_COLUMNS if c in have]
         sql = f"SELECT {', '.join(q(c) for c in cols)} FROM {q('children')}"
         order = f" ORDER BY {q('area_code')}, {q('person_id')}"
-        return engine.query(sql + order).to_pandas()
+        records: pd.DataFrame = engine.query(sql + order).to_pandas()
+        return records
     finally:
         engine.close()
 
 
 def _open_analysis_or_fail(outputs: RunOutputs, table: str, what: str) -> Engine:
-    from everyfamily.stores import ANALYSIS
+    from everyfamily.catalogue import ANALYSIS
 
     engine = outputs.open_store(ANALYSIS)
     if not engine.has_table(table):
@@ -478,7 +479,8 @@ def _read_analysis_table(outputs: RunOutputs, table: str, what: str) -> pd.DataF
     finally:
         engine.close()
     # as text, as the CSV it replaces was read: codes stay codes, missing values are ''
-    return frame.astype("string").fillna("").astype(object)
+    text: pd.DataFrame = frame.astype("string").fillna("").astype(object)
+    return text
 
 
 def read_contact_details(outputs: RunOutputs, person_ids: Sequence[str]) -> pd.DataFrame:
@@ -486,8 +488,8 @@ def read_contact_details(outputs: RunOutputs, person_ids: Sequence[str]) -> pd.D
     identifiable store opened read-only for this call and closed before returning: nothing
     identifiable stays open or cached. Callers must have checked the permission, scoped the
     ids to the user's areas and written the audit entry first."""
+    from everyfamily.catalogue import IDENTIFIABLE
     from everyfamily.privacy.reidentify import contact_details
-    from everyfamily.stores import IDENTIFIABLE
 
     engine = outputs.open_store(IDENTIFIABLE)
     try:

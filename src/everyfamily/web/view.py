@@ -17,13 +17,12 @@ from urllib.parse import urlencode
 
 import pandas as pd
 
+from everyfamily.population.levels import level_label, ordered_levels
 from everyfamily.privacy.release import ReleaseRules, rule_text
 from everyfamily.web.labels import (
     DIMENSIONS,
     MEASURES,
     group_label,
-    level_label,
-    ordered_levels,
     sort_groups,
 )
 from everyfamily.web.outputs import RunOutputs

@@ -25,6 +25,7 @@ import yaml
 
 from everyfamily.demo import faults
 from everyfamily.demo import world as w
+from everyfamily.demo.namevariants import NameVariants
 from everyfamily.demo.opendata_io import ETHNIC_GROUPS_2011
 from everyfamily.demo.scenario import CENSUS_GROUP_COLUMNS  # the groups' census columns
 from everyfamily.demo.town.geography import Geography, build_geography
@@ -488,7 +489,7 @@ def generate_town(
     n_areas: int | None = None,
     scale: float = 1.0,
     boundary_format: str = "geojson",
-    name_variants: w.NameVariants | None = None,
+    name_variants: NameVariants | None = None,
 ) -> Town:
     """Generate the synthetic town of ``seed`` into ``out_dir`` (overwriting an earlier one).
 

@@ -11,9 +11,10 @@ from urllib.parse import urlencode
 
 import pandas as pd
 
+from everyfamily.population.levels import outline_levels
 from everyfamily.report.svg import NO_DATA, PALETTE, class_breaks, classify
 from everyfamily.stage import map_overlays
-from everyfamily.web.labels import MEASURES, dimension_label, group_label, outline_levels
+from everyfamily.web.labels import MEASURES, dimension_label, group_label
 from everyfamily.web.tables import Column, NotFound, Table, clean
 from everyfamily.web.view import RunView, dimension_order
 

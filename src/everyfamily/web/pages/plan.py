@@ -190,7 +190,8 @@ class PlanPage:
         sizes = rest.groupby("level")["area_code"].nunique().sort_values()
         level = str(sizes.index[0])
         first = rest[rest["level"] == level]["area_code"].iloc[0]
-        return rest[(rest["level"] == level) & (rest["area_code"] == first)]
+        chosen: pd.DataFrame = rest[(rest["level"] == level) & (rest["area_code"] == first)]
+        return chosen
 
     def upset_chart(self) -> str:
         rows = self._broadest()

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from everyfamily.errors import ConfigError
-from everyfamily.web.auth import AuditFilter, AuditPage, UserStore
+from everyfamily.web.audit import AuditFilter, AuditPage
+from everyfamily.web.auth import UserStore
 from everyfamily.web.pages.run_summary import run_summary
 from everyfamily.web.routes.common import DashDep, json_response, no_store, render
 from everyfamily.web.tables import BadRequest

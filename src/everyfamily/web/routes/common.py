@@ -14,11 +14,12 @@ from fastapi.templating import Jinja2Templates
 
 from everyfamily import __version__
 from everyfamily.errors import AccessDenied
+from everyfamily.population.levels import level_label
 from everyfamily.report.words import when_words
 from everyfamily.web import exports
 from everyfamily.web.access import ROUTE_PERMISSIONS, Permission
 from everyfamily.web.auth import Session, SessionPolicy, csrf_matches
-from everyfamily.web.labels import BANDS, dimension_label, group_label, level_label
+from everyfamily.web.labels import BANDS, dimension_label, group_label
 from everyfamily.web.pages.plain import shown_columns
 from everyfamily.web.service import Dashboard
 from everyfamily.web.tables import NotFound, Table, format_value
