@@ -80,18 +80,25 @@ def score_unblocked(
     model = linker.misc.save_model_to_json()
     model["blocking_rules_to_generate_predictions"] = [PROBE_RULE]
     api = engine.splink_api()
-    probe = Linker(api.register(identities_table), model, log_level=logging.WARNING)
+    # Any: Splink's table management is untyped
+    probe: Any = Linker(api.register(identities_table), model, log_level=logging.WARNING)
     try:
         pred = probe.inference.predict(threshold_match_probability=floor, warning_mode="never")
     except Exception as exc:  # diagnostics must not stop a run
+        probe.table_management.delete_tables_created_by_splink_from_db()
         return {"probe": PROBE_RULE, "skipped": type(exc).__name__}
-    engine.execute(f"""CREATE OR REPLACE TABLE {UNBLOCKED} AS
-        SELECT p.unique_id_l, p.unique_id_r, p.match_probability
-        FROM {pred.physical_name} AS p
-        LEFT JOIN {pairs_table} AS s
+    q = engine.dialect.quote_ident
+    engine.replace_table_as(
+        UNBLOCKED,
+        f"""SELECT p.unique_id_l, p.unique_id_r, p.match_probability
+        FROM {q(pred.physical_name)} AS p
+        LEFT JOIN {q(pairs_table)} AS s
           ON s.unique_id_l = p.unique_id_l AND s.unique_id_r = p.unique_id_r
-        WHERE s.unique_id_l IS NULL""")
-    pred.drop_table_from_database_and_remove_from_cache()
+        WHERE s.unique_id_l IS NULL""",
+    )
+    # the probe's own term-frequency and prediction tables are working tables: none may
+    # stay in the identifiable store (the catalogue lists every table a store holds)
+    probe.table_management.delete_tables_created_by_splink_from_db()
     return {"probe": PROBE_RULE, "probe_pairs": n_probe}
 
 
