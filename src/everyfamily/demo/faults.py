@@ -35,6 +35,7 @@ ERROR_KINDS: dict[str, str] = {
     "dob_impossible": "date of birth that cannot exist (31 February, month 13)",
     "dob_future": "date of birth after the reference date",
     "dob_implausible": "date of birth a century out (keying slip in the year)",
+    "dob_year_slip": "year of birth keyed six years early (the child looks over five)",
     "identity_missing": "no name and no NHS number",
     "event_date_impossible": "event date that cannot exist",
     "accents_lost": "letters the cp1252 births system cannot hold written without accents",

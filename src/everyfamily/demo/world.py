@@ -329,6 +329,8 @@ RATES = {
     "dob_impossible": 0.0015,
     "dob_future": 0.001,
     "dob_implausible": 0.001,
+    # a year keyed a few years early: the row loads, flagged outside the age range
+    "dob_year_slip": 0.0005,
     "identity_missing": 0.001,
     "event_date_impossible": 0.0005,
 }
@@ -509,6 +511,14 @@ def _community_areas(data: OpenData, stories: Stories) -> list[str]:
     ]
     chosen = [c for _, c in sorted(touching)] + [c for _, c in sorted(others)]
     return [anchor, *chosen[: ec.n_areas - 1]]
+
+
+def _years_earlier(d: dt.date, years: int) -> dt.date:
+    """``d`` moved ``years`` years back (29 February becomes 28 February)."""
+    try:
+        return d.replace(year=d.year - years)
+    except ValueError:
+        return d.replace(year=d.year - years, day=28)
 
 
 def _sites(data: OpenData) -> pd.DataFrame:
@@ -1269,6 +1279,11 @@ class _Extracts:
             if swapped is not None:
                 errors.append("dob_day_month_swap")
                 return faults.format_date(swapped, fmt)
+        elif u < cut[4] + RATES["dob_year_slip"]:
+            # carved from the fault-free draws with no draw of its own, so the random stream
+            # (and every other planted fault) is unchanged
+            errors.append("dob_year_slip")
+            return faults.format_date(_years_earlier(dob, 6), fmt)
         return faults.format_date(dob, fmt)
 
     def _record(
