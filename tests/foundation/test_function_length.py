@@ -1,6 +1,7 @@
-"""No function in the package is over 100 lines (issue 19), measured with the ast module so
-a long function cannot hide in a closure or a method. The stated exemption: the demo's
-generators (``everyfamily.demo``), which write a synthetic world step by step."""
+"""No function in the package is over 100 lines and no module over 700 (issue 19); functions
+are measured with the ast module so a long one cannot hide in a closure or a method. The
+stated exemption: the demo's generators (``everyfamily.demo``), which write a synthetic world
+step by step."""
 
 from __future__ import annotations
 
@@ -50,3 +51,17 @@ def test_the_measure_finds_a_101_line_function_even_nested() -> None:
 def test_the_demo_generators_are_the_exemption_they_claim() -> None:
     """The exemption names a real folder of the package (a rename would silently widen it)."""
     assert all((PACKAGE / folder / "__init__.py").is_file() for folder in EXEMPT)
+
+
+MAX_FILE_LINES = 700
+
+
+def test_no_module_outside_the_demo_generators_is_over_700_lines() -> None:
+    # one module, one job (issue 19): a module that grows past this is split by job
+    long = {
+        str(p.relative_to(PACKAGE)): n
+        for p in sorted(PACKAGE.rglob("*.py"))
+        if p.relative_to(PACKAGE).parts[0] not in EXEMPT
+        and (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_FILE_LINES
+    }
+    assert long == {}

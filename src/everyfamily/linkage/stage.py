@@ -129,13 +129,7 @@ def link_records(
     t0 = time.perf_counter()
     diag_dir = out_dir / "linkage"
     diag_dir.mkdir(parents=True, exist_ok=True)
-    n_records = (
-        int(_scalar(engine, f"SELECT count(*) FROM {engine.dialect.quote_ident(records_table)}"))
-        if engine.has_table(records_table)
-        else 0
-    )
-    if n_records == 0:
-        raise DataError("there are no records to link", hint="check the ingest stage loaded rows")
+    n_records = _count_records(engine, records_table)
     n_identities = prepare_identities(
         engine,
         nickname_map(multilingual=settings.name_variants),
@@ -191,25 +185,8 @@ def link_records(
     events = event_counts(ids.persons.events, ids.families.events)
     timings["outputs"] = time.perf_counter() - t
     t = time.perf_counter()
-    estimate = est_quality.write_estimated_quality(
-        engine,
-        diag_dir,
-        threshold=threshold,
-        pairs_table=_PAIRS,
-        identities_table=IDENTITIES,
-        record_identity_table=RECORD_IDENTITY,
-        records_table=records_table,
-        floor=score_floor,
-    )
-    blocking = coverage.write_blocking_coverage(
-        engine,
-        diag_dir,
-        threshold=threshold,
-        pairs_table=_PAIRS,
-        identities_table=IDENTITIES,
-        record_identity_table=RECORD_IDENTITY,
-        records_table=records_table,
-        probe=probe,
+    estimate, blocking = _estimate_quality(
+        engine, diag_dir, threshold, score_floor, records_table, probe
     )
     timings["quality_estimate"] = time.perf_counter() - t
     _drop_working_tables(engine)
@@ -231,6 +208,50 @@ def link_records(
     _write_summary(diag_dir, result, estimate, threshold, floor, score_floor, run)
     _echo_result(echo, result, estimate)
     return result
+
+
+def _count_records(engine: Engine, records_table: str) -> int:
+    """Rows to link; none is a one-line DataError (nothing was loaded)."""
+    q = engine.dialect.quote_ident
+    n = 0
+    if engine.has_table(records_table):
+        n = int(_scalar(engine, f"SELECT count(*) FROM {q(records_table)}"))
+    if n == 0:
+        raise DataError("there are no records to link", hint="check the ingest stage loaded rows")
+    return n
+
+
+def _estimate_quality(
+    engine: Engine,
+    diag_dir: Path,
+    threshold: float,
+    score_floor: float,
+    records_table: str,
+    probe: dict[str, Any],
+) -> tuple[Any, Any]:
+    """The model-based quality estimate, overall and by group, and the pairs blocking never
+    compared by group (coverage.py), both written to ``diag_dir``."""
+    estimate = est_quality.write_estimated_quality(
+        engine,
+        diag_dir,
+        threshold=threshold,
+        pairs_table=_PAIRS,
+        identities_table=IDENTITIES,
+        record_identity_table=RECORD_IDENTITY,
+        records_table=records_table,
+        floor=score_floor,
+    )
+    blocking = coverage.write_blocking_coverage(
+        engine,
+        diag_dir,
+        threshold=threshold,
+        pairs_table=_PAIRS,
+        identities_table=IDENTITIES,
+        record_identity_table=RECORD_IDENTITY,
+        records_table=records_table,
+        probe=probe,
+    )
+    return estimate, blocking
 
 
 def _echo_result(echo: Callable[[str], None], result: LinkageResult, estimate: Any) -> None:

@@ -253,39 +253,9 @@ def make_plan(
     children_pt = np.bincount(point, minlength=n_pts).astype("float64")
     need_pt = np.bincount(point, weights=_demand(kids, settings), minlength=n_pts)
 
-    chosen: list[Scenario] = [base]
-    notes: dict[str, str] = {}
-    for spec in scenarios.scenarios if scenarios else ():
-        if spec.optimise is None:
-            what = _scenario(spec, base, settings, least, data.cut_off_areas)
-            chosen.append(what)
-            if spec.outreach is not None and not what.outreach_hours:
-                notes[spec.id] = (
-                    "outreach in the cut-off areas: the access stage found no barrier cutting "
-                    "an area off, so no hours were placed"
-                )
-            elif LEAST_USED in spec.close:
-                notes[spec.id] = (
-                    f"the least-used site (fewest registered children nearest): {least}"
-                )
-            continue
-        o = spec.optimise
-        budget = o.budget if o.budget is not None else base_cost * float(o.budget_share or 1)
-        choice = op.best_for_budget(
-            data.minutes,
-            need_pt,
-            data.place_ids,
-            costs,
-            budget,
-            radius=reach,
-            fixed=sites if o.keep_sites else (),
-            time_limit_s=limit,
-        )
-        notes[spec.id] = (
-            f"best sites for a budget of {budget:,.0f} a year, children weighted by need"
-            + ("" if choice.proven_optimal else " (best found before the time limit)")
-        )
-        chosen.append(Scenario(spec.id, spec.name, "optimised", choice.open_places))
+    chosen, notes = _chosen_scenarios(
+        scenarios, base, settings, data, least, need_pt, costs, base_cost
+    )
 
     # outreach plan (ranked areas): unreached children per hour of travel and visit time
     outreach: OutreachPlan | None = None
@@ -345,6 +315,59 @@ def make_plan(
         generated_at=(now or datetime.now(UTC)).isoformat(timespec="seconds"),
         within=within,
     )
+
+
+def _chosen_scenarios(
+    scenarios: ScenarioFile | None,
+    base: Scenario,
+    settings: PlanningSettings,
+    data: PlanData,
+    least: str,
+    need_pt: np.ndarray,
+    costs: np.ndarray,
+    base_cost: float,
+) -> tuple[list[Scenario], dict[str, str]]:
+    """The baseline, then each scenario of the file: what-if ones as written (the
+    least-used site and the cut-off areas filled in from the data), optimised ones solved
+    for their budget on need-weighted demand; with a note for each that needs one."""
+    reach = settings.reach_minutes
+    sites = settings.site_ids
+    limit = settings.solver_time_limit_seconds
+    chosen: list[Scenario] = [base]
+    notes: dict[str, str] = {}
+    for spec in scenarios.scenarios if scenarios else ():
+        if spec.optimise is None:
+            what = _scenario(spec, base, settings, least, data.cut_off_areas)
+            chosen.append(what)
+            if spec.outreach is not None and not what.outreach_hours:
+                notes[spec.id] = (
+                    "outreach in the cut-off areas: the access stage found no barrier cutting "
+                    "an area off, so no hours were placed"
+                )
+            elif LEAST_USED in spec.close:
+                notes[spec.id] = (
+                    f"the least-used site (fewest registered children nearest): {least}"
+                )
+            continue
+        o = spec.optimise
+        budget = o.budget if o.budget is not None else base_cost * float(o.budget_share or 1)
+        choice = op.best_for_budget(
+            data.minutes,
+            need_pt,
+            data.place_ids,
+            costs,
+            budget,
+            radius=reach,
+            fixed=sites if o.keep_sites else (),
+            time_limit_s=limit,
+        )
+        notes[spec.id] = (
+            f"best sites for a budget of {budget:,.0f} a year, children weighted by need"
+            + ("" if choice.proven_optimal else " (best found before the time limit)")
+        )
+        chosen.append(Scenario(spec.id, spec.name, "optimised", choice.open_places))
+
+    return chosen, notes
 
 
 def _scenario_json(

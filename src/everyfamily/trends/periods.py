@@ -129,6 +129,37 @@ class PeriodQuery:
     group_level: str | None = None
 
 
+#: The site counts of :func:`periods_sql` (registered and engaged at each site, by period and
+#: area at ``group_level``): CTEs that follow ``base`` and ``counts`` in its WITH clause.
+_SITE_CTES = """site_status AS (
+  SELECT period_index, person_id, site,
+         MAX(CASE WHEN role = 'registrations' THEN 1 ELSE 0 END) AS registered,
+         SUM(CASE WHEN role = 'attendances' AND event_date > window_start THEN 1 ELSE 0 END)
+           AS attendances
+  FROM ev_p WHERE site IS NOT NULL AND role IN ('registrations', 'attendances')
+  GROUP BY period_index, person_id, site
+),
+site_flags AS (
+  SELECT b.period_index, b.small_area, b.record_key, s.site, s.registered,
+         CASE WHEN s.attendances >= ? THEN 1 ELSE 0 END AS engaged
+  FROM base b JOIN site_status s
+    ON s.period_index = b.period_index AND s.person_id = b.person_id
+),
+site_counts AS (
+  SELECT f.period_index, m.level, m.area_code, 'all' AS dimension, 'all' AS group_value,
+         CAST(f.site AS VARCHAR) AS service,
+         NULL AS denominator, NULL AS known, SUM(f.registered) AS registered,
+         SUM(f.engaged) AS engaged,
+         NULL AS denominator_key, NULL AS known_key,
+         SUM(f.record_key * f.registered) AS registered_key,
+         SUM(f.record_key * f.engaged) AS engaged_key
+  FROM site_flags f JOIN area_membership m ON m.small_area = f.small_area
+  WHERE m.level = ? AND (f.registered = 1 OR f.engaged = 1)
+  GROUP BY f.period_index, m.level, m.area_code, f.site
+)
+"""
+
+
 def periods_sql(
     q: PeriodQuery, quote: Callable[[str], str] | None = None
 ) -> tuple[str, list[object]]:
@@ -208,33 +239,7 @@ counts AS (
   WHERE g.dimension = 'all' OR m.level = ?
   GROUP BY g.period_index, m.level, m.area_code, g.dimension, g.group_value
 ),
-site_status AS (
-  SELECT period_index, person_id, site,
-         MAX(CASE WHEN role = 'registrations' THEN 1 ELSE 0 END) AS registered,
-         SUM(CASE WHEN role = 'attendances' AND event_date > window_start THEN 1 ELSE 0 END)
-           AS attendances
-  FROM ev_p WHERE site IS NOT NULL AND role IN ('registrations', 'attendances')
-  GROUP BY period_index, person_id, site
-),
-site_flags AS (
-  SELECT b.period_index, b.small_area, b.record_key, s.site, s.registered,
-         CASE WHEN s.attendances >= ? THEN 1 ELSE 0 END AS engaged
-  FROM base b JOIN site_status s
-    ON s.period_index = b.period_index AND s.person_id = b.person_id
-),
-site_counts AS (
-  SELECT f.period_index, m.level, m.area_code, 'all' AS dimension, 'all' AS group_value,
-         CAST(f.site AS VARCHAR) AS service,
-         NULL AS denominator, NULL AS known, SUM(f.registered) AS registered,
-         SUM(f.engaged) AS engaged,
-         NULL AS denominator_key, NULL AS known_key,
-         SUM(f.record_key * f.registered) AS registered_key,
-         SUM(f.record_key * f.engaged) AS engaged_key
-  FROM site_flags f JOIN area_membership m ON m.small_area = f.small_area
-  WHERE m.level = ? AND (f.registered = 1 OR f.engaged = 1)
-  GROUP BY f.period_index, m.level, m.area_code, f.site
-)
-SELECT * FROM counts
+{_SITE_CTES}SELECT * FROM counts
 UNION ALL
 SELECT * FROM site_counts
 ORDER BY period_index, level, area_code, dimension, group_value, service
