@@ -383,6 +383,7 @@ class TrainingReport:
     model_source: str  # "trained" or the model path
     em_sessions: int
     probability_two_random_records_match: float
+    em_sessions_skipped: int = 0  # sessions where EM drove a level's m to 0 (see train)
 
 
 def build_linker(
@@ -425,12 +426,29 @@ def train(
             _deterministic_rules(name_variants), recall=DETERMINISTIC_RULES_RECALL
         )
         linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs_for_u, seed=seed)
-        sessions = 0
+        sessions = skipped = 0
         for rule in _em_rules(name_variants):
-            linker.training.estimate_parameters_using_expectation_maximisation(
-                rule, max_pairs=max_pairs_for_em
-            )
+            try:
+                linker.training.estimate_parameters_using_expectation_maximisation(
+                    rule, max_pairs=max_pairs_for_em
+                )
+            except ValueError as exc:
+                # On a small extract EM can drive a level's m to exactly 0 (no expected match
+                # takes it), which Splink refuses (M_U_CLAMP_MIN). The session trains on a copy
+                # of the settings, so skipping it leaves the model as the other sessions made
+                # it (a comparison no session trained keeps Splink's default m, with Splink's
+                # warning); the count is in the training report.
+                if "below the minimum allowed value" not in str(exc):
+                    raise
+                skipped += 1
+                continue
             sessions += 1
+        if sessions == 0:
+            raise LinkageError(
+                f"the linkage model could not be trained (all {skipped} EM sessions failed)",
+                hint="too few records or too little overlap between sources; "
+                "give linkage.model_path to reuse a model trained on more data",
+            )
     except LinkageError:
         raise
     except Exception as exc:  # Splink raises plain exceptions; turn them into one line
@@ -445,4 +463,5 @@ def train(
         model_source="trained",
         em_sessions=sessions,
         probability_two_random_records_match=prob,
+        em_sessions_skipped=skipped,
     )
