@@ -124,24 +124,13 @@ class PlanPage:
             return None
         return doc if isinstance(doc, dict) else None
 
-    def _area(self, item: Any) -> str:
-        """One gain or loss as text: the area by name, its group and children."""
-        if not isinstance(item, Mapping):
-            return self.view.area_name(str(item))
-        n = _num(item.get("children", item.get("count")))
-        if "dimension" in item:  # plan.json's own form: {dimension, value, children}
-            dim, value = str(item["dimension"]), str(item.get("value", ""))
-            label = self.view.area_name(value) if dim == "area" else f"{dim}: {value}"
-            return label + (f": {n:,.0f} children" if n is not None else "")
-        code = item.get("area_code") or item.get("area")
-        name = item.get("area_name") or (self.view.area_name(str(code)) if code else "")
-        group = item.get("group") or item.get("group_value")
-        text = str(name or "borough")
-        if group and group != "all":
-            text += f" ({group})"
-        if n is not None:
-            text += f": {n:,.0f} children"
-        return text
+    def _area(self, item: Mapping[str, Any]) -> str:
+        """One gain or loss of plan.json (``{dimension, value, children}``, planning/plan.py)
+        as text: an area by its name, a group by its dimension, and the children."""
+        n = _num(item.get("children"))
+        dim, value = str(item["dimension"]), str(item.get("value", ""))
+        label = self.view.area_name(value) if dim == "area" else f"{dim}: {value}"
+        return label + (f": {n:,.0f} children" if n is not None else "")
 
     def scenarios(self) -> list[dict[str, Any]]:
         """Each scenario of plan.json as the page shows it, in the file's order."""
