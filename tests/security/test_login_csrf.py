@@ -27,6 +27,7 @@ def _post(base: str, cookie: str, token: str) -> httpx.Response:
         base + "/login",
         data={"csrf": token, "username": "admin", "password": PASSWORD},
         headers={"cookie": f"{LOGIN_CSRF_COOKIE}={cookie}"},
+        timeout=60,
     )
 
 

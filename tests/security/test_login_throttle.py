@@ -62,6 +62,7 @@ def _login(base: str, user: str, password: str, forwarded_for: str | None = None
         base + "/login",
         data={"csrf": m.group(1), "username": user, "password": password},
         headers=headers,
+        timeout=60,
     )
 
 

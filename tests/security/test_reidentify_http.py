@@ -221,7 +221,7 @@ def test_local_single_user_mode_never_reidentifies(tmp_path: Path) -> None:
     out = build_fixture(tmp_path / "out").out_dir
     with running(create_app(out, policy=StaticPolicy("outreach_worker"))) as base:
         for path in OUTREACH:
-            r = httpx.get(base + path)
+            r = httpx.get(base + path, timeout=60)
             assert r.status_code == 200 and MINE in _text(r), path
             _no_name(r, IDENTIFYING, f"local mode {path}")
 

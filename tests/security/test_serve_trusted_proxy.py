@@ -50,7 +50,7 @@ def cli_serve(out_dir: Path, users: Path, *args: str) -> Iterator[str]:
         deadline = time.monotonic() + 60
         while True:
             try:
-                if httpx.get(base + "/login").status_code == 200:
+                if httpx.get(base + "/login", timeout=60).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
@@ -78,6 +78,7 @@ def _login(base: str, user: str, password: str, forwarded_for: str) -> Response:
         base + "/login",
         data={"csrf": m.group(1), "username": user, "password": password},
         headers=headers,
+        timeout=60,
     )
 
 

@@ -150,7 +150,7 @@ def test_api_findings_and_the_report_show_the_same_released_numbers(
     run: dict[str, Any], demo_outputs: Path, serve: Callable[[Path, str], str]
 ) -> None:
     url = serve(demo_outputs, "viewer")
-    api = httpx.get(url + "/api/findings").json()["findings"]
+    api = httpx.get(url + "/api/findings", timeout=60).json()["findings"]
     by_id = {f["id"]: f for f in run["findings"]["findings"]}
     assert {c["id"] for c in api} == set(by_id)
     for card in api:

@@ -23,13 +23,13 @@ def test_first_user_switches_local_mode_to_logins_without_a_restart(
     path = tmp_path / "users.sqlite"
     app = create_app(fixture_outputs.out_dir, policy=StaticPolicy("analyst"), users_path=path)
     with running(app) as base:
-        assert httpx.get(base + "/api/overview").status_code == 200  # local: no login
+        assert httpx.get(base + "/api/overview", timeout=60).status_code == 200  # local: no login
         UserStore(path)  # an empty users file changes nothing
         time.sleep(1.1)
-        assert httpx.get(base + "/api/overview").status_code == 200
+        assert httpx.get(base + "/api/overview", timeout=60).status_code == 200
         UserStore(path).add("kim", PASSWORD, "outreach_worker", ("E01006506",))
         time.sleep(1.1)  # the file is looked at once a second at most
-        r = httpx.get(base + "/api/outreach")
+        r = httpx.get(base + "/api/outreach", timeout=60)
         assert r.status_code == 401 and SENTINEL_PERSON not in r.text
         c = Client(base, {})
         assert c.login("kim").status_code == 303
