@@ -111,19 +111,31 @@ def _venues(p: PlanningSettings, to_xy: Any) -> pd.DataFrame:
     )
 
 
-def _cut_off_areas(ctx: RunContext) -> tuple[str, ...]:
-    """Small areas of the access stage's barrier findings (candidate_findings)."""
+def _finding_areas(ctx: RunContext, stage: str, kind: str) -> tuple[str, ...]:
+    """Small areas of one stage's candidate findings of one kind (candidate_findings)."""
     if not ctx.engine.has_table("candidate_findings"):
         return ()
     rows = ctx.engine.query(
-        "SELECT json FROM candidate_findings WHERE stage = 'access'"
+        "SELECT json FROM candidate_findings WHERE stage = ?", [stage]
     ).to_pandas()
     out: list[str] = []
     for text in rows["json"]:
         f = json.loads(text)
-        if f.get("kind") == "access_barrier":
+        if f.get("kind") == kind:
             out += [str(a) for a in f.get("areas") or () if str(a) not in out]
     return tuple(out)
+
+
+def _cut_off_areas(ctx: RunContext) -> tuple[str, ...]:
+    """Small areas of the access stage's barrier findings."""
+    return _finding_areas(ctx, "access", "access_barrier")
+
+
+def emerging_areas(ctx: RunContext) -> tuple[str, ...]:
+    """Small areas of the communities stage's emerging-community findings: the children
+    living there carry ``planning.need_weights.emerging`` (an area-level flag, as the
+    communities stage's origin estimate is: never a fact about a child)."""
+    return _finding_areas(ctx, "communities", "emerging_community")
 
 
 def load_plan_data(ctx: RunContext) -> tuple[PlanData, pd.DataFrame, Any] | str:
@@ -184,6 +196,8 @@ def load_plan_data(ctx: RunContext) -> tuple[PlanData, pd.DataFrame, Any] | str:
         return "the access model has no walking-time term (too few children or no variation)"
     kids["expected_registered"] = np.clip(model.expected, 0.0, 1.0)
     kids["engaged"] = kids["engaged"].fillna(False).astype(bool)
+    emerging = set(emerging_areas(ctx))
+    kids["emerging"] = kids["area_code"].astype("string").isin(emerging).fillna(False)
     small = got.small.to_crs(got.crs)
     area_m2 = dict(
         zip(small["area_code"].astype(str), small.geometry.area.astype(float), strict=True)
