@@ -213,6 +213,21 @@ def _demand(kids: pd.DataFrame, settings: PlanningSettings) -> np.ndarray:
     return op.need_demand(unreached, deprived, emerging, weights)
 
 
+def _point_demand(
+    kids: pd.DataFrame, settings: PlanningSettings, inputs: PlanningInputs, n_pts: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per home point: children (for "children within reach"), need-weighted demand and
+    capacity's load (each child's expected engagement today: registered x engaged share)."""
+    point = kids["point"].to_numpy(dtype=int)
+    children_pt = np.bincount(point, minlength=n_pts).astype("float64")
+    need_pt = np.bincount(point, weights=_demand(kids, settings), minlength=n_pts)
+    p_reg = pd.to_numeric(kids["expected_registered"], errors="coerce").fillna(0.0)
+    load_pt = np.bincount(
+        point, weights=p_reg.to_numpy(dtype="float64") * inputs.engaged_share, minlength=n_pts
+    )
+    return children_pt, need_pt, load_pt
+
+
 def _place_costs(settings: PlanningSettings, place_ids: Sequence[str]) -> np.ndarray:
     return np.asarray([settings.place_cost_per_year(p) for p in place_ids], dtype="float64")
 
@@ -248,16 +263,7 @@ def make_plan(
     costs = _place_costs(settings, data.place_ids)
     limit = settings.solver_time_limit_seconds
 
-    # demand at home points: children (for "children within reach") and need-weighted
-    n_pts = data.minutes.shape[0]
-    children_pt = np.bincount(point, minlength=n_pts).astype("float64")
-    need_pt = np.bincount(point, weights=_demand(kids, settings), minlength=n_pts)
-    # capacity's load: each child's expected engagement today (registered x engaged share)
-    p_reg = pd.to_numeric(kids["expected_registered"], errors="coerce").fillna(0.0)
-    load_pt = np.bincount(
-        point, weights=p_reg.to_numpy(dtype="float64") * inputs.engaged_share, minlength=n_pts
-    )
-
+    children_pt, need_pt, load_pt = _point_demand(kids, settings, inputs, data.minutes.shape[0])
     chosen, notes = _chosen_scenarios(
         scenarios, base, settings, data, least, (need_pt, load_pt), costs, base_cost
     )
