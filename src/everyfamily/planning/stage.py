@@ -22,7 +22,7 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -221,13 +221,18 @@ def plan_stage(ctx: RunContext) -> None:
     replan(ctx, scen, ctx.out_dir / PLAN_DIR)
 
 
-def replan(ctx: RunContext, scenarios: Path | None, out: Path) -> Plan | None:
+def replan(
+    ctx: RunContext, scenarios: Path | None, out: Path, step: Callable[[str], Any] | None = None
+) -> Plan | None:
     """Load, plan (pure) and write to ``out``; None (and the reason in run.json's
-    ``planning``) when planning cannot run."""
+    ``planning``) when planning cannot run. ``step`` hears each step's name (the Plan
+    page's progress)."""
     from everyfamily.planning.plan import make_plan
     from everyfamily.planning.scenario_file import read_scenarios
     from everyfamily.privacy.release import ReleaseRules
 
+    tell = step or (lambda _s: None)
+    tell("loading the walking network, the children's homes and the access model")
     got = load_plan_data(ctx)
     if isinstance(got, str):
         ctx.echo(f"  planning skipped: {got}")
@@ -238,7 +243,9 @@ def replan(ctx: RunContext, scenarios: Path | None, out: Path) -> Plan | None:
     assert settings is not None
     spec = read_scenarios(scenarios) if scenarios is not None else None
     rules = ReleaseRules.from_settings(ctx.project.privacy)
+    tell("solving the scenarios")
     plan = make_plan(data, settings, spec, rules)
+    tell("writing plan.json, plan.csv and plan.gpkg")
     write_plan(out, plan, places, small, data, rules)
     ctx.metadata[NAME] = _summary(plan, out, ctx.out_dir)
     ctx.echo(f"  {len(plan.scenarios)} scenarios planned; {plan.keep_check['reason']}")
@@ -253,10 +260,11 @@ def plan_from_run(
     out: Path | None = None,
     echo: Any = print,
     environ: Mapping[str, str] | None = None,
+    step: Callable[[str], Any] | None = None,
 ) -> Path:
     """``everyfamily plan``: plan again from a finished run's stores (read-only), with
     another scenario file, into ``out`` (default RUN/plan). Raises when planning cannot run
-    (the reason in one line)."""
+    (the reason in one line). ``step`` hears each step's name (the Plan page's progress)."""
     from everyfamily.errors import DataError
     from everyfamily.pipeline import RunContext
     from everyfamily.stores import ZONES, open_run_stores
@@ -278,7 +286,7 @@ def plan_from_run(
     engine = open_run_stores(Path(run_dir), zones=ZONES, read_only=True, environ=environ)
     try:
         ctx = RunContext(project, Path(run_dir), engine, echo, environ=environ)
-        done = replan(ctx, scen, target)
+        done = replan(ctx, scen, target, step)
     finally:
         engine.close()
     if done is None:
