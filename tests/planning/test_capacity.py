@@ -62,14 +62,16 @@ def served_by(
     return float(-res.fun)
 
 
-@pytest.mark.parametrize("seed", [3, 8, 21])
-def test_capacitated_budget_mclp_matches_brute_force(seed: int) -> None:
+@pytest.mark.parametrize(("seed", "share"), [(3, None), (8, None), (21, None), (5, 0.6)])
+def test_capacitated_budget_mclp_matches_brute_force(seed: int, share: float | None) -> None:
+    """Per point (exact_capacity) with loads that vary per child; with one engaged share
+    for every child (``share``) the default merge by coverage row is exact as well."""
     rng = np.random.default_rng(seed)
     homes = rng.uniform(0, 2500, (30, 2))
     places = rng.uniform(0, 2500, (7, 2))
     m = np.hypot(*(homes[:, None, :] - places[None, :, :]).transpose(2, 0, 1)) / 80.0
     w = rng.integers(1, 6, 30).astype(float)
-    load = w * rng.uniform(0.2, 1.0, 30)
+    load = w * (rng.uniform(0.2, 1.0, 30) if share is None else share)
     caps = rng.integers(2, 12, 7).astype(float)
     costs = rng.integers(20, 80, 7).astype(float) * 1000
     budget = 150_000.0
@@ -83,7 +85,9 @@ def test_capacitated_budget_mclp_matches_brute_force(seed: int) -> None:
             s = served_by(m, w, load, caps, sub)
             if s > best + 1e-6 or (abs(s - best) <= 1e-6 and cost < best_cost):
                 best, best_cost = s, cost
-    got = best_for_budget(m, w, ids, costs, budget, capacities=caps, load=load)
+    got = best_for_budget(
+        m, w, ids, costs, budget, capacities=caps, load=load, exact_capacity=share is None
+    )
     assert got.served_demand == pytest.approx(best, abs=1e-4)
     assert got.cost_per_year == pytest.approx(best_cost)
     idx = tuple(ids.index(p) for p in got.open_places)

@@ -501,6 +501,7 @@ def best_for_budget(
     time_limit_s: float = TIME_LIMIT_S,
     capacities: np.ndarray | None = None,
     load: np.ndarray | None = None,
+    exact_capacity: bool = False,
 ) -> SiteChoice:
     """The places costing at most ``budget`` a year that cover the most demand within
     ``radius`` minutes, and among those the cheapest (budgeted MCLP in PuLP; see the module
@@ -509,7 +510,8 @@ def best_for_budget(
     ``capacities`` (per place, in the units of ``load``: places per week against each
     point's expected engaged children, say) demand counts only as far as it can be
     assigned to a covering open place with room (``capacity.capacitated_model``);
-    ``load`` defaults to the demand itself."""
+    ``load`` defaults to the demand itself; points that share a coverage row are served in
+    proportion unless ``exact_capacity`` (see ``capacitated_model``)."""
     import pulp
 
     m, w = _check(minutes, demand, place_ids)
@@ -530,7 +532,7 @@ def best_for_budget(
         objective = pulp.lpSum(float(pw[i]) * v for i, v in y.items())
     else:
         caps, ld = capacity_inputs(capacities, load, w, len(place_ids))
-        prob, x, objective = capacitated_model(m, w, ld, caps, radius)
+        prob, x, objective = capacitated_model(m, w, ld, caps, radius, exact=exact_capacity)
     prob += objective
     prob += pulp.lpSum(float(c[j]) * x[j] for j in range(len(x))) <= budget, "budget"
     for j in np.flatnonzero(mask):
