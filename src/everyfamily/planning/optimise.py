@@ -540,12 +540,14 @@ def best_for_budget(
     prob.solve(_solver(time_limit_s))
     proven = _status(prob, "budget", time_limit_s, "raise the budget or free fixed sites")
     best = float(pulp.value(prob.objective) or 0.0)
-    # Second stage: the cheapest set covering as much (a tolerance for CBC's rounding).
-    prob.sense = pulp.LpMinimize
-    prob += objective >= best - 1e-6 * max(best, 1.0), "as_much"
-    prob.setObjective(pulp.lpSum(float(c[j]) * x[j] for j in range(len(x))))
-    prob.solve(_solver(time_limit_s))
-    proven = _status(prob, "budget", time_limit_s, "raise the time limit") and proven
+    if proven:
+        # Second stage: the cheapest set covering as much (a tolerance for CBC's rounding);
+        # after a time-out the best set found is returned as it is (no second time-out)
+        prob.sense = pulp.LpMinimize
+        prob += objective >= best - 1e-6 * max(best, 1.0), "as_much"
+        prob.setObjective(pulp.lpSum(float(c[j]) * x[j] for j in range(len(x))))
+        prob.solve(_solver(time_limit_s))
+        proven = _status(prob, "budget", time_limit_s, "raise the time limit")
     idx = _chosen(x)
     choice = _choice(
         "budget-mclp", place_ids, m, w, idx, radius, proven, t0, cost=float(c[idx].sum())
