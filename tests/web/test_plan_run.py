@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 
 from everyfamily.web import create_app
 from everyfamily.web.access import Permission, StaticPolicy, permissions_for
-from everyfamily.web.plan_runs import RUNS_DIR, PlanRequest, parse_request
+from everyfamily.web.plan_runs import RUNS_DIR, PlanRequest, parse_request, user_slug
 
 from .conftest import SCREENSHOTS, running
 from .fixture_outputs import Fixture
@@ -48,6 +48,14 @@ def test_who_may_run_a_plan(fixture_outputs: Fixture) -> None:
         assert r.status_code == 403, role
         if status == 200:
             assert client.get("/api/plan/run").json() == {"state": "none"}
+
+
+def test_each_user_has_a_folder_of_their_own() -> None:
+    assert user_slug(None) == "local" and user_slug("amira") == "amira"
+    names = ["a.b", "a_b", "a/b", "../a_b", "local"]
+    slugs = [user_slug(n) for n in names]
+    assert len(set(slugs)) == len(slugs) and "a_b" in slugs
+    assert all(re.fullmatch(r"[A-Za-z0-9_-]+", s) for s in slugs)
 
 
 def test_the_form_is_checked_into_a_scenario() -> None:

@@ -21,6 +21,7 @@ shows the one-line :class:`EveryfamilyError` text, anything else a fixed sentenc
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import threading
@@ -82,11 +83,16 @@ class PlanRequest:
 
 
 def user_slug(username: str | None) -> str:
-    """A folder name for a user: letters, digits, '-' and '_' only (never a path)."""
+    """A folder name for a user: letters, digits, '-' and '_' only (never a path); a name
+    that needs cleaning gets a short hash of itself, so two users never share a folder."""
     if not username:
         return LOCAL_USER
     slug = re.sub(r"[^A-Za-z0-9_-]+", "_", username).strip("_")[:64]
-    return slug or LOCAL_USER
+    if slug == username and slug != LOCAL_USER:
+        return slug
+    # two names that clean to the same folder (a.b, a_b) must not share one
+    digest = hashlib.sha256(username.encode("utf-8")).hexdigest()[:10]
+    return f"{slug or 'user'}-{digest}"
 
 
 def _one(values: Mapping[str, Sequence[str]], key: str) -> str:
