@@ -163,3 +163,39 @@ def test_run_a_budget_plan_in_chromium(page: Any, manager_url: str) -> None:
     rows = page.locator("#table-scenarios tbody tr")
     assert rows.count() == 2  # today and the optimised option
     assert page.errors == []
+
+
+def test_with_logins_the_plan_is_the_user_s_own_and_audited(demo_copy: Path) -> None:
+    from everyfamily.web.auth import UserStore
+    from security.conftest import PASSWORD, Client
+
+    store = UserStore.for_output(demo_copy)
+    store.add("amira", PASSWORD, "analyst")
+    store.add("omar", PASSWORD, "centre_manager")
+    closed, expected = _least_used(demo_copy)
+    app = create_app(demo_copy, users=store)
+    with running(app) as base:
+        amira = Client(base, {})
+        assert amira.login("amira").status_code == 303
+        token = amira.csrf()
+        # another user's token is refused
+        omar = Client(base, {})
+        omar.login("omar")
+        bad = omar.post("/plan/run", {"csrf": token, "kind": "what_if", "close": closed})
+        assert bad.status_code == 403
+        r = amira.post("/plan/run", {"csrf": token, "kind": "what_if", "close": closed})
+        assert r.status_code == 303
+        job = app.state.plan_runner.wait("amira", timeout=300)
+        assert job is not None and job.state == "done", job
+        assert omar.get("/api/plan/run").json() == {"state": "none"}  # not omar's
+        assert amira.get("/api/plan/run").json()["state"] == "done"
+        assert f"{expected['cost_per_year']:,.0f}" in amira.get("/plan/mine").text
+    plan = json.loads(
+        (demo_copy / RUNS_DIR / "amira" / "plan" / "plan.json").read_text(encoding="utf-8")
+    )
+    got = {s["id"]: s for s in plan["scenarios"]}["from_the_page"]
+    assert got["children_within_15_min"] == expected["children_within_15_min"]
+    rows = [r for r in store.audit_rows() if str(r["action"]).startswith("plan_run")]
+    assert [(r["user"], r["action"], r["detail"]) for r in rows] == [
+        ("amira", "plan_run", f"what_if: close [{closed}] open []")
+    ]
