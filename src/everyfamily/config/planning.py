@@ -267,6 +267,8 @@ class Session(Strict):
         default_factory=list, description="Languages it is run in (empty: the default)."
     )
     interpreter: bool = Field(False, description="An interpreter is available.")
+    day: str | None = Field(None, description="Day of the week it runs (for people; optional).")
+    time: str | None = Field(None, description="Time it starts, e.g. '09:30' (optional).")
 
 
 class PlanningSettings(ServiceModel):
@@ -305,6 +307,11 @@ class PlanningSettings(ServiceModel):
     )
     outreach_plan_hours: float = Field(
         0.0, ge=0, description="Outreach hours a year to plan (the ranked outreach plan)."
+    )
+    capacitated: bool = Field(
+        False,
+        description="Optimised sets respect capacity: a place takes no more expected engaged "
+        "children than its places per week (sessions per week x places per session).",
     )
 
     @model_validator(mode="after")

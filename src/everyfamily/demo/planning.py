@@ -25,7 +25,21 @@ BASIS = (
     "illustrative figures, not any council's: a centre's building and core staff at GBP "
     "90,000 a year plus GBP 1,000 per place of capacity; a session at GBP 120 (stay and play) "
     "or GBP 150 (baby group), 48 weeks a year; a school room at GBP 15,000 a year to use; "
-    "outreach at GBP 25 an hour (the order of magnitude of published council budgets)"
+    "outreach at GBP 25 an hour (the order of magnitude of published council budgets); the "
+    "sessions timetable (days, times, ages) is made up too"
+)
+#: The sessions every demo site runs each week (type, day, start, ages in months): the same
+#: timetable at every site, ILLUSTRATIVE. Their counts match the sites' sessions_per_week
+#: (6 stay and play, 2 baby group), so the offer and the plan's costs agree.
+TIMETABLE: tuple[tuple[str, str, str, int, int], ...] = (
+    ("stay and play", "Monday", "09:30", 0, 59),
+    ("stay and play", "Tuesday", "09:30", 0, 59),
+    ("stay and play", "Wednesday", "13:30", 0, 59),
+    ("stay and play", "Thursday", "09:30", 0, 59),
+    ("stay and play", "Friday", "09:30", 0, 59),
+    ("stay and play", "Saturday", "10:00", 12, 59),
+    ("baby group", "Tuesday", "13:30", 0, 11),
+    ("baby group", "Thursday", "13:30", 0, 11),
 )
 YIELD_BASIS = "an assumed figure for the demo, until the council records its own outreach outcomes"
 
@@ -80,6 +94,24 @@ def _venues(sites: pd.DataFrame, schools: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def sessions(site_ids: list[str]) -> list[dict[str, Any]]:
+    """The demo's sessions table (:data:`TIMETABLE` at every site), ILLUSTRATIVE: the cost of
+    each is its session type's (``session_types``), the ages and days are made up."""
+    return [
+        {
+            "site": sid,
+            "name": name,
+            "per_week": 1.0,
+            "min_age_months": lo,
+            "max_age_months": hi,
+            "day": day,
+            "time": start,
+        }
+        for sid in site_ids
+        for name, day, start, lo, hi in TIMETABLE
+    ]
+
+
 def write_planning(out: Path, sites: pd.DataFrame, schools: pd.DataFrame) -> dict[str, Any]:
     """Write the venues file and the scenario file into the scenario folder ``out``; return
     the project file's ``planning:`` block (paths relative to the project file)."""
@@ -124,6 +156,7 @@ def write_planning(out: Path, sites: pd.DataFrame, schools: pd.DataFrame) -> dic
         ],
         "sites": site_rows,
         "venues": venue_rows,
+        "sessions": sessions([str(s) for s in sites["site_id"]]),
         "outreach": {
             "cost_per_hour": 25.0,
             "visit_minutes": 45.0,

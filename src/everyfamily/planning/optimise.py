@@ -26,6 +26,7 @@ one-line :class:`PlanningError` saying what to relax.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from everyfamily.errors import DataError, PlanningError
+from everyfamily.planning.capacity import capacitated_model, capacity_inputs
 
 #: Seconds CBC may take on one solve before the plan says what to relax.
 TIME_LIMIT_S = 60.0
@@ -137,6 +139,9 @@ class SiteChoice:
     weighted_minutes: float | None  # p-median: total demand-weighted walking minutes
     proven_optimal: bool  # False: the best found before the time limit
     seconds: float
+    #: capacitated solves: the demand the open places can take within their capacities
+    #: (each point's children assigned to covering places, no place over its places)
+    served_demand: float | None = None
 
 
 def _choice(
@@ -494,11 +499,19 @@ def best_for_budget(
     radius: float = 15.0,
     fixed: Sequence[str] = (),
     time_limit_s: float = TIME_LIMIT_S,
+    capacities: np.ndarray | None = None,
+    load: np.ndarray | None = None,
+    exact_capacity: bool = False,
 ) -> SiteChoice:
     """The places costing at most ``budget`` a year that cover the most demand within
     ``radius`` minutes, and among those the cheapest (budgeted MCLP in PuLP; see the module
     docstring for why not spopt). ``place_costs`` are annual costs per place (a site's
-    running and session costs, a venue's cost to use and its sessions)."""
+    running and session costs, a venue's cost to use and its sessions). With
+    ``capacities`` (per place, in the units of ``load``: places per week against each
+    point's expected engaged children, say) demand counts only as far as it can be
+    assigned to a covering open place with room (``capacity.capacitated_model``);
+    ``load`` defaults to the demand itself; points that share a coverage row are served in
+    proportion unless ``exact_capacity`` (see ``capacitated_model``)."""
     import pulp
 
     m, w = _check(minutes, demand, place_ids)
@@ -514,24 +527,35 @@ def best_for_budget(
             hint="raise the budget or let some of today's sites close (fixed: none)",
         )
     t0 = time.perf_counter()
-    prob, x, y, pw = _coverage_model(m, w, radius, "budget_mclp")
-    prob += pulp.lpSum(float(pw[i]) * v for i, v in y.items())
+    if capacities is None:
+        prob, x, y, pw = _coverage_model(m, w, radius, "budget_mclp")
+        objective = pulp.lpSum(float(pw[i]) * v for i, v in y.items())
+    else:
+        caps, ld = capacity_inputs(capacities, load, w, len(place_ids))
+        prob, x, objective = capacitated_model(m, w, ld, caps, radius, exact=exact_capacity)
+    prob += objective
     prob += pulp.lpSum(float(c[j]) * x[j] for j in range(len(x))) <= budget, "budget"
     for j in np.flatnonzero(mask):
         prob += x[j] == 1, f"fixed_{j}"
     prob.solve(_solver(time_limit_s))
     proven = _status(prob, "budget", time_limit_s, "raise the budget or free fixed sites")
     best = float(pulp.value(prob.objective) or 0.0)
-    # Second stage: the cheapest set covering as much (a tolerance for CBC's rounding).
-    prob.sense = pulp.LpMinimize
-    prob += pulp.lpSum(float(pw[i]) * v for i, v in y.items()) >= best - 1e-6 * max(best, 1.0)
-    prob.setObjective(pulp.lpSum(float(c[j]) * x[j] for j in range(len(x))))
-    prob.solve(_solver(time_limit_s))
-    proven = _status(prob, "budget", time_limit_s, "raise the time limit") and proven
+    if proven:
+        # Second stage: the cheapest set covering as much (a tolerance for CBC's rounding);
+        # after a time-out the best set found is returned as it is (no second time-out)
+        prob.sense = pulp.LpMinimize
+        prob += objective >= best - 1e-6 * max(best, 1.0), "as_much"
+        prob.setObjective(pulp.lpSum(float(c[j]) * x[j] for j in range(len(x))))
+        prob.solve(_solver(time_limit_s))
+        proven = _status(prob, "budget", time_limit_s, "raise the time limit")
     idx = _chosen(x)
-    return _choice(
+    choice = _choice(
         "budget-mclp", place_ids, m, w, idx, radius, proven, t0, cost=float(c[idx].sum())
     )
+    if capacities is None:
+        return choice
+    served = float(pulp.value(objective) or 0.0)
+    return dataclasses.replace(choice, method="capacitated-budget-mclp", served_demand=served)
 
 
 def cheapest_keeping(

@@ -213,6 +213,21 @@ def _demand(kids: pd.DataFrame, settings: PlanningSettings) -> np.ndarray:
     return op.need_demand(unreached, deprived, emerging, weights)
 
 
+def _point_demand(
+    kids: pd.DataFrame, settings: PlanningSettings, inputs: PlanningInputs, n_pts: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per home point: children (for "children within reach"), need-weighted demand and
+    capacity's load (each child's expected engagement today: registered x engaged share)."""
+    point = kids["point"].to_numpy(dtype=int)
+    children_pt = np.bincount(point, minlength=n_pts).astype("float64")
+    need_pt = np.bincount(point, weights=_demand(kids, settings), minlength=n_pts)
+    p_reg = pd.to_numeric(kids["expected_registered"], errors="coerce").fillna(0.0)
+    load_pt = np.bincount(
+        point, weights=p_reg.to_numpy(dtype="float64") * inputs.engaged_share, minlength=n_pts
+    )
+    return children_pt, need_pt, load_pt
+
+
 def _place_costs(settings: PlanningSettings, place_ids: Sequence[str]) -> np.ndarray:
     return np.asarray([settings.place_cost_per_year(p) for p in place_ids], dtype="float64")
 
@@ -248,13 +263,9 @@ def make_plan(
     costs = _place_costs(settings, data.place_ids)
     limit = settings.solver_time_limit_seconds
 
-    # demand at home points: children (for "children within reach") and need-weighted
-    n_pts = data.minutes.shape[0]
-    children_pt = np.bincount(point, minlength=n_pts).astype("float64")
-    need_pt = np.bincount(point, weights=_demand(kids, settings), minlength=n_pts)
-
+    children_pt, need_pt, load_pt = _point_demand(kids, settings, inputs, data.minutes.shape[0])
     chosen, notes = _chosen_scenarios(
-        scenarios, base, settings, data, least, need_pt, costs, base_cost
+        scenarios, base, settings, data, least, (need_pt, load_pt), costs, base_cost
     )
 
     # outreach plan (ranked areas): unreached children per hour of travel and visit time
@@ -297,8 +308,13 @@ def make_plan(
     curve = _curve(data, children_pt, costs, base_cost, settings, keys, point, rules)
     assumptions = list(results[0].assumptions)
     assumptions.append(
-        "parents' choices, transport other than walking and capacity limits are not modelled "
-        "(docs/planning.md)"
+        "parents' choices and transport other than walking are not modelled; capacity "
+        + (
+            "limits optimised sets only (places per week against expected engaged children)"
+            if settings.capacitated
+            else "limits are not modelled"
+        )
+        + " (docs/planning.md)"
     )
     if data.note:
         assumptions.append(data.note)
@@ -323,13 +339,21 @@ def _chosen_scenarios(
     settings: PlanningSettings,
     data: PlanData,
     least: str,
-    need_pt: np.ndarray,
+    demand: tuple[np.ndarray, np.ndarray],
     costs: np.ndarray,
     base_cost: float,
 ) -> tuple[list[Scenario], dict[str, str]]:
     """The baseline, then each scenario of the file: what-if ones as written (the
     least-used site and the cut-off areas filled in from the data), optimised ones solved
-    for their budget on need-weighted demand; with a note for each that needs one."""
+    for their budget on need-weighted demand (``demand``: need-weighted demand and expected
+    engaged children per home point; with ``planning.capacitated`` no place takes more
+    expected engaged children than its places per week); with a note for each."""
+    need_pt, load_pt = demand
+    caps = (
+        np.asarray([settings.place(p).capacity_per_week for p in data.place_ids], dtype=float)
+        if settings.capacitated
+        else None
+    )
     reach = settings.reach_minutes
     sites = settings.site_ids
     limit = settings.solver_time_limit_seconds
@@ -360,9 +384,12 @@ def _chosen_scenarios(
             radius=reach,
             fixed=sites if o.keep_sites else (),
             time_limit_s=limit,
+            capacities=caps,
+            load=load_pt if caps is not None else None,
         )
         notes[spec.id] = (
             f"best sites for a budget of {budget:,.0f} a year, children weighted by need"
+            + (", no place over its places per week" if caps is not None else "")
             + ("" if choice.proven_optimal else " (best found before the time limit)")
         )
         chosen.append(Scenario(spec.id, spec.name, "optimised", choice.open_places))

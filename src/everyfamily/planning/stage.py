@@ -22,7 +22,7 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -111,19 +111,31 @@ def _venues(p: PlanningSettings, to_xy: Any) -> pd.DataFrame:
     )
 
 
-def _cut_off_areas(ctx: RunContext) -> tuple[str, ...]:
-    """Small areas of the access stage's barrier findings (candidate_findings)."""
+def _finding_areas(ctx: RunContext, stage: str, kind: str) -> tuple[str, ...]:
+    """Small areas of one stage's candidate findings of one kind (candidate_findings)."""
     if not ctx.engine.has_table("candidate_findings"):
         return ()
     rows = ctx.engine.query(
-        "SELECT json FROM candidate_findings WHERE stage = 'access'"
+        "SELECT json FROM candidate_findings WHERE stage = ?", [stage]
     ).to_pandas()
     out: list[str] = []
     for text in rows["json"]:
         f = json.loads(text)
-        if f.get("kind") == "access_barrier":
+        if f.get("kind") == kind:
             out += [str(a) for a in f.get("areas") or () if str(a) not in out]
     return tuple(out)
+
+
+def _cut_off_areas(ctx: RunContext) -> tuple[str, ...]:
+    """Small areas of the access stage's barrier findings."""
+    return _finding_areas(ctx, "access", "access_barrier")
+
+
+def emerging_areas(ctx: RunContext) -> tuple[str, ...]:
+    """Small areas of the communities stage's emerging-community findings: the children
+    living there carry ``planning.need_weights.emerging`` (an area-level flag, as the
+    communities stage's origin estimate is: never a fact about a child)."""
+    return _finding_areas(ctx, "communities", "emerging_community")
 
 
 def load_plan_data(ctx: RunContext) -> tuple[PlanData, pd.DataFrame, Any] | str:
@@ -184,6 +196,8 @@ def load_plan_data(ctx: RunContext) -> tuple[PlanData, pd.DataFrame, Any] | str:
         return "the access model has no walking-time term (too few children or no variation)"
     kids["expected_registered"] = np.clip(model.expected, 0.0, 1.0)
     kids["engaged"] = kids["engaged"].fillna(False).astype(bool)
+    emerging = set(emerging_areas(ctx))
+    kids["emerging"] = kids["area_code"].astype("string").isin(emerging).fillna(False)
     small = got.small.to_crs(got.crs)
     area_m2 = dict(
         zip(small["area_code"].astype(str), small.geometry.area.astype(float), strict=True)
@@ -207,13 +221,18 @@ def plan_stage(ctx: RunContext) -> None:
     replan(ctx, scen, ctx.out_dir / PLAN_DIR)
 
 
-def replan(ctx: RunContext, scenarios: Path | None, out: Path) -> Plan | None:
+def replan(
+    ctx: RunContext, scenarios: Path | None, out: Path, step: Callable[[str], Any] | None = None
+) -> Plan | None:
     """Load, plan (pure) and write to ``out``; None (and the reason in run.json's
-    ``planning``) when planning cannot run."""
+    ``planning``) when planning cannot run. ``step`` hears each step's name (the Plan
+    page's progress)."""
     from everyfamily.planning.plan import make_plan
     from everyfamily.planning.scenario_file import read_scenarios
     from everyfamily.privacy.release import ReleaseRules
 
+    tell = step or (lambda _s: None)
+    tell("loading the walking network, the children's homes and the access model")
     got = load_plan_data(ctx)
     if isinstance(got, str):
         ctx.echo(f"  planning skipped: {got}")
@@ -224,7 +243,9 @@ def replan(ctx: RunContext, scenarios: Path | None, out: Path) -> Plan | None:
     assert settings is not None
     spec = read_scenarios(scenarios) if scenarios is not None else None
     rules = ReleaseRules.from_settings(ctx.project.privacy)
+    tell("solving the scenarios")
     plan = make_plan(data, settings, spec, rules)
+    tell("writing plan.json, plan.csv and plan.gpkg")
     write_plan(out, plan, places, small, data, rules)
     ctx.metadata[NAME] = _summary(plan, out, ctx.out_dir)
     ctx.echo(f"  {len(plan.scenarios)} scenarios planned; {plan.keep_check['reason']}")
@@ -239,10 +260,11 @@ def plan_from_run(
     out: Path | None = None,
     echo: Any = print,
     environ: Mapping[str, str] | None = None,
+    step: Callable[[str], Any] | None = None,
 ) -> Path:
     """``everyfamily plan``: plan again from a finished run's stores (read-only), with
     another scenario file, into ``out`` (default RUN/plan). Raises when planning cannot run
-    (the reason in one line)."""
+    (the reason in one line). ``step`` hears each step's name (the Plan page's progress)."""
     from everyfamily.errors import DataError
     from everyfamily.pipeline import RunContext
     from everyfamily.stores import ZONES, open_run_stores
@@ -264,7 +286,7 @@ def plan_from_run(
     engine = open_run_stores(Path(run_dir), zones=ZONES, read_only=True, environ=environ)
     try:
         ctx = RunContext(project, Path(run_dir), engine, echo, environ=environ)
-        done = replan(ctx, scen, target)
+        done = replan(ctx, scen, target, step)
     finally:
         engine.close()
     if done is None:

@@ -41,6 +41,8 @@ class Permission(StrEnum):
     ADMIN = "admin"  # run metadata, settings and file locations
     #: The Plan page: costs of options (managers and analysts; not outreach workers)
     VIEW_PLAN = "view_plan"
+    #: Run a plan from the Plan page into the user's own plan folder (background, audited)
+    RUN_PLAN = "run_plan"
 
 
 _AGG = frozenset({Permission.PUBLIC, Permission.VIEW_AGGREGATES})
@@ -51,7 +53,12 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     # a centre manager opens the outreach lists of their own centre's reach area (scoped and
     # pseudonymous: no re-identification) and the Plan page (costs)
     "centre_manager": _AGG
-    | {Permission.VIEW_CENTRE_DETAIL, Permission.VIEW_OUTREACH_LIST, Permission.VIEW_PLAN},
+    | {
+        Permission.VIEW_CENTRE_DETAIL,
+        Permission.VIEW_OUTREACH_LIST,
+        Permission.VIEW_PLAN,
+        Permission.RUN_PLAN,
+    },
     "outreach_worker": _AGG
     | {Permission.VIEW_CENTRE_DETAIL, Permission.VIEW_OUTREACH_LIST, Permission.REIDENTIFY},
     "analyst": _AGG
@@ -60,6 +67,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
         Permission.VIEW_OUTREACH_LIST,
         Permission.VIEW_RECORDS,
         Permission.VIEW_PLAN,
+        Permission.RUN_PLAN,
     },
     # everything but re-identification (deny by default: running the service is no reason
     # to see who a child is)
@@ -86,6 +94,9 @@ ROUTE_PERMISSIONS: dict[str, Permission] = {
     "page_outreach_route": Permission.VIEW_OUTREACH_LIST,
     "outreach_outcome": Permission.VIEW_OUTREACH_LIST,  # CSRF-checked, scoped, audited
     "page_plan": Permission.VIEW_PLAN,
+    "page_plan_mine": Permission.RUN_PLAN,  # the user's own plan from the page
+    "plan_run": Permission.RUN_PLAN,  # CSRF-checked, one at a time, audited
+    "api_plan_run": Permission.RUN_PLAN,  # the user's plan job's state
     "page_records": Permission.VIEW_RECORDS,
     "page_admin": Permission.ADMIN,
     "page_audit": Permission.ADMIN,

@@ -28,6 +28,7 @@ from everyfamily.web.access import AccessPolicy, StaticPolicy, check_access
 from everyfamily.web.auth import ANONYMOUS, SessionPolicy, UserStore, parse_proxies
 from everyfamily.web.local_mode import UntilUsersExist
 from everyfamily.web.outputs import load_outputs
+from everyfamily.web.plan_runs import PlanRunner
 from everyfamily.web.routes import ROUTERS
 from everyfamily.web.routes.common import render, session_of, wants_json
 from everyfamily.web.routes.scope import PURPOSE_PAGES, PurposeNeeded
@@ -128,6 +129,8 @@ def create_app(
     )
     app.state.dashboard = dashboard
     app.state.users = users
+    # plans run from the Plan page (web/plan_runs.py): one runner per app
+    app.state.plan_runner = PlanRunner(Path(out_dir), dashboard.outputs.run, environ)
     if trusted_proxies is None:
         web_settings = dashboard.outputs.settings.get("web") or {}
         trusted_proxies = tuple(web_settings.get("trusted_proxies") or ())

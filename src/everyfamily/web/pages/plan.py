@@ -106,10 +106,11 @@ def marginal_svg(curve: Sequence[Mapping[str, Any]], *, width: int = 600) -> str
 class PlanPage:
     """The Plan page's content (see the module docstring)."""
 
-    def __init__(self, view: RunView) -> None:
+    def __init__(self, view: RunView, plan_file: Path | None = None) -> None:
         self.view = view
         out = view.outputs.out_dir
-        self.plan = self._read_plan(out / PLAN_FILE)
+        # plan_file: a user's own plan made from the page (web/plan_runs.py)
+        self.plan = self._read_plan(plan_file if plan_file is not None else out / PLAN_FILE)
         self.overlap = _read_csv(out / OVERLAP_FILE)
         self.contacts = _read_csv(out / CONTACTS_FILE)
         self.offer = _read_csv(out / OFFER_FILE)
@@ -280,6 +281,25 @@ class PlanPage:
             return []
         lines = of["mismatch"].dropna().astype(str)
         return [m for m in lines if m and m != "no session data"]
+
+    def run_choices(self) -> dict[str, Any]:
+        """The Plan page's form: the run's sites (to close) and candidate venues (to open),
+        by name where the run knows one, and today's cost (a budget to start from)."""
+        p = self.view.outputs.settings.get("planning") or {}
+        sites = [
+            {"id": str(s.get("id")), "label": self.view.site_name(str(s.get("id")))}
+            for s in p.get("sites") or []
+        ]
+        venues = [
+            {"id": str(v.get("id")), "label": f"{v.get('id')} ({v.get('kind') or 'venue'})"}
+            for v in p.get("venues") or []
+        ]
+        base = next(
+            (s for s in (self.plan or {}).get("scenarios") or [] if s.get("kind") == "baseline"),
+            None,
+        )
+        cost = _num(base.get("cost_per_year")) if isinstance(base, Mapping) else None
+        return {"sites": sites, "venues": venues, "today_cost": cost, "enabled": bool(sites)}
 
     def context(self) -> dict[str, Any]:
         plan = self.plan or {}
