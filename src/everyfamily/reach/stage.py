@@ -41,6 +41,7 @@ from everyfamily.population.denominators import (
     load_population,
     project_population,
 )
+from everyfamily.reach.arrivals import mark_quarantined_births
 from everyfamily.reach.children import ChildParameters, build_children
 from everyfamily.reach.engine_sums import cell_sums_in_engine
 from everyfamily.reach.measure import (
@@ -141,6 +142,8 @@ def reach_stage(ctx: RunContext) -> None:
         registry = ctx.engine.query("SELECT * FROM release_registry").to_pandas()
     rel = release(ctx.project, m, registry)
     children = analysis_children(rel.children)
+    # the new-arrivals list leaves out children whose birth row is in quarantine (arrivals.py)
+    children = mark_quarantined_births(ctx, children)
     not_reached = _write(ctx, places, m, rel, children)
     headline = _headline(ctx.project, places, m, rel, children, not_reached)
     ctx.metadata["reach"] = headline  # released counts only (headline_figures)
