@@ -13,6 +13,15 @@
   var map = L.map(el, { zoomSnap: 0.25, attributionControl: true });
   map.attributionControl.setPrefix("Leaflet");
   if (options.basemap_url) { L.tileLayer(options.basemap_url, { maxZoom: 18 }).addTo(map); }
+  /* the council's own offline basemap (outputs.basemap_path), served by the dashboard */
+  var bm = options.basemap;
+  if (bm) {
+    var bmOpts = { minZoom: 0, maxZoom: 19, minNativeZoom: bm.min_zoom, maxNativeZoom: bm.max_zoom,
+                   attribution: bm.attribution ? escapeHtml(bm.attribution) : "", className: "ef-basemap" };
+    if (bm.bounds) { bmOpts.bounds = L.latLngBounds([bm.bounds[0], bm.bounds[1]], [bm.bounds[2], bm.bounds[3]]); }
+    L.tileLayer(bm.url, bmOpts).addTo(map);
+  }
+  var FILL = bm || options.basemap_url ? 0.65 : 0.85;
   /* Fixed layer order, bottom to top (Leaflet panes, by z-index): walking-time bands, small
      areas, outlines, barrier and community overlays, centres, labels (tooltip pane, 650). */
   [["ef-bands", 390], ["ef-areas", 400], ["ef-outlines", 420], ["ef-overlays", 430], ["ef-sites", 450]]
@@ -36,7 +45,7 @@
   function styleOf(feature) {
     var code = feature.properties.area_code, on = highlight.has(code);
     var c = colourOf(code);
-    return { fillColor: c, fillOpacity: c === NO_DATA ? 0.55 : 0.85,
+    return { fillColor: c, fillOpacity: c === NO_DATA ? 0.55 : FILL,
              color: on ? "#000000" : "#ffffff", weight: on ? 4 : 0.8,
              dashArray: c === NO_DATA && !on ? "3 3" : null };
   }
