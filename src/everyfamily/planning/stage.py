@@ -214,6 +214,8 @@ def replan(ctx: RunContext, scenarios: Path | None, out: Path) -> Plan | None:
     from everyfamily.planning.scenario_file import read_scenarios
     from everyfamily.privacy.release import ReleaseRules
 
+    step = ctx.progress.steps("planning", 3)  # console only: names and counts
+    step("loading children, sites and venues")
     got = load_plan_data(ctx)
     if isinstance(got, str):
         ctx.echo(f"  planning skipped: {got}")
@@ -224,7 +226,9 @@ def replan(ctx: RunContext, scenarios: Path | None, out: Path) -> Plan | None:
     assert settings is not None
     spec = read_scenarios(scenarios) if scenarios is not None else None
     rules = ReleaseRules.from_settings(ctx.project.privacy)
+    step(f"solving {len(spec.scenarios) if spec is not None else 'the default'} scenario(s)")
     plan = make_plan(data, settings, spec, rules)
+    step(f"writing {len(plan.scenarios)} scenario(s)")
     write_plan(out, plan, places, small, data, rules)
     ctx.metadata[NAME] = _summary(plan, out, ctx.out_dir)
     ctx.echo(f"  {len(plan.scenarios)} scenarios planned; {plan.keep_check['reason']}")
