@@ -5,7 +5,9 @@ linkage stage wrote one) and the project's geography, population, deprivation an
 files; writes
 
 * store ``children`` (pseudonymised, analysis zone): one row per child, with the month of
-  birth (``month_of_birth``, the 1st of the month), never the full date;
+  birth (``month_of_birth``, the 1st of the month), never the full date, and
+  ``birth_record_quarantined`` (reach/arrivals.py: no linked birth record, but a birth row in
+  quarantine matches under the linkage model; the new-arrivals list leaves such children out);
 * store ``reach_areas``: site_id, site_name, small_area (how reach areas were drawn);
 * store ``reach``: the exact reach table (aggregate but unprotected: it stays in the store);
 * store ``reach_released`` and ``reach.csv``: the reach table after disclosure control
