@@ -3,8 +3,10 @@ which one runs, elapsed time), drawn on standard error only when it is a termina
 pipes and tests see just the plain lines the stages print.
 
 Stages may show counts of their own through :meth:`RunProgress.task` (e.g. files read, pairs
-scored); on a non-terminal the returned callback does nothing. Nothing here sees a record:
-descriptions are stage names and counts.
+scored) and name their steps through :meth:`RunProgress.steps` (linkage training: the prior,
+u, each EM session; access: the network check, travel times, barriers; planning: the
+scenarios); on a non-terminal the returned callbacks do nothing. Nothing here sees a record:
+descriptions are stage names, step names and counts.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ class RunProgress:
         )
         self._done = 0
         self._total = total_stages
+        self._steps: list[Any] = []
 
     @property
     def enabled(self) -> bool:
@@ -64,6 +67,30 @@ class RunProgress:
         self._done += 1
         if self._bar is not None:
             self._bar.update(self._run, completed=self._done)
+            for task in self._steps:
+                if task in [t.id for t in self._bar.tasks]:
+                    self._bar.remove_task(task)
+        self._steps = []
+
+    def steps(self, stage: str, total: int) -> Callable[[str], None]:
+        """Named steps within a stage: returns ``step(text)``, which shows "stage: text"
+        with how many of ``total`` steps are done and the time since the stage's first
+        step. The line goes when the stage is done. ``text`` must hold no personal data
+        (step names and counts only)."""
+        if self._bar is None:
+            return lambda _text: None
+        bar = self._bar
+        task = bar.add_task(f"{stage}: starting", total=max(total, 1))
+        self._steps.append(task)
+        started = [False]
+
+        def step(text: str) -> None:
+            if started[0]:
+                bar.advance(task, 1)
+            started[0] = True
+            bar.update(task, description=f"{stage}: {text}")
+
+        return step
 
     def task(self, description: str, total: int | None) -> Callable[[int], None]:
         """A counted step within a stage: returns ``advance(n)``; the task ends with the stage

@@ -21,6 +21,9 @@ def test_progress_is_quiet_when_not_a_terminal() -> None:
         advance = p.task("files read", 2)
         advance(1)
         advance(1)
+        step = p.steps("ingest", 2)
+        step("reading")
+        step("checking")
         p.stage_done()
     assert not p.enabled and out.getvalue() == ""
 
@@ -39,3 +42,20 @@ def test_progress_on_a_terminal_shows_the_stage_its_count_and_elapsed_time() -> 
     assert "stage 2 of 3: link" in text
     assert "1/3" in text and "4/10" in text and "pairs scored" in text
     assert "0:00:0" in text  # elapsed time column
+
+
+def test_steps_within_a_stage_show_their_name_and_count_and_go_with_the_stage() -> None:
+    out = _Tty()
+    with run_progress(2, stream=out, enabled=True) as p:
+        p.stage("access")
+        step = p.steps("access", 3)
+        step("checking the network")
+        step("travel times: 1,204 home points x 14 sites")
+        p._bar.refresh()
+        shown = out.getvalue()
+        # the second of three steps is running: one done
+        assert "access: travel times: 1,204 home points x 14 sites" in shown
+        assert "1/3" in shown
+        assert len(p._bar.tasks) == 2  # the stages bar and the steps line
+        p.stage_done()
+        assert len(p._bar.tasks) == 1  # the steps line went with its stage

@@ -254,11 +254,67 @@ def test_new_arrivals_and_health_visiting_lists_match_the_planted_truth(
     assert len(arrivals) >= 20
     t = _truth_of_listed(served.out, {r["person_id"] for r in arrivals})
     assert len(t) == len(arrivals)
-    # listed: registered nowhere, and mostly born elsewhere (measured 80%: a child whose local
-    # birth record was quarantined at ingest or not linked looks like a new arrival too)
-    assert t["born_elsewhere"].mean() >= 0.75 and (~t["registered"]).mean() >= 0.95
+    # listed: registered nowhere, and born elsewhere (measured 67 of 69, 97%; 78% before a
+    # birth row in quarantine was matched by the linkage model, reach/arrivals.py: what is
+    # left is a birth record that did not link at all)
+    assert t["born_elsewhere"].mean() >= 0.95 and (~t["registered"]).mean() >= 0.95
     _o, hv = _all_rows(c, list="hv_not_registered")
     t = _truth_of_listed(served.out, {r["person_id"] for r in hv})
     assert len(t) == len(hv) >= 100
     # measured 97%: a registration quarantined or not linked leaves a registered child here
     assert t["health_visiting"].all() and (~t["registered"]).mean() >= 0.95
+
+
+def test_the_list_gives_the_walk_to_the_nearest_centre_on_the_street_network(
+    served: Served,
+) -> None:
+    """The nearest centre and the minutes' walk are the access stage's, child by child
+    (access_children: the walking network the barrier findings use), not a straight line."""
+    from everyfamily.stores import ANALYSIS
+    from everyfamily.web.outputs import load_outputs
+
+    c = _worker(served)
+    summary, rows = _all_rows(c, area=served.ward)
+    keys = [col["key"] for col in summary["table"]["columns"]]
+    assert "walk_min" in keys and "km" in keys
+    labels = {col["key"]: col["label"] for col in summary["table"]["columns"]}
+    assert labels["walk_min"] == "Minutes' walk" and "on foot" in labels["nearest_site"]
+    engine = load_outputs(served.out).open_store(ANALYSIS)
+    try:
+        walks = engine.query(
+            "SELECT person_id, nearest_site_walk, walk_m, walk_min FROM access_children"
+        ).to_pandas()
+    finally:
+        engine.close()
+    walks = walks.set_index(walks["person_id"].astype(str))
+    names = {s["code"]: s["name"] for s in summary["site_choices"]}
+    checked = 0
+    for r in rows:
+        w = walks.loc[str(r["person_id"])]
+        assert r["walk_min"] == round(float(w["walk_min"]))
+        assert r["km"] == round(float(w["walk_m"]) / 1000, 2)
+        assert r["nearest_site"] == names[str(w["nearest_site_walk"])]
+        checked += 1
+    assert checked == len(rows) >= 100
+    assert "street network" in summary["table"]["note"]
+
+
+def test_area_profiles_give_minutes_walk_from_the_walking_layer(served: Served) -> None:
+    """A small area's median walk is the access layer's (reach.gpkg access_time_bands);
+    a ward gives the range of its small areas' medians."""
+    import geopandas as gpd
+
+    layer = gpd.read_file(served.out / "reach.gpkg", layer="access_time_bands")
+    pairs = zip(layer["area_code"], layer["median_walk_min"], strict=True)
+    medians = {str(k): round(float(v)) for k, v in pairs}
+    c = Client(served.base, {})
+    c.login("ana")
+    ward = c.get(f"/api/areas/{served.ward}").json()
+    members = [m["code"] for m in ward["members"]]
+    assert ward["walking"]["low"] == min(medians[m] for m in members if m in medians)
+    assert ward["walking"]["high"] == max(medians[m] for m in members if m in medians)
+    small = c.get(f"/api/areas/{members[0]}").json()
+    assert small["walking"]["minutes"] == medians[members[0]]
+    assert small["walking"]["site"]  # the centre most of its children walk to
+    page = c.get(f"/areas/{members[0]}").text
+    assert f"{medians[members[0]]} minutes' walk" in page

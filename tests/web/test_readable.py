@@ -6,7 +6,8 @@ console error, axe-core finds no serious or critical violation; a full-page scre
 each goes to test-artifacts/screenshots/readable-<page>-<width>.png. Then: every finding card
 leads with a sentence that holds a number and says what to do next, with its statistics
 folded under "How we know"; a keyboard-only route from the overview reaches an area's
-profile through the map (Tab to an area, Enter opens it, the focus is visible).
+profile through the map (the areas are one tab stop, arrow keys move between them, Enter
+opens one, the focus is visible).
 """
 
 from __future__ import annotations
@@ -149,18 +150,37 @@ def test_keyboard_only_route_from_the_overview_to_an_area_profile(
     pg = _new_page(browser, 1440)
     _open(pg, admin_demo + "/")
 
-    def tab_to(predicate: str, limit: int = 60) -> None:
-        for _ in range(limit):
+    def tab_to(predicate: str, limit: int = 60) -> int:
+        """Press Tab until ``predicate`` holds; returns how many presses it took."""
+        for n in range(1, limit + 1):
             pg.keyboard.press("Tab")
             if pg.evaluate(predicate):
-                return
+                return n
         raise AssertionError(f"Tab never reached {predicate}")
 
     tab_to("document.activeElement.getAttribute('href') === '/map'")
     pg.keyboard.press("Enter")
     pg.wait_for_url("**/map")
     pg.wait_for_selector("#map[data-ready='true']")
-    tab_to("document.activeElement.classList.contains('ef-area')", limit=40)
+    stops = tab_to("document.activeElement.classList.contains('ef-area')", limit=40)
+    areas = pg.locator("path.ef-area").count()
+    assert areas > 20  # many areas, and yet
+    # ... they are one tab stop (a roving tabindex): exactly one area is in the tab order
+    assert pg.locator("path.ef-area[tabindex='0']").count() == 1
+    assert stops <= 25, f"{stops} tab stops from the top of the map page to its areas"
+    first = pg.evaluate("document.activeElement.dataset.code")
+    pg.keyboard.press("Tab")
+    assert not pg.evaluate("document.activeElement.classList.contains('ef-area')")
+    pg.keyboard.press("Shift+Tab")
+    assert pg.evaluate("document.activeElement.dataset.code") == first
+    # the arrow keys move to a neighbouring area, which then holds the tab stop
+    seen = {first}
+    for key in ("ArrowRight", "ArrowDown", "ArrowLeft", "ArrowUp"):
+        pg.keyboard.press(key)
+        seen.add(pg.evaluate("document.activeElement.dataset.code"))
+    assert len(seen) >= 3, "the arrow keys did not move between areas"
+    assert pg.locator("path.ef-area[tabindex='0']").count() == 1
+    assert pg.evaluate("document.activeElement.getAttribute('tabindex')") == "0"
     focused = pg.evaluate(
         "(() => { const e = document.activeElement; const s = getComputedStyle(e);"
         " return {code: e.dataset.code, label: e.getAttribute('aria-label'),"

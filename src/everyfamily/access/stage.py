@@ -262,6 +262,8 @@ def access_stage(ctx: RunContext) -> None:
         return
     if not ctx.engine.has_table("children"):
         raise DataError("the store has no 'children' table", hint="run the measure stage first")
+    step = ctx.progress.steps("access", 4)  # console only: names and counts
+    step("reading and checking the street network")
     got = _load(ctx, a)
     if got is None:
         ctx.echo("  access skipped: no sites")
@@ -275,11 +277,14 @@ def access_stage(ctx: RunContext) -> None:
     if problems:
         _withhold(ctx, problems, got.check, a, _network_summary(got))
         return
+    step(f"travel times: {len(got.kids):,} children x {len(got.sites_xy)} sites on foot")
     measured = measure_children(got.kids, got.graph, got.lines, got.sites, got.sites_xy, a)
     t_model = time.perf_counter()
+    step(f"barriers: testing lines across {measured.origins:,} home points")
     settings, bars, tests, findings = _barriers(ctx, a, got, measured.kids)
     write_candidates(ctx, NAME, findings)
     t_bar = time.perf_counter()
+    step("writing tables and map layers")
     _write(ctx, a, got, measured.kids, settings, bars, tests, findings)
     summary = _summary(a, got, measured, bars, tests, findings, t_model, t_bar)
     ctx.metadata["access"] = summary

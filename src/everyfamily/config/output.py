@@ -15,6 +15,12 @@ class OutputSettings(Strict):
         None,
         description="Optional XYZ tile URL template for dashboard maps (closed networks omit it).",
     )
+    basemap_path: Path | None = Field(
+        None,
+        description="Optional offline basemap for the dashboard's maps: a PMTiles or MBTiles "
+        "file of raster tiles (PNG, JPEG, WebP) the council provides, served by the dashboard "
+        "itself and drawn under the outlines. Default none: no basemap.",
+    )
 
 
 class WebSettings(Strict):

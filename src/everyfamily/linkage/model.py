@@ -13,6 +13,7 @@ dob_month, *_canonical, postcode_sector), so a Spark engine can reuse the same s
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -349,6 +350,11 @@ def _deterministic_rules(name_variants: bool = False) -> list[Any]:
     ]
 
 
+def em_session_count(name_variants: bool = False) -> int:
+    """How many EM sessions :func:`train` runs (for the console's step count)."""
+    return len(_em_rules(name_variants))
+
+
 def _em_rules(name_variants: bool = False) -> list[Any]:
     """Two EM passes: blocking on date of birth trains the name, place and parent levels;
     blocking on names trains the date of birth, postcode and NHS levels."""
@@ -419,15 +425,21 @@ def train(
     max_pairs_for_u: float,
     max_pairs_for_em: float,
     name_variants: bool = False,
+    step: Callable[[str], None] = lambda _m: None,
 ) -> TrainingReport:
-    """Unsupervised training: prior, u by random sampling, m by EM (each session seeded)."""
+    """Unsupervised training: prior, u by random sampling, m by EM (each session seeded).
+    ``step`` names each step for the console (everyfamily.console: counts only)."""
     try:
+        step("training: the prior from deterministic rules")
         linker.training.estimate_probability_two_random_records_match(
             _deterministic_rules(name_variants), recall=DETERMINISTIC_RULES_RECALL
         )
+        step(f"training: u from up to {max_pairs_for_u:,.0f} random pairs")
         linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs_for_u, seed=seed)
         sessions = skipped = 0
-        for rule in _em_rules(name_variants):
+        rules = _em_rules(name_variants)
+        for k, rule in enumerate(rules, start=1):
+            step(f"training: EM session {k} of {len(rules)}")
             try:
                 linker.training.estimate_parameters_using_expectation_maximisation(
                     rule, max_pairs=max_pairs_for_em

@@ -104,6 +104,9 @@ def linkage_stage(ctx: RunContext) -> None:
         run=run,
         seed=ctx.seed,
         echo=ctx.echo,
+        step=ctx.progress.steps(
+            "link", 4 + link_model.em_session_count(ctx.project.linkage.name_variants)
+        ),
     )
     ctx.metadata["linkage"] = result.to_dict()
 
@@ -122,6 +125,7 @@ def link_records(
     seed: int | None = None,
     echo: Callable[[str], None] = lambda _m: None,
     records_table: str = "records",
+    step: Callable[[str], None] = lambda _m: None,
 ) -> LinkageResult:
     """Link ``records_table`` in ``engine`` and write every output (see module docstring):
     prepare, train (or load) the model, score and cluster, give stable ids, write."""
@@ -130,6 +134,7 @@ def link_records(
     diag_dir = out_dir / "linkage"
     diag_dir.mkdir(parents=True, exist_ok=True)
     n_records = _count_records(engine, records_table)
+    step(f"preparing {n_records:,} records")
     n_identities = prepare_identities(
         engine,
         nickname_map(multilingual=settings.name_variants),
@@ -138,7 +143,9 @@ def link_records(
     )
     timings["prepare"] = time.perf_counter() - t0
 
-    linker, model_source = _model(engine, settings, n_identities, seed, echo, diag_dir, timings)
+    model_args = (engine, settings, n_identities, seed, echo, diag_dir, timings, step)
+    linker, model_source = _model(*model_args)
+    step(f"scoring pairs of {n_identities:,} distinct records")
     threshold = settings.match_threshold
     floor = min(settings.review_min_probability, threshold)
     # Scored down to a lower floor than the review needs, so the quality estimate sees the
@@ -293,6 +300,7 @@ def _model(
     echo: Callable[[str], None],
     diag_dir: Path,
     timings: dict[str, float],
+    step: Callable[[str], None] = lambda _m: None,
 ) -> tuple[Any, str]:
     """The Splink linker, its model trained here (EM, Fellegi-Sunter) or loaded from
     ``linkage.model_path``, saved to linkage/model.json; and where the model came from."""
@@ -316,6 +324,7 @@ def _model(
             max_pairs_for_u=settings.max_pairs_for_u,
             max_pairs_for_em=settings.max_pairs_for_em,
             name_variants=settings.name_variants,
+            step=step,
         )
         model_source = report.model_source
         echo(f"  trained the linkage model on {n_identities:,} distinct records")

@@ -231,7 +231,13 @@ def replan(
     from everyfamily.planning.scenario_file import read_scenarios
     from everyfamily.privacy.release import ReleaseRules
 
-    tell = step or (lambda _s: None)
+    console = ctx.progress.steps("planning", 3)  # console only: names and counts
+
+    def tell(message: str) -> None:
+        console(message)
+        if step is not None:
+            step(message)
+
     tell("loading the walking network, the children's homes and the access model")
     got = load_plan_data(ctx)
     if isinstance(got, str):
@@ -243,9 +249,9 @@ def replan(
     assert settings is not None
     spec = read_scenarios(scenarios) if scenarios is not None else None
     rules = ReleaseRules.from_settings(ctx.project.privacy)
-    tell("solving the scenarios")
+    tell(f"solving {len(spec.scenarios) if spec is not None else 'the default'} scenario(s)")
     plan = make_plan(data, settings, spec, rules)
-    tell("writing plan.json, plan.csv and plan.gpkg")
+    tell(f"writing {len(plan.scenarios)} scenario(s): plan.json, plan.csv and plan.gpkg")
     write_plan(out, plan, places, small, data, rules)
     ctx.metadata[NAME] = _summary(plan, out, ctx.out_dir)
     ctx.echo(f"  {len(plan.scenarios)} scenarios planned; {plan.keep_check['reason']}")

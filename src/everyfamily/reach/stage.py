@@ -5,7 +5,9 @@ linkage stage wrote one) and the project's geography, population, deprivation an
 files; writes
 
 * store ``children`` (pseudonymised, analysis zone): one row per child, with the month of
-  birth (``month_of_birth``, the 1st of the month), never the full date;
+  birth (``month_of_birth``, the 1st of the month), never the full date, and
+  ``birth_record_quarantined`` (reach/arrivals.py: no linked birth record, but a birth row in
+  quarantine matches under the linkage model; the new-arrivals list leaves such children out);
 * store ``reach_areas``: site_id, site_name, small_area (how reach areas were drawn);
 * store ``reach``: the exact reach table (aggregate but unprotected: it stays in the store);
 * store ``reach_released`` and ``reach.csv``: the reach table after disclosure control
@@ -41,6 +43,7 @@ from everyfamily.population.denominators import (
     load_population,
     project_population,
 )
+from everyfamily.reach.arrivals import mark_quarantined_births
 from everyfamily.reach.children import ChildParameters, build_children
 from everyfamily.reach.engine_sums import cell_sums_in_engine
 from everyfamily.reach.measure import (
@@ -141,6 +144,8 @@ def reach_stage(ctx: RunContext) -> None:
         registry = ctx.engine.query("SELECT * FROM release_registry").to_pandas()
     rel = release(ctx.project, m, registry)
     children = analysis_children(rel.children)
+    # the new-arrivals list leaves out children whose birth row is in quarantine (arrivals.py)
+    children = mark_quarantined_births(ctx, children)
     not_reached = _write(ctx, places, m, rel, children)
     headline = _headline(ctx.project, places, m, rel, children, not_reached)
     ctx.metadata["reach"] = headline  # released counts only (headline_figures)

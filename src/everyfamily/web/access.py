@@ -114,6 +114,7 @@ ROUTE_PERMISSIONS: dict[str, Permission] = {
     "api_map_values": Permission.VIEW_AGGREGATES,
     "api_map_sites": Permission.VIEW_AGGREGATES,
     "api_map_overlay": Permission.VIEW_AGGREGATES,
+    "basemap_tile": Permission.VIEW_AGGREGATES,  # the council's own map tiles, no data
     "api_findings": Permission.VIEW_AGGREGATES,
     "api_areas": Permission.VIEW_AGGREGATES,
     "api_area": Permission.VIEW_AGGREGATES,

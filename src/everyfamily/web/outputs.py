@@ -190,6 +190,7 @@ OVERLAY_COLUMNS = frozenset(
         "area_name",
         "walk_band",
         "median_walk_min",
+        "nearest_site_walk",
         "median_detour_ratio",
         "access_2sfca_per_1000",
         "barrier_id",
@@ -440,6 +441,7 @@ RECORD_COLUMNS: tuple[str, ...] = (
     "nearest_site",
     "nearest_site_distance_m",
     "in_age_range",
+    "birth_record_quarantined",
 )
 
 
@@ -457,6 +459,32 @@ def read_children(outputs: RunOutputs) -> pd.DataFrame:
         return records
     finally:
         engine.close()
+
+
+#: Each child's nearest centre on foot over the access stage's walking network (store table
+#: ``access_children``): the columns the outreach list shows.
+WALK_COLUMNS: tuple[str, ...] = ("person_id", "nearest_site_walk", "walk_m", "walk_min")
+
+
+def read_walks(outputs: RunOutputs) -> pd.DataFrame:
+    """Each child's nearest centre on foot, walking distance (m) and time (min), from the
+    access stage's ``access_children`` (pseudonymised, restricted: callers check the
+    permission). Empty (with :data:`WALK_COLUMNS`) when the run has no walking network."""
+    from everyfamily.catalogue import ANALYSIS
+
+    empty = pd.DataFrame({c: pd.Series(dtype=object) for c in WALK_COLUMNS})
+    engine = outputs.open_store(ANALYSIS)
+    try:
+        if not engine.has_table("access_children"):
+            return empty
+        if not set(WALK_COLUMNS) <= set(engine.columns("access_children")):
+            return empty
+        q = engine.dialect.quote_ident
+        sql = f"SELECT {', '.join(q(c) for c in WALK_COLUMNS)} FROM {q('access_children')}"
+        walks: pd.DataFrame = engine.query(sql).to_pandas()
+    finally:
+        engine.close()
+    return walks.astype({"person_id": str}).drop_duplicates("person_id")
 
 
 def _open_analysis_or_fail(outputs: RunOutputs, table: str, what: str) -> Engine:

@@ -15,6 +15,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from everyfamily.web.basemap import open_basemap
 from everyfamily.web.outputs import RunOutputs
 from everyfamily.web.pages.areas import AreasPage
 from everyfamily.web.pages.centres import CentresPage
@@ -63,6 +64,8 @@ class Dashboard:
         self.outreach = OutreachList(self.view)
         self.records = RecordsView(self.view)
         self.plan = PlanPage(self.view)
+        #: the optional offline basemap (outputs.basemap_path); a bad file stops the start
+        self.basemap = open_basemap(outputs.settings)
         self._memo: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._memo_lock = threading.Lock()
 
@@ -83,6 +86,13 @@ class Dashboard:
             while len(self._memo) > MEMO_SIZE:
                 self._memo.popitem(last=False)
         return value
+
+    def map_options(self) -> dict[str, Any]:
+        """The map's options with the offline basemap, when the run names one."""
+        return {
+            **self.maps.options(),
+            "basemap": self.basemap.info.to_dict() if self.basemap else None,
+        }
 
     def quality_page(self) -> dict[str, Any]:
         return self.quality.quality(self.overview.completeness_table())

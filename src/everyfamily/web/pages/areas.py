@@ -4,6 +4,7 @@ centres, related findings)."""
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 from urllib.parse import urlencode
@@ -13,7 +14,7 @@ from everyfamily.web.labels import BANDS, dimension_label, sort_groups
 from everyfamily.web.pages.locator import locator_svg
 from everyfamily.web.pages.plain import plain_card, ward_members, ward_of
 from everyfamily.web.release import public_rows
-from everyfamily.web.tables import Column, NotFound, Table, clean, numeric, pct
+from everyfamily.web.tables import Column, NotFound, Table, clean, number_or_none, numeric, pct
 from everyfamily.web.view import RunView, dimension_order
 
 
@@ -22,6 +23,57 @@ class AreasPage:
 
     def __init__(self, view: RunView) -> None:
         self.view = view
+        self._walks: dict[str, tuple[float, str, bool]] | None = None
+
+    def walks(self) -> dict[str, tuple[float, str, bool]]:
+        """Per small area, from the access stage's walking layer (reach.gpkg
+        ``access_time_bands``, as the map's walking-time overlay and the barrier findings
+        use): the median walk of its children to their nearest centre on foot (minutes),
+        the centre most of them walk to, and whether the network was approximate. Empty
+        when the run has no walking network."""
+        if self._walks is None:
+            got: dict[str, tuple[float, str, bool]] = {}
+            raw = self.view.outputs.overlays.get("access_time_bands")
+            for f in (json.loads(raw).get("features") or []) if raw else []:
+                p = f.get("properties") or {}
+                minutes = number_or_none(p.get("median_walk_min"))
+                if p.get("area_code") is None or minutes is None:
+                    continue
+                got[str(p["area_code"])] = (
+                    float(minutes),
+                    str(p.get("nearest_site_walk") or ""),
+                    bool(p.get("approximate_network")),
+                )
+            self._walks = got
+        return self._walks
+
+    def walking(self, level: str, code: str) -> dict[str, Any] | None:
+        """The walk to the nearest centre from an area's homes: for a small area its median
+        walk and the centre most walk to; for a larger area the range of its small areas'
+        medians. None without a walking network."""
+        walks, v = self.walks(), self.view
+        if level == v.small_level:
+            codes = [code]
+        elif level == "borough":
+            codes = list(walks)
+        else:
+            codes = [m["code"] for m in ward_members(v, code)]
+        got = [walks[c] for c in codes if c in walks]
+        if not got:
+            return None
+        minutes = sorted(round(g[0]) for g in got)
+        sites = [g[1] for g in got if g[1]]
+        site = max(sorted(set(sites)), key=sites.count) if sites else ""
+        return {
+            "small": level == v.small_level,
+            "minutes": minutes[0] if len(minutes) == 1 else None,
+            "low": minutes[0],
+            "high": minutes[-1],
+            "areas": len(got),
+            "site": v.site_name(site) if site else "",
+            "site_url": f"/centres/{site}" if site else "",
+            "approximate": any(g[2] for g in got),
+        }
 
     def reach_rows(
         self, level: str, area: str | None, dimension: str | None, service: str, limit: int = 5000
@@ -82,6 +134,7 @@ class AreasPage:
             "groups": self.groups_table(code, service),
             "funnel_svg": self.funnel(level, code, service),
             "nearest_sites": self.nearest_sites(level, code),
+            "walking": self.walking(level, code),
             "reach_areas": [
                 {"site_id": s, "name": v.site_name(s), "url": f"/centres/{s}"} for s in member_of
             ],

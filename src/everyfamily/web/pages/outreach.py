@@ -32,7 +32,7 @@ import pandas as pd
 from everyfamily.reach.outreach import plan_visits, priority_areas_from_findings
 from everyfamily.web.auth import OUTREACH_OUTCOMES
 from everyfamily.web.labels import group_label
-from everyfamily.web.outputs import read_children, read_not_reached
+from everyfamily.web.outputs import WALK_COLUMNS, read_children, read_not_reached, read_walks
 from everyfamily.web.pages.person import CONTACT_TABLE_COLUMNS, ContactLookup, _Lazy
 from everyfamily.web.tables import BadRequest, Column, Table, clean, number_or_none, one_page
 from everyfamily.web.view import RunView
@@ -60,8 +60,10 @@ LISTS: dict[str, tuple[str, str]] = {
     "new_arrivals": (
         "Newly arrived families",
         "children known to universal services with no local birth registration (most moved "
-        "here after birth; a child whose birth record was quarantined or not linked shows "
-        "here too) who are on no centre's register",
+        "here after birth) who are on no centre's register; a child whose birth record was "
+        "set aside at loading (a bad date of birth) but matches by NHS number, name, "
+        "postcode and sex under the linkage model is left out, and a birth record that "
+        "did not link at all still shows here",
     ),
 }
 #: The universal roles the lists name (everyfamily.schema.KNOWN_ROLES).
@@ -90,6 +92,13 @@ OUTREACH_COLUMNS: tuple[Column, ...] = (
     Column("nearest_site", "Nearest centre"),
     Column("km", "Distance (km)", "km"),
 )
+#: With the access stage's walking network, the nearest centre is the nearest on foot.
+WALK_OUTREACH_COLUMNS: tuple[Column, ...] = (
+    *OUTREACH_COLUMNS[:-2],
+    Column("nearest_site", "Nearest centre on foot"),
+    Column("walk_min", "Minutes' walk", "number"),
+    Column("km", "Walk (km)", "km"),
+)
 #: Last outcome per child: person_id -> (outcome, date, user).
 Outcomes = Mapping[str, tuple[str, str, str]]
 
@@ -101,6 +110,7 @@ class OutreachList:
         self.view = view
         self._not_reached = _Lazy(read_not_reached, view.outputs)
         self._children = _Lazy(read_children, view.outputs)
+        self._walks = _Lazy(read_walks, view.outputs)
         self._plans: dict[tuple[Any, ...], pd.DataFrame] = {}
         self._lock = threading.Lock()
         found = view.outputs.findings.get("findings") or []
@@ -129,13 +139,23 @@ class OutreachList:
                 if kind == "hv_not_registered":
                     known = [HEALTH_VISITING in r for r in roles]
                 else:
-                    known = [bool(r) and BIRTHS not in r for r in roles]
+                    # a birth row in quarantine (reach/arrivals.py: the linkage model's
+                    # evidence) is a local birth, not an arrival
+                    held = _true(c.get("birth_record_quarantined", pd.Series(False, c.index)))
+                    known = [
+                        bool(r) and BIRTHS not in r and not h
+                        for r, h in zip(roles, held, strict=True)
+                    ]
                 sel = pd.Series(known, index=c.index) & ~_true(c.get("registered"))
             if "in_age_range" in c.columns:
                 sel &= _true(c["in_age_range"])
             frame = c[sel].copy()
             frame["area_name"] = [self.view.area_name(str(a)) for a in frame["area_code"]]
         frame = frame.astype({"person_id": str, "area_code": str})
+        walks = self._walks.get()
+        if not walks.empty:
+            frame = frame.drop(columns=[c for c in WALK_COLUMNS[1:] if c in frame.columns])
+            frame = frame.merge(walks, on="person_id", how="left")
         frame["age_years"] = pd.to_numeric(frame["age_years"], errors="coerce").astype("Int64")
         if allowed is not None:
             frame = frame[frame["area_code"].isin(allowed)]
@@ -149,7 +169,8 @@ class OutreachList:
             if kind == "not_engaged":
                 sel = sel[[site in _sites(v) for v in sel.get("registered_sites", [])]]
             else:
-                sel = sel[sel.get("nearest_site", pd.Series(dtype=str)).astype(str) == site]
+                near = "nearest_site_walk" if self.walking else "nearest_site"
+                sel = sel[sel.get(near, pd.Series(dtype=str)).astype(str) == site]
         return sel
 
     def plan(
@@ -325,8 +346,24 @@ class OutreachList:
 
     # --- rows ------------------------------------------------------------------------------
 
+    @property
+    def walking(self) -> bool:
+        """Does the run have each child's walk to the nearest centre (access stage)?"""
+        return not self._walks.get().empty
+
     def _row(self, rec: Mapping[Any, Any]) -> dict[str, Any]:
-        dist = clean(number_or_none(rec.get("nearest_site_distance_m")))
+        if self.walking:
+            walk_m = clean(number_or_none(rec.get("walk_m")))
+            walk_min = clean(number_or_none(rec.get("walk_min")))
+            site = str(rec.get("nearest_site_walk") or "")
+            extra: dict[str, Any] = {
+                "walk_min": None if walk_min is None else round(float(walk_min)),
+            }
+        else:
+            walk_m = clean(number_or_none(rec.get("nearest_site_distance_m")))
+            site = str(rec.get("nearest_site") or "")
+            extra = {}
+        dist = walk_m
         eth = str(rec.get("ethnicity") or "")
         if eth == "white_british":
             ethnicity = "White British"
@@ -346,8 +383,9 @@ class OutreachList:
                 "mother_region_of_birth", str(rec.get("mother_region_of_birth") or "unknown")
             ),
             "imd_decile": clean(rec.get("imd_decile")),
-            "nearest_site": self.view.site_name(str(rec.get("nearest_site") or "")),
+            "nearest_site": self.view.site_name(site) if site else "",
             "km": None if dist is None else round(float(dist) / 1000, 2),
+            **extra,
         }
 
     def _table(
@@ -371,7 +409,7 @@ class OutreachList:
             Column("person_id", "Child id (pseudonymous)"),
             *HOUSEHOLD_COLUMNS,
             *(CONTACT_TABLE_COLUMNS if contacts is not None else ()),
-            *OUTREACH_COLUMNS,
+            *(WALK_OUTREACH_COLUMNS if self.walking else OUTREACH_COLUMNS),
         )
         note = (
             "Identifiable and restricted: names and contact details for outreach by you "
@@ -391,8 +429,15 @@ class OutreachList:
             export=urlencode(params),
             note=note + " Households are siblings with the same parent and address, in walking "
             "order (postcode, street, house number); babies and households in areas with an "
-            "emerging community or cut off by a barrier come first. Distance is in a "
-            "straight line to the nearest centre.",
+            "emerging community or cut off by a barrier come first. "
+            + (
+                "The nearest centre is the nearest on foot over the street network the run "
+                "was given (the access stage's, as the barrier findings use), at the project's "
+                "walking speed."
+                if self.walking
+                else "Distance is in a straight line to the nearest centre (the run has no "
+                "walking network)."
+            ),
         )
 
 

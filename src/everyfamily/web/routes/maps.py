@@ -5,11 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from everyfamily.web.basemap import EMPTY_PNG
 from everyfamily.web.routes.common import DashDep, cached_json, geojson, render
 
 router = APIRouter()
 #: Most area codes a map link may highlight.
 HIGHLIGHT_LIMIT = 200
+#: Basemap tiles never change under a running dashboard: the browser keeps them a day.
+TILE_HEADERS = {"Cache-Control": "private, max-age=86400"}
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
@@ -25,7 +28,7 @@ def page_map(request: Request, dash: DashDep) -> Response:
     return render(
         request,
         "map.html",
-        options=dash.maps.options(),
+        options=dash.map_options(),
         table=dash.maps.table(level, measure, dimension, group, service),
         values=dash.maps.values(level, measure, dimension, group, service),
         sel={
@@ -42,7 +45,7 @@ def page_map(request: Request, dash: DashDep) -> Response:
 @router.get("/api/map/options", tags=["map"])
 async def api_map_options(dash: DashDep) -> Response:
     """Levels, measures, groups and services the map can show."""
-    return cached_json(dash, ("map_options",), dash.maps.options)
+    return cached_json(dash, ("map_options",), dash.map_options)
 
 
 @router.get("/api/map/geometry/{level}", tags=["map"])
@@ -80,3 +83,15 @@ async def api_map_overlay(dash: DashDep, name: str) -> Response:
 async def api_map_sites(dash: DashDep) -> Response:
     """Centre sites with their locations (and whether they are illustrative)."""
     return cached_json(dash, ("map_sites",), dash.maps.sites)
+
+
+@router.get("/basemap/{z}/{x}/{y}", include_in_schema=False)
+def basemap_tile(dash: DashDep, z: int, x: int, y: int) -> Response:
+    """A tile of the offline basemap (outputs.basemap_path), served from the council's own
+    file; a transparent tile where the file has none (no broken images)."""
+    if dash.basemap is None:
+        return Response(status_code=404)
+    data = dash.basemap.tile(z, x, y)
+    if data is None:
+        return Response(EMPTY_PNG, media_type="image/png", headers=TILE_HEADERS)
+    return Response(data, media_type=dash.basemap.info.media_type, headers=TILE_HEADERS)

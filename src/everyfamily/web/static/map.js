@@ -13,6 +13,15 @@
   var map = L.map(el, { zoomSnap: 0.25, attributionControl: true });
   map.attributionControl.setPrefix("Leaflet");
   if (options.basemap_url) { L.tileLayer(options.basemap_url, { maxZoom: 18 }).addTo(map); }
+  /* the council's own offline basemap (outputs.basemap_path), served by the dashboard */
+  var bm = options.basemap;
+  if (bm) {
+    var bmOpts = { minZoom: 0, maxZoom: 19, minNativeZoom: bm.min_zoom, maxNativeZoom: bm.max_zoom,
+                   attribution: bm.attribution ? escapeHtml(bm.attribution) : "", className: "ef-basemap" };
+    if (bm.bounds) { bmOpts.bounds = L.latLngBounds([bm.bounds[0], bm.bounds[1]], [bm.bounds[2], bm.bounds[3]]); }
+    L.tileLayer(bm.url, bmOpts).addTo(map);
+  }
+  var FILL = bm || options.basemap_url ? 0.65 : 0.85;
   /* Fixed layer order, bottom to top (Leaflet panes, by z-index): walking-time bands, small
      areas, outlines, barrier and community overlays, centres, labels (tooltip pane, 650). */
   [["ef-bands", 390], ["ef-areas", 400], ["ef-outlines", 420], ["ef-overlays", 430], ["ef-sites", 450]]
@@ -36,7 +45,7 @@
   function styleOf(feature) {
     var code = feature.properties.area_code, on = highlight.has(code);
     var c = colourOf(code);
-    return { fillColor: c, fillOpacity: c === NO_DATA ? 0.55 : 0.85,
+    return { fillColor: c, fillOpacity: c === NO_DATA ? 0.55 : FILL,
              color: on ? "#000000" : "#ffffff", weight: on ? 4 : 0.8,
              dashArray: c === NO_DATA && !on ? "3 3" : null };
   }
@@ -71,12 +80,12 @@
             var p = layer.getElement();
             if (p) {
               p.setAttribute("data-code", code); p.setAttribute("data-colour", colourOf(code));
-              /* keyboard: Tab reaches each area, Enter opens its profile */
-              p.setAttribute("tabindex", "0"); p.setAttribute("role", "link");
+              /* keyboard: one tab stop for all the areas (a roving tabindex, WAI-ARIA APG);
+                 arrow keys move to the next area in that direction, Enter opens it */
+              p.setAttribute("tabindex", layer === rover ? "0" : "-1"); p.setAttribute("role", "link");
               p.setAttribute("aria-label", labelOf(code, feature.properties.area_name));
-              p.addEventListener("keydown", function (ev) {
-                if (ev.key === "Enter") { window.location.href = "/areas/" + encodeURIComponent(code); }
-              });
+              p.addEventListener("keydown", function (ev) { onAreaKey(ev, layer, code); });
+              p.addEventListener("focus", function () { setRover(layer); });
             }
           });
         }
@@ -85,9 +94,75 @@
       var hl = [];
       areaLayer.eachLayer(function (l) { if (highlight.has(l.feature.properties.area_code)) { hl.push(l); } });
       map.fitBounds((hl.length ? L.featureGroup(hl) : areaLayer).getBounds(), { padding: [12, 12] });
+      /* after fitBounds: the first view is what adds the paths to the page */
+      rover = null;
+      setRover(firstArea());
       bringOutlinesToFront();
       el.setAttribute("data-areas", String(Object.keys(areaLayer._layers).length));
     });
+  }
+  /* The roving tabindex over the areas: the one with tabindex 0 is the map's single tab
+     stop; the first is the highlighted area (a followed finding) or the first by name. */
+  var rover = null;
+  var KEYS = { ArrowRight: [1, 0], ArrowLeft: [-1, 0], ArrowDown: [0, 1], ArrowUp: [0, -1] };
+  function byName() {
+    var all = [];
+    areaLayer.eachLayer(function (l) { all.push(l); });
+    all.sort(function (a, b) {
+      return String(a.feature.properties.area_name).localeCompare(String(b.feature.properties.area_name));
+    });
+    return all;
+  }
+  function firstArea() {
+    var all = byName();
+    var hl = all.filter(function (l) { return highlight.has(l.feature.properties.area_code); });
+    return hl.length ? hl[0] : all[0] || null;
+  }
+  function setRover(layer) {
+    if (rover === layer || !layer) { return; }
+    var old = rover && rover.getElement(), now = layer.getElement();
+    if (old) { old.setAttribute("tabindex", "-1"); }
+    if (now) { now.setAttribute("tabindex", "0"); }
+    rover = layer;
+  }
+  function centreOf(layer) { return map.latLngToContainerPoint(layer.getBounds().getCenter()); }
+  /* The nearest area whose centre lies within 60 degrees of the arrow's direction, distance
+     weighted by how far off the direction it lies. */
+  function neighbour(layer, dx, dy) {
+    var c = centreOf(layer), best = null, bestScore = Infinity;
+    areaLayer.eachLayer(function (l) {
+      if (l === layer) { return; }
+      var p = centreOf(l), vx = p.x - c.x, vy = p.y - c.y;
+      var along = vx * dx + vy * dy, across = Math.abs(vx * dy - vy * dx);
+      if (along <= 0 || across > along * 1.732) { return; }
+      var score = along + 2 * across;
+      if (score < bestScore) { bestScore = score; best = l; }
+    });
+    return best;
+  }
+  function onAreaKey(ev, layer, code) {
+    var next = null;
+    if (ev.key === "Enter" || ev.key === " ") {
+      ev.preventDefault();
+      window.location.href = "/areas/" + encodeURIComponent(code);
+      return;
+    }
+    if (KEYS[ev.key]) { next = neighbour(layer, KEYS[ev.key][0], KEYS[ev.key][1]); }
+    else if (ev.key === "Home" || ev.key === "End") {
+      var all = byName();
+      next = ev.key === "Home" ? all[0] : all[all.length - 1];
+    } else { return; }
+    ev.preventDefault(); ev.stopPropagation();
+    if (!next) { return; }
+    setRover(next);
+    next.getElement().focus();
+    if (!map.getBounds().contains(next.getBounds().getCenter())) { map.panTo(next.getBounds().getCenter()); }
+  }
+  /* Overlays and centres stay out of the tab order: the legend describes the overlays and
+     the centres page lists the centres, so the areas are the map's only stop. */
+  function untabbable(ev) {
+    var p = ev.target.getElement && ev.target.getElement();
+    if (p) { p.setAttribute("tabindex", "-1"); }
   }
   function restyle() {
     areaLayer.eachLayer(function (l) {
@@ -131,6 +206,7 @@
           fillOpacity: 1, className: "ef-site" });
         m.bindTooltip(escapeHtml(s.name) + (data.illustrative ? " (illustrative site)" : ""));
         m.on("click", function () { window.location.href = s.url; });
+        m.on("add", untabbable);
         sitesLayer.addLayer(m);
       });
       sitesLayer.addTo(map);
@@ -202,6 +278,7 @@
           onEachFeature: function (f, l) {
             l.options.className = "ef-overlay ef-" + o.key;
             l.bindTooltip(overlayTooltip(o.key, f.properties || {}), { sticky: true });
+            l.on("add", untabbable);
           }
         });
         control.addOverlay(layer, escapeHtml(o.label));
