@@ -187,10 +187,19 @@ def _released(n: float, s: FindingsSettings) -> int | None:
     return released(max(float(n), 0.0), s)
 
 
+def child_counts(children: pd.DataFrame) -> np.ndarray:
+    """How many children each row stands for: its ``n`` (rows that are cells of children,
+    counted in the engine: communities.engine_sums), else one."""
+    if "n" in children.columns:
+        return children["n"].to_numpy(dtype=np.int64)
+    return np.ones(len(children), dtype=np.int64)
+
+
 def with_record_keys(children: pd.DataFrame) -> pd.DataFrame:
     """The children with their cell-key record keys (``record_key``, derived from
     ``person_id`` by :func:`everyfamily.privacy.cellkey.child_record_keys` when absent: the
-    same key the reach table's cells are summed from)."""
+    same key the reach table's cells are summed from). On cells of children it is the sum
+    of their keys."""
     if "record_key" in children.columns and children["record_key"].notna().all():
         return children
     return children.assign(record_key=child_record_keys(children["person_id"]))
@@ -268,7 +277,7 @@ def _births(children: pd.DataFrame, ref: dt.date, years: int) -> _Births:
     g_idx = kids["origin_group"].map(gi).to_numpy()
     nm = has & (kids["basis"] == "name").to_numpy()
     out: list[np.ndarray] = []
-    for weight in (np.ones(len(kids), dtype=np.int64), keys):
+    for weight in (child_counts(kids), keys):
         total = np.zeros((len(areas), years), dtype=np.int64)
         group = np.zeros((len(GROUPS), len(areas), years), dtype=np.int64)
         named = np.zeros_like(group)

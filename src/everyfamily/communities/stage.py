@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from everyfamily.communities import engine_sums
 from everyfamily.communities.detect import DEFAULT_GROUPS, Detection, DetectSettings, detect
 from everyfamily.communities.groups import GROUP_LABELS, GROUPS
 from everyfamily.communities.nameorigin import EVALUATION_FILE, NameOriginModel, load_model
@@ -153,16 +154,39 @@ def _names(ctx: RunContext) -> pd.DataFrame | None:
     return child_names(records)
 
 
+def _children_and_names(
+    ctx: RunContext, model: NameOriginModel | None
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """What signals.assign_groups reads. Counted in the engine (engine_sums.cells: cells of
+    children with ``n`` and summed ``record_key``, names read by the model once per distinct
+    pair); a store whose children have no record keys (written before cell keys) still
+    gives a row per child and their names."""
+    if "record_key" in ctx.engine.columns("children"):
+        return engine_sums.cells(ctx.engine, model), None
+    children = _read(
+        ctx, f"SELECT {_select(set(ctx.engine.columns('children')), CHILD_COLUMNS)} FROM children"
+    ).rename(columns={"month_of_birth": "date_of_birth"})
+    return children, (_names(ctx) if model is not None else None)
+
+
 def _released_by_basis(in_age: pd.DataFrame, fs: FindingsSettings) -> dict[str, int | None]:
     """Under-fives by the signal their origin came from, released: under the cell key
     method (the default) each count is perturbed with the cell key of exactly its children
     (privacy.release.release_child_counts, as the findings' counts are), so 1-7 never
     appears; under suppress_round, suppressed and rounded."""
     by = in_age.assign(_basis=in_age["basis"].fillna("none").astype(str))
-    if fs.release_method != "cell_key" or "person_id" not in by.columns:
+    if "n" in by.columns:  # cells of children counted in the engine (engine_sums.py)
+        by = by.assign(_n=by["n"].astype("int64"), _key=by["record_key"].astype("int64"))
+        agg = by.groupby("_basis").agg(size=("_n", "sum"), sum=("_key", "sum"))
+        agg = agg.sort_values("size", ascending=False)
+        if fs.release_method != "cell_key":
+            return {str(k): released(int(v), fs) for k, v in agg["size"].items()}
+    elif fs.release_method != "cell_key" or "person_id" not in by.columns:
         return {str(k): released(int(v), fs) for k, v in by["_basis"].value_counts().items()}
-    by = by.assign(_key=child_record_keys(by["person_id"]).to_numpy(dtype="int64"))
-    agg = by.groupby("_basis")["_key"].agg(["size", "sum"]).sort_values("size", ascending=False)
+    else:
+        by = by.assign(_key=child_record_keys(by["person_id"]).to_numpy(dtype="int64"))
+        agg = by.groupby("_basis")["_key"].agg(["size", "sum"])
+        agg = agg.sort_values("size", ascending=False)
     rules = ReleaseRules(fs.suppress_at_or_below, fs.rounding, "cell_key")
     values = release_child_counts(agg["size"].to_numpy(), agg["sum"].to_numpy(), rules)
     return {
@@ -239,12 +263,8 @@ def communities_stage(ctx: RunContext) -> None:
             released_table=ReleasedTable.from_frame(shown),
         )
         settings = dataclasses.replace(settings, findings=fs)
-    children = _read(
-        ctx, f"SELECT {_select(set(ctx.engine.columns('children')), CHILD_COLUMNS)} FROM children"
-    ).rename(columns={"month_of_birth": "date_of_birth"})
     model = load_model() if cs.use_names else None
-    names = _names(ctx) if model is not None else None
-    assigned = assign_groups(children, names, model)
+    assigned = assign_groups(*_children_and_names(ctx, model), model)
     baseline = load_baseline(cs.census_baseline) if cs.census_baseline else None
     labels: dict[str, str] = {}
     if ctx.engine.has_table("reach"):
