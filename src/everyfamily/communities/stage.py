@@ -115,8 +115,9 @@ def _read(ctx: RunContext, sql: str) -> pd.DataFrame:
     return frame
 
 
-def _select(have: set[str], wanted: tuple[str, ...], prefix: str = "") -> str:
-    return ", ".join(f'{prefix}"{c}"' if c in have else f'NULL AS "{c}"' for c in wanted)
+def _select(ctx: RunContext, have: set[str], wanted: tuple[str, ...], prefix: str = "") -> str:
+    q = ctx.engine.dialect.quote_ident
+    return ", ".join(f"{prefix}{q(c)}" if c in have else f"NULL AS {q(c)}" for c in wanted)
 
 
 def detect_settings(project: Project) -> DetectSettings:
@@ -145,7 +146,7 @@ def _names(ctx: RunContext) -> pd.DataFrame | None:
     have = set(ctx.engine.columns("records"))
     if not {"first_name", "last_name"} & have:
         return None
-    cols = _select(have, ("service_type", "first_name", "last_name"), "r.")
+    cols = _select(ctx, have, ("service_type", "first_name", "last_name"), "r.")
     records = _read(
         ctx,
         f"SELECT l.person_id, {cols} FROM records r JOIN links l "
@@ -163,9 +164,9 @@ def _children_and_names(
     gives a row per child and their names."""
     if "record_key" in ctx.engine.columns("children"):
         return engine_sums.cells(ctx.engine, model), None
-    children = _read(
-        ctx, f"SELECT {_select(set(ctx.engine.columns('children')), CHILD_COLUMNS)} FROM children"
-    ).rename(columns={"month_of_birth": "date_of_birth"})
+    cols = _select(ctx, set(ctx.engine.columns("children")), CHILD_COLUMNS)
+    children = _read(ctx, f"SELECT {cols} FROM children")
+    children = children.rename(columns={"month_of_birth": "date_of_birth"})
     return children, (_names(ctx) if model is not None else None)
 
 
