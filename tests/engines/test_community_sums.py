@@ -93,13 +93,25 @@ def test_cells_are_the_hand_counts(engine: Engine) -> None:
         {"given_name": "Ana", "surname": "Pop", "children": 2},
         {"given_name": "Jack", "surname": "Smith", "children": 1},
     ]
-    cells = engine_sums.cells(engine, None)
-    assert len(cells) == 4  # P1 and P2 differ in registered/engaged; P3; P4
-    a1_unregistered = cells[(cells["area_code"] == "A1") & ~cells["registered"]]
-    assert a1_unregistered[["n", "record_key"]].values.tolist() == [[1, 40]]
-    assert cells["n"].sum() == 4 and cells["record_key"].sum() == 150
-    assert cells["name_group"].isna().all()
-    assert "date_of_birth" in cells and not engine.has_table(engine_sums.NAME_GROUPS)
+    cells = engine_sums.cells(engine, None, REF)
+    # without the model: P1, P2 Romanian by the country (apart: registered, engaged differ);
+    # P3 and P4 have no group; ages on 31 March 2026: born Jan 2025 -> 1, June 2024 -> 1
+    assert cells[["area_code", "age_at_reference", "registered", "origin_group", "n"]].astype(
+        str
+    ).values.tolist() == [
+        ["A1", "1", "False", "None", "1"],
+        ["A1", "1", "True", "romanian", "1"],
+        ["A1", "1", "True", "romanian", "1"],
+        ["A2", "1", "False", "None", "1"],
+    ]
+    assert cells["record_key"].tolist() == [40, 20, 10, 80]  # P2 (not engaged) before P1
+    named = engine_sums.cells(engine, load_model(), REF)
+    assert named["n"].sum() == 4 and set(named["basis"].dropna()) <= {"country_of_birth", "name"}
+    assert named.loc[named["origin_group"] == "romanian", "record_key"].sum() == 30  # P1, P2
+    assert not any(
+        engine.has_table(t)
+        for t in (engine_sums.NAME_GROUPS, engine_sums.MONTH_AGES, engine_sums.SIGNAL_GROUPS)
+    )
 
 
 def _planted(seed: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -154,8 +166,8 @@ def test_detection_from_engine_cells_equals_the_per_child_path(engine: Engine) -
 
     per_child = children.rename(columns={"month_of_birth": "date_of_birth"})
     old = assign_groups(per_child, child_names(records), model)
-    new = assign_groups(engine_sums.cells(engine, model), None, model)
-    assert int(new["n"].sum()) == len(children) and len(new) < len(children) / 2
+    new = engine_sums.cells(engine, model, REF)
+    assert int(new["n"].sum()) == len(children) and len(new) < len(children) / 3
 
     # the births by area, year, group and basis: counts and record-key sums
     b_old, b_new = _births(old, REF, 5), _births(new, REF, 5)

@@ -10,11 +10,13 @@ pandas. Now the engine does the grouping and only aggregates leave it:
    name-origin model (communities.nameorigin), which reads each pair once; the pair ->
    group lookup goes back to the engine as a small working table (in the identifiable
    zone when one is open: it holds names);
-3. the children are grouped by every column the detector reads (small area, month of
-   birth, the flags, the recorded signals and the name's group) with ``n`` (children)
-   and ``record_key`` (the sum of their cell-key record keys): one row per cell, not per
-   child. :func:`cells` returns that frame; signals.assign_groups labels each cell (its
-   rules read one row at a time), and detect / finding count with the ``n`` weights.
+3. the distinct months of birth go to Python for each one's age on the reference date
+   (reach.children.age_in_years), and the distinct combinations of recorded signals and
+   name reading for each one's origin group and basis (signals.assign_groups, whose rules
+   read one child at a time); both come back as small lookups;
+4. the children are counted by small area, age, the four flags, origin group and basis,
+   with ``n`` (children) and ``record_key`` (the sum of their cell-key record keys):
+   :func:`cells`, the area x group aggregates detect and finding count with.
 
 The SQL is written once in the reference dialect and run through ``engine.dialect.portable``
 (sqlglot); identifiers are quoted by the engine's dialect; the working tables are dropped
@@ -24,6 +26,7 @@ grouping on DuckDB and PostgreSQL.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -35,22 +38,11 @@ if TYPE_CHECKING:
     from everyfamily.communities.nameorigin import NameOriginModel
     from everyfamily.engines.base import Engine
 
-#: Working table: name pair -> the model's group (identifiable zone; dropped after).
+#: Working tables (identifiable zone when one is open; dropped after): name pair -> the
+#: model's group; month of birth -> age on the reference date; signals -> origin group.
 NAME_GROUPS = "ef_communities_name_groups"
-
-#: The children's columns the detector reads, grouped by (record_key is summed).
-CELL_COLUMNS = (
-    "area_code",
-    "month_of_birth",
-    "in_age_range",
-    "known",
-    "registered",
-    "engaged",
-    "ethnicity",
-    "main_language",
-    "mother_country_of_birth",
-    "interpreter_needed",
-)
+MONTH_AGES = "ef_communities_month_ages"
+SIGNAL_GROUPS = "ef_communities_signal_groups"
 
 
 def _modal_name_sql(engine: Engine, column: str, alias: str) -> str:
@@ -106,18 +98,22 @@ def _distinct_pairs_sql(engine: Engine, have: set[str]) -> str:
     )
 
 
-def _cells_sql(engine: Engine, have: set[str], records: set[str] | None) -> str:
-    """The cells query; ``records``: the records' columns when names are read."""
+SIGNALS = ("ethnicity", "main_language", "mother_country_of_birth", "interpreter_needed")
+FLAGS = ("in_age_range", "known", "registered", "engaged")
+
+
+def _kids_cte(engine: Engine, have: set[str], records: set[str] | None) -> str:
+    """CTEs ending in ``kids``: a row per child with the columns the cells are made of and
+    ``name_group`` (the model's reading of the child's names; NULL without names)."""
     q = engine.dialect.quote_ident
     cols = [
-        f"c.{q(col)}" if col in have else f"CAST(NULL AS VARCHAR) AS {q(col)}"
-        for col in CELL_COLUMNS
+        f"c.{q(col)} AS {q(col)}" if col in have else f"CAST(NULL AS VARCHAR) AS {q(col)}"
+        for col in ("area_code", "month_of_birth", *FLAGS, *SIGNALS)
     ]
-    keys = [f"c.{q(col)}" for col in CELL_COLUMNS if col in have]
-    prefix = join = ""
-    name_group = "CAST(NULL AS VARCHAR)"
+    key = f"c.{q('record_key')}" if "record_key" in have else "CAST(0 AS BIGINT)"
+    name_group, join, prefix = "CAST(NULL AS VARCHAR)", "", "WITH "
     if records is not None:
-        prefix = _names_ctes(engine, records)
+        prefix = _names_ctes(engine, records) + ", "
         name_group = f"g.{q('name_group')}"
         join = (
             f" LEFT JOIN names AS n ON n.person_id = c.{q('person_id')}"
@@ -125,15 +121,36 @@ def _cells_sql(engine: Engine, have: set[str], records: set[str] | None) -> str:
             f" ON g.{q('given_name')} IS NOT DISTINCT FROM n.given_name"
             f" AND g.{q('surname')} IS NOT DISTINCT FROM n.surname"
         )
-        keys.append(name_group)
-    key_sum = (
-        f"CAST(sum(c.{q('record_key')}) AS BIGINT)" if "record_key" in have else "CAST(0 AS BIGINT)"
-    )
-    group_by = f" GROUP BY {', '.join(keys)}" if keys else ""
     return (
-        f"{prefix}SELECT {', '.join(cols)}, {name_group} AS name_group, "
-        f"CAST(count(*) AS BIGINT) AS n, {key_sum} AS record_key "
-        f"FROM {q('children')} AS c{join}{group_by}"
+        f"{prefix}kids AS (SELECT {', '.join(cols)}, {name_group} AS name_group, "
+        f"{key} AS record_key FROM {q('children')} AS c{join}) "
+    )
+
+
+def _signals_sql(engine: Engine, have: set[str], records: set[str] | None) -> str:
+    q = engine.dialect.quote_ident
+    cols = ", ".join(q(c) for c in (*SIGNALS, "name_group"))
+    return f"{_kids_cte(engine, have, records)}SELECT DISTINCT {cols} FROM kids"
+
+
+def _cells_sql(engine: Engine, have: set[str], records: set[str] | None) -> str:
+    """The cells query (reads the month and signal lookups)."""
+    q = engine.dialect.quote_ident
+    on = " AND ".join(f"s.{q(c)} IS NOT DISTINCT FROM k.{q(c)}" for c in (*SIGNALS, "name_group"))
+    keys = [
+        f"k.{q('area_code')}",
+        f"a.{q('age_at_reference')}",
+        *(f"k.{q(c)}" for c in FLAGS),
+        f"s.{q('origin_group')}",
+        f"s.{q('basis')}",
+    ]
+    return (
+        f"{_kids_cte(engine, have, records)}"
+        f"SELECT {', '.join(keys)}, CAST(count(*) AS BIGINT) AS n, "
+        f"CAST(sum(k.record_key) AS BIGINT) AS record_key FROM kids AS k "
+        f"LEFT JOIN {q(MONTH_AGES)} AS a ON a.{q('month_of_birth')} = k.{q('month_of_birth')} "
+        f"LEFT JOIN {q(SIGNAL_GROUPS)} AS s ON {on} "
+        f"GROUP BY {', '.join(keys)}"
     )
 
 
@@ -170,36 +187,75 @@ def _identifiable(engine: Engine) -> Iterator[None]:
         zone.__exit__(None, None, None)
 
 
-def cells(engine: Engine, model: NameOriginModel | None) -> pd.DataFrame:
-    """The children grouped by :data:`CELL_COLUMNS` and the name-origin model's reading of
-    their names (``name_group``; None without a model or names), with ``n`` children and
-    ``record_key`` (sum of their record keys) per cell; ``month_of_birth`` renamed
-    ``date_of_birth`` as the detector reads it. Sorted by every key, so the frame does not
-    depend on the engine's row order."""
+def _month_ages(engine: Engine, have: set[str], reference_date: dt.date) -> pa.Table:
+    """Each distinct month of birth -> whole years of age on the reference date
+    (reach.children.age_in_years; -1 for a birth after it): the detector's birth years."""
+    from everyfamily.reach.children import age_in_years
+
+    q = engine.dialect.quote_ident
+    if "month_of_birth" not in have:
+        months = pa.array([], pa.date32())
+    else:
+        sql = (
+            f"SELECT DISTINCT {q('month_of_birth')} AS m FROM {q('children')} "
+            f"WHERE {q('month_of_birth')} IS NOT NULL"
+        )
+        months = engine.query(engine.dialect.portable(sql)).column("m").combine_chunks()
+    dob = pd.Series(pd.to_datetime(months.to_pylist()))
+    ages = age_in_years(dob, reference_date).astype("int64").clip(lower=-1)
+    return pa.table({"month_of_birth": months, "age_at_reference": pa.array(ages, pa.int64())})
+
+
+def _signal_groups(
+    engine: Engine, have: set[str], records: set[str] | None, model: NameOriginModel | None
+) -> pa.Table:
+    """Each distinct combination of recorded signals and name reading -> origin_group and
+    basis (signals.assign_groups, whose rules read one child at a time)."""
+    from everyfamily.communities.signals import assign_groups
+
+    combos = engine.query(engine.dialect.portable(_signals_sql(engine, have, records)))
+    assigned = assign_groups(combos.to_pandas(), None, model)
+    return combos.append_column(
+        "origin_group", pa.array(assigned["origin_group"].tolist(), pa.string())
+    ).append_column("basis", pa.array(assigned["basis"].tolist(), pa.string()))
+
+
+def _write_name_groups(engine: Engine, model: NameOriginModel) -> None:
+    pairs = name_pairs(engine)
+    groups = model.predict_many(pairs["given_name"].tolist(), pairs["surname"].tolist())
+    lookup = pa.table(
+        {
+            "given_name": pa.array(pairs["given_name"].tolist(), pa.string()),
+            "surname": pa.array(pairs["surname"].tolist(), pa.string()),
+            "name_group": pa.array(groups, pa.string()),
+        }
+    )
+    with _identifiable(engine):
+        engine.write_table(NAME_GROUPS, lookup)
+
+
+def cells(engine: Engine, model: NameOriginModel | None, reference_date: dt.date) -> pd.DataFrame:
+    """The children counted by small area, age on the reference date (``age_at_reference``:
+    whole years, -1 for a birth after it, None without a month of birth), the four flags,
+    ``origin_group`` and ``basis`` (signals.assign_groups, the name read by ``model``),
+    with ``n`` children and ``record_key`` (the sum of their record keys) per cell. Sorted
+    by every key, so the frame does not depend on the engine's row order."""
     have = set(engine.columns("children"))
     records = set(engine.columns("records")) if model and names_available(engine) else None
     try:
         if records is not None and model is not None:
-            pairs = name_pairs(engine)
-            groups = model.predict_many(pairs["given_name"].tolist(), pairs["surname"].tolist())
-            lookup = pa.table(
-                {
-                    "given_name": pa.array(pairs["given_name"].tolist(), pa.string()),
-                    "surname": pa.array(pairs["surname"].tolist(), pa.string()),
-                    "name_group": pa.array(groups, pa.string()),
-                }
-            )
-            with _identifiable(engine):
-                engine.write_table(NAME_GROUPS, lookup)
-        frame: pd.DataFrame = engine.query(
-            engine.dialect.portable(_cells_sql(engine, have, records))
-        ).to_pandas()
+            _write_name_groups(engine, model)
+        with _identifiable(engine):
+            engine.write_table(MONTH_AGES, _month_ages(engine, have, reference_date))
+            engine.write_table(SIGNAL_GROUPS, _signal_groups(engine, have, records, model))
+        sql = engine.dialect.portable(_cells_sql(engine, have, records))
+        frame: pd.DataFrame = engine.query(sql).to_pandas()
     finally:
-        if engine.has_table(NAME_GROUPS):
-            with _identifiable(engine):
-                engine.drop_table(NAME_GROUPS)
-    keys = [*CELL_COLUMNS, "name_group"]
-    frame = frame.sort_values(
+        with _identifiable(engine):
+            for name in (NAME_GROUPS, MONTH_AGES, SIGNAL_GROUPS):
+                if engine.has_table(name):
+                    engine.drop_table(name)
+    keys = ["area_code", "age_at_reference", *FLAGS, "origin_group", "basis"]
+    return frame.sort_values(
         keys, key=lambda s: s.astype(str), kind="mergesort", na_position="first"
     ).reset_index(drop=True)
-    return frame.rename(columns={"month_of_birth": "date_of_birth"})

@@ -137,7 +137,13 @@ def best_split(x: np.ndarray, t: np.ndarray) -> Growth:
 
 
 def _periods(children: pd.DataFrame, ref: dt.date, n_periods: int) -> pd.Series:
-    """Birth year of each child counted back from the reference date: 0 = the year up to it."""
+    """Birth year of each child counted back from the reference date: 0 = the year up to it.
+    Cells counted in the engine carry the age already (``age_at_reference``, -1 for a birth
+    after the reference date: communities.engine_sums)."""
+    if "age_at_reference" in children.columns:
+        years = children["age_at_reference"].astype("float64")
+        years[(years < 0).to_numpy()] = np.nan
+        return years.where(years < n_periods)
     dob = pd.to_datetime(children["date_of_birth"])
     years = age_in_years(dob, ref).astype("float64")
     years[(dob > pd.Timestamp(ref)).to_numpy()] = np.nan
@@ -258,11 +264,17 @@ class _Births:
         return np.array([index[a] for a in areas if a in index], dtype=int)
 
 
+def _has_birth(children: pd.DataFrame) -> pd.Series:
+    if "age_at_reference" in children.columns:  # cells (engine_sums): None without a month
+        return children["age_at_reference"].notna()
+    return children["date_of_birth"].notna()
+
+
 def _births(children: pd.DataFrame, ref: dt.date, years: int) -> _Births:
     kids = children[
         children["known"].fillna(False).astype(bool)
         & children["area_code"].notna()
-        & children["date_of_birth"].notna()
+        & _has_birth(children)
     ].copy()
     kids["area_code"] = kids["area_code"].astype(str)
     kids["period"] = _periods(kids, ref, years)

@@ -155,19 +155,17 @@ def _names(ctx: RunContext) -> pd.DataFrame | None:
     return child_names(records)
 
 
-def _children_and_names(
-    ctx: RunContext, model: NameOriginModel | None
-) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """What signals.assign_groups reads. Counted in the engine (engine_sums.cells: cells of
-    children with ``n`` and summed ``record_key``, names read by the model once per distinct
-    pair); a store whose children have no record keys (written before cell keys) still
-    gives a row per child and their names."""
+def _assigned(ctx: RunContext, model: NameOriginModel | None, ref: dt.date) -> pd.DataFrame:
+    """The children with their origin group and basis. Counted in the engine
+    (engine_sums.cells: area x age x flags x group cells with ``n`` and summed
+    ``record_key``; names read by the model once per distinct pair); a store whose children
+    have no record keys (written before cell keys) still gives a row per child."""
     if "record_key" in ctx.engine.columns("children"):
-        return engine_sums.cells(ctx.engine, model), None
+        return engine_sums.cells(ctx.engine, model, ref)
     cols = _select(ctx, set(ctx.engine.columns("children")), CHILD_COLUMNS)
     children = _read(ctx, f"SELECT {cols} FROM children")
     children = children.rename(columns={"month_of_birth": "date_of_birth"})
-    return children, (_names(ctx) if model is not None else None)
+    return assign_groups(children, _names(ctx) if model is not None else None, model)
 
 
 def _released_by_basis(in_age: pd.DataFrame, fs: FindingsSettings) -> dict[str, int | None]:
@@ -265,7 +263,7 @@ def communities_stage(ctx: RunContext) -> None:
         )
         settings = dataclasses.replace(settings, findings=fs)
     model = load_model() if cs.use_names else None
-    assigned = assign_groups(*_children_and_names(ctx, model), model)
+    assigned = _assigned(ctx, model, project.project.reference_date)
     baseline = load_baseline(cs.census_baseline) if cs.census_baseline else None
     labels: dict[str, str] = {}
     if ctx.engine.has_table("reach"):
