@@ -8,8 +8,9 @@ The rows and their order are the ones the pandas filter kept (a filtered scan ke
 table's order), so everything computed from them is unchanged.
 
 Each child's walking time stays per child in Python (access/stage.measure_children: the
-travel-time matrix is computed once per distinct home point, the reach model per child); see
-the module list in the report of issue 19 for what would move next.
+travel-time matrix is computed once per distinct home point, the reach model per child), and
+so do the per-area and per-band tables (access/tables.py). Next: home points out as DISTINCT
+points with their counts, the per-point geometry back as a table, the counts in SQL.
 
 Written once in the reference dialect and run through ``engine.dialect.portable``
 (sqlglot); identifiers quoted by the engine's dialect.
