@@ -19,7 +19,10 @@ SRC = Path(everyfamily.__file__).parent
 
 #: Modules (relative to src/everyfamily) whose SQL runs on any engine.
 PORTABLE_MODULES: tuple[str, ...] = (
+    "access/engine_sums.py",
     "access/stage.py",
+    "communities/engine_sums.py",
+    "communities/stage.py",
     "ingest/store.py",
     "linkage/estimated_quality.py",
     "linkage/prepare.py",

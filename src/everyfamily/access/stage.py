@@ -42,6 +42,7 @@ import pandas as pd
 import pyarrow as pa
 
 from everyfamily.access import barriers as br
+from everyfamily.access import engine_sums
 from everyfamily.access import measures as ms
 from everyfamily.access.network import (
     NetworkCheck,
@@ -195,20 +196,11 @@ def _withhold(
 
 def _children(ctx: RunContext, small_xy: pd.DataFrame, to_xy: Any) -> pd.DataFrame:
     """Children in the reach population with a home point in the projected CRS."""
+    # the reach population is filtered, and home points read for it only, in the engine
     have = set(ctx.engine.columns("children"))
-    q = ctx.engine.dialect.quote_ident
-    cols = ", ".join(q(c) if c in have else f"NULL AS {q(c)}" for c in CHILD_FIELDS)
-    kids = ctx.engine.query(f"SELECT {cols} FROM {q('children')}").to_pandas()
-    kids = kids[
-        kids["in_age_range"].fillna(False).astype(bool)
-        & kids["area_code"].notna()
-        & (
-            kids["known"].astype(bool)
-            | kids["registered"].astype(bool)
-            | kids["engaged"].astype(bool)
-        )
-    ].reset_index(drop=True)
-    home = ctx.engine.query(ctx.engine.dialect.portable(HOME_SQL)).to_pandas()
+    sql = engine_sums.population_sql(ctx.engine, have, CHILD_FIELDS)
+    kids = ctx.engine.query(sql).to_pandas()
+    home = ctx.engine.query(engine_sums.homes_sql(ctx.engine, have, HOME_SQL)).to_pandas()
     kids = kids.merge(home, on="person_id", how="left")
     lat = pd.to_numeric(kids["latitude"], errors="coerce").to_numpy(dtype="float64")
     lon = pd.to_numeric(kids["longitude"], errors="coerce").to_numpy(dtype="float64")

@@ -24,6 +24,7 @@ from everyfamily.communities.growth import (
     _Release,
     _shown_interval,
     best_split,
+    child_counts,
     period_label,
 )
 from everyfamily.evidence import p_bound
@@ -69,7 +70,7 @@ def _flag_sums(frame: pd.DataFrame, column: str | None = None) -> tuple[int, int
     """(count, record-key sum) of the rows (where ``column`` is true)."""
     if column is not None:
         frame = frame[frame[column].fillna(False).astype(bool)]
-    return len(frame), int(frame["record_key"].astype("int64").sum())
+    return int(child_counts(frame).sum()), int(frame["record_key"].astype("int64").sum())
 
 
 def _children_counts(children: pd.DataFrame, comp: list[str], g: str) -> _Children:
@@ -78,8 +79,9 @@ def _children_counts(children: pd.DataFrame, comp: list[str], g: str) -> _Childr
         & children["known"].fillna(False).astype(bool)
     ]
     here = kids[kids["area_code"].astype(str).isin(comp)]
-    mine = here[here["origin_group"] == g]
-    rest = kids[~kids["person_id"].isin(mine["person_id"])]
+    is_mine = kids["area_code"].astype(str).isin(comp) & (kids["origin_group"] == g)
+    mine = kids[is_mine]
+    rest = kids[~is_mine]  # rows are children, or cells of children (one area, one group)
     (n, n_key), (reg, reg_key), (eng, eng_key) = (
         _flag_sums(mine, c) for c in (None, "registered", "engaged")
     )
@@ -91,7 +93,7 @@ def _children_counts(children: pd.DataFrame, comp: list[str], g: str) -> _Childr
     assigned = here[here["origin_group"].isin(list(GROUPS))]
     for (grp, bas), part in assigned.groupby(["origin_group", "basis"]):
         row = 1 if bas == "name" else 0
-        sums[row, GROUPS.index(str(grp))] += len(part)
+        sums[row, GROUPS.index(str(grp))] += int(child_counts(part).sum())
         sums[row + 2, GROUPS.index(str(grp))] += int(part["record_key"].astype("int64").sum())
     return _Children(
         n,
@@ -104,9 +106,9 @@ def _children_counts(children: pd.DataFrame, comp: list[str], g: str) -> _Childr
         rest_reg,
         rest_n_key,
         rest_reg_key,
-        len(here),
-        int(here["registered"].fillna(False).astype(bool).sum()),
-        int(here["engaged"].fillna(False).astype(bool).sum()),
+        _flag_sums(here)[0],
+        _flag_sums(here, "registered")[0],
+        _flag_sums(here, "engaged")[0],
         basis,
         _ByBasis(sums[0], sums[1], sums[2], sums[3]),
     )

@@ -137,7 +137,13 @@ def best_split(x: np.ndarray, t: np.ndarray) -> Growth:
 
 
 def _periods(children: pd.DataFrame, ref: dt.date, n_periods: int) -> pd.Series:
-    """Birth year of each child counted back from the reference date: 0 = the year up to it."""
+    """Birth year of each child counted back from the reference date: 0 = the year up to it.
+    Cells counted in the engine carry the age already (``age_at_reference``, -1 for a birth
+    after the reference date: communities.engine_sums)."""
+    if "age_at_reference" in children.columns:
+        years = children["age_at_reference"].astype("float64")
+        years[(years < 0).to_numpy()] = np.nan
+        return years.where(years < n_periods)
     dob = pd.to_datetime(children["date_of_birth"])
     years = age_in_years(dob, ref).astype("float64")
     years[(dob > pd.Timestamp(ref)).to_numpy()] = np.nan
@@ -187,10 +193,19 @@ def _released(n: float, s: FindingsSettings) -> int | None:
     return released(max(float(n), 0.0), s)
 
 
+def child_counts(children: pd.DataFrame) -> np.ndarray:
+    """How many children each row stands for: its ``n`` (rows that are cells of children,
+    counted in the engine: communities.engine_sums), else one."""
+    if "n" in children.columns:
+        return children["n"].to_numpy(dtype=np.int64)
+    return np.ones(len(children), dtype=np.int64)
+
+
 def with_record_keys(children: pd.DataFrame) -> pd.DataFrame:
     """The children with their cell-key record keys (``record_key``, derived from
     ``person_id`` by :func:`everyfamily.privacy.cellkey.child_record_keys` when absent: the
-    same key the reach table's cells are summed from)."""
+    same key the reach table's cells are summed from). On cells of children it is the sum
+    of their keys."""
     if "record_key" in children.columns and children["record_key"].notna().all():
         return children
     return children.assign(record_key=child_record_keys(children["person_id"]))
@@ -249,11 +264,17 @@ class _Births:
         return np.array([index[a] for a in areas if a in index], dtype=int)
 
 
+def _has_birth(children: pd.DataFrame) -> pd.Series:
+    if "age_at_reference" in children.columns:  # cells (engine_sums): None without a month
+        return children["age_at_reference"].notna()
+    return children["date_of_birth"].notna()
+
+
 def _births(children: pd.DataFrame, ref: dt.date, years: int) -> _Births:
     kids = children[
         children["known"].fillna(False).astype(bool)
         & children["area_code"].notna()
-        & children["date_of_birth"].notna()
+        & _has_birth(children)
     ].copy()
     kids["area_code"] = kids["area_code"].astype(str)
     kids["period"] = _periods(kids, ref, years)
@@ -268,7 +289,7 @@ def _births(children: pd.DataFrame, ref: dt.date, years: int) -> _Births:
     g_idx = kids["origin_group"].map(gi).to_numpy()
     nm = has & (kids["basis"] == "name").to_numpy()
     out: list[np.ndarray] = []
-    for weight in (np.ones(len(kids), dtype=np.int64), keys):
+    for weight in (child_counts(kids), keys):
         total = np.zeros((len(areas), years), dtype=np.int64)
         group = np.zeros((len(GROUPS), len(areas), years), dtype=np.int64)
         named = np.zeros_like(group)

@@ -103,7 +103,9 @@ def assign_groups(
 
     ``children`` has person_id and (any of) mother_country_of_birth, main_language,
     ethnicity, interpreter_needed; ``names`` has person_id, given_name, surname. Missing
-    columns are signals the council does not hold: they are skipped, not errors.
+    columns are signals the council does not hold: they are skipped, not errors. Without
+    ``names``, a ``name_group`` column of ``children`` (the model's reading, as
+    communities.engine_sums.cells gives it: rows there are cells of children) is used.
     """
     out = children.copy()
     n = len(out)
@@ -121,7 +123,12 @@ def assign_groups(
         group[take] = values[take]
         basis[take] = label
     name_group = np.full(n, None, dtype=object)
-    if names is not None and model is not None and not names.empty:
+    if names is None and "name_group" in out:
+        # cells counted in the engine carry the model's reading already (engine_sums.py)
+        name_group = np.array(
+            [v if isinstance(v, str) else None for v in out["name_group"].tolist()], dtype=object
+        )
+    elif names is not None and model is not None and not names.empty:
         nm = out[["person_id"]].merge(names, on="person_id", how="left")
         name_group = np.array(
             model.predict_many(nm["given_name"].tolist(), nm["surname"].tolist()), dtype=object

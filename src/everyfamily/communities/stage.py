@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from everyfamily.communities import engine_sums
 from everyfamily.communities.detect import DEFAULT_GROUPS, Detection, DetectSettings, detect
 from everyfamily.communities.groups import GROUP_LABELS, GROUPS
 from everyfamily.communities.nameorigin import EVALUATION_FILE, NameOriginModel, load_model
@@ -114,8 +115,9 @@ def _read(ctx: RunContext, sql: str) -> pd.DataFrame:
     return frame
 
 
-def _select(have: set[str], wanted: tuple[str, ...], prefix: str = "") -> str:
-    return ", ".join(f'{prefix}"{c}"' if c in have else f'NULL AS "{c}"' for c in wanted)
+def _select(ctx: RunContext, have: set[str], wanted: tuple[str, ...], prefix: str = "") -> str:
+    q = ctx.engine.dialect.quote_ident
+    return ", ".join(f"{prefix}{q(c)}" if c in have else f"NULL AS {q(c)}" for c in wanted)
 
 
 def detect_settings(project: Project) -> DetectSettings:
@@ -144,7 +146,7 @@ def _names(ctx: RunContext) -> pd.DataFrame | None:
     have = set(ctx.engine.columns("records"))
     if not {"first_name", "last_name"} & have:
         return None
-    cols = _select(have, ("service_type", "first_name", "last_name"), "r.")
+    cols = _select(ctx, have, ("service_type", "first_name", "last_name"), "r.")
     records = _read(
         ctx,
         f"SELECT l.person_id, {cols} FROM records r JOIN links l "
@@ -153,16 +155,37 @@ def _names(ctx: RunContext) -> pd.DataFrame | None:
     return child_names(records)
 
 
+def _assigned(ctx: RunContext, model: NameOriginModel | None, ref: dt.date) -> pd.DataFrame:
+    """The children with their origin group and basis. Counted in the engine
+    (engine_sums.cells: area x age x flags x group cells with ``n`` and summed
+    ``record_key``; names read by the model once per distinct pair); a store whose children
+    have no record keys (written before cell keys) still gives a row per child."""
+    if "record_key" in ctx.engine.columns("children"):
+        return engine_sums.cells(ctx.engine, model, ref)
+    cols = _select(ctx, set(ctx.engine.columns("children")), CHILD_COLUMNS)
+    children = _read(ctx, f"SELECT {cols} FROM children")
+    children = children.rename(columns={"month_of_birth": "date_of_birth"})
+    return assign_groups(children, _names(ctx) if model is not None else None, model)
+
+
 def _released_by_basis(in_age: pd.DataFrame, fs: FindingsSettings) -> dict[str, int | None]:
     """Under-fives by the signal their origin came from, released: under the cell key
     method (the default) each count is perturbed with the cell key of exactly its children
     (privacy.release.release_child_counts, as the findings' counts are), so 1-7 never
     appears; under suppress_round, suppressed and rounded."""
     by = in_age.assign(_basis=in_age["basis"].fillna("none").astype(str))
-    if fs.release_method != "cell_key" or "person_id" not in by.columns:
+    if "n" in by.columns:  # cells of children counted in the engine (engine_sums.py)
+        by = by.assign(_n=by["n"].astype("int64"), _key=by["record_key"].astype("int64"))
+        agg = by.groupby("_basis").agg(size=("_n", "sum"), sum=("_key", "sum"))
+        agg = agg.sort_values("size", ascending=False)
+        if fs.release_method != "cell_key":
+            return {str(k): released(int(v), fs) for k, v in agg["size"].items()}
+    elif fs.release_method != "cell_key" or "person_id" not in by.columns:
         return {str(k): released(int(v), fs) for k, v in by["_basis"].value_counts().items()}
-    by = by.assign(_key=child_record_keys(by["person_id"]).to_numpy(dtype="int64"))
-    agg = by.groupby("_basis")["_key"].agg(["size", "sum"]).sort_values("size", ascending=False)
+    else:
+        by = by.assign(_key=child_record_keys(by["person_id"]).to_numpy(dtype="int64"))
+        agg = by.groupby("_basis")["_key"].agg(["size", "sum"])
+        agg = agg.sort_values("size", ascending=False)
     rules = ReleaseRules(fs.suppress_at_or_below, fs.rounding, "cell_key")
     values = release_child_counts(agg["size"].to_numpy(), agg["sum"].to_numpy(), rules)
     return {
@@ -239,12 +262,8 @@ def communities_stage(ctx: RunContext) -> None:
             released_table=ReleasedTable.from_frame(shown),
         )
         settings = dataclasses.replace(settings, findings=fs)
-    children = _read(
-        ctx, f"SELECT {_select(set(ctx.engine.columns('children')), CHILD_COLUMNS)} FROM children"
-    ).rename(columns={"month_of_birth": "date_of_birth"})
     model = load_model() if cs.use_names else None
-    names = _names(ctx) if model is not None else None
-    assigned = assign_groups(children, names, model)
+    assigned = _assigned(ctx, model, project.project.reference_date)
     baseline = load_baseline(cs.census_baseline) if cs.census_baseline else None
     labels: dict[str, str] = {}
     if ctx.engine.has_table("reach"):
