@@ -8,7 +8,7 @@ age range on that run's reference date, known to a universal service and living 
 the project's small areas. For every area of every level (``area_membership``) and each
 area A:
 
-    current = previous + born + arrived + moved_in - moved_out - aged_out - left
+    current = previous + born + arrived + moved_in - moved_out - aged_out - left - relinked
 
 exactly, because every child counted in either run falls in exactly one term:
 
@@ -18,8 +18,12 @@ exactly, because every child counted in either run falls in exactly one term:
 - ``moved_in`` / ``moved_out``: counted in both runs, in another area of the same level
   then / now (zero at the borough level);
 - ``aged_out``: counted in A before, now past the age range;
-- ``left``: counted in A before, not counted now for another reason (moved out of the
-  borough, in no extract any more, or an id merged into another by linkage).
+- ``left``: counted in A before, still in this run's table but not counted now for another
+  reason: moved out of the borough (their latest universal record is outside the area,
+  :func:`moved_away`), or no longer known or placed;
+- ``relinked``: counted in A before under an id this run's table no longer holds: linkage
+  merged it into another child's id (records are cumulative, docs/input-contract.md, so an
+  id only vanishes that way). Not a child leaving: a correction of the earlier count.
 
 Status flows among the children counted in A now: ``newly_registered`` (registered now, not
 registered in the last run, new children included) and ``lapsed`` (engaged in the last run,
@@ -45,6 +49,7 @@ COUNTS: tuple[str, ...] = (
     "moved_out",
     "aged_out",
     "left",
+    "relinked",
     "current",
     "newly_registered",
     "lapsed",
@@ -57,6 +62,7 @@ RECONCILIATION: dict[str, int] = {
     "moved_out": -1,
     "aged_out": -1,
     "left": -1,
+    "relinked": -1,
 }
 CHILD_COLUMNS = ("person_id", "area_code", "in_age_range", "known", "registered", "engaged")
 
@@ -89,10 +95,11 @@ def child_changes(
     away_now: frozenset[str] = frozenset(),
 ) -> pd.DataFrame:
     """One row per child counted in either run: person_id, prev_area, curr_area (small
-    areas, NA where not counted), born, aged_out, was_registered, registered, was_engaged,
-    engaged, record_key. Pseudonymous; it never leaves the analysis zone. ``away_then`` /
-    ``away_now``: person ids whose latest universal record on the previous / this reference
-    date places them outside the area (:func:`moved_away`): not counted then / now."""
+    areas, NA where not counted), born, aged_out, gone (not in this run's table),
+    was_registered, registered, was_engaged, engaged, record_key. Pseudonymous; it never
+    leaves the analysis zone. ``away_then`` / ``away_now``: person ids whose latest
+    universal record on the previous / this reference date places them outside the area
+    (:func:`moved_away`): not counted then / now."""
     prev, curr = _prepared(previous, away_then), _prepared(current, away_now)
     ids = prev.index[prev["counted"]].union(curr.index[curr["counted"]])
     p, c = prev.reindex(ids), curr.reindex(ids)
@@ -102,6 +109,7 @@ def child_changes(
     born = (~p_counted) & c_counted & _bool(mob > pd.Timestamp(previous_reference))
     # past the age range now: in the current run's table, not in the age range any more
     aged = p_counted & ~c_counted & _bool(c["in_age_range"].eq(False))
+    gone = p_counted & ~pd.Series(ids.isin(curr.index), index=ids)
     out = pd.DataFrame(
         {
             "person_id": ids.astype(str),
@@ -109,6 +117,7 @@ def child_changes(
             "curr_area": c["area_code"].where(c_counted).to_numpy(),
             "born": born.to_numpy(dtype=bool),
             "aged_out": aged.to_numpy(dtype=bool),
+            "gone": gone.to_numpy(dtype=bool),
             "was_registered": _bool(p["registered"]).to_numpy(),
             "registered": _bool(c["registered"]).to_numpy(),
             "was_engaged": (_bool(p["engaged"]) & p_counted).to_numpy(),
@@ -145,7 +154,8 @@ def _level_counts(changes: pd.DataFrame, was: pd.Series, now: pd.Series) -> pd.D
         "moved_in": (now, had & has & (was != now)),
         "moved_out": (was, had & has & (was != now)),
         "aged_out": (was, had & ~has & changes["aged_out"]),
-        "left": (was, had & ~has & ~changes["aged_out"]),
+        "left": (was, had & ~has & ~changes["aged_out"] & ~changes["gone"]),
+        "relinked": (was, had & ~has & changes["gone"]),
         "current": (now, has),
         "newly_registered": (now, has & changes["registered"] & ~changes["was_registered"]),
         "lapsed": (now, has & changes["was_engaged"] & ~changes["engaged"]),

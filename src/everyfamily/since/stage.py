@@ -213,7 +213,8 @@ def _write_json(
         "reference_date": ctx.project.project.reference_date.isoformat(),
         "reconciles_exactly": record["reconciles_exactly"],
         "release_rule": rule_text(rules),
-        "note": "previous + born + arrived + moved_in - moved_out - aged_out - left = current "
+        "note": "previous + born + arrived + moved_in - moved_out - aged_out - left - relinked "
+        "= current "
         "holds exactly on the exact counts (checked: reconciles_exactly); the counts shown "
         "are released (protected), so they may not add up exactly",
         "areas": [row(r) for _, r in released.iterrows()],
@@ -237,15 +238,16 @@ def _report_lines(
         f"Since the last run ({prev.isoformat()}), to {ref.isoformat()}: {n('current')} "
         f"children known across the borough, against {n('previous')} then.",
         f"Joined: {n('born')} born since, {n('arrived')} arrived or newly known. Left: "
-        f"{n('aged_out')} reached the upper age, {n('left')} moved away or are in no extract "
-        "any more.",
+        f"{n('aged_out')} reached the upper age, {n('left')} moved out of the borough or are "
+        f"no longer known; {n('relinked')} earlier ids were merged into another child's by "
+        "linkage (a correction, not a child leaving).",
         f"{n('newly_registered')} children registered with a centre for the first time; "
         f"{n('lapsed')} who were engaged at the last run are not engaged now.",
         "Exact counts reconcile (previous + joined - left = current, in every area)."
         if ok
         else "WARNING: the exact counts do not reconcile; please report this.",
-        f"Counts shown: {rule_text(rules)} (they may not add up exactly); "
-        "since_last_run.csv has every area.",
+        f"How the counts shown are protected: {rule_text(rules)} So the counts shown may "
+        "not add up exactly; since_last_run.csv has every area.",
     ]
 
 
