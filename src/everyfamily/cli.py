@@ -208,6 +208,13 @@ def demo(
 
         run_demo(out_dir=out, echo=typer.echo, environ=_environ(), **later(month_later))
         return
+    if months_earlier is not None and not 0 <= months_earlier <= 11:
+        from everyfamily.errors import ConfigError
+
+        raise ConfigError(
+            f"--months-earlier {months_earlier}: expected 0 to 11",
+            hint="a monthly series of the demo spans at most the last 12 months",
+        )
     run_demo(
         out_dir=out,
         seed=seed,

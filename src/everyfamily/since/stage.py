@@ -133,7 +133,7 @@ def _latest_universal(engine: Engine, on: dt.date) -> pd.DataFrame:
     if not (engine.has_table("records") and engine.has_table("links")):
         return pd.DataFrame({"person_id": [], "area_code": []})
     q = engine.dialect.quote_ident
-    frame: pd.DataFrame = engine.query(
+    sql = engine.dialect.portable(
         f"""
         WITH u AS (
           SELECT l.person_id, r.area_code,
@@ -147,9 +147,9 @@ def _latest_universal(engine: Engine, on: dt.date) -> pd.DataFrame:
             AND COALESCE(r.event_date, r.date_of_birth) <= ?
         )
         SELECT person_id, area_code FROM u WHERE rk = 1
-        """,
-        [on],
-    ).to_pandas()
+        """
+    )
+    frame: pd.DataFrame = engine.query(sql, [on]).to_pandas()
     return frame
 
 
