@@ -250,6 +250,22 @@ STORE_TABLES: tuple[StoreTable, ...] = (
         "the recent-trend test (chi-squared test for trend) of every series of trends",
     ),
     _t(
+        "run_history",
+        ANALYSIS,
+        "since",
+        False,
+        "one snapshot per run's reference date: children counted, registered and engaged by "
+        "area (aggregates; carried from run to run)",
+    ),
+    _t(
+        "since_last_run",
+        ANALYSIS,
+        "since",
+        False,
+        "changes since the previous run by area (born, arrived, moved, left, newly registered, "
+        "lapsed), exact (since_last_run.csv is as released)",
+    ),
+    _t(
         "candidate_findings",
         ANALYSIS,
         "communities, access, trends",

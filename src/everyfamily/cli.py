@@ -185,17 +185,57 @@ def demo(
             "quarter-size world)."
         ),
     ] = 1.0,
+    months_earlier: Annotated[
+        int | None,
+        typer.Option(
+            help="Start a monthly series: the extracts as they were this many month ends "
+            "before the reference date (1 to 11), with families leaving each month."
+        ),
+    ] = None,
+    month_later: Annotated[
+        Path | None,
+        typer.Option(
+            help="Output folder of a monthly-series demo run: run the extracts one month "
+            "later (same seed and scale) and report what changed since it."
+        ),
+    ] = None,
 ) -> None:
     """Generate the synthetic Knowsley scenario and run the whole pipeline on it."""
     from everyfamily.demo.run import run_demo
 
-    run_demo(out_dir=out, seed=seed, echo=typer.echo, environ=_environ(), scale=scale)
+    if month_later is not None:
+        from everyfamily.demo.run import month_later as later
+
+        run_demo(out_dir=out, echo=typer.echo, environ=_environ(), **later(month_later))
+        return
+    if months_earlier is not None and not 0 <= months_earlier <= 11:
+        from everyfamily.errors import ConfigError
+
+        raise ConfigError(
+            f"--months-earlier {months_earlier}: expected 0 to 11",
+            hint="a monthly series of the demo spans at most the last 12 months",
+        )
+    run_demo(
+        out_dir=out,
+        seed=seed,
+        echo=typer.echo,
+        environ=_environ(),
+        scale=scale,
+        months_earlier=months_earlier,
+    )
 
 
 @app.command()
 def run(
     project: Annotated[Path, typer.Argument(help="Your project file (YAML).")],
     out: Annotated[Path | None, typer.Option(help="Output folder (default: outputs.dir).")] = None,
+    previous_run: Annotated[
+        Path | None,
+        typer.Option(
+            help="Output folder of the previous run (e.g. last month's): ids carry over and "
+            "since_last_run.csv says what changed (default: project.previous_run_path)."
+        ),
+    ] = None,
 ) -> None:
     """Run the pipeline on the council data that a project file describes."""
     from everyfamily.config import load_project
@@ -203,6 +243,9 @@ def run(
     from everyfamily.pipeline import run_pipeline
 
     p = load_project(project)
+    if previous_run is not None:
+        info = p.project.model_copy(update={"previous_run_path": previous_run.absolute()})
+        p = p.model_copy(update={"project": info})
     out_dir = out or p.outputs.dir
     if out_dir is None:
         raise ConfigError(f"{project}: no output folder", hint="pass --out DIR or set outputs.dir")

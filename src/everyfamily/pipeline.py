@@ -125,7 +125,8 @@ def run_pipeline(
     from everyfamily.stores import open_stores
 
     out_dir = Path(out_dir)
-    staging = _prepare_staging(out_dir, echo)
+    previous = _previous_run(project)
+    staging = _prepare_staging(out_dir, echo, stores_from=previous)
     try:
         engine = open_stores(staging, project.privacy, environ=environ)
     except BaseException:
@@ -135,6 +136,8 @@ def run_pipeline(
         project=project, out_dir=staging, engine=engine, echo=echo, seed=seed, environ=environ
     )
     ctx.metadata.update(run_metadata(project, seed, extra_metadata))
+    if previous is not None:
+        ctx.metadata["previous_run"] = str(previous)
     # run.json says "running" from the start, so a staging folder left by a killed run never
     # passes for a finished one
     _write_run_json(staging, ctx.metadata)
@@ -144,10 +147,23 @@ def run_pipeline(
     return ctx.metadata
 
 
-def _prepare_staging(out_dir: Path, echo: Echo) -> Path:
+def _previous_run(project: Project) -> Path | None:
+    """The folder of the previous run the project names (``project.previous_run_path``),
+    checked: a folder that is not a complete run is a one-line ConfigError
+    (``everyfamily.since.previous``)."""
+    path = project.project.previous_run_path
+    if path is None:
+        return None
+    from everyfamily.since.previous import check_previous_run
+
+    return check_previous_run(path, project.project.reference_date).path
+
+
+def _prepare_staging(out_dir: Path, echo: Echo, stores_from: Path | None = None) -> Path:
     """A fresh staging folder beside ``out_dir`` holding a copy of the previous run's stores
     (they carry state between runs into one folder: ids kept stable, cells kept
-    suppressed)."""
+    suppressed). ``stores_from``: the previous run's folder when the project names one
+    (``project.previous_run_path``), else ``out_dir`` itself."""
     from everyfamily.stores import STORE_PATHS
 
     if out_dir.exists() and not out_dir.is_dir():
@@ -163,10 +179,11 @@ def _prepare_staging(out_dir: Path, echo: Echo) -> Path:
         echo(f"removing {staging}, left by an earlier run that did not finish")
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
+    source = out_dir if stores_from is None else Path(stores_from)
     for rel in STORE_PATHS.values():
-        for old in out_dir.glob(rel + "*") if out_dir.is_dir() else ():
+        for old in source.glob(rel + "*") if source.is_dir() else ():
             if old.is_file():
-                new = staging / old.relative_to(out_dir)
+                new = staging / old.relative_to(source)
                 if not new.parent.exists():
                     new.parent.mkdir(parents=True)
                     shutil.copymode(old.parent, new.parent)

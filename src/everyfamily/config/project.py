@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 from pydantic import Field
 
@@ -21,4 +22,11 @@ class ProjectInfo(Strict):
         default_factory=list,
         description="Attribution lines for open data used (e.g. OGL v3); shown on every output "
         "(default none).",
+    )
+    previous_run_path: Path | None = Field(
+        None,
+        description="Output folder of the previous run (e.g. last month's): this run carries "
+        "its stable ids over (its id registry) and its history of aggregate measures, and "
+        "reports what changed since it (since_last_run.csv); default none. It must hold a "
+        "complete everyfamily run (`everyfamily run --previous-run DIR` sets it too).",
     )

@@ -26,20 +26,29 @@ def run_demo(
     echo: Echo = print,
     environ: Mapping[str, str] | None = None,
     scale: float = 1.0,
+    months_earlier: int | None = None,
+    previous_run: Path | None = None,
 ) -> dict[str, Any]:
     """Generate the synthetic Knowsley scenario into ``out_dir/scenario``, run the pipeline,
     then check the run against the scenario's ground truth (the pipeline itself never sees
     the truth; only this demo step does) and write demo_evaluation.json. ``scale``: the
     share of the children to simulate (demo.generate_scenario; 1, the default, is the full
-    world and leaves run.json as it was)."""
+    world and leaves run.json as it was). ``months_earlier``: one extract of a monthly
+    series (demo.monthly); ``previous_run``: the previous run's folder
+    (``project.previous_run_path``: ids carry over, since_last_run.csv)."""
     t0 = time.perf_counter()
-    scenario = generate_scenario(out_dir / "scenario", seed=seed, scale=scale)
+    scenario = generate_scenario(
+        out_dir / "scenario", seed=seed, scale=scale, months_earlier=months_earlier
+    )
     gen_seconds = round(time.perf_counter() - t0, 3)
     echo(
         f"[generate] synthetic Knowsley scenario (seed {seed}) written to "
         f"{scenario.project_file.parent.resolve()}"
     )
     project = load_project(scenario.project_file)
+    if previous_run is not None:
+        info = project.project.model_copy(update={"previous_run_path": previous_run.absolute()})
+        project = project.model_copy(update={"project": info})
     meta = run_pipeline(
         project,
         out_dir=out_dir,
@@ -50,6 +59,7 @@ def run_demo(
                 "seed": seed,
                 "generate_seconds": gen_seconds,
                 **({"scale": scale} if scale != 1.0 else {}),
+                **({"months_earlier": months_earlier} if months_earlier is not None else {}),
             }
         },
         environ=environ,
@@ -77,3 +87,28 @@ def run_demo(
         echo(f"  planted story {story['story']}: {'found' if story['found'] else 'NOT found'}")
     meta["demo_evaluation"] = "demo_evaluation.json"
     return meta
+
+
+def month_later(previous_run: Path) -> dict[str, Any]:
+    """The demo arguments of the run a month after ``previous_run`` (a demo run of a monthly
+    series, ``everyfamily demo --months-earlier K``): same seed and scale, one month later,
+    naming it as the previous run. A one-line ConfigError when it is not such a run."""
+    from everyfamily.errors import ConfigError
+    from everyfamily.since.previous import check_previous_run
+
+    check_previous_run(previous_run)
+    meta = json.loads((Path(previous_run) / "run.json").read_text(encoding="utf-8"))
+    scenario = meta.get("scenario") if isinstance(meta, dict) else None
+    k = scenario.get("months_earlier") if isinstance(scenario, dict) else None
+    if not isinstance(scenario, dict) or not isinstance(k, int) or k < 1:
+        raise ConfigError(
+            f"{previous_run}: not a demo run of a monthly series a month or more before the "
+            "reference date",
+            hint="start the series with `everyfamily demo --months-earlier N` (N >= 1)",
+        )
+    return {
+        "seed": int(scenario["seed"]),
+        "scale": float(scenario.get("scale", 1.0)),
+        "months_earlier": k - 1,
+        "previous_run": Path(previous_run),
+    }

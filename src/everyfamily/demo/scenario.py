@@ -291,6 +291,7 @@ def generate_scenario(
     stories: Stories | None = None,
     scale: float = 1.0,
     name_variants: NameVariants | None = None,
+    months_earlier: int | None = None,
 ) -> Scenario:
     """Generate the synthetic Knowsley scenario into ``out_dir`` (overwriting an earlier one).
 
@@ -299,13 +300,19 @@ def generate_scenario(
     scaled alike, so completeness stays as at full size. 1 (the default) is the full world,
     unchanged. Planted stories keep their own sizes, so they stand out more in a smaller
     world. ``name_variants``: names corrupted as real systems do (demo.namevariants; None,
-    the default, changes nothing)."""
+    the default, changes nothing). ``months_earlier``: one extract of a monthly series
+    (demo.monthly.cut_world: the same world cut that many month ends back, with planted
+    departures; None, the default, is the world as it was)."""
     stories = stories if stories is not None else Stories()
     scale = w.check_scale(scale)
     data = od.load_open_data()
     if scale != 1.0:
         data = replace(data, areas=w.scale_ages(data.areas, scale))
     world = w.simulate(seed, stories, data=data, name_variants=name_variants)
+    if months_earlier is not None:
+        from everyfamily.demo.monthly import cut_world
+
+        world = cut_world(world, months_earlier)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     _clear(out)

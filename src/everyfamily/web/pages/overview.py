@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from everyfamily.web.pages.plain import engagement_rule, plain_card
+from everyfamily.web.pages.since import since_panel
 from everyfamily.web.release import public_rows
 from everyfamily.web.tables import Column, Table
 from everyfamily.web.view import RunView
@@ -37,6 +38,7 @@ class OverviewPage:
             "warnings": list(v.outputs.warnings),
             "engagement_rule": engagement_rule(v),
             "has_pack": (v.outputs.out_dir / "report.html").is_file(),
+            "since": since_panel(v.outputs.out_dir),
         }
 
     def completeness_table(self) -> Table:
