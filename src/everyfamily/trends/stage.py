@@ -51,6 +51,7 @@ from everyfamily.population.denominators import (
 from everyfamily.privacy.release import ReleaseRules
 from everyfamily.spreadsheet_safe import neutralise_table
 from everyfamily.stage import ReportSection, Stage
+from everyfamily.trends.compare_stage import write_comparisons
 from everyfamily.trends.periods import (
     COUNTS,
     PeriodQuery,
@@ -75,6 +76,7 @@ NEEDS = ("records", "links", "children", "area_membership")
 def trends_stage(ctx: RunContext) -> None:
     """Measure every period, test the trends, release and write (module docstring)."""
     p = ctx.project
+    ctx.metadata["compare"] = write_comparisons(ctx)
     if not p.trends.enabled:
         ctx.metadata["trends"] = {"skipped": "trends.enabled is false"}
         return

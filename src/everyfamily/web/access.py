@@ -86,6 +86,7 @@ ROUTE_PERMISSIONS: dict[str, Permission] = {
     "page_outreach_route": Permission.VIEW_OUTREACH_LIST,
     "outreach_outcome": Permission.VIEW_OUTREACH_LIST,  # CSRF-checked, scoped, audited
     "page_plan": Permission.VIEW_PLAN,
+    "page_compare": Permission.VIEW_AGGREGATES,
     "page_records": Permission.VIEW_RECORDS,
     "page_admin": Permission.ADMIN,
     "page_audit": Permission.ADMIN,

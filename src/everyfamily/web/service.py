@@ -18,6 +18,7 @@ from typing import Any
 from everyfamily.web.outputs import RunOutputs
 from everyfamily.web.pages.areas import AreasPage
 from everyfamily.web.pages.centres import CentresPage
+from everyfamily.web.pages.compare import ComparePage
 from everyfamily.web.pages.findings import FindingsPage
 from everyfamily.web.pages.maps import MapPage
 from everyfamily.web.pages.outreach import OutreachList
@@ -63,6 +64,7 @@ class Dashboard:
         self.outreach = OutreachList(self.view)
         self.records = RecordsView(self.view)
         self.plan = PlanPage(self.view)
+        self.compare = ComparePage(self.view)
         self._memo: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._memo_lock = threading.Lock()
 

@@ -14,7 +14,9 @@ HIGHLIGHT_LIMIT = 200
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 def page_overview(request: Request, dash: DashDep) -> Response:
-    return render(request, "overview.html", ov=dash.overview.overview())
+    return render(
+        request, "overview.html", ov=dash.overview.overview(), sparklines=dash.compare.sparklines()
+    )
 
 
 @router.get("/map", response_class=HTMLResponse, include_in_schema=False)
