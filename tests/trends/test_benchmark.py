@@ -71,7 +71,7 @@ def test_one_line_errors_name_the_file_row_and_column(
 def test_missing_column_and_missing_file(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no column 'upper'"):
         read_benchmark(write(tmp_path, "indicator,geography,period,value,lower\n"))
-    with pytest.raises(InputError, match="trends.benchmark.path"):
+    with pytest.raises(InputError, match=r"trends\.benchmark\.path"):
         read_benchmark(tmp_path / "absent.csv")
 
 

@@ -121,3 +121,27 @@ def test_compare_table_from_a_released_reach_table() -> None:
     no_dep = compare_table(reach[reach["dimension"] != "imd_quintile"], "lsoa")
     a = no_dep[(no_dep["measure"] == "registered") & (no_dep["area_code"] == "A")].iloc[0]
     assert a["strata"] == "age" and a["expected"] == pytest.approx(4.25 + 12.5, abs=1e-2)
+
+
+def test_observed_counts_come_from_the_released_table_when_the_exact_one_is_given() -> None:
+    cols = ["level", "area_code", "area_name", "dimension", "group_value", "service"]
+    exact_rows = [("lsoa", a, a, "age_years", age, "any", n, y, y) for a, _q, age, n, y in CELLS]
+    exact_rows += [("lsoa", a, a, "imd_quintile", q, "any", 30, 1, 1) for a, q in CQ]
+    exact = pd.DataFrame(exact_rows, columns=[*cols, "denominator", "registered", "engaged"])
+    # released totals: A perturbed to 20 registered of 32; B withheld; C as exact
+    released_rows = [
+        ("lsoa", "A", "A", "all", "all", "any", 32, 20, 20),
+        ("lsoa", "B", "B", "all", "all", "any", 40, np.nan, np.nan),
+        ("lsoa", "C", "C", "all", "all", "any", 50, 25, 25),
+    ]
+    released = pd.DataFrame(released_rows, columns=[*cols, "denominator", "registered", "engaged"])
+    out = compare_table(released, "lsoa", exact)
+    reg = out[out["measure"] == "registered"].set_index("area_code")
+    # expected from the exact strata, observed and children as released
+    assert reg.loc["A", "expected"] == pytest.approx(16.8333, abs=1e-2)
+    assert reg.loc["A", "observed"] == 20 and reg.loc["A", "children"] == 32
+    assert reg.loc["A", "ratio"] == pytest.approx(20 / 16.83333, abs=1e-4)
+    assert reg.loc["B", "compared_95"] == NOT_COMPARED and np.isnan(reg.loc["B", "observed"])
+
+
+CQ = (("A", "1"), ("B", "1"), ("C", "5"))

@@ -20,10 +20,17 @@ Fingertips' "compared with benchmark" rule for a ratio against 1: ``better`` whe
 interval lies wholly above 1 (more children reached than similar places), ``worse`` wholly
 below, ``similar`` when it contains 1, ``not compared`` when a count is withheld or E = 0.
 
-**Privacy.** Everything is computed from the released reach table (reach.csv: counts
-already perturbed or suppressed by ``privacy.release``), so compare.csv shows nothing that
-reach.csv does not: an area with a withheld count in any of its strata is not compared, and
-a withheld cell is left out of the borough's stratum rates.
+**Privacy.** The observed count and the children of each area are its RELEASED counts
+(reach.csv's ``all`` row, perturbed or suppressed by ``privacy.release``): a withheld count
+is not compared. The expected count needs each area's children by single year of age and the
+borough's rate in each quintile x age stratum: these come from the exact reach table, because
+the released age cells of a small area are too noisy to standardise with (on the quarter-size
+demo, cell key perturbation of 0-8 children per cell made age rows sum to 32 where the
+area's released total is 19). What the expected count discloses is the area's age mix (a
+population count: ONS publishes it by single year for every small area) weighted by
+borough-wide stratum rates (aggregates of hundreds of children), never an area's own
+registered or engaged count. Without the exact table (``compare_table(released)``) every
+number comes from the released table, and a withheld cell is left out of the rates.
 """
 
 from __future__ import annotations
@@ -84,9 +91,15 @@ def label(lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
     return out
 
 
-def indirect_standardise(strata: Strata, measure: str) -> pd.DataFrame:
+def indirect_standardise(
+    strata: Strata, measure: str, released: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Observed, expected, ratio, limits and labels of every area for one measure (module
-    docstring). Areas with a withheld count in any stratum get NaN and ``not compared``."""
+    docstring). Areas with a withheld count in any stratum get NaN and ``not compared``.
+
+    ``released`` (area_code, children and the measure's column): the area's released counts;
+    when given, they are the observed count and the children shown (withheld: not
+    compared), and the strata only give the expected count."""
     t = strata.table
     y = pd.to_numeric(t[measure], errors="coerce").to_numpy(dtype="float64")
     n = pd.to_numeric(t["children"], errors="coerce").to_numpy(dtype="float64")
@@ -104,6 +117,11 @@ def indirect_standardise(strata: Strata, measure: str) -> pd.DataFrame:
         expected=("_e", "sum"),
         bad=("_bad", "any"),
     )
+    if released is not None:
+        rel = released.drop_duplicates("area_code").set_index("area_code")
+        for col, src in (("observed", measure), ("children", "children")):
+            per[col] = pd.to_numeric(rel[src], errors="coerce").reindex(per.index)
+        per["bad"] |= per["observed"].isna() | per["children"].isna()
     bad = per["bad"].to_numpy() | ~np.isfinite(per["expected"].to_numpy())
     o = np.where(bad, np.nan, per["observed"].to_numpy(dtype="float64"))
     e = np.where(bad, np.nan, per["expected"].to_numpy(dtype="float64"))
@@ -157,10 +175,16 @@ def strata_from_reach(released: pd.DataFrame, small_level: str) -> Strata | None
     return Strata(table.reset_index(drop=True), by_dep)
 
 
-def compare_table(released: pd.DataFrame, small_level: str) -> pd.DataFrame:
+def compare_table(
+    released: pd.DataFrame, small_level: str, exact: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """compare.csv: every small area x measure (registered, engaged) against similar places,
-    in :data:`COMPARE_COLUMNS` order; empty when the reach table has no age rows."""
-    strata = strata_from_reach(released, small_level)
+    in :data:`COMPARE_COLUMNS` order; empty when the reach table has no age rows.
+
+    With ``exact`` (the store's exact reach table), the strata come from it and the observed
+    counts from ``released``'s ``all`` rows (module docstring, Privacy); without it, both
+    come from ``released``."""
+    strata = strata_from_reach(released if exact is None else exact, small_level)
     if strata is None:
         return pd.DataFrame(columns=list(COMPARE_COLUMNS))
     names = (
@@ -168,7 +192,16 @@ def compare_table(released: pd.DataFrame, small_level: str) -> pd.DataFrame:
         .drop_duplicates("area_code")
         .astype(str)
     )
-    parts = [indirect_standardise(strata, m) for m in MEASURES.values()]
+    shown = None
+    if exact is not None:
+        r = released
+        alls = r[
+            (r["level"].astype(str) == small_level)
+            & (r["dimension"] == "all")
+            & (r["service"] == "any")
+        ]
+        shown = alls.rename(columns={"denominator": "children"})
+    parts = [indirect_standardise(strata, m, shown) for m in MEASURES.values()]
     out = pd.concat(parts, ignore_index=True).merge(names, on="area_code", how="left")
     out["level"] = small_level
     return out[list(COMPARE_COLUMNS)]

@@ -8,7 +8,8 @@ disclosure control, as in reach.csv) and the project's benchmark file; writes
 * ``benchmark.csv``: each benchmark row with the borough's released rate and Fingertips'
   label (trends.benchmark), when the project names a benchmark file.
 
-Both are computed from released counts only, so they show nothing reach.csv does not.
+Observed counts are the released ones; compare.csv's expected counts use the exact age mix of
+each area (trends.compare, Privacy).
 """
 
 from __future__ import annotations
@@ -55,7 +56,12 @@ def write_comparisons(ctx: RunContext) -> dict[str, Any]:
         return {"skipped": "no reach_released table"}
     released = ctx.engine.query(f"SELECT * FROM {quote_ident('reach_released')}").to_pandas()
     small = ctx.project.geography.small_area_level
-    table = compare_table(released, small)
+    exact = (
+        ctx.engine.query(f"SELECT * FROM {quote_ident('reach')}").to_pandas()
+        if ctx.engine.has_table("reach")
+        else None
+    )
+    table = compare_table(released, small, exact)
     _write_csv(ctx, table[list(COMPARE_COLUMNS)], COMPARE_FILE)
     meta: dict[str, Any] = {"file": COMPARE_FILE, "areas": int(table["area_code"].nunique())}
     for m, rows in table.groupby("measure"):

@@ -254,8 +254,8 @@ class ComparePage:
                 "measure": RATES.get(f"{rec['measure']}_rate", str(rec["measure"])),
                 "deprivation": rec["deprivation_group"],
                 "observed": clean(rec["observed"]),
-                "expected": clean(rec["expected"]),
-                "ratio": clean(rec["ratio"]),
+                "expected": _fixed(rec["expected"], 1),
+                "ratio": _fixed(rec["ratio"], 2),
                 "interval": _ratio_interval(rec["ratio_lower_95"], rec["ratio_upper_95"]),
                 "compared_95": _mark(str(rec["compared_95"])),
                 "compared_998": _mark(str(rec["compared_998"])),
@@ -271,8 +271,8 @@ class ComparePage:
                 Column("measure", "Measure"),
                 Column("deprivation", "IMD quintile"),
                 Column("observed", "Children reached", "count"),
-                Column("expected", "Expected from similar places", "number"),
-                Column("ratio", "Ratio", "number"),
+                Column("expected", "Expected from similar places"),
+                Column("ratio", "Ratio"),
                 Column("interval", "95% interval"),
                 Column("compared_95", "At 95%"),
                 Column("compared_998", "At 99.8%"),
@@ -297,6 +297,11 @@ def _style(label: str) -> dict[str, str]:
 
 def _mark(label: str) -> str:
     return f"{COMPARE_STYLE.get(label, COMPARE_STYLE['not compared'])[1]} {label}"
+
+
+def _fixed(v: Any, places: int) -> str:
+    x = _f(v)
+    return "" if x is None else f"{x:.{places}f}"
 
 
 def _interval(lo: Any, hi: Any) -> str:
