@@ -145,3 +145,18 @@ def test_observed_counts_come_from_the_released_table_when_the_exact_one_is_give
 
 
 CQ = (("A", "1"), ("B", "1"), ("C", "5"))
+
+
+def test_report_lines_name_counts_of_areas_and_say_when_there_is_no_benchmark() -> None:
+    from everyfamily.trends.compare_stage import report_lines
+
+    meta = {"file": "compare.csv", "areas": 98, "strata": "age", "registered_worse_95": 2,
+            "registered_better_95": 0, "engaged_worse_95": 15, "engaged_better_95": 3,
+            "benchmark": None}  # fmt: skip
+    lines = report_lines(meta)
+    assert "of 98 small areas, 2 register fewer children and 0 more" in lines[0]
+    assert "15 have less sustained engagement and 3 more" in lines[0]
+    assert lines[1].startswith("No benchmark file")
+    bench = {"places": ["England", "Neighbour A"], "illustrative": True}
+    assert "ILLUSTRATIVE" in report_lines({**meta, "benchmark": bench})[1]
+    assert report_lines({"skipped": "no reach_released table"}) == []

@@ -129,3 +129,28 @@ def test_town_of_another_seed_finds_its_planted_decline(tmp_path: Path) -> None:
     assert ranks["declining_reach"]["rank"] is not None
     found = [f for f in _findings(run.out_dir) if f["kind"] == "declining_reach"]
     assert found, "the town's planted decline was not found"
+
+
+def test_compare_and_benchmark_files_on_the_demo(knowsley_demo: Path) -> None:
+    """compare.csv: every small area x (registered, engaged); within a deprivation quintile
+    the expected counts add up to the observed ones (an internal standard), up to the
+    release's perturbation; the planted decline's areas register fewer children than
+    similar places. benchmark.csv: the demo's illustrative file, labelled."""
+    from everyfamily.privacy.release import ReleaseRules
+
+    c = pd.read_csv(knowsley_demo / "compare.csv", dtype={"area_code": str})
+    reach = pd.read_csv(knowsley_demo / "reach.csv", dtype={"area_code": str})
+    small = reach[(reach["level"] == "lsoa") & (reach["dimension"] == "all")]
+    assert len(c) == 2 * small["area_code"].nunique()
+    assert set(c["strata"]) == {"deprivation quintile x age"}
+    run = json.loads((knowsley_demo / "run.json").read_text(encoding="utf-8"))
+    error = ReleaseRules.from_run(run.get("privacy")).max_error
+    reg = c[(c["measure"] == "registered") & c["observed"].notna()]
+    for _q, g in reg.groupby("deprivation_group"):
+        assert abs(g["observed"].sum() - g["expected"].sum()) <= error * len(g) + 1
+    planted = set(_truth(knowsley_demo)["declining_reach"]["lsoas"])
+    mine = reg[reg["area_code"].isin(planted)]
+    assert len(mine) == len(planted) and (mine["ratio"] < 1).all()
+    b = pd.read_csv(knowsley_demo / "benchmark.csv")
+    assert len(b) == 9 and set(b["compared"]) <= {"better", "similar", "worse", "not compared"}
+    assert run["compare"]["benchmark"]["illustrative"] is True

@@ -85,6 +85,29 @@ def write_comparisons(ctx: RunContext) -> dict[str, Any]:
     return meta
 
 
+def report_lines(meta: dict[str, Any]) -> list[str]:
+    """The report's sentences on the comparisons (counts of areas, no counts of children)."""
+    if "file" not in meta:
+        return []
+    lines = [
+        f"Against similar places ({meta.get('strata', 'age')}; compare.csv): of "
+        f"{meta['areas']} small areas, {meta.get('registered_worse_95', 0)} register fewer "
+        f"children and {meta.get('registered_better_95', 0)} more than similar places at 95%; "
+        f"{meta.get('engaged_worse_95', 0)} have less sustained engagement and "
+        f"{meta.get('engaged_better_95', 0)} more (exact Poisson limits; about 1 in 20 by "
+        "chance alone)."
+    ]
+    bench = meta.get("benchmark")
+    if bench:
+        note = " ILLUSTRATIVE figures, not published ones." if bench.get("illustrative") else ""
+        lines.append(
+            f"Against {', '.join(bench['places'])}: benchmark.csv and the Compare page." + note
+        )
+    else:
+        lines.append("No benchmark file (trends.benchmark): no comparison with other councils.")
+    return lines
+
+
 def _write_csv(ctx: RunContext, frame: pd.DataFrame, name: str) -> None:
     ctx.out_dir.mkdir(parents=True, exist_ok=True)
     table = pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False)
