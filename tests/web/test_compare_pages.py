@@ -147,6 +147,7 @@ PAGES = ("/", "/compare", f"/areas/{AREA}", "/centres/S1")
 def test_pages_show_the_planted_trends_and_comparisons(planted_url: str) -> None:
     ov = httpx.get(planted_url + "/").text
     assert ov.count('class="sparkline"') == 2
+    assert "the borough's rates for children aged 0-1 at each quarter end" in ov
     assert (
         "Registered with a centre of children aged 0-1, borough: 50% on 2024-12-31, "
         "60% on 2026-03-31, over 6 quarters" in ov
@@ -158,7 +159,7 @@ def test_pages_show_the_planted_trends_and_comparisons(planted_url: str) -> None
     assert "90% on 2024-12-31, 80% on 2026-03-31" in area
     assert "Recent trend (last quarters, chi-squared test for trend): decreasing" in area
     assert 'class="spine-chart"' in area and "Spine chart of Knowsley 004D" in area
-    assert "worse than similar places (80 children against 114.3 expected" in area
+    assert "fewer children reached than in similar places (80 children against 114.3" in area
     centre = httpx.get(planted_url + "/centres/S1").text
     assert "60% on 2024-12-31, 50% on 2026-03-31" in centre
     page = httpx.get(planted_url + "/compare").text
@@ -173,7 +174,8 @@ def test_without_the_files_the_pages_say_so(viewer_url: str) -> None:
     page = httpx.get(url + "/compare").text
     assert "No benchmark file" in page and "trends.benchmark.path" in page
     assert "no comparison with similar places" in page
-    assert 'class="sparkline"' not in httpx.get(url + "/").text
+    overview = httpx.get(url + "/").text
+    assert 'class="sparkline"' not in overview and "there is no trend yet" in overview
     assert httpx.get(url + f"/areas/{AREA}").status_code == 200
 
 

@@ -76,19 +76,23 @@ class ComparePage:
         return sel.sort_values("period_end")
 
     def sparklines(self) -> dict[str, str]:
-        """Overview tiles: the borough's registered and engaged rates over the quarters."""
+        """Overview tiles: the borough's registered and engaged rates over the quarters
+        (and ``band``, the age band), or nothing when no line can be drawn."""
         b = self.view.borough_row()
         if not b or self.trends is None:
             return {}
         rows = self.series("borough", str(b["area_code"]))
-        band = f" of children aged {rows['age_band'].iloc[0]}" if len(rows) else ""
-        return {
+        if rows.empty:
+            return {}
+        band = str(rows["age_band"].iloc[0])
+        lines = {
             col: sparkline_svg(
                 [(str(p), _f(v)) for p, v in zip(rows["period_end"], rows[col], strict=True)],
-                what=f"{label}{band}, borough",
+                what=f"{label} of children aged {band}, borough",
             )
             for col, label in RATES.items()
         }
+        return {**lines, "band": band} if any(lines.values()) else {}
 
     def area_trends(self, level: str, code: str) -> list[dict[str, str]]:
         """An area's trend charts: one per rate with at least two shown quarters."""
