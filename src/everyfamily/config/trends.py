@@ -2,9 +2,28 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Literal
+
 from pydantic import Field, model_validator
 
 from everyfamily.config.base import Strict
+
+
+class BenchmarkSettings(Strict):
+    path: Path = Field(
+        description="CSV of other places' rates (England, region, statistical neighbours): "
+        "indicator, geography, period, value, lower, upper, optional count and denominator "
+        "(docs/trends.md, 'Other places')."
+    )
+    values: Literal["percent", "proportion"] = Field(
+        "percent", description="Whether value, lower and upper are percentages or 0-1."
+    )
+    illustrative: bool = Field(
+        False,
+        description="True when the figures are illustrative, not published ones (said on "
+        "every page that shows them).",
+    )
 
 
 class TrendsSettings(Strict):
@@ -62,6 +81,11 @@ class TrendsSettings(Strict):
         le=1,
         description="A month counts as covered by a source when it holds at least this "
         "share of the source's median monthly count of events (births for the population).",
+    )
+    benchmark: BenchmarkSettings | None = Field(
+        None,
+        description="A benchmark file of other places' rates, shown against the borough's "
+        "own with Fingertips' better / similar / worse colouring (none: the section says so).",
     )
 
     @model_validator(mode="after")

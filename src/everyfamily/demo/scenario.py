@@ -368,6 +368,10 @@ def generate_scenario(
     from everyfamily.demo.planning import write_planning
 
     project["planning"] = write_planning(out, world.sites, data.schools)
+    # An illustrative benchmark file (made-up rates for England and neighbours).
+    from everyfamily.demo.benchmark import write_benchmark
+
+    project["trends"] = write_benchmark(out / "reference")
     project_file = out / "project.yaml"
     project_file.write_text(
         _HEADER.format(seed=seed)

@@ -51,6 +51,7 @@ from everyfamily.population.denominators import (
 from everyfamily.privacy.release import ReleaseRules
 from everyfamily.spreadsheet_safe import neutralise_table
 from everyfamily.stage import ReportSection, Stage
+from everyfamily.trends.compare_stage import report_lines, write_comparisons
 from everyfamily.trends.periods import (
     COUNTS,
     PeriodQuery,
@@ -75,6 +76,7 @@ NEEDS = ("records", "links", "children", "area_membership")
 def trends_stage(ctx: RunContext) -> None:
     """Measure every period, test the trends, release and write (module docstring)."""
     p = ctx.project
+    ctx.metadata["compare"] = write_comparisons(ctx)
     if not p.trends.enabled:
         ctx.metadata["trends"] = {"skipped": "trends.enabled is false"}
         return
@@ -101,6 +103,7 @@ def trends_stage(ctx: RunContext) -> None:
     findings = _findings(ctx, tests, shown, plan, pools)
     write_candidates(ctx, "trends", findings)
     summary = _summary(plan, tests, findings, time.perf_counter() - started, tr.test_periods)
+    summary["report"] += report_lines(ctx.metadata["compare"])
     ctx.metadata["trends"] = summary
     ctx.echo(
         f"  trends: {len(plan.query.period_ends)} quarters, ages {plan.band[0]}-{plan.band[1]}, "

@@ -97,6 +97,7 @@ ROUTE_PERMISSIONS: dict[str, Permission] = {
     "page_plan_mine": Permission.RUN_PLAN,  # the user's own plan from the page
     "plan_run": Permission.RUN_PLAN,  # CSRF-checked, one at a time, audited
     "api_plan_run": Permission.RUN_PLAN,  # the user's plan job's state
+    "page_compare": Permission.VIEW_AGGREGATES,
     "page_records": Permission.VIEW_RECORDS,
     "page_admin": Permission.ADMIN,
     "page_audit": Permission.ADMIN,

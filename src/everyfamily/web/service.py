@@ -19,6 +19,7 @@ from everyfamily.web.basemap import open_basemap
 from everyfamily.web.outputs import RunOutputs
 from everyfamily.web.pages.areas import AreasPage
 from everyfamily.web.pages.centres import CentresPage
+from everyfamily.web.pages.compare import ComparePage
 from everyfamily.web.pages.findings import FindingsPage
 from everyfamily.web.pages.maps import MapPage
 from everyfamily.web.pages.outreach import OutreachList
@@ -66,6 +67,7 @@ class Dashboard:
         self.plan = PlanPage(self.view)
         #: the optional offline basemap (outputs.basemap_path); a bad file stops the start
         self.basemap = open_basemap(outputs.settings)
+        self.compare = ComparePage(self.view)
         self._memo: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._memo_lock = threading.Lock()
 

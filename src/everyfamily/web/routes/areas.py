@@ -14,7 +14,9 @@ router = APIRouter()
 
 @router.get("/areas/{code}", response_class=HTMLResponse, include_in_schema=False)
 def page_area(request: Request, dash: DashDep, code: str, service: str = "any") -> Response:
-    return render(request, "area.html", area=dash.areas.profile(code, service))
+    profile = dash.areas.profile(code, service)
+    trend = dash.compare.area_view(profile["level"], code)
+    return render(request, "area.html", area=profile, trend=trend)
 
 
 @router.get("/api/reach", tags=["api"])

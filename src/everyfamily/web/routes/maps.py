@@ -17,7 +17,9 @@ TILE_HEADERS = {"Cache-Control": "private, max-age=86400"}
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 def page_overview(request: Request, dash: DashDep) -> Response:
-    return render(request, "overview.html", ov=dash.overview.overview())
+    return render(
+        request, "overview.html", ov=dash.overview.overview(), sparklines=dash.compare.sparklines()
+    )
 
 
 @router.get("/map", response_class=HTMLResponse, include_in_schema=False)

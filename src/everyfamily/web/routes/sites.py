@@ -23,7 +23,8 @@ def page_centre(request: Request, dash: DashDep, site: str) -> Response:
     detail = None
     if Permission.VIEW_CENTRE_DETAIL in granted(request):
         detail = dash.centres.areas_table(site)
-    return render(request, "centre.html", centre=profile, detail=detail)
+    trend = dash.compare.centre_trend(site)
+    return render(request, "centre.html", centre=profile, detail=detail, trend=trend)
 
 
 @router.get("/api/centres", tags=["api"])
