@@ -113,6 +113,11 @@ def _estimated(folder: Path) -> dict[str, Any]:
             out |= {
                 "anchored_lowest_group": f"{worst['dimension']}={worst['group_value']}",
                 "anchored_lowest_recall": round(float(worst["recall_anchored"]), 5),
+                "anchored_lowest_interval": [
+                    round(float(worst["recall_anchored_low"]), 5),
+                    round(float(worst["recall_anchored_high"]), 5),
+                ],
+                "anchored_lowest_anchors": int(worst["anchor_pairs"]),
             }
     return out
 

@@ -80,6 +80,11 @@ def test_anchored_recall_by_hand() -> None:
     assert out.loc["Romanian", "name_recall"] == pytest.approx(0.5)
     # A = 2 anchors, L = 0.95 expected links found at a rate of 0.5: 1.9 true links
     assert out.loc["Romanian", "recall_anchored"] == pytest.approx(2.95 / 3.9)
+    # Wilson interval of 1 of 2 (Wilson 1927): (0.0945, 0.9055); the recall bounds follow
+    assert out.loc["Romanian", "name_recall_low"] == pytest.approx(0.0945, abs=1e-4)
+    assert out.loc["Romanian", "name_recall_high"] == pytest.approx(0.9055, abs=1e-4)
+    low = out.loc["Romanian", "name_recall_low"]
+    assert out.loc["Romanian", "recall_anchored_low"] == pytest.approx(2.95 / (2 + 0.95 / low))
     assert out.loc["English", "name_recall"] == pytest.approx(1.0)
     assert out.loc["English", "recall_anchored"] == pytest.approx(1.0)
     assert out.loc["all", "anchor_pairs"] == 4

@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from statsmodels.stats.proportion import proportion_confint
 
 from everyfamily.engines.base import Engine
 from everyfamily.linkage import estimated_quality as eq
@@ -110,12 +111,29 @@ def anchored_recall(
     n_a = out["anchor_pairs"].astype("float64")
     share = np.where(n_a > 0, out["linked_without_identifier"] / n_a.where(n_a > 0, 1), np.nan)
     out["name_recall"] = share
+    # Wilson 95% interval of the share (a few anchors per group: a share of 0.95 can be one
+    # pair of twenty), carried into recall_anchored's bounds by the same formula
+    low, high = proportion_confint(
+        out["linked_without_identifier"].round().astype("int64"),
+        n_a.where(n_a > 0, 1).astype("int64"),
+        alpha=0.05,
+        method="wilson",
+    )
+    out["name_recall_low"], out["name_recall_high"] = low, high
     links = out["other_expected_links"]
     with np.errstate(divide="ignore", invalid="ignore"):
         true_other = np.where(share > 0, links / share, np.inf)
         out["recall_anchored"] = np.where(n_a > 0, (n_a + links) / (n_a + true_other), np.nan)
+        for bound in ("low", "high"):
+            r = out[f"name_recall_{bound}"]
+            other = np.where(r > 0, links / r.where(r > 0, 1), np.inf)
+            out[f"recall_anchored_{bound}"] = np.where(
+                n_a > 0, (n_a + links) / (n_a + other), np.nan
+            )
     out["suppressed"] = out["anchor_pairs"] < min_pairs
-    out.loc[out["suppressed"], ["name_recall", "recall_anchored"]] = np.nan
+    figures = ["name_recall", "recall_anchored"]
+    figures += [f"{f}_{b}" for f in figures for b in ("low", "high")]
+    out.loc[out["suppressed"], figures] = np.nan
     return out
 
 
