@@ -47,6 +47,7 @@ def test_anchored_recall_by_hand() -> None:
         {
             "unique_id_l": [1, 3, 5, 7],
             "unique_id_r": [2, 4, 6, 8],
+            "match_probability": [1.0, 1.0, 1.0, 1.0],
             "linked_without": [True, False, True, True],
         }
     )
@@ -57,25 +58,18 @@ def test_anchored_recall_by_hand() -> None:
             "group_value": ["Romanian", "unknown"] * 2 + ["English"] * 4,
         }
     )
-    # the other scored pairs: one Romanian link (0.95), one English (0.99), one English
-    # non-link (0.3, below the 0.9 threshold: no expected link counted)
-    others = pd.DataFrame(
+    # the model's estimate over every scored pair: the anchors' links (2 per group) plus one
+    # Romanian link of 0.95 and one English of 0.99 among the other pairs
+    estimate = pd.DataFrame(
         {
-            "unique_id_l": [11, 13, 15],
-            "unique_id_r": [12, 14, 16],
-            "match_probability": [0.95, 0.99, 0.3],
+            "dimension": ["all", "main_language", "main_language"],
+            "group_value": ["all", "English", "Romanian"],
+            "true_positives": [5.94, 2.99, 2.95],
         }
     )
-    other_values = pd.DataFrame(
-        {
-            "identity_id": [11, 12, 13, 14, 15, 16],
-            "dimension": ["main_language"] * 6,
-            "group_value": ["Romanian", "Romanian"] + ["English"] * 4,
-        }
+    out = anchored_recall(anchors, values, estimate, threshold=0.9, min_pairs=0).set_index(
+        "group_value"
     )
-    out = anchored_recall(
-        anchors, others, values, other_values, threshold=0.9, min_pairs=0
-    ).set_index("group_value")
     assert out.loc["Romanian", "anchor_pairs"] == 2
     assert out.loc["Romanian", "name_recall"] == pytest.approx(0.5)
     # A = 2 anchors, L = 0.95 expected links found at a rate of 0.5: 1.9 true links
@@ -89,7 +83,7 @@ def test_anchored_recall_by_hand() -> None:
     assert out.loc["English", "recall_anchored"] == pytest.approx(1.0)
     assert out.loc["all", "anchor_pairs"] == 4
     # a group with too few anchors is suppressed
-    small = anchored_recall(anchors, others, values, other_values, threshold=0.9, min_pairs=3)
+    small = anchored_recall(anchors, values, estimate, threshold=0.9, min_pairs=3)
     assert small.set_index("group_value").loc["Romanian", "suppressed"]
     assert pd.isna(small.set_index("group_value").loc["Romanian", "recall_anchored"])
 

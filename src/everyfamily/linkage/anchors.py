@@ -84,9 +84,8 @@ def other_rules(model: dict[str, Any]) -> list[str]:
 
 def anchored_recall(
     anchors: pd.DataFrame,
-    others: pd.DataFrame,
     values: pd.DataFrame,
-    other_values: pd.DataFrame,
+    estimate: pd.DataFrame,
     *,
     threshold: float,
     min_pairs: int = MIN_ANCHOR_PAIRS,
@@ -94,20 +93,26 @@ def anchored_recall(
     """Per (dimension, group_value): anchor pairs, the share the names alone would link
     (``name_recall``), the expected links among the other scored pairs and
     ``recall_anchored`` (module docstring). ``anchors``: unique_id_l, unique_id_r,
-    ``linked_without`` (bool) and ``moved``; ``others``: the other scored pairs with
-    match_probability and ``moved``; ``values``/``other_values``: the group values their
-    identities carry (as ``estimated_quality.read_inputs`` returns them)."""
+    match_probability, ``linked_without`` (bool) and ``moved``; ``values``: the group values
+    their identities carry (as ``estimated_quality.read_inputs`` returns them);
+    ``estimate``: the model-based table over every scored pair (dimension, group_value,
+    true_positives), whose E[TP] less the anchors' own is the other pairs' expected links
+    (so the stage does not read every scored pair a second time)."""
     a = anchors.assign(match_probability=anchors["linked_without"].astype("float64"))
     by_a = eq.estimate_by_group(a, values, threshold=0.5, floor=0.0, min_pairs=0)
     by_a = by_a[["dimension", "group_value", "n_pairs", "true_positives"]].rename(
         columns={"n_pairs": "anchor_pairs", "true_positives": "linked_without_identifier"}
     )
-    by_o = eq.estimate_by_group(others, other_values, threshold=threshold, min_pairs=0)
-    by_o = by_o[["dimension", "group_value", "true_positives"]].rename(
-        columns={"true_positives": "other_expected_links"}
+    own = eq.estimate_by_group(anchors, values, threshold=threshold, floor=0.0, min_pairs=0)
+    own = own[["dimension", "group_value", "true_positives"]].rename(
+        columns={"true_positives": "anchor_links"}
     )
-    out = by_a.merge(by_o, on=["dimension", "group_value"], how="left", sort=False)
-    out["other_expected_links"] = out["other_expected_links"].fillna(0.0)
+    every = estimate[["dimension", "group_value", "true_positives"]]
+    out = by_a.merge(own, on=["dimension", "group_value"], how="left", sort=False)
+    out = out.merge(every, on=["dimension", "group_value"], how="left", sort=False)
+    links = out["true_positives"].fillna(0.0) - out["anchor_links"].fillna(0.0)
+    out["other_expected_links"] = links.clip(lower=0.0)
+    out = out.drop(columns=["true_positives", "anchor_links"])
     n_a = out["anchor_pairs"].astype("float64")
     share = np.where(n_a > 0, out["linked_without_identifier"] / n_a.where(n_a > 0, 1), np.nan)
     out["name_recall"] = share
@@ -181,12 +186,12 @@ def write_anchor_recall(
     anchors["linked_without"] = (anchors["match_weight"] - weight >= cut) & (
         anchors["blocked_otherwise"] == 1
     )
-    pairs, pair_values = eq.read_inputs(engine, pairs_table=pairs_table, **common)
-    keys = anchors[["unique_id_l", "unique_id_r"]].assign(_anchor=True)
-    others = pairs.merge(keys, on=["unique_id_l", "unique_id_r"], how="left")
-    others = others.loc[others["_anchor"].isna()].drop(columns="_anchor")
     engine.drop_table(ANCHORS)
-    table = anchored_recall(anchors, others, values, pair_values, threshold=threshold)
+    with engine.zone("analysis"):
+        estimate = engine.query(
+            f"SELECT dimension, group_value, true_positives FROM {eq.QUALITY_TABLE}"
+        ).to_pandas()
+    table = anchored_recall(anchors, values, estimate, threshold=threshold)
     published = table.loc[~table["suppressed"]].drop(columns="suppressed").round(6)
     neutralise_frame(published).to_csv(diag_dir / ANCHOR_FILE, index=False)
     overall = table.iloc[0]
