@@ -87,21 +87,39 @@ def _truth(world: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def _estimated(folder: Path) -> dict[str, Any]:
-    """What the model-based estimate (no truth) says: the lowest estimated recall, counting
-    pairs blocking never compared (linkage/blocking_coverage.csv), over the groups of the
-    records' own dimensions (language, mother's country of birth, moved) with enough pairs."""
+    """What the estimates without truth say: the lowest estimated recall, counting pairs
+    blocking never compared (linkage/blocking_coverage.csv), and the lowest recall anchored
+    on NHS numbers (linkage/anchor_recall.csv), over the groups of the records' own
+    dimensions (ethnicity, language, mother's country of birth, moved) with enough pairs."""
+    out: dict[str, Any] = {}
     path = folder / "linkage" / "blocking_coverage.csv"
-    if not path.is_file():
-        return {}
-    cov = pd.read_csv(path)
-    cov = cov[(cov["dimension"] != "all") & (cov["group_value"] != "unknown")]
-    cov = cov[cov["n_pairs"] >= 50]
-    worst = cov.sort_values("recall_with_unblocked").iloc[0]
-    return {
-        "estimated_lowest_group": f"{worst['dimension']}={worst['group_value']}",
-        "estimated_lowest_recall": round(float(worst["recall_with_unblocked"]), 5),
-        "estimated_recall_scored_pairs_only": round(float(worst["recall"]), 5),
-    }
+    if path.is_file():
+        cov = pd.read_csv(path)
+        cov = cov[(cov["dimension"] != "all") & (cov["group_value"] != "unknown")]
+        cov = cov[cov["n_pairs"] >= 50]
+        worst = cov.sort_values("recall_with_unblocked").iloc[0]
+        out |= {
+            "estimated_lowest_group": f"{worst['dimension']}={worst['group_value']}",
+            "estimated_lowest_recall": round(float(worst["recall_with_unblocked"]), 5),
+            "estimated_recall_scored_pairs_only": round(float(worst["recall"]), 5),
+        }
+    # linkage/anchors.py: recall anchored on pairs sharing an NHS number
+    path = folder / "linkage" / "anchor_recall.csv"
+    if path.is_file():
+        anc = pd.read_csv(path)
+        anc = anc[(anc["dimension"] != "all") & (anc["group_value"] != "unknown")]
+        if len(anc):
+            worst = anc.sort_values("recall_anchored").iloc[0]
+            out |= {
+                "anchored_lowest_group": f"{worst['dimension']}={worst['group_value']}",
+                "anchored_lowest_recall": round(float(worst["recall_anchored"]), 5),
+                "anchored_lowest_interval": [
+                    round(float(worst["recall_anchored_low"]), 5),
+                    round(float(worst["recall_anchored_high"]), 5),
+                ],
+                "anchored_lowest_anchors": int(worst["anchor_pairs"]),
+            }
+    return out
 
 
 def _link(engine: Any, folder: Path, name_variants: bool, seed: int) -> tuple[pd.DataFrame, float]:

@@ -6,7 +6,7 @@ the peak RSS of the process, and a deterministic baseline measured in the same
 run (exact agreement on first name, surname and date of birth), whose F1 is the baseline.
 
     .venv/bin/python bench/bench_linkage_scale.py [N]     (default 50,000; --full: 1,000,000)
-        [--name-variants]
+        [--name-variants | --no-name-variants]
 """
 
 from __future__ import annotations
@@ -17,12 +17,25 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
+if TYPE_CHECKING:
+    from everyfamily.config import LinkageSettings
+
+
+def _settings(argv: list[str]) -> LinkageSettings:
+    from everyfamily.config import LinkageSettings
+
+    if "--name-variants" in argv:
+        return LinkageSettings(name_variants=True)
+    if "--no-name-variants" in argv:
+        return LinkageSettings(name_variants=False)
+    return LinkageSettings()
+
 
 def main(argv: list[str]) -> int:
-    from everyfamily.config import LinkageSettings
     from everyfamily.engines import open_engine
     from everyfamily.linkage.quality import pairwise_quality
     from everyfamily.linkage.stage import link_records
@@ -40,8 +53,9 @@ def main(argv: list[str]) -> int:
         t = time.perf_counter()
         result = link_records(
             engine,
-            # --name-variants: issue 21's name comparisons (off by default), for a before/after
-            LinkageSettings(name_variants="--name-variants" in argv),
+            # --name-variants / --no-name-variants: issue 21's name comparisons on or off
+            # (without either, the setting's default), for a before/after
+            _settings(argv),
             key=b"bench-key-0123456789abcdef",
             out_dir=out,
             run="bench",

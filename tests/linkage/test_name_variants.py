@@ -224,3 +224,22 @@ def test_nickname_chains_across_languages_end_at_one_formal_name() -> None:
     assert m["GOSIA"] == "MALGORZATA" and m["GHITA"] == "GHEORGHE"
     # the English-only map is as before: one step
     assert nickname_map()["TASH"] == "NATASHA"
+
+
+def test_every_nickname_table_cites_its_source_and_the_header_is_not_a_pair() -> None:
+    from importlib import resources
+
+    from everyfamily.names import LANGUAGE_FILES, language_nickname_pairs, nickname_pairs
+
+    for file in ("nicknames.csv", *LANGUAGE_FILES.values()):
+        text = resources.files("everyfamily.names").joinpath(file).read_text(encoding="utf-8")
+        header = [line for line in text.splitlines() if line.startswith("#")]
+        assert any(line.startswith("# Source:") for line in header), file
+        assert text.splitlines()[len(header)] == "formal,nickname", file
+    pairs = [
+        *nickname_pairs(),
+        *(p for lang in LANGUAGE_FILES for p in language_nickname_pairs(lang)),
+    ]
+    assert not any(f.startswith("#") or n.startswith("#") for f, n in pairs)
+    assert ("Katherine", "Katie") in nickname_pairs()
+    assert ("Małgorzata", "Gosia") in language_nickname_pairs("polish")

@@ -33,7 +33,7 @@ import pyarrow as pa
 from everyfamily.config import LinkageSettings
 from everyfamily.engines.base import Engine
 from everyfamily.errors import DataError, LinkageError
-from everyfamily.linkage import coverage, diagnostics
+from everyfamily.linkage import anchors, coverage, diagnostics
 from everyfamily.linkage import estimated_quality as est_quality
 from everyfamily.linkage import model as link_model
 from everyfamily.linkage.families import family_components
@@ -85,6 +85,8 @@ class LinkageResult:
     estimated_recall: float | None = None
     #: Pairs blocking never compared and their expected links (see coverage.py).
     blocking_coverage: dict[str, Any] = field(default_factory=dict)
+    #: Recall by group from pairs sharing an NHS number (see anchors.py).
+    anchor_recall: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -192,7 +194,7 @@ def link_records(
     events = event_counts(ids.persons.events, ids.families.events)
     timings["outputs"] = time.perf_counter() - t
     t = time.perf_counter()
-    estimate, blocking = _estimate_quality(
+    estimate, blocking, anchored = _estimate_quality(
         engine, diag_dir, threshold, score_floor, records_table, probe
     )
     timings["quality_estimate"] = time.perf_counter() - t
@@ -211,6 +213,7 @@ def link_records(
         estimated_precision=round(estimate.precision, 6),
         estimated_recall=round(estimate.recall, 6),
         blocking_coverage=blocking,
+        anchor_recall=anchored,
     )
     _write_summary(diag_dir, result, estimate, threshold, floor, score_floor, run)
     _echo_result(echo, result, estimate)
@@ -235,9 +238,10 @@ def _estimate_quality(
     score_floor: float,
     records_table: str,
     probe: dict[str, Any],
-) -> tuple[Any, Any]:
-    """The model-based quality estimate, overall and by group, and the pairs blocking never
-    compared by group (coverage.py), both written to ``diag_dir``."""
+) -> tuple[Any, Any, Any]:
+    """The model-based quality estimate, overall and by group, the pairs blocking never
+    compared by group (coverage.py) and the recall anchored on NHS numbers (anchors.py),
+    all written to ``diag_dir``."""
     estimate = est_quality.write_estimated_quality(
         engine,
         diag_dir,
@@ -258,7 +262,18 @@ def _estimate_quality(
         records_table=records_table,
         probe=probe,
     )
-    return estimate, blocking
+    model = json.loads((diag_dir / "model.json").read_text(encoding="utf-8"))
+    anchored = anchors.write_anchor_recall(
+        engine,
+        diag_dir,
+        model,
+        threshold=threshold,
+        pairs_table=_PAIRS,
+        identities_table=IDENTITIES,
+        record_identity_table=RECORD_IDENTITY,
+        records_table=records_table,
+    )
+    return estimate, blocking, anchored
 
 
 def _echo_result(echo: Callable[[str], None], result: LinkageResult, estimate: Any) -> None:
@@ -281,6 +296,7 @@ def _drop_working_tables(engine: Engine) -> None:
         NICKNAMES,
         NAME_KEYS,
         coverage.UNBLOCKED,
+        anchors.ANCHORS,
     ):
         engine.drop_table(name)
 

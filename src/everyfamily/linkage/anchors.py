@@ -1,0 +1,207 @@
+"""Recall by group from a trusted identifier (issue 21): what the names alone would link.
+
+The model-based estimate (estimated_quality.py) sums the model's own probabilities, so it
+cannot see a true match the model scores as a non-match because, in one community, names
+arrive mangled more often (a Windows-1252 export, a transliteration, names swapped): the
+model is trained on everyone and is confident those pairs are different children. The
+probe of coverage.py sees only the pairs blocking missed. Neither saw the origin gap.
+
+A trusted identifier gives a subset with a known answer. Pairs whose records carry the same
+valid NHS number are, all but a recording error in a million, the same child (``model``'s
+NHS_AGREE_U): a *gold-standard subset*, the usual way to evaluate linkage where a shared
+identifier exists for some records (Harron et al. 2017, "A guide to evaluating linkage
+quality for the analysis of linked data", Int J Epidemiol 46:1699; Aldridge et al. 2015,
+"Accuracy of probabilistic linkage using the enhanced matching system for public health and
+epidemiological studies", PLoS ONE 10:e0136179, used the NHS number the same way). For each
+such *anchor* pair this module asks whether the model would have linked it *without* the
+NHS number: its match weight less the NHS agreement's weight (log2 m/u of that level) still
+reaches the threshold, and some blocking rule other than the NHS number's admits it. The
+share that would, by group, is the recall of linking on names, date of birth and household
+(``name_recall``) for that group's children.
+
+Pairs without a shared NHS number depend on exactly that. If the NHS number is missing
+independently of how the names were recorded (within a group), the links scored among them
+(``E[TP]``, the model's own expectation) are a share ``name_recall`` of the true ones, so
+
+    recall_anchored = (A + L) / (A + L / name_recall)
+
+with ``A`` the group's anchor pairs (linked by the NHS number) and ``L`` its expected links
+among the other scored pairs. A group whose names arrive mangled has a low ``name_recall``
+and so a low ``recall_anchored``, while the model's own estimate for it stays high. Writes
+``linkage/anchor_recall.csv`` (aggregates; groups with fewer than
+:data:`MIN_ANCHOR_PAIRS` anchors left out). Weak where few records carry NHS numbers, and
+blind to any group whose records never do.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from statsmodels.stats.proportion import proportion_confint
+
+from everyfamily.engines.base import Engine
+from everyfamily.linkage import estimated_quality as eq
+from everyfamily.spreadsheet_safe import neutralise_frame
+
+#: Output file (aggregates only).
+ANCHOR_FILE = "anchor_recall.csv"
+#: Working table of anchor pairs (identifiable store; dropped at the end of the stage).
+ANCHORS = "ef_link_anchors"
+#: The identifier that makes an anchor, as the model's comparison names it.
+ANCHOR_COLUMN = "nhs_number"
+#: Groups with fewer anchor pairs get no figures (noise) and are left out of the CSV.
+MIN_ANCHOR_PAIRS = 20
+
+
+def anchor_weight(model: dict[str, Any]) -> float | None:
+    """log2(m/u) of the NHS number's exact-agreement level in a saved Splink model (the
+    weight an anchor pair owes to the identifier), or None if the model has no such level."""
+    for comp in model.get("comparisons", []):
+        if comp.get("output_column_name") != ANCHOR_COLUMN:
+            continue
+        for level in comp.get("comparison_levels", []):
+            cond = str(level.get("sql_condition", ""))
+            m, u = level.get("m_probability"), level.get("u_probability")
+            if cond.replace('"', "") == f"{ANCHOR_COLUMN}_l = {ANCHOR_COLUMN}_r" and m and u:
+                return math.log2(float(m) / float(u))
+    return None
+
+
+def other_rules(model: dict[str, Any]) -> list[str]:
+    """The model's prediction blocking rules (SQL over aliases l and r) that do not use the
+    anchor identifier."""
+    rules = []
+    for rule in model.get("blocking_rules_to_generate_predictions", []):
+        sql = rule["blocking_rule"] if isinstance(rule, dict) else str(rule)
+        if ANCHOR_COLUMN not in sql:
+            rules.append(sql)
+    return rules
+
+
+def anchored_recall(
+    anchors: pd.DataFrame,
+    values: pd.DataFrame,
+    estimate: pd.DataFrame,
+    *,
+    threshold: float,
+    min_pairs: int = MIN_ANCHOR_PAIRS,
+) -> pd.DataFrame:
+    """Per (dimension, group_value): anchor pairs, the share the names alone would link
+    (``name_recall``), the expected links among the other scored pairs and
+    ``recall_anchored`` (module docstring). ``anchors``: unique_id_l, unique_id_r,
+    match_probability, ``linked_without`` (bool) and ``moved``; ``values``: the group values
+    their identities carry (as ``estimated_quality.read_inputs`` returns them);
+    ``estimate``: the model-based table over every scored pair (dimension, group_value,
+    true_positives), whose E[TP] less the anchors' own is the other pairs' expected links
+    (so the stage does not read every scored pair a second time)."""
+    a = anchors.assign(match_probability=anchors["linked_without"].astype("float64"))
+    by_a = eq.estimate_by_group(a, values, threshold=0.5, floor=0.0, min_pairs=0)
+    by_a = by_a[["dimension", "group_value", "n_pairs", "true_positives"]].rename(
+        columns={"n_pairs": "anchor_pairs", "true_positives": "linked_without_identifier"}
+    )
+    own = eq.estimate_by_group(anchors, values, threshold=threshold, floor=0.0, min_pairs=0)
+    own = own[["dimension", "group_value", "true_positives"]].rename(
+        columns={"true_positives": "anchor_links"}
+    )
+    every = estimate[["dimension", "group_value", "true_positives"]]
+    out = by_a.merge(own, on=["dimension", "group_value"], how="left", sort=False)
+    out = out.merge(every, on=["dimension", "group_value"], how="left", sort=False)
+    links = out["true_positives"].fillna(0.0) - out["anchor_links"].fillna(0.0)
+    out["other_expected_links"] = links.clip(lower=0.0)
+    out = out.drop(columns=["true_positives", "anchor_links"])
+    n_a = out["anchor_pairs"].astype("float64")
+    share = np.where(n_a > 0, out["linked_without_identifier"] / n_a.where(n_a > 0, 1), np.nan)
+    out["name_recall"] = share
+    # Wilson 95% interval of the share (a few anchors per group: a share of 0.95 can be one
+    # pair of twenty), carried into recall_anchored's bounds by the same formula
+    low, high = proportion_confint(
+        out["linked_without_identifier"].round().astype("int64"),
+        n_a.where(n_a > 0, 1).astype("int64"),
+        alpha=0.05,
+        method="wilson",
+    )
+    out["name_recall_low"], out["name_recall_high"] = low, high
+    links = out["other_expected_links"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        true_other = np.where(share > 0, links / share, np.inf)
+        out["recall_anchored"] = np.where(n_a > 0, (n_a + links) / (n_a + true_other), np.nan)
+        for bound in ("low", "high"):
+            r = out[f"name_recall_{bound}"]
+            other = np.where(r > 0, links / r.where(r > 0, 1), np.inf)
+            out[f"recall_anchored_{bound}"] = np.where(
+                n_a > 0, (n_a + links) / (n_a + other), np.nan
+            )
+    out["suppressed"] = out["anchor_pairs"] < min_pairs
+    figures = ["name_recall", "recall_anchored"]
+    figures += [f"{f}_{b}" for f in figures for b in ("low", "high")]
+    out.loc[out["suppressed"], figures] = np.nan
+    return out
+
+
+def _anchor_sql(engine: Engine, pairs_table: str, identities_table: str, rules: list[str]) -> str:
+    q = engine.dialect.quote_ident
+    blocked = " OR ".join(f"({r})" for r in rules) if rules else "FALSE"
+    return f"""SELECT p.unique_id_l, p.unique_id_r, p.match_probability, p.match_weight,
+               CASE WHEN {blocked} THEN 1 ELSE 0 END AS blocked_otherwise
+        FROM {q(pairs_table)} AS p
+        JOIN {q(identities_table)} AS l ON l.unique_id = p.unique_id_l
+        JOIN {q(identities_table)} AS r ON r.unique_id = p.unique_id_r
+        WHERE l.{q(ANCHOR_COLUMN)} = r.{q(ANCHOR_COLUMN)}"""
+
+
+def write_anchor_recall(
+    engine: Engine,
+    diag_dir: Path,
+    model: dict[str, Any],
+    *,
+    threshold: float,
+    pairs_table: str,
+    identities_table: str,
+    record_identity_table: str,
+    records_table: str,
+) -> dict[str, Any]:
+    """Write ``diag_dir/anchor_recall.csv`` from the stage's working tables and the saved
+    model; returns the overall figures (for summary.json), or why it was skipped."""
+    weight = anchor_weight(model)
+    if weight is None:
+        return {"skipped": f"the model has no {ANCHOR_COLUMN} agreement level"}
+    engine.replace_table_as(
+        ANCHORS, _anchor_sql(engine, pairs_table, identities_table, other_rules(model))
+    )
+    common = {
+        "identities_table": identities_table,
+        "record_identity_table": record_identity_table,
+        "records_table": records_table,
+    }
+    anchors, values = eq.read_inputs(engine, pairs_table=ANCHORS, **common)
+    flags = engine.query(
+        f"SELECT unique_id_l, unique_id_r, match_weight, blocked_otherwise FROM {ANCHORS}"
+    ).to_pandas()
+    anchors = anchors.merge(flags, on=["unique_id_l", "unique_id_r"])
+    cut = math.log2(threshold / (1 - threshold))
+    anchors["linked_without"] = (anchors["match_weight"] - weight >= cut) & (
+        anchors["blocked_otherwise"] == 1
+    )
+    engine.drop_table(ANCHORS)
+    with engine.zone("analysis"):
+        estimate = engine.query(
+            f"SELECT dimension, group_value, true_positives FROM {eq.QUALITY_TABLE}"
+        ).to_pandas()
+    table = anchored_recall(anchors, values, estimate, threshold=threshold)
+    published = table.loc[~table["suppressed"]].drop(columns="suppressed").round(6)
+    neutralise_frame(published).to_csv(diag_dir / ANCHOR_FILE, index=False)
+    overall = table.iloc[0]
+    return {
+        "anchor_pairs": int(overall["anchor_pairs"]),
+        "name_recall": None
+        if pd.isna(overall["name_recall"])
+        else round(float(overall["name_recall"]), 6),
+        "recall_anchored": None
+        if pd.isna(overall["recall_anchored"])
+        else round(float(overall["recall_anchored"]), 6),
+        "file": f"linkage/{ANCHOR_FILE}",
+    }

@@ -1,0 +1,142 @@
+"""Recall by group anchored on NHS numbers (linkage/anchors.py), without truth."""
+
+from __future__ import annotations
+
+import math
+from contextlib import closing
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from everyfamily.config import LinkageSettings, load_project
+from everyfamily.linkage.anchors import ANCHOR_FILE, anchor_weight, anchored_recall, other_rules
+from everyfamily.linkage.quality import cross_source_quality
+
+
+def test_anchor_weight_and_rules_from_a_saved_model() -> None:
+    model = {
+        "comparisons": [
+            {"output_column_name": "first_name_match", "comparison_levels": []},
+            {
+                "output_column_name": "nhs_number",
+                "comparison_levels": [
+                    {"sql_condition": '"nhs_number_l" IS NULL OR "nhs_number_r" IS NULL'},
+                    {
+                        "sql_condition": '"nhs_number_l" = "nhs_number_r"',
+                        "m_probability": 0.9,
+                        "u_probability": 1e-6,
+                    },
+                    {"sql_condition": "ELSE", "m_probability": 0.1, "u_probability": 0.99},
+                ],
+            },
+        ],
+        "blocking_rules_to_generate_predictions": [
+            {"blocking_rule": 'l."nhs_number" = r."nhs_number"'},
+            {"blocking_rule": 'l."date_of_birth" = r."date_of_birth"'},
+        ],
+    }
+    assert anchor_weight(model) == pytest.approx(math.log2(0.9 / 1e-6))
+    assert other_rules(model) == ['l."date_of_birth" = r."date_of_birth"']
+    assert anchor_weight({"comparisons": []}) is None
+
+
+def test_anchored_recall_by_hand() -> None:
+    # anchors: two Romanian pairs, one the names alone would not link; two English, both would
+    anchors = pd.DataFrame(
+        {
+            "unique_id_l": [1, 3, 5, 7],
+            "unique_id_r": [2, 4, 6, 8],
+            "match_probability": [1.0, 1.0, 1.0, 1.0],
+            "linked_without": [True, False, True, True],
+        }
+    )
+    values = pd.DataFrame(
+        {
+            "identity_id": [1, 2, 3, 4, 5, 6, 7, 8],
+            "dimension": ["main_language"] * 8,
+            "group_value": ["Romanian", "unknown"] * 2 + ["English"] * 4,
+        }
+    )
+    # the model's estimate over every scored pair: the anchors' links (2 per group) plus one
+    # Romanian link of 0.95 and one English of 0.99 among the other pairs
+    estimate = pd.DataFrame(
+        {
+            "dimension": ["all", "main_language", "main_language"],
+            "group_value": ["all", "English", "Romanian"],
+            "true_positives": [5.94, 2.99, 2.95],
+        }
+    )
+    out = anchored_recall(anchors, values, estimate, threshold=0.9, min_pairs=0).set_index(
+        "group_value"
+    )
+    assert out.loc["Romanian", "anchor_pairs"] == 2
+    assert out.loc["Romanian", "name_recall"] == pytest.approx(0.5)
+    # A = 2 anchors, L = 0.95 expected links found at a rate of 0.5: 1.9 true links
+    assert out.loc["Romanian", "recall_anchored"] == pytest.approx(2.95 / 3.9)
+    # Wilson interval of 1 of 2 (Wilson 1927): (0.0945, 0.9055); the recall bounds follow
+    assert out.loc["Romanian", "name_recall_low"] == pytest.approx(0.0945, abs=1e-4)
+    assert out.loc["Romanian", "name_recall_high"] == pytest.approx(0.9055, abs=1e-4)
+    low = out.loc["Romanian", "name_recall_low"]
+    assert out.loc["Romanian", "recall_anchored_low"] == pytest.approx(2.95 / (2 + 0.95 / low))
+    assert out.loc["English", "name_recall"] == pytest.approx(1.0)
+    assert out.loc["English", "recall_anchored"] == pytest.approx(1.0)
+    assert out.loc["all", "anchor_pairs"] == 4
+    # a group with too few anchors is suppressed
+    small = anchored_recall(anchors, values, estimate, threshold=0.9, min_pairs=3)
+    assert small.set_index("group_value").loc["Romanian", "suppressed"]
+    assert pd.isna(small.set_index("group_value").loc["Romanian", "recall_anchored"])
+
+
+#: Group values of the majority: the planted gap is in everyone else's names.
+MAJORITY = {"white", "white_british", "English", "United Kingdom", "uk", "all"}
+
+
+@pytest.mark.slow
+def test_anchored_estimate_ranks_the_group_with_mangled_names_lowest(tmp_path: Path) -> None:
+    """The town with names mangled the way real systems deliver them, more often for
+    children not of British origin (``demo.namevariants``), linked by the comparisons before
+    issue 21 (``name_variants`` off): the truth has an origin gap and no movers' gap. The
+    model's own estimate ranks movers lowest; the anchored estimate must rank a minority
+    origin group lowest, below movers."""
+    from everyfamily.demo.namevariants import NameVariants
+    from everyfamily.demo.town import generate_town
+    from everyfamily.engines import open_engine
+    from everyfamily.ingest.stage import STAGE as INGEST
+    from everyfamily.linkage.stage import link_records
+    from everyfamily.pipeline import RunContext
+
+    town = generate_town(tmp_path / "town", seed=4, scale=0.3, name_variants=NameVariants())
+    project = load_project(town.project_file)
+    out = tmp_path / "out"
+    out.mkdir()
+    with closing(open_engine("duckdb", path=out / "store.duckdb")) as engine:
+        ctx = RunContext(project=project, out_dir=out, engine=engine, echo=lambda _m: None)
+        INGEST.run(ctx)
+        result = link_records(
+            engine,
+            LinkageSettings(name_variants=False),
+            key=b"k" * 32,
+            out_dir=out,
+            run="t",
+            seed=3,
+        )
+        links = engine.query("SELECT source, record_id, person_id FROM links").to_pandas()
+    assert result.anchor_recall["anchor_pairs"] > 100
+    table = pd.read_csv(out / "linkage" / ANCHOR_FILE)
+    judged = table[(table["group_value"] != "unknown") & (table["dimension"] != "all")]
+    lowest = judged.sort_values("recall_anchored").iloc[0]
+    assert lowest["dimension"] != "moved", lowest.to_dict()
+    assert lowest["group_value"] not in MAJORITY, lowest.to_dict()
+    moved = judged[(judged["dimension"] == "moved") & (judged["group_value"] == "yes")]
+    if len(moved):
+        assert lowest["recall_anchored"] < moved["recall_anchored"].iloc[0]
+    # the gap is there in the truth: some origin group misses more than the British majority
+    roles = {s.role: s.name for s in project.sources}
+    truth = pd.read_csv(town.truth_dir / "records.csv", dtype=str)
+    truth = truth[truth["expected_quarantine"].isna()].copy()
+    truth["source"] = truth["source"].map(lambda s: roles.get(s, s))
+    children = pd.read_csv(town.truth_dir / "children.csv", dtype=str)
+    q = cross_source_quality(links, truth, children[["child_id", "origin"]])
+    recall = {g: f / t for (_d, g), (n, f, t) in q.by_group.items() if n >= 20 and t}
+    assert min(recall.values()) < recall["british_irish"] - 0.01, recall
