@@ -66,8 +66,9 @@ class Capabilities:
     #: the engine itself encrypts what it writes to disk (DuckDB's AES-GCM store files);
     #: False: at-rest encryption is the server's or the disk's, documented, not enforced here
     encrypts_at_rest: bool
-    #: how zones are kept apart: one database file each, or one schema each in one database
-    zones: Literal["files", "schemas"]
+    #: how zones are kept apart: one database file each, one schema each in one database, or
+    #: one storage location (directory, bucket prefix) each (Spark)
+    zones: Literal["files", "schemas", "locations"]
     #: Splink can run linkage on it (``Engine.splink_api``)
     splink: bool
     #: spatial SQL in the engine; False everywhere today: geometry runs in GeoPandas
@@ -251,7 +252,7 @@ POSTGRES = Dialect(
     create_or_replace=False,
 )
 
-#: Spark SQL's spelling, for the Spark engine the scale issue adds (no engine uses it yet).
+#: Spark SQL's spelling (engines/spark_engine.py).
 SPARK = Dialect(
     name="spark",
     ident_quote="`",
