@@ -64,6 +64,11 @@ BASE_CONFIG: dict[str, str] = {
     "spark.sql.ansi.enabled": "false",
 }
 
+#: Spark's session catalog takes table names of word characters only; other names are
+#: stored under this prefix and their UTF-8 in hex (``catalog_name``), shown as given.
+_ENCODED = "ef__x"
+_PLAIN_NAME = re.compile(r"^[A-Za-z0-9_]+$")
+
 _WRITES = re.compile(r"^\s*(insert|delete|update|merge|create|drop|alter|truncate)\b", re.I)
 
 
@@ -114,6 +119,20 @@ def spark_session(master: str = "local[2]", config: Mapping[str, str] | None = N
             f"cannot start Spark ({type(exc).__name__})",
             hint="Java 17 or newer must be installed (scripts/services installs it)",
         ) from None
+
+
+def catalog_name(name: str) -> str:
+    """The name Spark's catalog holds for table ``name`` (reversible: :func:`logical_name`)."""
+    if _PLAIN_NAME.match(name) and not name.lower().startswith(_ENCODED):
+        return name
+    return _ENCODED + name.encode().hex()
+
+
+def logical_name(stored: str) -> str:
+    """The table name a catalog name stands for."""
+    if stored.lower().startswith(_ENCODED):
+        return bytes.fromhex(stored[len(_ENCODED) :]).decode()
+    return stored
 
 
 def _nullable(table: pa.Table) -> pa.Table:
@@ -181,13 +200,16 @@ class SparkEngine:
             if not status.isDirectory():
                 continue
             name = unquote(status.getPath().getName())
+            if not name or name.startswith((".", "_")):
+                continue
             self.spark.sql(
                 f"CREATE TABLE IF NOT EXISTS {self._qualified(name, zone)} USING parquet "
                 f"LOCATION '{status.getPath().toString()}'"
             )
 
     def _qualified(self, name: str, zone: str | None = None) -> str:
-        return f"{quote_ident(self._db[zone or self._zone])}.{quote_ident(name)}"
+        db = quote_ident(self._db[zone or self._zone])
+        return f"{db}.{quote_ident(catalog_name(name))}"
 
     # --- statements -----------------------------------------------------------------------
 
@@ -213,7 +235,7 @@ class SparkEngine:
 
     def _resolve(self, sql: str) -> str:
         """``sql`` with each table of another zone named with its zone's database."""
-        if len(self._zones) == 1:
+        if len(self._zones) == 1 and "`" not in sql:
             return sql
         import sqlglot
         from sqlglot import exp
@@ -227,9 +249,13 @@ class SparkEngine:
         for table in tree.find_all(exp.Table):
             if table.args.get("db") or table.name.lower() in ctes or not table.name:
                 continue
-            zone = self.table_zone(table.name)
+            name = table.name
+            zone = self.table_zone(name)
             if zone is not None and zone != self._zone:
                 table.set("db", exp.to_identifier(self._db[zone], quoted=True))
+                changed = True
+            if catalog_name(name) != name:
+                table.set("this", exp.to_identifier(catalog_name(name), quoted=True))
                 changed = True
         return tree.sql(dialect="spark") if changed else sql
 
@@ -280,7 +306,7 @@ class SparkEngine:
             with self.zone(zone or self._zone):
                 self._save(name, df, "append")
             return
-        self.drop_table(name)
+        self.drop_table(name, zone=self._zone)
         self._save(name, df, "overwrite")
 
     def replace_table_as(
@@ -294,6 +320,7 @@ class SparkEngine:
         self._save(name, df, "overwrite")
 
     def drop_table(self, name: str, zone: str | None = None) -> None:
+        """Drop table ``name`` (of ``zone``; None: the one reads find) and its files."""
         self._guard()
         target = zone or self._zone
         if not self._catalog_has(name, target):
@@ -316,7 +343,7 @@ class SparkEngine:
         for z in (zone,) if zone is not None else self._zones:
             for t in self.spark.catalog.listTables(self._db[z]):
                 if not t.isTemporary:
-                    names.add(t.name)
+                    names.add(logical_name(t.name))
         return sorted(names)
 
     def table_zone(self, name: str) -> str | None:
