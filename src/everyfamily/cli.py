@@ -196,6 +196,10 @@ def demo(
 def run(
     project: Annotated[Path, typer.Argument(help="Your project file (YAML).")],
     out: Annotated[Path | None, typer.Option(help="Output folder (default: outputs.dir).")] = None,
+    engine: Annotated[
+        str | None,
+        typer.Option(help="Engine: duckdb or spark (default: the project's engine setting)."),
+    ] = None,
 ) -> None:
     """Run the pipeline on the council data that a project file describes."""
     from everyfamily.config import load_project
@@ -203,6 +207,10 @@ def run(
     from everyfamily.pipeline import run_pipeline
 
     p = load_project(project)
+    if engine is not None:
+        if engine not in ("duckdb", "spark"):
+            raise ConfigError(f"--engine {engine}: unknown engine", hint="use duckdb or spark")
+        p = p.model_copy(update={"engine": engine})
     out_dir = out or p.outputs.dir
     if out_dir is None:
         raise ConfigError(f"{project}: no output folder", hint="pass --out DIR or set outputs.dir")

@@ -1,8 +1,8 @@
 """The conformance suite's engines: every test taking ``engine`` runs on DuckDB, on
 PostgreSQL (a throwaway server, tests/postgres_server.py) and on Spark (``local[2]``, one
-SparkSession for the whole test session, its tests in one xdist group); a test that needs a capability an
-engine lacks marks itself a STRICT expected failure there (:func:`requires`), so a gap that
-closes fails the build until the engine's declared capabilities say so."""
+SparkSession for the whole test session, its tests in one xdist group); a test that needs a
+capability an engine lacks marks itself a STRICT expected failure there (:func:`requires`),
+so a gap that closes fails the build until the engine's declared capabilities say so."""
 
 from __future__ import annotations
 
@@ -75,7 +75,11 @@ def maker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Maker]:
         def zoned_spark(zones: Sequence[str], encrypted: bool, read_only: bool) -> Engine:
             return keep(
                 open_engine(
-                    "spark", path=warehouse, zones=tuple(zones), read_only=read_only, session=session
+                    "spark",
+                    path=warehouse,
+                    zones=tuple(zones),
+                    read_only=read_only,
+                    session=session,
                 )
             )
 

@@ -164,6 +164,8 @@ class Dialect:
 def _transpile(sql: str, dialect: str) -> str:
     import sqlglot
 
+    if dialect == "spark":  # identifiers quoted for Spark already (engine.dialect.quote_ident)
+        sql = double_quoted_from_backticks(sql)
     out = ";\n".join(sqlglot.transpile(sql, read=REFERENCE_DIALECT, write=dialect))
     # sqlglot writes PostgreSQL placeholders as psycopg's %s; the engine interface binds ?
     return qmark_from_format(out) if dialect == "postgres" else out
@@ -209,6 +211,39 @@ def _scan(sql: str, on_code: dict[str, str]) -> str:
         else:
             out.append(c)
             i += 1
+    return "".join(out)
+
+
+def double_quoted_from_backticks(sql: str) -> str:
+    """Backtick-quoted identifiers (Spark's, outside strings and comments) in double quotes,
+    as the reference dialect reads them."""
+    out: list[str] = []
+    i, n = 0, len(sql)
+    while i < n:
+        c = sql[i]
+        if c == "`":
+            j, name = i + 1, []
+            while j < n:
+                if sql[j] == "`":
+                    if j + 1 < n and sql[j + 1] == "`":
+                        name.append("`")
+                        j += 2
+                        continue
+                    break
+                name.append(sql[j])
+                j += 1
+            out.append('"' + "".join(name).replace('"', '""') + '"')
+            i = j + 1
+            continue
+        if c in "'\"":
+            j = i + 1
+            while j < n and not (sql[j] == c and not sql.startswith(c * 2, j)):
+                j += 2 if sql.startswith(c * 2, j) else 1
+            out.append(sql[i : j + 1])
+            i = j + 1
+            continue
+        out.append(c)
+        i += 1
     return "".join(out)
 
 

@@ -33,7 +33,8 @@ import hashlib
 import os
 import re
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import quote, unquote
@@ -112,7 +113,8 @@ def spark_session(master: str = "local[2]", config: Mapping[str, str] | None = N
         builder = builder.config(key, value)
     try:
         session = builder.getOrCreate()
-        session.sparkContext.setLogLevel("ERROR")
+        # Spark's error log quotes statements and can quote values from rows: keep it off
+        session.sparkContext.setLogLevel("OFF")
         return session
     except Exception as exc:  # Java missing or too old is the usual cause
         raise EngineError(
@@ -141,6 +143,41 @@ def _nullable(table: pa.Table) -> pa.Table:
     return table.cast(pa.schema(fields, metadata=None))
 
 
+@lru_cache(maxsize=1024)
+def _parse(sql: str) -> Any:
+    import sqlglot
+
+    try:
+        return sqlglot.parse(sql, read="spark")
+    except sqlglot.errors.SqlglotError:
+        return None
+
+
+def _rewrite(
+    sql: str, current: str, zone_of: Callable[[str], str | None], dbs: Mapping[str, str]
+) -> str:
+    from sqlglot import exp
+
+    parsed = _parse(sql)
+    if not parsed or any(t is None for t in parsed):
+        return sql  # let Spark report it
+    out = []
+    for statement in parsed:
+        tree = statement.copy()
+        ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
+        for table in tree.find_all(exp.Table):
+            name = table.name
+            if table.args.get("db") or not name or name.lower() in ctes:
+                continue
+            zone = zone_of(name) if len(dbs) > 1 else None
+            if zone is not None and zone != current:
+                table.set("db", exp.to_identifier(dbs[zone], quoted=True))
+            if catalog_name(name) != name:
+                table.set("this", exp.to_identifier(catalog_name(name), quoted=True))
+        out.append(tree.sql(dialect="spark"))
+    return ";\n".join(out)
+
+
 class SparkEngine:
     """The :class:`~everyfamily.engines.base.Engine` on Spark: zones are storage locations."""
 
@@ -164,6 +201,7 @@ class SparkEngine:
         master: str = "local[2]",
         config: Mapping[str, str] | None = None,
         session: Any = None,
+        locations: Mapping[str, str] | None = None,
     ) -> None:
         if not zones or not all(z.isidentifier() for z in zones):
             raise ValueError("a Spark engine needs zones named as identifiers")
@@ -171,6 +209,8 @@ class SparkEngine:
         self.warehouse = str(warehouse).rstrip("/")
         self.read_only = read_only
         self._zones = tuple(zones)
+        where = dict(locations or {})
+        self._where = {z: where.get(z, f"{self.warehouse}/{z}").rstrip("/") for z in self._zones}
         token = hashlib.sha256(f"{self.warehouse}|{id(self)}".encode()).hexdigest()[:10]
         self._db = {z: f"ef_{token}_{z}" for z in self._zones}
         self._zone = self._zones[0]
@@ -182,14 +222,14 @@ class SparkEngine:
     # --- storage --------------------------------------------------------------------------
 
     def _location(self, zone: str, name: str | None = None) -> str:
-        base = f"{self.warehouse}/{zone}"
+        base = self._where[zone]
         return base if name is None else f"{base}/{quote(name, safe='')}"
 
     def _fs(self, path: str) -> tuple[Any, Any]:
-        jvm = self.spark._jvm  # noqa: SLF001 - Hadoop's FileSystem: works on every store
+        jvm = self.spark._jvm
         assert jvm is not None
         hpath = jvm.org.apache.hadoop.fs.Path(path)
-        conf = self.spark._jsc.hadoopConfiguration()  # noqa: SLF001
+        conf = self.spark._jsc.hadoopConfiguration()
         return hpath.getFileSystem(conf), hpath
 
     def _register_existing(self, zone: str) -> None:
@@ -217,7 +257,7 @@ class SparkEngine:
         kind = getattr(exc, "getCondition", None) or getattr(exc, "getErrorClass", None)
         try:
             condition = kind() if callable(kind) else None
-        except Exception:  # noqa: BLE001 - only the name is wanted
+        except Exception:
             condition = None
         raise EngineError(
             f"Spark refused the statement ({type(exc).__name__}, {condition or 'no class'})",
@@ -234,30 +274,11 @@ class SparkEngine:
             self._fail(exc)
 
     def _resolve(self, sql: str) -> str:
-        """``sql`` with each table of another zone named with its zone's database."""
-        if len(self._zones) == 1 and "`" not in sql:
-            return sql
-        import sqlglot
-        from sqlglot import exp
-
-        try:
-            tree = sqlglot.parse_one(sql, read="spark")
-        except sqlglot.errors.ParseError:
-            return sql  # let Spark report it
-        ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
-        changed = False
-        for table in tree.find_all(exp.Table):
-            if table.args.get("db") or table.name.lower() in ctes or not table.name:
-                continue
-            name = table.name
-            zone = self.table_zone(name)
-            if zone is not None and zone != self._zone:
-                table.set("db", exp.to_identifier(self._db[zone], quoted=True))
-                changed = True
-            if catalog_name(name) != name:
-                table.set("this", exp.to_identifier(catalog_name(name), quoted=True))
-                changed = True
-        return tree.sql(dialect="spark") if changed else sql
+        """``sql`` as Spark runs it: through sqlglot's Spark dialect (so the standard types
+        the other engines share, ``VARCHAR`` without a length, become Spark's ``STRING``),
+        each table of another zone named with its zone's database and each table name the
+        catalog could not hold (:func:`catalog_name`) encoded."""
+        return _rewrite(sql, self._zone, self.table_zone, self._db)
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
         if self.read_only and _WRITES.match(sql):
@@ -386,7 +407,7 @@ class SparkEngine:
         lineage broken by Spark's local checkpoint (no checkpoint directory needed)."""
         from splink import SparkAPI
 
-        return SparkAPI(
+        return SparkAPI(  # type: ignore[no-untyped-call]
             spark_session=self.spark,
             database=self._db[self._zone],
             break_lineage_method="persist",
@@ -400,7 +421,8 @@ class SparkEngine:
                 db = self._db[zone]
                 for t in self.spark.catalog.listTables(db):
                     if not t.isTemporary:
-                        self.spark.sql(f"DROP TABLE IF EXISTS {quote_ident(db)}.{quote_ident(t.name)}")
+                        table = f"{quote_ident(db)}.{quote_ident(t.name)}"
+                        self.spark.sql(f"DROP TABLE IF EXISTS {table}")
                 self.spark.sql(f"DROP DATABASE IF EXISTS {quote_ident(db)}")
 
     def __enter__(self) -> SparkEngine:
