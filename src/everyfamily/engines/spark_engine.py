@@ -161,9 +161,15 @@ def _rewrite(
     parsed = _parse(sql)
     if not parsed or any(t is None for t in parsed):
         return sql  # let Spark report it
+    # the reference engine (DuckDB) sorts NULLs last in every ORDER BY; Spark sorts them
+    # first in an ascending one: say NULLS LAST unless the text chose an order itself
+    nulls_chosen = re.search(r"\bnulls\s+(first|last)\b", sql, re.I) is not None
     out = []
     for statement in parsed:
         tree = statement.copy()
+        if not nulls_chosen:
+            for ordered in tree.find_all(exp.Ordered):
+                ordered.set("nulls_first", False)
         ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
         for table in tree.find_all(exp.Table):
             name = table.name
@@ -276,6 +282,7 @@ class SparkEngine:
     def _resolve(self, sql: str) -> str:
         """``sql`` as Spark runs it: through sqlglot's Spark dialect (so the standard types
         the other engines share, ``VARCHAR`` without a length, become Spark's ``STRING``),
+        NULLs sorted last as on the reference engine (unless the text says otherwise),
         each table of another zone named with its zone's database and each table name the
         catalog could not hold (:func:`catalog_name`) encoded."""
         return _rewrite(sql, self._zone, self.table_zone, self._db)

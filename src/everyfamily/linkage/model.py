@@ -12,6 +12,7 @@ dob_month, *_canonical, postcode_sector), so a Spark engine can reuse the same s
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -386,6 +387,55 @@ class TrainingReport:
     em_sessions_skipped: int = 0  # sessions where EM drove a level's m to 0 (see train)
 
 
+def model_in_dialect(
+    saved: dict[str, Any],
+    dialect: str,
+    blocking_rules: list[str] | None,
+    *,
+    name_variants: bool = False,
+) -> dict[str, Any]:
+    """A model saved on one engine (its SQL in that engine's dialect: DuckDB's
+    ``jaro_winkler_similarity``, ``EPOCH``, double-quoted names) for another engine: the
+    same comparisons, built by Splink's libraries in ``dialect``, carrying the saved
+    parameters (prior; each level's m and u, matched level by level). Custom blocking
+    rules, being SQL text, are the settings' own (``linkage.blocking_rules``)."""
+    if blocking_rules is None and any(
+        br.get("sql_dialect") not in (None, dialect)
+        and br.get("blocking_rule")
+        not in {
+            r.get_blocking_rule(br["sql_dialect"]).blocking_rule_sql
+            for r in default_blocking_rules(name_variants=name_variants)
+        }
+        for br in saved.get("blocking_rules_to_generate_predictions", [])
+    ):
+        raise LinkageError(
+            "the saved linkage model has custom blocking rules in another engine's SQL",
+            hint="give them in linkage.blocking_rules, or train the model on this engine",
+        )
+    fresh = settings_creator(blocking_rules, name_variants=name_variants).create_settings_dict(
+        dialect
+    )
+    by_name = {c["output_column_name"]: c for c in saved.get("comparisons", [])}
+    for comparison in fresh["comparisons"]:
+        old = by_name.get(comparison["output_column_name"])
+        levels = comparison["comparison_levels"]
+        if old is None or len(old["comparison_levels"]) != len(levels):
+            raise LinkageError(
+                f"the saved linkage model's {comparison['output_column_name']!r} comparison "
+                "differs from this version's",
+                hint="train the model again (remove linkage.model_path)",
+            )
+        for level, was in zip(levels, old["comparison_levels"], strict=True):
+            for key in ("m_probability", "u_probability", "tf_adjustment_column"):
+                if key in was:
+                    level[key] = was[key]
+    for key in ("probability_two_random_records_match", "linker_uid"):
+        if key in saved:
+            fresh[key] = saved[key]
+    fresh["sql_dialect"] = dialect
+    return fresh
+
+
 def build_linker(
     db_api: Any,
     table_name: str,
@@ -402,6 +452,11 @@ def build_linker(
                 f"{model_path}: the saved linkage model was not found",
                 hint="check linkage.model_path, or remove it to train afresh",
             )
+        saved = json.loads(Path(model_path).read_text(encoding="utf-8"))
+        dialect = db_api.sql_dialect.sql_dialect_str
+        if saved.get("sql_dialect", dialect) != dialect:
+            model = model_in_dialect(saved, dialect, blocking_rules, name_variants=name_variants)
+            return Linker(df, model, log_level=logging.WARNING)
         return Linker(df, str(model_path), log_level=logging.WARNING)
     return Linker(
         df,
