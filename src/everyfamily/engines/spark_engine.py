@@ -70,6 +70,10 @@ BASE_CONFIG: dict[str, str] = {
 _ENCODED = "ef__x"
 _PLAIN_NAME = re.compile(r"^[A-Za-z0-9_]+$")
 
+#: A table made by a statement would live in the catalog's default location, outside its
+#: zone's folder: on Spark, tables are made by write_table and replace_table_as only.
+_CREATES = re.compile(r"^\s*create\s+(or\s+replace\s+)?(external\s+)?table\b", re.I)
+
 _WRITES = re.compile(r"^\s*(insert|delete|update|merge|create|drop|alter|truncate)\b", re.I)
 
 
@@ -290,6 +294,12 @@ class SparkEngine:
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
         if self.read_only and _WRITES.match(sql):
             raise EngineError("the Spark engine is open read-only", hint="open it for writing")
+        if _CREATES.match(sql):
+            raise EngineError(
+                "CREATE TABLE is not run on the Spark engine: the table would sit outside "
+                "its zone's folder",
+                hint="make tables with engine.write_table or engine.replace_table_as",
+            )
         self._sql(sql, params).collect()
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
