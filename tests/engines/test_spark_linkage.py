@@ -46,7 +46,7 @@ def test_spark_links_equal_duckdb_links(
     from everyfamily.linkage import stage
     from linkage.helpers import KEY, population
 
-    data = population(240, seed=5)
+    data = population(160, seed=5)
     kept: dict[str, dict[tuple[str, str], float]] = {}
 
     def keep_pairs(engine: Any) -> None:  # the working tables are dropped at the end of a run
@@ -72,15 +72,13 @@ def test_spark_links_equal_duckdb_links(
         if kind == "duckdb":
             engine = open_engine("duckdb", path=tmp_path / "d.duckdb")
         else:
-            engine = open_engine(
-                "spark", path=tmp_path / "wh", zones=("main",), session=spark_session
-            )
+            engine = open_engine("spark", path=tmp_path / "wh", session=spark_session)
         engine.write_table("records", data.records)
         stage.link_records(engine, settings, key=KEY, out_dir=tmp_path / kind, run="r")
         links[kind] = engine.query("SELECT source, record_id, person_id FROM links").to_pandas()
         engine.close()
 
-    assert len(kept["duckdb"]) > 50  # the extract has real links to compare
+    assert len(kept["duckdb"]) > 20  # the extract has real links to compare
     assert kept["spark"].keys() == kept["duckdb"].keys()
     for pair, p in kept["duckdb"].items():
         assert kept["spark"][pair] == pytest.approx(p, abs=1e-9)

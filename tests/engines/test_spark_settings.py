@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from everyfamily.cli import main
 from everyfamily.config import parse_project
 from everyfamily.engines.layout import spark_zone_locations
 from everyfamily.errors import ConfigError
@@ -42,3 +43,18 @@ def test_identifiable_and_analysis_tables_live_apart() -> None:
         "identifiable": "s3a://bucket/run/restricted/spark/identifiable",
         "analysis": "s3a://bucket/run/spark/analysis",
     }
+
+
+def test_run_engine_option_selects_spark_and_names_unknown_engines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``everyfamily run --engine spark`` opens the Spark engine: here it stops at the
+    encryption promise (one line), before any Spark starts."""
+    project = tmp_path / "project.yaml"
+    project.write_text(MINIMAL, encoding="utf-8")
+    out = str(tmp_path / "out")
+    assert main(["run", str(project), "--out", out, "--engine", "spark"]) != 0
+    err = capsys.readouterr().err.strip()
+    assert "storage_encrypted" in err and len(err.splitlines()) == 1
+    assert main(["run", str(project), "--out", out, "--engine", "oracle"]) != 0
+    assert "unknown engine" in capsys.readouterr().err
