@@ -105,7 +105,8 @@ def spark_session() -> object:
     pytest.importorskip("pyspark", reason="pyspark is the 'spark' extra: run scripts/bootstrap")
     from everyfamily.engines.spark_engine import spark_session as make
 
-    return make("local[2]")
+    # one shuffle partition: the tests' tables are a few rows, and each task costs time
+    return make("local[2]", {"spark.sql.shuffle.partitions": "1"})
 
 
 @pytest.fixture
