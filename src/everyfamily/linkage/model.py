@@ -41,6 +41,13 @@ FIRST_NAME_DIFFERENT_M = 1e-5
 NHS_AGREE_U = 1e-6
 
 
+def _custom_level(sql_condition: str, **kwargs: Any) -> Any:
+    """A Splink CustomLevel whose SQL is written in DuckDB's dialect (double-quoted names,
+    DuckDB's functions): Splink transpiles it for another engine (Spark reads ``"x"`` as a
+    string, so untranslated conditions would silently never match there)."""
+    return cll.CustomLevel(sql_condition, base_dialect_str="duckdb", **kwargs)
+
+
 def _first_name_comparison(col: str, canonical: str, label: str) -> Any:
     return cl.CustomComparison(
         [
@@ -86,7 +93,7 @@ def _variant_first_name_comparison() -> Any:
                 label_for_charts="Same name but for letters an export lost or a "
                 "transliteration system changed"
             ),
-            cll.CustomLevel(swapped, label_for_charts="Given and family names swapped"),
+            _custom_level(swapped, label_for_charts="Given and family names swapped"),
             cll.JaroWinklerLevel(col, 0.92),
             cll.JaroWinklerLevel(col, 0.80),
             cll.ElseLevel().configure(m_probability=FIRST_NAME_DIFFERENT_M, fix_m_probability=True),
@@ -142,50 +149,48 @@ def _variant_household_comparison() -> Any:
     )
     return cl.CustomComparison(
         [
-            cll.CustomLevel(
+            _custom_level(
                 null_sql, label_for_charts="Surname, postcode, parent all missing"
             ).configure(is_null_level=True),
-            cll.CustomLevel(
+            _custom_level(
                 f"{exact} AND {postcode} AND {parent}",
                 label_for_charts="Same surname, postcode and parent",
             ),
-            cll.CustomLevel(
+            _custom_level(
                 f"{surname} AND {postcode} AND {parent}",
                 label_for_charts="Surname as recorded elsewhere, same postcode and parent",
             ),
-            cll.CustomLevel(
-                f"{exact} AND {postcode}", label_for_charts="Same surname and postcode"
-            ),
-            cll.CustomLevel(
+            _custom_level(f"{exact} AND {postcode}", label_for_charts="Same surname and postcode"),
+            _custom_level(
                 f"{exact} AND {parent}", label_for_charts="Same surname and parent (moved)"
             ),
             # a surname recorded differently earns its own (learned) weight, not that of
             # an equal one: a common surname as the other parent's is weaker evidence
-            cll.CustomLevel(
+            _custom_level(
                 f"{surname} AND {postcode}",
                 label_for_charts="Surname as recorded elsewhere and same postcode",
             ),
-            cll.CustomLevel(
+            _custom_level(
                 f"{surname} AND {parent}",
                 label_for_charts="Surname as recorded elsewhere and same parent (moved)",
             ),
             cll.And(
-                surname_fuzzy, cll.Or(cll.CustomLevel(postcode), cll.CustomLevel(parent))
+                surname_fuzzy, cll.Or(_custom_level(postcode), _custom_level(parent))
             ).configure(label_for_charts="Similar surname, same postcode or parent"),
-            cll.CustomLevel(
+            _custom_level(
                 f"{postcode} AND {parent}",
                 label_for_charts="Same postcode and parent, other surname",
             ),
-            cll.CustomLevel(
+            _custom_level(
                 f"{exact} AND {_eq('postcode_sector')}",
                 label_for_charts="Same surname and postcode sector",
             ),
             cll.ExactMatchLevel("last_name_key").configure(
                 tf_adjustment_column="last_name_key", label_for_charts="Same surname only"
             ),
-            cll.CustomLevel(surname, label_for_charts="Surname as recorded elsewhere only"),
+            _custom_level(surname, label_for_charts="Surname as recorded elsewhere only"),
             surname_fuzzy.configure(label_for_charts="Similar surname only"),
-            cll.CustomLevel(
+            _custom_level(
                 f"{postcode} OR ({parent})", label_for_charts="Same postcode or parent only"
             ),
             cll.ElseLevel(),
@@ -215,27 +220,27 @@ def _household_comparison() -> Any:
     )
     return cl.CustomComparison(
         [
-            cll.CustomLevel(
+            _custom_level(
                 null_sql, label_for_charts="Surname, postcode, parent all missing"
             ).configure(is_null_level=True),
-            cll.CustomLevel(
+            _custom_level(
                 f"{surname} AND {postcode} AND {parent}",
                 label_for_charts="Same surname, postcode and parent",
             ),
-            cll.CustomLevel(
+            _custom_level(
                 f"{surname} AND {postcode}", label_for_charts="Same surname and postcode"
             ),
-            cll.CustomLevel(
+            _custom_level(
                 f"{surname} AND {parent}", label_for_charts="Same surname and parent (moved)"
             ),
             cll.And(
-                surname_fuzzy, cll.Or(cll.CustomLevel(postcode), cll.CustomLevel(parent))
+                surname_fuzzy, cll.Or(_custom_level(postcode), _custom_level(parent))
             ).configure(label_for_charts="Similar surname, same postcode or parent"),
-            cll.CustomLevel(
+            _custom_level(
                 f"{postcode} AND {parent}",
                 label_for_charts="Same postcode and parent, other surname",
             ),
-            cll.CustomLevel(
+            _custom_level(
                 f"{surname} AND {_eq('postcode_sector')}",
                 label_for_charts="Same surname and postcode sector",
             ),
@@ -243,7 +248,7 @@ def _household_comparison() -> Any:
                 tf_adjustment_column="last_name_match", label_for_charts="Same surname only"
             ),
             surname_fuzzy.configure(label_for_charts="Similar surname only"),
-            cll.CustomLevel(
+            _custom_level(
                 f"{postcode} OR ({parent})", label_for_charts="Same postcode or parent only"
             ),
             cll.ElseLevel(),
@@ -274,7 +279,7 @@ def comparisons(*, name_variants: bool = False) -> list[Any]:
         [
             cll.NullLevel("date_of_birth"),
             cll.ExactMatchLevel("date_of_birth"),
-            cll.CustomLevel(
+            _custom_level(
                 "dob_year_l = dob_year_r AND dob_month_l = dob_day_r AND dob_day_l = dob_month_r",
                 label_for_charts="Day and month swapped",
             ),
