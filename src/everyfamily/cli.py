@@ -236,6 +236,10 @@ def run(
             "since_last_run.csv says what changed (default: project.previous_run_path)."
         ),
     ] = None,
+    engine: Annotated[
+        str | None,
+        typer.Option(help="Engine: duckdb or spark (default: the project's engine setting)."),
+    ] = None,
 ) -> None:
     """Run the pipeline on the council data that a project file describes."""
     from everyfamily.config import load_project
@@ -246,6 +250,10 @@ def run(
     if previous_run is not None:
         info = p.project.model_copy(update={"previous_run_path": previous_run.absolute()})
         p = p.model_copy(update={"project": info})
+    if engine is not None:
+        if engine not in ("duckdb", "spark"):
+            raise ConfigError(f"--engine {engine}: unknown engine", hint="use duckdb or spark")
+        p = p.model_copy(update={"engine": engine})
     out_dir = out or p.outputs.dir
     if out_dir is None:
         raise ConfigError(f"{project}: no output folder", hint="pass --out DIR or set outputs.dir")

@@ -122,13 +122,13 @@ def run_pipeline(
     """Run every stage on a validated project; returns the run metadata (also run.json).
 
     ``environ``: where a key named by ``privacy.key_env`` is looked up (None: os.environ)."""
-    from everyfamily.stores import open_stores
+    from everyfamily.stores import open_project_stores
 
     out_dir = Path(out_dir)
     previous = _previous_run(project)
     staging = _prepare_staging(out_dir, echo, stores_from=previous)
     try:
-        engine = open_stores(staging, project.privacy, environ=environ)
+        engine = open_project_stores(staging, project, environ=environ)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

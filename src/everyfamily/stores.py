@@ -24,7 +24,8 @@ from everyfamily.engines.layout import DUCKDB_ZONE_FILES, zone_file
 from everyfamily.errors import ConfigError, InputError
 
 if TYPE_CHECKING:
-    from everyfamily.config import PrivacySettings
+    from everyfamily.config import PrivacySettings, Project
+    from everyfamily.engines.base import Engine
     from everyfamily.engines.duckdb_engine import DuckDBEngine, StoreFile
 
 ZONES: tuple[str, ...] = (IDENTIFIABLE, ANALYSIS)
@@ -79,6 +80,44 @@ def open_stores(
         key = load_key(privacy, environ)
     return DuckDBEngine.open_stores(
         store_files(out_dir, key, zones), read_only=read_only, **engine_options
+    )
+
+
+def open_project_stores(
+    out_dir: Path,
+    project: Project,
+    *,
+    zones: Sequence[str] = ZONES,
+    read_only: bool = False,
+    environ: Mapping[str, str] | None = None,
+) -> Engine:
+    """Open a run's stores on the project's engine (``engine:``): DuckDB's encrypted files
+    (:func:`open_stores`) or Spark's zone folders (``engines.layout.SPARK_ZONE_DIRS``, under
+    ``spark.warehouse`` or the output folder). Spark does not encrypt its tables: with
+    ``privacy.encrypt_at_rest`` on, ``spark.storage_encrypted`` must confirm the storage
+    does."""
+    if project.engine != "spark":
+        return open_stores(
+            out_dir, project.privacy, zones=zones, read_only=read_only, environ=environ
+        )
+    from everyfamily.engines.layout import spark_zone_locations
+    from everyfamily.engines.spark_engine import SparkEngine
+
+    settings = project.spark
+    if project.privacy.encrypt_at_rest and not settings.storage_encrypted:
+        raise ConfigError(
+            "engine spark: Spark does not encrypt its tables and privacy.encrypt_at_rest is on",
+            hint="set spark.storage_encrypted: true once the cluster's storage encrypts at "
+            "rest (docs/scale.md), or privacy.encrypt_at_rest: false for test data",
+        )
+    warehouse = settings.warehouse or str(Path(out_dir).resolve())
+    return SparkEngine(
+        warehouse,
+        zones=tuple(zones),
+        read_only=read_only,
+        master=settings.master,
+        config=settings.config,
+        locations=spark_zone_locations(warehouse, tuple(zones)),
     )
 
 

@@ -1,7 +1,8 @@
-"""The conformance suite's engines: every test taking ``engine`` runs on DuckDB and on
-PostgreSQL (a throwaway server, tests/postgres_server.py); a test that needs a capability an
-engine lacks marks itself a STRICT expected failure there (:func:`requires`), so a gap that
-closes fails the build until the engine's declared capabilities say so."""
+"""The conformance suite's engines: every test taking ``engine`` runs on DuckDB, on
+PostgreSQL (a throwaway server, tests/postgres_server.py) and on Spark (``local[2]``, one
+SparkSession for the whole test session, its tests in one xdist group); a test that needs a
+capability an engine lacks marks itself a STRICT expected failure there (:func:`requires`),
+so a gap that closes fails the build until the engine's declared capabilities say so."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from everyfamily.engines import Engine, open_engine
 from everyfamily.engines.duckdb_engine import DuckDBEngine, StoreFile
 from postgres_server import PostgresServer
 
-ENGINES = ("duckdb", "postgres")
+#: Spark's tests share one JVM: they run on one xdist worker, marked ``spark``.
+SPARK = pytest.param("spark", marks=(pytest.mark.spark, pytest.mark.xdist_group("spark")))
+ENGINES = ("duckdb", "postgres", SPARK)
 ZONES = ("identifiable", "analysis")
 
 
@@ -60,6 +63,27 @@ def maker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Maker]:
             return keep(DuckDBEngine.open_stores(files, read_only=read_only))
 
         yield Maker(kind, plain, zoned, store)
+    elif kind == "spark":
+        session = request.getfixturevalue("spark_session")
+        warehouse = tmp_path / "warehouse"
+
+        def plain_spark() -> Engine:
+            return keep(
+                open_engine("spark", path=tmp_path / "plain", zones=("main",), session=session)
+            )
+
+        def zoned_spark(zones: Sequence[str], encrypted: bool, read_only: bool) -> Engine:
+            return keep(
+                open_engine(
+                    "spark",
+                    path=warehouse,
+                    zones=tuple(zones),
+                    read_only=read_only,
+                    session=session,
+                )
+            )
+
+        yield Maker(kind, plain_spark, zoned_spark, warehouse)
     else:
         server: PostgresServer = request.getfixturevalue("postgres_server")
         dsn = server.dsn(server.create_database("conf"))
@@ -73,6 +97,16 @@ def maker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Maker]:
         yield Maker(kind, plain_pg, zoned_pg, server.data_dir)
     for engine in opened:
         engine.close()
+
+
+@pytest.fixture(scope="session")
+def spark_session() -> object:
+    """The one SparkSession of the test session (``local[2]``, Splink's jar loaded)."""
+    pytest.importorskip("pyspark", reason="pyspark is the 'spark' extra: run scripts/bootstrap")
+    from everyfamily.engines.spark_engine import spark_session as make
+
+    # one shuffle partition: the tests' tables are a few rows, and each task costs time
+    return make("local[2]", {"spark.sql.shuffle.partitions": "1"})
 
 
 @pytest.fixture

@@ -31,6 +31,10 @@ from everyfamily.config.communities import (
 from everyfamily.config.engagement import (
     EngagementSettings,
 )
+from everyfamily.config.engine import (
+    EngineKind,
+    SparkSettings,
+)
 from everyfamily.config.geography import (
     AreaHierarchy,
     AreaLayer,
@@ -101,6 +105,7 @@ __all__ = [
     "CommunitiesSettings",
     "DeprivationSettings",
     "EngagementSettings",
+    "EngineKind",
     "FileFormat",
     "GeographySettings",
     "LinkageSettings",
@@ -119,6 +124,7 @@ __all__ = [
     "SitesSettings",
     "SourceOptions",
     "SourceSettings",
+    "SparkSettings",
     "Strict",
     "TrendsSettings",
     "VenuesFile",

@@ -10,6 +10,7 @@ from everyfamily.config.access import AccessSettings
 from everyfamily.config.base import Strict
 from everyfamily.config.communities import CommunitiesSettings
 from everyfamily.config.engagement import EngagementSettings
+from everyfamily.config.engine import EngineKind, SparkSettings
 from everyfamily.config.geography import GeographySettings
 from everyfamily.config.linkage import LinkageSettings
 from everyfamily.config.output import OutputSettings, WebSettings
@@ -48,6 +49,14 @@ class Project(Strict):
     )
     trends: TrendsSettings = Field(
         default_factory=TrendsSettings, description="Reach over time and its recent trend."
+    )
+    engine: EngineKind = Field(
+        "duckdb",
+        description="Where tables are stored and SQL runs: duckdb (one machine, the default) "
+        "or spark (a cluster; docs/scale.md).",
+    )
+    spark: SparkSettings = Field(
+        default_factory=SparkSettings, description="The Spark engine (when engine is spark)."
     )
 
     @model_validator(mode="after")

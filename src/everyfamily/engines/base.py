@@ -14,8 +14,8 @@ if TYPE_CHECKING:
     import pyarrow as pa
     from splink.internals.database_api import DatabaseAPI
 
-#: The engines :func:`open_engine` knows, and the one that is only planned.
-ENGINES: tuple[str, ...] = ("duckdb", "postgres")
+#: The engines :func:`open_engine` knows.
+ENGINES: tuple[str, ...] = ("duckdb", "postgres", "spark")
 
 
 @runtime_checkable
@@ -81,8 +81,10 @@ def quote_ident(name: str) -> str:
 
 
 def open_engine(kind: str = "duckdb", *, path: Path | None = None, **options: Any) -> Engine:
-    """Open an engine by name: ``duckdb`` (``path``: the database file; None: in memory) or
-    ``postgres`` (``dsn=``: a libpq connection string or URL; ``zones=``: the schemas)."""
+    """Open an engine by name: ``duckdb`` (``path``: the database file; None: in memory),
+    ``postgres`` (``dsn=``: a libpq connection string or URL; ``zones=``: the schemas) or
+    ``spark`` (``path``: the warehouse folder, one sub-folder per zone; ``zones=``,
+    ``master=``, ``config=``: engines/spark_engine.py)."""
     if kind == "duckdb":
         from everyfamily.engines.duckdb_engine import DuckDBEngine
 
@@ -92,10 +94,14 @@ def open_engine(kind: str = "duckdb", *, path: Path | None = None, **options: An
 
         return PostgresEngine(**options)
     if kind == "spark":
-        raise EngineError(
-            "the Spark engine is not available yet",
-            hint="use 'duckdb' (the default) or 'postgres'; Spark comes with the scale work",
-        )
+        from everyfamily.engines.spark_engine import SparkEngine
+
+        if path is None and "warehouse" not in options:
+            raise EngineError(
+                "the Spark engine needs a warehouse folder for its tables",
+                hint="give path= (or warehouse=): a local folder, hdfs:// or s3a:// location",
+            )
+        return SparkEngine(options.pop("warehouse", path), **options)
     raise EngineError(f"unknown engine {kind!r}", hint="use one of " + ", ".join(ENGINES))
 
 

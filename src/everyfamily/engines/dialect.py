@@ -66,8 +66,9 @@ class Capabilities:
     #: the engine itself encrypts what it writes to disk (DuckDB's AES-GCM store files);
     #: False: at-rest encryption is the server's or the disk's, documented, not enforced here
     encrypts_at_rest: bool
-    #: how zones are kept apart: one database file each, or one schema each in one database
-    zones: Literal["files", "schemas"]
+    #: how zones are kept apart: one database file each, one schema each in one database, or
+    #: one storage location (directory, bucket prefix) each (Spark)
+    zones: Literal["files", "schemas", "locations"]
     #: Splink can run linkage on it (``Engine.splink_api``)
     splink: bool
     #: spatial SQL in the engine; False everywhere today: geometry runs in GeoPandas
@@ -163,6 +164,8 @@ class Dialect:
 def _transpile(sql: str, dialect: str) -> str:
     import sqlglot
 
+    if dialect == "spark":  # identifiers quoted for Spark already (engine.dialect.quote_ident)
+        sql = double_quoted_from_backticks(sql)
     out = ";\n".join(sqlglot.transpile(sql, read=REFERENCE_DIALECT, write=dialect))
     # sqlglot writes PostgreSQL placeholders as psycopg's %s; the engine interface binds ?
     return qmark_from_format(out) if dialect == "postgres" else out
@@ -211,6 +214,39 @@ def _scan(sql: str, on_code: dict[str, str]) -> str:
     return "".join(out)
 
 
+def double_quoted_from_backticks(sql: str) -> str:
+    """Backtick-quoted identifiers (Spark's, outside strings and comments) in double quotes,
+    as the reference dialect reads them."""
+    out: list[str] = []
+    i, n = 0, len(sql)
+    while i < n:
+        c = sql[i]
+        if c == "`":
+            j, name = i + 1, []
+            while j < n:
+                if sql[j] == "`":
+                    if j + 1 < n and sql[j + 1] == "`":
+                        name.append("`")
+                        j += 2
+                        continue
+                    break
+                name.append(sql[j])
+                j += 1
+            out.append('"' + "".join(name).replace('"', '""') + '"')
+            i = j + 1
+            continue
+        if c in "'\"":
+            j = i + 1
+            while j < n and not (sql[j] == c and not sql.startswith(c * 2, j)):
+                j += 2 if sql.startswith(c * 2, j) else 1
+            out.append(sql[i : j + 1])
+            i = j + 1
+            continue
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
 def qmark_from_format(sql: str) -> str:
     """``%s`` placeholders (outside strings) back to ``?``."""
     return _scan(sql, {"%s": "?", "%%": "%"})
@@ -251,7 +287,7 @@ POSTGRES = Dialect(
     create_or_replace=False,
 )
 
-#: Spark SQL's spelling, for the Spark engine the scale issue adds (no engine uses it yet).
+#: Spark SQL's spelling (engines/spark_engine.py).
 SPARK = Dialect(
     name="spark",
     ident_quote="`",

@@ -25,6 +25,23 @@ DUCKDB_ZONE_FILES: Mapping[str, str] = MappingProxyType(
 )
 
 
+#: Each zone's folder of Parquet tables on the Spark engine (``capabilities.zones ==
+#: "locations"``), relative to the warehouse (by default the output folder): identifiable
+#: data again under ``restricted/``.
+SPARK_ZONE_DIRS: Mapping[str, str] = MappingProxyType(
+    {
+        IDENTIFIABLE: "restricted/spark/identifiable",
+        ANALYSIS: "spark/analysis",
+    }
+)
+
+
+def spark_zone_locations(warehouse: str, zones: tuple[str, ...]) -> dict[str, str]:
+    """Where each of ``zones`` keeps its tables on the Spark engine under ``warehouse``."""
+    base = str(warehouse).rstrip("/")
+    return {z: f"{base}/{SPARK_ZONE_DIRS.get(z, z)}" for z in zones}
+
+
 def zone_file(out_dir: Path, zone: str) -> Path:
     """The DuckDB database file of ``zone`` in the output folder ``out_dir``."""
     try:

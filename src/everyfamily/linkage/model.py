@@ -12,6 +12,7 @@ dob_month, *_canonical, postcode_sector), so a Spark engine can reuse the same s
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,6 +40,13 @@ FIRST_NAME_DIFFERENT_M = 1e-5
 #:   1 in a million pairs. Random sampling on a small borough's data would otherwise count
 #:   the true duplicates it draws and underrate the NHS number.
 NHS_AGREE_U = 1e-6
+
+
+def _custom_level(sql_condition: str, **kwargs: Any) -> Any:
+    """A Splink CustomLevel whose SQL is written in DuckDB's dialect (double-quoted names,
+    DuckDB's functions): Splink transpiles it for another engine (Spark reads ``"x"`` as a
+    string, so untranslated conditions would silently never match there)."""
+    return cll.CustomLevel(sql_condition, base_dialect_str="duckdb", **kwargs)
 
 
 def _first_name_comparison(col: str, canonical: str, label: str) -> Any:
@@ -86,7 +94,7 @@ def _variant_first_name_comparison() -> Any:
                 label_for_charts="Same name but for letters an export lost or a "
                 "transliteration system changed"
             ),
-            cll.CustomLevel(swapped, label_for_charts="Given and family names swapped"),
+            _custom_level(swapped, label_for_charts="Given and family names swapped"),
             cll.JaroWinklerLevel(col, 0.92),
             cll.JaroWinklerLevel(col, 0.80),
             cll.ElseLevel().configure(m_probability=FIRST_NAME_DIFFERENT_M, fix_m_probability=True),
@@ -142,50 +150,48 @@ def _variant_household_comparison() -> Any:
     )
     return cl.CustomComparison(
         [
-            cll.CustomLevel(
+            _custom_level(
                 null_sql, label_for_charts="Surname, postcode, parent all missing"
             ).configure(is_null_level=True),
-            cll.CustomLevel(
+            _custom_level(
                 f"{exact} AND {postcode} AND {parent}",
                 label_for_charts="Same surname, postcode and parent",
             ),
-            cll.CustomLevel(
+            _custom_level(
                 f"{surname} AND {postcode} AND {parent}",
                 label_for_charts="Surname as recorded elsewhere, same postcode and parent",
             ),
-            cll.CustomLevel(
-                f"{exact} AND {postcode}", label_for_charts="Same surname and postcode"
-            ),
-            cll.CustomLevel(
+            _custom_level(f"{exact} AND {postcode}", label_for_charts="Same surname and postcode"),
+            _custom_level(
                 f"{exact} AND {parent}", label_for_charts="Same surname and parent (moved)"
             ),
             # a surname recorded differently earns its own (learned) weight, not that of
             # an equal one: a common surname as the other parent's is weaker evidence
-            cll.CustomLevel(
+            _custom_level(
                 f"{surname} AND {postcode}",
                 label_for_charts="Surname as recorded elsewhere and same postcode",
             ),
-            cll.CustomLevel(
+            _custom_level(
                 f"{surname} AND {parent}",
                 label_for_charts="Surname as recorded elsewhere and same parent (moved)",
             ),
             cll.And(
-                surname_fuzzy, cll.Or(cll.CustomLevel(postcode), cll.CustomLevel(parent))
+                surname_fuzzy, cll.Or(_custom_level(postcode), _custom_level(parent))
             ).configure(label_for_charts="Similar surname, same postcode or parent"),
-            cll.CustomLevel(
+            _custom_level(
                 f"{postcode} AND {parent}",
                 label_for_charts="Same postcode and parent, other surname",
             ),
-            cll.CustomLevel(
+            _custom_level(
                 f"{exact} AND {_eq('postcode_sector')}",
                 label_for_charts="Same surname and postcode sector",
             ),
             cll.ExactMatchLevel("last_name_key").configure(
                 tf_adjustment_column="last_name_key", label_for_charts="Same surname only"
             ),
-            cll.CustomLevel(surname, label_for_charts="Surname as recorded elsewhere only"),
+            _custom_level(surname, label_for_charts="Surname as recorded elsewhere only"),
             surname_fuzzy.configure(label_for_charts="Similar surname only"),
-            cll.CustomLevel(
+            _custom_level(
                 f"{postcode} OR ({parent})", label_for_charts="Same postcode or parent only"
             ),
             cll.ElseLevel(),
@@ -215,27 +221,27 @@ def _household_comparison() -> Any:
     )
     return cl.CustomComparison(
         [
-            cll.CustomLevel(
+            _custom_level(
                 null_sql, label_for_charts="Surname, postcode, parent all missing"
             ).configure(is_null_level=True),
-            cll.CustomLevel(
+            _custom_level(
                 f"{surname} AND {postcode} AND {parent}",
                 label_for_charts="Same surname, postcode and parent",
             ),
-            cll.CustomLevel(
+            _custom_level(
                 f"{surname} AND {postcode}", label_for_charts="Same surname and postcode"
             ),
-            cll.CustomLevel(
+            _custom_level(
                 f"{surname} AND {parent}", label_for_charts="Same surname and parent (moved)"
             ),
             cll.And(
-                surname_fuzzy, cll.Or(cll.CustomLevel(postcode), cll.CustomLevel(parent))
+                surname_fuzzy, cll.Or(_custom_level(postcode), _custom_level(parent))
             ).configure(label_for_charts="Similar surname, same postcode or parent"),
-            cll.CustomLevel(
+            _custom_level(
                 f"{postcode} AND {parent}",
                 label_for_charts="Same postcode and parent, other surname",
             ),
-            cll.CustomLevel(
+            _custom_level(
                 f"{surname} AND {_eq('postcode_sector')}",
                 label_for_charts="Same surname and postcode sector",
             ),
@@ -243,7 +249,7 @@ def _household_comparison() -> Any:
                 tf_adjustment_column="last_name_match", label_for_charts="Same surname only"
             ),
             surname_fuzzy.configure(label_for_charts="Similar surname only"),
-            cll.CustomLevel(
+            _custom_level(
                 f"{postcode} OR ({parent})", label_for_charts="Same postcode or parent only"
             ),
             cll.ElseLevel(),
@@ -274,7 +280,7 @@ def comparisons(*, name_variants: bool = False) -> list[Any]:
         [
             cll.NullLevel("date_of_birth"),
             cll.ExactMatchLevel("date_of_birth"),
-            cll.CustomLevel(
+            _custom_level(
                 "dob_year_l = dob_year_r AND dob_month_l = dob_day_r AND dob_day_l = dob_month_r",
                 label_for_charts="Day and month swapped",
             ),
@@ -392,6 +398,55 @@ class TrainingReport:
     em_sessions_skipped: int = 0  # sessions where EM drove a level's m to 0 (see train)
 
 
+def model_in_dialect(
+    saved: dict[str, Any],
+    dialect: str,
+    blocking_rules: list[str] | None,
+    *,
+    name_variants: bool = False,
+) -> dict[str, Any]:
+    """A model saved on one engine (its SQL in that engine's dialect: DuckDB's
+    ``jaro_winkler_similarity``, ``EPOCH``, double-quoted names) for another engine: the
+    same comparisons, built by Splink's libraries in ``dialect``, carrying the saved
+    parameters (prior; each level's m and u, matched level by level). Custom blocking
+    rules, being SQL text, are the settings' own (``linkage.blocking_rules``)."""
+    if blocking_rules is None and any(
+        br.get("sql_dialect") not in (None, dialect)
+        and br.get("blocking_rule")
+        not in {
+            r.get_blocking_rule(br["sql_dialect"]).blocking_rule_sql
+            for r in default_blocking_rules(name_variants=name_variants)
+        }
+        for br in saved.get("blocking_rules_to_generate_predictions", [])
+    ):
+        raise LinkageError(
+            "the saved linkage model has custom blocking rules in another engine's SQL",
+            hint="give them in linkage.blocking_rules, or train the model on this engine",
+        )
+    fresh = settings_creator(blocking_rules, name_variants=name_variants).create_settings_dict(
+        dialect
+    )
+    by_name = {c["output_column_name"]: c for c in saved.get("comparisons", [])}
+    for comparison in fresh["comparisons"]:
+        old = by_name.get(comparison["output_column_name"])
+        levels = comparison["comparison_levels"]
+        if old is None or len(old["comparison_levels"]) != len(levels):
+            raise LinkageError(
+                f"the saved linkage model's {comparison['output_column_name']!r} comparison "
+                "differs from this version's",
+                hint="train the model again (remove linkage.model_path)",
+            )
+        for level, was in zip(levels, old["comparison_levels"], strict=True):
+            for key in ("m_probability", "u_probability", "tf_adjustment_column"):
+                if key in was:
+                    level[key] = was[key]
+    for key in ("probability_two_random_records_match", "linker_uid"):
+        if key in saved:
+            fresh[key] = saved[key]
+    fresh["sql_dialect"] = dialect
+    return fresh
+
+
 def build_linker(
     db_api: Any,
     table_name: str,
@@ -408,6 +463,11 @@ def build_linker(
                 f"{model_path}: the saved linkage model was not found",
                 hint="check linkage.model_path, or remove it to train afresh",
             )
+        saved = json.loads(Path(model_path).read_text(encoding="utf-8"))
+        dialect = db_api.sql_dialect.sql_dialect_str
+        if saved.get("sql_dialect", dialect) != dialect:
+            model = model_in_dialect(saved, dialect, blocking_rules, name_variants=name_variants)
+            return Linker(df, model, log_level=logging.WARNING)
         return Linker(df, str(model_path), log_level=logging.WARNING)
     return Linker(
         df,
