@@ -160,12 +160,7 @@ def link_records(
     )
     timings["blocking_probe"] = time.perf_counter() - t
 
-    t = time.perf_counter()
-    unlinkable = diagnostics.unlinkables(linker, threshold, n_identities)
-    diagnostics.write_diagnostics(linker, diag_dir)
-    timings["diagnostics"] = time.perf_counter() - t
-    with contextlib.suppress(Exception):  # cleanup of Splink's scratch tables: best effort
-        linker.table_management.delete_tables_created_by_splink_from_db()
+    unlinkable = _diagnose(linker, threshold, n_identities, diag_dir, timings)
 
     t = time.perf_counter()
     ids = _stable_ids(engine, settings, key, records_table)
@@ -218,6 +213,19 @@ def link_records(
     _write_summary(diag_dir, result, estimate, threshold, floor, score_floor, run)
     _echo_result(echo, result, estimate)
     return result
+
+
+def _diagnose(
+    linker: Any, threshold: float, n_identities: int, diag_dir: Path, timings: dict[str, float]
+) -> int:
+    """Write Splink's diagnostics, drop its scratch tables; the unlinkable identities."""
+    t = time.perf_counter()
+    unlinkable = diagnostics.unlinkables(linker, threshold, n_identities)
+    diagnostics.write_diagnostics(linker, diag_dir)
+    timings["diagnostics"] = time.perf_counter() - t
+    with contextlib.suppress(Exception):  # cleanup of Splink's scratch tables: best effort
+        linker.table_management.delete_tables_created_by_splink_from_db()
+    return unlinkable
 
 
 def _count_records(engine: Engine, records_table: str) -> int:
