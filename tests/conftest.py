@@ -224,6 +224,43 @@ def knowsley_demo(knowsley_world: Callable[..., Path]) -> Path:
     return knowsley_world(DEFAULT_SEED)
 
 
+#: The share of the children the small world simulates (``generate_scenario(scale=...)``).
+SMALL_SCALE = 0.25
+
+
+@pytest.fixture(scope="session")
+def knowsley_small_scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
+    """The default scenario (seed 2026, every story) at a quarter of its children, generated
+    once: for tests of the product's plumbing (the CLI, the staging swap, what leaks where)
+    whose facts do not depend on the size of the world. Read it, never write into it (copy
+    its ``out_dir`` first, as ``knowsley_scenario_copy`` does)."""
+
+    def build(folder: Path) -> dict[str, Any]:
+        scenario = generate_scenario(folder / "scenario", seed=DEFAULT_SEED, scale=SMALL_SCALE)
+        return _scenario_manifest(scenario)
+
+    folder, manifest = build_once(tmp_path_factory, "scenario-2026-small", build)
+    return scenario_in(folder / "scenario", manifest, Stories())
+
+
+@pytest.fixture(scope="session")
+def knowsley_small_run(
+    tmp_path_factory: pytest.TempPathFactory, knowsley_small_scenario: Scenario
+) -> Path:
+    """A finished pipeline run (seed 1) of ``knowsley_small_scenario``, built once per
+    session. Read it, never write into it (copy it first)."""
+    from everyfamily.config import load_project
+    from everyfamily.pipeline import run_pipeline
+
+    def build(folder: Path) -> dict[str, Any]:
+        project = load_project(knowsley_small_scenario.project_file)
+        run_pipeline(project, out_dir=folder / "out", echo=lambda _m: None, seed=1)
+        return {"scale": SMALL_SCALE}
+
+    folder, _manifest = build_once(tmp_path_factory, "knowsley-2026-small-run", build)
+    return folder / "out"
+
+
 #: A line through Whiston and Prescot, east of the M57 (lon, lat): between several small
 #: areas and their nearest centres (Whiston Willis, Our Lady's).
 BARRIER_ELSEWHERE = ((-2.82, 53.43), (-2.80, 53.42), (-2.77, 53.41))

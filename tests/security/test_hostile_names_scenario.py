@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -50,21 +52,24 @@ def _poison(
 
 
 @pytest.fixture(scope="module")
-def hostile_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def hostile_run(tmp_path_factory: pytest.TempPathFactory, knowsley_small_scenario: Any) -> Path:
+    """The quarter-size world (tests/conftest.py), poisoned: every fifth record of thousands
+    still carries a hostile prefix into every table and export the test reads."""
     from everyfamily.config import load_project
-    from everyfamily.demo import generate_scenario
     from everyfamily.pipeline import run_pipeline
 
     root = tmp_path_factory.mktemp("hostile")
-    scenario = generate_scenario(root / "scenario", seed=2026)
-    folder = scenario.project_file.parent
+    small = knowsley_small_scenario
+    folder = root / "scenario"
+    shutil.copytree(small.out_dir, folder)
+    project_file = folder / small.project_file.relative_to(small.out_dir)
     _poison(folder / "extracts/centre_registrations.csv", ";", REG_COLUMNS, "utf-8-sig", "DOB")
     _poison(folder / "extracts/births_notifications.csv", ",", BIRTH_COLUMNS, "cp1252")
     sites = pd.read_csv(folder / "sites.csv", dtype=str, keep_default_na=False)
     sites.loc[0, "name"] = "=cmd|' /C calc'!A0 " + sites.loc[0, "name"]  # a centre's name
     sites.to_csv(folder / "sites.csv", index=False)
     out = root / "out"
-    run_pipeline(load_project(scenario.project_file), out_dir=out, echo=lambda _m: None, seed=1)
+    run_pipeline(load_project(project_file), out_dir=out, echo=lambda _m: None, seed=1)
     return out
 
 
