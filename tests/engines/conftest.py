@@ -41,6 +41,13 @@ def requires(request: pytest.FixtureRequest, engine: Engine, capability: str) ->
         )
 
 
+def known_gap(request: pytest.FixtureRequest, engine: Engine, on: str, why: str) -> None:
+    """Mark the running test a STRICT expected failure on engine ``on``: a gap measured and
+    not yet closed (issue 20), which fails the build the day it closes."""
+    if engine.name == on:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=f"{on}: {why}"))
+
+
 @pytest.fixture(params=ENGINES)
 def maker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Maker]:
     kind: str = request.param
@@ -102,7 +109,10 @@ def maker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Maker]:
 @pytest.fixture(scope="session")
 def spark_session() -> object:
     """The one SparkSession of the test session (``local[2]``, Splink's jar loaded)."""
-    pytest.importorskip("pyspark", reason="pyspark is the 'spark' extra: run scripts/bootstrap")
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        pytest.fail("pyspark (the project's 'spark' extra) is missing: run scripts/bootstrap")
     from everyfamily.engines.spark_engine import spark_session as make
 
     # one shuffle partition: the tests' tables are a few rows, and each task costs time

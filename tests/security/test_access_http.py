@@ -56,7 +56,14 @@ PATHS: dict[str, str] = {
     "export_outreach": "/export/outreach.csv",
     "page_login": "/login",
 }
-POST_ONLY = {"login_submit", "logout", "outreach_purpose", "outreach_outcome", "static"}
+POST_ONLY = {
+    "login_submit",
+    "logout",
+    "outreach_purpose",
+    "outreach_outcome",
+    "plan_run",
+    "static",
+}
 #: Sample values for path parameters of routes other helpers add later.
 SAMPLE = {"level": "lsoa", "code": "E01006508", "site": "S1", "fmt": "csv", "table_id": "x"}
 
@@ -222,7 +229,7 @@ def test_privilege_escalation_fails(client: Callable[[], Client]) -> None:
         assert r.status_code in (401, 403, 405)
 
 
-def test_only_four_routes_change_state(secured: tuple[str, UserStore, Path]) -> None:
+def test_only_five_routes_change_state(secured: tuple[str, UserStore, Path]) -> None:
     from everyfamily.web import create_app
 
     app = create_app(secured[2], users=secured[1])
@@ -231,8 +238,9 @@ def test_only_four_routes_change_state(secured: tuple[str, UserStore, Path]) -> 
         for r in app.routes
         if set(getattr(r, "methods", set()) or set()) - {"GET", "HEAD"}
     }
-    # the fourth: an outreach worker records the outcome of a visit (CSRF-checked, scoped)
-    assert writes == {"login_submit", "logout", "outreach_purpose", "outreach_outcome"}
+    # the fourth: an outreach worker records the outcome of a visit (CSRF-checked, scoped);
+    # the fifth: a manager or analyst runs a plan into their own folder (CSRF-checked, audited)
+    assert writes == {"login_submit", "logout", "outreach_purpose", "outreach_outcome", "plan_run"}
 
 
 def test_lockout_after_failures(tmp_path: Path) -> None:
