@@ -22,12 +22,6 @@ from everyfamily.engines import Engine
 from everyfamily.findings.model import FindingsSettings
 from everyfamily.privacy.cellkey import child_record_keys
 
-from .conftest import known_gap
-
-#: measured on Spark local[2]: the name group looked up by (given name, surname) comes back
-#: empty (None for romanian), so cells and detection differ from DuckDB's
-NAME_GROUP_GAP = "the name-group lookup joins no row; cells lose their origin group"
-
 pytestmark = pytest.mark.postgres
 
 REF = dt.date(2026, 3, 31)
@@ -70,8 +64,7 @@ def _record(pid: str, n: int, service: str, first: str | None, last: str) -> dic
     }
 
 
-def test_cells_are_the_hand_counts(engine: Engine, request: pytest.FixtureRequest) -> None:
-    known_gap(request, engine, "spark", NAME_GROUP_GAP)
+def test_cells_are_the_hand_counts(engine: Engine) -> None:
     children = pd.DataFrame(
         [
             _child("P1", "A1", "2025-01-01", "Romania", 10),
@@ -163,10 +156,7 @@ def _frame(found: list[object]) -> list[dict[str, object]]:
     return [f.__dict__ for f in found]
 
 
-def test_detection_from_engine_cells_equals_the_per_child_path(
-    engine: Engine, request: pytest.FixtureRequest
-) -> None:
-    known_gap(request, engine, "spark", NAME_GROUP_GAP)
+def test_detection_from_engine_cells_equals_the_per_child_path(engine: Engine) -> None:
     children, records = _planted()
     _write(engine, children, records)
     model = load_model()

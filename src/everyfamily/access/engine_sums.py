@@ -4,8 +4,10 @@ Before, the stage pulled the whole ``children`` table and every linked person's 
 then kept the reach population (in the age range, with a small area, known to a service or
 registered or engaged) and merged the homes in pandas. Now the engine applies the filter and
 reads home points only for the children kept: :func:`population_sql` and :func:`homes_sql`.
-The rows and their order are the ones the pandas filter kept (a filtered scan keeps the
-table's order), so everything computed from them is unchanged.
+The rows and their order are the ones the pandas filter kept: the reach stage writes
+``children`` in person_id order, and the query says that order (ORDER BY, then a stable sort
+in Python: :func:`in_person_order`) instead of relying on a scan to keep it, which Spark's
+does not.
 
 Each child's walking time stays per child in Python (access/stage.measure_children: the
 travel-time matrix is computed once per distinct home point, the reach model per child), and
@@ -18,8 +20,12 @@ Written once in the reference dialect and run through ``engine.dialect.portable`
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
+
+import pandas as pd
+import pyarrow as pa
 
 if TYPE_CHECKING:
     from everyfamily.engines.base import Engine
@@ -40,10 +46,16 @@ def population_where(engine: Engine, have: set[str]) -> str:
 
 
 def population_sql(engine: Engine, have: set[str], fields: Iterable[str]) -> str:
-    """``fields`` of the reach population's children (NULL for a column the table lacks)."""
+    """``fields`` of the reach population's children (NULL for a column the table lacks),
+    ordered by person_id: the order the reach stage writes ``children`` in, said explicitly
+    (a scan keeps no order on Spark). The stage sorts again in Python
+    (:func:`in_person_order`), since an engine's collation may order text otherwise."""
     q = engine.dialect.quote_ident
     cols = ", ".join(q(c) if c in have else f"NULL AS {q(c)}" for c in fields)
-    sql = f"SELECT {cols} FROM {q('children')} WHERE {population_where(engine, have)}"
+    sql = (
+        f"SELECT {cols} FROM {q('children')} WHERE {population_where(engine, have)} "
+        f"ORDER BY {q('person_id')}"
+    )
     return engine.dialect.portable(sql)
 
 
@@ -57,3 +69,164 @@ def homes_sql(engine: Engine, have: set[str], home_sql: str) -> str:
         f"WHERE {population_where(engine, have)})"
     )
     return engine.dialect.portable(sql)
+
+
+def in_person_order(kids: pd.DataFrame) -> pd.DataFrame:
+    """``kids`` in person_id order as Python compares text (code points, as the reach stage
+    sorts the ids it writes ``children`` in, reach/children.build_children), whatever order
+    or collation the engine returned them in; a stable sort, index reset."""
+    ordered: pd.DataFrame = kids.sort_values(
+        "person_id", kind="mergesort", key=lambda s: s.astype(str)
+    ).reset_index(drop=True)
+    return ordered
+
+
+# --- home points out as DISTINCT origins, their measures back as a working table ------------
+
+#: Working table (identifiable zone when one is open: it holds home coordinates; dropped
+#: after): each distinct origin (area_code, home_area, latitude, longitude) with its point's
+#: measures (access/stage.measure_points).
+POINTS = "ef_access_points"
+ORIGIN_KEYS = ("area_code", "home_area", "latitude", "longitude")
+#: The per-point measures a child's ``access_children`` row takes from its point.
+POINT_MEASURES = (
+    "nearest_site_walk",
+    "walk_m",
+    "walk_min",
+    "walk_band",
+    "nearest_site_straight",
+    "straight_m",
+    "detour_ratio",
+    "access_2sfca_per_1000",
+)
+#: Text and number types of the origin keys, cast alike on both sides of the join (a
+#: column of NULLs only has Spark's void type, which its hash join never matches).
+_KEY_TYPES = {
+    "area_code": "VARCHAR",
+    "home_area": "VARCHAR",
+    "latitude": "DOUBLE",
+    "longitude": "DOUBLE",
+}
+
+
+def _population_homes(engine: Engine, have: set[str], home_sql: str) -> str:
+    """FROM clause: the reach population's children (``c``) with their home points
+    (``h``, left joined: a child without one keeps its row)."""
+    q = engine.dialect.quote_ident
+    return (
+        f"FROM {q('children')} AS c LEFT JOIN ({home_sql}) AS h "
+        f"ON h.person_id = c.{q('person_id')} WHERE {population_where(engine, have)}"
+    )
+
+
+def _origin_cols(engine: Engine) -> list[str]:
+    q = engine.dialect.quote_ident
+    return [f"c.{q('area_code')}" if k == "area_code" else f"h.{q(k)}" for k in ORIGIN_KEYS]
+
+
+def origins_sql(engine: Engine, have: set[str], home_sql: str) -> str:
+    """The reach population's DISTINCT origins: small area, home point's area, latitude
+    and longitude (NULL when no home point), with ``n`` children at each, ordered by the
+    keys. What leaves the engine for the travel-time matrix, instead of a row per child."""
+    q = engine.dialect.quote_ident
+    keys = _origin_cols(engine)
+    sql = (
+        f"SELECT {', '.join(f'{c} AS {q(k)}' for c, k in zip(keys, ORIGIN_KEYS, strict=True))}, "
+        f"CAST(count(*) AS BIGINT) AS n {_population_homes(engine, have, home_sql)} "
+        f"GROUP BY {', '.join(keys)} ORDER BY {', '.join(keys)}"
+    )
+    return engine.dialect.portable(sql)
+
+
+def _join_points(engine: Engine) -> str:
+    """JOIN of the working point table (``p``) on a child's origin, null-safely."""
+    q = engine.dialect.quote_ident
+    on = " AND ".join(
+        f"CAST(p.{q(k)} AS {t}) IS NOT DISTINCT FROM CAST({c} AS {t})"
+        for (k, t), c in zip(_KEY_TYPES.items(), _origin_cols(engine), strict=True)
+    )
+    return f" JOIN {q(POINTS)} AS p ON {on}"
+
+
+def children_sql(engine: Engine, have: set[str], home_sql: str, measures: Iterable[str]) -> str:
+    """``access_children``'s rows: person_id, area_code and each of ``measures`` from the
+    child's point, for every placed child of the reach population, in person order."""
+    q = engine.dialect.quote_ident
+    cols = ", ".join(f"p.{q(m)} AS {q(m)}" for m in measures)
+    pop = _population_homes(engine, have, home_sql)
+    frm, where = pop.split(" WHERE ", 1)
+    sql = (
+        f"SELECT c.{q('person_id')} AS {q('person_id')}, c.{q('area_code')} AS "
+        f"{q('area_code')}, {cols} {frm}{_join_points(engine)} WHERE {where} "
+        f"ORDER BY c.{q('person_id')}"
+    )
+    return engine.dialect.portable(sql)
+
+
+def band_sums_sql(engine: Engine, have: set[str], home_sql: str, band: str) -> str:
+    """Per value of the point's ``band`` column (walk_band, drive_band): children, known,
+    registered and engaged, and the sums of their record keys (all, registered, engaged:
+    the cell keys of the three released counts, privacy.release.release_child_counts)."""
+    q = engine.dialect.quote_ident
+
+    def flag(col: str) -> str:
+        return f"coalesce(c.{q(col)}, FALSE)" if col in have else "FALSE"
+
+    key = f"c.{q('record_key')}" if "record_key" in have else "CAST(0 AS BIGINT)"
+    frm, where = _population_homes(engine, have, home_sql).split(" WHERE ", 1)
+    sums = [
+        "CAST(count(*) AS BIGINT) AS children",
+        *(
+            f"CAST(sum(CASE WHEN {flag(f)} THEN 1 ELSE 0 END) AS BIGINT) AS {q(f)}"
+            for f in ("known", "registered", "engaged")
+        ),
+        f"CAST(sum({key}) AS BIGINT) AS key_children",
+        *(
+            f"CAST(sum(CASE WHEN {flag(f)} THEN {key} ELSE 0 END) AS BIGINT) AS key_{f}"
+            for f in ("registered", "engaged")
+        ),
+    ]
+    sql = (
+        f"SELECT p.{q(band)} AS band, {', '.join(sums)} {frm}{_join_points(engine)} "
+        f"WHERE {where} GROUP BY p.{q(band)} ORDER BY p.{q(band)}"
+    )
+    return engine.dialect.portable(sql)
+
+
+@contextmanager
+def _identifiable(engine: Engine) -> Iterator[None]:
+    """The identifiable zone when the engine has one open (home coordinates belong
+    there), else the current zone."""
+    from everyfamily.errors import EngineError
+
+    try:
+        zone = engine.zone("identifiable")
+        zone.__enter__()
+    except EngineError:
+        yield
+        return
+    try:
+        yield
+    finally:
+        zone.__exit__(None, None, None)
+
+
+@contextmanager
+def point_table(engine: Engine, origins: pa.Table, measures: pd.DataFrame) -> Iterator[None]:
+    """The working point table for the block: the placed ``origins`` (their keys as
+    :func:`origins_sql` returned them) with ``measures`` (a row per origin, same order),
+    dropped after the block even when it fails. A child whose origin is not in it (no home
+    point and no small-area point) is not placed, as the per-child path dropped it."""
+    if len(measures) != origins.num_rows:
+        raise ValueError("one row of measures per origin")
+    table = origins.select(list(ORIGIN_KEYS))
+    for col in measures.columns:
+        table = table.append_column(col, pa.Array.from_pandas(measures[col]))
+    try:
+        with _identifiable(engine):
+            engine.write_table(POINTS, table)
+        yield
+    finally:
+        with _identifiable(engine):
+            if engine.has_table(POINTS):
+                engine.drop_table(POINTS)

@@ -44,17 +44,19 @@ import pyarrow as pa
 from everyfamily.access import barriers as br
 from everyfamily.access import engine_sums
 from everyfamily.access import measures as ms
+from everyfamily.access import points as pt
 from everyfamily.access.network import (
     NetworkCheck,
     check_metres,
     check_network,
-    driving_graph,
     read_network_lines,
     walking_graph,
 )
+from everyfamily.access.points import measure_points, origin_measures
 from everyfamily.access.tables import (
     area_table,
     band_table,
+    band_table_from_sums,
     barrier_table,
     released_areas,
     write_layers,
@@ -199,23 +201,10 @@ def _children(ctx: RunContext, small_xy: pd.DataFrame, to_xy: Any) -> pd.DataFra
     # the reach population is filtered, and home points read for it only, in the engine
     have = set(ctx.engine.columns("children"))
     sql = engine_sums.population_sql(ctx.engine, have, CHILD_FIELDS)
-    kids = ctx.engine.query(sql).to_pandas()
+    kids = engine_sums.in_person_order(ctx.engine.query(sql).to_pandas())
     home = ctx.engine.query(engine_sums.homes_sql(ctx.engine, have, HOME_SQL)).to_pandas()
     kids = kids.merge(home, on="person_id", how="left")
-    lat = pd.to_numeric(kids["latitude"], errors="coerce").to_numpy(dtype="float64")
-    lon = pd.to_numeric(kids["longitude"], errors="coerce").to_numpy(dtype="float64")
-    x = np.full(len(kids), np.nan)
-    y = np.full(len(kids), np.nan)
-    ok = np.isfinite(lat) & np.isfinite(lon) & (kids["home_area"] == kids["area_code"]).to_numpy()
-    if ok.any():
-        px, py = to_xy(lon[ok], lat[ok])
-        x[ok], y[ok] = np.asarray(px), np.asarray(py)
-    # No postcode point: the small area's point (as the measure stage does).
-    ax = kids["area_code"].map(small_xy.set_index("area_code")["x"]).to_numpy(dtype="float64")
-    ay = kids["area_code"].map(small_xy.set_index("area_code")["y"]).to_numpy(dtype="float64")
-    fill = ~np.isfinite(x)
-    x[fill], y[fill] = ax[fill], ay[fill]
-    kids["x"], kids["y"] = x, y
+    kids["x"], kids["y"] = pt.place(kids, small_xy, to_xy)
     kids = kids[np.isfinite(kids["x"]) & np.isfinite(kids["y"])].reset_index(drop=True)
     kids["registered"] = kids["registered"].astype(bool)
     placed: pd.DataFrame = kids.drop(columns=["latitude", "longitude", "home_area"])
@@ -239,6 +228,9 @@ class _Loaded:
     check: NetworkCheck
     t0: float
     t_net: float
+    #: each small area's point and the projection (to place the engine's home points)
+    small_xy: pd.DataFrame | None = None
+    to_xy: Any = None
 
 
 def access_stage(ctx: RunContext) -> None:
@@ -277,7 +269,7 @@ def access_stage(ctx: RunContext) -> None:
     write_candidates(ctx, NAME, findings)
     t_bar = time.perf_counter()
     step("writing tables and map layers")
-    _write(ctx, a, got, measured.kids, settings, bars, tests, findings)
+    _write(ctx, a, got, measured, settings, bars, tests, findings)
     summary = _summary(a, got, measured, bars, tests, findings, t_model, t_bar)
     ctx.metadata["access"] = summary
     ctx.echo(
@@ -337,7 +329,20 @@ def _load(ctx: RunContext, a: AccessSettings) -> _Loaded | None:
         max_snap_m=a.max_snap_m,
     )
     return _Loaded(
-        crs, note, to_wgs84, small, sites, sites_xy, lines, graph, kids, check, t0, t_net
+        crs,
+        note,
+        to_wgs84,
+        small,
+        sites,
+        sites_xy,
+        lines,
+        graph,
+        kids,
+        check,
+        t0,
+        t_net,
+        small_xy,
+        to_xy,
     )
 
 
@@ -370,6 +375,8 @@ class Measured:
     cap_used: bool
     full: Any  # measures.ReachModel with the access terms
     t_matrix: float
+    #: the measures of each distinct home point, with its x and y (measure_points)
+    points: pd.DataFrame | None = None
 
 
 def measure_children(
@@ -381,57 +388,25 @@ def measure_children(
     a: AccessSettings,
 ) -> Measured:
     """Pure: each child's nearest site on foot (and by car), walking band, two-step floating
-    catchment access (Luo & Wang 2003) and expected reach with and without access terms."""
-    # --- travel-time matrix: unique home points x sites ------------------------------------
+    catchment access (Luo & Wang 2003) and expected reach with and without access terms.
+    Everything but the model is measured once per distinct home point
+    (:func:`measure_points`) and read back per child; the point measures, with x and y,
+    are ``Measured.points``."""
     pts, inv = np.unique(kids[["x", "y"]].to_numpy(dtype="float64"), axis=0, return_inverse=True)
     inv = inv.reshape(-1)
-    mat = ms.travel_matrix(
-        graph, pts[:, 0], pts[:, 1], sites_xy["x"], sites_xy["y"], sites_xy["site_id"]
-    )
-    t_matrix = time.perf_counter()
-    near = ms.nearest_site(mat).iloc[inv].reset_index(drop=True)
-    kids = pd.concat([kids, near], axis=1)
-    kids["walk_min"] = ms.minutes(kids["walk_m"], a.walking_speed_kmh)
-    kids["walk_band"] = ms.time_band(kids["walk_min"], a.band_minutes)
-    walk_min_matrix = ms.minutes(mat.network_m, a.walking_speed_kmh)
-
-    drive_info: dict[str, Any] = {"enabled": a.driving}
-    if a.driving:
-        dg = driving_graph(lines, a.driving_speeds_kmh)
-        if dg is None:
-            drive_info["skipped"] = "the network has no drivable lines"
-        else:
-            # weights are seconds; the way to and from the road is walked
-            dmat = ms.travel_matrix(
-                dg,
-                pts[:, 0],
-                pts[:, 1],
-                sites_xy["x"],
-                sites_xy["y"],
-                sites_xy["site_id"],
-                snap_cost_per_m=3.6 / a.walking_speed_kmh,
-            )
-            secs = np.nanmin(np.where(np.isfinite(dmat.network_m), dmat.network_m, np.inf), axis=1)
-            kids["drive_min"] = (secs / 60.0)[inv]
-            kids["drive_band"] = ms.time_band(kids["drive_min"], a.band_minutes)
-
-    # --- two-step floating catchment area ------------------------------------------------
     demand = np.bincount(inv, minlength=len(pts)).astype("float64")
-    cap_used = a.use_capacity and "capacity" in sites and sites["capacity"].notna().any()
-    supply = (
-        pd.to_numeric(sites["capacity"], errors="coerce").fillna(0).to_numpy(dtype="float64")
-        if cap_used
-        else np.ones(len(sites))
+    per_point, drive_info, cap_used, t_matrix = measure_points(
+        pts, demand, graph, lines, sites, sites_xy, a
     )
-    score, _ratio = ms.two_step_fca(demand, supply, walk_min_matrix, a.catchment_minutes)
-    kids["access_2sfca_per_1000"] = (1000.0 * score)[inv]
+    kids = pd.concat([kids, per_point.iloc[inv].reset_index(drop=True)], axis=1)
 
     # --- models -----------------------------------------------------------------------------
     full = ms.expected_reach(kids, with_access=True)
     comp = ms.expected_reach(kids, with_access=False)
     kids["expected_full"] = full.expected
     kids["expected_composition"] = comp.expected
-    return Measured(kids, len(pts), drive_info, bool(cap_used), full, t_matrix)
+    points = per_point.assign(x=pts[:, 0], y=pts[:, 1])
+    return Measured(kids, len(pts), drive_info, cap_used, full, t_matrix, points)
 
 
 def _barriers(
@@ -478,42 +453,59 @@ def _barriers(
     return settings, bars, tests, findings
 
 
+def _engine_counts(ctx: RunContext, got: _Loaded, measured: Measured) -> bool:
+    """Whether the engine can count: the point measures and the children's record keys."""
+    return (
+        measured.points is not None
+        and got.small_xy is not None
+        and "record_key" in ctx.engine.columns("children")
+    )
+
+
 def _write(
     ctx: RunContext,
     a: AccessSettings,
     got: _Loaded,
-    kids: pd.DataFrame,
+    measured: Measured,
     settings: FindingsSettings,
     bars: list[Any],
     tests: Any,
     findings: list[Any],
 ) -> None:
-    """The four store tables and the reach.gpkg layers."""
-    note, to_wgs84 = got.note, got.to_wgs84
+    """The four store tables and the reach.gpkg layers. ``access_children`` and the band
+    counts come from the engine: the distinct origins' point measures go back as a working
+    table (access.engine_sums.point_table) joined to the children in SQL; a store without
+    record keys counts per child as before."""
+    note, to_wgs84, kids = got.note, got.to_wgs84, measured.kids
+    driving = "drive_band" in kids
     areas = area_table(kids, got.small[["area_code", "area_name"]], a.band_minutes, note)
-    bands = band_table(kids, a.band_minutes, note, driving="drive_band" in kids, settings=settings)
     barrier_rows = barrier_table(bars, a.max_crossings_per_km, tests, findings, to_wgs84, note)
-    child_cols = [
-        "person_id",
-        "area_code",
-        "nearest_site_walk",
-        "walk_m",
-        "walk_min",
-        "walk_band",
-        "nearest_site_straight",
-        "straight_m",
-        "detour_ratio",
-        "access_2sfca_per_1000",
-        *(["drive_min", "drive_band"] if "drive_band" in kids else []),
-    ]
-    with ctx.engine.transaction():
-        for name, frame in (
-            ("access_children", kids[child_cols]),
-            ("access_areas", areas),
-            ("access_bands", bands),
-            ("access_barriers", barrier_rows),
-        ):
-            ctx.engine.write_table(name, pa.Table.from_pandas(frame, preserve_index=False))
+    measures = [*engine_sums.POINT_MEASURES, *(["drive_min", "drive_band"] if driving else [])]
+    if _engine_counts(ctx, got, measured):
+        assert measured.points is not None and got.small_xy is not None
+        eng, have = ctx.engine, set(ctx.engine.columns("children"))
+        origins, rows = origin_measures(
+            eng, HOME_SQL, got.small_xy, got.to_xy, measured.points, measures
+        )
+        with engine_sums.point_table(eng, origins, rows):
+            modes = {"walk": "walk_band", **({"drive": "drive_band"} if driving else {})}
+            sums = {
+                mode: eng.query(engine_sums.band_sums_sql(eng, have, HOME_SQL, col)).to_pandas()
+                for mode, col in modes.items()
+            }
+            bands = band_table_from_sums(sums, a.band_minutes, note, settings=settings)
+            with eng.transaction():
+                sql = engine_sums.children_sql(eng, have, HOME_SQL, measures)
+                eng.replace_table_as("access_children", sql)
+                _write_tables(ctx, areas, bands, barrier_rows)
+    else:
+        bands = band_table(kids, a.band_minutes, note, driving=driving, settings=settings)
+        with ctx.engine.transaction():
+            frame = kids[["person_id", "area_code", *measures]]
+            ctx.engine.write_table(
+                "access_children", pa.Table.from_pandas(frame, preserve_index=False)
+            )
+            _write_tables(ctx, areas, bands, barrier_rows)
     write_layers(
         ctx.out_dir / GPKG_FILE,
         got.small,
@@ -523,6 +515,17 @@ def _write(
         findings,
         to_wgs84,
     )
+
+
+def _write_tables(
+    ctx: RunContext, areas: pd.DataFrame, bands: pd.DataFrame, barrier_rows: pd.DataFrame
+) -> None:
+    for name, frame in (
+        ("access_areas", areas),
+        ("access_bands", bands),
+        ("access_barriers", barrier_rows),
+    ):
+        ctx.engine.write_table(name, pa.Table.from_pandas(frame, preserve_index=False))
 
 
 def _summary(

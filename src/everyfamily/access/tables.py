@@ -99,32 +99,79 @@ def released_areas(areas: pd.DataFrame, settings: FindingsSettings) -> pd.DataFr
 
 
 def _released_band(
-    sub: pd.DataFrame, n: int, reg: int, eng: int, rules: FindingsSettings
+    n: int,
+    reg: int,
+    eng: int,
+    keys: tuple[int, int, int] | None,
+    rules: FindingsSettings,
 ) -> tuple[int | None, int | None, int | None]:
     """A band's children, registered and engaged as released. Under the cell key method
     (the default) each count is perturbed with the cell key of exactly the children it
-    counts (privacy.release.release_child_counts, as barrier and community counts are), so
-    the same children read the same wherever they are counted and 1-7 never appears; a part
-    is never shown above its whole. Under suppress_round: suppression, the complement rule
-    and rounding (findings.text.released_pair)."""
-    if rules.release_method != "cell_key" or "person_id" not in sub.columns:
+    counts (``keys``: the sums of their record keys; privacy.release.release_child_counts,
+    as barrier and community counts are), so the same children read the same wherever they
+    are counted and 1-7 never appears; a part is never shown above its whole. Under
+    suppress_round, or without keys: suppression, the complement rule and rounding
+    (findings.text.released_pair)."""
+    if rules.release_method != "cell_key" or keys is None:
         s_reg, s_n = released_pair(reg, n, rules)
         s_eng, _ = released_pair(eng, n, rules)
         return s_n, s_reg, s_eng
-    keys = child_record_keys(sub["person_id"]).to_numpy(dtype="int64")
-    registered = sub["registered"].astype(bool).to_numpy()
-    engaged = sub["engaged"].astype(bool).to_numpy()
     release = ReleaseRules(rules.suppress_at_or_below, rules.rounding, "cell_key")
-    values = release_child_counts(
-        [n, reg, eng],
-        [int(keys.sum()), int(keys[registered].sum()), int(keys[engaged].sum())],
-        release,
-    )
+    values = release_child_counts([n, reg, eng], list(keys), release)
     s_n, s_reg, s_eng = (round(float(v)) if np.isfinite(v) else None for v in values)
     if s_n is not None:
         s_reg = min(s_reg, s_n) if s_reg is not None else None
         s_eng = min(s_eng, s_n) if s_eng is not None else None
     return s_n, s_reg, s_eng
+
+
+def _child_keys(sub: pd.DataFrame) -> tuple[int, int, int] | None:
+    """The record-key sums of a band's children: all, registered, engaged (None without
+    person ids)."""
+    if "person_id" not in sub.columns:
+        return None
+    keys = child_record_keys(sub["person_id"]).to_numpy(dtype="int64")
+    registered = sub["registered"].astype(bool).to_numpy()
+    engaged = sub["engaged"].astype(bool).to_numpy()
+    return int(keys.sum()), int(keys[registered].sum()), int(keys[engaged].sum())
+
+
+def _band_row(
+    mode: str,
+    band: str,
+    counts: tuple[int, int, int, int],
+    keys: tuple[int, int, int] | None,
+    rules: FindingsSettings,
+    note: str | None,
+) -> dict[str, Any]:
+    """One row of the band table from a band's children, known, registered and engaged."""
+    n, known, reg, eng = counts
+    lo, hi = wilson_interval(reg, n)
+    s_n, s_reg, s_eng = _released_band(n, reg, eng, keys, rules)
+    return {
+        "mode": mode,
+        "band": band,
+        "children": n,
+        "known": known,
+        "registered": reg,
+        "engaged": eng,
+        "registered_rate": reg / n if n else np.nan,
+        "registered_rate_lower": lo,
+        "registered_rate_upper": hi,
+        "engaged_rate": eng / n if n else np.nan,
+        "children_shown": s_n,
+        "registered_shown": s_reg,
+        "engaged_shown": s_eng,
+        "approximate_network": note is not None,
+    }
+
+
+def _band_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    out = pd.DataFrame(rows)
+    for col in ("children_shown", "registered_shown", "engaged_shown"):
+        if col in out:
+            out[col] = out[col].astype("Int64")
+    return out
 
 
 def band_table(
@@ -141,7 +188,8 @@ def band_table(
     Exact counts (this is a restricted store table), and the counts as they may be released
     (``children_shown``, ``registered_shown``, ``engaged_shown``: suppression, the
     complement rule, rounding, per ``settings``), from which the report computes every rate
-    it shows."""
+    it shows. :func:`band_table_from_sums` makes the same table from counts the engine
+    made (access.engine_sums.band_sums_sql)."""
     from everyfamily.findings.model import FindingsSettings
 
     rules = settings or FindingsSettings()
@@ -150,34 +198,42 @@ def band_table(
     for mode, col in modes:
         for band in ms.band_labels(limits):
             sub = kids[kids[col] == band]
-            n = len(sub)
-            reg = int(sub["registered"].sum())
-            eng = int(sub["engaged"].astype(bool).sum())
-            lo, hi = wilson_interval(reg, n)
-            s_n, s_reg, s_eng = _released_band(sub, n, reg, eng, rules)
-            rows.append(
-                {
-                    "mode": mode,
-                    "band": band,
-                    "children": n,
-                    "known": int(sub["known"].astype(bool).sum()),
-                    "registered": reg,
-                    "engaged": eng,
-                    "registered_rate": reg / n if n else np.nan,
-                    "registered_rate_lower": lo,
-                    "registered_rate_upper": hi,
-                    "engaged_rate": eng / n if n else np.nan,
-                    "children_shown": s_n,
-                    "registered_shown": s_reg,
-                    "engaged_shown": s_eng,
-                    "approximate_network": note is not None,
-                }
+            counts = (
+                len(sub),
+                int(sub["known"].astype(bool).sum()),
+                int(sub["registered"].sum()),
+                int(sub["engaged"].astype(bool).sum()),
             )
-    out = pd.DataFrame(rows)
-    for col in ("children_shown", "registered_shown", "engaged_shown"):
-        if col in out:
-            out[col] = out[col].astype("Int64")
-    return out
+            rows.append(_band_row(mode, band, counts, _child_keys(sub), rules, note))
+    return _band_frame(rows)
+
+
+def band_table_from_sums(
+    sums: dict[str, pd.DataFrame],
+    limits: list[float],
+    note: str | None,
+    *,
+    settings: FindingsSettings | None = None,
+) -> pd.DataFrame:
+    """:func:`band_table` from the engine's counts: ``sums`` maps each mode ("walk",
+    "drive") to its rows of access.engine_sums.band_sums_sql (band, children, known,
+    registered, engaged, key_children, key_registered, key_engaged); a band with no row
+    has no children."""
+    from everyfamily.findings.model import FindingsSettings
+
+    rules = settings or FindingsSettings()
+    rows = []
+    for mode, frame in sums.items():
+        by_band = {str(r["band"]): r for r in frame.to_dict("records") if r["band"] is not None}
+        for band in ms.band_labels(limits):
+            r = by_band.get(band)
+            if r is None:
+                rows.append(_band_row(mode, band, (0, 0, 0, 0), (0, 0, 0), rules, note))
+                continue
+            counts = tuple(int(r[c]) for c in ("children", "known", "registered", "engaged"))
+            keys = tuple(int(r[c]) for c in ("key_children", "key_registered", "key_engaged"))
+            rows.append(_band_row(mode, band, counts, keys, rules, note))  # type: ignore[arg-type]
+    return _band_frame(rows)
 
 
 def barrier_table(

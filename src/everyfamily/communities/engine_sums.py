@@ -136,7 +136,13 @@ def _signals_sql(engine: Engine, have: set[str], records: set[str] | None) -> st
 def _cells_sql(engine: Engine, have: set[str], records: set[str] | None) -> str:
     """The cells query (reads the month and signal lookups)."""
     q = engine.dialect.quote_ident
-    on = " AND ".join(f"s.{q(c)} IS NOT DISTINCT FROM k.{q(c)}" for c in (*SIGNALS, "name_group"))
+    # compared as text: a signal column that holds only NULLs has Spark's NULL (void) type,
+    # and Spark's hash join never matches void keys, even null-safely (the lookup's values
+    # came from the same column, so equal as text is equal)
+    on = " AND ".join(
+        f"CAST(s.{q(c)} AS VARCHAR) IS NOT DISTINCT FROM CAST(k.{q(c)} AS VARCHAR)"
+        for c in (*SIGNALS, "name_group")
+    )
     keys = [
         f"k.{q('area_code')}",
         f"a.{q('age_at_reference')}",
