@@ -31,18 +31,19 @@ if TYPE_CHECKING:
     from everyfamily.engines.base import Engine
 
 
-def _flag(engine: Engine, have: set[str], column: str) -> str:
+def _flag(engine: Engine, have: set[str], column: str, alias: str = "") -> str:
     q = engine.dialect.quote_ident
-    return f"coalesce({q(column)}, FALSE)" if column in have else "FALSE"
+    return f"coalesce({alias}{q(column)}, FALSE)" if column in have else "FALSE"
 
 
-def population_where(engine: Engine, have: set[str]) -> str:
-    """The reach population's condition on ``children``: in the age range, a small area,
-    and known, registered or engaged (missing columns are false)."""
+def population_where(engine: Engine, have: set[str], alias: str | None = None) -> str:
+    """The reach population's condition on ``children`` (as ``alias``, when given): in the
+    age range, a small area, and known, registered or engaged (missing columns are false)."""
     q = engine.dialect.quote_ident
-    area = f"{q('area_code')} IS NOT NULL" if "area_code" in have else "FALSE"
-    either = " OR ".join(_flag(engine, have, c) for c in ("known", "registered", "engaged"))
-    return f"{_flag(engine, have, 'in_age_range')} AND {area} AND ({either})"
+    a = f"{alias}." if alias else ""
+    area = f"{a}{q('area_code')} IS NOT NULL" if "area_code" in have else "FALSE"
+    either = " OR ".join(_flag(engine, have, c, a) for c in ("known", "registered", "engaged"))
+    return f"{_flag(engine, have, 'in_age_range', a)} AND {area} AND ({either})"
 
 
 def population_sql(engine: Engine, have: set[str], fields: Iterable[str]) -> str:
@@ -109,14 +110,14 @@ _KEY_TYPES = {
 }
 
 
-def _population_homes(engine: Engine, have: set[str], home_sql: str) -> str:
-    """FROM clause: the reach population's children (``c``) with their home points
-    (``h``, left joined: a child without one keeps its row)."""
+def _population_homes(engine: Engine, have: set[str], home_sql: str) -> tuple[str, str]:
+    """FROM and WHERE clauses: the reach population's children (``c``) with their home
+    points (``h``, left joined: a child without one keeps its row)."""
     q = engine.dialect.quote_ident
-    return (
-        f"FROM {q('children')} AS c LEFT JOIN ({home_sql}) AS h "
-        f"ON h.person_id = c.{q('person_id')} WHERE {population_where(engine, have)}"
+    frm = (
+        f"FROM {q('children')} AS c LEFT JOIN ({home_sql}) AS h ON h.person_id = c.{q('person_id')}"
     )
+    return frm, f"WHERE {population_where(engine, have, 'c')}"
 
 
 def _origin_cols(engine: Engine) -> list[str]:
@@ -132,7 +133,7 @@ def origins_sql(engine: Engine, have: set[str], home_sql: str) -> str:
     keys = _origin_cols(engine)
     sql = (
         f"SELECT {', '.join(f'{c} AS {q(k)}' for c, k in zip(keys, ORIGIN_KEYS, strict=True))}, "
-        f"CAST(count(*) AS BIGINT) AS n {_population_homes(engine, have, home_sql)} "
+        f"CAST(count(*) AS BIGINT) AS n {' '.join(_population_homes(engine, have, home_sql))} "
         f"GROUP BY {', '.join(keys)} ORDER BY {', '.join(keys)}"
     )
     return engine.dialect.portable(sql)
@@ -153,11 +154,10 @@ def children_sql(engine: Engine, have: set[str], home_sql: str, measures: Iterab
     child's point, for every placed child of the reach population, in person order."""
     q = engine.dialect.quote_ident
     cols = ", ".join(f"p.{q(m)} AS {q(m)}" for m in measures)
-    pop = _population_homes(engine, have, home_sql)
-    frm, where = pop.split(" WHERE ", 1)
+    frm, where = _population_homes(engine, have, home_sql)
     sql = (
         f"SELECT c.{q('person_id')} AS {q('person_id')}, c.{q('area_code')} AS "
-        f"{q('area_code')}, {cols} {frm}{_join_points(engine)} WHERE {where} "
+        f"{q('area_code')}, {cols} {frm}{_join_points(engine)} {where} "
         f"ORDER BY c.{q('person_id')}"
     )
     return engine.dialect.portable(sql)
@@ -173,7 +173,7 @@ def band_sums_sql(engine: Engine, have: set[str], home_sql: str, band: str) -> s
         return f"coalesce(c.{q(col)}, FALSE)" if col in have else "FALSE"
 
     key = f"c.{q('record_key')}" if "record_key" in have else "CAST(0 AS BIGINT)"
-    frm, where = _population_homes(engine, have, home_sql).split(" WHERE ", 1)
+    frm, where = _population_homes(engine, have, home_sql)
     sums = [
         "CAST(count(*) AS BIGINT) AS children",
         *(
@@ -188,7 +188,7 @@ def band_sums_sql(engine: Engine, have: set[str], home_sql: str, band: str) -> s
     ]
     sql = (
         f"SELECT p.{q(band)} AS band, {', '.join(sums)} {frm}{_join_points(engine)} "
-        f"WHERE {where} GROUP BY p.{q(band)} ORDER BY p.{q(band)}"
+        f"{where} GROUP BY p.{q(band)} ORDER BY p.{q(band)}"
     )
     return engine.dialect.portable(sql)
 
