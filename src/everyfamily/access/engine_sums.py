@@ -193,6 +193,34 @@ def band_sums_sql(engine: Engine, have: set[str], home_sql: str, band: str) -> s
     return engine.dialect.portable(sql)
 
 
+#: The reach model's covariates on ``children`` (access.measures._design), besides walking.
+MODEL_COLUMNS = ("imd_decile", "age_years", "ethnicity_broad", "main_language")
+
+
+def model_cells_sql(engine: Engine, have: set[str], home_sql: str) -> str:
+    """The reach model's cells: the placed children grouped by their point's walking
+    minutes and the model's covariates on ``children`` (NULL for a column the table
+    lacks), with ``n`` children and how many are ``registered``: the binomial rows
+    access.measures.expected_reach(cells=True) fits, the same likelihood as a row per
+    child."""
+    q = engine.dialect.quote_ident
+    keys = [f"p.{q('walk_min')}"] + [
+        f"c.{q(col)}" if col in have else "NULL" for col in MODEL_COLUMNS
+    ]
+    names = ("walk_min", *MODEL_COLUMNS)
+    reg = f"coalesce(c.{q('registered')}, FALSE)" if "registered" in have else "FALSE"
+    frm, where = _population_homes(engine, have, home_sql)
+    grouped = [k for k in keys if k != "NULL"]
+    sql = (
+        f"SELECT {', '.join(f'{k} AS {q(n)}' for k, n in zip(keys, names, strict=True))}, "
+        "CAST(count(*) AS BIGINT) AS n, "
+        f"CAST(sum(CASE WHEN {reg} THEN 1 ELSE 0 END) AS BIGINT) AS registered "
+        f"{frm}{_join_points(engine)} {where} GROUP BY {', '.join(grouped)} "
+        f"ORDER BY {', '.join(grouped)}"
+    )
+    return engine.dialect.portable(sql)
+
+
 @contextmanager
 def _identifiable(engine: Engine) -> Iterator[None]:
     """The identifiable zone when the engine has one open (home coordinates belong

@@ -156,12 +156,40 @@ class ReachModel:
     bse: dict[str, float] = field(default_factory=dict)
 
 
-def _design(children: pd.DataFrame, *, with_access: bool) -> tuple[pd.DataFrame, list[str]]:
+def weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+    """The median of ``values`` each counted ``weights`` times (whole numbers), NaNs left
+    out: the value numpy's (and pandas') median gives on the values repeated, the mean of
+    the two middle values when the count is even; NaN when nothing is left."""
+    v = np.asarray(values, dtype="float64")
+    w = np.asarray(weights, dtype="int64")
+    ok = np.isfinite(v) & (w > 0)
+    v, w = v[ok], w[ok]
+    total = int(w.sum())
+    if total == 0:
+        return math.nan
+    order = np.argsort(v, kind="mergesort")
+    v, ends = v[order], np.cumsum(w[order])
+    lo = v[np.searchsorted(ends, (total - 1) // 2, side="right")]
+    hi = v[np.searchsorted(ends, total // 2, side="right")]
+    return float(np.mean([lo, hi]))
+
+
+def _fill_median(values: pd.Series, weights: np.ndarray | None) -> float:
+    """The median that fills a missing covariate (weighted for cells)."""
+    if weights is None:
+        return float(values.median())
+    return weighted_median(values.to_numpy(dtype="float64"), weights)
+
+
+def _design(
+    children: pd.DataFrame, *, with_access: bool, weights: np.ndarray | None = None
+) -> tuple[pd.DataFrame, list[str]]:
+    """The model's design matrix; ``weights``: children per row when rows are cells."""
     parts: list[pd.DataFrame] = []
     terms: list[str] = []
     if with_access:
         walk = pd.to_numeric(children["walk_min"], errors="coerce")
-        walk = walk.fillna(walk.median() if walk.notna().any() else 0.0)
+        walk = walk.fillna(_fill_median(walk, weights) if walk.notna().any() else 0.0)
         # to the half minute: finer than any walking-time estimate, and it lets children
         # with the same covariates share one binomial row
         walk = (walk * 2).round() / 2
@@ -173,7 +201,9 @@ def _design(children: pd.DataFrame, *, with_access: bool) -> tuple[pd.DataFrame,
             parts.append(
                 pd.DataFrame(
                     {
-                        "imd_decile": imd.fillna(imd.median()).to_numpy(dtype="float64"),
+                        "imd_decile": imd.fillna(_fill_median(imd, weights)).to_numpy(
+                            dtype="float64"
+                        ),
                         "imd_missing": imd.isna().to_numpy(dtype="float64"),
                     }
                 )
@@ -187,7 +217,10 @@ def _design(children: pd.DataFrame, *, with_access: bool) -> tuple[pd.DataFrame,
         if col not in children.columns:
             continue
         v = children[col].astype("string").fillna("unknown").str.lower()
-        counts = v.value_counts()
+        if weights is None:
+            counts = v.value_counts()
+        else:
+            counts = pd.Series(weights, index=v.index).groupby(v.to_numpy()).sum()
         v = v.where(v.map(counts).fillna(0).to_numpy() >= MIN_MODEL_GROUP, "other")
         if v.nunique() > 1:
             parts.append(pd.get_dummies(v, prefix=col, drop_first=True, dtype=float))
@@ -198,17 +231,21 @@ def _design(children: pd.DataFrame, *, with_access: bool) -> tuple[pd.DataFrame,
     return x, terms
 
 
-def expected_reach(children: pd.DataFrame, *, with_access: bool = True) -> ReachModel:
+def expected_reach(
+    children: pd.DataFrame, *, with_access: bool = True, cells: bool = False
+) -> ReachModel:
     """Probability each child is registered, from a binomial GLM (logit link) on walking time
     (log), IMD decile, age and group (broad ethnicity, main language), fitted with
     statsmodels. Residuals O - E by area show where reach is lower than access, deprivation
     and who lives there explain. ``with_access`` False leaves walking time out: the
     expectation a barrier is judged against (the barrier acts through access, so access must
-    not explain it away)."""
-    # The GLM module alone: statsmodels.api imports every model (about 3 s more).
-    from statsmodels.genmod import families
-    from statsmodels.genmod.generalized_linear_model import GLM
+    not explain it away).
 
+    ``cells``: each row is a cell of children with identical covariates, ``n`` of them of
+    whom ``registered`` (a count) are registered: the same binomial rows, so the same
+    maximum-likelihood fit, as one row per child; ``expected`` is then per cell."""
+    if cells:
+        return _expected_from_cells(children, with_access=with_access)
     y = children["registered"].astype(bool).to_numpy(dtype="float64")
     x, terms = _design(children, with_access=with_access)
     n = len(y)
@@ -225,6 +262,44 @@ def expected_reach(children: pd.DataFrame, *, with_access: bool = True) -> Reach
         return ReachModel(rate[inverse], tuple(terms), n, True, {})
     succ = np.bincount(inverse, weights=y, minlength=len(patterns))
     tot = np.bincount(inverse, minlength=len(patterns)).astype("float64")
+    return _fit(x, terms, patterns, inverse, succ, tot, n, float(y.mean()))
+
+
+def _expected_from_cells(cells: pd.DataFrame, *, with_access: bool) -> ReachModel:
+    """:func:`expected_reach` on cells (``n`` children, ``registered`` of them)."""
+    w = cells["n"].to_numpy(dtype="int64")
+    y = cells["registered"].to_numpy(dtype="float64")
+    x, terms = _design(cells, with_access=with_access, weights=w)
+    n, hits = int(w.sum()), float(y.sum())
+    rate = hits / n if n else math.nan
+    if n == 0 or hits in (0.0, float(n)):
+        return ReachModel(np.full(len(cells), rate), (), n, True, {})
+    xa = x.to_numpy(dtype="float64")
+    patterns, inverse = np.unique(xa, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    succ = np.bincount(inverse, weights=y, minlength=len(patterns))
+    tot = np.bincount(inverse, weights=w.astype("float64"), minlength=len(patterns))
+    return _fit(x, terms, patterns, inverse, succ, tot, n, rate)
+
+
+def _fit(
+    x: pd.DataFrame,
+    terms: list[str],
+    patterns: np.ndarray,
+    inverse: np.ndarray,
+    succ: np.ndarray,
+    tot: np.ndarray,
+    n: int,
+    rate: float,
+) -> ReachModel:
+    """The binomial GLM on covariate patterns (successes, failures), read back per row."""
+    # The GLM module alone: statsmodels.api imports every model (about 3 s more).
+    from statsmodels.genmod import families
+    from statsmodels.genmod.generalized_linear_model import GLM
+
+    if len(patterns) <= x.shape[1]:
+        # As many parameters as covariate patterns: nothing to fit beyond each pattern's rate.
+        return ReachModel((succ / tot)[inverse], tuple(terms), n, True, {})
     try:
         fit = GLM(np.column_stack([succ, tot - succ]), patterns, family=families.Binomial()).fit()
         converged = bool(getattr(fit, "converged", True))
@@ -238,5 +313,5 @@ def expected_reach(children: pd.DataFrame, *, with_access: bool = True) -> Reach
         }
     except (np.linalg.LinAlgError, ValueError):
         # A separable or singular design: fall back to the overall rate (no adjustment).
-        converged, expected, coef, bse = False, np.full(n, y.mean()), {}, {}
+        converged, expected, coef, bse = False, np.full(len(inverse), rate), {}, {}
     return ReachModel(expected, tuple(terms), n, converged, coef, bse)
