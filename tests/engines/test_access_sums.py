@@ -282,3 +282,43 @@ def test_binomial_rows_and_one_row_per_child_give_the_same_estimates() -> None:
     b = per_child.fit(tol=1e-14, maxiter=200).params
     np.testing.assert_allclose(a, b, rtol=0, atol=1e-9)
     assert len(patterns) < n / 5
+
+
+def test_the_area_table_from_engine_cells_is_the_per_child_table(engine: Engine) -> None:
+    """Per small area from the engine's cells: children, registered, medians and the most
+    common site exactly as per child; means and expected sums to float rounding."""
+    from everyfamily.access import measures as ms
+    from everyfamily.access.stage import CHILD_FIELDS
+    from everyfamily.access.tables import area_table, area_table_from_cells
+
+    origins, measures = _model_store(engine)
+    rng = np.random.default_rng(2)
+    k = len(measures)
+    measures = measures.assign(
+        walk_m=measures["walk_min"] * 80.0,
+        detour_ratio=np.where(rng.random(k) < 0.1, np.nan, rng.uniform(1.0, 2.5, k)),
+        nearest_site_walk=rng.choice(["S1", "S2", "S3"], k),
+        access_2sfca_per_1000=rng.uniform(0.1, 3.0, k),
+    )
+    have = set(engine.columns("children"))
+    cols = list(engine_sums.AREA_MEASURES)
+    with engine_sums.point_table(engine, origins, measures):
+        cells = engine.query(engine_sums.area_cells_sql(engine, have, HOME_SQL)).to_pandas()
+        placed = engine.query(engine_sums.children_sql(engine, have, HOME_SQL, cols)).to_pandas()
+    kids = engine.query(engine_sums.population_sql(engine, have, CHILD_FIELDS)).to_pandas()
+    kids = engine_sums.in_person_order(kids).merge(placed.drop(columns="area_code"))
+    kids["registered"] = kids["registered"].astype(bool)
+    kids["expected_full"] = ms.expected_reach(kids, with_access=True).expected
+    expected = ms.expected_reach(cells, with_access=True, cells=True).expected
+    names = pd.DataFrame({"area_code": ["A0", "A1", "A2", "A3"], "area_name": list("wxyz")})
+    per_child = area_table(kids, names, LIMITS, None)
+    from_cells = area_table_from_cells(cells, expected, names, LIMITS, None)
+    assert list(from_cells.columns) == list(per_child.columns)
+    exact = ["area_code", "area_name", "children", "registered", "median_walk_m"]
+    exact += ["median_walk_min", "median_detour_ratio", "nearest_site_walk", "walk_band"]
+    pd.testing.assert_frame_equal(from_cells[exact], per_child[exact], check_dtype=False)
+    for col in ("access_2sfca_per_1000", "expected", "expected_rate"):
+        np.testing.assert_allclose(from_cells[col], per_child[col], rtol=1e-12, atol=0)
+    # z is O - E over its standard error: where O = E (a fitted-out area) it is 0 +- 1e-14
+    np.testing.assert_allclose(from_cells["residual_z"], per_child["residual_z"], atol=1e-9)
+    assert from_cells["children"].sum() == 960

@@ -221,6 +221,41 @@ def model_cells_sql(engine: Engine, have: set[str], home_sql: str) -> str:
     return engine.dialect.portable(sql)
 
 
+#: The point measures the per-area table summarises (access/tables.area_table).
+AREA_MEASURES = (
+    "walk_m",
+    "walk_min",
+    "detour_ratio",
+    "nearest_site_walk",
+    "access_2sfca_per_1000",
+)
+
+
+def area_cells_sql(engine: Engine, have: set[str], home_sql: str) -> str:
+    """The per-area table's cells: the placed children grouped by small area, their point's
+    :data:`AREA_MEASURES` and the reach model's covariates, with ``n`` children and how many
+    are ``registered``. Medians, the most common site and sums of the model's expectations
+    per area are read from these (access/tables.area_table_from_cells)."""
+    q = engine.dialect.quote_ident
+    keys = (
+        [f"c.{q('area_code')}"]
+        + [f"p.{q(m)}" for m in AREA_MEASURES]
+        + [f"c.{q(col)}" if col in have else "NULL" for col in MODEL_COLUMNS]
+    )
+    names = ("area_code", *AREA_MEASURES, *MODEL_COLUMNS)
+    reg = f"coalesce(c.{q('registered')}, FALSE)" if "registered" in have else "FALSE"
+    frm, where = _population_homes(engine, have, home_sql)
+    grouped = [k for k in keys if k != "NULL"]
+    sql = (
+        f"SELECT {', '.join(f'{k} AS {q(n)}' for k, n in zip(keys, names, strict=True))}, "
+        "CAST(count(*) AS BIGINT) AS n, "
+        f"CAST(sum(CASE WHEN {reg} THEN 1 ELSE 0 END) AS BIGINT) AS registered "
+        f"{frm}{_join_points(engine)} {where} GROUP BY {', '.join(grouped)} "
+        f"ORDER BY {', '.join(grouped)}"
+    )
+    return engine.dialect.portable(sql)
+
+
 @contextmanager
 def _identifiable(engine: Engine) -> Iterator[None]:
     """The identifiable zone when the engine has one open (home coordinates belong

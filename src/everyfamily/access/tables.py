@@ -52,6 +52,64 @@ def area_table(
             "_var": g["expected_full"].agg(lambda s: float((s * (1 - s)).sum())),
         }
     ).reset_index()
+    return _finish_areas(out, names, limits, note)
+
+
+def _weighted_mode(values: pd.Series, weights: pd.Series) -> Any:
+    """The value with the most weight (ties: the first in sort order); None when all are
+    missing: :func:`_most_common` on the values repeated."""
+    ok = values.notna()
+    if not ok.any():
+        return None
+    totals = weights[ok].groupby(values[ok].to_numpy()).sum()
+    return totals[totals == totals.max()].index.sort_values()[0]
+
+
+def area_table_from_cells(
+    cells: pd.DataFrame,
+    expected: np.ndarray,
+    names: pd.DataFrame,
+    limits: list[float],
+    note: str | None,
+) -> pd.DataFrame:
+    """:func:`area_table` from the engine's cells (access.engine_sums.area_cells_sql: ``n``
+    children, ``registered`` of them, per area, point measures and covariates) and the
+    model's expectation per cell (``expected``: access.measures.expected_reach(cells=True)).
+    Counts, medians (access.measures.weighted_median) and the most common site are those
+    of the per-child table exactly; means and sums of expectations are summed per cell, not
+    per child, so equal up to float rounding."""
+    c = cells.assign(_e=np.asarray(expected, dtype="float64"))
+    c["_w"] = c["n"].astype("float64")
+    c["_we"] = c["_w"] * c["_e"]
+    c["_wv"] = c["_w"] * c["_e"] * (1 - c["_e"])
+    c["_wa"] = c["_w"] * c["access_2sfca_per_1000"].astype("float64")
+    rows = []
+    for code, g in c.groupby("area_code", sort=True):
+        w = g["n"].to_numpy(dtype="int64")
+        rows.append(
+            {
+                "area_code": str(code),
+                "children": int(w.sum()),
+                "registered": int(g["registered"].sum()),
+                "median_walk_m": ms.weighted_median(g["walk_m"].to_numpy(dtype="float64"), w),
+                "median_walk_min": ms.weighted_median(g["walk_min"].to_numpy(dtype="float64"), w),
+                "median_detour_ratio": ms.weighted_median(
+                    g["detour_ratio"].to_numpy(dtype="float64"), w
+                ),
+                "nearest_site_walk": _weighted_mode(g["nearest_site_walk"], g["n"]),
+                "access_2sfca_per_1000": float(g["_wa"].sum() / g["_w"].sum()),
+                "expected": float(g["_we"].sum()),
+                "_var": float(g["_wv"].sum()),
+            }
+        )
+    return _finish_areas(pd.DataFrame(rows), names, limits, note)
+
+
+def _finish_areas(
+    out: pd.DataFrame, names: pd.DataFrame, limits: list[float], note: str | None
+) -> pd.DataFrame:
+    """Rates, residual z and band of the per-area sums; names joined; sorted by area."""
+    out["registered"] = out["registered"].astype("int64")
     out["registered_rate"] = out["registered"] / out["children"]
     out["expected_rate"] = out["expected"] / out["children"]
     out["residual_z"] = np.where(
