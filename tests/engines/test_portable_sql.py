@@ -32,6 +32,7 @@ PORTABLE_MODULES: tuple[str, ...] = (
     "reach/measure.py",
     "reach/stage.py",
     "report/stage.py",
+    "services/stage.py",
     "since/stage.py",
     "stores.py",
     "web/outputs.py",

@@ -55,6 +55,7 @@ from everyfamily.access.network import (
 from everyfamily.access.points import measure_points, origin_measures
 from everyfamily.access.tables import (
     area_table,
+    area_table_from_cells,
     band_table,
     band_table_from_sums,
     barrier_table,
@@ -472,13 +473,15 @@ def _write(
     tests: Any,
     findings: list[Any],
 ) -> None:
-    """The four store tables and the reach.gpkg layers. ``access_children`` and the band
-    counts come from the engine: the distinct origins' point measures go back as a working
-    table (access.engine_sums.point_table) joined to the children in SQL; a store without
-    record keys counts per child as before."""
+    """The four store tables and the reach.gpkg layers. ``access_children``, the band
+    counts and the per-area table come from the engine: the distinct origins' point
+    measures go back as a working table (access.engine_sums.point_table) joined to the
+    children in SQL, and the reach model's expectations per area are fitted on the area
+    cells (the same fit as per child); a store without record keys counts per child as
+    before."""
     note, to_wgs84, kids = got.note, got.to_wgs84, measured.kids
     driving = "drive_band" in kids
-    areas = area_table(kids, got.small[["area_code", "area_name"]], a.band_minutes, note)
+    names = got.small[["area_code", "area_name"]]
     barrier_rows = barrier_table(bars, a.max_crossings_per_km, tests, findings, to_wgs84, note)
     measures = [*engine_sums.POINT_MEASURES, *(["drive_min", "drive_band"] if driving else [])]
     if _engine_counts(ctx, got, measured):
@@ -494,11 +497,15 @@ def _write(
                 for mode, col in modes.items()
             }
             bands = band_table_from_sums(sums, a.band_minutes, note, settings=settings)
+            cells = eng.query(engine_sums.area_cells_sql(eng, have, HOME_SQL)).to_pandas()
+            model = ms.expected_reach(cells, with_access=True, cells=True)
+            areas = area_table_from_cells(cells, model.expected, names, a.band_minutes, note)
             with eng.transaction():
                 sql = engine_sums.children_sql(eng, have, HOME_SQL, measures)
                 eng.replace_table_as("access_children", sql)
                 _write_tables(ctx, areas, bands, barrier_rows)
     else:
+        areas = area_table(kids, names, a.band_minutes, note)
         bands = band_table(kids, a.band_minutes, note, driving=driving, settings=settings)
         with ctx.engine.transaction():
             frame = kids[["person_id", "area_code", *measures]]

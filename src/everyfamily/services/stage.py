@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from everyfamily.config.planning import Session
-from everyfamily.engines.base import quote_ident
 from everyfamily.planning.offer import match_offer
 from everyfamily.planning.overlap import compute_overlap, release_overlap
 from everyfamily.privacy.release import ReleaseRules
@@ -31,6 +30,7 @@ from everyfamily.spreadsheet_safe import neutralise_frame
 from everyfamily.stage import ReportSection, Stage
 
 if TYPE_CHECKING:
+    from everyfamily.engines.base import Engine
     from everyfamily.pipeline import RunContext
 
 OVERLAP_FILE = "overlap.csv"
@@ -41,8 +41,32 @@ REACH_AREA_LEVEL = "reach_area"
 
 def _select(ctx: RunContext, table: str, fields: tuple[str, ...]) -> pd.DataFrame:
     have = set(ctx.engine.columns(table))
-    cols = ", ".join(quote_ident(c) if c in have else f"NULL AS {quote_ident(c)}" for c in fields)
-    frame: pd.DataFrame = ctx.engine.query(f"SELECT {cols} FROM {quote_ident(table)}").to_pandas()
+    q = ctx.engine.dialect.quote_ident
+    cols = ", ".join(q(c) if c in have else f"NULL AS {q(c)}" for c in fields)
+    frame: pd.DataFrame = ctx.engine.query(f"SELECT {cols} FROM {q(table)}").to_pandas()
+    return frame
+
+
+def linked_records(engine: Engine) -> pd.DataFrame:
+    """person_id, service (the record's role, else its source) and event_date of every
+    linked record of a child in the age range: the join and the filter run in the engine
+    (written once, through ``engine.dialect.portable``), so the whole identifiable
+    ``records`` and ``links`` tables are no longer pulled to be merged in pandas."""
+    q = engine.dialect.quote_ident
+    have = set(engine.columns("records"))
+    kids = set(engine.columns("children"))
+    role = f"CAST(r.{q('role')} AS VARCHAR)" if "role" in have else "CAST(NULL AS VARCHAR)"
+    date = f"r.{q('event_date')}" if "event_date" in have else "CAST(NULL AS DATE)"
+    in_range = f"coalesce({q('in_age_range')}, FALSE)" if "in_age_range" in kids else "FALSE"
+    sql = (
+        f"SELECT l.{q('person_id')} AS person_id, "
+        f"coalesce({role}, CAST(r.{q('source')} AS VARCHAR)) AS service, {date} AS event_date "
+        f"FROM {q('records')} AS r JOIN {q('links')} AS l "
+        f"ON l.{q('source')} = r.{q('source')} AND l.{q('record_id')} = r.{q('record_id')} "
+        f"WHERE l.{q('person_id')} IN (SELECT {q('person_id')} FROM {q('children')} "
+        f"WHERE {in_range})"
+    )
+    frame: pd.DataFrame = engine.query(engine.dialect.portable(sql)).to_pandas()
     return frame
 
 
@@ -104,10 +128,7 @@ def services_stage(ctx: RunContext) -> None:
         ctx.metadata["services"] = {"skipped": f"no {missing[0]} table"}
         ctx.echo(f"  services skipped: the store has no {missing[0]!r} table")
         return
-    records = _select(ctx, "records", ("source", "record_id", "role", "event_date"))
-    links = _select(ctx, "links", ("source", "record_id", "person_id"))
-    linked = records.merge(links, on=["source", "record_id"])
-    linked["service"] = linked["role"].where(linked["role"].notna(), linked["source"])
+    linked = linked_records(ctx.engine)
     children = _select(
         ctx,
         "children",
@@ -142,7 +163,7 @@ def services_stage(ctx: RunContext) -> None:
     period = (ref - dt.timedelta(days=364), ref)
 
     overlap = compute_overlap(
-        linked[linked["person_id"].isin(children["person_id"])],
+        linked,
         children,
         localities(membership, reach_areas, names),
         period,
