@@ -7,6 +7,8 @@ Moved out of access/stage.py unchanged (issue 19: stages split into load, comput
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -65,6 +67,18 @@ def _weighted_mode(values: pd.Series, weights: pd.Series) -> Any:
     return totals[totals == totals.max()].index.sort_values()[0]
 
 
+def _exact_sum(values: pd.Series, weights: np.ndarray) -> float:
+    """sum(value x weight) rounded once (exact rational arithmetic): the correctly rounded
+    sum of the values repeated, which pandas' compensated (Kahan) sums per child give but
+    for the rarest ties; NaN when any value is."""
+    v = values.to_numpy(dtype="float64")
+    if not np.isfinite(v).all():
+        return math.nan
+    return float(
+        sum((Fraction(float(x)) * int(k) for x, k in zip(v, weights, strict=True)), Fraction(0))
+    )
+
+
 def area_table_from_cells(
     cells: pd.DataFrame,
     expected: np.ndarray,
@@ -76,16 +90,15 @@ def area_table_from_cells(
     children, ``registered`` of them, per area, point measures and covariates) and the
     model's expectation per cell (``expected``: access.measures.expected_reach(cells=True)).
     Counts, medians (access.measures.weighted_median) and the most common site are those
-    of the per-child table exactly; means and sums of expectations are summed per cell, not
-    per child, so equal up to float rounding."""
-    c = cells.assign(_e=np.asarray(expected, dtype="float64"))
-    c["_w"] = c["n"].astype("float64")
-    c["_we"] = c["_w"] * c["_e"]
-    c["_wv"] = c["_w"] * c["_e"] * (1 - c["_e"])
-    c["_wa"] = c["_w"] * c["access_2sfca_per_1000"].astype("float64")
+    of the per-child table exactly; means and sums are exact sums rounded once
+    (:func:`_exact_sum`), which the per-child table's compensated sums give to the last
+    bit but for rare ties."""
+    e = np.asarray(expected, dtype="float64")
+    c = cells.assign(_e=e, _v=e * (1 - e))  # a child's variance, as area_table has it
     rows = []
     for code, g in c.groupby("area_code", sort=True):
         w = g["n"].to_numpy(dtype="int64")
+        n = int(w.sum())
         rows.append(
             {
                 "area_code": str(code),
@@ -97,9 +110,9 @@ def area_table_from_cells(
                     g["detour_ratio"].to_numpy(dtype="float64"), w
                 ),
                 "nearest_site_walk": _weighted_mode(g["nearest_site_walk"], g["n"]),
-                "access_2sfca_per_1000": float(g["_wa"].sum() / g["_w"].sum()),
-                "expected": float(g["_we"].sum()),
-                "_var": float(g["_wv"].sum()),
+                "access_2sfca_per_1000": _exact_sum(g["access_2sfca_per_1000"], w) / n,
+                "expected": _exact_sum(g["_e"], w),
+                "_var": _exact_sum(g["_v"], w),
             }
         )
     return _finish_areas(pd.DataFrame(rows), names, limits, note)
