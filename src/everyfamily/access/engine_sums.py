@@ -1,21 +1,28 @@
-"""What the access stage reads, filtered in the engine (SQL), not in pandas.
+"""The access stage's reading and counting in the engine (SQL), not in pandas.
 
-Before, the stage pulled the whole ``children`` table and every linked person's home point,
-then kept the reach population (in the age range, with a small area, known to a service or
-registered or engaged) and merged the homes in pandas. Now the engine applies the filter and
-reads home points only for the children kept: :func:`population_sql` and :func:`homes_sql`.
-The rows and their order are the ones the pandas filter kept: the reach stage writes
-``children`` in person_id order, and the query says that order (ORDER BY, then a stable sort
-in Python: :func:`in_person_order`) instead of relying on a scan to keep it, which Spark's
-does not.
+1. The reach population (in the age range, with a small area, known to a service or
+   registered or engaged) is filtered in the engine and home points read for it only:
+   :func:`population_sql` and :func:`homes_sql`, in person order said explicitly (ORDER BY,
+   then a stable sort in Python: :func:`in_person_order`; Spark's scan keeps no order).
+2. Home points leave the engine as DISTINCT origins (small area, home point's area,
+   latitude, longitude) with their children counted: :func:`origins_sql`. The geometry
+   stays in Python (access/points.py: each origin placed, the travel-time matrix, nearest
+   sites, bands and the two-step floating catchment once per distinct point).
+3. The point measures go back as a working table (:func:`point_table`: identifiable zone
+   when one is open, since it holds home coordinates; dropped after) joined to the children
+   in SQL for ``access_children`` (:func:`children_sql`), the band counts with the sums of
+   record keys the cell-key release perturbs with (:func:`band_sums_sql`), the per-area
+   cells (:func:`area_cells_sql`) and the reach model's cells (:func:`model_cells_sql`;
+   access.measures.expected_reach(cells=True) fits them: the same likelihood as a row per
+   child).
 
-Each child's walking time stays per child in Python (access/stage.measure_children: the
-travel-time matrix is computed once per distinct home point, the reach model per child), and
-so do the per-area and per-band tables (access/tables.py). Next: home points out as DISTINCT
-points with their counts, the per-point geometry back as a table, the counts in SQL.
+What is still per child in Python: the stage's per-child frame (access/stage._children),
+which the barrier side tests (access/barriers.side_tests), the planning stage
+(load_inputs) and the run summary read.
 
 Written once in the reference dialect and run through ``engine.dialect.portable``
-(sqlglot); identifiers quoted by the engine's dialect.
+(sqlglot); identifiers quoted by the engine's dialect. tests/engines/test_access_sums.py
+and test_access_population.py run every query on DuckDB, PostgreSQL and Spark.
 """
 
 from __future__ import annotations
