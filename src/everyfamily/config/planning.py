@@ -294,7 +294,7 @@ class PlanningSettings(ServiceModel):
         "baseline, the optimised sets and the outreach plan only.",
     )
     solver_time_limit_seconds: float = Field(
-        60.0, gt=0, description="Time limit of each optimisation solve (CBC)."
+        60.0, gt=0, description="Time limit of each optimisation solve (CBC; HiGHS with capacity)."
     )
     reach_minutes: float = Field(
         15.0, gt=0, description="Walking minutes counted as within reach (gains, losses)."
@@ -312,6 +312,13 @@ class PlanningSettings(ServiceModel):
         False,
         description="Optimised sets respect capacity: a place takes no more expected engaged "
         "children than its places per week (sessions per week x places per session).",
+    )
+    capacity_gap: float = Field(
+        0.001,
+        ge=0,
+        lt=0.5,
+        description="Relative optimality gap a capacitated solve stops at (HiGHS): the set "
+        "found serves at least (1 - gap) x the most any set within the budget could.",
     )
 
     @model_validator(mode="after")

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from everyfamily.errors import DataError, PlanningError
-from everyfamily.planning.capacity import capacitated_model, capacity_inputs
+from everyfamily.planning.capacity import DEFAULT_GAP, capacity_inputs, solve_capacitated
 
 #: Seconds CBC may take on one solve before the plan says what to relax.
 TIME_LIMIT_S = 60.0
@@ -142,6 +142,9 @@ class SiteChoice:
     #: capacitated solves: the demand the open places can take within their capacities
     #: (each point's children assigned to covering places, no place over its places)
     served_demand: float | None = None
+    #: capacitated solves: the relative gap HiGHS proved (the set serves at least
+    #: (1 - gap) x the best possible); None when not proved or not capacitated
+    optimality_gap: float | None = None
 
 
 def _choice(
@@ -221,21 +224,25 @@ def _solver(time_limit_s: float) -> Any:
 
 
 def _status(problem: Any, what: str, time_limit_s: float, relax: str) -> bool:
-    """Turn PuLP's status into a proven-optimal flag, or a one-line PlanningError."""
+    """Turn PuLP's status into a proven-optimal flag, or a one-line PlanningError. CBC
+    stopped by its time limit before it has a set can report the problem infeasible (seen
+    with limits of a few milliseconds): a solve that used its whole time is a time-out."""
     import pulp
 
     status = problem.status
     sol = getattr(problem, "sol_status", None)
     if status == pulp.LpStatusOptimal:
         return bool(sol != pulp.LpSolutionIntegerFeasible)
-    if status == pulp.LpStatusInfeasible:
-        raise PlanningError(f"planning: no site set satisfies the {what}", hint=relax)
-    if status == pulp.LpStatusNotSolved:
+    used = float(getattr(problem, "solutionTime", 0.0) or 0.0)
+    timed_out = status == pulp.LpStatusNotSolved or used >= 0.9 * time_limit_s
+    if timed_out:
         raise PlanningError(
             f"planning: the solver found no site set for the {what} within {time_limit_s:g} s",
-            hint="raise the time limit, offer fewer candidate venues, or group home points "
-            "(e.g. by postcode)",
+            hint="raise the time limit (planning.solver_time_limit_seconds), offer fewer "
+            "candidate venues, or group home points (e.g. by postcode)",
         )
+    if status == pulp.LpStatusInfeasible:
+        raise PlanningError(f"planning: no site set satisfies the {what}", hint=relax)
     raise PlanningError(
         f"planning: the solver failed on the {what} ({pulp.LpStatus.get(status, status)})",
         hint=relax,
@@ -502,6 +509,7 @@ def best_for_budget(
     capacities: np.ndarray | None = None,
     load: np.ndarray | None = None,
     exact_capacity: bool = False,
+    gap: float = DEFAULT_GAP,
 ) -> SiteChoice:
     """The places costing at most ``budget`` a year that cover the most demand within
     ``radius`` minutes, and among those the cheapest (budgeted MCLP in PuLP; see the module
@@ -509,9 +517,9 @@ def best_for_budget(
     running and session costs, a venue's cost to use and its sessions). With
     ``capacities`` (per place, in the units of ``load``: places per week against each
     point's expected engaged children, say) demand counts only as far as it can be
-    assigned to a covering open place with room (``capacity.capacitated_model``);
-    ``load`` defaults to the demand itself; points that share a coverage row are served in
-    proportion unless ``exact_capacity`` (see ``capacitated_model``)."""
+    assigned to a covering open place with room (``capacity.solve_capacitated``, HiGHS,
+    stopping at the relative ``gap``); ``load`` defaults to the demand itself; points that
+    share a coverage row are served in proportion unless ``exact_capacity``."""
     import pulp
 
     m, w = _check(minutes, demand, place_ids)
@@ -527,12 +535,38 @@ def best_for_budget(
             hint="raise the budget or let some of today's sites close (fixed: none)",
         )
     t0 = time.perf_counter()
-    if capacities is None:
-        prob, x, y, pw = _coverage_model(m, w, radius, "budget_mclp")
-        objective = pulp.lpSum(float(pw[i]) * v for i, v in y.items())
-    else:
+    if capacities is not None:
         caps, ld = capacity_inputs(capacities, load, w, len(place_ids))
-        prob, x, objective = capacitated_model(m, w, ld, caps, radius, exact=exact_capacity)
+        sol = solve_capacitated(
+            m,
+            w,
+            ld,
+            caps,
+            c,
+            budget,
+            radius=radius,
+            fixed=mask,
+            time_limit_s=time_limit_s,
+            gap=gap,
+            exact=exact_capacity,
+        )
+        idx = sol.open_idx
+        choice = _choice(
+            "capacitated-budget-mclp",
+            place_ids,
+            m,
+            w,
+            idx,
+            radius,
+            sol.proven,
+            t0,
+            cost=float(c[idx].sum()),
+        )
+        return dataclasses.replace(
+            choice, served_demand=sol.served, optimality_gap=sol.gap if sol.proven else None
+        )
+    prob, x, y, pw = _coverage_model(m, w, radius, "budget_mclp")
+    objective = pulp.lpSum(float(pw[i]) * v for i, v in y.items())
     prob += objective
     prob += pulp.lpSum(float(c[j]) * x[j] for j in range(len(x))) <= budget, "budget"
     for j in np.flatnonzero(mask):
@@ -549,13 +583,9 @@ def best_for_budget(
         prob.solve(_solver(time_limit_s))
         proven = _status(prob, "budget", time_limit_s, "raise the time limit")
     idx = _chosen(x)
-    choice = _choice(
+    return _choice(
         "budget-mclp", place_ids, m, w, idx, radius, proven, t0, cost=float(c[idx].sum())
     )
-    if capacities is None:
-        return choice
-    served = float(pulp.value(objective) or 0.0)
-    return dataclasses.replace(choice, method="capacitated-budget-mclp", served_demand=served)
 
 
 def cheapest_keeping(

@@ -30,6 +30,7 @@ import pandas as pd
 from everyfamily.config.planning import PlanningSettings
 from everyfamily.errors import ConfigError
 from everyfamily.planning import optimise as op
+from everyfamily.planning.capacity import served_by_places
 from everyfamily.planning.outreach import OutreachPlan, plan_outreach
 from everyfamily.planning.scenario_file import (
     CUT_OFF,
@@ -228,6 +229,25 @@ def _point_demand(
     return children_pt, need_pt, load_pt
 
 
+def _capacities(settings: PlanningSettings, place_ids: Sequence[str]) -> np.ndarray | None:
+    """Places per week of each place with ``planning.capacitated``; None without it."""
+    if not settings.capacitated:
+        return None
+    return np.asarray([settings.place(p).capacity_per_week for p in place_ids], dtype=float)
+
+
+def _with_room(
+    data: PlanData, load_pt: np.ndarray, caps: np.ndarray | None, places: Sequence[str], r: float
+) -> int | None:
+    """Expected engaged children within ``r`` minutes of the open ``places`` who fit in
+    their places per week (capacity.served_by_places with the load as demand); a model
+    sum for the whole borough, as expected_engaged; None without capacity."""
+    if caps is None:
+        return None
+    idx = np.array([data.place_ids.index(p) for p in places], dtype=int)
+    return _round(served_by_places(data.minutes, load_pt, load_pt, caps, idx, r))
+
+
 def _place_costs(settings: PlanningSettings, place_ids: Sequence[str]) -> np.ndarray:
     return np.asarray([settings.place_cost_per_year(p) for p in place_ids], dtype="float64")
 
@@ -297,22 +317,35 @@ def make_plan(
     in0 = walk0 <= reach
     within: dict[str, np.ndarray] = {}
     rows: list[dict[str, Any]] = []
+    caps = _capacities(settings, data.place_ids)
     for s, r in zip(chosen, results, strict=True):
         in1 = nearest_minutes(inputs, s.open_places) <= reach
         within[s.id] = in1
         rows.append(_scenario_json(s, r, in0, in1, kids, keys, rules, notes.get(s.id)))
+        if caps is not None:
+            rows[-1]["expected_engaged_with_room"] = _with_room(
+                data, load_pt, caps, s.open_places, reach
+            )
 
     keep = _keep_check(
         data, children_pt, costs, int(in0.sum()), base_cost, reach, limit, keys, point, rules
     )
+    if caps is not None:
+        keep["expected_engaged_with_room"] = _with_room(
+            data, load_pt, caps, keep["sites_open"], reach
+        )
     curve = _curve(data, children_pt, costs, base_cost, settings, keys, point, rules)
     assumptions = list(results[0].assumptions)
     assumptions.append(
-        "parents' choices and transport other than walking are not modelled; capacity "
+        "parents' choices and transport other than walking are not modelled; "
         + (
-            "limits optimised sets only (places per week against expected engaged children)"
-            if settings.capacitated
-            else "limits are not modelled"
+            "capacity: optimised sets are chosen so no place takes more expected engaged "
+            "children than its places per week, and every option shows the expected engaged "
+            "children who fit (expected_engaged_with_room); children within 15 minutes, the "
+            "90% check and the marginal curve count children within reach and ignore capacity"
+            if caps is not None
+            else "capacity limits are not modelled (planning.capacitated is off): children "
+            "within reach are counted whether or not the places have room"
         )
         + " (docs/planning.md)"
     )
@@ -349,11 +382,7 @@ def _chosen_scenarios(
     engaged children per home point; with ``planning.capacitated`` no place takes more
     expected engaged children than its places per week); with a note for each."""
     need_pt, load_pt = demand
-    caps = (
-        np.asarray([settings.place(p).capacity_per_week for p in data.place_ids], dtype=float)
-        if settings.capacitated
-        else None
-    )
+    caps = _capacities(settings, data.place_ids)
     reach = settings.reach_minutes
     sites = settings.site_ids
     limit = settings.solver_time_limit_seconds
@@ -386,15 +415,23 @@ def _chosen_scenarios(
             time_limit_s=limit,
             capacities=caps,
             load=load_pt if caps is not None else None,
+            gap=settings.capacity_gap,
         )
-        notes[spec.id] = (
-            f"best sites for a budget of {budget:,.0f} a year, children weighted by need"
-            + (", no place over its places per week" if caps is not None else "")
-            + ("" if choice.proven_optimal else " (best found before the time limit)")
-        )
+        notes[spec.id] = _optimised_note(budget, choice, caps is not None)
         chosen.append(Scenario(spec.id, spec.name, "optimised", choice.open_places))
 
     return chosen, notes
+
+
+def _optimised_note(budget: float, choice: op.SiteChoice, capacitated: bool) -> str:
+    """What an optimised scenario is: its budget, need weights, capacity and how close to
+    the best possible the solver proved it."""
+    text = f"best sites for a budget of {budget:,.0f} a year, children weighted by need"
+    if capacitated:
+        text += ", no place over its places per week"
+        if choice.proven_optimal and choice.optimality_gap is not None:
+            text += f" (within {100 * choice.optimality_gap:.2f}% of the best possible)"
+    return text + ("" if choice.proven_optimal else " (best found before the time limit)")
 
 
 def _scenario_json(

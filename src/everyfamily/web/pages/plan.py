@@ -158,6 +158,7 @@ class PlanPage:
                     "registered_upper": _num(hi),
                     "expected_engaged": _num(s.get("expected_engaged")),
                     "cost_per_child_engaged": _num(s.get("cost_per_child_engaged")),
+                    "with_room": _num(s.get("expected_engaged_with_room")),
                     "gains": [self._area(g) for g in s.get("gains") or []],
                     "losses": [self._area(g) for g in s.get("losses") or []],
                 }
@@ -303,10 +304,12 @@ class PlanPage:
 
     def context(self) -> dict[str, Any]:
         plan = self.plan or {}
+        rows = self.scenarios()
         return {
             "has_plan": self.plan is not None,
             "generated_at": escape(str(plan.get("generated_at", ""))),
-            "scenarios": self.scenarios(),
+            "scenarios": rows,
+            "capacitated": any(r["with_room"] is not None for r in rows),
             "marginal_svg": self.marginal_chart(),
             "upset_svg": self.upset_chart(),
             "overlap": self.overlap_table(),
