@@ -151,4 +151,4 @@ def test_capacitated_plan_shows_who_fits_in_every_option() -> None:
     assert got == {capped.baseline_id: 3, "half": 2}
     assert capped.keep_check["sites_open"] == ["A", "B"]
     assert capped.keep_check["expected_engaged_with_room"] == 3
-    assert any("90% check and the marginal curve" in a for a in capped.assumptions)
+    assert any("the 90% check keeps as many of them" in a for a in capped.assumptions)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -88,14 +89,15 @@ def _merged(m: np.ndarray, w: np.ndarray, load: np.ndarray, radius: float, exact
     return _Model(ii, jj, pw, pl, m.shape[1])
 
 
-def _constraints(mod: _Model, caps: np.ndarray) -> list[object]:
+def _constraints(mod: _Model, caps: np.ndarray, extra: int = 0) -> list[Any]:
     """x_j (places, first) then z_k per coverage pair k = (i, j): sum_j z_ij <= 1;
-    z_ij <= x_j; sum_i load_i z_ij <= cap_j x_j (Current & Storbeck 1988)."""
+    z_ij <= x_j; sum_i load_i z_ij <= cap_j x_j (Current & Storbeck 1988); ``extra``
+    variables after them take no part."""
     from scipy import sparse
     from scipy.optimize import LinearConstraint
 
     p, nz = mod.n_places, len(mod.ii)
-    nv, k = p + nz, np.arange(nz)
+    nv, k = p + nz + extra, np.arange(nz)
     one = sparse.csr_matrix((np.ones(nz), (mod.ii, p + k)), shape=(len(mod.pw), nv))
     open_ = sparse.csr_matrix(
         (np.r_[np.ones(nz), -np.ones(nz)], (np.r_[k, k], np.r_[p + k, mod.jj])), shape=(nz, nv)
@@ -263,3 +265,67 @@ def served_by_places(
     place as :func:`solve_capacitated` merges them, so the optimiser's served demand and
     this agree for its set."""
     return _served(_merged(m, w, load, radius, exact), caps, open_idx)
+
+
+def cheapest_keeping_capacitated(
+    m: np.ndarray,
+    children: np.ndarray,
+    load: np.ndarray,
+    caps: np.ndarray,
+    costs: np.ndarray,
+    keep_children: float,
+    keep_served: float,
+    *,
+    radius: float,
+    time_limit_s: float,
+    gap: float = DEFAULT_GAP,
+) -> CapacitatedSolution | None:
+    """The cheapest set of places that keeps at least ``keep_children`` children within
+    ``radius`` (the set-covering knapsack of ``optimise.cheapest_keeping``: y_r <= sum_j
+    a_rj x_j per coverage row) and at least ``keep_served`` load served within the places'
+    capacities (the capacitated model's z, :func:`_constraints`): the 90% check with
+    capacity, so a set of small venues that covers the homes but has no room for the
+    children does not pass. Solved with HiGHS to ``gap`` on the cost; ``served`` is the
+    set's load served (linear program with x fixed). None when even every place open
+    keeps fewer."""
+    from scipy import sparse
+    from scipy.optimize import LinearConstraint
+
+    t0 = time.perf_counter()
+    mod = _merged(m, load, load, radius, exact=False)
+    p, nz = mod.n_places, len(mod.ii)
+    a = m <= radius
+    keep = a.any(axis=1)
+    reach_all = float(children[keep].sum())
+    if reach_all < keep_children - 1e-9 or _served(mod, caps, np.arange(p)) < keep_served - 1e-6:
+        return None
+    rows, inv = np.unique(a[keep], axis=0, return_inverse=True)
+    cw = np.bincount(inv.reshape(-1), weights=children[keep], minlength=len(rows))
+    nr = len(rows)
+    nv = p + nz + nr
+    ri, rj = np.nonzero(rows)
+    y = p + nz + np.arange(nr)
+    cover = sparse.csr_matrix(
+        (np.r_[np.ones(nr), -np.ones(len(ri))], (np.r_[np.arange(nr), ri], np.r_[y, rj])),
+        shape=(nr, nv),
+    )
+    served_c = np.r_[np.zeros(p), mod.pl[mod.ii], np.zeros(nr)]
+    cons = [
+        *_constraints(mod, caps, extra=nr),
+        LinearConstraint(cover, -np.inf, 0.0),
+        LinearConstraint(
+            sparse.csr_matrix(np.r_[np.zeros(p + nz), cw][None, :]), keep_children - 1e-9, np.inf
+        ),
+        LinearConstraint(sparse.csr_matrix(served_c[None, :]), keep_served - 1e-6, np.inf),
+    ]
+    x, proven, got = _milp(
+        np.r_[costs, np.zeros(nz + nr)],
+        cons,
+        np.r_[np.ones(p), np.zeros(nz + nr)],
+        np.zeros(nv),
+        time_limit_s,
+        gap,
+        "coverage and capacity to keep",
+    )
+    idx = np.flatnonzero(x[:p] > 0.5)
+    return CapacitatedSolution(idx, _served(mod, caps, idx), proven, got, time.perf_counter() - t0)

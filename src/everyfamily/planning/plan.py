@@ -30,7 +30,7 @@ import pandas as pd
 from everyfamily.config.planning import PlanningSettings
 from everyfamily.errors import ConfigError
 from everyfamily.planning import optimise as op
-from everyfamily.planning.capacity import served_by_places
+from everyfamily.planning.capacity import cheapest_keeping_capacitated, served_by_places
 from everyfamily.planning.outreach import OutreachPlan, plan_outreach
 from everyfamily.planning.scenario_file import (
     CUT_OFF,
@@ -327,28 +327,12 @@ def make_plan(
                 data, load_pt, caps, s.open_places, reach
             )
 
+    check = None if caps is None else CapacityCheck(caps, load_pt, settings.capacity_gap)
     keep = _keep_check(
-        data, children_pt, costs, int(in0.sum()), base_cost, reach, limit, keys, point, rules
+        data, children_pt, costs, in0, base, base_cost, reach, limit, keys, point, rules, check
     )
-    if caps is not None:
-        keep["expected_engaged_with_room"] = _with_room(
-            data, load_pt, caps, keep["sites_open"], reach
-        )
     curve = _curve(data, children_pt, costs, base_cost, settings, keys, point, rules)
-    assumptions = list(results[0].assumptions)
-    assumptions.append(
-        "parents' choices and transport other than walking are not modelled; "
-        + (
-            "capacity: optimised sets are chosen so no place takes more expected engaged "
-            "children than its places per week, and every option shows the expected engaged "
-            "children who fit (expected_engaged_with_room); children within 15 minutes, the "
-            "90% check and the marginal curve count children within reach and ignore capacity"
-            if caps is not None
-            else "capacity limits are not modelled (planning.capacitated is off): children "
-            "within reach are counted whether or not the places have room"
-        )
-        + " (docs/planning.md)"
-    )
+    assumptions = [*results[0].assumptions, _capacity_assumption(caps is not None)]
     if data.note:
         assumptions.append(data.note)
     return Plan(
@@ -363,6 +347,24 @@ def make_plan(
         note=data.note,
         generated_at=(now or datetime.now(UTC)).isoformat(timespec="seconds"),
         within=within,
+    )
+
+
+def _capacity_assumption(capacitated: bool) -> str:
+    """What the plan assumes of parents, transport and capacity (docs/planning.md)."""
+    if not capacitated:
+        return (
+            "parents' choices and transport other than walking are not modelled; capacity "
+            "limits are not modelled (planning.capacitated is off): children within reach "
+            "are counted whether or not the places have room (docs/planning.md)"
+        )
+    return (
+        "parents' choices and transport other than walking are not modelled; capacity: "
+        "optimised sets are chosen so no place takes more expected engaged children than its "
+        "places per week, every option shows the expected engaged children who fit "
+        "(expected_engaged_with_room), and the 90% check keeps as many of them as today; "
+        "children within 15 minutes and the marginal curve count children within reach and "
+        "ignore capacity (docs/planning.md)"
     )
 
 
@@ -467,49 +469,98 @@ def _scenario_json(
     }
 
 
+@dataclass(frozen=True)
+class CapacityCheck:
+    """What the 90% check needs for capacity: places per week per place, load per home
+    point and the solver's gap."""
+
+    caps: np.ndarray
+    load: np.ndarray
+    gap: float
+
+
 def _keep_check(
     data: PlanData,
     children_pt: np.ndarray,
     costs: np.ndarray,
-    baseline_within: int,
+    in0: np.ndarray,
+    base: Scenario,
     base_cost: float,
     reach: float,
     limit: float,
     keys: np.ndarray,
     point: np.ndarray,
     rules: ReleaseRules,
+    capacity: CapacityCheck | None = None,
 ) -> dict[str, Any]:
     """The issue's test: the cheapest set keeping at least as many children within reach as
-    today, and whether it costs no more than 90% of today's cost; or why none exists."""
+    today, and whether it costs no more than 90% of today's cost; or why none exists. With
+    ``capacity`` the set must also keep at least as many expected engaged children with a
+    place as today's sites
+    (capacity.cheapest_keeping_capacitated)."""
     budget = 0.9 * base_cost
-    out = op.cheapest_keeping(
-        data.minutes,
-        children_pt,
-        data.place_ids,
-        costs,
-        float(baseline_within),
-        budget,
-        radius=reach,
-        time_limit_s=limit,
-    )
+    baseline_within = int(in0.sum())
+    if capacity is None:
+        out = op.cheapest_keeping(
+            data.minutes,
+            children_pt,
+            data.place_ids,
+            costs,
+            float(baseline_within),
+            budget,
+            radius=reach,
+            time_limit_s=limit,
+        )
+        choice, found = out.choice, out.found
+        places = list(choice.open_places) if choice else []
+        cost = choice.cost_per_year if choice else None
+        why_none = out.reason
+    else:
+        caps, load_pt = capacity.caps, capacity.load
+        sites = np.array([data.place_ids.index(p) for p in base.open_places], dtype=int)
+        today = served_by_places(data.minutes, load_pt, load_pt, caps, sites, reach)
+        sol = cheapest_keeping_capacitated(
+            data.minutes,
+            children_pt,
+            load_pt,
+            caps,
+            costs,
+            float(baseline_within),
+            today,
+            radius=reach,
+            time_limit_s=limit,
+            gap=capacity.gap,
+        )
+        places = [] if sol is None else [data.place_ids[j] for j in sol.open_idx]
+        cost = None if sol is None else float(costs[sol.open_idx].sum())
+        found = cost is not None and cost <= budget + 1e-6
+        why_none = (
+            "even with every site and venue open, fewer children are within reach or fewer "
+            "expected engaged children have a place than today"
+        )
     res: dict[str, Any] = {
         "budget": round(budget, 2),
-        "found": out.found,
-        "reason": out.reason if out.choice is None else None,
-        "sites_open": list(out.choice.open_places) if out.choice else [],
-        "cost_per_year": round(out.choice.cost_per_year or 0.0, 2) if out.choice else None,
+        "found": found,
+        "reason": why_none if cost is None else None,
+        "sites_open": places,
+        "cost_per_year": None if cost is None else round(cost, 2),
     }
-    if out.choice is not None:
-        idx = [data.place_ids.index(p) for p in out.choice.open_places]
+    if capacity is not None:
+        res["expected_engaged_with_room"] = (
+            None if cost is None else _with_room(data, capacity.load, capacity.caps, places, reach)
+        )
+    if cost is not None:
+        idx = [data.place_ids.index(p) for p in places]
         covered = (data.minutes[point][:, idx] <= reach).any(axis=1)
         (shown,) = _released([covered], keys, rules)
         res["children_within_15_min"] = shown
         res["reason"] = (
-            f"{len(idx)} places keep at least as many children within {reach:g} minutes as "
-            f"today for {out.choice.cost_per_year:,.0f} a year"
+            f"{len(idx)} places keep at least as many children within {reach:g} minutes"
+            + (" and expected engaged children with a place" if capacity is not None else "")
+            + f" as today for {cost:,.0f} a year"
             + (
                 f", within 90% of today's cost ({budget:,.0f})"
-                if out.found
+                if found
                 else f", more than 90% of today's cost ({budget:,.0f})"
             )
         )
