@@ -122,6 +122,7 @@ def test_capacitated_plan_prefers_the_site_with_room() -> None:
     base = _settings(0.0).model_dump()
     base["sites"][0].update(sessions_per_week={"play": 1}, places_per_session=1)
     base["sites"][1].update(sessions_per_week={"play": 1}, places_per_session=10)
+    base["capacitated"] = False
     free = make_plan(data, PlanningSettings.model_validate(base), parse_scenarios(HALF), EXACT)
     base["capacitated"] = True
     capped = make_plan(data, PlanningSettings.model_validate(base), parse_scenarios(HALF), EXACT)
@@ -142,6 +143,7 @@ def test_capacitated_plan_shows_who_fits_in_every_option() -> None:
     base = _settings(0.0).model_dump()
     base["sites"][0].update(sessions_per_week={"play": 1}, places_per_session=1)
     base["sites"][1].update(sessions_per_week={"play": 1}, places_per_session=10)
+    base["capacitated"] = False
     free = make_plan(data, PlanningSettings.model_validate(base), parse_scenarios(HALF), EXACT)
     assert all("expected_engaged_with_room" not in s for s in free.scenarios)
     assert any("capacity limits are not modelled" in a for a in free.assumptions)

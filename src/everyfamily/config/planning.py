@@ -309,9 +309,11 @@ class PlanningSettings(ServiceModel):
         0.0, ge=0, description="Outreach hours a year to plan (the ranked outreach plan)."
     )
     capacitated: bool = Field(
-        False,
-        description="Optimised sets respect capacity: a place takes no more expected engaged "
-        "children than its places per week (sessions per week x places per session).",
+        True,
+        description="Optimised sets and the 90% check respect capacity: a place takes no more "
+        "expected engaged children than its places per week (sessions per week x places per "
+        "session; a place listing none is not limited); false counts children within reach "
+        "only.",
     )
     capacity_gap: float = Field(
         0.001,

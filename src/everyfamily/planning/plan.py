@@ -229,11 +229,19 @@ def _point_demand(
     return children_pt, need_pt, load_pt
 
 
-def _capacities(settings: PlanningSettings, place_ids: Sequence[str]) -> np.ndarray | None:
-    """Places per week of each place with ``planning.capacitated``; None without it."""
+def _capacities(
+    settings: PlanningSettings, place_ids: Sequence[str], load_pt: np.ndarray
+) -> np.ndarray | None:
+    """Places per week of each place with ``planning.capacitated``; None without it, or
+    when no place lists sessions and places (nothing to limit). A place with none listed
+    (0 places a week) has an unknown capacity and is not limited: it gets room for every
+    expected engaged child (docs/planning.md)."""
     if not settings.capacitated:
         return None
-    return np.asarray([settings.place(p).capacity_per_week for p in place_ids], dtype=float)
+    caps = np.asarray([settings.place(p).capacity_per_week for p in place_ids], dtype=float)
+    if not (caps > 0).any():
+        return None
+    return np.where(caps > 0, caps, max(float(load_pt.sum()), 1.0))
 
 
 def _with_room(
@@ -317,7 +325,7 @@ def make_plan(
     in0 = walk0 <= reach
     within: dict[str, np.ndarray] = {}
     rows: list[dict[str, Any]] = []
-    caps = _capacities(settings, data.place_ids)
+    caps = _capacities(settings, data.place_ids, load_pt)
     for s, r in zip(chosen, results, strict=True):
         in1 = nearest_minutes(inputs, s.open_places) <= reach
         within[s.id] = in1
@@ -355,8 +363,9 @@ def _capacity_assumption(capacitated: bool) -> str:
     if not capacitated:
         return (
             "parents' choices and transport other than walking are not modelled; capacity "
-            "limits are not modelled (planning.capacitated is off): children within reach "
-            "are counted whether or not the places have room (docs/planning.md)"
+            "limits are not modelled (planning.capacitated is off, or no place lists its "
+            "sessions and places): children within reach are counted whether or not the "
+            "places have room (docs/planning.md)"
         )
     return (
         "parents' choices and transport other than walking are not modelled; capacity: "
@@ -384,7 +393,7 @@ def _chosen_scenarios(
     engaged children per home point; with ``planning.capacitated`` no place takes more
     expected engaged children than its places per week); with a note for each."""
     need_pt, load_pt = demand
-    caps = _capacities(settings, data.place_ids)
+    caps = _capacities(settings, data.place_ids, load_pt)
     reach = settings.reach_minutes
     sites = settings.site_ids
     limit = settings.solver_time_limit_seconds
