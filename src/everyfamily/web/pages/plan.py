@@ -310,6 +310,8 @@ class PlanPage:
             "generated_at": escape(str(plan.get("generated_at", ""))),
             "scenarios": rows,
             "capacitated": any(r["with_room"] is not None for r in rows),
+            "illustrative": plan.get("illustrative") is True,
+            "assumptions": [str(a) for a in plan.get("assumptions") or [] if isinstance(a, str)],
             "marginal_svg": self.marginal_chart(),
             "upset_svg": self.upset_chart(),
             "overlap": self.overlap_table(),
