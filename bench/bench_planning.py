@@ -234,7 +234,7 @@ def run(n_points: int, *, full: bool) -> float:
         t,
         tg,
         served_vs_covered=round((r.served_demand or 0.0) / max(r.covered_demand, 1e-9), 4),
-        places=len(r.open_places),
+        open_places=len(r.open_places),
         proven_optimal=r.proven_optimal,
         optimality_gap=None if r.optimality_gap is None else round(r.optimality_gap, 5),
         **size,

@@ -103,6 +103,23 @@ def marginal_svg(curve: Sequence[Mapping[str, Any]], *, width: int = 600) -> str
     )
 
 
+def outreach_plan_priorities(out_dir: Path) -> dict[str, tuple[str, ...]]:
+    """Small area -> its reason to be visited first from the run's ranked outreach plan
+    (plan.json's ``outreach_plan``, planning/outreach.py: unreached children per hour of
+    travel and visit time), for the outreach lists (web/pages/outreach.py): "outreach plan:
+    area N of M". Empty without a plan or an outreach plan."""
+    try:
+        plan = json.loads((out_dir / PLAN_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    stops = [s for s in plan.get("outreach_plan") or [] if isinstance(s, Mapping)]
+    out: dict[str, tuple[str, ...]] = {}
+    for s in stops:
+        if isinstance(s.get("area"), str) and isinstance(s.get("rank"), int):
+            out.setdefault(s["area"], (f"outreach plan: area {s['rank']} of {len(stops)}",))
+    return out
+
+
 class PlanPage:
     """The Plan page's content (see the module docstring)."""
 
