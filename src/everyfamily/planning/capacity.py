@@ -113,7 +113,7 @@ def _constraints(mod: _Model, caps: np.ndarray, extra: int = 0) -> list[Any]:
     ]
 
 
-def _milp(
+def solve_milp(
     c: np.ndarray,
     cons: list[object],
     integ: np.ndarray,
@@ -121,8 +121,13 @@ def _milp(
     time_limit_s: float,
     gap: float,
     what: str,
+    *,
+    relax: str = "raise the budget or free fixed sites",
+    capacitated: bool = True,
 ) -> tuple[np.ndarray, bool, float | None]:
-    """One HiGHS solve: (x, proven within gap, the gap proved), or a one-line error."""
+    """One HiGHS solve (minimise c.x, variables in [lb, 1]): (x, proven within gap, the gap
+    proved), or a one-line PlanningError saying what to relax (``relax``; with
+    ``capacitated``, turning capacity off as well)."""
     from scipy.optimize import Bounds, milp
 
     res = milp(
@@ -136,20 +141,18 @@ def _milp(
     got_gap = float(got_gap) if got_gap is not None and np.isfinite(got_gap) else None
     if res.x is not None and res.status in (0, 1):
         return np.asarray(res.x), res.status == 0, got_gap
+    off = " or turn planning.capacitated off" if capacitated else ""
     if res.status == 2:
-        raise PlanningError(
-            f"planning: no site set satisfies the {what}",
-            hint="raise the budget or free fixed sites",
-        )
+        raise PlanningError(f"planning: no site set satisfies the {what}", hint=relax + off)
     if res.status == 1:
         raise PlanningError(
             f"planning: the solver found no site set for the {what} within {time_limit_s:g} s",
             hint="raise the time limit (planning.solver_time_limit_seconds), offer fewer "
-            "candidate venues, or turn planning.capacitated off",
+            "candidate venues, group home points (e.g. by postcode)" + off,
         )
     raise PlanningError(
         f"planning: the solver failed on the {what} (HiGHS status {res.status})",
-        hint="raise the budget, free fixed sites or turn planning.capacitated off",
+        hint=relax + off,
     )
 
 
@@ -189,7 +192,7 @@ def solve_capacitated(
     lb = np.r_[np.asarray(fixed, dtype="float64"), np.zeros(nz)]
     served_c = np.r_[np.zeros(p), mod.pw[mod.ii]]
     budget_c = LinearConstraint(cost_row, -np.inf, budget)
-    x, proven, got = _milp(
+    x, proven, got = solve_milp(
         -served_c, [*cons, budget_c], integ, lb, time_limit_s, gap, "budget with capacities"
     )
     idx = np.flatnonzero(x[:p] > 0.5)
@@ -318,7 +321,7 @@ def cheapest_keeping_capacitated(
         ),
         LinearConstraint(sparse.csr_matrix(served_c[None, :]), keep_served - 1e-6, np.inf),
     ]
-    x, proven, got = _milp(
+    x, proven, got = solve_milp(
         np.r_[costs, np.zeros(nz + nr)],
         cons,
         np.r_[np.ones(p), np.zeros(nz + nr)],

@@ -10,16 +10,18 @@
   number of facilities (``p_facilities``), but places here differ in cost (a leased room in
   a library is not a children's centre building), so the budgeted form (the "budget-
   constrained MCLP", Church & ReVelle 1974 section 5; Daskin 2013, Network and Discrete
-  Location, 4.4) is written directly in PuLP: maximise sum_i w_i y_i subject to
-  y_i <= sum_{j: d_ij <= r} x_j, sum_j c_j x_j <= B, x_j = 1 for fixed places, x binary,
+  Location, 4.4) is written directly (planning/covering.py, HiGHS): maximise sum_i w_i y_i
+  subject to y_i <= sum_{j: d_ij <= r} x_j, sum_j c_j x_j <= B, x_j = 1 for fixed places, x binary,
   0 <= y <= 1 (y is integral at an optimum once x is). A second solve then finds the
   cheapest set that covers as much (the two-stage, lexicographic optimum).
 - :func:`cheapest_keeping`: the cheapest set that keeps at least a given number of children
-  within reach (a set-covering knapsack, also in PuLP): the question "can we keep everyone
-  we reach today for less?" answered with a yes or with why not.
+  within reach (a set-covering knapsack, HiGHS too): the question "can we keep everyone
+  we reach today for less?" answered with a yes or with why not (HiGHS as well).
 - :func:`marginal_curve`: children within reach at each budget (one budgeted solve each).
 
-All solves use CBC as shipped inside PuLP (offline). A solver failure or time-out raises a
+The MCLP and p-median solves use CBC as shipped inside PuLP (offline); the budgeted MCLP
+and the cheapest set keeping a coverage use HiGHS in process (planning/covering.py), and the
+capacitated model too (planning/capacity.py). A solver failure or time-out raises a
 one-line :class:`PlanningError` saying what to relax.
 """
 
@@ -37,6 +39,7 @@ import pandas as pd
 
 from everyfamily.errors import DataError, PlanningError
 from everyfamily.planning.capacity import DEFAULT_GAP, capacity_inputs, solve_capacitated
+from everyfamily.planning.covering import budget_cover, keep_cover
 
 #: Seconds CBC may take on one solve before the plan says what to relax.
 TIME_LIMIT_S = 60.0
@@ -477,23 +480,7 @@ def p_median_near_far(
     )
 
 
-# --- PuLP: budgets ------------------------------------------------------------------------
-
-
-def _coverage_model(
-    m: np.ndarray, w: np.ndarray, radius: float, name: str
-) -> tuple[Any, list[Any], dict[int, Any], np.ndarray]:
-    """x per place, y per coverage pattern (:func:`coverage_patterns`), y_i <= sum x_j;
-    also the demand of each pattern."""
-    import pulp
-
-    a, pw = coverage_patterns(m, w, radius)
-    prob = pulp.LpProblem(name, pulp.LpMaximize)
-    x = [pulp.LpVariable(f"x_{j}", cat="Binary") for j in range(m.shape[1])]
-    y = {i: pulp.LpVariable(f"y_{i}", lowBound=0, upBound=1) for i in range(len(pw))}
-    for i in range(len(pw)):
-        prob += y[i] <= pulp.lpSum(x[j] for j in np.flatnonzero(a[i])), f"cover_{i}"
-    return prob, x, y, pw
+# --- budgets (HiGHS) ----------------------------------------------------------------------
 
 
 def best_for_budget(
@@ -512,7 +499,7 @@ def best_for_budget(
     gap: float = DEFAULT_GAP,
 ) -> SiteChoice:
     """The places costing at most ``budget`` a year that cover the most demand within
-    ``radius`` minutes, and among those the cheapest (budgeted MCLP in PuLP; see the module
+    ``radius`` minutes, and among those the cheapest (budgeted MCLP with HiGHS; see the module
     docstring for why not spopt). ``place_costs`` are annual costs per place (a site's
     running and session costs, a venue's cost to use and its sessions). With
     ``capacities`` (per place, in the units of ``load``: places per week against each
@@ -520,7 +507,6 @@ def best_for_budget(
     assigned to a covering open place with room (``capacity.solve_capacitated``, HiGHS,
     stopping at the relative ``gap``); ``load`` defaults to the demand itself; points that
     share a coverage row are served in proportion unless ``exact_capacity``."""
-    import pulp
 
     m, w = _check(minutes, demand, place_ids)
     c = np.asarray(place_costs, dtype="float64")
@@ -565,24 +551,11 @@ def best_for_budget(
         return dataclasses.replace(
             choice, served_demand=sol.served, optimality_gap=sol.gap if sol.proven else None
         )
-    prob, x, y, pw = _coverage_model(m, w, radius, "budget_mclp")
-    objective = pulp.lpSum(float(pw[i]) * v for i, v in y.items())
-    prob += objective
-    prob += pulp.lpSum(float(c[j]) * x[j] for j in range(len(x))) <= budget, "budget"
-    for j in np.flatnonzero(mask):
-        prob += x[j] == 1, f"fixed_{j}"
-    prob.solve(_solver(time_limit_s))
-    proven = _status(prob, "budget", time_limit_s, "raise the budget or free fixed sites")
-    best = float(pulp.value(prob.objective) or 0.0)
-    if proven:
-        # Second stage: the cheapest set covering as much (a tolerance for CBC's rounding);
-        # after a time-out the best set found is returned as it is (no second time-out)
-        prob.sense = pulp.LpMinimize
-        prob += objective >= best - 1e-6 * max(best, 1.0), "as_much"
-        prob.setObjective(pulp.lpSum(float(c[j]) * x[j] for j in range(len(x))))
-        prob.solve(_solver(time_limit_s))
-        proven = _status(prob, "budget", time_limit_s, "raise the time limit")
-    idx = _chosen(x)
+    rows, pw = coverage_patterns(m, w, radius)
+    if len(pw) == 0:  # no one within reach of any place: only the fixed places open
+        idx, proven = np.flatnonzero(mask), True
+    else:
+        idx, proven = budget_cover(rows, pw, c, budget, mask, time_limit_s)
     return _choice(
         "budget-mclp", place_ids, m, w, idx, radius, proven, t0, cost=float(c[idx].sum())
     )
@@ -604,7 +577,6 @@ def cheapest_keeping(
     minutes, and whether it fits ``budget``. When it does not, or no set keeps that many,
     the outcome says why in one sentence (the issue: "or the product says why none
     exists")."""
-    import pulp
 
     m, w = _check(minutes, demand, place_ids)
     c = np.asarray(place_costs, dtype="float64")
@@ -620,15 +592,11 @@ def cheapest_keeping(
             f"{radius:g} minutes, fewer than the {keep:,.0f} asked for",
         )
     t0 = time.perf_counter()
-    prob, x, y, pw = _coverage_model(m, w, radius, "cheapest_keeping")
-    prob.sense = pulp.LpMinimize
-    prob += pulp.lpSum(float(c[j]) * x[j] for j in range(len(x)))
-    prob += pulp.lpSum(float(pw[i]) * v for i, v in y.items()) >= keep - 1e-9, "keep"
-    for j in np.flatnonzero(mask):
-        prob += x[j] == 1, f"fixed_{j}"
-    prob.solve(_solver(time_limit_s))
-    proven = _status(prob, "coverage to keep", time_limit_s, "keep fewer children in reach")
-    idx = _chosen(x)
+    rows, pw = coverage_patterns(m, w, radius)
+    if len(pw) == 0 or keep <= 0:
+        idx, proven = np.flatnonzero(mask), True
+    else:
+        idx, proven = keep_cover(rows, pw, c, keep, mask, time_limit_s)
     cost = float(c[idx].sum())
     choice = _choice("cheapest-keeping", place_ids, m, w, idx, radius, proven, t0, cost=cost)
     if cost <= budget + 1e-6:
