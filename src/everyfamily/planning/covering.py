@@ -102,3 +102,56 @@ def keep_cover(
         capacitated=False,
     )
     return np.flatnonzero(x[:p] > 0.5), proven
+
+
+def near_far_round(
+    mm: np.ndarray,
+    w: np.ndarray,
+    order: np.ndarray,
+    kk: np.ndarray,
+    p: int,
+    fixed: np.ndarray,
+    time_limit_s: float,
+) -> tuple[np.ndarray, np.ndarray, float, bool]:
+    """One round of the near-far p-median (``optimise.p_median_near_far``, Church 2003):
+    y_j open (binary, sum y = p, fixed ones 1); x_ij for the ``kk[i]`` nearest places of
+    point i, x_ij <= y_j; a placeholder g_i costed at the (kk[i]+1)-th nearest walk where
+    kk[i] < places; sum_j x_ij + g_i = 1; minimise the weighted minutes. Returns (open
+    indices, the points whose placeholder is used, the objective, proven)."""
+    from scipy import sparse
+    from scipy.optimize import LinearConstraint
+
+    n, n_pl = mm.shape
+    pts = np.repeat(np.arange(n), kk)
+    cols = np.concatenate([order[i, : kk[i]] for i in range(n)]) if n else np.zeros(0, int)
+    nx = len(pts)
+    has_g = np.flatnonzero(kk < n_pl)
+    ng = len(has_g)
+    nv = n_pl + nx + ng
+    xv = n_pl + np.arange(nx)
+    gv = n_pl + nx + np.arange(ng)
+    link = sparse.csr_matrix(
+        (np.r_[np.ones(nx), -np.ones(nx)], (np.r_[np.arange(nx), np.arange(nx)], np.r_[xv, cols])),
+        shape=(nx, nv),
+    )
+    one = sparse.csr_matrix((np.ones(nx + ng), (np.r_[pts, has_g], np.r_[xv, gv])), shape=(n, nv))
+    count = sparse.csr_matrix(np.r_[np.ones(n_pl), np.zeros(nx + ng)][None, :])
+    far = mm[has_g, order[has_g, kk[has_g]]] if ng else np.zeros(0)
+    c = np.r_[np.zeros(n_pl), w[pts] * mm[pts, cols], w[has_g] * far]
+    x, proven, _ = solve_milp(
+        c,
+        [
+            LinearConstraint(link, -np.inf, 0.0),
+            LinearConstraint(one, 1.0, 1.0),
+            LinearConstraint(count, float(p), float(p)),
+        ],
+        np.r_[np.ones(n_pl), np.zeros(nx + ng)],
+        np.r_[np.asarray(fixed, dtype="float64"), np.zeros(nx + ng)],
+        time_limit_s,
+        1e-9,
+        "p-median problem",
+        relax="open more places",
+        capacitated=False,
+    )
+    used = has_g[x[n_pl + nx :] > 1e-6] if ng else np.zeros(0, dtype=int)
+    return np.flatnonzero(x[:n_pl] > 0.5), used, float(c @ x), proven

@@ -39,7 +39,7 @@ import pandas as pd
 
 from everyfamily.errors import DataError, PlanningError
 from everyfamily.planning.capacity import DEFAULT_GAP, capacity_inputs, solve_capacitated
-from everyfamily.planning.covering import budget_cover, keep_cover
+from everyfamily.planning.covering import budget_cover, keep_cover, near_far_round
 
 #: Seconds CBC may take on one solve before the plan says what to relax.
 TIME_LIMIT_S = 60.0
@@ -418,9 +418,9 @@ def p_median_near_far(
     placeholder is used the solution is optimal for the full problem; otherwise ``k`` grows
     for the points that used one and the model is solved again. spopt 0.7 has this model
     (``KNearestPMedian``) only for point geometries with straight-line distances, not for a
-    walking-time matrix, hence PuLP here; the full spopt ``PMedian`` (``p_median``) has one
-    assignment variable per point and place and did not solve 3,200 x 72 in 60 s."""
-    import pulp
+    walking-time matrix, hence our own (HiGHS, ``covering.near_far_round``); the full
+    spopt ``PMedian`` (``p_median``) has one assignment variable per point and place and
+    did not solve 3,200 x 72 in 60 s."""
 
     m, w = _check(minutes, demand, place_ids)
     mask = _fixed_mask(place_ids, fixed)
@@ -438,35 +438,12 @@ def p_median_near_far(
     t0 = time.perf_counter()
     proven = True
     while True:
-        prob = pulp.LpProblem("p_median_near_far", pulp.LpMinimize)
-        y = [pulp.LpVariable(f"y_{j}", cat="Binary") for j in range(n_pl)]
-        terms = []
-        g: dict[int, Any] = {}
-        for i in range(len(w)):
-            near = order[i, : kk[i]]
-            xs = []
-            for j in near:
-                x = pulp.LpVariable(f"x_{i}_{j}", lowBound=0, upBound=1)
-                prob += x <= y[int(j)]
-                xs.append(x)
-                terms.append(float(w[i] * mm[i, j]) * x)
-            if kk[i] < n_pl:
-                g[i] = pulp.LpVariable(f"g_{i}", lowBound=0, upBound=1)
-                terms.append(float(w[i] * mm[i, order[i, kk[i]]]) * g[i])
-                xs.append(g[i])
-            prob += pulp.lpSum(xs) == 1
-        prob += pulp.lpSum(terms)
-        prob += pulp.lpSum(y) == p
-        for j in np.flatnonzero(mask):
-            prob += y[j] == 1
         left = max(time_limit_s - (time.perf_counter() - t0), 1.0)
-        prob.solve(_solver(left))
-        proven = _status(prob, "p-median problem", time_limit_s, "open more places") and proven
-        used = [i for i, v in g.items() if (v.value() or 0) > 1e-6]
-        if not used:
+        idx, used, objective, ok = near_far_round(mm, w, order, kk, p, mask, left)
+        proven = ok and proven
+        if not len(used):
             break
         kk[used] = np.minimum(kk[used] * 2, n_pl)
-    idx = _chosen(y)
     return _choice(
         "p-median",
         place_ids,
@@ -476,7 +453,7 @@ def p_median_near_far(
         radius,
         proven,
         t0,
-        minutes=float(pulp.value(prob.objective)),
+        minutes=objective,
     )
 
 
