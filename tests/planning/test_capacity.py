@@ -12,7 +12,8 @@ import pytest
 from scipy.optimize import linprog
 
 from everyfamily.errors import DataError
-from everyfamily.planning.optimise import best_for_budget
+from everyfamily.planning.capacity import cheapest_keeping_capacitated, served_by_places
+from everyfamily.planning.optimise import best_for_budget, cheapest_keeping
 
 
 def test_a_full_site_loses_to_one_with_room() -> None:
@@ -119,3 +120,52 @@ def test_bad_capacities_are_one_line_errors() -> None:
         best_for_budget(
             m, np.ones(1), ("A", "B"), np.ones(2), 1.0, capacities=np.ones(2), load=-np.ones(1)
         )
+
+
+@pytest.mark.parametrize("seed", [3, 6, 13])
+def test_capacitated_keep_check_matches_brute_force(seed: int) -> None:
+    """The 90% check with capacity: the cheapest subset keeping at least as many children
+    within 15 minutes as the three dearest places ("today") do, and at least as much load
+    served within the capacities (each subset's served load by scipy's linprog, as
+    ``served_by`` above). On these seeds capacity changes the answer: the uncapacitated
+    cheapest set keeping the children is cheaper and serves less than today."""
+    rng = np.random.default_rng(seed)
+    homes = rng.uniform(0, 2500, (30, 2))
+    places = rng.uniform(0, 2500, (7, 2))
+    m = np.hypot(*(homes[:, None, :] - places[None, :, :]).transpose(2, 0, 1)) / 80.0
+    kids = rng.integers(1, 6, 30).astype(float)
+    load = kids * 0.5  # one engaged share: the merge by coverage row is exact
+    caps = rng.integers(2, 12, 7).astype(float)
+    costs = rng.integers(20, 80, 7).astype(float) * 1000
+    today = tuple(int(j) for j in np.argsort(-costs)[:3])
+    keep_n = float(kids[(m[:, today] <= 15).any(axis=1)].sum())
+    keep_s = served_by(m, load, load, caps, today)
+    best: tuple[float, tuple[int, ...]] | None = None
+    for k in range(8):
+        for sub in itertools.combinations(range(7), k):
+            n = float(kids[(m[:, list(sub)] <= 15).any(axis=1)].sum()) if sub else 0.0
+            if n < keep_n or served_by(m, load, load, caps, sub) < keep_s - 1e-6:
+                continue
+            cost = float(costs[list(sub)].sum())
+            if best is None or cost < best[0]:
+                best = (cost, sub)
+    assert best is not None
+    got = cheapest_keeping_capacitated(
+        m, kids, load, caps, costs, keep_n, keep_s, radius=15.0, time_limit_s=60, gap=0.0
+    )
+    assert got is not None
+    assert float(costs[got.open_idx].sum()) == pytest.approx(best[0])
+    assert got.served >= keep_s - 1e-6
+    assert served_by_places(m, load, load, caps, got.open_idx, 15.0) == pytest.approx(
+        served_by(m, load, load, caps, tuple(got.open_idx))
+    )
+    ids = [f"p{j}" for j in range(7)]
+    free = cheapest_keeping(m, kids, ids, costs, keep_n, 1e9)
+    assert free.choice is not None and (free.choice.cost_per_year or 0) < best[0]
+    free_idx = tuple(ids.index(p) for p in free.choice.open_places)
+    assert served_by(m, load, load, caps, free_idx) < keep_s - 1e-6
+    # asking for more than every place can serve: no set, said as None
+    none = cheapest_keeping_capacitated(
+        m, kids, load, caps, costs, keep_n, caps.sum() + 1, radius=15.0, time_limit_s=60
+    )
+    assert none is None

@@ -122,6 +122,7 @@ def test_capacitated_plan_prefers_the_site_with_room() -> None:
     base = _settings(0.0).model_dump()
     base["sites"][0].update(sessions_per_week={"play": 1}, places_per_session=1)
     base["sites"][1].update(sessions_per_week={"play": 1}, places_per_session=10)
+    base["capacitated"] = False
     free = make_plan(data, PlanningSettings.model_validate(base), parse_scenarios(HALF), EXACT)
     base["capacitated"] = True
     capped = make_plan(data, PlanningSettings.model_validate(base), parse_scenarios(HALF), EXACT)
@@ -129,3 +130,27 @@ def test_capacitated_plan_prefers_the_site_with_room() -> None:
     got = {s["id"]: s for s in capped.scenarios}["half"]
     assert got["sites_open"] == ["B"]
     assert "no place over its places per week" in got["note"]
+
+
+def test_capacitated_plan_shows_who_fits_in_every_option() -> None:
+    """Same instance and places (A 1 place a week, B 10; every child's load 1): today A and
+    B are open and take 1 + 2 = 3 of the 5 expected engaged children; the optimised set at
+    half the cost (B) takes 2; the 90% check keeps both (3). Without capacity no option
+    carries the figure, and the assumptions say capacity is not modelled."""
+    data = _data()
+    kids = data.children.assign(registered=True, engaged=True, expected_registered=1.0)
+    data = PlanData(kids, data.minutes, data.place_ids, data.effect)
+    base = _settings(0.0).model_dump()
+    base["sites"][0].update(sessions_per_week={"play": 1}, places_per_session=1)
+    base["sites"][1].update(sessions_per_week={"play": 1}, places_per_session=10)
+    base["capacitated"] = False
+    free = make_plan(data, PlanningSettings.model_validate(base), parse_scenarios(HALF), EXACT)
+    assert all("expected_engaged_with_room" not in s for s in free.scenarios)
+    assert any("capacity limits are not modelled" in a for a in free.assumptions)
+    base["capacitated"] = True
+    capped = make_plan(data, PlanningSettings.model_validate(base), parse_scenarios(HALF), EXACT)
+    got = {s["id"]: s["expected_engaged_with_room"] for s in capped.scenarios}
+    assert got == {capped.baseline_id: 3, "half": 2}
+    assert capped.keep_check["sites_open"] == ["A", "B"]
+    assert capped.keep_check["expected_engaged_with_room"] == 3
+    assert any("the 90% check keeps as many of them" in a for a in capped.assumptions)

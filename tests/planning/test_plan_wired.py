@@ -239,6 +239,9 @@ def test_demo_keeps_reach_at_90_percent_or_says_why(knowsley_demo: Path) -> None
     if keep["found"]:
         assert keep["cost_per_year"] <= keep["budget"]
         assert keep["sites_open"]
+        assert keep["children_within_15_min"] >= base["children_within_15_min"]
+        # capacity is on by default: the set also has a place for as many engaged children
+        assert keep["expected_engaged_with_room"] >= base["expected_engaged_with_room"]
     else:
         assert keep["reason"]
     # the optimised scenario at 90% costs no more than 90% of today's

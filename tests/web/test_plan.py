@@ -81,3 +81,49 @@ def test_plan_page_does_not_overflow_a_phone_screen(
     wide = page.evaluate("document.documentElement.scrollWidth")
     assert wide <= 375, wide
     assert page.errors == [], page.errors
+
+
+def test_the_demo_plan_says_its_costs_are_illustrative_and_shows_capacity(
+    demo_outputs: Path,
+) -> None:
+    """The demo's plan (illustrative costs, capacity on by default): the page labels the
+    costs ILLUSTRATIVE, lists the plan's assumptions, and shows each option's expected
+    engaged children with a place, as plan.json has them."""
+    import json
+
+    from fastapi.testclient import TestClient
+
+    from everyfamily.web import create_app
+    from everyfamily.web.access import StaticPolicy
+
+    plan = json.loads((demo_outputs / "plan" / "plan.json").read_text(encoding="utf-8"))
+    assert plan["illustrative"] is True
+    client = TestClient(create_app(demo_outputs, policy=StaticPolicy("analyst")))
+    html = client.get("/plan").text
+    assert 'id="plan-illustrative"' in html and "ILLUSTRATIVE COSTS." in html
+    assert "What the plan assumes" in html and "capacity: optimised sets" in html
+    assert "Expected engaged with a place (capacity)" in html
+    for s in plan["scenarios"]:
+        assert f">{s['expected_engaged_with_room']:,.0f}<" in html, s["id"]
+
+
+def test_the_outreach_plan_feeds_the_outreach_list(demo_outputs: Path) -> None:
+    """The demo plan's ranked outreach areas come first on the outreach list, each with its
+    rank as the reason ("outreach plan: area N of M"), as plan.json ranks them."""
+    import json
+
+    from fastapi.testclient import TestClient
+
+    from everyfamily.web import create_app
+    from everyfamily.web.access import StaticPolicy
+    from everyfamily.web.pages.plan import outreach_plan_priorities
+
+    plan = json.loads((demo_outputs / "plan" / "plan.json").read_text(encoding="utf-8"))
+    stops = plan["outreach_plan"]
+    assert stops, "the demo plans outreach hours"
+    got = outreach_plan_priorities(demo_outputs)
+    assert got == {s["area"]: (f"outreach plan: area {s['rank']} of {len(stops)}",) for s in stops}
+    client = TestClient(create_app(demo_outputs, policy=StaticPolicy("outreach_worker")))
+    first = stops[0]["area"]
+    html = client.get("/outreach", params={"area": first}).text
+    assert f"outreach plan: area 1 of {len(stops)}" in html

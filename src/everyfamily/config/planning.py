@@ -294,7 +294,7 @@ class PlanningSettings(ServiceModel):
         "baseline, the optimised sets and the outreach plan only.",
     )
     solver_time_limit_seconds: float = Field(
-        60.0, gt=0, description="Time limit of each optimisation solve (CBC)."
+        60.0, gt=0, description="Time limit of each optimisation solve (CBC; HiGHS with capacity)."
     )
     reach_minutes: float = Field(
         15.0, gt=0, description="Walking minutes counted as within reach (gains, losses)."
@@ -309,9 +309,18 @@ class PlanningSettings(ServiceModel):
         0.0, ge=0, description="Outreach hours a year to plan (the ranked outreach plan)."
     )
     capacitated: bool = Field(
-        False,
-        description="Optimised sets respect capacity: a place takes no more expected engaged "
-        "children than its places per week (sessions per week x places per session).",
+        True,
+        description="Optimised sets and the 90% check respect capacity: a place takes no more "
+        "expected engaged children than its places per week (sessions per week x places per "
+        "session; a place listing none is not limited); false counts children within reach "
+        "only.",
+    )
+    capacity_gap: float = Field(
+        0.001,
+        ge=0,
+        lt=0.5,
+        description="Relative optimality gap a capacitated solve stops at (HiGHS): the set "
+        "found serves at least (1 - gap) x the most any set within the budget could.",
     )
 
     @model_validator(mode="after")

@@ -10,16 +10,18 @@
   number of facilities (``p_facilities``), but places here differ in cost (a leased room in
   a library is not a children's centre building), so the budgeted form (the "budget-
   constrained MCLP", Church & ReVelle 1974 section 5; Daskin 2013, Network and Discrete
-  Location, 4.4) is written directly in PuLP: maximise sum_i w_i y_i subject to
-  y_i <= sum_{j: d_ij <= r} x_j, sum_j c_j x_j <= B, x_j = 1 for fixed places, x binary,
+  Location, 4.4) is written directly (planning/covering.py, HiGHS): maximise sum_i w_i y_i
+  subject to y_i <= sum_{j: d_ij <= r} x_j, sum_j c_j x_j <= B, x_j = 1 for fixed places, x binary,
   0 <= y <= 1 (y is integral at an optimum once x is). A second solve then finds the
   cheapest set that covers as much (the two-stage, lexicographic optimum).
 - :func:`cheapest_keeping`: the cheapest set that keeps at least a given number of children
-  within reach (a set-covering knapsack, also in PuLP): the question "can we keep everyone
-  we reach today for less?" answered with a yes or with why not.
+  within reach (a set-covering knapsack, HiGHS too): the question "can we keep everyone
+  we reach today for less?" answered with a yes or with why not (HiGHS as well).
 - :func:`marginal_curve`: children within reach at each budget (one budgeted solve each).
 
-All solves use CBC as shipped inside PuLP (offline). A solver failure or time-out raises a
+The MCLP and p-median solves use CBC as shipped inside PuLP (offline); the budgeted MCLP
+and the cheapest set keeping a coverage use HiGHS in process (planning/covering.py), and the
+capacitated model too (planning/capacity.py). A solver failure or time-out raises a
 one-line :class:`PlanningError` saying what to relax.
 """
 
@@ -36,7 +38,8 @@ import numpy as np
 import pandas as pd
 
 from everyfamily.errors import DataError, PlanningError
-from everyfamily.planning.capacity import capacitated_model, capacity_inputs
+from everyfamily.planning.capacity import DEFAULT_GAP, capacity_inputs, solve_capacitated
+from everyfamily.planning.covering import budget_cover, keep_cover, near_far_round
 
 #: Seconds CBC may take on one solve before the plan says what to relax.
 TIME_LIMIT_S = 60.0
@@ -142,6 +145,9 @@ class SiteChoice:
     #: capacitated solves: the demand the open places can take within their capacities
     #: (each point's children assigned to covering places, no place over its places)
     served_demand: float | None = None
+    #: capacitated solves: the relative gap HiGHS proved (the set serves at least
+    #: (1 - gap) x the best possible); None when not proved or not capacitated
+    optimality_gap: float | None = None
 
 
 def _choice(
@@ -221,21 +227,25 @@ def _solver(time_limit_s: float) -> Any:
 
 
 def _status(problem: Any, what: str, time_limit_s: float, relax: str) -> bool:
-    """Turn PuLP's status into a proven-optimal flag, or a one-line PlanningError."""
+    """Turn PuLP's status into a proven-optimal flag, or a one-line PlanningError. CBC
+    stopped by its time limit before it has a set can report the problem infeasible (seen
+    with limits of a few milliseconds): a solve that used its whole time is a time-out."""
     import pulp
 
     status = problem.status
     sol = getattr(problem, "sol_status", None)
     if status == pulp.LpStatusOptimal:
         return bool(sol != pulp.LpSolutionIntegerFeasible)
-    if status == pulp.LpStatusInfeasible:
-        raise PlanningError(f"planning: no site set satisfies the {what}", hint=relax)
-    if status == pulp.LpStatusNotSolved:
+    used = float(getattr(problem, "solutionTime", 0.0) or 0.0)
+    timed_out = status == pulp.LpStatusNotSolved or used >= 0.9 * time_limit_s
+    if timed_out:
         raise PlanningError(
             f"planning: the solver found no site set for the {what} within {time_limit_s:g} s",
-            hint="raise the time limit, offer fewer candidate venues, or group home points "
-            "(e.g. by postcode)",
+            hint="raise the time limit (planning.solver_time_limit_seconds), offer fewer "
+            "candidate venues, or group home points (e.g. by postcode)",
         )
+    if status == pulp.LpStatusInfeasible:
+        raise PlanningError(f"planning: no site set satisfies the {what}", hint=relax)
     raise PlanningError(
         f"planning: the solver failed on the {what} ({pulp.LpStatus.get(status, status)})",
         hint=relax,
@@ -408,9 +418,9 @@ def p_median_near_far(
     placeholder is used the solution is optimal for the full problem; otherwise ``k`` grows
     for the points that used one and the model is solved again. spopt 0.7 has this model
     (``KNearestPMedian``) only for point geometries with straight-line distances, not for a
-    walking-time matrix, hence PuLP here; the full spopt ``PMedian`` (``p_median``) has one
-    assignment variable per point and place and did not solve 3,200 x 72 in 60 s."""
-    import pulp
+    walking-time matrix, hence our own (HiGHS, ``covering.near_far_round``); the full
+    spopt ``PMedian`` (``p_median``) has one assignment variable per point and place and
+    did not solve 3,200 x 72 in 60 s."""
 
     m, w = _check(minutes, demand, place_ids)
     mask = _fixed_mask(place_ids, fixed)
@@ -428,35 +438,12 @@ def p_median_near_far(
     t0 = time.perf_counter()
     proven = True
     while True:
-        prob = pulp.LpProblem("p_median_near_far", pulp.LpMinimize)
-        y = [pulp.LpVariable(f"y_{j}", cat="Binary") for j in range(n_pl)]
-        terms = []
-        g: dict[int, Any] = {}
-        for i in range(len(w)):
-            near = order[i, : kk[i]]
-            xs = []
-            for j in near:
-                x = pulp.LpVariable(f"x_{i}_{j}", lowBound=0, upBound=1)
-                prob += x <= y[int(j)]
-                xs.append(x)
-                terms.append(float(w[i] * mm[i, j]) * x)
-            if kk[i] < n_pl:
-                g[i] = pulp.LpVariable(f"g_{i}", lowBound=0, upBound=1)
-                terms.append(float(w[i] * mm[i, order[i, kk[i]]]) * g[i])
-                xs.append(g[i])
-            prob += pulp.lpSum(xs) == 1
-        prob += pulp.lpSum(terms)
-        prob += pulp.lpSum(y) == p
-        for j in np.flatnonzero(mask):
-            prob += y[j] == 1
         left = max(time_limit_s - (time.perf_counter() - t0), 1.0)
-        prob.solve(_solver(left))
-        proven = _status(prob, "p-median problem", time_limit_s, "open more places") and proven
-        used = [i for i, v in g.items() if (v.value() or 0) > 1e-6]
-        if not used:
+        idx, used, objective, ok = near_far_round(mm, w, order, kk, p, mask, left)
+        proven = ok and proven
+        if not len(used):
             break
         kk[used] = np.minimum(kk[used] * 2, n_pl)
-    idx = _chosen(y)
     return _choice(
         "p-median",
         place_ids,
@@ -466,27 +453,11 @@ def p_median_near_far(
         radius,
         proven,
         t0,
-        minutes=float(pulp.value(prob.objective)),
+        minutes=objective,
     )
 
 
-# --- PuLP: budgets ------------------------------------------------------------------------
-
-
-def _coverage_model(
-    m: np.ndarray, w: np.ndarray, radius: float, name: str
-) -> tuple[Any, list[Any], dict[int, Any], np.ndarray]:
-    """x per place, y per coverage pattern (:func:`coverage_patterns`), y_i <= sum x_j;
-    also the demand of each pattern."""
-    import pulp
-
-    a, pw = coverage_patterns(m, w, radius)
-    prob = pulp.LpProblem(name, pulp.LpMaximize)
-    x = [pulp.LpVariable(f"x_{j}", cat="Binary") for j in range(m.shape[1])]
-    y = {i: pulp.LpVariable(f"y_{i}", lowBound=0, upBound=1) for i in range(len(pw))}
-    for i in range(len(pw)):
-        prob += y[i] <= pulp.lpSum(x[j] for j in np.flatnonzero(a[i])), f"cover_{i}"
-    return prob, x, y, pw
+# --- budgets (HiGHS) ----------------------------------------------------------------------
 
 
 def best_for_budget(
@@ -502,17 +473,17 @@ def best_for_budget(
     capacities: np.ndarray | None = None,
     load: np.ndarray | None = None,
     exact_capacity: bool = False,
+    gap: float = DEFAULT_GAP,
 ) -> SiteChoice:
     """The places costing at most ``budget`` a year that cover the most demand within
-    ``radius`` minutes, and among those the cheapest (budgeted MCLP in PuLP; see the module
+    ``radius`` minutes, and among those the cheapest (budgeted MCLP with HiGHS; see the module
     docstring for why not spopt). ``place_costs`` are annual costs per place (a site's
     running and session costs, a venue's cost to use and its sessions). With
     ``capacities`` (per place, in the units of ``load``: places per week against each
     point's expected engaged children, say) demand counts only as far as it can be
-    assigned to a covering open place with room (``capacity.capacitated_model``);
-    ``load`` defaults to the demand itself; points that share a coverage row are served in
-    proportion unless ``exact_capacity`` (see ``capacitated_model``)."""
-    import pulp
+    assigned to a covering open place with room (``capacity.solve_capacitated``, HiGHS,
+    stopping at the relative ``gap``); ``load`` defaults to the demand itself; points that
+    share a coverage row are served in proportion unless ``exact_capacity``."""
 
     m, w = _check(minutes, demand, place_ids)
     c = np.asarray(place_costs, dtype="float64")
@@ -527,35 +498,44 @@ def best_for_budget(
             hint="raise the budget or let some of today's sites close (fixed: none)",
         )
     t0 = time.perf_counter()
-    if capacities is None:
-        prob, x, y, pw = _coverage_model(m, w, radius, "budget_mclp")
-        objective = pulp.lpSum(float(pw[i]) * v for i, v in y.items())
-    else:
+    if capacities is not None:
         caps, ld = capacity_inputs(capacities, load, w, len(place_ids))
-        prob, x, objective = capacitated_model(m, w, ld, caps, radius, exact=exact_capacity)
-    prob += objective
-    prob += pulp.lpSum(float(c[j]) * x[j] for j in range(len(x))) <= budget, "budget"
-    for j in np.flatnonzero(mask):
-        prob += x[j] == 1, f"fixed_{j}"
-    prob.solve(_solver(time_limit_s))
-    proven = _status(prob, "budget", time_limit_s, "raise the budget or free fixed sites")
-    best = float(pulp.value(prob.objective) or 0.0)
-    if proven:
-        # Second stage: the cheapest set covering as much (a tolerance for CBC's rounding);
-        # after a time-out the best set found is returned as it is (no second time-out)
-        prob.sense = pulp.LpMinimize
-        prob += objective >= best - 1e-6 * max(best, 1.0), "as_much"
-        prob.setObjective(pulp.lpSum(float(c[j]) * x[j] for j in range(len(x))))
-        prob.solve(_solver(time_limit_s))
-        proven = _status(prob, "budget", time_limit_s, "raise the time limit")
-    idx = _chosen(x)
-    choice = _choice(
+        sol = solve_capacitated(
+            m,
+            w,
+            ld,
+            caps,
+            c,
+            budget,
+            radius=radius,
+            fixed=mask,
+            time_limit_s=time_limit_s,
+            gap=gap,
+            exact=exact_capacity,
+        )
+        idx = sol.open_idx
+        choice = _choice(
+            "capacitated-budget-mclp",
+            place_ids,
+            m,
+            w,
+            idx,
+            radius,
+            sol.proven,
+            t0,
+            cost=float(c[idx].sum()),
+        )
+        return dataclasses.replace(
+            choice, served_demand=sol.served, optimality_gap=sol.gap if sol.proven else None
+        )
+    rows, pw = coverage_patterns(m, w, radius)
+    if len(pw) == 0:  # no one within reach of any place: only the fixed places open
+        idx, proven = np.flatnonzero(mask), True
+    else:
+        idx, proven = budget_cover(rows, pw, c, budget, mask, time_limit_s)
+    return _choice(
         "budget-mclp", place_ids, m, w, idx, radius, proven, t0, cost=float(c[idx].sum())
     )
-    if capacities is None:
-        return choice
-    served = float(pulp.value(objective) or 0.0)
-    return dataclasses.replace(choice, method="capacitated-budget-mclp", served_demand=served)
 
 
 def cheapest_keeping(
@@ -574,7 +554,6 @@ def cheapest_keeping(
     minutes, and whether it fits ``budget``. When it does not, or no set keeps that many,
     the outcome says why in one sentence (the issue: "or the product says why none
     exists")."""
-    import pulp
 
     m, w = _check(minutes, demand, place_ids)
     c = np.asarray(place_costs, dtype="float64")
@@ -590,15 +569,11 @@ def cheapest_keeping(
             f"{radius:g} minutes, fewer than the {keep:,.0f} asked for",
         )
     t0 = time.perf_counter()
-    prob, x, y, pw = _coverage_model(m, w, radius, "cheapest_keeping")
-    prob.sense = pulp.LpMinimize
-    prob += pulp.lpSum(float(c[j]) * x[j] for j in range(len(x)))
-    prob += pulp.lpSum(float(pw[i]) * v for i, v in y.items()) >= keep - 1e-9, "keep"
-    for j in np.flatnonzero(mask):
-        prob += x[j] == 1, f"fixed_{j}"
-    prob.solve(_solver(time_limit_s))
-    proven = _status(prob, "coverage to keep", time_limit_s, "keep fewer children in reach")
-    idx = _chosen(x)
+    rows, pw = coverage_patterns(m, w, radius)
+    if len(pw) == 0 or keep <= 0:
+        idx, proven = np.flatnonzero(mask), True
+    else:
+        idx, proven = keep_cover(rows, pw, c, keep, mask, time_limit_s)
     cost = float(c[idx].sum())
     choice = _choice("cheapest-keeping", place_ids, m, w, idx, radius, proven, t0, cost=cost)
     if cost <= budget + 1e-6:

@@ -30,6 +30,7 @@ import pandas as pd
 from everyfamily.config.planning import PlanningSettings
 from everyfamily.errors import ConfigError
 from everyfamily.planning import optimise as op
+from everyfamily.planning.capacity import cheapest_keeping_capacitated, served_by_places
 from everyfamily.planning.outreach import OutreachPlan, plan_outreach
 from everyfamily.planning.scenario_file import (
     CUT_OFF,
@@ -228,6 +229,33 @@ def _point_demand(
     return children_pt, need_pt, load_pt
 
 
+def _capacities(
+    settings: PlanningSettings, place_ids: Sequence[str], load_pt: np.ndarray
+) -> np.ndarray | None:
+    """Places per week of each place with ``planning.capacitated``; None without it, or
+    when no place lists sessions and places (nothing to limit). A place with none listed
+    (0 places a week) has an unknown capacity and is not limited: it gets room for every
+    expected engaged child (docs/planning.md)."""
+    if not settings.capacitated:
+        return None
+    caps = np.asarray([settings.place(p).capacity_per_week for p in place_ids], dtype=float)
+    if not (caps > 0).any():
+        return None
+    return np.where(caps > 0, caps, max(float(load_pt.sum()), 1.0))
+
+
+def _with_room(
+    data: PlanData, load_pt: np.ndarray, caps: np.ndarray | None, places: Sequence[str], r: float
+) -> int | None:
+    """Expected engaged children within ``r`` minutes of the open ``places`` who fit in
+    their places per week (capacity.served_by_places with the load as demand); a model
+    sum for the whole borough, as expected_engaged; None without capacity."""
+    if caps is None:
+        return None
+    idx = np.array([data.place_ids.index(p) for p in places], dtype=int)
+    return _round(served_by_places(data.minutes, load_pt, load_pt, caps, idx, r))
+
+
 def _place_costs(settings: PlanningSettings, place_ids: Sequence[str]) -> np.ndarray:
     return np.asarray([settings.place_cost_per_year(p) for p in place_ids], dtype="float64")
 
@@ -297,25 +325,22 @@ def make_plan(
     in0 = walk0 <= reach
     within: dict[str, np.ndarray] = {}
     rows: list[dict[str, Any]] = []
+    caps = _capacities(settings, data.place_ids, load_pt)
     for s, r in zip(chosen, results, strict=True):
         in1 = nearest_minutes(inputs, s.open_places) <= reach
         within[s.id] = in1
         rows.append(_scenario_json(s, r, in0, in1, kids, keys, rules, notes.get(s.id)))
+        if caps is not None:
+            rows[-1]["expected_engaged_with_room"] = _with_room(
+                data, load_pt, caps, s.open_places, reach
+            )
 
+    check = None if caps is None else CapacityCheck(caps, load_pt, settings.capacity_gap)
     keep = _keep_check(
-        data, children_pt, costs, int(in0.sum()), base_cost, reach, limit, keys, point, rules
+        data, children_pt, costs, in0, base, base_cost, reach, limit, keys, point, rules, check
     )
     curve = _curve(data, children_pt, costs, base_cost, settings, keys, point, rules)
-    assumptions = list(results[0].assumptions)
-    assumptions.append(
-        "parents' choices and transport other than walking are not modelled; capacity "
-        + (
-            "limits optimised sets only (places per week against expected engaged children)"
-            if settings.capacitated
-            else "limits are not modelled"
-        )
-        + " (docs/planning.md)"
-    )
+    assumptions = [*results[0].assumptions, _capacity_assumption(caps is not None)]
     if data.note:
         assumptions.append(data.note)
     return Plan(
@@ -330,6 +355,25 @@ def make_plan(
         note=data.note,
         generated_at=(now or datetime.now(UTC)).isoformat(timespec="seconds"),
         within=within,
+    )
+
+
+def _capacity_assumption(capacitated: bool) -> str:
+    """What the plan assumes of parents, transport and capacity (docs/planning.md)."""
+    if not capacitated:
+        return (
+            "parents' choices and transport other than walking are not modelled; capacity "
+            "limits are not modelled (planning.capacitated is off, or no place lists its "
+            "sessions and places): children within reach are counted whether or not the "
+            "places have room (docs/planning.md)"
+        )
+    return (
+        "parents' choices and transport other than walking are not modelled; capacity: "
+        "optimised sets are chosen so no place takes more expected engaged children than its "
+        "places per week, every option shows the expected engaged children who fit "
+        "(expected_engaged_with_room), and the 90% check keeps as many of them as today; "
+        "children within 15 minutes and the marginal curve count children within reach and "
+        "ignore capacity (docs/planning.md)"
     )
 
 
@@ -349,11 +393,7 @@ def _chosen_scenarios(
     engaged children per home point; with ``planning.capacitated`` no place takes more
     expected engaged children than its places per week); with a note for each."""
     need_pt, load_pt = demand
-    caps = (
-        np.asarray([settings.place(p).capacity_per_week for p in data.place_ids], dtype=float)
-        if settings.capacitated
-        else None
-    )
+    caps = _capacities(settings, data.place_ids, load_pt)
     reach = settings.reach_minutes
     sites = settings.site_ids
     limit = settings.solver_time_limit_seconds
@@ -386,15 +426,23 @@ def _chosen_scenarios(
             time_limit_s=limit,
             capacities=caps,
             load=load_pt if caps is not None else None,
+            gap=settings.capacity_gap,
         )
-        notes[spec.id] = (
-            f"best sites for a budget of {budget:,.0f} a year, children weighted by need"
-            + (", no place over its places per week" if caps is not None else "")
-            + ("" if choice.proven_optimal else " (best found before the time limit)")
-        )
+        notes[spec.id] = _optimised_note(budget, choice, caps is not None)
         chosen.append(Scenario(spec.id, spec.name, "optimised", choice.open_places))
 
     return chosen, notes
+
+
+def _optimised_note(budget: float, choice: op.SiteChoice, capacitated: bool) -> str:
+    """What an optimised scenario is: its budget, need weights, capacity and how close to
+    the best possible the solver proved it."""
+    text = f"best sites for a budget of {budget:,.0f} a year, children weighted by need"
+    if capacitated:
+        text += ", no place over its places per week"
+        if choice.proven_optimal and choice.optimality_gap is not None:
+            text += f" (within {100 * choice.optimality_gap:.2f}% of the best possible)"
+    return text + ("" if choice.proven_optimal else " (best found before the time limit)")
 
 
 def _scenario_json(
@@ -430,49 +478,98 @@ def _scenario_json(
     }
 
 
+@dataclass(frozen=True)
+class CapacityCheck:
+    """What the 90% check needs for capacity: places per week per place, load per home
+    point and the solver's gap."""
+
+    caps: np.ndarray
+    load: np.ndarray
+    gap: float
+
+
 def _keep_check(
     data: PlanData,
     children_pt: np.ndarray,
     costs: np.ndarray,
-    baseline_within: int,
+    in0: np.ndarray,
+    base: Scenario,
     base_cost: float,
     reach: float,
     limit: float,
     keys: np.ndarray,
     point: np.ndarray,
     rules: ReleaseRules,
+    capacity: CapacityCheck | None = None,
 ) -> dict[str, Any]:
     """The issue's test: the cheapest set keeping at least as many children within reach as
-    today, and whether it costs no more than 90% of today's cost; or why none exists."""
+    today, and whether it costs no more than 90% of today's cost; or why none exists. With
+    ``capacity`` the set must also keep at least as many expected engaged children with a
+    place as today's sites
+    (capacity.cheapest_keeping_capacitated)."""
     budget = 0.9 * base_cost
-    out = op.cheapest_keeping(
-        data.minutes,
-        children_pt,
-        data.place_ids,
-        costs,
-        float(baseline_within),
-        budget,
-        radius=reach,
-        time_limit_s=limit,
-    )
+    baseline_within = int(in0.sum())
+    if capacity is None:
+        out = op.cheapest_keeping(
+            data.minutes,
+            children_pt,
+            data.place_ids,
+            costs,
+            float(baseline_within),
+            budget,
+            radius=reach,
+            time_limit_s=limit,
+        )
+        choice, found = out.choice, out.found
+        places = list(choice.open_places) if choice else []
+        cost = choice.cost_per_year if choice else None
+        why_none = out.reason
+    else:
+        caps, load_pt = capacity.caps, capacity.load
+        sites = np.array([data.place_ids.index(p) for p in base.open_places], dtype=int)
+        today = served_by_places(data.minutes, load_pt, load_pt, caps, sites, reach)
+        sol = cheapest_keeping_capacitated(
+            data.minutes,
+            children_pt,
+            load_pt,
+            caps,
+            costs,
+            float(baseline_within),
+            today,
+            radius=reach,
+            time_limit_s=limit,
+            gap=capacity.gap,
+        )
+        places = [] if sol is None else [data.place_ids[j] for j in sol.open_idx]
+        cost = None if sol is None else float(costs[sol.open_idx].sum())
+        found = cost is not None and cost <= budget + 1e-6
+        why_none = (
+            "even with every site and venue open, fewer children are within reach or fewer "
+            "expected engaged children have a place than today"
+        )
     res: dict[str, Any] = {
         "budget": round(budget, 2),
-        "found": out.found,
-        "reason": out.reason if out.choice is None else None,
-        "sites_open": list(out.choice.open_places) if out.choice else [],
-        "cost_per_year": round(out.choice.cost_per_year or 0.0, 2) if out.choice else None,
+        "found": found,
+        "reason": why_none if cost is None else None,
+        "sites_open": places,
+        "cost_per_year": None if cost is None else round(cost, 2),
     }
-    if out.choice is not None:
-        idx = [data.place_ids.index(p) for p in out.choice.open_places]
+    if capacity is not None:
+        res["expected_engaged_with_room"] = (
+            None if cost is None else _with_room(data, capacity.load, capacity.caps, places, reach)
+        )
+    if cost is not None:
+        idx = [data.place_ids.index(p) for p in places]
         covered = (data.minutes[point][:, idx] <= reach).any(axis=1)
         (shown,) = _released([covered], keys, rules)
         res["children_within_15_min"] = shown
         res["reason"] = (
-            f"{len(idx)} places keep at least as many children within {reach:g} minutes as "
-            f"today for {out.choice.cost_per_year:,.0f} a year"
+            f"{len(idx)} places keep at least as many children within {reach:g} minutes"
+            + (" and expected engaged children with a place" if capacity is not None else "")
+            + f" as today for {cost:,.0f} a year"
             + (
                 f", within 90% of today's cost ({budget:,.0f})"
-                if out.found
+                if found
                 else f", more than 90% of today's cost ({budget:,.0f})"
             )
         )

@@ -55,6 +55,7 @@ CSV_FIELDS = (
     "outreach_hours",
     "children_gaining",
     "children_losing",
+    "expected_engaged_with_room",
     "illustrative_costs",
 )
 
@@ -401,6 +402,7 @@ def _write_csv(path: Path, plan: Plan) -> None:
                 "outreach_hours": s["outreach_hours"],
                 "children_gaining": _total(s["gains"]),
                 "children_losing": _total(s["losses"]),
+                "expected_engaged_with_room": s.get("expected_engaged_with_room"),
                 "illustrative_costs": plan.illustrative,
             }
         )

@@ -13,7 +13,14 @@ runs at a time in the whole app (planning solves take a core for seconds to a mi
 second request while one runs is told to wait.
 
 The state of each user's job (queued, running and its step, done, failed with a one-line
-reason) lives in memory and in ``job.json`` beside the plan: who asked, when, for what.
+reason, interrupted) lives in memory and in ``job.json`` beside the plan: who asked, when,
+for what, and which worker runs it (host, process id and a token of the thread). A job
+left queued or running by a worker that is gone (the server restarted or was killed) is
+marked ``interrupted``, with when, as soon as a runner starts on the folder or reads the
+job: its worker is gone when it ran in this process and its thread is no longer
+registered, or when its process no longer exists on this host (a job of another host is
+left as it is: nothing here can tell). ``job.json`` keeps the request, so the page can
+offer to run it again.
 The route audits the request in the users store when there is one (local single-user mode
 keeps no audit log, as elsewhere). Messages never hold a value from a record: a failure
 shows the one-line :class:`EveryfamilyError` text, anything else a fixed sentence.
@@ -21,11 +28,15 @@ shows the one-line :class:`EveryfamilyError` text, anything else a fixed sentenc
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import re
+import socket
 import threading
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
@@ -40,6 +51,43 @@ RUNS_DIR = "plan_runs"
 #: Scenario kinds a user can run from the page.
 KINDS = ("what_if", "optimise")
 LOCAL_USER = "local"
+#: States of a job that has not finished.
+UNFINISHED = ("queued", "running")
+#: Tokens of the jobs whose worker thread runs in this process now (see :func:`_alive`).
+_LIVE: set[str] = set()
+_LIVE_LOCK = threading.Lock()
+
+
+def _worker_id(token: str) -> str:
+    """Who runs a job: this host, this process and the job's own token."""
+    return f"{socket.gethostname()}|{os.getpid()}|{token}"
+
+
+def _alive(worker: str | None) -> bool:
+    """Whether the worker of an unfinished job may still run it (module docstring). A
+    job.json without a worker (written before workers were recorded) has none."""
+    if not worker:
+        return False
+    host, _, rest = worker.partition("|")
+    pid_text, _, token = rest.partition("|")
+    if host != socket.gethostname():
+        return True  # another machine's worker: nothing here can tell
+    try:
+        pid = int(pid_text)
+    except ValueError:
+        return False
+    if pid == os.getpid():
+        with _LIVE_LOCK:
+            return token in _LIVE
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # a process of another user holds that id
+    except OSError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -55,9 +103,31 @@ class PlanJob:
     finished_at: str | None = None
     seconds: float | None = None
     message: str | None = None
+    #: host|process id|token of the worker (see :func:`_alive`)
+    worker: str | None = None
+    #: when a restart was found to have stopped this job (state ``interrupted``)
+    interrupted_at: str | None = None
+    #: the form's request, to run it again (PlanRequest's fields)
+    request: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        out.pop("worker")  # the server's host and process: not the page's business
+        return out
+
+    def rerun_fields(self) -> list[tuple[str, str]]:
+        """The form fields that run this job's request again (empty without one)."""
+        r = self.request or {}
+        if r.get("kind") not in KINDS:
+            return []
+        out = [("kind", str(r["kind"])), ("name", str(r.get("name") or ""))]
+        if r["kind"] == "optimise":
+            out.append(("budget", f"{float(r.get('budget') or 0):.0f}"))
+            if r.get("keep_sites"):
+                out.append(("keep_sites", "1"))
+        out += [("close", str(c)) for c in r.get("close") or ()]
+        out += [("open", str(o)) for o in r.get("open") or ()]
+        return out
 
 
 @dataclass(frozen=True)
@@ -141,6 +211,15 @@ def parse_request(
     return PlanRequest(kind, name or label, close=close, open=open_)
 
 
+def _read_job(path: Path) -> PlanJob | None:
+    """A job.json as a PlanJob; None when missing or not one."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return PlanJob(**data)
+    except (OSError, ValueError, TypeError):
+        return None
+
+
 class PlanRunner:
     """Runs plans from the page in background threads, one at a time (module docstring)."""
 
@@ -154,6 +233,34 @@ class PlanRunner:
         self._jobs: dict[str, PlanJob] = {}
         self._busy: str | None = None
         self._threads: dict[str, threading.Thread] = {}
+        self.recover()
+
+    def recover(self) -> tuple[str, ...]:
+        """Mark every job of the folder left queued or running by a worker that is gone as
+        interrupted (module docstring); returns the users' folders whose job it marked."""
+        root = self.out_dir / RUNS_DIR
+        marked: list[str] = []
+        for path in sorted(root.glob("*/job.json")) if root.is_dir() else ():
+            job = _read_job(path)
+            if job is not None and self._interrupt_if_gone(job) is not job:
+                marked.append(job.user)
+        return tuple(marked)
+
+    def _interrupt_if_gone(self, job: PlanJob) -> PlanJob:
+        """The job as it is, or marked interrupted (and saved) when its worker is gone."""
+        if job.state not in UNFINISHED or _alive(job.worker):
+            return job
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        done = replace(
+            job,
+            state="interrupted",
+            step="stopped",
+            interrupted_at=now,
+            message="the dashboard stopped while this plan ran (a restart); run it again",
+        )
+        with contextlib.suppress(OSError):  # a read-only folder: shown, not recorded
+            self._save(done)
+        return done
 
     def folder(self, user: str | None) -> Path:
         return self.out_dir / RUNS_DIR / user_slug(user)
@@ -168,12 +275,8 @@ class PlanRunner:
             got = self._jobs.get(slug)
         if got is not None:
             return got
-        path = self.folder(user) / "job.json"
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            return PlanJob(**data)
-        except (OSError, ValueError, TypeError):
-            return None
+        job = _read_job(self.folder(user) / "job.json")
+        return None if job is None else self._interrupt_if_gone(job)
 
     def choices(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """Site ids and venue ids of the run's ``planning:`` block (empty without one)."""
@@ -186,7 +289,17 @@ class PlanRunner:
         """Start the user's plan in a thread; refused (ConfigError) while any plan runs."""
         slug = user_slug(user)
         now = datetime.now(UTC).isoformat(timespec="seconds")
-        job = PlanJob(slug, "queued", "waiting to start", request.kind, request.name, now)
+        token = uuid.uuid4().hex
+        job = PlanJob(
+            slug,
+            "queued",
+            "waiting to start",
+            request.kind,
+            request.name,
+            now,
+            worker=_worker_id(token),
+            request=asdict(request),
+        )
         with self._lock:
             if self._busy is not None:
                 raise ConfigError(
@@ -198,8 +311,10 @@ class PlanRunner:
         folder = self.folder(user)
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "scenarios.yaml").write_text(request.scenario_yaml(), encoding="utf-8")
+        with _LIVE_LOCK:
+            _LIVE.add(token)
         self._save(job)
-        t = threading.Thread(target=self._work, args=(slug, folder), daemon=True)
+        t = threading.Thread(target=self._work, args=(slug, folder, token), daemon=True)
         self._threads[slug] = t
         t.start()
         return job
@@ -222,10 +337,10 @@ class PlanRunner:
         path = self.out_dir / RUNS_DIR / job.user / "job.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(job.to_json(), indent=2), encoding="utf-8")
+        tmp.write_text(json.dumps(asdict(job), indent=2), encoding="utf-8")
         tmp.replace(path)
 
-    def _work(self, slug: str, folder: Path) -> None:
+    def _work(self, slug: str, folder: Path, token: str) -> None:
         from everyfamily.config import Project
         from everyfamily.planning.stage import plan_from_run
 
@@ -259,3 +374,5 @@ class PlanRunner:
         finally:
             with self._lock:
                 self._busy = None
+            with _LIVE_LOCK:
+                _LIVE.discard(token)

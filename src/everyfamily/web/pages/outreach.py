@@ -34,6 +34,7 @@ from everyfamily.web.auth import OUTREACH_OUTCOMES
 from everyfamily.web.labels import group_label
 from everyfamily.web.outputs import WALK_COLUMNS, read_children, read_not_reached, read_walks
 from everyfamily.web.pages.person import CONTACT_TABLE_COLUMNS, ContactLookup, _Lazy
+from everyfamily.web.pages.plan import outreach_plan_priorities
 from everyfamily.web.tables import BadRequest, Column, Table, clean, number_or_none, one_page
 from everyfamily.web.view import RunView
 
@@ -117,6 +118,10 @@ class OutreachList:
         self.priority_areas = priority_areas_from_findings(
             [f for f in found if isinstance(f, Mapping)]
         )
+        # the run's ranked outreach plan (issue 17: "a ranked plan that feeds the outreach
+        # list"): its areas' households come first too, with the plan's rank as the reason
+        for code, why in outreach_plan_priorities(view.outputs.out_dir).items():
+            self.priority_areas[code] = (*self.priority_areas.get(code, ()), *why)
 
     # --- which children --------------------------------------------------------------------
 

@@ -103,6 +103,23 @@ def marginal_svg(curve: Sequence[Mapping[str, Any]], *, width: int = 600) -> str
     )
 
 
+def outreach_plan_priorities(out_dir: Path) -> dict[str, tuple[str, ...]]:
+    """Small area -> its reason to be visited first from the run's ranked outreach plan
+    (plan.json's ``outreach_plan``, planning/outreach.py: unreached children per hour of
+    travel and visit time), for the outreach lists (web/pages/outreach.py): "outreach plan:
+    area N of M". Empty without a plan or an outreach plan."""
+    try:
+        plan = json.loads((out_dir / PLAN_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    stops = [s for s in plan.get("outreach_plan") or [] if isinstance(s, Mapping)]
+    out: dict[str, tuple[str, ...]] = {}
+    for s in stops:
+        if isinstance(s.get("area"), str) and isinstance(s.get("rank"), int):
+            out.setdefault(s["area"], (f"outreach plan: area {s['rank']} of {len(stops)}",))
+    return out
+
+
 class PlanPage:
     """The Plan page's content (see the module docstring)."""
 
@@ -158,6 +175,7 @@ class PlanPage:
                     "registered_upper": _num(hi),
                     "expected_engaged": _num(s.get("expected_engaged")),
                     "cost_per_child_engaged": _num(s.get("cost_per_child_engaged")),
+                    "with_room": _num(s.get("expected_engaged_with_room")),
                     "gains": [self._area(g) for g in s.get("gains") or []],
                     "losses": [self._area(g) for g in s.get("losses") or []],
                 }
@@ -303,10 +321,14 @@ class PlanPage:
 
     def context(self) -> dict[str, Any]:
         plan = self.plan or {}
+        rows = self.scenarios()
         return {
             "has_plan": self.plan is not None,
             "generated_at": escape(str(plan.get("generated_at", ""))),
-            "scenarios": self.scenarios(),
+            "scenarios": rows,
+            "capacitated": any(r["with_room"] is not None for r in rows),
+            "illustrative": plan.get("illustrative") is True,
+            "assumptions": [str(a) for a in plan.get("assumptions") or [] if isinstance(a, str)],
             "marginal_svg": self.marginal_chart(),
             "upset_svg": self.upset_chart(),
             "overlap": self.overlap_table(),
