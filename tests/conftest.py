@@ -180,37 +180,65 @@ def knowsley_scenario_copy(knowsley_scenario: Scenario, tmp_path: Path) -> Scena
     )
 
 
-def _run_world(folder: Path, seed: int, stories: Stories | None) -> dict[str, Any]:
+#: The stages a variant world runs unless a test asks for others: every stage that makes a
+#: finding (communities, access and trends write candidate findings; find ranks them), not
+#: services, since, planning or report, which no test of a variant world reads (about a
+#: fifth of a full run). The default world is the demo run, with every stage.
+VARIANT_STAGES = ("ingest", "link", "measure", "communities", "access", "trends", "find")
+
+
+def _run_world(
+    folder: Path, seed: int, stories: Stories | None, stages: tuple[str, ...] | None
+) -> dict[str, Any]:
     """The default world through ``run_demo`` (as ``everyfamily demo`` runs it); a variant:
-    generate its scenario into ``folder/scenario``, then ``run_pipeline`` into ``folder``."""
+    generate its scenario into ``folder/scenario``, then ``run_pipeline`` into ``folder``
+    (only ``stages``)."""
     from everyfamily.config import load_project
     from everyfamily.demo.run import run_demo
     from everyfamily.pipeline import run_pipeline
 
     if stories is None or stories == Stories():
         run_demo(out_dir=folder, seed=seed, echo=lambda _m: None)
+        stages = None
     else:
         scenario = generate_scenario(folder / "scenario", seed=seed, stories=stories)
         project = load_project(scenario.project_file)
-        run_pipeline(project, out_dir=folder, echo=lambda _m: None, seed=seed)
-    return {"seed": seed, "stories": repr(stories)}
+        run_pipeline(project, out_dir=folder, echo=lambda _m: None, seed=seed, stages=stages)
+    return {"seed": seed, "stories": repr(stories), "stages": stages}
 
 
 @pytest.fixture(scope="session")
 def knowsley_world(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
-    """``run(seed=2026, stories=None) -> output folder``: a finished pipeline run of that
-    world (its scenario in ``scenario/``, the truth in ``scenario/truth/``), built once per
-    session. The default world is the demo run (with ``demo_evaluation.json``). Read the
-    folder, never write into it (copy it first)."""
+    """``run(seed=2026, stories=None, stages=VARIANT_STAGES) -> output folder``: a finished
+    pipeline run of that world (its scenario in ``scenario/``, the truth in
+    ``scenario/truth/``), built once per session. The default world is the demo run (every
+    stage, with ``demo_evaluation.json``); a variant runs only ``stages``
+    (``run_pipeline(stages=...)``). Read the folder, never write into it (copy it first).
+
+    Every test of one world must ask for the same stages: a world is built once, so a test
+    asking for other stages than it was built with fails at once, whichever test came first
+    (ask for the union in both)."""
 
     given = os.environ.get("EVERYFAMILY_TEST_DEMO_DIR")
 
-    def run(seed: int = DEFAULT_SEED, stories: Stories | None = None) -> Path:
+    def run(
+        seed: int = DEFAULT_SEED,
+        stories: Stories | None = None,
+        stages: tuple[str, ...] = VARIANT_STAGES,
+    ) -> Path:
         key = world_key(seed, stories)
         if given and key == world_key(DEFAULT_SEED, None) and (Path(given) / "run.json").is_file():
             return Path(given)
-        folder, manifest = build_once(tmp_path_factory, key, lambda f: _run_world(f, seed, stories))
+        folder, manifest = build_once(
+            tmp_path_factory, key, lambda f: _run_world(f, seed, stories, stages)
+        )
         assert manifest["stories"] == repr(stories), f"two worlds share the name {key}"
+        built = manifest.get("stages")
+        if built is not None and list(built) != list(stages):
+            pytest.fail(
+                f"world {key} was built with the stages {built}, this test asks for "
+                f"{list(stages)}: every test of one world must ask for the same stages"
+            )
         return folder
 
     return run
