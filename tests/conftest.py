@@ -17,7 +17,11 @@ the pytest-xdist docs, "Making session-scoped fixtures execute only once"). Each
 reads its own copy, because a run's DuckDB stores take a lock per process and tests open them.
 Tests that need an expensive world are put in one ``xdist_group`` per world
 (``pytest_collection_modifyitems`` below), so that one worker builds it while the other
-works on something else, and those groups are sent out first.
+works on something else, and those groups are sent out first (the demo's dashboard tests
+form a second group of the demo, sent after the other worlds: ``SPLIT_FOLDERS``).
+
+A variant world runs only the stages its tests read (``VARIANT_STAGES``, by
+``run_pipeline(stages=...)``): the stages that make findings.
 """
 
 from __future__ import annotations
@@ -47,6 +51,13 @@ GROUPED_FIXTURES = {
     "knowsley_demo": "knowsley-demo",
     "demo_outputs": "knowsley-demo",
 }
+#: Folders whose tests of a grouped world form a group of their own (``<group>-<folder>``):
+#: the dashboard's tests of the demo (many, and slow in a browser) would otherwise make the
+#: demo's group one long chain on one worker while the other runs out of work.
+SPLIT_FOLDERS = ("web",)
+#: Groups sent after every other group: they read a world another group builds, so the
+#: worker that takes them finds it built (or nearly) instead of waiting on its lock.
+LATE_GROUPS = frozenset({"knowsley-demo-web"})
 
 
 # --- built once per session, across xdist workers ---------------------------------------------
@@ -367,7 +378,11 @@ def _group_of(item: pytest.Item) -> str | None:
     if mark is not None:
         return str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
     fixtures = getattr(item, "fixturenames", ())
-    return next((g for f, g in GROUPED_FIXTURES.items() if f in fixtures), None)
+    group = next((g for f, g in GROUPED_FIXTURES.items() if f in fixtures), None)
+    folder = item.nodeid.split("/")[1] if item.nodeid.startswith("tests/") else ""
+    if group is not None and folder in SPLIT_FOLDERS:
+        return f"{group}-{folder}"
+    return group
 
 
 @pytest.hookimpl(wrapper=True)
@@ -384,9 +399,10 @@ def pytest_collection_modifyitems(
             item.add_marker(pytest.mark.xdist_group(groups[item.nodeid]))
 
     def rank(item: pytest.Item) -> int:
-        if groups[item.nodeid] is not None:
-            return 0
-        return 1 if item.get_closest_marker("slow") else 2
+        group = groups[item.nodeid]
+        if group is not None:
+            return 1 if group in LATE_GROUPS else 0
+        return 2 if item.get_closest_marker("slow") else 3
 
     items.sort(key=rank)  # stable: the collection order within each rank
     result = yield  # the other hooks (deselection by -k or -m, xdist's own)
