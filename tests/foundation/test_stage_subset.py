@@ -54,7 +54,9 @@ def test_an_unknown_stage_is_refused() -> None:
 
 
 @pytest.mark.slow
-def test_a_narrow_run_runs_only_its_stages(tmp_path: Path) -> None:
+def test_a_narrow_run_runs_only_its_stages(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from everyfamily.config import load_project
     from everyfamily.demo.town import generate_town
     from everyfamily.pipeline import run_pipeline, staging_dir
@@ -66,6 +68,15 @@ def test_a_narrow_run_runs_only_its_stages(tmp_path: Path) -> None:
     # refused before anything is written
     with pytest.raises(ConfigError, match="left-out stage 'link'"):
         run_pipeline(project, out_dir=out, echo=lambda _m: None, stages=("ingest", "measure"))
+    assert not out.exists() and not staging_dir(out).exists()
+    # the same from the command line (a developer's run): one line, exit 2, nothing written
+    from everyfamily.cli import main
+
+    args = ["run", str(town.project_file), "--out", str(out), "--stages", "ingest, measure"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1
+    assert "'measure' reads the table 'links', which the left-out stage 'link' writes" in err
     assert not out.exists() and not staging_dir(out).exists()
 
     lines: list[str] = []
