@@ -17,7 +17,11 @@ the pytest-xdist docs, "Making session-scoped fixtures execute only once"). Each
 reads its own copy, because a run's DuckDB stores take a lock per process and tests open them.
 Tests that need an expensive world are put in one ``xdist_group`` per world
 (``pytest_collection_modifyitems`` below), so that one worker builds it while the other
-works on something else, and those groups are sent out first.
+works on something else, and those groups are sent out first (the demo's dashboard tests
+form a second group of the demo, sent after the other worlds: ``SPLIT_FOLDERS``).
+
+A variant world runs only the stages its tests read (``VARIANT_STAGES``, by
+``run_pipeline(stages=...)``): the stages that make findings.
 """
 
 from __future__ import annotations
@@ -47,6 +51,13 @@ GROUPED_FIXTURES = {
     "knowsley_demo": "knowsley-demo",
     "demo_outputs": "knowsley-demo",
 }
+#: Folders whose tests of a grouped world form a group of their own (``<group>-<folder>``):
+#: the dashboard's tests of the demo (many, and slow in a browser) would otherwise make the
+#: demo's group one long chain on one worker while the other runs out of work.
+SPLIT_FOLDERS = ("web",)
+#: Groups sent after every other group: they read a world another group builds, so the
+#: worker that takes them finds it built (or nearly) instead of waiting on its lock.
+LATE_GROUPS = frozenset({"knowsley-demo-web"})
 
 
 # --- built once per session, across xdist workers ---------------------------------------------
@@ -180,37 +191,65 @@ def knowsley_scenario_copy(knowsley_scenario: Scenario, tmp_path: Path) -> Scena
     )
 
 
-def _run_world(folder: Path, seed: int, stories: Stories | None) -> dict[str, Any]:
+#: The stages a variant world runs unless a test asks for others: every stage that makes a
+#: finding (communities, access and trends write candidate findings; find ranks them), not
+#: services, since, planning or report, which no test of a variant world reads (about a
+#: fifth of a full run). The default world is the demo run, with every stage.
+VARIANT_STAGES = ("ingest", "link", "measure", "communities", "access", "trends", "find")
+
+
+def _run_world(
+    folder: Path, seed: int, stories: Stories | None, stages: tuple[str, ...] | None
+) -> dict[str, Any]:
     """The default world through ``run_demo`` (as ``everyfamily demo`` runs it); a variant:
-    generate its scenario into ``folder/scenario``, then ``run_pipeline`` into ``folder``."""
+    generate its scenario into ``folder/scenario``, then ``run_pipeline`` into ``folder``
+    (only ``stages``)."""
     from everyfamily.config import load_project
     from everyfamily.demo.run import run_demo
     from everyfamily.pipeline import run_pipeline
 
     if stories is None or stories == Stories():
         run_demo(out_dir=folder, seed=seed, echo=lambda _m: None)
+        stages = None
     else:
         scenario = generate_scenario(folder / "scenario", seed=seed, stories=stories)
         project = load_project(scenario.project_file)
-        run_pipeline(project, out_dir=folder, echo=lambda _m: None, seed=seed)
-    return {"seed": seed, "stories": repr(stories)}
+        run_pipeline(project, out_dir=folder, echo=lambda _m: None, seed=seed, stages=stages)
+    return {"seed": seed, "stories": repr(stories), "stages": stages}
 
 
 @pytest.fixture(scope="session")
 def knowsley_world(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
-    """``run(seed=2026, stories=None) -> output folder``: a finished pipeline run of that
-    world (its scenario in ``scenario/``, the truth in ``scenario/truth/``), built once per
-    session. The default world is the demo run (with ``demo_evaluation.json``). Read the
-    folder, never write into it (copy it first)."""
+    """``run(seed=2026, stories=None, stages=VARIANT_STAGES) -> output folder``: a finished
+    pipeline run of that world (its scenario in ``scenario/``, the truth in
+    ``scenario/truth/``), built once per session. The default world is the demo run (every
+    stage, with ``demo_evaluation.json``); a variant runs only ``stages``
+    (``run_pipeline(stages=...)``). Read the folder, never write into it (copy it first).
+
+    Every test of one world must ask for the same stages: a world is built once, so a test
+    asking for other stages than it was built with fails at once, whichever test came first
+    (ask for the union in both)."""
 
     given = os.environ.get("EVERYFAMILY_TEST_DEMO_DIR")
 
-    def run(seed: int = DEFAULT_SEED, stories: Stories | None = None) -> Path:
+    def run(
+        seed: int = DEFAULT_SEED,
+        stories: Stories | None = None,
+        stages: tuple[str, ...] = VARIANT_STAGES,
+    ) -> Path:
         key = world_key(seed, stories)
         if given and key == world_key(DEFAULT_SEED, None) and (Path(given) / "run.json").is_file():
             return Path(given)
-        folder, manifest = build_once(tmp_path_factory, key, lambda f: _run_world(f, seed, stories))
+        folder, manifest = build_once(
+            tmp_path_factory, key, lambda f: _run_world(f, seed, stories, stages)
+        )
         assert manifest["stories"] == repr(stories), f"two worlds share the name {key}"
+        built = manifest.get("stages")
+        if built is not None and list(built) != list(stages):
+            pytest.fail(
+                f"world {key} was built with the stages {built}, this test asks for "
+                f"{list(stages)}: every test of one world must ask for the same stages"
+            )
         return folder
 
     return run
@@ -339,7 +378,11 @@ def _group_of(item: pytest.Item) -> str | None:
     if mark is not None:
         return str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
     fixtures = getattr(item, "fixturenames", ())
-    return next((g for f, g in GROUPED_FIXTURES.items() if f in fixtures), None)
+    group = next((g for f, g in GROUPED_FIXTURES.items() if f in fixtures), None)
+    folder = item.nodeid.split("/")[1] if item.nodeid.startswith("tests/") else ""
+    if group is not None and folder in SPLIT_FOLDERS:
+        return f"{group}-{folder}"
+    return group
 
 
 @pytest.hookimpl(wrapper=True)
@@ -356,9 +399,10 @@ def pytest_collection_modifyitems(
             item.add_marker(pytest.mark.xdist_group(groups[item.nodeid]))
 
     def rank(item: pytest.Item) -> int:
-        if groups[item.nodeid] is not None:
-            return 0
-        return 1 if item.get_closest_marker("slow") else 2
+        group = groups[item.nodeid]
+        if group is not None:
+            return 1 if group in LATE_GROUPS else 0
+        return 2 if item.get_closest_marker("slow") else 3
 
     items.sort(key=rank)  # stable: the collection order within each rank
     result = yield  # the other hooks (deselection by -k or -m, xdist's own)

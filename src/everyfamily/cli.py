@@ -240,6 +240,13 @@ def run(
         str | None,
         typer.Option(help="Engine: duckdb or spark (default: the project's engine setting)."),
     ] = None,
+    stages: Annotated[
+        str | None,
+        typer.Option(
+            help="For developers: run only these stages, comma-separated (e.g. "
+            "ingest,link,measure); refused when a stage reads what a left-out one writes."
+        ),
+    ] = None,
 ) -> None:
     """Run the pipeline on the council data that a project file describes."""
     from everyfamily.config import load_project
@@ -257,7 +264,8 @@ def run(
     out_dir = out or p.outputs.dir
     if out_dir is None:
         raise ConfigError(f"{project}: no output folder", hint="pass --out DIR or set outputs.dir")
-    run_pipeline(p, out_dir=out_dir, echo=typer.echo, environ=_environ())
+    only = None if stages is None else [s.strip() for s in stages.split(",") if s.strip()]
+    run_pipeline(p, out_dir=out_dir, echo=typer.echo, environ=_environ(), stages=only)
 
 
 @app.command()

@@ -20,7 +20,7 @@ import os
 import platform
 import shutil
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -118,12 +118,19 @@ def run_pipeline(
     seed: int | None = None,
     extra_metadata: dict[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
+    stages: Collection[str] | None = None,
 ) -> dict[str, Any]:
     """Run every stage on a validated project; returns the run metadata (also run.json).
 
-    ``environ``: where a key named by ``privacy.key_env`` is looked up (None: os.environ)."""
+    ``environ``: where a key named by ``privacy.key_env`` is looked up (None: os.environ).
+    ``stages``: run only these stages (by name), for tests and developers who need a few
+    outputs quickly; refused before anything is written when a named stage reads a table a
+    left-out one must write (``everyfamily.stage.subset``). The left-out stages record
+    ``{"skipped": ...}`` in run.json, which lists the stages run under ``stages_run``.
+    None (the default) runs every stage, as a product run always does."""
     from everyfamily.stores import open_project_stores
 
+    todo = _chosen_stages(stages)
     out_dir = Path(out_dir)
     previous = _previous_run(project)
     staging = _prepare_staging(out_dir, echo, stores_from=previous)
@@ -136,15 +143,26 @@ def run_pipeline(
         project=project, out_dir=staging, engine=engine, echo=echo, seed=seed, environ=environ
     )
     ctx.metadata.update(run_metadata(project, seed, extra_metadata))
+    if todo is not None:
+        ctx.metadata["stages_run"] = [s.name for s in todo]
     if previous is not None:
         ctx.metadata["previous_run"] = str(previous)
     # run.json says "running" from the start, so a staging folder left by a killed run never
     # passes for a finished one
     _write_run_json(staging, ctx.metadata)
-    _run_stages(ctx, out_dir, staging)
+    _run_stages(ctx, out_dir, staging, todo)
     swap_in(staging, out_dir)
     echo(f"outputs written to {out_dir.resolve()}")
     return ctx.metadata
+
+
+def _chosen_stages(names: Collection[str] | None) -> tuple[Stage, ...] | None:
+    """None (every stage, found when the run starts) or the checked subset ``names``."""
+    if names is None:
+        return None
+    from everyfamily.stage import subset
+
+    return subset(stages(), names)
 
 
 def _previous_run(project: Project) -> Path | None:
@@ -216,14 +234,20 @@ def run_metadata(
     }
 
 
-def _run_stages(ctx: RunContext, out_dir: Path, staging: Path) -> None:
-    """Run every stage in its zone, timed, checking each wrote what it declares; on any
-    failure say where the previous and the partial outputs are, and re-raise. Closes the
-    stores and writes run.json whatever happens."""
+def _run_stages(
+    ctx: RunContext, out_dir: Path, staging: Path, chosen: tuple[Stage, ...] | None = None
+) -> None:
+    """Run every stage (or the ``chosen`` ones) in its zone, timed, checking each wrote what
+    it declares; on any failure say where the previous and the partial outputs are, and
+    re-raise. Closes the stores and writes run.json whatever happens."""
     engine, echo = ctx.engine, ctx.echo
     current = ""
     try:
-        todo = stages()
+        todo = stages() if chosen is None else chosen
+        if chosen is not None:
+            for left_out in stages():
+                if left_out not in chosen:
+                    ctx.metadata[left_out.name] = {"skipped": "not among the stages asked for"}
         with run_progress(len(todo)) as progress:
             ctx.progress = progress
             for stage in todo:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import pkgutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -159,3 +159,43 @@ def missing_writes(stage: Stage, has_table: Callable[[str], bool], record: objec
     if isinstance(record, dict) and "skipped" in record:
         return []
     return [t for t in stage.writes if not has_table(t)]
+
+
+def subset(stages: tuple[Stage, ...], names: Collection[str]) -> tuple[Stage, ...]:
+    """The stages named in ``names``, in run order: a narrow run for tests and developers
+    (``run_pipeline(..., stages=...)``), which skips the stages it does not name.
+
+    Refused with one ConfigError: a name that is no stage, and a subset in which a stage
+    reads a table (its ``reads``) that a left-out earlier stage must write (its ``writes``),
+    since the stage would then read nothing or a stale copy carried from the previous run.
+    Tables a stage only ``may_write`` (candidate findings, access tables) are optional
+    inputs by the contract, so leaving their writer out is allowed: e.g. ``find`` without
+    ``communities`` reports no community findings."""
+    from everyfamily.errors import ConfigError
+
+    known = [s.name for s in stages]
+    unknown = sorted(set(names) - set(known))
+    if unknown:
+        raise ConfigError(
+            f"stages {', '.join(map(repr, unknown))}: not a stage of the pipeline",
+            hint=f"name stages among {', '.join(known)}",
+        )
+    chosen = tuple(s for s in stages if s.name in set(names))
+    for stage in chosen:
+        for table in stage.reads:
+            writer = next(
+                (
+                    w
+                    for w in stages
+                    if w.order < stage.order and table in w.writes and w.name not in names
+                ),
+                None,
+            )
+            if writer is not None:
+                raise ConfigError(
+                    f"stages {', '.join(s.name for s in chosen)}: {stage.name!r} reads the "
+                    f"table {table!r}, which the left-out stage {writer.name!r} writes",
+                    hint=f"add {writer.name!r} to the stages, or leave the stages out to run "
+                    "them all",
+                )
+    return chosen

@@ -314,10 +314,16 @@ def test_pipeline_runs_on_geopackage_or_shapefile_boundaries(fmt: str, tmp_path:
     """The town's small areas as a GeoPackage layer or a shapefile: the product reads them
     with the project file only, every area is measured, and the planted cluster is found.
     A quarter of the children (the reader does not depend on the size of the town; the
-    planted cluster keeps its own size)."""
+    planted cluster keeps its own size). Every stage that reads the boundaries (measure,
+    access, trends, find, report; the cluster is an area finding); not communities,
+    services or since, which read no boundary file, nor planning, which reads them through
+    the access stage's loader."""
     from everyfamily.demo.town.run import run_town
 
-    run = run_town(tmp_path / fmt, 3, n_areas=N_AREAS, boundary_format=fmt, scale=0.25)
+    stages = ("ingest", "link", "measure", "access", "trends", "find", "report")
+    run = run_town(
+        tmp_path / fmt, 3, n_areas=N_AREAS, boundary_format=fmt, scale=0.25, stages=stages
+    )
     small = run.town.project_file.read_text(encoding="utf-8")
     assert f"small_areas.{fmt}" in small
     reach = pd.read_csv(run.out_dir / "reach.csv", dtype=str)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ def run_demo(
     scale: float = 1.0,
     months_earlier: int | None = None,
     previous_run: Path | None = None,
+    stages: Collection[str] | None = None,
 ) -> dict[str, Any]:
     """Generate the synthetic Knowsley scenario into ``out_dir/scenario``, run the pipeline,
     then check the run against the scenario's ground truth (the pipeline itself never sees
@@ -35,7 +36,9 @@ def run_demo(
     share of the children to simulate (demo.generate_scenario; 1, the default, is the full
     world and leaves run.json as it was). ``months_earlier``: one extract of a monthly
     series (demo.monthly); ``previous_run``: the previous run's folder
-    (``project.previous_run_path``: ids carry over, since_last_run.csv)."""
+    (``project.previous_run_path``: ids carry over, since_last_run.csv). ``stages``: run
+    only these stages (``run_pipeline``, for tests); without ``find`` the planted stories are
+    not checked (demo_evaluation.json is not written)."""
     t0 = time.perf_counter()
     scenario = generate_scenario(
         out_dir / "scenario", seed=seed, scale=scale, months_earlier=months_earlier
@@ -63,7 +66,10 @@ def run_demo(
             }
         },
         environ=environ,
+        stages=stages,
     )
+    if stages is not None and "find" not in stages:
+        return meta
     echo("[check against the synthetic truth] (demo only)")
     evaluation = evaluate_demo(out_dir, scenario.truth_dir, project)
     (out_dir / "demo_evaluation.json").write_text(

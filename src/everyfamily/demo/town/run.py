@@ -5,6 +5,7 @@ The pipeline reads only the project file; the truth is read afterwards, by the e
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,10 +29,12 @@ def run_town(
     top: int = 5,
     scale: float = 1.0,
     boundary_format: str = "geojson",
+    stages: Collection[str] | None = None,
 ) -> TownRun:
     """Generate the town of ``seed`` in ``folder/town``, run the pipeline into ``folder/out``
     and rank the planted stories in its findings (``demo.evaluate.evaluate_run``).
-    ``scale``: the share of the children to simulate (``generate_town``)."""
+    ``scale``: the share of the children to simulate (``generate_town``). ``stages``: run
+    only these stages (``run_pipeline``, for tests); they must include ``find``."""
     from everyfamily.config import load_project
     from everyfamily.demo.evaluate import evaluate_run
     from everyfamily.pipeline import run_pipeline
@@ -46,5 +49,5 @@ def run_town(
     )
     project = load_project(town.project_file)
     out = folder / "out"
-    run_pipeline(project, out_dir=out, echo=lambda _m: None, seed=seed)
+    run_pipeline(project, out_dir=out, echo=lambda _m: None, seed=seed, stages=stages)
     return TownRun(town=town, out_dir=out, evaluation=evaluate_run(out, town.truth_dir, top))
