@@ -15,6 +15,7 @@ import pytest
 
 from everyfamily.web import create_app
 from everyfamily.web.auth import LOGIN_CSRF_COOKIE, SESSION_COOKIE, UserStore
+from web import loopback
 from web.conftest import running
 from web.fixture_outputs import build_fixture
 
@@ -51,12 +52,12 @@ class Client:
         return {"cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
 
     def get(self, path: str, **params: str) -> httpx.Response:
-        r = httpx.get(self.base + path, params=params, headers=self._headers(), timeout=60)
+        r = loopback.get(self.base + path, params=params, headers=self._headers())
         self._keep(r)
         return r
 
     def post(self, path: str, data: dict[str, str]) -> httpx.Response:
-        r = httpx.post(self.base + path, data=data, headers=self._headers(), timeout=60)
+        r = loopback.post(self.base + path, data=data, headers=self._headers())
         self._keep(r)
         return r
 

@@ -18,16 +18,16 @@ from everyfamily.web.auth import (
     login_csrf_pair,
     login_csrf_valid,
 )
+from web import loopback
 
 from .conftest import PASSWORD, Client
 
 
 def _post(base: str, cookie: str, token: str) -> httpx.Response:
-    return httpx.post(
+    return loopback.post(
         base + "/login",
         data={"csrf": token, "username": "admin", "password": PASSWORD},
         headers={"cookie": f"{LOGIN_CSRF_COOKIE}={cookie}"},
-        timeout=60,
     )
 
 

@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
 
-import httpx
 import pytest
 from httpx import Response
 from pydantic import ValidationError
@@ -26,6 +25,7 @@ from everyfamily.web.auth import (
     client_address,
     parse_proxies,
 )
+from web import loopback
 from web.conftest import running
 from web.fixture_outputs import build_fixture
 
@@ -58,11 +58,10 @@ def _login(base: str, user: str, password: str, forwarded_for: str | None = None
     headers = c._headers()
     if forwarded_for is not None:
         headers["x-forwarded-for"] = forwarded_for
-    return httpx.post(
+    return loopback.post(
         base + "/login",
         data={"csrf": m.group(1), "username": user, "password": password},
         headers=headers,
-        timeout=60,
     )
 
 

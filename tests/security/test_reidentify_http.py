@@ -17,6 +17,7 @@ import pytest
 
 from everyfamily.web import create_app
 from everyfamily.web.auth import UserStore
+from web import loopback
 from web.conftest import running
 from web.fixture_outputs import IDENTIFYING, NAMES, PARENT_NAMES, SENTINEL_PERSON, build_fixture
 
@@ -221,7 +222,7 @@ def test_local_single_user_mode_never_reidentifies(tmp_path: Path) -> None:
     out = build_fixture(tmp_path / "out").out_dir
     with running(create_app(out, policy=StaticPolicy("outreach_worker"))) as base:
         for path in OUTREACH:
-            r = httpx.get(base + path, timeout=60)
+            r = loopback.get(base + path)
             assert r.status_code == 200 and MINE in _text(r), path
             _no_name(r, IDENTIFYING, f"local mode {path}")
 

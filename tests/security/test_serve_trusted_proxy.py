@@ -20,6 +20,7 @@ import pytest
 from httpx import Response
 
 from everyfamily.web.auth import ATTEMPTS_PER_WINDOW, MAX_FAILURES, UserStore
+from web import loopback
 from web.conftest import free_port
 from web.fixture_outputs import build_fixture
 
@@ -50,7 +51,7 @@ def cli_serve(out_dir: Path, users: Path, *args: str) -> Iterator[str]:
         deadline = time.monotonic() + 60
         while True:
             try:
-                if httpx.get(base + "/login", timeout=60).status_code == 200:
+                if loopback.get(base + "/login").status_code == 200:
                     break
             except httpx.TransportError:
                 pass
@@ -74,11 +75,10 @@ def _login(base: str, user: str, password: str, forwarded_for: str) -> Response:
     m = re.search(r'name="csrf" value="([^"]+)"', c.get("/login").text)
     assert m
     headers = {**c._headers(), "x-forwarded-for": forwarded_for}
-    return httpx.post(
+    return loopback.post(
         base + "/login",
         data={"csrf": m.group(1), "username": user, "password": password},
         headers=headers,
-        timeout=60,
     )
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
 import pytest
 from fastapi.routing import APIRoute
 from starlette.routing import Mount
@@ -20,6 +19,7 @@ from everyfamily.web.access import (
     permissions_for,
 )
 
+from . import loopback
 from .conftest import running
 from .fixture_outputs import SENTINEL_PERSON, Fixture
 
@@ -72,7 +72,7 @@ def test_roles() -> None:
 
 @pytest.mark.parametrize("path", RESTRICTED + ADMIN_ONLY + ["/api/centres/S1/areas"])
 def test_viewer_is_refused_restricted_routes(viewer_url: str, path: str) -> None:
-    r = httpx.get(viewer_url + path, timeout=60)
+    r = loopback.get(viewer_url + path)
     assert r.status_code == 403
     assert SENTINEL_PERSON not in r.text
 
@@ -81,18 +81,18 @@ def test_outreach_worker_sees_the_list_but_not_the_admin_page(
     fixture_outputs: Fixture, serve
 ) -> None:  # type: ignore[no-untyped-def]
     url = serve(fixture_outputs.out_dir, "outreach_worker")
-    assert SENTINEL_PERSON in httpx.get(url + "/outreach", timeout=60).text
-    assert httpx.get(url + "/admin", timeout=60).status_code == 403
+    assert SENTINEL_PERSON in loopback.get(url + "/outreach").text
+    assert loopback.get(url + "/admin").status_code == 403
     # centre detail comes with the outreach role
-    assert httpx.get(url + "/api/centres/S1/areas", timeout=60).status_code == 200
+    assert loopback.get(url + "/api/centres/S1/areas").status_code == 200
 
 
 def test_unknown_role_is_denied_everything_but_public(fixture_outputs: Fixture) -> None:
     app = create_app(fixture_outputs.out_dir, policy=StaticPolicy("intruder"))
     with running(app) as url:
-        assert httpx.get(url + "/", timeout=60).status_code == 403
-        assert httpx.get(url + "/api/overview", timeout=60).status_code == 403
-        assert httpx.get(url + "/health", timeout=60).status_code == 200
+        assert loopback.get(url + "/").status_code == 403
+        assert loopback.get(url + "/api/overview").status_code == 403
+        assert loopback.get(url + "/health").status_code == 200
 
 
 def test_undeclared_route_is_refused(fixture_outputs: Fixture) -> None:
@@ -103,7 +103,7 @@ def test_undeclared_route_is_refused(fixture_outputs: Fixture) -> None:
         return {"secret": SENTINEL_PERSON}
 
     with running(app) as url:
-        r = httpx.get(url + "/api/sneaky", timeout=60)
+        r = loopback.get(url + "/api/sneaky")
         assert r.status_code == 403 and SENTINEL_PERSON not in r.text
 
 
@@ -143,17 +143,17 @@ def test_no_viewer_response_holds_a_person_level_value(
         "/openapi.json",
     ]
     for p in paths:
-        r = httpx.get(viewer_url + p, timeout=60)
+        r = loopback.get(viewer_url + p)
         assert r.status_code == 200, p
         for person in (SENTINEL_PERSON, "P-000000000002", "P-000000000003"):
             assert person not in r.text, p
 
 
 def test_not_found_page_does_not_echo_the_path(viewer_url: str) -> None:
-    r = httpx.get(viewer_url + "/secret-<b>path</b>", timeout=60)
+    r = loopback.get(viewer_url + "/secret-<b>path</b>")
     assert r.status_code == 404
     assert "secret" not in r.text
-    r2 = httpx.get(viewer_url + "/areas/NOPE123", timeout=60)
+    r2 = loopback.get(viewer_url + "/areas/NOPE123")
     assert r2.status_code == 404 and "NOPE123" not in r2.text
 
 

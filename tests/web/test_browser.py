@@ -45,9 +45,14 @@ def _axe(page: Any) -> list[dict[str, Any]]:
     # Evaluated through the DevTools protocol, which the page's CSP does not block (an
     # injected <script> tag would be refused, as the CSP intends).
     page.evaluate(AXE.read_text(encoding="utf-8") + "\n;typeof axe")
+    # resultTypes: only the violations are wanted, so axe keeps one node per passed,
+    # incomplete or inapplicable rule instead of all of them (axe-core's API docs, "resultTypes";
+    # the violations it returns are the same): measured on the demo's map page at 390 px,
+    # 3.2-4.0 s of CPU per run without it, 1.0-1.6 s with it.
     result = page.evaluate(
         "async () => await axe.run(document, {runOnly: {type: 'tag', values: "
-        "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']}})"
+        "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']}, "
+        "resultTypes: ['violations']})"
     )
     return [
         {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"][:3]]}

@@ -11,6 +11,7 @@ import httpx
 
 from everyfamily.cli import main
 
+from . import loopback
 from .conftest import free_port
 from .fixture_outputs import Fixture
 
@@ -39,7 +40,7 @@ def test_serve_prints_the_address_and_serves(fixture_outputs: Fixture) -> None:
                     raise
                 time.sleep(0.1)
         assert r.json() == {"status": "ok"}
-        assert httpx.get(f"http://127.0.0.1:{port}/outreach", timeout=60).status_code == 403
+        assert loopback.get(f"http://127.0.0.1:{port}/outreach").status_code == 403
     finally:
         proc.terminate()
         proc.wait(timeout=10)

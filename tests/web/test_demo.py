@@ -9,6 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from . import loopback
+
 pytestmark = pytest.mark.slow
 
 
@@ -20,7 +22,7 @@ def demo_viewer(demo_outputs: Path, serve: Callable[[Path, str], str]) -> str:
 def test_overview_matches_the_run_headline(demo_outputs: Path, demo_viewer: str) -> None:
     run = json.loads((demo_outputs / "run.json").read_text(encoding="utf-8"))
     head = run["reach"]
-    b = httpx.get(demo_viewer + "/api/overview", timeout=60).json()["borough"]
+    b = loopback.get(demo_viewer + "/api/overview").json()["borough"]
     # run.json holds the borough row as released (cell key, the default): the dashboard
     # shows the same numbers, not rounded again
     assert run["settings"]["privacy"]["release_method"] == "cell_key"
@@ -32,8 +34,8 @@ def test_overview_matches_the_run_headline(demo_outputs: Path, demo_viewer: str)
 
 
 def test_map_covers_every_small_area(demo_viewer: str) -> None:
-    geo = httpx.get(demo_viewer + "/api/map/geometry/lsoa", timeout=60).json()
-    values = httpx.get(demo_viewer + "/api/map/values", timeout=60).json()
+    geo = loopback.get(demo_viewer + "/api/map/geometry/lsoa").json()
+    values = loopback.get(demo_viewer + "/api/map/values").json()
     codes = {f["properties"]["area_code"] for f in geo["features"]}
     assert len(codes) == 98
     assert set(values["areas"]) == codes
@@ -66,7 +68,7 @@ def test_outreach_list_is_complete_for_outreach_staff_and_hidden_from_viewers(
         engine.close()
     assert not (demo_outputs / "restricted/not_reached.csv").exists()  # no plain extract
     staff = serve(demo_outputs, "outreach_worker")
-    assert httpx.get(staff + "/api/outreach", timeout=60).json()["total"] == len(listed)
+    assert loopback.get(staff + "/api/outreach").json()["total"] == len(listed)
     sample = set(listed["person_id"].head(50))
     for path in (
         "/",
@@ -79,5 +81,5 @@ def test_outreach_list_is_complete_for_outreach_staff_and_hidden_from_viewers(
         f"/api/areas/{listed['area_code'].iloc[0]}",
         "/export/findings.csv",
     ):
-        text = httpx.get(demo_viewer + path, timeout=60).text
+        text = loopback.get(demo_viewer + path).text
         assert not any(p in text for p in sample), path

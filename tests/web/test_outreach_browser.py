@@ -7,9 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
+from . import loopback
 from .conftest import SCREENSHOTS
 from .test_browser import _axe, _open, _shot
 
@@ -19,11 +19,9 @@ def test_route_sheet_prints_one_household_per_block_on_a4(
     page: Any, demo_outputs: Path, serve: Callable[[Path, str], str]
 ) -> None:
     url = serve(demo_outputs, "outreach_worker")  # local mode: pseudonymous, no names
-    o = httpx.get(url + "/api/outreach", timeout=60).json()
+    o = loopback.get(url + "/api/outreach").json()
     area = o["area_choices"][0]["code"]
-    households = httpx.get(url + "/api/outreach", params={"area": area}, timeout=60).json()[
-        "households"
-    ]
+    households = loopback.get(url + "/api/outreach", params={"area": area}).json()["households"]
     _open(page, f"{url}/outreach/route?area={area}")
     _shot(page, "demo-outreach-route")
     assert page.errors == [], page.errors

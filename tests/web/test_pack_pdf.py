@@ -14,6 +14,7 @@ import pytest
 
 from report.test_pack import pdf_pages_as_png
 
+from . import loopback
 from .conftest import ROOT
 
 ARTIFACTS = ROOT / "test-artifacts" / "pdf"
@@ -62,7 +63,7 @@ def test_the_demo_pack_and_a_ward_page_render(
         assert lens in text
     assert len(pdf_pages_as_png(pdf, ARTIFACTS, "demo-insight-pack")) == len(pages)
     # the ward of the first small area the map lists: one page
-    index = httpx.get(url + "/api/areas", timeout=60).json()
+    index = loopback.get(url + "/api/areas").json()
     ward = next(a["code"] for a in index["areas"] if a["level"] == "ward")
     pdf, _ = _get_pdf(url + f"/pack/areas/{ward}.pdf")
     assert len(pypdf.PdfReader(io.BytesIO(pdf)).pages) == 1

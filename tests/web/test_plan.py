@@ -8,11 +8,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from everyfamily.web.access import Permission, permissions_for
 
+from . import loopback
 from .fixture_outputs import Fixture, build_fixture
 
 
@@ -26,7 +26,7 @@ def test_managers_and_analysts_see_the_plan_outreach_workers_and_viewers_do_not(
         ("outreach_worker", 403),
         ("viewer", 403),
     ):
-        r = httpx.get(serve(fixture_outputs.out_dir, role) + "/plan", timeout=60)
+        r = loopback.get(serve(fixture_outputs.out_dir, role) + "/plan")
         assert r.status_code == status, role
         assert ('href="/plan"' in r.text) == (status == 200), role
     assert Permission.VIEW_PLAN not in permissions_for("outreach_worker")
@@ -35,7 +35,7 @@ def test_managers_and_analysts_see_the_plan_outreach_workers_and_viewers_do_not(
 def test_scenarios_side_by_side_with_area_names_and_the_charts(
     fixture_outputs: Fixture, serve: Callable[[Path, str], str]
 ) -> None:
-    html = httpx.get(serve(fixture_outputs.out_dir, "centre_manager") + "/plan", timeout=60).text
+    html = loopback.get(serve(fixture_outputs.out_dir, "centre_manager") + "/plan").text
     # the two scenarios, their costs, 15-minute counts and registered intervals
     assert "Today (baseline)" in html and "Close Halewood" in html
     assert "420,000" in html and "260,000" in html
@@ -56,9 +56,9 @@ def test_scenarios_side_by_side_with_area_names_and_the_charts(
 
 def test_plan_tables_export(fixture_outputs: Fixture, serve: Callable[[Path, str], str]) -> None:
     url = serve(fixture_outputs.out_dir, "centre_manager")
-    r = httpx.get(url + "/export/offer.csv", timeout=60)
+    r = loopback.get(url + "/export/offer.csv")
     assert r.status_code == 200 and "no session data" in r.text
-    assert httpx.get(url + "/export/overlap.csv", timeout=60).status_code == 200
+    assert loopback.get(url + "/export/overlap.csv").status_code == 200
 
 
 def test_empty_state_without_a_plan(tmp_path: Path, serve: Callable[[Path, str], str]) -> None:
@@ -66,7 +66,7 @@ def test_empty_state_without_a_plan(tmp_path: Path, serve: Callable[[Path, str],
     shutil.rmtree(out / "plan")
     for name in ("overlap.csv", "overlap_contacts.csv", "offer.csv"):
         (out / name).unlink()
-    r = httpx.get(serve(out, "analyst") + "/plan", timeout=60)
+    r = loopback.get(serve(out, "analyst") + "/plan")
     assert r.status_code == 200
     assert "The run had no <code>planning:</code> block; see docs/planning.md" in r.text
     assert "No service overlap in this run" in r.text

@@ -17,7 +17,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pandas as pd
 import pytest
 
@@ -28,6 +27,8 @@ from privacy.attack import (
     community_rest_from_table,
     finding_counts_from_table,
 )
+
+from . import loopback
 
 pytestmark = pytest.mark.slow
 
@@ -150,7 +151,7 @@ def test_api_findings_and_the_report_show_the_same_released_numbers(
     run: dict[str, Any], demo_outputs: Path, serve: Callable[[Path, str], str]
 ) -> None:
     url = serve(demo_outputs, "viewer")
-    api = httpx.get(url + "/api/findings", timeout=60).json()["findings"]
+    api = loopback.get(url + "/api/findings").json()["findings"]
     by_id = {f["id"]: f for f in run["findings"]["findings"]}
     assert {c["id"] for c in api} == set(by_id)
     for card in api:

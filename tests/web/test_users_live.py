@@ -6,13 +6,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import httpx
-
 from everyfamily.web import create_app
 from everyfamily.web.access import StaticPolicy
 from everyfamily.web.auth import UserStore
 from security.conftest import PASSWORD, Client
 
+from . import loopback
 from .conftest import running
 from .fixture_outputs import SENTINEL_PERSON, Fixture
 
@@ -23,13 +22,13 @@ def test_first_user_switches_local_mode_to_logins_without_a_restart(
     path = tmp_path / "users.sqlite"
     app = create_app(fixture_outputs.out_dir, policy=StaticPolicy("analyst"), users_path=path)
     with running(app) as base:
-        assert httpx.get(base + "/api/overview", timeout=60).status_code == 200  # local: no login
+        assert loopback.get(base + "/api/overview").status_code == 200  # local: no login
         UserStore(path)  # an empty users file changes nothing
         time.sleep(1.1)
-        assert httpx.get(base + "/api/overview", timeout=60).status_code == 200
+        assert loopback.get(base + "/api/overview").status_code == 200
         UserStore(path).add("kim", PASSWORD, "outreach_worker", ("E01006506",))
         time.sleep(1.1)  # the file is looked at once a second at most
-        r = httpx.get(base + "/api/outreach", timeout=60)
+        r = loopback.get(base + "/api/outreach")
         assert r.status_code == 401 and SENTINEL_PERSON not in r.text
         c = Client(base, {})
         assert c.login("kim").status_code == 303
