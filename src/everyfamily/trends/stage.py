@@ -34,6 +34,7 @@ from everyfamily.findings.detectors.trends import (
     TrendRules,
     find_reach_trends,
     pool_neighbourhoods,
+    released_rates,
     trend_tests,
 )
 from everyfamily.findings.stage import (
@@ -98,8 +99,9 @@ def trends_stage(ctx: RunContext) -> None:
     pooled = pool_neighbourhoods(exact, p.geography.small_area_level, pools)
     tests = trend_tests(pd.concat([exact, pooled], ignore_index=True), trule)
     released = _with_labels(released, tests)
-    _write(ctx, exact, released, tests)
     shown = pd.concat([released, release_trends(pooled, rules)], ignore_index=True)
+    tests = released_rates(tests, shown)
+    _write(ctx, exact, released, tests)
     findings = _findings(ctx, tests, shown, plan, pools)
     write_candidates(ctx, "trends", findings)
     summary = _summary(plan, tests, findings, time.perf_counter() - started, tr.test_periods)

@@ -24,6 +24,7 @@ import dataclasses
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -372,12 +373,49 @@ ATTACH: dict[str, str] = {
 }
 
 
+def released_rates(tests: pd.DataFrame, released: pd.DataFrame) -> pd.DataFrame:
+    """``tests`` with ``shown_first_rate`` and ``shown_last_rate``: each series' rate at its
+    first and last tested period as RELEASED (trends.csv: rates from released counts, NaN
+    where the release rule withholds them), the only rates a finding may quote."""
+    out = tests.copy()
+    if out.empty:
+        return out.assign(shown_first_rate=[], shown_last_rate=[])
+    keys = list(SERIES)
+    rel = released.assign(period_end=released["period_end"].astype(str))
+    for when, column in (("first_period", "shown_first_rate"), ("last_period", "shown_last_rate")):
+        shown = np.full(len(out), math.nan)
+        for measure in out["measure"].unique():
+            if measure not in rel:
+                continue
+            mine = (out["measure"] == measure).to_numpy()
+            left = out.loc[mine, keys].astype(str)
+            left["period_end"] = out.loc[mine, when].astype(str)
+            right = rel[[*keys, "period_end", measure]].copy()
+            right[keys] = right[keys].astype(str)
+            right = right.drop_duplicates([*keys, "period_end"])
+            got = left.merge(right, on=[*keys, "period_end"], how="left")[measure]
+            shown[mine] = pd.to_numeric(got, errors="coerce").to_numpy(dtype="float64")
+        out[column] = shown
+    return out
+
+
+#: Kinds a trend is attached to, and the trend measure that describes them.
+ATTACH: dict[str, str] = {
+    "unreached_area": "registered_rate",
+    "unreached_group": "registered_rate",
+    "low_engagement_site": "engaged_of_registered",
+}
+
+
 def attach_trends(findings: list[Finding], tests: pd.DataFrame | None) -> list[Finding]:
     """Findings of the other kinds with the recent trend of their own series attached
-    (``evidence["trend"]``: "registered reach here has been falling for 4 quarters"), when
-    that series is marked decreasing or increasing by :func:`trend_tests`: an area's
-    registered rate (any of its areas at the finding's level), a group's at the borough
-    level, a site's engagement of its registered children. Others are returned unchanged."""
+    (``evidence["trend"]``), when that series is marked decreasing or increasing by
+    :func:`trend_tests`: an area's registered rate (any of its areas at the finding's
+    level), a group's at the borough level, a site's engagement of its registered children.
+    The trend is said in the finding's sentence too ("...; registered reach here has been
+    falling for 4 quarters: 62% to 48%"), with the RELEASED rates of its first and last
+    tested quarters (:func:`released_rates`; without them the sentence gives no numbers).
+    Others are returned unchanged."""
     if tests is None or tests.empty or "trend" not in tests:
         return findings
     moving = tests[tests["trend"].isin([DECREASING, INCREASING])]
@@ -386,32 +424,51 @@ def attach_trends(findings: list[Finding], tests: pd.DataFrame | None) -> list[F
     out = []
     for f in findings:
         measure = ATTACH.get(f.kind)
-        rows = moving[moving["measure"] == measure] if measure else moving.iloc[0:0]
-        if f.kind == "low_engagement_site":
-            rows = rows[rows["service"].astype(str) == str(f.site)]
-        elif f.group is not None:
-            rows = rows[
-                (rows["dimension"] == f.group[0]) & (rows["group_value"].astype(str) == f.group[1])
-            ]
-        else:
-            rows = rows[
-                (rows["level"] == f.level)
-                & rows["area_code"].astype(str).isin(f.areas)
-                & (rows["dimension"] == "all")
-                & (rows["service"] == "any")
-            ]
+        rows = _own_series(f, moving, measure)
         if rows.empty or measure is None:
             out.append(f)
             continue
-        r = rows.sort_values("q_value").iloc[0]
-        word = "falling" if r["trend"] == DECREASING else "rising"
-        quarters = int(r["periods"]) - 1
-        trend = {
-            "measure": measure,
-            "direction": word,
-            "quarters": quarters,
-            "to": str(r["last_period"]),
-            "text": f"{MEASURE_WORDS[measure]} here has been {word} for {quarters} quarters",
-        }
-        out.append(dataclasses.replace(f, evidence={**f.evidence, "trend": trend}))
+        trend = _trend_words(rows.sort_values("q_value").iloc[0], measure)
+        headline = f"{f.headline.rstrip('. ')}; {trend['text']}"
+        out.append(
+            dataclasses.replace(f, headline=headline, evidence={**f.evidence, "trend": trend})
+        )
     return out
+
+
+def _own_series(f: Finding, moving: pd.DataFrame, measure: str | None) -> pd.DataFrame:
+    """The moving series that describe finding ``f`` itself (see :func:`attach_trends`)."""
+    rows = moving[moving["measure"] == measure] if measure else moving.iloc[0:0]
+    if f.kind == "low_engagement_site":
+        return rows[rows["service"].astype(str) == str(f.site)]
+    if f.group is not None:
+        return rows[
+            (rows["dimension"] == f.group[0]) & (rows["group_value"].astype(str) == f.group[1])
+        ]
+    return rows[
+        (rows["level"] == f.level)
+        & rows["area_code"].astype(str).isin(f.areas)
+        & (rows["dimension"] == "all")
+        & (rows["service"] == "any")
+    ]
+
+
+def _trend_words(r: pd.Series, measure: str) -> dict[str, Any]:
+    """The attached trend: direction, quarters, the released first and last rates, text."""
+    word = "falling" if r["trend"] == DECREASING else "rising"
+    quarters = int(r["periods"]) - 1
+    first, last = _rate(r.get("shown_first_rate")), _rate(r.get("shown_last_rate"))
+    text = f"{MEASURE_WORDS[measure]} here has been {word} for {quarters} quarters"
+    shown = math.isfinite(first) and math.isfinite(last)
+    if shown:
+        text += f": {pct(first)} to {pct(last)} (to {r['last_period']})"
+    return {
+        "measure": measure,
+        "direction": word,
+        "quarters": quarters,
+        "to": str(r["last_period"]),
+        "first_rate": fnum(first) if shown else None,
+        "last_rate": fnum(last) if shown else None,
+        "q_value": sig(float(r["q_value"])),
+        "text": text,
+    }
