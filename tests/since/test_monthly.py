@@ -101,6 +101,32 @@ def test_exact_counts_reconcile_in_every_area(runs: tuple[Path, Path]) -> None:
             assert rows[c].sum() == borough[c], (level, c)
 
 
+def test_since_and_reach_agree_on_who_is_known_in_every_area(runs: tuple[Path, Path]) -> None:
+    """One definition of the known population: since's current plus the children it counts
+    as moved out of the borough (``away``) is reach's known population, area by area."""
+    _first, second = runs
+    exact = _exact(second)
+    engine = open_run_stores(second)
+    try:
+        reach = engine.query(
+            "SELECT level, area_code, known FROM reach WHERE dimension = 'all' AND service = 'any'"
+        ).to_pandas()
+    finally:
+        engine.close()
+    both = reach.merge(exact, on=["level", "area_code"], how="outer", indicator=True)
+    assert (both["_merge"] != "right_only").all()  # no area since knows and reach does not
+    missing = both["_merge"] == "left_only"  # an area with no child in either run
+    assert (both.loc[missing, "known"] == 0).all()
+    both = both[~missing]
+    assert (both["reach_known"] == both["known"]).all()
+    assert (both["current"] + both["away"] == both["known"]).all()
+    assert exact["agrees_with_reach"].all()
+    borough = both.query("level == 'borough'").iloc[0]
+    assert borough["away"] > 0  # the planted moves out are still placed by reach
+    doc = json.loads((second / "since_last_run.json").read_text(encoding="utf-8"))
+    assert doc["agrees_with_reach_exactly"] is True
+
+
 def test_the_totals_are_the_two_runs_own_counts(runs: tuple[Path, Path]) -> None:
     first, second = runs
     engine = open_run_stores(second)

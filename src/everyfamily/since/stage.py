@@ -75,7 +75,10 @@ def since_stage(ctx: RunContext) -> None:
         empty = flows.change_counts(flows.child_changes(children, children, ref), membership)
         ctx.engine.write_table(
             CHANGES_TABLE,
-            pa.Table.from_pandas(empty.iloc[:0].assign(reconciles=True), preserve_index=False),
+            pa.Table.from_pandas(
+                empty.iloc[:0].assign(reconciles=True, agrees_with_reach=True),
+                preserve_index=False,
+            ),
         )
         ctx.metadata["since"] = {
             "previous_run": None,
@@ -104,17 +107,23 @@ def since_stage(ctx: RunContext) -> None:
     )
     exact = flows.change_counts(changes, membership)
     ok = flows.reconciles(exact)
+    with_reach = flows.agrees_with_reach(exact)
     rules = ReleaseRules.from_settings(ctx.project.privacy)
     released = _released(exact, rules, _area_names(engine))
     released.insert(0, "reference_date", ref.isoformat())
     released.insert(0, "previous_reference_date", prev.reference_date.isoformat())
-    _write_changes(ctx, exact.assign(reconciles=ok), released[list(RELEASED_COLUMNS)])
+    _write_changes(
+        ctx,
+        exact.assign(reconciles=ok, agrees_with_reach=with_reach),
+        released[list(RELEASED_COLUMNS)],
+    )
     borough = released[released["level"] == "borough"]
     record: dict[str, Any] = {
         "previous_run": str(prev.path),
         "previous_reference_date": prev.reference_date.isoformat(),
         "areas": len(exact),
         "reconciles_exactly": bool(ok.all()),
+        "agrees_with_reach_exactly": bool(with_reach.all()),
         "report": _report_lines(borough, prev.reference_date, ref, bool(ok.all()), rules),
     }
     ctx.metadata["since"] = record
@@ -212,11 +221,14 @@ def _write_json(
         "previous_reference_date": record["previous_reference_date"],
         "reference_date": ctx.project.project.reference_date.isoformat(),
         "reconciles_exactly": record["reconciles_exactly"],
+        "agrees_with_reach_exactly": record["agrees_with_reach_exactly"],
         "release_rule": rule_text(rules),
         "note": "previous + born + arrived + moved_in - moved_out - aged_out - left - relinked "
         "= current "
         "holds exactly on the exact counts (checked: reconciles_exactly); the counts shown "
-        "are released (protected), so they may not add up exactly",
+        "are released (protected), so they may not add up exactly; current + away = "
+        "reach_known (the known population of reach.csv, which places a child who moved out "
+        "of the borough at their last record in it) holds exactly too (agrees_with_reach_exactly)",
         "areas": [row(r) for _, r in released.iterrows()],
     }
     (ctx.out_dir / CHANGES_JSON).write_text(json.dumps(doc, indent=2), encoding="utf-8")
@@ -243,6 +255,10 @@ def _report_lines(
         "linkage (a correction, not a child leaving).",
         f"{n('newly_registered')} children registered with a centre for the first time; "
         f"{n('lapsed')} who were engaged at the last run are not engaged now.",
+        f"Against reach.csv: it counts {n('reach_known')} children known, the {n('current')} "
+        f"here and {n('away')} whose latest health visitor or registration record is outside "
+        "the borough (reach.csv still places them at their last address in it; here they "
+        "have moved out).",
         "Exact counts reconcile (previous + joined - left = current, in every area)."
         if ok
         else "WARNING: the exact counts do not reconcile; please report this.",
