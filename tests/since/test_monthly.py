@@ -218,3 +218,28 @@ def test_the_overview_shows_the_since_last_run_panel(runs: tuple[Path, Path]) ->
     # a run that named no previous run has no panel
     page = TestClient(create_app(first, policy=StaticPolicy("viewer"))).get("/").text
     assert "Since the last run" not in page
+
+
+def test_the_run_history_is_released_shown_and_reported(runs: tuple[Path, Path]) -> None:
+    from fastapi.testclient import TestClient
+
+    from everyfamily.web import create_app
+    from everyfamily.web.access import StaticPolicy
+
+    first, second = runs
+    with (second / "run_history.csv").open(encoding="utf-8") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["level"] == "borough"]
+    assert [r["reference_date"] for r in rows] == [R0.isoformat(), R1.isoformat()]
+    # the same children with the same record keys: released as since_last_run.csv releases
+    # the previous and current totals
+    with (second / "since_last_run.csv").open(encoding="utf-8") as fh:
+        since = next(r for r in csv.DictReader(fh) if r["level"] == "borough")
+    assert [r["known"] for r in rows] == [since["previous"], since["current"]]
+    page = TestClient(create_app(second, policy=StaticPolicy("viewer"))).get("/").text
+    assert "Run history" in page
+    assert f'<th scope="row">{R0.isoformat()}</th><td>{int(since["previous"]):,}</td>' in page
+    html = (second / "report.html").read_text(encoding="utf-8")
+    assert "Run history (2 reference dates, run_history.csv)" in html
+    # one run is no history: no panel
+    page = TestClient(create_app(first, policy=StaticPolicy("viewer"))).get("/").text
+    assert "Run history" not in page

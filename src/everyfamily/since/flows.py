@@ -204,8 +204,12 @@ def agrees_with_reach(counts: pd.DataFrame) -> np.ndarray:
     """Per row: current + away == reach_known, exactly (module docstring): the children
     counted here plus those the measure stage still places here although their latest
     universal record is outside the borough are the known population of reach.csv."""
-    total = counts["current"].astype("int64").to_numpy() + counts["away"].astype("int64")
+    total = counts["current"].astype("int64") + counts["away"].astype("int64")
     return np.asarray(total.to_numpy() == counts["reach_known"].astype("int64").to_numpy())
+
+
+#: Counts of a run-history snapshot (each with its ``<count>_key`` record-key sum).
+HISTORY_COUNTS: tuple[str, ...] = ("known", "registered", "engaged")
 
 
 def history_rows(
@@ -215,20 +219,27 @@ def history_rows(
     away: frozenset[str] = frozenset(),
 ) -> pd.DataFrame:
     """This run's snapshot for the run history (aggregates only): reference_date, level,
-    area_code, known, registered, engaged among the children counted (module docstring)."""
+    area_code, known, registered, engaged among the children counted (module docstring),
+    each with the sum of its children's record keys (``<count>_key``, for the cell key
+    method when the history is released)."""
     c = _prepared(children, away)
     c = c[c["counted"]]
+    key = child_record_keys(pd.Series(c.index, index=c.index)).astype("int64")
     frames = []
     for level, m in membership.groupby("level", sort=False):
         up = m.drop_duplicates("small_area").set_index("small_area")["area_code"]
         area = c["area_code"].map(up)
+        reg, eng = c["registered"].astype("int64"), c["engaged"].astype("int64")
         g = (
             pd.DataFrame(
                 {
                     "area_code": area,
                     "known": 1,
-                    "registered": c["registered"].astype("int64"),
-                    "engaged": c["engaged"].astype("int64"),
+                    "registered": reg,
+                    "engaged": eng,
+                    "known_key": key,
+                    "registered_key": key * reg,
+                    "engaged_key": key * eng,
                 }
             )
             .dropna(subset=["area_code"])
@@ -236,7 +247,13 @@ def history_rows(
             .sum()
         )
         frames.append(g.assign(level=level))
-    cols = ["reference_date", "level", "area_code", "known", "registered", "engaged"]
+    cols = [
+        "reference_date",
+        "level",
+        "area_code",
+        *HISTORY_COUNTS,
+        *(f"{n}_key" for n in HISTORY_COUNTS),
+    ]
     if not frames:
         return pd.DataFrame(columns=cols)
     out = pd.concat(frames, ignore_index=True).assign(reference_date=reference.isoformat())

@@ -365,14 +365,6 @@ def _one_per_place(
     return out
 
 
-#: Kinds a trend is attached to, and the trend measure that describes them.
-ATTACH: dict[str, str] = {
-    "unreached_area": "registered_rate",
-    "unreached_group": "registered_rate",
-    "low_engagement_site": "engaged_of_registered",
-}
-
-
 def released_rates(tests: pd.DataFrame, released: pd.DataFrame) -> pd.DataFrame:
     """``tests`` with ``shown_first_rate`` and ``shown_last_rate``: each series' rate at its
     first and last tested period as RELEASED (trends.csv: rates from released counts, NaN
