@@ -141,10 +141,19 @@ def test_compare_and_benchmark_files_on_the_demo(knowsley_demo: Path) -> None:
     similar places. benchmark.csv: the demo's illustrative file, labelled."""
     from everyfamily.privacy.release import ReleaseRules
 
-    c = pd.read_csv(knowsley_demo / "compare.csv", dtype={"area_code": str})
+    every = pd.read_csv(knowsley_demo / "compare.csv", dtype={"area_code": str})
+    c = every[every["level"] == "lsoa"]
     reach = pd.read_csv(knowsley_demo / "reach.csv", dtype={"area_code": str})
     small = reach[(reach["level"] == "lsoa") & (reach["dimension"] == "all")]
     assert len(c) == 2 * small["area_code"].nunique()
+    # wards too: a ward's expected count is the sum of its small areas' (same stratum rates)
+    wards = every[(every["level"] == "ward") & (every["measure"] == "registered")]
+    members = _small_areas(knowsley_demo)
+    assert len(wards) == len({code for level, code in members if level == "ward"}) > 1
+    e = c[c["measure"] == "registered"].set_index("area_code")["expected"]
+    for w in wards.itertuples():
+        parts = members[("ward", w.area_code)]
+        assert abs(w.expected - e.loc[sorted(parts)].sum()) <= 0.01 * len(parts)
     assert set(c["strata"]) == {"deprivation quintile x age"}
     run = json.loads((knowsley_demo / "run.json").read_text(encoding="utf-8"))
     error = ReleaseRules.from_run(run.get("privacy")).max_error
