@@ -50,6 +50,8 @@ MEASURE_WORDS: dict[str, str] = {
 SERIES: tuple[str, ...] = ("level", "area_code", "dimension", "group_value", "service")
 #: The level of the pooled series: a small area with its touching neighbours.
 NEIGHBOURHOOD = "neighbourhood"
+#: The level of a cluster found by the trend scan (trends.scan): its small areas pooled.
+TREND_CLUSTER = "trend_cluster"
 DECREASING = "decreasing"
 INCREASING = "increasing"
 NO_CHANGE = "no significant change"
@@ -204,7 +206,7 @@ def find_reach_trends(
     (a small area, its ward, its MSOA) only the best-scoring finding is kept, and it names
     how many others agree."""
     flagged = tests[tests["trend"].isin([DECREASING, INCREASING])] if len(tests) else tests
-    pools = (members or {}).get(NEIGHBOURHOOD, {})
+    pools = {lv: (members or {}).get(lv, {}) for lv in (NEIGHBOURHOOD, TREND_CLUSTER)}
     out = [
         _finding(r, released, settings, age_band, area_labels or {}, site_names or {}, pools)
         for r in flagged.itertuples(index=False)
@@ -251,7 +253,7 @@ def _finding(
     age_band: tuple[int, int],
     labels: Mapping[str, str],
     site_names: Mapping[str, str],
-    pools: Mapping[str, frozenset[str]],
+    pools: Mapping[str, Mapping[str, frozenset[str]]],
 ) -> Finding | None:
     g = getattr
     num_col, den_col, _svc = MEASURES[g(r, "measure")]
@@ -275,8 +277,8 @@ def _finding(
     code, level = str(g(r, "area_code")), str(g(r, "level"))
     place = labels.get(code) or _name(released, level, code)
     areas: tuple[str, ...] = (code,) if site is None else ()
-    if level == NEIGHBOURHOOD:
-        pool = sorted(set(pools.get(code, ())) - {code})
+    if level in pools:
+        pool = sorted(set(pools[level].get(code, ())) - {code})
         place = f"{labels.get(code, code)} and {len(pool)} neighbouring areas"
         areas, level = (code, *pool), settings.small_area_level
     who = f"children aged {age_band[0]}-{age_band[1]}"
