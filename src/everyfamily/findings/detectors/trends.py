@@ -52,6 +52,10 @@ SERIES: tuple[str, ...] = ("level", "area_code", "dimension", "group_value", "se
 NEIGHBOURHOOD = "neighbourhood"
 #: The level of a cluster found by the trend scan (trends.scan): its small areas pooled.
 TREND_CLUSTER = "trend_cluster"
+SCAN_TEST = (
+    "scan over neighbouring small areas (circular zones): each zone's trend against the "
+    "borough's (score test for trend), Monte Carlo p from shuffling the areas' series"
+)
 DECREASING = "decreasing"
 INCREASING = "increasing"
 NO_CHANGE = "no significant change"
@@ -298,7 +302,9 @@ def _finding(
     excess = ReleasedCount(max(round(abs(rate1 - rate2) * float(d2 or 0)), 0))
     st = strength(q)
     evidence = {
-        "test": "chi-squared test for trend in proportions (Cochran-Armitage), as Fingertips' "
+        "test": SCAN_TEST
+        if g(r, "level") == TREND_CLUSTER
+        else "chi-squared test for trend in proportions (Cochran-Armitage), as Fingertips' "
         "recent trend; Benjamini-Hochberg across every series tested",
         "periods": int(g(r, "periods")),
         "first_period": str(g(r, "first_period")),
