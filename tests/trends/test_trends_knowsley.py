@@ -102,12 +102,40 @@ def test_planted_decline_is_a_top_five_finding(knowsley_demo: Path) -> None:
     assert "fell from" in site[0]["headline"]
 
 
+def test_a_finding_over_the_planted_decline_says_its_trend(knowsley_demo: Path) -> None:
+    """Trends attached to findings of other kinds: only over the planted decline (areas or
+    centre), said in the sentence with released rates, on the findings page and the report."""
+    from fastapi.testclient import TestClient
+
+    from everyfamily.web import create_app
+    from everyfamily.web.access import StaticPolicy
+
+    truth = _truth(knowsley_demo)["declining_reach"]
+    planted = set(truth["lsoas"])
+    members = _small_areas(knowsley_demo)
+    attached = [f for f in _findings(knowsley_demo) if "trend" in f["evidence"]]
+    assert attached, "no finding carries the planted decline's trend"
+    for f in attached:
+        smalls = set().union(*(members.get((f["evidence"]["level"], a), {a}) for a in f["areas"]))
+        assert (smalls & planted) or f["site"] == truth["site_id"], f["headline"]
+        trend = f["evidence"]["trend"]
+        assert trend["direction"] == "falling"
+        assert f["headline"].endswith(trend["text"]) and " to " in trend["text"]
+        assert trend["first_rate"] > trend["last_rate"]
+    page = TestClient(create_app(knowsley_demo, policy=StaticPolicy("viewer"))).get("/findings")
+    report = (knowsley_demo / "report.html").read_text(encoding="utf-8")
+    for f in attached:
+        text = f["evidence"]["trend"]["text"]
+        assert text in page.text and text in report
+
+
 @pytest.mark.xdist_group("knowsley-no-stories-12")
 def test_no_trend_found_when_nothing_is_planted(knowsley_world: Any) -> None:
     from everyfamily.demo.stories import Stories
 
     out = knowsley_world(seed=12, stories=Stories.none())
     assert [f["headline"] for f in _findings(out) if f["kind"] in TREND_KINDS] == []
+    assert [f["headline"] for f in _findings(out) if "trend" in f["evidence"]] == []
     run = json.loads((out / "run.json").read_text(encoding="utf-8"))["trends"]
     assert run["series_tested"] > 100 and run["decreasing"] == run["increasing"] == 0
 
