@@ -3,6 +3,7 @@ tests and findings built on it (findings.detectors.trends)."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -163,6 +164,10 @@ def test_a_trend_is_attached_to_a_finding_about_the_same_area() -> None:
         "registered reach here has been falling for 4 quarters"
     )
     assert words[0].evidence["trend"]["first_rate"] is None
+    # a finding of several areas names the one whose series moved
+    pair = dataclasses.replace(area("D"), areas=("F1", "D"))
+    named = attach_trends([pair], tests)[0].evidence["trend"]["text"]
+    assert named.startswith("registered reach in Area D has been falling for 4 quarters: 70%")
 
 
 def test_pooled_neighbourhoods_sum_their_small_areas() -> None:

@@ -396,6 +396,13 @@ def released_rates(tests: pd.DataFrame, released: pd.DataFrame) -> pd.DataFrame:
             got = left.merge(right, on=[*keys, "period_end"], how="left")[measure]
             shown[mine] = pd.to_numeric(got, errors="coerce").to_numpy(dtype="float64")
         out[column] = shown
+    if "area_name" in rel and "area_name" not in out:
+        names = rel[["level", "area_code", "area_name"]].dropna().astype(str)
+        names = names.drop_duplicates(["level", "area_code"])
+        key = out[["level", "area_code"]].astype(str)
+        out["area_name"] = key.merge(names, on=["level", "area_code"], how="left")[
+            "area_name"
+        ].to_numpy()
     return out
 
 
@@ -428,7 +435,10 @@ def attach_trends(findings: list[Finding], tests: pd.DataFrame | None) -> list[F
         if rows.empty or measure is None:
             out.append(f)
             continue
-        trend = _trend_words(rows.sort_values("q_value").iloc[0], measure)
+        r = rows.sort_values("q_value").iloc[0]
+        # a finding of several areas names the one whose series moved
+        name = r.get("area_name") if len(f.areas) > 1 else None
+        trend = _trend_words(r, measure, None if pd.isna(name) else str(name))
         headline = f"{f.headline.rstrip('. ')}; {trend['text']}"
         out.append(
             dataclasses.replace(f, headline=headline, evidence={**f.evidence, "trend": trend})
@@ -453,12 +463,14 @@ def _own_series(f: Finding, moving: pd.DataFrame, measure: str | None) -> pd.Dat
     ]
 
 
-def _trend_words(r: pd.Series, measure: str) -> dict[str, Any]:
-    """The attached trend: direction, quarters, the released first and last rates, text."""
+def _trend_words(r: pd.Series, measure: str, where: str | None) -> dict[str, Any]:
+    """The attached trend: direction, quarters, the released first and last rates, text
+    ("here", or in ``where``: the one area of several whose series moved)."""
     word = "falling" if r["trend"] == DECREASING else "rising"
     quarters = int(r["periods"]) - 1
     first, last = _rate(r.get("shown_first_rate")), _rate(r.get("shown_last_rate"))
-    text = f"{MEASURE_WORDS[measure]} here has been {word} for {quarters} quarters"
+    place = "here" if where is None else f"in {where}"
+    text = f"{MEASURE_WORDS[measure]} {place} has been {word} for {quarters} quarters"
     shown = math.isfinite(first) and math.isfinite(last)
     if shown:
         text += f": {pct(first)} to {pct(last)} (to {r['last_period']})"
