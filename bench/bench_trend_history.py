@@ -1,7 +1,8 @@
 """Benchmark: a monthly run does not grow with the run history (issue 18, "a council's
 twelfth monthly run still takes minutes").
 
-Usage: ``python bench/bench_trend_history.py [SCALE] [--keep=DIR]`` (default scale 0.25).
+Usage: ``python bench/bench_trend_history.py [SCALE] [--keep=DIR]`` (default scale 0.25;
+``--keep`` reuses the four runs already in DIR).
 Runs a monthly demo series (``demo --months-earlier 3`` then three ``--month-later``
 runs, demo.monthly): the second run holds 1 previous snapshot in its store's
 ``run_history``, the fourth holds 3. On each of those two finished runs it times the
@@ -33,6 +34,10 @@ def _since_seconds(out: Path, repeats: int = 3) -> tuple[float, int]:
     """The best of ``repeats`` runs of the since stage on the run's stores, and the rows of
     its run_history."""
     project = load_project(out / "scenario" / "project.yaml")
+    previous = json.loads((out / "run.json").read_text(encoding="utf-8")).get("previous_run")
+    # the demo names the previous run on the command line, not in the project file
+    settings = project.project.model_copy(update={"previous_run_path": Path(previous)})
+    project = project.model_copy(update={"project": settings})
     best, rows = float("inf"), 0
     for _ in range(repeats):
         engine = open_run_stores(out, zones=("identifiable", "analysis"), read_only=False)
@@ -61,11 +66,12 @@ def main(argv: list[str]) -> None:
     scale = float(args[0]) if args else 0.25
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(keep or tmp)
-        runs = [root / "m0"]
-        run_demo(out_dir=runs[0], seed=2026, echo=lambda _m: None, scale=scale, months_earlier=3)
-        for i in range(1, 4):
-            runs.append(root / f"m{i}")
-            run_demo(out_dir=runs[i], echo=lambda _m: None, **month_later(runs[i - 1]))
+        runs = [root / f"m{i}" for i in range(4)]
+        if not all((r / "run.json").is_file() for r in runs):  # --keep: reuse a series
+            first = {"seed": 2026, "scale": scale, "months_earlier": 3}
+            run_demo(out_dir=runs[0], echo=lambda _m: None, **first)
+            for i in range(1, 4):
+                run_demo(out_dir=runs[i], echo=lambda _m: None, **month_later(runs[i - 1]))
         one, rows_one = _since_seconds(runs[1])
         three, rows_three = _since_seconds(runs[3])
         whole = [round(_run_seconds(r), 1) for r in runs]
