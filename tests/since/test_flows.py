@@ -57,17 +57,19 @@ MEMBERSHIP = pd.DataFrame(
 EXPECTED = {  # hand-counted from the table above
     ("lsoa", "S1"): dict(
         previous=3, born=1, arrived=0, moved_in=0, moved_out=1, aged_out=0, left=0,
-        relinked=1, current=2, newly_registered=1, lapsed=1,
+        relinked=1, current=2, newly_registered=1, lapsed=1, away=0, reach_known=2,
     ),
     ("lsoa", "S2"): dict(
         previous=2, born=0, arrived=2, moved_in=1, moved_out=0, aged_out=1, left=1,
-        relinked=0, current=3, newly_registered=1, lapsed=0,
+        relinked=0, current=3, newly_registered=1, lapsed=0, away=1, reach_known=4,
     ),
     ("borough", "B"): dict(
         previous=5, born=1, arrived=2, moved_in=0, moved_out=0, aged_out=1, left=1,
-        relinked=1, current=5, newly_registered=2, lapsed=1,
+        relinked=1, current=5, newly_registered=2, lapsed=1, away=1, reach_known=6,
     ),
 }  # fmt: skip
+# away: d, placed in S2 by the measure stage (known, in range) but moved out of the borough;
+# reach_known: the measure stage's known population, S1 {a, g}, S2 {b, d, f, h} (c aged out)
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +108,16 @@ def test_a_child_away_then_and_now_is_counted_in_neither_run() -> None:
     got = flows.change_counts(changes, MEMBERSHIP).set_index(["level", "area_code"])
     assert got.loc[("lsoa", "S2"), "previous"] == 1
     assert got.loc[("lsoa", "S2"), "left"] == 0
-    assert "d" not in set(changes["person_id"])
+    # d is only where reach.csv places them: away, in neither run's count
+    d = changes.set_index("person_id").loc["d"]
+    assert pd.isna(d["prev_area"]) and pd.isna(d["curr_area"]) and d["away_area"] == "S2"
+
+
+def test_current_plus_away_is_the_known_population_of_reach(counts: pd.DataFrame) -> None:
+    table = counts.reset_index()
+    assert flows.agrees_with_reach(table).all()
+    broken = table.assign(away=table["away"] + (table["area_code"] == "S2").astype(int))
+    assert list(flows.agrees_with_reach(broken)) == list(table["area_code"] != "S2")
 
 
 def test_moved_away_is_a_latest_record_outside_the_small_areas() -> None:

@@ -105,6 +105,32 @@ def test_exact_counts_reconcile_in_every_area(runs: tuple[Path, Path]) -> None:
             assert rows[c].sum() == borough[c], (level, c)
 
 
+def test_since_and_reach_agree_on_who_is_known_in_every_area(runs: tuple[Path, Path]) -> None:
+    """One definition of the known population: since's current plus the children it counts
+    as moved out of the borough (``away``) is reach's known population, area by area."""
+    _first, second = runs
+    exact = _exact(second)
+    engine = open_run_stores(second)
+    try:
+        reach = engine.query(
+            "SELECT level, area_code, known FROM reach WHERE dimension = 'all' AND service = 'any'"
+        ).to_pandas()
+    finally:
+        engine.close()
+    both = reach.merge(exact, on=["level", "area_code"], how="outer", indicator=True)
+    assert (both["_merge"] != "right_only").all()  # no area since knows and reach does not
+    missing = both["_merge"] == "left_only"  # an area with no child in either run
+    assert (both.loc[missing, "known"] == 0).all()
+    both = both[~missing]
+    assert (both["reach_known"] == both["known"]).all()
+    assert (both["current"] + both["away"] == both["known"]).all()
+    assert exact["agrees_with_reach"].all()
+    borough = both.query("level == 'borough'").iloc[0]
+    assert borough["away"] > 0  # the planted moves out are still placed by reach
+    doc = json.loads((second / "since_last_run.json").read_text(encoding="utf-8"))
+    assert doc["agrees_with_reach_exactly"] is True
+
+
 def test_the_totals_are_the_two_runs_own_counts(runs: tuple[Path, Path]) -> None:
     first, second = runs
     engine = open_run_stores(second)
@@ -196,3 +222,28 @@ def test_the_overview_shows_the_since_last_run_panel(runs: tuple[Path, Path]) ->
     # a run that named no previous run has no panel
     page = TestClient(create_app(first, policy=StaticPolicy("viewer"))).get("/").text
     assert "Since the last run" not in page
+
+
+def test_the_run_history_is_released_shown_and_reported(runs: tuple[Path, Path]) -> None:
+    from fastapi.testclient import TestClient
+
+    from everyfamily.web import create_app
+    from everyfamily.web.access import StaticPolicy
+
+    first, second = runs
+    with (second / "run_history.csv").open(encoding="utf-8") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["level"] == "borough"]
+    assert [r["reference_date"] for r in rows] == [R0.isoformat(), R1.isoformat()]
+    # the same children with the same record keys: released as since_last_run.csv releases
+    # the previous and current totals
+    with (second / "since_last_run.csv").open(encoding="utf-8") as fh:
+        since = next(r for r in csv.DictReader(fh) if r["level"] == "borough")
+    assert [r["known"] for r in rows] == [since["previous"], since["current"]]
+    page = TestClient(create_app(second, policy=StaticPolicy("viewer"))).get("/").text
+    assert "Run history" in page
+    assert f'<th scope="row">{R0.isoformat()}</th><td>{int(since["previous"]):,}</td>' in page
+    html = (second / "report.html").read_text(encoding="utf-8")
+    assert "Run history (2 reference dates, run_history.csv)" in html
+    # one run is no history: no panel
+    page = TestClient(create_app(first, policy=StaticPolicy("viewer"))).get("/").text
+    assert "Run history" not in page

@@ -147,6 +147,43 @@ def test_observed_counts_come_from_the_released_table_when_the_exact_one_is_give
 CQ = (("A", "1"), ("B", "1"), ("C", "5"))
 
 
+def test_a_ward_is_compared_with_the_sum_of_its_small_areas_expected_counts() -> None:
+    cols = ["level", "area_code", "area_name", "dimension", "group_value", "service"]
+    exact_rows = [("lsoa", a, a, "age_years", age, "any", n, y, y) for a, _q, age, n, y in CELLS]
+    exact_rows += [("lsoa", a, a, "imd_quintile", q, "any", 30, 1, 1) for a, q in CQ]
+    exact = pd.DataFrame(exact_rows, columns=[*cols, "denominator", "registered", "engaged"])
+    # ward W holds A (quintile 1) and C (quintile 5); ward V holds B alone
+    membership = pd.DataFrame(
+        {
+            "level": ["lsoa"] * 3 + ["ward"] * 3 + ["borough"] * 3,
+            "area_code": ["A", "B", "C", "W", "V", "W", "K", "K", "K"],
+            "small_area": ["A", "B", "C"] * 3,
+        }
+    )
+    released_rows = [
+        ("lsoa", "A", "A", "all", "all", "any", 30, 17, 17),
+        ("lsoa", "B", "B", "all", "all", "any", 40, 17, 17),
+        ("lsoa", "C", "C", "all", "all", "any", 50, 25, 25),
+        ("ward", "W", "Ward W", "all", "all", "any", 80, 25, 25),  # released: 25 of 80
+        ("ward", "V", "Ward V", "all", "all", "any", 40, 17, 17),
+        ("borough", "K", "K", "all", "all", "any", 120, 59, 59),
+    ]
+    released = pd.DataFrame(released_rows, columns=[*cols, "denominator", "registered", "engaged"])
+    out = compare_table(released, "lsoa", exact, membership)
+    assert set(out["level"]) == {"lsoa", "ward"}  # the borough is its own standard
+    reg = out[out["measure"] == "registered"].set_index("area_code")
+    # E_W = E_A + E_C = 16.8333 + 25 (the borough's stratum rates, W's own mix)
+    assert reg.loc["W", "expected"] == pytest.approx(41.8333, abs=1e-2)
+    assert reg.loc["W", "observed"] == 25 and reg.loc["W", "children"] == 80
+    assert reg.loc["W", "ratio"] == pytest.approx(25 / 41.8333, abs=1e-4)
+    assert reg.loc["W", "deprivation_group"] == "1/5" and reg.loc["W", "area_name"] == "Ward W"
+    assert reg.loc["V", "expected"] == pytest.approx(reg.loc["B", "expected"])
+    # 25 against 41.83: Byar's 95% upper limit, 26 (1 - 1/234 + 1.96 / (3 sqrt 26))^3 / 41.83
+    # = 0.882, is below 1, so the ward does worse
+    assert reg.loc["W", "ratio_upper_95"] == pytest.approx(0.882, abs=1e-3)
+    assert reg.loc["W", "compared_95"] == WORSE
+
+
 def test_report_lines_name_counts_of_areas_and_say_when_there_is_no_benchmark() -> None:
     from everyfamily.trends.compare_stage import report_lines
 

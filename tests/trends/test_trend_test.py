@@ -3,6 +3,7 @@ tests and findings built on it (findings.detectors.trends)."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -129,24 +130,44 @@ def test_declining_finding_shows_released_numbers_only() -> None:
 
 
 def test_a_trend_is_attached_to_a_finding_about_the_same_area() -> None:
-    from everyfamily.findings.detectors.trends import attach_trends
+    from everyfamily.findings.detectors.trends import attach_trends, released_rates
     from everyfamily.findings.model import Finding
 
-    tests = trend_tests(_table(), TrendRules())
+    exact = _table()
+    rules = ReleaseRules(suppress_at_or_below=7, rounding="nearest5", method="suppress_round")
+    released = release_trends(exact, rules)
+    tests = released_rates(trend_tests(exact, TrendRules()), released)
 
     def area(code: str) -> Finding:
         return Finding(
             kind="unreached_area", areas=(code,), group=None, site=None,
             measure="registered_rate", observed=0.3, expected=0.6, interval=(0.2, 0.4),
-            children_affected=10, headline="h", evidence={}, score=1.0, level="lsoa",
+            children_affected=10, headline="In Area D, registered: 30%", evidence={},
+            score=1.0, level="lsoa",
         )  # fmt: skip
 
     got = attach_trends([area("D"), area("F1")], tests)
-    assert got[0].evidence["trend"]["text"] == (
+    # D's released rates at the first and last tested quarter: 70/100 and 35/100
+    text = "registered reach here has been falling for 4 quarters: 70% to 35% (to 2026-03-31)"
+    assert got[0].evidence["trend"]["text"] == text
+    assert (got[0].evidence["trend"]["first_rate"], got[0].evidence["trend"]["last_rate"]) == (
+        0.7,
+        0.35,
+    )
+    assert got[0].headline == f"In Area D, registered: 30%; {text}"
+    assert got[1] == area("F1")  # a flat series attaches nothing
+    assert attach_trends([area("D")], None)[0] == area("D")
+    # a rate the release withholds is not quoted: the direction is said, no numbers
+    hidden = released.assign(registered_rate=np.nan)
+    words = attach_trends([area("D")], released_rates(trend_tests(exact, TrendRules()), hidden))
+    assert words[0].evidence["trend"]["text"] == (
         "registered reach here has been falling for 4 quarters"
     )
-    assert "trend" not in got[1].evidence
-    assert attach_trends([area("D")], None)[0].evidence == {}
+    assert words[0].evidence["trend"]["first_rate"] is None
+    # a finding of several areas names the one whose series moved
+    pair = dataclasses.replace(area("D"), areas=("F1", "D"))
+    named = attach_trends([pair], tests)[0].evidence["trend"]["text"]
+    assert named.startswith("registered reach in Area D has been falling for 4 quarters: 70%")
 
 
 def test_pooled_neighbourhoods_sum_their_small_areas() -> None:

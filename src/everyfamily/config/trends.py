@@ -63,6 +63,13 @@ class TrendsSettings(Strict):
         "default: on a town of 40 areas the overlapping pools around a decline inflate the "
         "pools' over-dispersion estimate and nothing more was found (docs/trends.md).",
     )
+    scan_clusters: bool = Field(
+        True,
+        description="Also scan for a fall or rise of registration shared by neighbouring "
+        "small areas (circular zones, each zone's trend against the borough's, Monte Carlo "
+        "p from shuffling the areas' series: trends.scan, docs/trends.md). Needs the "
+        "small areas' boundaries.",
+    )
     min_change: float = Field(
         0.10,
         gt=0,

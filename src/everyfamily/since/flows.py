@@ -25,6 +25,12 @@ exactly, because every child counted in either run falls in exactly one term:
   merged it into another child's id (records are cumulative, docs/input-contract.md, so an
   id only vanishes that way). Not a child leaving: a correction of the earlier count.
 
+Against reach.csv (the measure stage, which places every child at their latest record that
+HAS a small area, so a child who moved out of the borough is still counted where they
+lived): ``away`` (placed in A by the measure stage, but their latest universal record is
+outside the borough: not counted here) and ``reach_known`` (the known population of A in
+reach.csv), with ``current + away = reach_known`` exactly (:func:`agrees_with_reach`).
+
 Status flows among the children counted in A now: ``newly_registered`` (registered now, not
 registered in the last run, new children included) and ``lapsed`` (engaged in the last run,
 not now). Every count comes with the sum of its children's record keys
@@ -53,6 +59,8 @@ COUNTS: tuple[str, ...] = (
     "current",
     "newly_registered",
     "lapsed",
+    "away",
+    "reach_known",
 )
 #: The terms added to (+1) or taken from (-1) the previous total to give the current one.
 RECONCILIATION: dict[str, int] = {
@@ -80,9 +88,10 @@ def _prepared(children: pd.DataFrame, away: frozenset[str] = frozenset()) -> pd.
     out["person_id"] = out["person_id"].astype(str)
     for c in ("in_age_range", "known", "registered", "engaged"):
         out[c] = _bool(out[c])
-    out["counted"] = (
-        out["in_age_range"] & out["known"] & out["area_code"].notna() & ~out["person_id"].isin(away)
-    )
+    # placed: in the measure stage's known population (reach.csv), at their latest record
+    # that has a small area; counted: placed and not moved away (module docstring)
+    out["placed"] = out["in_age_range"] & out["known"] & out["area_code"].notna()
+    out["counted"] = out["placed"] & ~out["person_id"].isin(away)
     return out.drop_duplicates("person_id").set_index("person_id")
 
 
@@ -101,10 +110,11 @@ def child_changes(
     universal record on the previous / this reference date places them outside the area
     (:func:`moved_away`): not counted then / now."""
     prev, curr = _prepared(previous, away_then), _prepared(current, away_now)
-    ids = prev.index[prev["counted"]].union(curr.index[curr["counted"]])
+    ids = prev.index[prev["counted"]].union(curr.index[curr["placed"]])
     p, c = prev.reindex(ids), curr.reindex(ids)
     p_counted = _bool(p["counted"])
     c_counted = _bool(c["counted"])
+    c_away = _bool(c["placed"]) & ~c_counted
     mob = pd.to_datetime(c["month_of_birth"].where(c["month_of_birth"].notna(), None))
     born = (~p_counted) & c_counted & _bool(mob > pd.Timestamp(previous_reference))
     # past the age range now: in the current run's table, not in the age range any more
@@ -115,6 +125,7 @@ def child_changes(
             "person_id": ids.astype(str),
             "prev_area": p["area_code"].where(p_counted).to_numpy(),
             "curr_area": c["area_code"].where(c_counted).to_numpy(),
+            "away_area": c["area_code"].where(c_away).to_numpy(),
             "born": born.to_numpy(dtype=bool),
             "aged_out": aged.to_numpy(dtype=bool),
             "gone": gone.to_numpy(dtype=bool),
@@ -137,16 +148,23 @@ def change_counts(changes: pd.DataFrame, membership: pd.DataFrame) -> pd.DataFra
         up = m.drop_duplicates("small_area").set_index("small_area")["area_code"]
         was = changes["prev_area"].map(up)
         now = changes["curr_area"].map(up)
-        frames.append(_level_counts(changes, was, now).assign(level=level))
+        away = changes["away_area"].map(up) if "away_area" in changes else now.iloc[0:0]
+        frames.append(_level_counts(changes, was, now, away).assign(level=level))
     cols = ["level", "area_code", *(x for c in COUNTS for x in (c, f"{c}_key"))]
     if not frames:
         return pd.DataFrame(columns=cols)
     return pd.concat(frames, ignore_index=True)[cols]
 
 
-def _level_counts(changes: pd.DataFrame, was: pd.Series, now: pd.Series) -> pd.DataFrame:
-    """The counts at one level: ``was`` / ``now`` are each child's area (NA: not counted)."""
+def _level_counts(
+    changes: pd.DataFrame, was: pd.Series, now: pd.Series, away: pd.Series
+) -> pd.DataFrame:
+    """The counts at one level: ``was`` / ``now`` are each child's area (NA: not counted),
+    ``away`` the area where the measure stage places a child counted as moved away now."""
     had, has = was.notna(), now.notna()
+    away = away.reindex(changes.index)
+    gone_away = away.notna()
+    placed = now.where(has, away)
     terms: dict[str, tuple[pd.Series, pd.Series]] = {
         "previous": (was, had),
         "born": (now, ~had & has & changes["born"]),
@@ -159,8 +177,10 @@ def _level_counts(changes: pd.DataFrame, was: pd.Series, now: pd.Series) -> pd.D
         "current": (now, has),
         "newly_registered": (now, has & changes["registered"] & ~changes["was_registered"]),
         "lapsed": (now, has & changes["was_engaged"] & ~changes["engaged"]),
+        "away": (away, gone_away),
+        "reach_known": (placed, has | gone_away),
     }
-    areas = sorted(set(was.dropna()) | set(now.dropna()))
+    areas = sorted(set(was.dropna()) | set(now.dropna()) | set(away.dropna()))
     out = pd.DataFrame({"area_code": areas})
     key = changes["record_key"].astype("int64")
     for name, (area, mask) in terms.items():
@@ -180,6 +200,18 @@ def reconciles(counts: pd.DataFrame) -> np.ndarray:
     return np.asarray(total == counts["current"].astype("int64").to_numpy())
 
 
+def agrees_with_reach(counts: pd.DataFrame) -> np.ndarray:
+    """Per row: current + away == reach_known, exactly (module docstring): the children
+    counted here plus those the measure stage still places here although their latest
+    universal record is outside the borough are the known population of reach.csv."""
+    total = counts["current"].astype("int64") + counts["away"].astype("int64")
+    return np.asarray(total.to_numpy() == counts["reach_known"].astype("int64").to_numpy())
+
+
+#: Counts of a run-history snapshot (each with its ``<count>_key`` record-key sum).
+HISTORY_COUNTS: tuple[str, ...] = ("known", "registered", "engaged")
+
+
 def history_rows(
     children: pd.DataFrame,
     membership: pd.DataFrame,
@@ -187,20 +219,27 @@ def history_rows(
     away: frozenset[str] = frozenset(),
 ) -> pd.DataFrame:
     """This run's snapshot for the run history (aggregates only): reference_date, level,
-    area_code, known, registered, engaged among the children counted (module docstring)."""
+    area_code, known, registered, engaged among the children counted (module docstring),
+    each with the sum of its children's record keys (``<count>_key``, for the cell key
+    method when the history is released)."""
     c = _prepared(children, away)
     c = c[c["counted"]]
+    key = child_record_keys(pd.Series(c.index, index=c.index)).astype("int64")
     frames = []
     for level, m in membership.groupby("level", sort=False):
         up = m.drop_duplicates("small_area").set_index("small_area")["area_code"]
         area = c["area_code"].map(up)
+        reg, eng = c["registered"].astype("int64"), c["engaged"].astype("int64")
         g = (
             pd.DataFrame(
                 {
                     "area_code": area,
                     "known": 1,
-                    "registered": c["registered"].astype("int64"),
-                    "engaged": c["engaged"].astype("int64"),
+                    "registered": reg,
+                    "engaged": eng,
+                    "known_key": key,
+                    "registered_key": key * reg,
+                    "engaged_key": key * eng,
                 }
             )
             .dropna(subset=["area_code"])
@@ -208,7 +247,13 @@ def history_rows(
             .sum()
         )
         frames.append(g.assign(level=level))
-    cols = ["reference_date", "level", "area_code", "known", "registered", "engaged"]
+    cols = [
+        "reference_date",
+        "level",
+        "area_code",
+        *HISTORY_COUNTS,
+        *(f"{n}_key" for n in HISTORY_COUNTS),
+    ]
     if not frames:
         return pd.DataFrame(columns=cols)
     out = pd.concat(frames, ignore_index=True).assign(reference_date=reference.isoformat())

@@ -39,6 +39,17 @@ CHANGES_TABLE = "since_last_run"
 HISTORY_TABLE = "run_history"
 CHANGES_FILE = "since_last_run.csv"
 CHANGES_JSON = "since_last_run.json"
+HISTORY_FILE = "run_history.csv"
+#: Columns of run_history.csv, in order.
+HISTORY_COLUMNS: tuple[str, ...] = (
+    "reference_date",
+    "level",
+    "area_code",
+    "area_name",
+    *flows.HISTORY_COUNTS,
+    "registered_rate",
+    "engaged_rate",
+)
 #: Columns of since_last_run.csv, in order.
 RELEASED_COLUMNS: tuple[str, ...] = (
     "previous_reference_date",
@@ -68,20 +79,27 @@ def since_stage(ctx: RunContext) -> None:
     ref = ctx.project.project.reference_date
     small = set(membership["small_area"].astype(str))
     away_now = flows.moved_away(_latest_universal(engine, ref), small)
-    _write_history(ctx, flows.history_rows(children, membership, ref, away_now))
+    history = _write_history(ctx, flows.history_rows(children, membership, ref, away_now))
+    rules = ReleaseRules.from_settings(ctx.project.privacy)
+    shown_history = _release_history(ctx, history, rules, _area_names(engine))
+    history_lines = _history_lines(shown_history)
     prev_dir = ctx.project.project.previous_run_path
     if prev_dir is None:
         # an empty table: every run's store holds the same tables (catalogue.py)
         empty = flows.change_counts(flows.child_changes(children, children, ref), membership)
         ctx.engine.write_table(
             CHANGES_TABLE,
-            pa.Table.from_pandas(empty.iloc[:0].assign(reconciles=True), preserve_index=False),
+            pa.Table.from_pandas(
+                empty.iloc[:0].assign(reconciles=True, agrees_with_reach=True),
+                preserve_index=False,
+            ),
         )
         ctx.metadata["since"] = {
             "previous_run": None,
             "report": [
                 "No previous run was named (project.previous_run_path, or `everyfamily run "
-                "--previous-run DIR`), so nothing is compared with an earlier run."
+                "--previous-run DIR`), so nothing is compared with an earlier run.",
+                *history_lines,
             ],
         }
         return
@@ -104,18 +122,26 @@ def since_stage(ctx: RunContext) -> None:
     )
     exact = flows.change_counts(changes, membership)
     ok = flows.reconciles(exact)
-    rules = ReleaseRules.from_settings(ctx.project.privacy)
+    with_reach = flows.agrees_with_reach(exact)
     released = _released(exact, rules, _area_names(engine))
     released.insert(0, "reference_date", ref.isoformat())
     released.insert(0, "previous_reference_date", prev.reference_date.isoformat())
-    _write_changes(ctx, exact.assign(reconciles=ok), released[list(RELEASED_COLUMNS)])
+    _write_changes(
+        ctx,
+        exact.assign(reconciles=ok, agrees_with_reach=with_reach),
+        released[list(RELEASED_COLUMNS)],
+    )
     borough = released[released["level"] == "borough"]
     record: dict[str, Any] = {
         "previous_run": str(prev.path),
         "previous_reference_date": prev.reference_date.isoformat(),
         "areas": len(exact),
         "reconciles_exactly": bool(ok.all()),
-        "report": _report_lines(borough, prev.reference_date, ref, bool(ok.all()), rules),
+        "agrees_with_reach_exactly": bool(with_reach.all()),
+        "report": [
+            *_report_lines(borough, prev.reference_date, ref, bool(ok.all()), rules),
+            *history_lines,
+        ],
     }
     ctx.metadata["since"] = record
     _write_json(ctx, released, record, rules)
@@ -175,8 +201,10 @@ def _released(exact: pd.DataFrame, rules: ReleaseRules, names: pd.DataFrame) -> 
     return out
 
 
-def _write_history(ctx: RunContext, rows: pd.DataFrame) -> None:
-    """Replace this reference date's snapshot in ``run_history`` and keep every other."""
+def _write_history(ctx: RunContext, rows: pd.DataFrame) -> pd.DataFrame:
+    """Replace this reference date's snapshot in ``run_history`` and keep every other; the
+    whole history, as written. Snapshots of older stores carry no record-key sums (NA:
+    their counts are withheld when released)."""
     engine = ctx.engine
     if engine.has_table(HISTORY_TABLE):
         old = _table(engine, HISTORY_TABLE)
@@ -187,8 +215,58 @@ def _write_history(ctx: RunContext, rows: pd.DataFrame) -> None:
         )
         rows = pd.concat([old, rows], ignore_index=True)
     rows = rows.astype({"known": "int64", "registered": "int64", "engaged": "int64"})
+    for c in flows.HISTORY_COUNTS:
+        rows[f"{c}_key"] = pd.to_numeric(rows[f"{c}_key"], errors="coerce").astype("Int64")
     rows = rows.sort_values(["reference_date", "level", "area_code"]).reset_index(drop=True)
     engine.write_table(HISTORY_TABLE, pa.Table.from_pandas(rows, preserve_index=False))
+    return rows
+
+
+def _release_history(
+    ctx: RunContext, history: pd.DataFrame, rules: ReleaseRules, names: pd.DataFrame
+) -> pd.DataFrame:
+    """OUT/run_history.csv: every snapshot's counts released by the project's method with
+    the record keys of exactly their children (a snapshot without keys is withheld), and
+    the rates of known children registered / engaged from the released counts, shown only
+    when the release rule allows them."""
+    out = history[["reference_date", "level", "area_code"]].copy()
+    for c in flows.HISTORY_COUNTS:
+        keys = history[f"{c}_key"]
+        n = history[c].to_numpy(dtype="float64")
+        n = np.where(keys.isna().to_numpy(), np.nan, n)
+        shown = release_child_counts(n, keys.fillna(0).to_numpy(dtype="int64"), rules)
+        out[c] = pd.array([None if np.isnan(v) else int(v) for v in shown], dtype="Int64")
+    for num, rate in (("registered", "registered_rate"), ("engaged", "engaged_rate")):
+        out[rate] = [
+            round(float(x) / float(n), 4) if rules.rate_allowed(x, n) else None
+            for x, n in zip(out[num].astype("float64"), out["known"].astype("float64"), strict=True)
+        ]
+    out = out.merge(names, on=["level", "area_code"], how="left")[list(HISTORY_COLUMNS)]
+    ctx.out_dir.mkdir(parents=True, exist_ok=True)
+    table = pa.Table.from_pandas(out.reset_index(drop=True), preserve_index=False)
+    pa_csv.write_csv(neutralise_table(table), ctx.out_dir / HISTORY_FILE)
+    return out
+
+
+def _history_lines(shown: pd.DataFrame) -> list[str]:
+    """The report's lines on the run history: one per reference date, borough counts as
+    released (run_history.csv)."""
+    borough = shown[shown["level"] == "borough"].sort_values("reference_date")
+    if borough.empty:
+        return []
+
+    def n(v: object) -> str:
+        return "a few" if pd.isna(v) else f"{int(v):,}"  # type: ignore[call-overload]
+
+    runs = [
+        f"{r.reference_date}: {n(r.known)} known, {n(r.registered)} registered, "
+        f"{n(r.engaged)} engaged"
+        for r in borough.itertuples(index=False)
+    ]
+    return [
+        f"Run history ({len(runs)} reference date{'s' if len(runs) != 1 else ''}, "
+        f"run_history.csv): " + "; ".join(runs) + "."
+    ]
 
 
 def _write_changes(ctx: RunContext, exact: pd.DataFrame, public: pd.DataFrame) -> None:
@@ -212,11 +290,14 @@ def _write_json(
         "previous_reference_date": record["previous_reference_date"],
         "reference_date": ctx.project.project.reference_date.isoformat(),
         "reconciles_exactly": record["reconciles_exactly"],
+        "agrees_with_reach_exactly": record["agrees_with_reach_exactly"],
         "release_rule": rule_text(rules),
         "note": "previous + born + arrived + moved_in - moved_out - aged_out - left - relinked "
         "= current "
         "holds exactly on the exact counts (checked: reconciles_exactly); the counts shown "
-        "are released (protected), so they may not add up exactly",
+        "are released (protected), so they may not add up exactly; current + away = "
+        "reach_known (the known population of reach.csv, which places a child who moved out "
+        "of the borough at their last record in it) holds exactly too (agrees_with_reach_exactly)",
         "areas": [row(r) for _, r in released.iterrows()],
     }
     (ctx.out_dir / CHANGES_JSON).write_text(json.dumps(doc, indent=2), encoding="utf-8")
@@ -243,6 +324,10 @@ def _report_lines(
         "linkage (a correction, not a child leaving).",
         f"{n('newly_registered')} children registered with a centre for the first time; "
         f"{n('lapsed')} who were engaged at the last run are not engaged now.",
+        f"Against reach.csv: it counts {n('reach_known')} children known, the {n('current')} "
+        f"here and {n('away')} whose latest health visitor or registration record is outside "
+        "the borough (reach.csv still places them at their last address in it; here they "
+        "have moved out).",
         "Exact counts reconcile (previous + joined - left = current, in every area)."
         if ok
         else "WARNING: the exact counts do not reconcile; please report this.",

@@ -92,14 +92,24 @@ def label(lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
 
 
 def indirect_standardise(
-    strata: Strata, measure: str, released: pd.DataFrame | None = None
+    strata: Strata,
+    measure: str,
+    released: pd.DataFrame | None = None,
+    into: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Observed, expected, ratio, limits and labels of every area for one measure (module
     docstring). Areas with a withheld count in any stratum get NaN and ``not compared``.
 
     ``released`` (area_code, children and the measure's column): the area's released counts;
     when given, they are the observed count and the children shown (withheld: not
-    compared), and the strata only give the expected count."""
+    compared), and the strata only give the expected count.
+
+    ``into`` (small area -> a larger area, e.g. its ward): compare the larger areas instead.
+    The stratum rates R_s stay the borough's (from the small areas); a larger area's
+    expected count is the sum of its small areas' (E_W = Σ_{A in W} Σ_s n_{A,s} R_s: the
+    same indirect standardisation, with the area's own mix of deprivation and age, as
+    Fingertips does for wards and districts); its deprivation group lists the quintiles of
+    its small areas."""
     t = strata.table
     y = pd.to_numeric(t[measure], errors="coerce").to_numpy(dtype="float64")
     n = pd.to_numeric(t["children"], errors="coerce").to_numpy(dtype="float64")
@@ -110,8 +120,12 @@ def indirect_standardise(
     cells = cells.merge(rates[["R"]], left_on=["group", "age"], right_index=True, how="left")
     # a stratum with no children in the area adds nothing, even where the borough rate is NaN
     cells["_e"] = np.where(cells["_n"] == 0, 0.0, cells["_n"] * cells["R"])
+    if into is not None:
+        up = into.astype(str)
+        cells = cells.assign(area_code=cells["area_code"].astype(str).map(up))
+        cells = cells[cells["area_code"].notna()]
     per = cells.groupby("area_code", sort=True).agg(
-        group=("group", "first"),
+        group=("group", _groups),
         observed=("_y", "sum"),
         children=("_n", "sum"),
         expected=("_e", "sum"),
@@ -152,6 +166,11 @@ def indirect_standardise(
     )
 
 
+def _groups(values: pd.Series) -> str:
+    """The deprivation group of an area: its quintile, or its small areas' quintiles."""
+    return "/".join(sorted({str(v) for v in values}))
+
+
 def strata_from_reach(released: pd.DataFrame, small_level: str) -> Strata | None:
     """The strata of the small areas from the released reach table: each small area's
     ``age_years`` rows (service ``any``) give children and events by age; its deprivation
@@ -176,32 +195,41 @@ def strata_from_reach(released: pd.DataFrame, small_level: str) -> Strata | None
 
 
 def compare_table(
-    released: pd.DataFrame, small_level: str, exact: pd.DataFrame | None = None
+    released: pd.DataFrame,
+    small_level: str,
+    exact: pd.DataFrame | None = None,
+    membership: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """compare.csv: every small area x measure (registered, engaged) against similar places,
     in :data:`COMPARE_COLUMNS` order; empty when the reach table has no age rows.
 
     With ``exact`` (the store's exact reach table), the strata come from it and the observed
     counts from ``released``'s ``all`` rows (module docstring, Privacy); without it, both
-    come from ``released``."""
+    come from ``released``. With ``membership`` (level, area_code, small_area), every area
+    of the other levels but the borough (wards, MSOAs: :func:`indirect_standardise`'s
+    ``into``) is compared too, its observed count its own released one."""
     strata = strata_from_reach(released if exact is None else exact, small_level)
     if strata is None:
         return pd.DataFrame(columns=list(COMPARE_COLUMNS))
-    names = (
-        released.loc[released["level"].astype(str) == small_level, ["area_code", "area_name"]]
-        .drop_duplicates("area_code")
-        .astype(str)
-    )
-    shown = None
-    if exact is not None:
-        r = released
-        alls = r[
-            (r["level"].astype(str) == small_level)
-            & (r["dimension"] == "all")
-            & (r["service"] == "any")
-        ]
-        shown = alls.rename(columns={"denominator": "children"})
-    parts = [indirect_standardise(strata, m, shown) for m in MEASURES.values()]
-    out = pd.concat(parts, ignore_index=True).merge(names, on="area_code", how="left")
-    out["level"] = small_level
-    return out[list(COMPARE_COLUMNS)]
+    levels: dict[str, pd.Series | None] = {small_level: None}
+    if membership is not None:
+        for level, m in membership.groupby("level", sort=True):
+            if str(level) != small_level and m["area_code"].nunique() > 1:
+                m = m.drop_duplicates("small_area")
+                levels[str(level)] = m.set_index(m["small_area"].astype(str))["area_code"]
+    frames = []
+    for level, into in levels.items():
+        names = (
+            released.loc[released["level"].astype(str) == level, ["area_code", "area_name"]]
+            .drop_duplicates("area_code")
+            .astype(str)
+        )
+        shown = None
+        if exact is not None or into is not None:
+            r = released
+            alls = r[(r["level"].astype(str) == level) & (r["dimension"] == "all")]
+            shown = alls[alls["service"] == "any"].rename(columns={"denominator": "children"})
+        parts = [indirect_standardise(strata, m, shown, into) for m in MEASURES.values()]
+        out = pd.concat(parts, ignore_index=True).merge(names, on="area_code", how="left")
+        frames.append(out.assign(level=level))
+    return pd.concat(frames, ignore_index=True)[list(COMPARE_COLUMNS)]

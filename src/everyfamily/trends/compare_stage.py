@@ -3,8 +3,9 @@
 Run by the trends stage. Reads the store's ``reach_released`` (the reach table after
 disclosure control, as in reach.csv) and the project's benchmark file; writes
 
-* ``compare.csv``: every small area against areas of similar deprivation and age mix
-  (trends.compare: indirect standardisation, Byar / exact Poisson limits at 95% and 99.8%);
+* ``compare.csv``: every small area, and every area of the larger levels but the borough
+  (wards, MSOAs), against areas of similar deprivation and age mix (trends.compare: indirect
+  standardisation, Byar / exact Poisson limits at 95% and 99.8%);
 * ``benchmark.csv``: each benchmark row with the borough's released rate and Fingertips'
   label (trends.benchmark), when the project names a benchmark file.
 
@@ -61,10 +62,17 @@ def write_comparisons(ctx: RunContext) -> dict[str, Any]:
         if ctx.engine.has_table("reach")
         else None
     )
-    table = compare_table(released, small, exact)
+    membership = (
+        ctx.engine.query("SELECT level, area_code, small_area FROM area_membership").to_pandas()
+        if ctx.engine.has_table("area_membership")
+        else None
+    )
+    table = compare_table(released, small, exact, membership)
     _write_csv(ctx, table[list(COMPARE_COLUMNS)], COMPARE_FILE)
-    meta: dict[str, Any] = {"file": COMPARE_FILE, "areas": int(table["area_code"].nunique())}
-    for m, rows in table.groupby("measure"):
+    smalls = table[table["level"] == small]
+    meta: dict[str, Any] = {"file": COMPARE_FILE, "areas": int(smalls["area_code"].nunique())}
+    meta["levels"] = sorted(str(v) for v in table["level"].unique())
+    for m, rows in smalls.groupby("measure"):
         meta[f"{m}_worse_95"] = int((rows["compared_95"] == WORSE).sum())
         meta[f"{m}_better_95"] = int((rows["compared_95"] == BETTER).sum())
     if len(table):

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -31,12 +32,15 @@ from everyfamily.findings.detectors.trends import (
     DECREASING,
     INCREASING,
     NEIGHBOURHOOD,
+    TREND_CLUSTER,
     TrendRules,
     find_reach_trends,
     pool_neighbourhoods,
+    released_rates,
     trend_tests,
 )
 from everyfamily.findings.stage import (
+    area_centroids,
     labels_and_members,
     queen_neighbours,
     settings_for,
@@ -62,6 +66,7 @@ from everyfamily.trends.periods import (
     window_start,
 )
 from everyfamily.trends.release import RELEASED_COLUMNS, ons_by_period, release_trends
+from everyfamily.trends.scan import ScanResult, cluster_tests
 
 if TYPE_CHECKING:
     from everyfamily.config import Project
@@ -98,9 +103,14 @@ def trends_stage(ctx: RunContext) -> None:
     pooled = pool_neighbourhoods(exact, p.geography.small_area_level, pools)
     tests = trend_tests(pd.concat([exact, pooled], ignore_index=True), trule)
     released = _with_labels(released, tests)
-    _write(ctx, exact, released, tests)
+    scan = _scan(ctx, exact, trule)
+    if not scan.tests.empty:
+        tests = pd.concat([tests, scan.tests], ignore_index=True)
+        pooled = pd.concat([pooled, scan.series], ignore_index=True)
     shown = pd.concat([released, release_trends(pooled, rules)], ignore_index=True)
-    findings = _findings(ctx, tests, shown, plan, pools)
+    tests = released_rates(tests, shown)
+    _write(ctx, exact, released, tests)
+    findings = _findings(ctx, tests, shown, plan, pools, scan.members)
     write_candidates(ctx, "trends", findings)
     summary = _summary(plan, tests, findings, time.perf_counter() - started, tr.test_periods)
     summary["report"] += report_lines(ctx.metadata["compare"])
@@ -305,6 +315,21 @@ def _write_layer(ctx: RunContext, public: pd.DataFrame) -> None:
     layer.to_file(path, layer="trends", driver="GPKG")
 
 
+def _scan(ctx: RunContext, exact: pd.DataFrame, rules: TrendRules) -> ScanResult:
+    """The trend scan's clusters (trends.scan), when ``trends.scan_clusters`` is on and the
+    small areas' centroids can be read."""
+    p = ctx.project
+    if not p.trends.scan_clusters:
+        return ScanResult(pd.DataFrame(), exact.iloc[0:0].copy(), {})
+    return cluster_tests(
+        exact,
+        p.geography.small_area_level,
+        rules.test_periods,
+        rules.min_change,
+        area_centroids(p),
+    )
+
+
 def _pools(ctx: RunContext) -> dict[str, frozenset[str]]:
     """Small area -> itself and its touching neighbours (none when the boundaries cannot
     be read)."""
@@ -318,6 +343,7 @@ def _findings(
     released: pd.DataFrame,
     plan: _Plan,
     pools: dict[str, frozenset[str]],
+    clusters: Mapping[str, frozenset[str]],
 ) -> list[Any]:
     if tests.empty:
         return []
@@ -337,6 +363,7 @@ def _findings(
     for (level, code), g in membership.groupby(["level", "area_code"]):
         by_level.setdefault(str(level), {})[str(code)] = frozenset(g["small_area"].astype(str))
     by_level[NEIGHBOURHOOD] = pools
+    by_level[TREND_CLUSTER] = dict(clusters)
     from everyfamily.population.attributes import load_sites
 
     names: dict[str, str] = {}

@@ -24,6 +24,7 @@ import dataclasses
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -49,6 +50,12 @@ MEASURE_WORDS: dict[str, str] = {
 SERIES: tuple[str, ...] = ("level", "area_code", "dimension", "group_value", "service")
 #: The level of the pooled series: a small area with its touching neighbours.
 NEIGHBOURHOOD = "neighbourhood"
+#: The level of a cluster found by the trend scan (trends.scan): its small areas pooled.
+TREND_CLUSTER = "trend_cluster"
+SCAN_TEST = (
+    "scan over neighbouring small areas (circular zones): each zone's trend against the "
+    "borough's (score test for trend), Monte Carlo p from shuffling the areas' series"
+)
 DECREASING = "decreasing"
 INCREASING = "increasing"
 NO_CHANGE = "no significant change"
@@ -203,7 +210,7 @@ def find_reach_trends(
     (a small area, its ward, its MSOA) only the best-scoring finding is kept, and it names
     how many others agree."""
     flagged = tests[tests["trend"].isin([DECREASING, INCREASING])] if len(tests) else tests
-    pools = (members or {}).get(NEIGHBOURHOOD, {})
+    pools = {lv: (members or {}).get(lv, {}) for lv in (NEIGHBOURHOOD, TREND_CLUSTER)}
     out = [
         _finding(r, released, settings, age_band, area_labels or {}, site_names or {}, pools)
         for r in flagged.itertuples(index=False)
@@ -250,7 +257,7 @@ def _finding(
     age_band: tuple[int, int],
     labels: Mapping[str, str],
     site_names: Mapping[str, str],
-    pools: Mapping[str, frozenset[str]],
+    pools: Mapping[str, Mapping[str, frozenset[str]]],
 ) -> Finding | None:
     g = getattr
     num_col, den_col, _svc = MEASURES[g(r, "measure")]
@@ -274,8 +281,8 @@ def _finding(
     code, level = str(g(r, "area_code")), str(g(r, "level"))
     place = labels.get(code) or _name(released, level, code)
     areas: tuple[str, ...] = (code,) if site is None else ()
-    if level == NEIGHBOURHOOD:
-        pool = sorted(set(pools.get(code, ())) - {code})
+    if level in pools:
+        pool = sorted(set(pools[level].get(code, ())) - {code})
         place = f"{labels.get(code, code)} and {len(pool)} neighbouring areas"
         areas, level = (code, *pool), settings.small_area_level
     who = f"children aged {age_band[0]}-{age_band[1]}"
@@ -295,7 +302,9 @@ def _finding(
     excess = ReleasedCount(max(round(abs(rate1 - rate2) * float(d2 or 0)), 0))
     st = strength(q)
     evidence = {
-        "test": "chi-squared test for trend in proportions (Cochran-Armitage), as Fingertips' "
+        "test": SCAN_TEST
+        if g(r, "level") == TREND_CLUSTER
+        else "chi-squared test for trend in proportions (Cochran-Armitage), as Fingertips' "
         "recent trend; Benjamini-Hochberg across every series tested",
         "periods": int(g(r, "periods")),
         "first_period": str(g(r, "first_period")),
@@ -364,6 +373,39 @@ def _one_per_place(
     return out
 
 
+def released_rates(tests: pd.DataFrame, released: pd.DataFrame) -> pd.DataFrame:
+    """``tests`` with ``shown_first_rate`` and ``shown_last_rate``: each series' rate at its
+    first and last tested period as RELEASED (trends.csv: rates from released counts, NaN
+    where the release rule withholds them), the only rates a finding may quote."""
+    out = tests.copy()
+    if out.empty:
+        return out.assign(shown_first_rate=[], shown_last_rate=[])
+    keys = list(SERIES)
+    rel = released.assign(period_end=released["period_end"].astype(str))
+    for when, column in (("first_period", "shown_first_rate"), ("last_period", "shown_last_rate")):
+        shown = np.full(len(out), math.nan)
+        for measure in out["measure"].unique():
+            if measure not in rel:
+                continue
+            mine = (out["measure"] == measure).to_numpy()
+            left = out.loc[mine, keys].astype(str)
+            left["period_end"] = out.loc[mine, when].astype(str)
+            right = rel[[*keys, "period_end", measure]].copy()
+            right[keys] = right[keys].astype(str)
+            right = right.drop_duplicates([*keys, "period_end"])
+            got = left.merge(right, on=[*keys, "period_end"], how="left")[measure]
+            shown[mine] = pd.to_numeric(got, errors="coerce").to_numpy(dtype="float64")
+        out[column] = shown
+    if "area_name" in rel and "area_name" not in out:
+        names = rel[["level", "area_code", "area_name"]].dropna().astype(str)
+        names = names.drop_duplicates(["level", "area_code"])
+        key = out[["level", "area_code"]].astype(str)
+        out["area_name"] = key.merge(names, on=["level", "area_code"], how="left")[
+            "area_name"
+        ].to_numpy()
+    return out
+
+
 #: Kinds a trend is attached to, and the trend measure that describes them.
 ATTACH: dict[str, str] = {
     "unreached_area": "registered_rate",
@@ -374,10 +416,13 @@ ATTACH: dict[str, str] = {
 
 def attach_trends(findings: list[Finding], tests: pd.DataFrame | None) -> list[Finding]:
     """Findings of the other kinds with the recent trend of their own series attached
-    (``evidence["trend"]``: "registered reach here has been falling for 4 quarters"), when
-    that series is marked decreasing or increasing by :func:`trend_tests`: an area's
-    registered rate (any of its areas at the finding's level), a group's at the borough
-    level, a site's engagement of its registered children. Others are returned unchanged."""
+    (``evidence["trend"]``), when that series is marked decreasing or increasing by
+    :func:`trend_tests`: an area's registered rate (any of its areas at the finding's
+    level), a group's at the borough level, a site's engagement of its registered children.
+    The trend is said in the finding's sentence too ("...; registered reach here has been
+    falling for 4 quarters: 62% to 48%"), with the RELEASED rates of its first and last
+    tested quarters (:func:`released_rates`; without them the sentence gives no numbers).
+    Others are returned unchanged."""
     if tests is None or tests.empty or "trend" not in tests:
         return findings
     moving = tests[tests["trend"].isin([DECREASING, INCREASING])]
@@ -386,32 +431,56 @@ def attach_trends(findings: list[Finding], tests: pd.DataFrame | None) -> list[F
     out = []
     for f in findings:
         measure = ATTACH.get(f.kind)
-        rows = moving[moving["measure"] == measure] if measure else moving.iloc[0:0]
-        if f.kind == "low_engagement_site":
-            rows = rows[rows["service"].astype(str) == str(f.site)]
-        elif f.group is not None:
-            rows = rows[
-                (rows["dimension"] == f.group[0]) & (rows["group_value"].astype(str) == f.group[1])
-            ]
-        else:
-            rows = rows[
-                (rows["level"] == f.level)
-                & rows["area_code"].astype(str).isin(f.areas)
-                & (rows["dimension"] == "all")
-                & (rows["service"] == "any")
-            ]
+        rows = _own_series(f, moving, measure)
         if rows.empty or measure is None:
             out.append(f)
             continue
         r = rows.sort_values("q_value").iloc[0]
-        word = "falling" if r["trend"] == DECREASING else "rising"
-        quarters = int(r["periods"]) - 1
-        trend = {
-            "measure": measure,
-            "direction": word,
-            "quarters": quarters,
-            "to": str(r["last_period"]),
-            "text": f"{MEASURE_WORDS[measure]} here has been {word} for {quarters} quarters",
-        }
-        out.append(dataclasses.replace(f, evidence={**f.evidence, "trend": trend}))
+        # a finding of several areas names the one whose series moved
+        name = r.get("area_name") if len(f.areas) > 1 else None
+        trend = _trend_words(r, measure, None if pd.isna(name) else str(name))
+        headline = f"{f.headline.rstrip('. ')}; {trend['text']}"
+        out.append(
+            dataclasses.replace(f, headline=headline, evidence={**f.evidence, "trend": trend})
+        )
     return out
+
+
+def _own_series(f: Finding, moving: pd.DataFrame, measure: str | None) -> pd.DataFrame:
+    """The moving series that describe finding ``f`` itself (see :func:`attach_trends`)."""
+    rows = moving[moving["measure"] == measure] if measure else moving.iloc[0:0]
+    if f.kind == "low_engagement_site":
+        return rows[rows["service"].astype(str) == str(f.site)]
+    if f.group is not None:
+        return rows[
+            (rows["dimension"] == f.group[0]) & (rows["group_value"].astype(str) == f.group[1])
+        ]
+    return rows[
+        (rows["level"] == f.level)
+        & rows["area_code"].astype(str).isin(f.areas)
+        & (rows["dimension"] == "all")
+        & (rows["service"] == "any")
+    ]
+
+
+def _trend_words(r: pd.Series, measure: str, where: str | None) -> dict[str, Any]:
+    """The attached trend: direction, quarters, the released first and last rates, text
+    ("here", or in ``where``: the one area of several whose series moved)."""
+    word = "falling" if r["trend"] == DECREASING else "rising"
+    quarters = int(r["periods"]) - 1
+    first, last = _rate(r.get("shown_first_rate")), _rate(r.get("shown_last_rate"))
+    place = "here" if where is None else f"in {where}"
+    text = f"{MEASURE_WORDS[measure]} {place} has been {word} for {quarters} quarters"
+    shown = math.isfinite(first) and math.isfinite(last)
+    if shown:
+        text += f": {pct(first)} to {pct(last)} (to {r['last_period']})"
+    return {
+        "measure": measure,
+        "direction": word,
+        "quarters": quarters,
+        "to": str(r["last_period"]),
+        "first_rate": fnum(first) if shown else None,
+        "last_rate": fnum(last) if shown else None,
+        "q_value": sig(float(r["q_value"])),
+        "text": text,
+    }

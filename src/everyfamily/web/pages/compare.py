@@ -254,6 +254,7 @@ class ComparePage:
         rows = [
             {
                 "area": self.view.area_name(str(rec["area_code"])),
+                "level": self.view.level_label(str(rec.get("level") or self.view.small_level)),
                 "url": f"/areas/{rec['area_code']}",
                 "measure": RATES.get(f"{rec['measure']}_rate", str(rec["measure"])),
                 "deprivation": rec["deprivation_group"],
@@ -269,9 +270,10 @@ class ComparePage:
         strata = str(s["strata"].iloc[0]) if len(s) else "deprivation quintile x age"
         return Table(
             "similar_places",
-            "Small areas that differ from similar places",
+            "Areas that differ from similar places",
             (
                 Column("area", "Area"),
+                Column("level", "Level"),
                 Column("measure", "Measure"),
                 Column("deprivation", "IMD quintile"),
                 Column("observed", "Children reached", "count"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from everyfamily.web.pages.history import history_panel
 from everyfamily.web.pages.plain import engagement_rule, plain_card
 from everyfamily.web.pages.since import since_panel
 from everyfamily.web.release import public_rows
@@ -39,6 +40,7 @@ class OverviewPage:
             "engagement_rule": engagement_rule(v),
             "has_pack": (v.outputs.out_dir / "report.html").is_file(),
             "since": since_panel(v.outputs.out_dir),
+            "history": history_panel(v.outputs.out_dir),
         }
 
     def completeness_table(self) -> Table:

@@ -1,0 +1,99 @@
+"""The trend scan (trends.scan) on synthetic maps: a fall planted in four neighbouring areas
+of a 6 x 6 grid is found as that cluster; a borough-wide fall and an area that is simply
+low at every quarter are not clusters; maps with no planted trend but over-dispersed drift
+in every area raise a cluster at about the nominal 5%."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from everyfamily.trends.scan import cluster_tests, scan_trends, zone_z
+
+GRID = np.array([(i % 6, i // 6) for i in range(36)], dtype="float64") * 1000.0
+CODES = tuple(f"A{i:02d}" for i in range(36))
+#: Four neighbouring cells: (0,0), (1,0), (0,1), (1,1).
+PLANTED = ("A00", "A01", "A06", "A07")
+
+
+def _map(
+    rng: np.random.Generator, drop: float = 0.0, drift: float = 0.04, periods: int = 5
+) -> tuple[np.ndarray, np.ndarray]:
+    """Registered x of n = 40 children per area and quarter: every area's rate wanders
+    around 0.6 by its own random walk (sd ``drift`` a quarter: over-dispersion), and the
+    planted areas fall by ``drop`` over the quarters."""
+    n = np.full((36, periods), 40.0)
+    walk = np.cumsum(rng.normal(0.0, drift, (36, periods)), axis=1)
+    rate = 0.6 + walk - walk[:, :1]
+    planted = np.isin(np.array(CODES), PLANTED)
+    rate[planted] -= drop * np.linspace(0.0, 1.0, periods)
+    return rng.binomial(40, np.clip(rate, 0.02, 0.98)).astype("float64"), n
+
+
+def test_the_score_is_zero_for_a_level_shift_and_signed_for_a_trend() -> None:
+    p = np.array([0.6, 0.6, 0.6, 0.6, 0.6])
+    n = np.full((1, 5), 100.0)
+    # always 20 points below the borough: no trend
+    assert zone_z(np.full((1, 5), 40.0), n, p)[0] == pytest.approx(0.0, abs=1e-12)
+    # by hand: x = 60, 55, 50, 45, 40; s_bar = 2; U = sum (x - 60)(s - 2) = -50;
+    # V = 100 x 0.24 x 10 = 240; z = -50 / sqrt(240)
+    x = np.array([[60.0, 55.0, 50.0, 45.0, 40.0]])
+    assert zone_z(x, n, p)[0] == pytest.approx(-50 / np.sqrt(240))
+
+
+def test_a_planted_fall_in_four_neighbouring_areas_is_the_cluster() -> None:
+    rng = np.random.default_rng(7)
+    x, n = _map(rng, drop=0.25, drift=0.02)
+    found = scan_trends(x, n, CODES, GRID, replicates=199)
+    assert found, "no cluster"
+    first = found[0]
+    assert first.z < 0 and first.p_value <= 0.05
+    assert len(set(first.areas) & set(PLANTED)) >= 3 and len(first.areas) <= 6
+
+
+def test_a_borough_wide_fall_or_a_low_area_is_no_cluster() -> None:
+    rng = np.random.default_rng(11)
+    x, n = _map(rng, drift=0.0)
+    falling = x * np.linspace(1.0, 0.7, 5)  # every area falls 30%
+    assert scan_trends(np.round(falling), n, CODES, GRID, replicates=199) == ()
+    low = x.copy()
+    low[:4] = np.round(low[:4] * 0.5)  # four areas at half the rate at every quarter
+    assert scan_trends(low, n, CODES, GRID, replicates=199) == ()
+
+
+def test_false_alarms_on_maps_with_drift_and_nothing_planted() -> None:
+    rng = np.random.default_rng(2026)
+    hits = 0
+    maps = 60
+    for _ in range(maps):
+        x, n = _map(rng, drift=0.05)
+        hits += bool(scan_trends(x, n, CODES, GRID, replicates=99, seed=int(rng.integers(1e9))))
+    # nominal 5%: 3 of 60 expected; 8 or more has probability under 2% if it holds
+    assert hits <= 7, hits
+
+
+def test_cluster_rows_for_the_trend_tests() -> None:
+    rng = np.random.default_rng(7)
+    x, n = _map(rng, drop=0.25, drift=0.02)
+    ends = pd.date_range("2025-03-31", periods=5, freq="QE").strftime("%Y-%m-%d")
+    rows = [
+        dict(period_index=t, period_end=ends[t], level="lsoa", area_code=c, area_name=c,
+             dimension="all", group_value="all", service="any", age_band="0-1",
+             denominator=n[i, t], known=n[i, t], registered=x[i, t], engaged=np.nan,
+             denominator_key=0.0, known_key=0.0, registered_key=0.0, engaged_key=0.0)
+        for i, c in enumerate(CODES) for t in range(5)
+    ]  # fmt: skip
+    exact = pd.DataFrame(rows)
+    centroids = {c: (float(a), float(b)) for c, (a, b) in zip(CODES, GRID, strict=True)}
+    got = cluster_tests(exact, "lsoa", 5, 0.10, centroids, replicates=199)
+    assert len(got.tests) >= 1
+    row = got.tests.iloc[0]
+    assert row["trend"] == "decreasing" and row["level"] == "trend_cluster"
+    areas = got.members[row["area_code"]]
+    last = got.series[(got.series["area_code"] == row["area_code"])]
+    last = last[last["period_index"] == 4].iloc[0]
+    # the pooled series sums its small areas' counts
+    assert last["registered"] == sum(x[CODES.index(a), 4] for a in areas)
+    assert row["last_rate"] == pytest.approx(last["registered"] / last["denominator"])
+    assert cluster_tests(exact, "lsoa", 5, 0.10, None).tests.empty
