@@ -17,7 +17,8 @@ from); writes
   a candidate, as WKT in EPSG:4326;
 * layers ``access_time_bands``, ``access_barriers`` and ``access_cut_off`` in ``reach.gpkg``
   (public: the time-band layer holds released counts and rates from them, no residual z;
-  see :func:`released_areas`);
+  see :func:`released_areas`; and the three centres nearest on foot from each area's
+  middle, ``walk_site_1``/``walk_m_1``/``walk_min_1`` ...: access/area_walks.py);
 * ``access_barrier`` candidate findings for the find stage (findings/stage.py).
 
 Nothing person-level goes to the console or run.json: only whole-borough counts (operator
@@ -44,6 +45,7 @@ import pyarrow as pa
 from everyfamily.access import barriers as br
 from everyfamily.access import engine_sums
 from everyfamily.access import measures as ms
+from everyfamily.access.area_walks import area_middles, nearest_sites_on_foot
 from everyfamily.access.network import (
     NetworkCheck,
     check_metres,
@@ -491,6 +493,11 @@ def _write(
     """The four store tables and the reach.gpkg layers."""
     note, to_wgs84 = got.note, got.to_wgs84
     areas = area_table(kids, got.small[["area_code", "area_name"]], a.band_minutes, note)
+    # the centres nearest on foot from each area's middle (area profiles; places, not counts)
+    near = nearest_sites_on_foot(
+        got.graph, area_middles(got.small, got.crs), got.sites_xy, a.walking_speed_kmh
+    )
+    areas = areas.merge(near, on="area_code", how="left")
     bands = band_table(kids, a.band_minutes, note, driving="drive_band" in kids, settings=settings)
     barrier_rows = barrier_table(bars, a.max_crossings_per_km, tests, findings, to_wgs84, note)
     child_cols = [
