@@ -318,3 +318,29 @@ def test_area_profiles_give_minutes_walk_from_the_walking_layer(served: Served) 
     assert small["walking"]["site"]  # the centre most of its children walk to
     page = c.get(f"/areas/{members[0]}").text
     assert f"{medians[members[0]]} minutes' walk" in page
+
+
+def test_area_profiles_list_the_centres_nearest_on_foot(served: Served) -> None:
+    """A small area's three nearest centres are the walking layer's (access/area_walks.py:
+    over the street network from the area's middle), nearest first, in minutes and km;
+    a ward, which has no walk per centre, says its list is in a straight line."""
+    import geopandas as gpd
+
+    layer = gpd.read_file(served.out / "reach.gpkg", layer="access_time_bands")
+    c = Client(served.base, {})
+    c.login("ana")
+    ward = c.get(f"/api/areas/{served.ward}").json()
+    code = ward["members"][0]["code"]
+    row = layer.loc[layer["area_code"].astype(str) == code].iloc[0]
+    small = c.get(f"/api/areas/{code}").json()
+    near = small["nearest_sites"]
+    assert [s["site_id"] for s in near] == [str(row[f"walk_site_{i}"]) for i in (1, 2, 3)]
+    assert [s["walk_min"] for s in near] == [round(row[f"walk_min_{i}"]) for i in (1, 2, 3)]
+    assert [s["walk_min"] for s in near] == sorted(s["walk_min"] for s in near)
+    assert [s["km"] for s in near] == [round(row[f"walk_m_{i}"] / 1000, 2) for i in (1, 2, 3)]
+    page = c.get(f"/areas/{code}").text
+    assert "On foot from the middle of the area" in page
+    assert f"{near[0]['walk_min']} minutes' walk (" in page
+    ward_page = c.get(f"/areas/{served.ward}").text
+    assert "In a straight line from the middle of the area" in ward_page
+    assert all(s["walk_min"] is None for s in ward["nearest_sites"])

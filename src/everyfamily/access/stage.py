@@ -17,7 +17,8 @@ from); writes
   a candidate, as WKT in EPSG:4326;
 * layers ``access_time_bands``, ``access_barriers`` and ``access_cut_off`` in ``reach.gpkg``
   (public: the time-band layer holds released counts and rates from them, no residual z;
-  see :func:`released_areas`);
+  see :func:`released_areas`; and the three centres nearest on foot from each area's
+  middle, ``walk_site_1``/``walk_m_1``/``walk_min_1`` ...: access/area_walks.py);
 * ``access_barrier`` candidate findings for the find stage (findings/stage.py).
 
 Nothing person-level goes to the console or run.json: only whole-borough counts (operator
@@ -45,6 +46,7 @@ from everyfamily.access import barriers as br
 from everyfamily.access import engine_sums
 from everyfamily.access import measures as ms
 from everyfamily.access import points as pt
+from everyfamily.access.area_walks import area_middles, nearest_sites_on_foot
 from everyfamily.access.network import (
     NetworkCheck,
     check_metres,
@@ -482,6 +484,10 @@ def _write(
     note, to_wgs84, kids = got.note, got.to_wgs84, measured.kids
     driving = "drive_band" in kids
     names = got.small[["area_code", "area_name"]]
+    # the centres nearest on foot from each area's middle (area profiles; places, not counts)
+    near = nearest_sites_on_foot(
+        got.graph, area_middles(got.small, got.crs), got.sites_xy, a.walking_speed_kmh
+    )
     barrier_rows = barrier_table(bars, a.max_crossings_per_km, tests, findings, to_wgs84, note)
     measures = [*engine_sums.POINT_MEASURES, *(["drive_min", "drive_band"] if driving else [])]
     if _engine_counts(ctx, got, measured):
@@ -500,12 +506,15 @@ def _write(
             cells = eng.query(engine_sums.area_cells_sql(eng, have, HOME_SQL)).to_pandas()
             model = ms.expected_reach(cells, with_access=True, cells=True)
             areas = area_table_from_cells(cells, model.expected, names, a.band_minutes, note)
+            areas = areas.merge(near, on="area_code", how="left")
             with eng.transaction():
                 sql = engine_sums.children_sql(eng, have, HOME_SQL, measures)
                 eng.replace_table_as("access_children", sql)
                 _write_tables(ctx, areas, bands, barrier_rows)
     else:
-        areas = area_table(kids, names, a.band_minutes, note)
+        areas = area_table(kids, names, a.band_minutes, note).merge(
+            near, on="area_code", how="left"
+        )
         bands = band_table(kids, a.band_minutes, note, driving=driving, settings=settings)
         with ctx.engine.transaction():
             frame = kids[["person_id", "area_code", *measures]]

@@ -53,6 +53,13 @@ class BasemapInfo:
         }
 
 
+#: What to provide instead of vector tiles (docs/dashboard.md, "Basemap: raster only").
+VECTOR_HINT = (
+    "give raster tiles (PNG, JPEG or WebP) in a PMTiles or MBTiles file: ask the GIS team "
+    "for a raster export, or render the vector file to raster first; see docs/dashboard.md"
+)
+
+
 class Basemap:
     """A PMTiles or MBTiles file of raster tiles, opened once, read by many requests."""
 
@@ -88,7 +95,7 @@ class Basemap:
             raise InputError(
                 f"outputs.basemap_path: {self.path}: tiles of type {h['tile_type'].name}, "
                 "expected raster tiles (PNG, JPEG or WebP)",
-                hint="vector tiles need a renderer the dashboard does not ship: give raster tiles",
+                hint=VECTOR_HINT,
             )
         self._gzip = h["tile_compression"] == Compression.GZIP
         self.kind = "pmtiles"
@@ -130,7 +137,7 @@ class Basemap:
             raise InputError(
                 f"outputs.basemap_path: {self.path}: tiles of format {kind!r}, expected raster "
                 "tiles (png, jpg or webp)",
-                hint="vector tiles need a renderer the dashboard does not ship: give raster tiles",
+                hint=VECTOR_HINT,
             )
         self.kind = "mbtiles"
         self._gzip = False

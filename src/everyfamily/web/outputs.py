@@ -204,6 +204,8 @@ OVERLAY_COLUMNS = frozenset(
         "finding_id",
         "headline",
         "approximate_network",
+        # the centres nearest on foot from each small area's middle (access/area_walks.py)
+        *(f"{c}_{i}" for i in (1, 2, 3) for c in ("walk_site", "walk_m", "walk_min")),
     }
 )
 

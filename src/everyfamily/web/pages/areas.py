@@ -24,6 +24,7 @@ class AreasPage:
     def __init__(self, view: RunView) -> None:
         self.view = view
         self._walks: dict[str, tuple[float, str, bool]] | None = None
+        self._near: dict[str, list[tuple[str, float, float]]] = {}
 
     def walks(self) -> dict[str, tuple[float, str, bool]]:
         """Per small area, from the access stage's walking layer (reach.gpkg
@@ -33,9 +34,12 @@ class AreasPage:
         when the run has no walking network."""
         if self._walks is None:
             got: dict[str, tuple[float, str, bool]] = {}
+            near: dict[str, list[tuple[str, float, float]]] = {}
             raw = self.view.outputs.overlays.get("access_time_bands")
             for f in (json.loads(raw).get("features") or []) if raw else []:
                 p = f.get("properties") or {}
+                if p.get("area_code") is not None:
+                    near[str(p["area_code"])] = _on_foot(p)
                 minutes = number_or_none(p.get("median_walk_min"))
                 if p.get("area_code") is None or minutes is None:
                     continue
@@ -44,7 +48,7 @@ class AreasPage:
                     str(p.get("nearest_site_walk") or ""),
                     bool(p.get("approximate_network")),
                 )
-            self._walks = got
+            self._walks, self._near = got, near
         return self._walks
 
     def walking(self, level: str, code: str) -> dict[str, Any] | None:
@@ -239,6 +243,23 @@ class AreasPage:
         return funnel_svg(points, float(b["registered_rate"]), code, title=title, tau2=tau2)
 
     def nearest_sites(self, level: str, code: str, k: int = 3) -> list[dict[str, Any]]:
+        """The ``k`` centres nearest the middle of an area: on foot over the access stage's
+        street network where the run has it for this area (a small area: access/
+        area_walks.py, each with ``walk_min`` and the walk in km), otherwise in a straight
+        line (haversine) from the same point, each with ``walk_min`` None."""
+        self.walks()
+        on_foot = self._near.get(code) or []
+        if on_foot:
+            return [
+                {
+                    "site_id": site,
+                    "name": self.view.site_name(site),
+                    "km": round(metres / 1000, 2),
+                    "walk_min": round(minutes),
+                    "url": f"/centres/{site}",
+                }
+                for site, metres, minutes in on_foot[:k]
+            ]
         shapes = self.view.outputs.shapes.get(level)
         centre = shapes.centres.get(code) if shapes else None
         if centre is None:
@@ -253,6 +274,7 @@ class AreasPage:
                     "site_id": str(r.site_id),
                     "name": str(r.site_name),
                     "km": round(haversine_km(centre[0], centre[1], lat, lon), 2),
+                    "walk_min": None,
                     "url": f"/centres/{r.site_id}",
                 }
             )
@@ -270,6 +292,20 @@ _GROUP_FIGURES = (
     "engaged_rate_lower",
     "engaged_rate_upper",
 )
+
+
+def _on_foot(props: dict[str, Any]) -> list[tuple[str, float, float]]:
+    """The centres nearest on foot of one walking-layer feature: (site, metres, minutes),
+    nearest first (columns ``walk_site_1``, ``walk_m_1``, ``walk_min_1`` ...)."""
+    out: list[tuple[str, float, float]] = []
+    for i in range(1, 10):
+        site = props.get(f"walk_site_{i}")
+        metres = number_or_none(props.get(f"walk_m_{i}"))
+        minutes = number_or_none(props.get(f"walk_min_{i}"))
+        if not site or metres is None or minutes is None:
+            break
+        out.append((str(site), float(metres), float(minutes)))
+    return out
 
 
 def _mentions(f: dict[str, Any], code: str) -> bool:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -104,6 +105,27 @@ WALK_OUTREACH_COLUMNS: tuple[Column, ...] = (
 Outcomes = Mapping[str, tuple[str, str, str]]
 
 
+@dataclass(frozen=True)
+class ListRequest:
+    """One request for an outreach list, as the page, the route sheet, the export and the
+    API all take it: which list (``kind``, one of :data:`LISTS`), the area and centre
+    filters, the small areas the user may see (``allowed``; None: every area), the
+    re-identifying lookup for a user allowed it (``contacts``; None: pseudonymous) and the
+    last outreach outcome of each child (``outcomes``; users store, None in local mode)."""
+
+    kind: str = DEFAULT_LIST
+    area: str | None = None
+    site: str | None = None
+    allowed: frozenset[str] | None = None
+    contacts: ContactLookup | None = None
+    outcomes: Outcomes | None = None
+
+    @property
+    def plan_key(self) -> tuple[Any, ...]:
+        """What a pseudonymous plan depends on (the key it is kept under for paging)."""
+        return (self.kind, self.area, self.site, self.allowed)
+
+
 class OutreachList:
     """The outreach lists of one run."""
 
@@ -178,25 +200,17 @@ class OutreachList:
                 sel = sel[sel.get(near, pd.Series(dtype=str)).astype(str) == site]
         return sel
 
-    def plan(
-        self,
-        kind: str,
-        area: str | None,
-        site: str | None,
-        *,
-        allowed: frozenset[str] | None,
-        contacts: ContactLookup | None,
-    ) -> pd.DataFrame:
+    def plan(self, req: ListRequest) -> pd.DataFrame:
         """The (scoped, filtered) list in households and walking order, with contact
-        details when ``contacts`` is given. Without them the plan is pseudonymous and kept
-        (a few, for paging); with them it is made per request and never kept."""
-        key = (kind, area, site, allowed)
+        details when ``req.contacts`` is given. Without them the plan is pseudonymous and
+        kept (a few, for paging); with them it is made per request and never kept."""
+        key, contacts = req.plan_key, req.contacts
         if contacts is None:
             with self._lock:
                 kept = self._plans.get(key)
             if kept is not None:
                 return kept
-        frame = self._filter(self.frame(kind, allowed), kind, area, site)
+        frame = self._filter(self.frame(req.kind, req.allowed), req.kind, req.area, req.site)
         if contacts is None:
             planned = plan_visits(frame, self.priority_areas)
             with self._lock:
@@ -217,21 +231,12 @@ class OutreachList:
     # --- pages -----------------------------------------------------------------------------
 
     def page(
-        self,
-        area: str | None = None,
-        site: str | None = None,
-        page: int = 1,
-        page_size: int = OUTREACH_PAGE_SIZE,
-        *,
-        kind: str = DEFAULT_LIST,
-        allowed: frozenset[str] | None = None,
-        contacts: ContactLookup | None = None,
-        outcomes: Outcomes | None = None,
+        self, req: ListRequest, page: int = 1, page_size: int = OUTREACH_PAGE_SIZE
     ) -> dict[str, Any]:
-        """One page of a list. ``allowed``: the small areas the user may see (None: all).
-        ``contacts``: given only to a user allowed to re-identify. ``outcomes``: the last
-        outreach outcome of each child (users store)."""
-        planned = self.plan(kind, area, site, allowed=allowed, contacts=contacts)
+        """One page of a list (see :class:`ListRequest`)."""
+        kind, area, site, allowed = req.kind, req.area, req.site, req.allowed
+        contacts = req.contacts
+        planned = self.plan(req)
         chunk, total, page, pages = one_page(planned, page, page_size)
         scoped = self.frame(kind, allowed)
         areas = sorted(
@@ -243,7 +248,7 @@ class OutreachList:
             list(planned.loc[planned["priority"] != "", "household"]) if total else []
         )
         return {
-            "table": self._table(chunk, kind, area, site, contacts, outcomes),
+            "table": self._table(chunk, req),
             "total": total,
             "households": int(planned["household"].nunique()) if total else 0,
             "households_with_address": with_address,
@@ -266,18 +271,9 @@ class OutreachList:
             "outcome_choices": [{"code": k, "name": v} for k, v in OUTCOMES.items()],
         }
 
-    def route_sheet(
-        self,
-        area: str | None,
-        site: str | None,
-        *,
-        kind: str = DEFAULT_LIST,
-        allowed: frozenset[str] | None = None,
-        contacts: ContactLookup | None = None,
-        outcomes: Outcomes | None = None,
-    ) -> dict[str, Any]:
+    def route_sheet(self, req: ListRequest) -> dict[str, Any]:
         """Households of one area in walking order, one block each (the printable sheet)."""
-        planned = self.plan(kind, area, site, allowed=allowed, contacts=contacts)
+        planned = self.plan(req)
         blocks: list[dict[str, Any]] = []
         for number, members in planned.groupby("household", sort=True):
             if len(blocks) >= ROUTE_SHEET_MAX:
@@ -297,7 +293,7 @@ class OutreachList:
                     ).strip(),
                     "area": self.view.area_name(str(first["area_code"])),
                     "person_ids": ",".join(str(p) for p in members["person_id"]),
-                    "last_outcome": _outcome_text(members["person_id"], outcomes),
+                    "last_outcome": _outcome_text(members["person_id"], req.outcomes),
                     "children": [
                         {
                             "person_id": str(r["person_id"]),
@@ -316,28 +312,18 @@ class OutreachList:
             "households": int(planned["household"].nunique()) if len(planned) else 0,
             "shown": len(blocks),
             "children": len(planned),
-            "area": area,
-            "area_name": self.view.area_name(area) if area else "all your areas",
-            "site": site,
-            "list": kind,
-            "list_title": LISTS[kind][0],
-            "reidentified": contacts is not None,
+            "area": req.area,
+            "area_name": self.view.area_name(req.area) if req.area else "all your areas",
+            "site": req.site,
+            "list": req.kind,
+            "list_title": LISTS[req.kind][0],
+            "reidentified": req.contacts is not None,
             "outcome_choices": [{"code": k, "name": v} for k, v in OUTCOMES.items()],
         }
 
-    def export(
-        self,
-        area: str | None,
-        site: str | None,
-        *,
-        kind: str = DEFAULT_LIST,
-        allowed: frozenset[str] | None = None,
-        contacts: ContactLookup | None = None,
-        outcomes: Outcomes | None = None,
-    ) -> Table:
+    def export(self, req: ListRequest) -> Table:
         """The whole (scoped, filtered) list as one table, in walking order."""
-        planned = self.plan(kind, area, site, allowed=allowed, contacts=contacts)
-        return self._table(planned, kind, area, site, contacts, outcomes)
+        return self._table(self.plan(req), req)
 
     def ids(self, kind: str, allowed: frozenset[str] | None) -> frozenset[str]:
         """Every child id of a list within the allowed areas (to check an outcome's ids)."""
@@ -393,19 +379,12 @@ class OutreachList:
             **extra,
         }
 
-    def _table(
-        self,
-        frame: pd.DataFrame,
-        kind: str,
-        area: str | None,
-        site: str | None,
-        contacts: ContactLookup | None,
-        outcomes: Outcomes | None,
-    ) -> Table:
+    def _table(self, frame: pd.DataFrame, req: ListRequest) -> Table:
+        kind, area, site, contacts = req.kind, req.area, req.site, req.contacts
         rows = []
         for rec in frame.to_dict("records"):
             row = self._row(rec)
-            row["last_outcome"] = _outcome_text([rec.get("person_id")], outcomes)
+            row["last_outcome"] = _outcome_text([rec.get("person_id")], req.outcomes)
             if contacts is not None:
                 row.update({c.key: _text(rec.get(c.key)) for c in CONTACT_TABLE_COLUMNS})
             rows.append(row)

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from everyfamily.web import exports as files
 from everyfamily.web.routes.common import DashDep, export
-from everyfamily.web.routes.scope import contact_lookup, outreach_scope
+from everyfamily.web.routes.scope import list_request
 from everyfamily.web.tables import NotFound
 
 router = APIRouter()
@@ -44,16 +44,7 @@ def export_outreach(
     kind: Annotated[str, Query(alias="list")] = "not_registered",
 ) -> Response:
     """An outreach list in walking order (person-level; view_outreach_list)."""
-    allowed = outreach_scope(request, dash, area or None)
-    users = request.app.state.users
-    table = dash.outreach.export(
-        area or None,
-        site or None,
-        kind=kind,
-        allowed=allowed,
-        contacts=contact_lookup(request),
-        outcomes=users.last_outcomes() if users is not None else None,
-    )
+    table = dash.outreach.export(list_request(request, dash, area, site, kind))
     return export(request, table, fmt, private=True)
 
 

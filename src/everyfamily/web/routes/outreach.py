@@ -17,7 +17,7 @@ from everyfamily.web.pages.person import RECORDS_PAGE_SIZE
 from everyfamily.web.routes.common import DashDep, json_response, no_store, render, session_form
 from everyfamily.web.routes.scope import (
     PURPOSE_PAGES,
-    contact_lookup,
+    list_request,
     outreach_scope,
     records_audit,
 )
@@ -46,28 +46,14 @@ async def outreach_purpose(request: Request) -> Response:
 ListParam = Annotated[str, Query(alias="list", description="Which list: " + ", ".join(LISTS))]
 
 
-def _outcomes(request: Request) -> dict[str, tuple[str, str, str]] | None:
-    """The last outreach outcome of each child (users store; None in local mode)."""
-    users: UserStore | None = request.app.state.users
-    return users.last_outcomes() if users is not None else None
-
-
 def _outreach_page(
     request: Request, dash: DashDep, area: str | None, site: str | None, page: int, kind: str
 ) -> dict[str, Any]:
     """One page of an outreach list, scoped to the areas the user may see (the page and the
     API share it, so their scoping and re-identification cannot drift apart)."""
-    allowed = outreach_scope(request, dash, area or None)
-    outcomes = _outcomes(request)
-    o = dash.outreach.page(
-        area or None,
-        site or None,
-        page,
-        kind=kind,
-        allowed=allowed,
-        contacts=contact_lookup(request),
-        outcomes=outcomes,
-    )
+    req = list_request(request, dash, area, site, kind)
+    outcomes = req.outcomes
+    o = dash.outreach.page(req, page)
     o["empty_reason"] = _empty_reason(o, area, site)
     marked = frozenset(p for p, (out, _at, _u) in (outcomes or {}).items() if out == "registered")
     o["marked_registered"] = len(marked)
@@ -106,15 +92,7 @@ def page_outreach_route(
     kind: ListParam = DEFAULT_LIST,
 ) -> Response:
     """The printable route sheet of one area: one block per household, in walking order."""
-    allowed = outreach_scope(request, dash, area or None)
-    sheet = dash.outreach.route_sheet(
-        area or None,
-        site or None,
-        kind=kind,
-        allowed=allowed,
-        contacts=contact_lookup(request),
-        outcomes=_outcomes(request),
-    )
+    sheet = dash.outreach.route_sheet(list_request(request, dash, area, site, kind))
     return no_store(render(request, "outreach_route.html", s=sheet))
 
 

@@ -13,6 +13,7 @@ from everyfamily.errors import AccessDenied
 from everyfamily.web.access import Permission
 from everyfamily.web.auth import Session, UserStore
 from everyfamily.web.outputs import read_contact_details
+from everyfamily.web.pages.outreach import ListRequest
 from everyfamily.web.pages.person import ContactLookup
 from everyfamily.web.routes.common import granted, session_of
 from everyfamily.web.service import Dashboard
@@ -107,3 +108,22 @@ def outreach_scope(request: Request, dash: Dashboard, area: str | None) -> froze
         session.purpose,
     )
     return allowed
+
+
+def list_request(
+    request: Request, dash: Dashboard, area: str | None, site: str | None, kind: str
+) -> ListRequest:
+    """The outreach list a request asks for, as the page, the API, the route sheet and the
+    export all take it: scoped to the user's areas and audited (:func:`outreach_scope`),
+    with re-identification for a role allowed it (:func:`contact_lookup`) and the last
+    outcome of each child from the users store (None in local mode)."""
+    allowed = outreach_scope(request, dash, area or None)
+    users: UserStore | None = request.app.state.users
+    return ListRequest(
+        kind=kind,
+        area=area or None,
+        site=site or None,
+        allowed=allowed,
+        contacts=contact_lookup(request),
+        outcomes=users.last_outcomes() if users is not None else None,
+    )
