@@ -200,13 +200,17 @@ def test_anchored_estimate_ranks_the_group_with_mangled_names_lowest(tmp_path: P
     assert result.anchor_recall["anchor_pairs"] > 100
     table = pd.read_csv(out / "linkage" / ANCHOR_FILE)
     judged = table[(table["group_value"] != "unknown") & (table["dimension"] != "all")]
-    lowest = lowest_flagged(judged)
-    assert lowest is not None, judged.to_dict("records")
+    lowest = judged.sort_values("recall_anchored").iloc[0]
     assert lowest["dimension"] != "moved", lowest.to_dict()
     assert lowest["group_value"] not in MAJORITY, lowest.to_dict()
     moved = judged[(judged["dimension"] == "moved") & (judged["group_value"] == "yes")]
     if len(moved):
         assert lowest["recall_anchored"] < moved["recall_anchored"].iloc[0]
+    # a few dozen anchors per minority group (two misses in 34): too little evidence to
+    # flag a group as linked worse, and the majority and movers are never flagged
+    flagged = judged.loc[judged["flagged_low"].astype(bool)]
+    assert not flagged["group_value"].isin(MAJORITY).any(), flagged.to_dict("records")
+    assert not (flagged["dimension"] == "moved").any(), flagged.to_dict("records")
     # the gap is there in the truth: some origin group misses more than the British majority
     roles = {s.role: s.name for s in project.sources}
     truth = pd.read_csv(town.truth_dir / "records.csv", dtype=str)
