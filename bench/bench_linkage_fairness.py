@@ -5,8 +5,8 @@ Knowsley demo and on the second world (the town), both generated with names corr
 way real systems deliver them (``demo.namevariants``: Windows-1252 exports, mojibake,
 Romanian cedilla, names swapped, one part of a double surname, the other parent's surname).
 Each world is ingested once; its records are then linked twice in the same run: by the
-comparisons used before issue 21 (``linkage.name_variants: false``, the baseline, still the
-default) and by issue 21's comparisons (``name_variants: true``, printed as "current").
+comparisons used before issue 21 (``linkage.name_variants: false``, the baseline) and by
+issue 21's comparisons (``name_variants: true``, the default, printed as "current").
 Recall and precision are counted on units, one per (source, true child)
 (``linkage.quality.cross_source_quality``), so attendance rows and within-source
 duplicates do not swamp the cross-source links.
