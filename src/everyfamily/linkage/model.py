@@ -22,6 +22,7 @@ from typing import Any
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import Linker, SettingsCreator, block_on
+from splink.blocking_rule_library import CustomRule
 
 from everyfamily.errors import LinkageError
 
@@ -328,7 +329,11 @@ def default_blocking_rules(*, name_variants: bool = False) -> list[Any]:
             block_on("last_name_key", "postcode", "dob_year"),
             block_on("date_of_birth", "last_name_cp1252"),
             block_on("date_of_birth", "first_name_skeleton"),
-            "l.date_of_birth = r.date_of_birth AND l.first_name_key = r.last_name_key",
+            # a rule creator, not bare SQL: model_in_dialect rebuilds it in another dialect
+            CustomRule(
+                "l.date_of_birth = r.date_of_birth AND l.first_name_key = r.last_name_key",
+                sql_dialect="duckdb",
+            ),
         ]
     return [
         block_on("nhs_number"),
