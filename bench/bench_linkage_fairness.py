@@ -5,8 +5,8 @@ Knowsley demo and on the second world (the town), both generated with names corr
 way real systems deliver them (``demo.namevariants``: Windows-1252 exports, mojibake,
 Romanian cedilla, names swapped, one part of a double surname, the other parent's surname).
 Each world is ingested once; its records are then linked twice in the same run: by the
-comparisons used before issue 21 (``linkage.name_variants: false``, the baseline, still the
-default) and by issue 21's comparisons (``name_variants: true``, printed as "current").
+comparisons used before issue 21 (``linkage.name_variants: false``, the baseline) and by
+issue 21's comparisons (``name_variants: true``, the default, printed as "current").
 Recall and precision are counted on units, one per (source, true child)
 (``linkage.quality.cross_source_quality``), so attendance rows and within-source
 duplicates do not swamp the cross-source links.
@@ -103,22 +103,35 @@ def _estimated(folder: Path) -> dict[str, Any]:
             "estimated_lowest_recall": round(float(worst["recall_with_unblocked"]), 5),
             "estimated_recall_scored_pairs_only": round(float(worst["recall"]), 5),
         }
-    # linkage/anchors.py: recall anchored on pairs sharing an NHS number
+    # linkage/anchors.py: recall anchored on pairs sharing an NHS number; a group is named
+    # lowest only when flagged (linked significantly worse than the rest, BH-adjusted)
     path = folder / "linkage" / "anchor_recall.csv"
     if path.is_file():
         anc = pd.read_csv(path)
         anc = anc[(anc["dimension"] != "all") & (anc["group_value"] != "unknown")]
         if len(anc):
-            worst = anc.sort_values("recall_anchored").iloc[0]
-            out |= {
-                "anchored_lowest_group": f"{worst['dimension']}={worst['group_value']}",
-                "anchored_lowest_recall": round(float(worst["recall_anchored"]), 5),
-                "anchored_lowest_interval": [
-                    round(float(worst["recall_anchored_low"]), 5),
-                    round(float(worst["recall_anchored_high"]), 5),
-                ],
-                "anchored_lowest_anchors": int(worst["anchor_pairs"]),
-            }
+            least = anc.sort_values("recall_anchored").iloc[0]
+            out["anchored_least_unflagged"] = (
+                f"{least['dimension']}={least['group_value']} "
+                f"{float(least['recall_anchored']):.3f} "
+                f"({int(least['anchor_pairs'])} anchors, adjusted p "
+                f"{float(least['p_low_adjusted']):.3g})"
+            )
+            flagged = anc[anc["flagged_low"].astype(bool)].sort_values("recall_anchored")
+            out["anchored_flagged"] = len(flagged)
+            out["anchored_lowest_group"] = None
+            if len(flagged):
+                worst = flagged.iloc[0]
+                out |= {
+                    "anchored_lowest_group": f"{worst['dimension']}={worst['group_value']}",
+                    "anchored_lowest_recall": round(float(worst["recall_anchored"]), 5),
+                    "anchored_lowest_interval": [
+                        round(float(worst["recall_anchored_low"]), 5),
+                        round(float(worst["recall_anchored_high"]), 5),
+                    ],
+                    "anchored_lowest_anchors": int(worst["anchor_pairs"]),
+                    "anchored_lowest_p_adjusted": float(worst["p_low_adjusted"]),
+                }
     return out
 
 

@@ -6,11 +6,18 @@ import math
 from contextlib import closing
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from everyfamily.config import LinkageSettings, load_project
-from everyfamily.linkage.anchors import ANCHOR_FILE, anchor_weight, anchored_recall, other_rules
+from everyfamily.linkage.anchors import (
+    ANCHOR_FILE,
+    anchor_weight,
+    anchored_recall,
+    lowest_flagged,
+    other_rules,
+)
 from everyfamily.linkage.quality import cross_source_quality
 
 
@@ -82,10 +89,78 @@ def test_anchored_recall_by_hand() -> None:
     assert out.loc["English", "name_recall"] == pytest.approx(1.0)
     assert out.loc["English", "recall_anchored"] == pytest.approx(1.0)
     assert out.loc["all", "anchor_pairs"] == 4
+    # Fisher's exact test, by hand: Romanian 1 of 2 against the rest's 2 of 2; of the
+    # C(4,2) = 6 ways to draw the group's two pairs from 3 linked and 1 missed, 3 miss none,
+    # so P(at most 1 linked) = 1 - 3/6. BH over the two groups tested (English: p = 1)
+    assert out.loc["Romanian", "p_low"] == pytest.approx(0.5)
+    assert out.loc["English", "p_low"] == pytest.approx(1.0)
+    assert out.loc["Romanian", "p_low_adjusted"] == pytest.approx(1.0)
+    assert not out["flagged_low"].any()
+    assert pd.isna(out.loc["all", "p_low"])
     # a group with too few anchors is suppressed
     small = anchored_recall(anchors, values, estimate, threshold=0.9, min_pairs=3)
     assert small.set_index("group_value").loc["Romanian", "suppressed"]
     assert pd.isna(small.set_index("group_value").loc["Romanian", "recall_anchored"])
+
+
+def _anchors_world(rng: np.random.Generator, groups: dict[str, tuple[int, float]]) -> tuple:
+    """Anchor pairs of several language groups, each (anchor pairs, chance the names alone
+    link one) drawn at random: the truth planted. Returns anchored_recall's three inputs."""
+    n = sum(size for size, _share in groups.values())
+    linked = np.concatenate([rng.random(size) < share for size, share in groups.values()])
+    language = np.repeat(list(groups), [size for size, _share in groups.values()])
+    anchors = pd.DataFrame(
+        {
+            "unique_id_l": 2 * np.arange(n),
+            "unique_id_r": 2 * np.arange(n) + 1,
+            "match_probability": 1.0,
+            "linked_without": linked,
+        }
+    )
+    values = pd.DataFrame(
+        {
+            "identity_id": np.arange(2 * n),
+            "dimension": "main_language",
+            "group_value": np.repeat(language, 2),
+        }
+    )
+    estimate = pd.DataFrame(  # no other links: recall_anchored is the names' share
+        {"dimension": ["all"], "group_value": ["all"], "true_positives": [float(n)]}
+    )
+    return anchors, values, estimate
+
+
+#: Groups of very different sizes, as a borough's languages are.
+SIZES = {"English": 3000, "Polish": 150, "Romanian": 40, "Urdu": 25, "Somali": 60}
+
+
+def test_no_group_flagged_when_every_group_is_linked_equally_well() -> None:
+    """Every group's names link 97% of its anchors: the least of five groups is below the
+    best by chance (the false alarm the plain minimum raised), and no group is flagged."""
+    widest = 0.0
+    for seed in range(6):
+        rng = np.random.default_rng(seed)
+        world = _anchors_world(rng, {g: (size, 0.97) for g, size in SIZES.items()})
+        out = anchored_recall(*world, threshold=0.9)
+        groups = out[out["dimension"] == "main_language"]
+        widest = max(widest, groups["name_recall"].max() - groups["name_recall"].min())
+        assert not out["flagged_low"].any(), groups.to_dict("records")
+        assert lowest_flagged(out) is None
+    assert widest > 0.03  # the plain minimum would have named a group on noise
+
+
+def test_a_planted_gap_is_flagged() -> None:
+    """Romanian names link 85% of their 80 anchors, everyone else's 99%: Romanian, and only
+    Romanian, is flagged, over several seeds."""
+    for seed in range(6):
+        rng = np.random.default_rng(seed)
+        sizes = SIZES | {"Romanian": 80}
+        shares = {g: (size, 0.85 if g == "Romanian" else 0.99) for g, size in sizes.items()}
+        out = anchored_recall(*_anchors_world(rng, shares), threshold=0.9)
+        flagged = out.loc[out["flagged_low"], "group_value"].tolist()
+        assert flagged == ["Romanian"], out.to_dict("records")
+        lowest = lowest_flagged(out)
+        assert lowest is not None and lowest["group_value"] == "Romanian"
 
 
 #: Group values of the majority: the planted gap is in everyone else's names.
@@ -131,6 +206,11 @@ def test_anchored_estimate_ranks_the_group_with_mangled_names_lowest(tmp_path: P
     moved = judged[(judged["dimension"] == "moved") & (judged["group_value"] == "yes")]
     if len(moved):
         assert lowest["recall_anchored"] < moved["recall_anchored"].iloc[0]
+    # a few dozen anchors per minority group (two misses in 34): too little evidence to
+    # flag a group as linked worse, and the majority and movers are never flagged
+    flagged = judged.loc[judged["flagged_low"].astype(bool)]
+    assert not flagged["group_value"].isin(MAJORITY).any(), flagged.to_dict("records")
+    assert not (flagged["dimension"] == "moved").any(), flagged.to_dict("records")
     # the gap is there in the truth: some origin group misses more than the British majority
     roles = {s.role: s.name for s in project.sources}
     truth = pd.read_csv(town.truth_dir / "records.csv", dtype=str)

@@ -24,12 +24,12 @@ class LinkageSettings(Strict):
     )
     seed: int = Field(42, description="Seed for Splink's sampling (u estimation).")
     name_variants: bool = Field(
-        False,
+        True,
         description="Compare names allowing the ways real systems mangle them: mojibake, "
         "letters lost in a Windows-1252 export, transliteration systems, nicknames in other "
         "languages, given and family names swapped, one part of a double surname, the other "
-        "parent's surname (issue 21). Off by default until its precision at a million records "
-        "matches the old comparisons (bench/bench_linkage_scale.py).",
+        "parent's surname (issue 21). Off: the comparisons before issue 21, the baseline of "
+        "bench/bench_linkage_fairness.py.",
     )
     max_pairs_for_u: float = Field(
         2e6, gt=0, description="Pairs sampled at random to estimate u probabilities."

@@ -31,6 +31,14 @@ and so a low ``recall_anchored``, while the model's own estimate for it stays hi
 ``linkage/anchor_recall.csv`` (aggregates; groups with fewer than
 :data:`MIN_ANCHOR_PAIRS` anchors left out). Weak where few records carry NHS numbers, and
 blind to any group whose records never do.
+
+A group of a few dozen anchors shows a low share by chance (two misses in forty is 0.95), so
+the lowest figure alone names a group on noise. A group is *flagged* low only when the
+evidence says so: a one-sided Fisher exact test of its anchors linked by the names against
+every other anchor pair's (Fisher 1922), its p-values adjusted across the groups tested by
+Benjamini & Hochberg (1995, "Controlling the false discovery rate", JRSS B 57:289), flagged
+at an adjusted p below :data:`FLAG_ALPHA` (``flagged_low``, ``p_low_adjusted``).
+:func:`lowest_flagged` names the lowest flagged group, or none.
 """
 
 from __future__ import annotations
@@ -41,6 +49,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.stats import fisher_exact
+from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint
 
 from everyfamily.engines.base import Engine
@@ -55,6 +65,10 @@ ANCHORS = "ef_link_anchors"
 ANCHOR_COLUMN = "nhs_number"
 #: Groups with fewer anchor pairs get no figures (noise) and are left out of the CSV.
 MIN_ANCHOR_PAIRS = 20
+#: False discovery rate at which a group is flagged as linked worse than the rest.
+FLAG_ALPHA = 0.05
+#: Group values never flagged: the whole, and records carrying no value.
+_NOT_TESTED = ("all", "unknown")
 
 
 def anchor_weight(model: dict[str, Any]) -> float | None:
@@ -139,7 +153,46 @@ def anchored_recall(
     figures = ["name_recall", "recall_anchored"]
     figures += [f"{f}_{b}" for f in figures for b in ("low", "high")]
     out.loc[out["suppressed"], figures] = np.nan
+    return flag_low_groups(out)
+
+
+def flag_low_groups(table: pd.DataFrame, alpha: float = FLAG_ALPHA) -> pd.DataFrame:
+    """``table`` (as :func:`anchored_recall` builds it, first row 'all') with ``p_low``: the
+    one-sided Fisher exact p-value that a group's anchors are linked by the names less often
+    than every other anchor pair (its 2x2 table: the group's linked and missed anchors
+    against the rest's), ``p_low_adjusted`` (Benjamini-Hochberg over the groups tested) and
+    ``flagged_low`` (adjusted p below ``alpha``). Groups suppressed, 'all' and 'unknown' are
+    not tested (NaN, never flagged)."""
+    out = table.copy()
+    total = out.iloc[0]
+    all_n, all_k = float(total["anchor_pairs"]), float(total["linked_without_identifier"])
+    tested = ~out["suppressed"] & ~out["group_value"].isin(_NOT_TESTED)
+    tested &= ~out["dimension"].isin(_NOT_TESTED)
+    p = np.full(len(out), np.nan)
+    for i in np.flatnonzero(tested.to_numpy()):
+        n = float(out["anchor_pairs"].iloc[i])
+        k = round(float(out["linked_without_identifier"].iloc[i]))
+        rest_n, rest_k = round(all_n - n), round(all_k - k)
+        if rest_n <= 0:
+            continue
+        grid = [[k, round(n) - k], [rest_k, rest_n - rest_k]]
+        p[i] = float(fisher_exact(grid, alternative="less").pvalue)
+    out["p_low"] = p
+    out["p_low_adjusted"] = np.nan
+    has_p = ~np.isnan(p)
+    if has_p.any():
+        out.loc[has_p, "p_low_adjusted"] = multipletests(p[has_p], method="fdr_bh")[1]
+    out["flagged_low"] = out["p_low_adjusted"].lt(alpha).to_numpy()
     return out
+
+
+def lowest_flagged(table: pd.DataFrame) -> pd.Series | None:
+    """The flagged group (:func:`flag_low_groups`) with the lowest ``recall_anchored``, or
+    None when no group is linked significantly worse than the rest."""
+    flagged = table.loc[table["flagged_low"].astype(bool)]
+    if flagged.empty:
+        return None
+    return flagged.sort_values("recall_anchored", kind="stable").iloc[0]
 
 
 def _anchor_sql(engine: Engine, pairs_table: str, identities_table: str, rules: list[str]) -> str:
@@ -203,5 +256,12 @@ def write_anchor_recall(
         "recall_anchored": None
         if pd.isna(overall["recall_anchored"])
         else round(float(overall["recall_anchored"]), 6),
+        # groups linked significantly worse than the rest, lowest first (flag_low_groups)
+        "flagged_low": [
+            f"{r.dimension}={r.group_value}"
+            for r in table.loc[table["flagged_low"]]
+            .sort_values("recall_anchored", kind="stable")
+            .itertuples()
+        ],
         "file": f"linkage/{ANCHOR_FILE}",
     }
