@@ -147,12 +147,31 @@ def _nullable(table: pa.Table) -> pa.Table:
     return table.cast(pa.schema(fields, metadata=None))
 
 
+@lru_cache(maxsize=1)
+def _reader() -> Any:
+    """sqlglot's Spark dialect with one change: a double-quoted name is an identifier, as in
+    the reference dialect (DuckDB, PostgreSQL, standard SQL), not a string as in Spark SQL.
+    The stages write their SQL once in the reference dialect and quote names with
+    ``engines.base.quote_ident`` (double quotes): read as Spark's strings, ``SELECT "person_id"
+    FROM linked`` gave the text 'person_id' on every row (the services stage then joined
+    every child to every record and ran out of memory)."""
+    from sqlglot.dialects.spark import Spark
+
+    class SparkReading(Spark):  # type: ignore[misc]
+        class Tokenizer(Spark.Tokenizer):  # type: ignore[misc,name-defined]
+            QUOTES = ["'"]
+            IDENTIFIERS = ["`", '"']
+            STRING_ESCAPES = ["\\", "'"]
+
+    return SparkReading()
+
+
 @lru_cache(maxsize=1024)
 def _parse(sql: str) -> Any:
     import sqlglot
 
     try:
-        return sqlglot.parse(sql, read="spark")
+        return sqlglot.parse(sql, read=_reader())
     except sqlglot.errors.SqlglotError:
         return None
 
