@@ -159,9 +159,9 @@ def _reader() -> Any:
 
     class SparkReading(Spark):  # type: ignore[misc]
         class Tokenizer(Spark.Tokenizer):  # type: ignore[misc,name-defined]
-            QUOTES = ["'"]
-            IDENTIFIERS = ["`", '"']
-            STRING_ESCAPES = ["\\", "'"]
+            QUOTES = ["'"]  # noqa: RUF012
+            IDENTIFIERS = ["`", '"']  # noqa: RUF012
+            STRING_ESCAPES = ["\\", "'"]  # noqa: RUF012
 
     return SparkReading()
 
@@ -319,7 +319,42 @@ class SparkEngine:
                 "its zone's folder",
                 hint="make tables with engine.write_table or engine.replace_table_as",
             )
-        self._sql(sql, params).collect()
+        if not self._delete_by_replacing(sql, params):
+            self._sql(sql, params).collect()
+
+    def _delete_by_replacing(self, sql: str, params: Sequence[Any] | None) -> bool:
+        """Run ``DELETE FROM t [WHERE c]`` (which Spark refuses on Parquet tables) as the
+        replacement of ``t`` by its rows for which ``c`` is not true (``replace_table_as``,
+        in the zone that holds ``t``); False when ``sql`` is not such a statement."""
+        from sqlglot import exp
+
+        parsed = _parse(sql)
+        if not parsed or len(parsed) != 1 or not isinstance(parsed[0], exp.Delete):
+            return False
+        target = parsed[0].this
+        where = parsed[0].args.get("where")
+        if (
+            not isinstance(target, exp.Table)
+            or target.args.get("db")
+            or parsed[0].args.get("using")
+        ):
+            return False
+        name = target.name
+        zone = self.table_zone(name)
+        if zone is None:
+            self._fail_missing(name)
+        keep = "TRUE" if where is None else f"NOT COALESCE(({where.this.sql('spark')}), FALSE)"
+        alias = f" AS {quote_ident(target.alias)}" if target.alias else ""
+        with self.zone(zone):
+            self.replace_table_as(
+                name, f"SELECT * FROM {quote_ident(name)}{alias} WHERE {keep}", params
+            )
+        return True
+
+    def _fail_missing(self, name: str) -> NoReturn:
+        raise EngineError(
+            f"no table {name!r} to delete from", hint="write the table before deleting rows"
+        )
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
         from pyspark.errors import PySparkException
