@@ -157,8 +157,8 @@ def _reader() -> Any:
     every child to every record and ran out of memory)."""
     from sqlglot.dialects.spark import Spark
 
-    class SparkReading(Spark):  # type: ignore[misc]
-        class Tokenizer(Spark.Tokenizer):  # type: ignore[misc,name-defined]
+    class SparkReading(Spark):
+        class Tokenizer(Spark.Tokenizer):
             QUOTES = ["'"]  # noqa: RUF012
             IDENTIFIERS = ["`", '"']  # noqa: RUF012
             STRING_ESCAPES = ["\\", "'"]  # noqa: RUF012
