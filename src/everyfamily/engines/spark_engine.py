@@ -375,6 +375,11 @@ class SparkEngine:
         from pyspark.errors import PySparkException
 
         self.spark.catalog.setCurrentDatabase(self._db[self._zone])
+        # one file per write: Spark reads a table's files largest first, so a table of
+        # several files comes back in another order than it was written; DuckDB keeps the
+        # order, and stages that read without ORDER BY (the find stage's spatial scan draws
+        # its Monte Carlo replicates area by area in the reach table's order) depend on it
+        df = df.coalesce(1)
         try:
             (
                 df.write.mode(mode)
