@@ -6,9 +6,9 @@ trained (``linkage.model_path``), so the comparison is of the engines, not of tw
 (EM on Spark samples its pairs by another random stream). ``compare_runs``, the project's
 own comparison of two runs (time stamps, timings and folders masked), decides.
 
-Cost: the two runs are made once for this module; about 20 minutes of wall time on the
-shared 2-core machine (the DuckDB run about 3, the Spark run about 15, most of it Spark's
-fixed cost per job in ingest and linkage). Marked ``spark`` and ``slow``, in the Spark xdist
+Cost: the two runs are made once for this module: 6-8 minutes of wall time here (1 min of
+CPU in the test process, the rest in Spark's JVM), most of it Spark's fixed cost per job in
+ingest and linkage. Marked ``spark`` and ``slow``, in the Spark xdist
 group.
 """
 
@@ -23,12 +23,6 @@ import pytest
 from .conftest import SPARK
 
 pytestmark = [pytest.mark.spark, *SPARK.marks, pytest.mark.slow]
-
-#: Measured on the 0.1 world: the access_barrier finding's Monte Carlo p-value (0.008 on
-#: Spark, 0.006 on DuckDB) and the access_time_bands layer differ, because the access stage
-#: takes its population in scan order (tests/engines/test_access_population.py, ORDER_GAP,
-#: being fixed on the access side); everything else in findings.json is equal.
-ACCESS_ORDER_GAP = "access population in scan order: access_barrier p_monte_carlo differs"
 
 
 @dataclass(frozen=True)
@@ -84,8 +78,7 @@ def test_reach_and_the_stores_are_duckdbs_and_readers_open_them(two_runs: TwoRun
     assert "restricted/identifiable.duckdb" not in two_runs.differing, two_runs.lines
 
 
-def test_findings_are_duckdbs(two_runs: TwoRuns, request: pytest.FixtureRequest) -> None:
-    request.applymarker(pytest.mark.xfail(strict=True, reason=f"spark: {ACCESS_ORDER_GAP}"))
+def test_findings_are_duckdbs(two_runs: TwoRuns) -> None:
     findings = (two_runs.duckdb / "findings.json").read_text(encoding="utf-8")
     assert '"kind"' in findings  # the world produced findings to compare
     assert "findings.json" not in two_runs.differing, two_runs.lines
