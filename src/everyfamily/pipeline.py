@@ -198,6 +198,7 @@ def _prepare_staging(out_dir: Path, echo: Echo, stores_from: Path | None = None)
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
     source = out_dir if stores_from is None else Path(stores_from)
+    _copy_store_dirs(source, staging)
     for rel in STORE_PATHS.values():
         for old in source.glob(rel + "*") if source.is_dir() else ():
             if old.is_file():
@@ -207,6 +208,33 @@ def _prepare_staging(out_dir: Path, echo: Echo, stores_from: Path | None = None)
                     shutil.copymode(old.parent, new.parent)
                 shutil.copy2(old, new)
     return staging
+
+
+def _copy_store_dirs(source: Path, staging: Path) -> None:
+    """Copy the previous run's store folders (an engine whose zones are storage locations,
+    Spark: ``everyfamily.stores.STORE_DIRS``) into the staging folder, as its DuckDB files
+    are copied."""
+    from everyfamily.stores import STORE_DIRS
+
+    for rel in STORE_DIRS.values():
+        old = source / rel
+        if source.is_dir() and old.is_dir():
+            shutil.copytree(old, staging / rel)
+
+
+def _export_stores(ctx: RunContext) -> None:
+    """On an engine whose zones are storage locations (Spark), copy the run's tables into
+    its DuckDB store files, which the readers of a finished run open
+    (``everyfamily.stores.export_to_duckdb``); timed as ``export`` in run.json."""
+    if ctx.engine.capabilities.zones != "locations":
+        return
+    from everyfamily.stores import export_to_duckdb
+
+    t0 = time.perf_counter()
+    rows = export_to_duckdb(ctx.engine, ctx.out_dir, ctx.project.privacy, environ=ctx.environ)
+    ctx.metadata["timings_seconds"]["export"] = round(time.perf_counter() - t0, 3)
+    ctx.metadata["exported_rows"] = rows
+    ctx.echo(f"  stores copied to DuckDB files for readers ({sum(rows.values())} rows)")
 
 
 def run_metadata(
@@ -262,6 +290,7 @@ def _run_stages(
                 echo(f"  {stage.name} took {took:.1f} s")
                 progress.stage_done()
                 check_declared_writes(ctx, stage)
+        _export_stores(ctx)
         ctx.metadata["status"] = "complete"
     except BaseException as exc:
         ctx.metadata["status"] = "failed"

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from everyfamily.catalogue import ANALYSIS, IDENTIFIABLE, extractable, tables_in
-from everyfamily.engines.layout import DUCKDB_ZONE_FILES, zone_file
+from everyfamily.engines.layout import DUCKDB_ZONE_FILES, SPARK_ZONE_DIRS, zone_file
 from everyfamily.errors import ConfigError, InputError
 
 if TYPE_CHECKING:
@@ -34,6 +34,12 @@ ZONES: tuple[str, ...] = (IDENTIFIABLE, ANALYSIS)
 #: (zones as files; a PostgreSQL engine keeps them as schemas: ``Engine.capabilities.zones``).
 #: The engine owns this layout (``everyfamily.engines.layout``); this is a copy for readers.
 STORE_PATHS: dict[str, str] = dict(DUCKDB_ZONE_FILES)
+
+#: Where each zone's folder of tables lives, relative to the output folder, on an engine
+#: whose zones are storage locations (Spark, ``capabilities.zones == "locations"``) when its
+#: warehouse is the output folder (the default): copied into the next run's staging folder
+#: as the DuckDB files are.
+STORE_DIRS: dict[str, str] = dict(SPARK_ZONE_DIRS)
 
 #: Tables of the identifiable zone a run leaves (working tables of linkage stay there too
 #: while it runs). Derived from the catalogue (``everyfamily.catalogue.STORE_TABLES``).
@@ -164,3 +170,37 @@ def open_run_stores(
     return open_stores(
         out_dir, run_privacy(out_dir), zones=zones, read_only=read_only, environ=environ
     )
+
+
+def export_to_duckdb(
+    engine: Engine,
+    out_dir: Path,
+    privacy: PrivacySettings,
+    *,
+    zones: Sequence[str] = ZONES,
+    environ: Mapping[str, str] | None = None,
+) -> dict[str, int]:
+    """Copy every table of ``zones`` from ``engine`` (a run's stores on an engine whose zones
+    are storage locations: Spark) into the run's DuckDB store files in ``out_dir``,
+    encrypted as ``privacy`` says, replacing what they held; returns the rows copied per
+    zone.
+
+    The readers of a finished run (the dashboard, ``extract``, ``plan --run``, the next run's
+    ``since`` stage, ``compare_runs``) open those files: a web process never starts a JVM,
+    and the Spark run's analysis outputs are read exactly as a DuckDB run's are
+    (docs/scale.md). Each table passes through Arrow on the driver, one table at a time."""
+    copied = dict.fromkeys(zones, 0)
+    duck = open_stores(out_dir, privacy, zones=zones, environ=environ)
+    try:
+        for zone in zones:
+            names = engine.tables(zone)
+            with duck.zone(zone), engine.zone(zone):
+                for stale in set(duck.tables(zone)) - set(names):
+                    duck.drop_table(stale)
+                for name in names:
+                    rows = engine.query(f"SELECT * FROM {engine.dialect.quote_ident(name)}")
+                    duck.write_table(name, rows)
+                    copied[zone] += rows.num_rows
+    finally:
+        duck.close()
+    return copied

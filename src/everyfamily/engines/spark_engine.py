@@ -147,12 +147,31 @@ def _nullable(table: pa.Table) -> pa.Table:
     return table.cast(pa.schema(fields, metadata=None))
 
 
+@lru_cache(maxsize=1)
+def _reader() -> Any:
+    """sqlglot's Spark dialect with one change: a double-quoted name is an identifier, as in
+    the reference dialect (DuckDB, PostgreSQL, standard SQL), not a string as in Spark SQL.
+    The stages write their SQL once in the reference dialect and quote names with
+    ``engines.base.quote_ident`` (double quotes): read as Spark's strings, ``SELECT "person_id"
+    FROM linked`` gave the text 'person_id' on every row (the services stage then joined
+    every child to every record and ran out of memory)."""
+    from sqlglot.dialects.spark import Spark
+
+    class SparkReading(Spark):
+        class Tokenizer(Spark.Tokenizer):
+            QUOTES = ["'"]  # noqa: RUF012
+            IDENTIFIERS = ["`", '"']  # noqa: RUF012
+            STRING_ESCAPES = ["\\", "'"]  # noqa: RUF012
+
+    return SparkReading()
+
+
 @lru_cache(maxsize=1024)
 def _parse(sql: str) -> Any:
     import sqlglot
 
     try:
-        return sqlglot.parse(sql, read="spark")
+        return sqlglot.parse(sql, read=_reader())
     except sqlglot.errors.SqlglotError:
         return None
 
@@ -300,7 +319,42 @@ class SparkEngine:
                 "its zone's folder",
                 hint="make tables with engine.write_table or engine.replace_table_as",
             )
-        self._sql(sql, params).collect()
+        if not self._delete_by_replacing(sql, params):
+            self._sql(sql, params).collect()
+
+    def _delete_by_replacing(self, sql: str, params: Sequence[Any] | None) -> bool:
+        """Run ``DELETE FROM t [WHERE c]`` (which Spark refuses on Parquet tables) as the
+        replacement of ``t`` by its rows for which ``c`` is not true (``replace_table_as``,
+        in the zone that holds ``t``); False when ``sql`` is not such a statement."""
+        from sqlglot import exp
+
+        parsed = _parse(sql)
+        if not parsed or len(parsed) != 1 or not isinstance(parsed[0], exp.Delete):
+            return False
+        target = parsed[0].this
+        where = parsed[0].args.get("where")
+        if (
+            not isinstance(target, exp.Table)
+            or target.args.get("db")
+            or parsed[0].args.get("using")
+        ):
+            return False
+        name = target.name
+        zone = self.table_zone(name)
+        if zone is None:
+            self._fail_missing(name)
+        keep = "TRUE" if where is None else f"NOT COALESCE(({where.this.sql('spark')}), FALSE)"
+        alias = f" AS {quote_ident(target.alias)}" if target.alias else ""
+        with self.zone(zone):
+            self.replace_table_as(
+                name, f"SELECT * FROM {quote_ident(name)}{alias} WHERE {keep}", params
+            )
+        return True
+
+    def _fail_missing(self, name: str) -> NoReturn:
+        raise EngineError(
+            f"no table {name!r} to delete from", hint="write the table before deleting rows"
+        )
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
         from pyspark.errors import PySparkException
@@ -321,6 +375,11 @@ class SparkEngine:
         from pyspark.errors import PySparkException
 
         self.spark.catalog.setCurrentDatabase(self._db[self._zone])
+        # one file per write: Spark reads a table's files largest first, so a table of
+        # several files comes back in another order than it was written; DuckDB keeps the
+        # order, and stages that read without ORDER BY (the find stage's spatial scan draws
+        # its Monte Carlo replicates area by area in the reach table's order) depend on it
+        df = df.coalesce(1)
         try:
             (
                 df.write.mode(mode)

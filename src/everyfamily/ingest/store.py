@@ -11,7 +11,18 @@ Tables (docs/input-contract.md):
 
 The engine is used only through its interface (execute, query, write_table, transaction) and
 its dialect (column types, quoting), so another engine carries the same writes: the
-conformance suite loads batches into DuckDB and PostgreSQL.
+conformance suite loads batches into DuckDB, PostgreSQL and Spark.
+
+An engine without transactions (``capabilities.transactions`` False: Spark, whose tables are
+Parquet folders) keeps the same promise by another route (:func:`load_batch_staged`): the batch is
+first written whole to staging tables that no reader uses; only then is each store table
+replaced by a statement that reads the old rows and the staged ones (``replace_table_as``),
+and the ``ingest_batches`` row, the commit marker, is written last. A load that fails before
+the swap leaves nothing visible; one stopped during the swap has no marker, so the next load
+of the same batch runs again, and every step of it is idempotent (records replaced by id,
+quarantine rows by batch id): the store converges to the batch loaded once. The pipeline's
+staging folder (``everyfamily.pipeline``) adds the run-level guarantee on top: a failed run
+never replaces the previous run's stores.
 """
 
 from __future__ import annotations
@@ -56,6 +67,21 @@ BATCHES_DDL: dict[str, str] = {
     "status": "string",
 }
 _STAGING = "_ingest_incoming_ids"
+#: Staging tables of the transaction-less route (:func:`load_batch_staged`).
+_BATCH_RECORDS = "_ingest_batch_records"
+_BATCH_QUARANTINE = "_ingest_batch_quarantine"
+
+#: Arrow types of the logical column types (the tables an engine without ``CREATE TABLE``
+#: statements makes from an empty Arrow table).
+ARROW_TYPES: dict[str, pa.DataType] = {
+    "string": pa.string(),
+    "int64": pa.int64(),
+    "float64": pa.float64(),
+    "bool": pa.bool_(),
+    "date": pa.date32(),
+    "timestamp": pa.timestamp("us"),
+    "string_list": pa.list_(pa.string()),
+}
 
 #: Called between the writes of a batch with the name of the step just done. A test seam:
 #: tests kill the process or raise here to prove the batch is all-or-nothing.
@@ -95,6 +121,44 @@ def ensure_tables(engine: Engine) -> None:
     engine.execute(_create(engine, "ingest_batches", BATCHES_DDL))
 
 
+def arrow_schema(ddl: dict[str, str]) -> pa.Schema:
+    """The Arrow schema of a store table's logical columns."""
+    return pa.schema([(c, ARROW_TYPES[t]) for c, t in ddl.items()])
+
+
+def conform(table: pa.Table, ddl: dict[str, str]) -> pa.Table:
+    """``table`` with exactly the columns of ``ddl``, in its order and types (a column the
+    batch lacks is NULL), so a staged batch lines up with the store table it joins."""
+    schema = arrow_schema(ddl)
+    columns = [
+        table.column(f.name).cast(f.type)
+        if f.name in table.column_names
+        else pa.nulls(table.num_rows, f.type)
+        for f in schema
+    ]
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def ensure_tables_by_writes(engine: Engine) -> None:
+    """:func:`ensure_tables` on an engine whose tables are made by ``write_table`` (no
+    ``CREATE TABLE`` or ``ALTER TABLE`` statements: Spark): an empty table of each missing
+    store table, and ``interpreter_needed`` added (NULL) to a records table made before it."""
+    for name, ddl in (
+        ("records", RECORDS_DDL),
+        ("quarantine", QUARANTINE_DDL),
+        ("ingest_batches", BATCHES_DDL),
+    ):
+        if not engine.has_table(name):
+            engine.write_table(name, arrow_schema(ddl).empty_table())
+    if "interpreter_needed" not in engine.columns("records"):
+        d = engine.dialect
+        engine.replace_table_as(
+            "records",
+            f"SELECT *, CAST(NULL AS {d.type_sql('bool')}) AS "
+            f"{d.quote_ident('interpreter_needed')} FROM records",
+        )
+
+
 def previous_batch(engine: Engine, source: str, batch_id: str) -> BatchOutcome | None:
     """The earlier load of this exact batch, if there was one."""
     if not engine.has_table("ingest_batches"):
@@ -125,8 +189,12 @@ def load_batch(
     hook: StepHook | None = None,
     now: dt.datetime | None = None,
 ) -> BatchOutcome:
-    """Write one standardised batch in a single transaction (see the module docstring)."""
+    """Write one standardised batch in a single transaction, or, on an engine without
+    transactions, staged and swapped in with the batch row written last (see the module
+    docstring)."""
     step = hook or (lambda _name: None)
+    if not engine.capabilities.transactions:
+        return load_batch_staged(engine, std, step, now)
     with engine.transaction():
         ensure_tables(engine)
         earlier = previous_batch(engine, std.source, std.batch_id)
@@ -167,6 +235,66 @@ def load_batch(
             ],
         )
         step("batch")
+    return BatchOutcome(
+        std.source,
+        std.batch_id,
+        std.location,
+        std.rows_read,
+        std.rows_loaded,
+        std.rows_quarantined,
+        "loaded",
+    )
+
+
+def load_batch_staged(
+    engine: Engine, std: Standardised, step: StepHook, now: dt.datetime | None
+) -> BatchOutcome:
+    """:func:`load_batch` without transactions: stage the batch whole, replace the store
+    tables from the old rows and the staged ones, write the batch row (the commit marker)
+    last. Every step is idempotent, so a load stopped anywhere is finished by loading the
+    batch again (module docstring)."""
+    ensure_tables_by_writes(engine)
+    earlier = previous_batch(engine, std.source, std.batch_id)
+    if earlier is not None:
+        return earlier
+    q = engine.dialect.quote_ident
+    engine.write_table(_BATCH_RECORDS, conform(std.records, RECORDS_DDL))
+    step("records")
+    engine.write_table(_BATCH_QUARANTINE, conform(std.quarantine, QUARANTINE_DDL))
+    step("quarantine")
+    rec_cols = ", ".join(q(c) for c in RECORDS_DDL)
+    engine.replace_table_as(
+        "records",
+        f"SELECT {rec_cols} FROM records AS r WHERE r.source <> ? OR NOT EXISTS "
+        f"(SELECT 1 FROM {q(_BATCH_RECORDS)} AS b WHERE b.record_id = r.record_id) "
+        f"UNION ALL SELECT {rec_cols} FROM {q(_BATCH_RECORDS)}",
+        [std.source],
+    )
+    step("replaced")
+    q_cols = ", ".join(q(c) for c in QUARANTINE_DDL)
+    engine.replace_table_as(
+        "quarantine",
+        f"SELECT {q_cols} FROM quarantine WHERE source IS DISTINCT FROM ? "
+        f"OR batch_id IS DISTINCT FROM ? UNION ALL SELECT {q_cols} FROM {q(_BATCH_QUARANTINE)}",
+        [std.source, std.batch_id],
+    )
+    loaded_at = (now or dt.datetime.now(dt.UTC)).replace(tzinfo=None)
+    marker = {
+        "source": [std.source],
+        "batch_id": [std.batch_id],
+        "path": [std.location],
+        "rows_read": [std.rows_read],
+        "rows_loaded": [std.rows_loaded],
+        "rows_quarantined": [std.rows_quarantined],
+        "loaded_at": [loaded_at],
+        "status": ["loaded"],
+    }
+    engine.write_table(
+        "ingest_batches", pa.table(marker, schema=arrow_schema(BATCHES_DDL)), mode="append"
+    )
+    step("batch")
+    engine.drop_table(_BATCH_RECORDS)
+    engine.drop_table(_BATCH_QUARANTINE)
     return BatchOutcome(
         std.source,
         std.batch_id,

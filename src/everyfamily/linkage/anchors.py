@@ -80,7 +80,8 @@ def anchor_weight(model: dict[str, Any]) -> float | None:
         for level in comp.get("comparison_levels", []):
             cond = str(level.get("sql_condition", ""))
             m, u = level.get("m_probability"), level.get("u_probability")
-            if cond.replace('"', "") == f"{ANCHOR_COLUMN}_l = {ANCHOR_COLUMN}_r" and m and u:
+            bare = cond.replace('"', "").replace("`", "")  # DuckDB's or Spark's quoting
+            if bare == f"{ANCHOR_COLUMN}_l = {ANCHOR_COLUMN}_r" and m and u:
                 return math.log2(float(m) / float(u))
     return None
 
