@@ -27,12 +27,14 @@ and test_access_population.py run every query on DuckDB, PostgreSQL and Spark.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import pandas as pd
 import pyarrow as pa
+
+from everyfamily.engines.base import identifiable_zone
 
 if TYPE_CHECKING:
     from everyfamily.engines.base import Engine
@@ -215,6 +217,16 @@ def model_cells_sql(engine: Engine, have: set[str], home_sql: str) -> str:
         f"c.{q(col)}" if col in have else "NULL" for col in MODEL_COLUMNS
     ]
     names = ("walk_min", *MODEL_COLUMNS)
+    return _cells_sql(engine, have, home_sql, keys, names)
+
+
+def _cells_sql(
+    engine: Engine, have: set[str], home_sql: str, keys: list[str], names: Sequence[str]
+) -> str:
+    """The placed children grouped by ``keys`` (SQL expressions, "NULL" for a column the
+    store lacks; selected as ``names``), with ``n`` children and how many are
+    ``registered``, in key order."""
+    q = engine.dialect.quote_ident
     reg = f"coalesce(c.{q('registered')}, FALSE)" if "registered" in have else "FALSE"
     frm, where = _population_homes(engine, have, home_sql)
     grouped = [k for k in keys if k != "NULL"]
@@ -250,35 +262,7 @@ def area_cells_sql(engine: Engine, have: set[str], home_sql: str) -> str:
         + [f"c.{q(col)}" if col in have else "NULL" for col in MODEL_COLUMNS]
     )
     names = ("area_code", *AREA_MEASURES, *MODEL_COLUMNS)
-    reg = f"coalesce(c.{q('registered')}, FALSE)" if "registered" in have else "FALSE"
-    frm, where = _population_homes(engine, have, home_sql)
-    grouped = [k for k in keys if k != "NULL"]
-    sql = (
-        f"SELECT {', '.join(f'{k} AS {q(n)}' for k, n in zip(keys, names, strict=True))}, "
-        "CAST(count(*) AS BIGINT) AS n, "
-        f"CAST(sum(CASE WHEN {reg} THEN 1 ELSE 0 END) AS BIGINT) AS registered "
-        f"{frm}{_join_points(engine)} {where} GROUP BY {', '.join(grouped)} "
-        f"ORDER BY {', '.join(grouped)}"
-    )
-    return engine.dialect.portable(sql)
-
-
-@contextmanager
-def _identifiable(engine: Engine) -> Iterator[None]:
-    """The identifiable zone when the engine has one open (home coordinates belong
-    there), else the current zone."""
-    from everyfamily.errors import EngineError
-
-    try:
-        zone = engine.zone("identifiable")
-        zone.__enter__()
-    except EngineError:
-        yield
-        return
-    try:
-        yield
-    finally:
-        zone.__exit__(None, None, None)
+    return _cells_sql(engine, have, home_sql, keys, names)
 
 
 @contextmanager
@@ -293,10 +277,10 @@ def point_table(engine: Engine, origins: pa.Table, measures: pd.DataFrame) -> It
     for col in measures.columns:
         table = table.append_column(col, pa.Array.from_pandas(measures[col]))
     try:
-        with _identifiable(engine):
+        with identifiable_zone(engine):
             engine.write_table(POINTS, table)
         yield
     finally:
-        with _identifiable(engine):
+        with identifiable_zone(engine):
             if engine.has_table(POINTS):
                 engine.drop_table(POINTS)

@@ -27,12 +27,12 @@ grouping on DuckDB and PostgreSQL.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import pandas as pd
 import pyarrow as pa
+
+from everyfamily.engines.base import identifiable_zone
 
 if TYPE_CHECKING:
     from everyfamily.communities.nameorigin import NameOriginModel
@@ -175,24 +175,6 @@ def name_pairs(engine: Engine) -> pd.DataFrame:
     return frame
 
 
-@contextmanager
-def _identifiable(engine: Engine) -> Iterator[None]:
-    """The identifiable zone when the engine has one open (names belong there), else the
-    current zone."""
-    from everyfamily.errors import EngineError
-
-    try:
-        zone = engine.zone("identifiable")
-        zone.__enter__()
-    except EngineError:
-        yield
-        return
-    try:
-        yield
-    finally:
-        zone.__exit__(None, None, None)
-
-
 def _month_ages(engine: Engine, have: set[str], reference_date: dt.date) -> pa.Table:
     """Each distinct month of birth -> whole years of age on the reference date
     (reach.children.age_in_years; -1 for a birth after it): the detector's birth years."""
@@ -236,7 +218,7 @@ def _write_name_groups(engine: Engine, model: NameOriginModel) -> None:
             "name_group": pa.array(groups, pa.string()),
         }
     )
-    with _identifiable(engine):
+    with identifiable_zone(engine):
         engine.write_table(NAME_GROUPS, lookup)
 
 
@@ -251,13 +233,13 @@ def cells(engine: Engine, model: NameOriginModel | None, reference_date: dt.date
     try:
         if records is not None and model is not None:
             _write_name_groups(engine, model)
-        with _identifiable(engine):
+        with identifiable_zone(engine):
             engine.write_table(MONTH_AGES, _month_ages(engine, have, reference_date))
             engine.write_table(SIGNAL_GROUPS, _signal_groups(engine, have, records, model))
         sql = engine.dialect.portable(_cells_sql(engine, have, records))
         frame: pd.DataFrame = engine.query(sql).to_pandas()
     finally:
-        with _identifiable(engine):
+        with identifiable_zone(engine):
             for name in (NAME_GROUPS, MONTH_AGES, SIGNAL_GROUPS):
                 if engine.has_table(name):
                     engine.drop_table(name)

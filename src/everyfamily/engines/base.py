@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -109,3 +109,20 @@ def iter_batches(table: pa.Table, size: int = 100_000) -> Iterator[pa.Table]:
     """Slice an Arrow table into batches (for engines that load in chunks)."""
     for start in range(0, table.num_rows, size):
         yield table.slice(start, size)
+
+
+@contextmanager
+def identifiable_zone(engine: Engine) -> Iterator[None]:
+    """The identifiable zone when the engine has one open, else the current zone: where a
+    stage's working tables that hold names or home coordinates are written (the
+    communities and access engine sums)."""
+    try:
+        zone = engine.zone("identifiable")
+        zone.__enter__()
+    except EngineError:
+        yield
+        return
+    try:
+        yield
+    finally:
+        zone.__exit__(None, None, None)
