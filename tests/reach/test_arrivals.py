@@ -73,6 +73,10 @@ def test_evidence_is_read_from_the_models_weight_table() -> None:
     assert evidence_from_weights(table, 1e-4) == EV
     # another model without the household comparison: no evidence, the list stays as it was
     assert evidence_from_weights(table[table["comparison"] != "household"], 1e-4) is None
+    # the name-variant model (the default) compares first_name_key at its exact level: read
+    # too (it was not, and the new-arrivals evidence silently switched off)
+    variant = table.replace("Exact match on first_name_match", "Exact match on first_name_key")
+    assert evidence_from_weights(variant, 1e-4) == EV
 
 
 def test_quarantined_rows_are_read_through_the_sources_column_names() -> None:

@@ -59,7 +59,11 @@ class Evidence:
 
 
 def _level(table: pd.DataFrame, comparison: str, label: str) -> float | None:
-    sel = table[(table["comparison"] == comparison) & (table["label"].astype(str) == label)]
+    """The level's Bayes factor; ``label`` "Exact match on *" is the comparison's exact
+    level whatever column it compares (the name-variant model compares first_name_key)."""
+    labels = table["label"].astype(str)
+    found = labels.str.startswith(label[:-1]) if label.endswith("*") else labels == label
+    sel = table[(table["comparison"] == comparison) & found]
     if sel.empty:
         return None
     try:
@@ -79,7 +83,7 @@ def evidence_from_weights(weights: pd.DataFrame, prior: float) -> Evidence | Non
             ("nhs_number", "All other comparisons"),
         ),
         "first_name": (
-            ("first_name_match", "Exact match on first_name_match"),
+            ("first_name_match", "Exact match on *"),
             ("first_name_match", "All other comparisons"),
         ),
         "sex": (("sex", "Exact match on sex"), ("sex", "All other comparisons")),
