@@ -221,20 +221,32 @@ def load_batch(
         if std.quarantine.num_rows:
             engine.write_table("quarantine", std.quarantine, mode="append")
         step("quarantine")
-        loaded_at = (now or dt.datetime.now(dt.UTC)).replace(tzinfo=None)
-        engine.execute(
-            "INSERT INTO ingest_batches VALUES (?, ?, ?, ?, ?, ?, ?, 'loaded')",
-            [
-                std.source,
-                std.batch_id,
-                std.location,
-                std.rows_read,
-                std.rows_loaded,
-                std.rows_quarantined,
-                loaded_at,
-            ],
-        )
+        row = _batch_row(std, now)
+        marks = ", ".join("?" for _ in row)
+        engine.execute(f"INSERT INTO ingest_batches VALUES ({marks})", list(row.values()))
         step("batch")
+    return _loaded(std)
+
+
+def _batch_row(std: Standardised, now: dt.datetime | None) -> dict[str, object]:
+    """The batch's ``ingest_batches`` row (the columns of :data:`BATCHES_DDL`, in order):
+    the commit marker of both load routes."""
+    loaded_at = (now or dt.datetime.now(dt.UTC)).replace(tzinfo=None)
+    values = (
+        std.source,
+        std.batch_id,
+        std.location,
+        std.rows_read,
+        std.rows_loaded,
+        std.rows_quarantined,
+        loaded_at,
+        "loaded",
+    )
+    return dict(zip(BATCHES_DDL, values, strict=True))
+
+
+def _loaded(std: Standardised) -> BatchOutcome:
+    """What loading the batch did: every row loaded or quarantined."""
     return BatchOutcome(
         std.source,
         std.batch_id,
@@ -278,29 +290,11 @@ def load_batch_staged(
         f"OR batch_id IS DISTINCT FROM ? UNION ALL SELECT {q_cols} FROM {q(_BATCH_QUARANTINE)}",
         [std.source, std.batch_id],
     )
-    loaded_at = (now or dt.datetime.now(dt.UTC)).replace(tzinfo=None)
-    marker = {
-        "source": [std.source],
-        "batch_id": [std.batch_id],
-        "path": [std.location],
-        "rows_read": [std.rows_read],
-        "rows_loaded": [std.rows_loaded],
-        "rows_quarantined": [std.rows_quarantined],
-        "loaded_at": [loaded_at],
-        "status": ["loaded"],
-    }
+    marker = {col: [value] for col, value in _batch_row(std, now).items()}
     engine.write_table(
         "ingest_batches", pa.table(marker, schema=arrow_schema(BATCHES_DDL)), mode="append"
     )
     step("batch")
     engine.drop_table(_BATCH_RECORDS)
     engine.drop_table(_BATCH_QUARANTINE)
-    return BatchOutcome(
-        std.source,
-        std.batch_id,
-        std.location,
-        std.rows_read,
-        std.rows_loaded,
-        std.rows_quarantined,
-        "loaded",
-    )
+    return _loaded(std)
