@@ -20,12 +20,11 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
-import time
 from pathlib import Path
 
+from bench_trends import _timed  # the same timing loop (run as a script from bench/)
 from everyfamily.config import load_project
 from everyfamily.demo.run import month_later, run_demo
-from everyfamily.pipeline import RunContext
 from everyfamily.since.stage import since_stage
 from everyfamily.stores import open_run_stores
 
@@ -38,20 +37,13 @@ def _since_seconds(out: Path, repeats: int = 3) -> tuple[float, int]:
     # the demo names the previous run on the command line, not in the project file
     settings = project.project.model_copy(update={"previous_run_path": Path(previous)})
     project = project.model_copy(update={"project": settings})
-    best, rows = float("inf"), 0
-    for _ in range(repeats):
-        engine = open_run_stores(out, zones=("identifiable", "analysis"), read_only=False)
-        ctx = RunContext(project=project, out_dir=out, engine=engine, echo=lambda _m: None)
-        try:
-            with engine.zone("analysis"):
-                t0 = time.perf_counter()
-                since_stage(ctx)
-                best = min(best, time.perf_counter() - t0)
-                rows = int(
-                    engine.query("SELECT COUNT(*) AS n FROM run_history").column(0)[0].as_py()
-                )
-        finally:
-            engine.close()
+    best = _timed(out, since_stage, repeats, project)
+    engine = open_run_stores(out, zones=("analysis",))
+    try:
+        with engine.zone("analysis"):
+            rows = int(engine.query("SELECT COUNT(*) AS n FROM run_history").column(0)[0].as_py())
+    finally:
+        engine.close()
     return best, rows
 
 

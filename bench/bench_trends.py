@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from everyfamily.config import load_project
+from everyfamily.config import Project, load_project
 from everyfamily.demo.run import run_demo
 from everyfamily.pipeline import RunContext
 from everyfamily.reach.stage import reach_stage
@@ -29,9 +29,10 @@ from everyfamily.trends.stage import trends_stage
 TARGET_RATIO = 2.0
 
 
-def _timed(out: Path, stage: object, repeats: int = 2) -> float:
-    """The best of ``repeats`` runs of ``stage`` on the run's stores (analysis zone)."""
-    project = load_project(out / "scenario" / "project.yaml")
+def _timed(out: Path, stage: object, repeats: int = 2, project: Project | None = None) -> float:
+    """The best of ``repeats`` runs of ``stage`` on the run's stores (analysis zone), with
+    ``project`` (default: the run's own project file)."""
+    project = project or load_project(out / "scenario" / "project.yaml")
     best = float("inf")
     for _ in range(repeats):
         engine = open_run_stores(out, zones=("identifiable", "analysis"), read_only=False)
