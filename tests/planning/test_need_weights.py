@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -112,16 +113,22 @@ def test_no_findings_table_means_no_emerging_area(tmp_path: Path) -> None:
         engine.close()
 
 
+def _capacity_instance() -> tuple[PlanData, dict[str, Any]]:
+    """:func:`_data` with every child engaged when registered and certain to register (load
+    1 each), and the settings (emerging weight 0) giving A 1 place a week, B 10."""
+    data = _data()
+    kids = data.children.assign(registered=True, engaged=True, expected_registered=1.0)
+    base = _settings(0.0).model_dump()
+    base["sites"][0].update(sessions_per_week={"play": 1}, places_per_session=1)
+    base["sites"][1].update(sessions_per_week={"play": 1}, places_per_session=10)
+    return PlanData(kids, data.minutes, data.place_ids, data.effect), base
+
+
 def test_capacitated_plan_prefers_the_site_with_room() -> None:
     """The same instance, every child engaged when registered and certain to register
     (load 1 each), emerging weight 0: A has 1 place a week (1 session x 1 place), B 10.
     Uncapacitated, A covers 3 children against B's 2; capacitated, A can take 1 and B 2."""
-    data = _data()
-    kids = data.children.assign(registered=True, engaged=True, expected_registered=1.0)
-    data = PlanData(kids, data.minutes, data.place_ids, data.effect)
-    base = _settings(0.0).model_dump()
-    base["sites"][0].update(sessions_per_week={"play": 1}, places_per_session=1)
-    base["sites"][1].update(sessions_per_week={"play": 1}, places_per_session=10)
+    data, base = _capacity_instance()
     base["capacitated"] = False
     free = make_plan(data, PlanningSettings.model_validate(base), parse_scenarios(HALF), EXACT)
     base["capacitated"] = True
@@ -137,12 +144,7 @@ def test_capacitated_plan_shows_who_fits_in_every_option() -> None:
     B are open and take 1 + 2 = 3 of the 5 expected engaged children; the optimised set at
     half the cost (B) takes 2; the 90% check keeps both (3). Without capacity no option
     carries the figure, and the assumptions say capacity is not modelled."""
-    data = _data()
-    kids = data.children.assign(registered=True, engaged=True, expected_registered=1.0)
-    data = PlanData(kids, data.minutes, data.place_ids, data.effect)
-    base = _settings(0.0).model_dump()
-    base["sites"][0].update(sessions_per_week={"play": 1}, places_per_session=1)
-    base["sites"][1].update(sessions_per_week={"play": 1}, places_per_session=10)
+    data, base = _capacity_instance()
     base["capacitated"] = False
     free = make_plan(data, PlanningSettings.model_validate(base), parse_scenarios(HALF), EXACT)
     assert all("expected_engaged_with_room" not in s for s in free.scenarios)
