@@ -39,6 +39,12 @@ from typing import Any
 import pytest
 from filelock import FileLock
 
+# Password hashes in the tests use OWASP's minimum argon2id parameters (web/passwords.py), a
+# published set, not a weakened one: the suite logs in a few thousand times, and RFC 9106's
+# set costs 0.2 s of CPU per check against 0.03 s. Set before any users file is written, and
+# inherited by the CLI and servers the tests start. tests/web/test_passwords.py checks both.
+os.environ.setdefault("EVERYFAMILY_PASSWORD_HASH", "owasp-minimum")
+
 from everyfamily.demo import Scenario, Stories, generate_scenario
 
 DEFAULT_SEED = 2026

@@ -2,8 +2,9 @@
 
 One small SQLite file (default ``OUT/users.sqlite``, outside the analysis store) holds:
 
-* ``users``: name, argon2id hash (argon2-cffi's defaults, RFC 9106), role, assigned areas,
-  disabled flag (its old ``failed``/``locked_until`` columns are no longer used: see below);
+* ``users``: name, argon2id hash (web/passwords.py: RFC 9106 or OWASP's minimum), role,
+  assigned areas, disabled flag (its old ``failed``/``locked_until`` columns are no longer
+  used: see below);
 * ``sessions``: the SHA-256 of each session token (a stolen copy of the file gives no
   usable cookie), its user, its CSRF token and its expiry;
 * ``outreach_outcomes``: what an outreach visit to a household found (contacted, not at
@@ -56,13 +57,14 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
-from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from everyfamily.errors import AccessDenied, ConfigError
 from everyfamily.web.audit import AuditFilter, AuditPage
+from everyfamily.web.passwords import password_hasher
 
 USERS_FILE = "users.sqlite"
 SESSION_COOKIE = "ef_session"
@@ -263,10 +265,7 @@ class UserStore:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory defaults
-        # One hash to verify against when a login names no real user (or a locked one), so
-        # every failure costs one verification and timing does not reveal user names.
-        self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(16))
+        self._hasher = password_hasher()  # argon2id (web/passwords.py)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._con() as con:
             con.executescript(_SCHEMA)
@@ -283,6 +282,13 @@ class UserStore:
             )
             (value,) = con.execute("SELECT value FROM install WHERE name = 'cookie_key'").fetchone()
         return bytes(value)
+
+    @cached_property
+    def _dummy_hash(self) -> str:
+        """One hash to verify against when a login names no real user (or a locked one), so
+        every failure costs one verification and timing does not reveal user names (made at
+        the first such login, not for every store opened)."""
+        return self._hasher.hash(secrets.token_urlsafe(16))
 
     @classmethod
     def for_output(cls, out_dir: Path) -> UserStore:
