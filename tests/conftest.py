@@ -336,7 +336,7 @@ def knowsley_small_cli_run(
     command line (`everyfamily run`, as the README's user runs it), on a copy of
     ``knowsley_small_scenario`` with the sentinel and hostile names planted
     (tests/small_world.py). Shared by the CLI's test, the sentinel, the hostile-names tests
-    and the staging swap: five full runs of this world were one each. Read it, never write
+    and the staging swap, which ran four full runs of this world, one each. Read it, never write
     into it (copy it first)."""
     folder, manifest = build_once(
         tmp_path_factory,
