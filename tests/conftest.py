@@ -20,6 +20,11 @@ Tests that need an expensive world are put in one ``xdist_group`` per world
 works on something else, and those groups are sent out first (the demo's dashboard tests
 form a second group of the demo, sent after the other worlds: ``SPLIT_FOLDERS``).
 
+``knowsley_small_cli_run`` (and its output folder, ``knowsley_small_run``) is the one full
+run of the quarter-size world, through the command line, with the sentinel and hostile names
+planted (tests/small_world.py): the CLI, sentinel, hostile-names and staging tests read it
+(group ``knowsley-small``) instead of each running that world again.
+
 A variant world runs only the stages its tests read (``VARIANT_STAGES``, by
 ``run_pipeline(stages=...)``): the stages that make findings.
 """
@@ -46,6 +51,7 @@ from filelock import FileLock
 os.environ.setdefault("EVERYFAMILY_PASSWORD_HASH", "owasp-minimum")
 
 from everyfamily.demo import Scenario, Stories, generate_scenario
+from small_world import SmallRun
 
 DEFAULT_SEED = 2026
 
@@ -56,6 +62,7 @@ pytest_plugins = ("postgres_server",)
 GROUPED_FIXTURES = {
     "knowsley_demo": "knowsley-demo",
     "demo_outputs": "knowsley-demo",
+    "knowsley_small_cli_run": "knowsley-small",
 }
 #: Folders whose tests of a grouped world form a group of their own (``<group>-<folder>``):
 #: the dashboard's tests of the demo (many, and slow in a browser) would otherwise make the
@@ -288,22 +295,74 @@ def knowsley_small_scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenari
     return scenario_in(folder / "scenario", manifest, Stories())
 
 
+def _small_cli_run(folder: Path, small: Scenario) -> dict[str, Any]:
+    """Copy the small scenario into ``folder/scenario``, plant the sentinel and the hostile
+    names in it, and run the command line on it into ``folder/out``, keeping what it printed
+    and logged (``console.txt``, ``logs.txt`` beside ``out``)."""
+    import contextlib
+    import io
+    import logging
+
+    from everyfamily.cli import main
+    from small_world import plant_hostile, plant_sentinel
+
+    shutil.copytree(small.out_dir, folder / "scenario")
+    project_file = folder / "scenario" / small.project_file.relative_to(small.out_dir)
+    plant_hostile(folder / "scenario")
+    plant_sentinel(project_file)
+    records: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(f"{record.name}: {record.getMessage()}")
+
+    root, keep = logging.getLogger(), Keep(logging.DEBUG)
+    level = root.level
+    root.setLevel(logging.DEBUG)
+    root.addHandler(keep)
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(["run", str(project_file), "--out", str(folder / "out")])
+    finally:
+        root.removeHandler(keep)
+        root.setLevel(level)
+    (folder / "console.txt").write_text(out.getvalue() + err.getvalue(), encoding="utf-8")
+    (folder / "logs.txt").write_text("\n".join(records), encoding="utf-8")
+    if code != 0:
+        raise RuntimeError(f"everyfamily run exited {code} on the small world")
+    return {"project_file": str(project_file.relative_to(folder)), "scale": SMALL_SCALE}
+
+
 @pytest.fixture(scope="session")
-def knowsley_small_run(
+def knowsley_small_cli_run(
     tmp_path_factory: pytest.TempPathFactory, knowsley_small_scenario: Scenario
-) -> Path:
-    """A finished pipeline run (seed 1) of ``knowsley_small_scenario``, built once per
-    session. Read it, never write into it (copy it first)."""
-    from everyfamily.config import load_project
-    from everyfamily.pipeline import run_pipeline
+) -> SmallRun:
+    """The one full run of the quarter-size world, built once per session through the
+    command line (`everyfamily run`, as the README's user runs it), on a copy of
+    ``knowsley_small_scenario`` with the sentinel and hostile names planted
+    (tests/small_world.py). Shared by the CLI's test, the sentinel, the hostile-names tests
+    and the staging swap, which ran four full runs of this world, one each. Read it, never write
+    into it (copy it first)."""
+    folder, manifest = build_once(
+        tmp_path_factory,
+        "knowsley-2026-small-cli-run",
+        lambda f: _small_cli_run(f, knowsley_small_scenario),
+    )
+    return SmallRun(
+        out=folder / "out",
+        project_file=folder / manifest["project_file"],
+        console=(folder / "console.txt").read_text(encoding="utf-8"),
+        logs=(folder / "logs.txt").read_text(encoding="utf-8"),
+    )
 
-    def build(folder: Path) -> dict[str, Any]:
-        project = load_project(knowsley_small_scenario.project_file)
-        run_pipeline(project, out_dir=folder / "out", echo=lambda _m: None, seed=1)
-        return {"scale": SMALL_SCALE}
 
-    folder, _manifest = build_once(tmp_path_factory, "knowsley-2026-small-run", build)
-    return folder / "out"
+@pytest.fixture(scope="session")
+def knowsley_small_run(knowsley_small_cli_run: SmallRun) -> Path:
+    """The output folder of the shared quarter-size run (``knowsley_small_cli_run``: the
+    command line on the small scenario with the sentinel and hostile names planted).
+    Read it, never write into it (copy it first)."""
+    return knowsley_small_cli_run.out
 
 
 #: A line through Whiston and Prescot, east of the M57 (lon, lat): between several small

@@ -3,25 +3,29 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from everyfamily.cli import main
+from small_world import SmallRun
 
 pytestmark = pytest.mark.slow
 
 
 def test_run_command_writes_the_public_outputs(
-    knowsley_small_scenario: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    knowsley_small_cli_run: SmallRun, tmp_path: Path
 ) -> None:
-    """On the quarter-size world (tests/conftest.py): the command's outputs, stores and
-    extracts do not depend on the size of the world (two runs of it: this and the next)."""
-    scenario = knowsley_small_scenario
+    """The shared quarter-size run (tests/conftest.py ``knowsley_small_cli_run``: `everyfamily
+    run PROJECT --out DIR`, once per session, what it printed kept): the command's outputs,
+    stores and extracts do not depend on the size of the world; a narrow second run (ingest
+    and link) carries its ids."""
+    # a copy: `everyfamily extract` writes its audit entry into the run's users store
     out = tmp_path / "results"
-    assert main(["run", str(scenario.project_file), "--out", str(out)]) == 0
-    console = capsys.readouterr().out
+    shutil.copytree(knowsley_small_cli_run.out, out)
+    console = knowsley_small_cli_run.console
     for stage in ("[ingest]", "[link]", "[measure]", "[find]", "[report]"):
         assert stage in console
     run = json.loads((out / "run.json").read_text(encoding="utf-8"))
@@ -43,7 +47,7 @@ def test_run_command_writes_the_public_outputs(
     assert main([*args, "--by", "analyst.one"]) == 0
     n_quarantined = sum(s["rows_quarantined"] for s in run["reconciliation"].values())
     assert len(q.read_text(encoding="utf-8").splitlines()) == 1 + n_quarantined
-    _ids_carry_to_a_run_in_a_new_folder(scenario, out, tmp_path)
+    _ids_carry_to_a_run_in_a_new_folder(knowsley_small_cli_run.project_file, out, tmp_path)
     # the truth is never part of a council run's outputs
     assert not list(out.rglob("stories.json"))
 
@@ -86,7 +90,7 @@ def _analysis_store_holds_no_direct_identifier(out: Path) -> None:
         engine.close()
 
 
-def _ids_carry_to_a_run_in_a_new_folder(scenario: Any, out: Path, tmp_path: Path) -> None:
+def _ids_carry_to_a_run_in_a_new_folder(project_file: Path, out: Path, tmp_path: Path) -> None:
     """The id registry extracted from one run keeps every child's id in a run elsewhere."""
     from everyfamily.config import load_project
     from everyfamily.pipeline import run_pipeline
@@ -95,7 +99,7 @@ def _ids_carry_to_a_run_in_a_new_folder(scenario: Any, out: Path, tmp_path: Path
     ids = tmp_path / "ids.parquet"
     purpose = "carry ids to the next run"
     assert main(["extract", str(out), "id_registry", "--to", str(ids), "--purpose", purpose]) == 0
-    project = load_project(scenario.project_file)
+    project = load_project(project_file)
     linkage = project.linkage.model_copy(update={"previous_ids_path": ids})
     # A new key (a key rotation): fresh ids would all differ, so equal ids prove the carry.
     new_key = tmp_path / "rotated.key"

@@ -12,7 +12,6 @@ import csv
 import io
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pytest
@@ -27,49 +26,15 @@ from .conftest import PASSWORD, Client
 
 pytestmark = pytest.mark.slow
 
-#: Synthetic hostile prefixes, as a council system might let them through.
-HOSTILE = ('=HYPERLINK("http://example.invalid","x")&', "+", "-", "@", "\t=", "\r=")
-#: The registrations extract's identifying columns (semicolon-separated, UTF-8 with BOM).
-REG_COLUMNS = ("Child First Name", "Child Last Name", "Address", "Parent First Name")
-#: The births extract's (comma-separated).
-BIRTH_COLUMNS = ("Baby Surname", "Mother Forename", "Mother Surname", "Address Line 1")
-
-
-def _poison(
-    path: Path, sep: str, columns: tuple[str, ...], encoding: str, dob: str | None = None
-) -> None:
-    """Hostile prefixes on every fifth record's ``columns``; with ``dob``, every hundredth
-    record also gets an impossible date of birth, so its raw row (names and all) goes to
-    quarantine, which `everyfamily extract` may write out."""
-    frame = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, encoding=encoding)
-    for i in range(0, len(frame), 5):  # every fifth record
-        for j, col in enumerate(columns):
-            if frame.at[i, col]:
-                frame.at[i, col] = HOSTILE[(i + j) % len(HOSTILE)] + frame.at[i, col]
-        if dob is not None and i % 100 == 0:
-            frame.at[i, dob] = "2021-02-31"
-    frame.to_csv(path, sep=sep, index=False, encoding=encoding, quoting=csv.QUOTE_MINIMAL)
-
 
 @pytest.fixture(scope="module")
-def hostile_run(tmp_path_factory: pytest.TempPathFactory, knowsley_small_scenario: Any) -> Path:
-    """The quarter-size world (tests/conftest.py), poisoned: every fifth record of thousands
-    still carries a hostile prefix into every table and export the test reads."""
-    from everyfamily.config import load_project
-    from everyfamily.pipeline import run_pipeline
-
-    root = tmp_path_factory.mktemp("hostile")
-    small = knowsley_small_scenario
-    folder = root / "scenario"
-    shutil.copytree(small.out_dir, folder)
-    project_file = folder / small.project_file.relative_to(small.out_dir)
-    _poison(folder / "extracts/centre_registrations.csv", ";", REG_COLUMNS, "utf-8-sig", "DOB")
-    _poison(folder / "extracts/births_notifications.csv", ",", BIRTH_COLUMNS, "cp1252")
-    sites = pd.read_csv(folder / "sites.csv", dtype=str, keep_default_na=False)
-    sites.loc[0, "name"] = "=cmd|' /C calc'!A0 " + sites.loc[0, "name"]  # a centre's name
-    sites.to_csv(folder / "sites.csv", index=False)
-    out = root / "out"
-    run_pipeline(load_project(project_file), out_dir=out, echo=lambda _m: None, seed=1)
+def hostile_run(knowsley_small_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the shared quarter-size run (tests/conftest.py ``knowsley_small_run``: the
+    command line on the small scenario), poisoned before it ran (tests/small_world.py
+    ``plant_hostile``): every fifth record of thousands carries a hostile prefix into every
+    table and export the test reads. A copy, because the dashboard may write beside a run."""
+    out = tmp_path_factory.mktemp("hostile") / "out"
+    shutil.copytree(knowsley_small_run, out)
     return out
 
 

@@ -9,38 +9,19 @@ import logging
 import shutil
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from everyfamily.config import load_project
-from everyfamily.demo import Scenario
-from everyfamily.demo.nhs import check_digit
-from everyfamily.pipeline import run_pipeline
 from everyfamily.privacy.encryption import store_key
 from everyfamily.stores import IDENTIFIABLE, open_run_stores
 from everyfamily.web import create_app
 from everyfamily.web.auth import UserStore
+from small_world import SENTINEL_NAME, SENTINEL_NHS, SmallRun
 
 from .conftest import PASSWORD, ROLES, Client
 from .test_access_http import ALL_PATHS
 
-SENTINEL_NAME = "Zyxqvorthwen"
-
-
-def _sentinel_nhs() -> str:
-    for n in range(100_000_000, 100_001_000):
-        nine = f"999{n % 1_000_000:06d}"
-        digit = check_digit(nine)
-        if digit is not None:
-            return nine + str(digit)
-    raise RuntimeError("no valid NHS number found")
-
-
-SENTINEL_NHS = _sentinel_nhs()
 NEEDLES = (SENTINEL_NAME, SENTINEL_NAME.upper(), SENTINEL_NAME.lower(), SENTINEL_NHS)
-#: Where identifiable data may be in plain text: the council's own inputs, nowhere else (the
-#: identifiable store holds it, encrypted).
-ALLOWED = ("scenario",)
 
 
 def _clean(text: str, where: str, extra: tuple[str, ...] = ()) -> None:
@@ -50,33 +31,28 @@ def _clean(text: str, where: str, extra: tuple[str, ...] = ()) -> None:
 
 @pytest.mark.slow
 def test_sentinel_never_leaves_the_restricted_zone(
-    knowsley_small_scenario: Scenario,
+    knowsley_small_cli_run: SmallRun,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """On the quarter-size world (tests/conftest.py): one planted record goes through every
-    stage whatever the size of the world around it."""
+    """On the shared quarter-size run (tests/conftest.py ``knowsley_small_cli_run``: the
+    command line, with the sentinel planted on the first birth notification by
+    tests/small_world.py): one planted record goes through every stage whatever the size of
+    the world around it. What the command printed and logged while it ran is checked here,
+    with everything under the output folder (the scenario is outside it)."""
     caplog.set_level(logging.DEBUG)
+    run = knowsley_small_cli_run
+    # a copy: the dashboard writes its users store and audit log into the run's folder,
+    # and they are checked with every other file below
     out = tmp_path / "out"
-    small = knowsley_small_scenario
-    shutil.copytree(small.out_dir, out / "scenario")
-    project = load_project(out / "scenario" / small.project_file.relative_to(small.out_dir))
-    births = project.source("births")
-    assert births.path is not None
-    # latin-1 reads and writes any bytes back unchanged (the extract may be cp1252)
-    sep = births.options.delimiter or ","
-    frame = pd.read_csv(births.path, dtype=str, keep_default_na=False, encoding="latin-1", sep=sep)
-    frame.loc[0, births.columns["first_name"]] = SENTINEL_NAME
-    frame.loc[0, births.columns["nhs_number"]] = SENTINEL_NHS
-    frame.to_csv(births.path, index=False, encoding="latin-1", sep=sep)
+    shutil.copytree(run.out, out)
+    project = load_project(run.project_file)
 
     # the key, and the store keys derived from it, are secrets too
     assert project.privacy.key_file is not None
     key = project.privacy.key_file.read_bytes().strip()
     secrets = (key.decode(), *(store_key(key, zone) for zone in ("identifiable", "analysis")))
-    echoed: list[str] = []
-    run_pipeline(project, out_dir=out, echo=echoed.append, seed=2026)
     engine = open_run_stores(out, zones=(IDENTIFIABLE,))
     planted = engine.con.execute(
         "SELECT count(*) FROM records WHERE nhs_number = ? AND first_name ILIKE ?",
@@ -112,7 +88,8 @@ def test_sentinel_never_leaves_the_restricted_zone(
 
     for where, text in bodies:
         _clean(text, where, secrets)
-    _clean("\n".join(echoed), "console output", secrets)
+    assert "[ingest]" in run.console and "[report]" in run.console  # the run's console
+    _clean(run.console, "console output", secrets)
     captured = capsys.readouterr()
     _clean(captured.out + captured.err, "stdout/stderr", secrets)
     # every log record of the pipeline, the server and the app (the test's own HTTP client,
@@ -120,12 +97,13 @@ def test_sentinel_never_leaves_the_restricted_zone(
     server_logs = [
         r.getMessage() for r in caplog.records if not r.name.startswith(("httpx", "httpcore"))
     ]
-    assert server_logs  # logging was captured
+    assert server_logs and run.logs  # logging was captured, of the server and of the run
     _clean("\n".join(server_logs), "logs", secrets)
+    _clean(run.logs, "the run's logs", secrets)
     checked = 0
     for path in out.rglob("*"):
         rel = path.relative_to(out)
-        if not path.is_file() or rel.parts[0] in ALLOWED:
+        if not path.is_file():
             continue
         _clean(path.read_bytes().decode("latin-1"), str(rel), secrets)
         checked += 1
