@@ -56,6 +56,8 @@ CSV_FIELDS = (
     "children_gaining",
     "children_losing",
     "expected_engaged_with_room",
+    "children_served_within_15_min",
+    "sessions_per_week",
     "illustrative_costs",
 )
 
@@ -403,6 +405,10 @@ def _write_csv(path: Path, plan: Plan) -> None:
                 "children_gaining": _total(s["gains"]),
                 "children_losing": _total(s["losses"]),
                 "expected_engaged_with_room": s.get("expected_engaged_with_room"),
+                "children_served_within_15_min": s.get("children_served_within_15_min"),
+                "sessions_per_week": ";".join(
+                    f"{k}={v:g}" for k, v in (s.get("sessions_per_week") or {}).items()
+                ),
                 "illustrative_costs": plan.illustrative,
             }
         )
@@ -416,7 +422,7 @@ def _write_gpkg(
     areas with their children within reach, released with record keys)."""
     import geopandas as gpd
 
-    from everyfamily.planning.plan import _released
+    from everyfamily.planning.budgets import released
     from everyfamily.privacy.cellkey import child_record_keys
 
     kids = data.children.reset_index(drop=True)
@@ -440,7 +446,7 @@ def _write_gpkg(
         pts.to_file(tmp, layer=f"{sid}_places", driver="GPKG")
         within = plan.within[sid]
         masks = [by_code[c] & within for c in codes]
-        shown = _released(masks, keys, rules)
+        shown = released(masks, keys, rules)
         areas = gpd.GeoDataFrame(
             {"area_code": codes, "children_within_15_min": pd.array(shown, dtype="Int64")},
             geometry=small.geometry.to_crs("EPSG:4326").to_numpy(),
