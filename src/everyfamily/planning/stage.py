@@ -317,12 +317,15 @@ def _summary(plan: Plan, out: Path, run_dir: Path) -> dict[str, Any]:
         lines.append("ILLUSTRATIVE COSTS: the demo's made-up figures, not any council's.")
     lines += [f"Assumption: {a}" for a in plan.assumptions]
     lines.append(f"Cheapest set keeping today's reach: {plan.keep_check['reason']}.")
+    lines += _curve_lines(plan)
+    room = any("children_served_within_15_min" in s for s in plan.scenarios)
     head = [
         "Scenario",
         "Kind",
         "Places open",
         "Cost a year",
         "Within 15 min",
+        *(["Within 15 min with room"] if room else []),
         "Expected registered (95% interval)",
         "Expected engaged",
         "Cost per child engaged",
@@ -341,6 +344,7 @@ def _summary(plan: Plan, out: Path, run_dir: Path) -> dict[str, Any]:
                     str(len(s["sites_open"])),
                     f"{s['cost_per_year']:,.0f}",
                     "withheld" if n15 is None else f"{n15:,}",
+                    *([_count(s.get("children_served_within_15_min"))] if room else []),
                     f"{s['expected_registered']:,} ({lo:,} to {hi:,})",
                     f"{s['expected_engaged']:,}",
                     "" if cpe is None else f"{cpe:,.0f}",
@@ -356,6 +360,33 @@ def _summary(plan: Plan, out: Path, run_dir: Path) -> dict[str, Any]:
         "keep_check": plan.keep_check,
         "report": lines + table,
     }
+
+
+def _count(n: Any) -> str:
+    return "withheld" if n is None else f"{int(n):,}"
+
+
+def _curve_lines(plan: Plan) -> list[str]:
+    """The report's lines on the optimised sessions and the marginal curve (what its points
+    count: plan.json's marginal_curve_basis)."""
+    out = []
+    for s in plan.scenarios:
+        if s.get("sessions_per_week"):
+            chosen = ", ".join(f"{k} {v:g}" for k, v in s["sessions_per_week"].items())
+            out.append(f"Sessions a week chosen for {s['name']}: {chosen}.")
+    if plan.marginal_curve:
+        what = (
+            "children within 15 minutes the best places and sessions have room for "
+            "(the capacitated optimum at each budget)"
+            if plan.marginal_curve_basis == "served"
+            else "children within 15 minutes of the best places (capacity not modelled)"
+        )
+        points = "; ".join(
+            f"{c['budget']:,.0f}: {_count(c['children_within_15_min'])}"
+            for c in plan.marginal_curve
+        )
+        out.append(f"Marginal curve, {what}, by budget a year: {points}.")
+    return out
 
 
 def _total(changes: list[dict[str, Any]]) -> int:
