@@ -150,3 +150,32 @@ def test_one_off_costs_in_a_what_if() -> None:
     cost = {r["id"]: r["cost_per_year"] for r in plan.scenarios}
     assert cost["shut"] == pytest.approx(210.0)
     assert cost["swap"] == pytest.approx(310.0)
+
+
+def test_children_within_10_15_20_minutes_by_group() -> None:
+    # closing B: P2's 10 children (language 'pl') walk 40 minutes to A; P1 (5 minutes) and
+    # P3 (10 minutes to A), 14 children speaking 'en', stay within 10 minutes
+    data = _data(False)
+    kids = data.children.assign(main_language=np.repeat(["en", "pl", "en"], SIZES))
+    data = PlanData(kids, data.minutes, data.place_ids, data.effect)
+    scen = "scenarios:\n  - {id: shut, name: Close B, close: [B]}\n"
+    s = PlanningSettings.model_validate(_settings())
+    plan = make_plan(data, s, parse_scenarios(scen), EXACT)
+    bands = {
+        (b["dimension"], b["value"]): (
+            b["children"],
+            b["within_10_min"],
+            b["within_15_min"],
+            b["within_20_min"],
+        )
+        for b in {r["id"]: r for r in plan.scenarios}["shut"]["within_bands"]
+    }
+    assert bands == {
+        ("all", "all"): (24, 14, 14, 14),
+        ("main_language", "en"): (14, 14, 14, 14),
+        ("main_language", "pl"): (10, None, None, None),  # 0 is withheld (at or below 0)
+    }
+    today = {
+        (b["dimension"], b["value"]): b["within_10_min"] for b in plan.scenarios[0]["within_bands"]
+    }
+    assert today == {("all", "all"): 24, ("main_language", "en"): 14, ("main_language", "pl"): 10}

@@ -49,6 +49,7 @@ from everyfamily.planning.scenario_file import (
     ScenarioSpec,
 )
 from everyfamily.planning.scenarios import (
+    BANDS,
     ChildColumns,
     PlanningInputs,
     Scenario,
@@ -277,27 +278,18 @@ def make_plan(
             )
             travel = outreach.travel_minutes_per_visit()
 
-    results = tuple(
-        evaluate(
-            s,
-            inputs,
-            settings,
-            data.effect,
-            baseline=base,
-            reach_minutes=reach,
-            travel_minutes_per_visit=travel,
-        )
-        for s in chosen
-    )
+    results = _evaluated(chosen, inputs, settings, data.effect, base, travel)
     walk0 = nearest_minutes(inputs, base.open_places)
     in0 = walk0 <= reach
     within: dict[str, np.ndarray] = {}
     rows: list[dict[str, Any]] = []
     caps = capacities(settings, data.place_ids, load_pt)
     for s, r in zip(chosen, results, strict=True):
-        in1 = nearest_minutes(inputs, s.open_places) <= reach
+        walk1 = nearest_minutes(inputs, s.open_places)
+        in1 = walk1 <= reach
         within[s.id] = in1
         rows.append(_scenario_json(s, r, in0, in1, kids, keys, rules, notes.get(s.id)))
+        rows[-1]["within_bands"] = _bands(kids, cols, walk1, keys, rules)
         if caps is not None:
             rows[-1].update(_room(data, (children_pt, load_pt), s, settings, in1, keys, rules))
 
@@ -305,15 +297,8 @@ def make_plan(
     keep = keep_check(
         data, children_pt, costs, in0, base, base_cost, reach, limit, keys, point, rules, check
     )
-    basis, points = curve(
-        data,
-        CurveInputs(children_pt, load_pt, costs, caps),
-        base_cost,
-        settings,
-        keys,
-        point,
-        rules,
-    )
+    inputs_c = CurveInputs(children_pt, load_pt, costs, caps)
+    basis, points = curve(data, inputs_c, base_cost, settings, keys, point, rules)
     assumptions = [*results[0].assumptions, _capacity_assumption(caps is not None)]
     if data.note:
         assumptions.append(data.note)
@@ -331,6 +316,54 @@ def make_plan(
         generated_at=(now or datetime.now(UTC)).isoformat(timespec="seconds"),
         within=within,
     )
+
+
+def _evaluated(
+    chosen: Sequence[Scenario],
+    inputs: PlanningInputs,
+    settings: PlanningSettings,
+    effect: WalkEffect,
+    base: Scenario,
+    travel: Mapping[str, float],
+) -> tuple[ScenarioResult, ...]:
+    """Every scenario evaluated against the baseline (scenarios.evaluate)."""
+    return tuple(
+        evaluate(
+            s,
+            inputs,
+            settings,
+            effect,
+            baseline=base,
+            reach_minutes=settings.reach_minutes,
+            travel_minutes_per_visit=travel,
+        )
+        for s in chosen
+    )
+
+
+def _bands(
+    kids: pd.DataFrame,
+    cols: ChildColumns,
+    walk: np.ndarray,
+    keys: np.ndarray,
+    rules: ReleaseRules,
+) -> list[dict[str, Any]]:
+    """Children within 10, 15 and 20 minutes' walk of an open place, for everyone, by
+    group and by deprivation decile (issue 17, section 2), each count released."""
+    dims: list[tuple[str, np.ndarray]] = [("all", np.full(len(walk), "all", dtype=object))]
+    names = [*cols.groups, *([cols.deprivation] if cols.deprivation else [])]
+    for g in names:
+        dims.append((g, kids[g].astype("string").fillna("unknown").to_numpy(dtype=object)))
+    out: list[dict[str, Any]] = []
+    for dim, labels in dims:
+        for value in sorted({str(v) for v in labels}):
+            sel = labels == value
+            masks = [sel, *(sel & (walk <= b) for b in BANDS)]
+            shown = released(masks, keys, rules)
+            row: dict[str, Any] = {"dimension": dim, "value": value, "children": shown[0]}
+            row.update({f"within_{b}_min": n for b, n in zip(BANDS, shown[1:], strict=True)})
+            out.append(row)
+    return out
 
 
 def _capacity_assumption(capacitated: bool) -> str:
