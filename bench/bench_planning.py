@@ -240,7 +240,15 @@ def sessions_solves(
         pts, t = timed(
             lambda: [
                 best_sites_and_sessions(
-                    m, kids, load, places, b, radius=RADIUS, fixed=none_fixed, time_limit_s=60.0
+                    m,
+                    kids,
+                    load,
+                    places,
+                    b,
+                    radius=RADIUS,
+                    fixed=none_fixed,
+                    time_limit_s=60.0,
+                    cheapest=False,
                 )
                 for b in grid
             ]

@@ -124,11 +124,13 @@ def best_sites_and_sessions(
     fixed: np.ndarray,
     time_limit_s: float,
     gap: float = DEFAULT_GAP,
+    cheapest: bool = True,
 ) -> SessionPlan:
     """The places and sessions a week costing at most ``budget`` a year (``places.constant``
     included) that serve the most demand ``w`` within ``radius`` minutes and the places'
     capacities (load ``load`` per point); then the cheapest places and sessions serving as
-    much (module docstring). ``fixed`` places stay open."""
+    much (module docstring; without ``cheapest`` only the first solve, for the marginal
+    curve, which needs only the served demand). ``fixed`` places stay open."""
     from scipy import sparse
     from scipy.optimize import LinearConstraint
 
@@ -176,7 +178,7 @@ def best_sites_and_sessions(
     x, proven, got = solve_milp(-served_c, cons, integ, lb, time_limit_s, gap, what, ub=ub)
     best = float(served_c @ x)
     left = time_limit_s - (time.perf_counter() - t0)
-    if left > 0:
+    if cheapest and left > 0:
         as_much = LinearConstraint(
             sparse.csr_matrix(served_c[None, :]), best - 1e-7 * max(best, 1.0), np.inf
         )
