@@ -179,3 +179,13 @@ def test_children_within_10_15_20_minutes_by_group() -> None:
         (b["dimension"], b["value"]): b["within_10_min"] for b in plan.scenarios[0]["within_bands"]
     }
     assert today == {("all", "all"): 24, ("main_language", "en"): 14, ("main_language", "pl"): 10}
+
+
+def test_timetable_must_agree_with_the_costed_sessions() -> None:
+    from pydantic import ValidationError
+
+    ok = _settings(sessions=[{"site": "A", "name": "play", "per_week": 2}])
+    PlanningSettings.model_validate(ok)
+    bad = _settings(sessions=[{"site": "A", "name": "play", "per_week": 3}])
+    with pytest.raises(ValidationError, match="runs 3 'play' sessions a week in planning"):
+        PlanningSettings.model_validate(bad)

@@ -380,6 +380,29 @@ class PlanningSettings(ServiceModel):
     )
 
     @model_validator(mode="after")
+    def _timetable_agrees(self) -> PlanningSettings:
+        """A site the timetable (``sessions``) lists runs, of each costed session type, as
+        many sessions a week there as its ``sessions_per_week`` says."""
+        types = {t.name for t in self.session_types}
+        listed: dict[tuple[str, str], float] = {}
+        for x in self.sessions:
+            if x.name in types:
+                listed[(x.site, x.name)] = listed.get((x.site, x.name), 0.0) + x.per_week
+        for site in self.sites:
+            if not any(k[0] == site.id for k in listed):
+                continue
+            for name in sorted(types):
+                got = listed.get((site.id, name), 0.0)
+                want = float(site.sessions_per_week.get(name, 0.0))
+                if abs(got - want) > 1e-9:
+                    raise ValueError(
+                        f"site {site.id!r} runs {got:g} {name!r} sessions a week in "
+                        f"planning.sessions but {want:g} in its sessions_per_week; make them "
+                        "agree (the costs and the offer count the same sessions)"
+                    )
+        return self
+
+    @model_validator(mode="after")
     def _venue_locations(self) -> PlanningSettings:
         if self.venues and self.venues_file is None:
             raise ValueError(
