@@ -145,11 +145,17 @@ def test_one_off_costs_in_a_what_if() -> None:
     scen = (
         "scenarios:\n  - {id: shut, name: Close B, close: [B]}\n"
         "  - {id: swap, name: B to V, move: {from: B, to: V}}\n"
+        "  - {id: merge, name: B into A, close: [B], sessions: {A: {play: 4}}}\n"
     )
     plan = make_plan(_data(True), PlanningSettings.model_validate(s), parse_scenarios(scen), EXACT)
     cost = {r["id"]: r["cost_per_year"] for r in plan.scenarios}
     assert cost["shut"] == pytest.approx(210.0)
     assert cost["swap"] == pytest.approx(310.0)
+    # a merge: B closes (10 a year), A runs 4 sessions (100 + 200): 310; A's 20 places
+    # take all 14 children within its reach (P1 and P3), P2 is 40 minutes away
+    assert cost["merge"] == pytest.approx(310.0)
+    merge = {r["id"]: r for r in plan.scenarios}["merge"]
+    assert merge["children_served_within_15_min"] == 14
 
 
 def test_children_within_10_15_20_minutes_by_group() -> None:
