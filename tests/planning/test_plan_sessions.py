@@ -87,6 +87,10 @@ def test_capacitated_curve_is_lower_by_the_children_without_room() -> None:
     # A's or B's 4 children more than its 10 places).
     assert _curve(False) == ("within_reach", [(200.0, 14), (400.0, 24)])
     assert _curve(True) == ("served", [(200.0, 10), (400.0, 20)])
+    s = PlanningSettings.model_validate(_settings())
+    last = make_plan(_data(False), s, None, EXACT).marginal_curve[-1]
+    assert last["per_10k"] == pytest.approx(10 / (200 / 10_000))  # 10 more for 200 more
+    assert last["gap"] is not None and last["gap"] <= 0.01
 
 
 def test_optimised_scenario_chooses_sites_and_sessions_with_one_off_costs() -> None:

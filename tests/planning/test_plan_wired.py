@@ -231,6 +231,16 @@ def test_demo_plan_matches_the_schema(knowsley_demo: Path) -> None:
             assert set(s["sessions_per_week"]) <= set(s["sites_open"])
             assert all(v >= 1 for v in s["sessions_per_week"].values())
         assert s["children_served_within_15_min"] <= s["children_within_15_min"] + 5
+    # a map layer per scenario: its places (points, as many as it opens) and its areas
+    import geopandas as gpd
+    import pyogrio
+
+    gpkg = knowsley_demo / "plan" / "plan.gpkg"
+    layers = {str(name) for name, _ in pyogrio.list_layers(gpkg)}
+    for s in plan["scenarios"]:
+        assert {f"{s['id']}_places", f"{s['id']}_areas"} <= layers
+        pts = gpd.read_file(gpkg, layer=f"{s['id']}_places")
+        assert len(pts) == len(s["sites_open"])
     rows = (knowsley_demo / "plan" / "plan.csv").read_text(encoding="utf-8").splitlines()
     assert len(rows) == 1 + len(plan["scenarios"])
     assert rows[0].endswith(",illustrative_costs")

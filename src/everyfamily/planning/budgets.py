@@ -12,6 +12,7 @@ the best places (optimise.marginal_curve). plan.json's ``marginal_curve_basis`` 
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -293,9 +294,16 @@ def curve(
     sums = [int(keys[m].sum()) for m in masks]
     values = release_child_counts(counts, sums, rules)
     shown = [None if not math.isfinite(v) else int(v) for v in values]
-    points = [{"budget": b, "children_within_15_min": n} for b, n in zip(kept, shown, strict=True)]
+    points: list[dict[str, Any]] = [
+        {"budget": b, "children_within_15_min": n} for b, n in zip(kept, shown, strict=True)
+    ]
     for p, g in zip(points, gaps, strict=False):  # capacitated: the gap proved (None: not)
         p["gap"] = g
+    for prev, cur in itertools.pairwise(points):  # "newly within reach per GBP 10k"
+        na, nb = prev["children_within_15_min"], cur["children_within_15_min"]
+        step = (cur["budget"] - prev["budget"]) / 10_000.0
+        ok = na is not None and nb is not None and step > 0
+        cur["per_10k"] = round((nb - na) / step, 2) if ok else None
     return basis, tuple(points)
 
 
