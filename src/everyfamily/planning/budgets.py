@@ -286,8 +286,15 @@ def curve(
                 gap=max(settings.capacity_gap, CURVE_GAP),
                 cheapest=False,
             )
-            masks.append(_within(data.minutes[point], sol.open_idx.tolist(), reach))
-            counts.append(float(round(sol.served)))
+            mask = _within(data.minutes[point], sol.open_idx.tolist(), reach)
+            if counts and sol.served < counts[-1]:
+                # within the gap a larger budget can come out lower: the set found for the
+                # smaller budget is affordable here too, so the curve keeps it
+                mask, served = masks[-1], counts[-1]
+            else:
+                served = float(round(sol.served))
+            masks.append(mask)
+            counts.append(served)
             kept.append(b)
             gaps.append(round(sol.gap, 4) if sol.proven and sol.gap is not None else None)
         basis = CURVE_SERVED
