@@ -223,6 +223,24 @@ def test_demo_plan_matches_the_schema(knowsley_demo: Path) -> None:
     ids = {s["id"] for s in plan["scenarios"]}
     assert {"close_least_used", "optimised_today", "optimised_90", "outreach_cut_off"} <= ids
     assert plan["illustrative"] is True
+    # capacity is on by default: the curve is the capacitated optimum, and the optimised
+    # scenarios chose their places' sessions (each place 1 to the sessions it lists)
+    assert plan["marginal_curve_basis"] == "served"
+    for s in plan["scenarios"]:
+        if s["kind"] == "optimised":
+            assert set(s["sessions_per_week"]) <= set(s["sites_open"])
+            assert all(v >= 1 for v in s["sessions_per_week"].values())
+        assert s["children_served_within_15_min"] <= s["children_within_15_min"] + 5
+    # a map layer per scenario: its places (points, as many as it opens) and its areas
+    import geopandas as gpd
+    import pyogrio
+
+    gpkg = knowsley_demo / "plan" / "plan.gpkg"
+    layers = {str(name) for name, _ in pyogrio.list_layers(gpkg)}
+    for s in plan["scenarios"]:
+        assert {f"{s['id']}_places", f"{s['id']}_areas"} <= layers
+        pts = gpd.read_file(gpkg, layer=f"{s['id']}_places")
+        assert len(pts) == len(s["sites_open"])
     rows = (knowsley_demo / "plan" / "plan.csv").read_text(encoding="utf-8").splitlines()
     assert len(rows) == 1 + len(plan["scenarios"])
     assert rows[0].endswith(",illustrative_costs")
@@ -255,6 +273,7 @@ def test_demo_report_has_the_plan_section(knowsley_demo: Path) -> None:
     assert "ILLUSTRATIVE COSTS" in section
     assert "Close the least-used site" in section
     assert section.count("<tr>") >= 6  # header + 5 scenarios
+    assert "Marginal curve, children within 15 minutes the best places and sessions" in section
 
 
 def test_demo_project_planning_error_is_the_project_files(knowsley_demo: Path) -> None:

@@ -85,3 +85,30 @@ def test_p_median_over_capacity_says_what_to_relax() -> None:
     with pytest.raises(PlanningError) as err:
         op.p_median(M, W, IDS, 10, capacities=np.full(30, 50.0))
     assert "open more places or raise their capacities" in _one_line(err)
+
+
+def test_sites_and_sessions_time_out_says_what_to_relax() -> None:
+    from everyfamily.planning.sessions import SessionPlaces, best_sites_and_sessions
+
+    places = SessionPlaces(
+        fixed_cost=COSTS,
+        session_cost=np.full(30, 2_000.0),
+        places_per_session=np.full(30, 10.0),
+        max_sessions=np.full(30, 6.0),
+        fixed_capacity=np.zeros(30),
+    )
+    m, w = _big()
+    with pytest.raises(PlanningError) as err:
+        best_sites_and_sessions(
+            m,
+            w,
+            w * 0.5,
+            places,
+            500_000,
+            radius=15.0,
+            fixed=np.zeros(30, dtype=bool),
+            time_limit_s=1e-3,
+        )
+    text = _one_line(err)
+    assert TIMED_OUT.format("budget with sessions and capacities") in text
+    assert "planning.solver_time_limit_seconds" in text

@@ -41,6 +41,18 @@ class Site(Strict):
     )
     places_per_session: int = Field(ge=0, description="Children one session can take.")
     opening_days_per_week: int = Field(ge=0, le=7, description="Days open each week.")
+    closure_cost: float = Field(
+        0.0,
+        ge=0,
+        description="One-off cost of closing it (redundancy, lease break, dilapidations; "
+        "GBP), annualised over planning.one_off_years in a scenario that closes it.",
+    )
+    max_sessions_per_week: float | None = Field(
+        None,
+        ge=0,
+        description="Most sessions a week it could run when the optimiser chooses sessions "
+        "(planning.choose_sessions); unset: the sessions it runs today.",
+    )
 
     @property
     def capacity_per_week(self) -> float:
@@ -60,6 +72,18 @@ class Venue(Strict):
     )
     places_per_session: int = Field(ge=0, description="Children one session can take.")
     opening_days_per_week: int = Field(0, ge=0, le=7, description="Days available each week.")
+    setup_cost: float = Field(
+        0.0,
+        ge=0,
+        description="One-off cost of opening it (fitting out, equipment, set-up; GBP), "
+        "annualised over planning.one_off_years in a scenario that opens it.",
+    )
+    max_sessions_per_week: float | None = Field(
+        None,
+        ge=0,
+        description="Most sessions a week it could run when the optimiser chooses sessions "
+        "(planning.choose_sessions); unset: the sessions listed for it.",
+    )
 
     @property
     def capacity_per_week(self) -> float:
@@ -115,6 +139,12 @@ class ServiceModel(Strict):
     )
     outreach: Outreach | None = Field(
         None, description="Outreach workers' cost per hour and yield per visit."
+    )
+    one_off_years: float = Field(
+        5.0,
+        gt=0,
+        description="Years one-off costs (a venue's setup_cost, a site's closure_cost) are "
+        "spread over in cost_per_year (straight line, no discounting).",
     )
 
     @model_validator(mode="after")
@@ -198,7 +228,9 @@ class ServiceModel(Strict):
         """Annual cost of a service: every open site or venue with its sessions (``sessions``
         overrides a place's sessions per week) plus outreach hours x cost per hour."""
         sessions = sessions or {}
-        total = sum(self.place_cost_per_year(p, sessions.get(p)) for p in open_places)
+        opened = list(open_places)
+        total = sum(self.place_cost_per_year(p, sessions.get(p)) for p in opened)
+        total += self.one_off_per_year(opened)
         if outreach_hours_per_year > 0:
             if self.outreach is None:
                 raise ConfigError(
@@ -207,6 +239,23 @@ class ServiceModel(Strict):
                 )
             total += outreach_hours_per_year * self.outreach.cost_per_hour
         return float(total)
+
+    def one_off_per_year(self, open_places: Iterable[str]) -> float:
+        """One-off costs annualised (straight line over ``one_off_years``): the setup cost
+        of every venue open and the closure cost of every site of today's not open."""
+        opened = set(open_places)
+        setup = sum(v.setup_cost for v in self.venues if v.id in opened)
+        closure = sum(s.closure_cost for s in self.sites if s.id not in opened)
+        return float(setup + closure) / self.one_off_years
+
+    def session_mix(self, place_id: str, per_week: float) -> dict[str, float]:
+        """``per_week`` sessions at a place in the mix of types it lists (its first
+        session type when it lists none), for a chosen number of sessions."""
+        listed = self.place(place_id).sessions_per_week
+        total = sum(listed.values())
+        if total <= 0:
+            return {self.session_types[0].name: float(per_week)} if per_week else {}
+        return {name: float(per_week) * n / total for name, n in listed.items() if n}
 
     @property
     def baseline_cost_per_year(self) -> float:
@@ -322,6 +371,36 @@ class PlanningSettings(ServiceModel):
         description="Relative optimality gap a capacitated solve stops at (HiGHS): the set "
         "found serves at least (1 - gap) x the most any set within the budget could.",
     )
+    choose_sessions: bool = Field(
+        True,
+        description="With capacitated on, optimised sets and the marginal curve also choose "
+        "each open place's sessions a week (1 to its max_sessions_per_week, in the mix of "
+        "types it lists; capacity = sessions x places per session), the budget paying for "
+        "them; false: every open place runs the sessions it lists.",
+    )
+
+    @model_validator(mode="after")
+    def _timetable_agrees(self) -> PlanningSettings:
+        """A site the timetable (``sessions``) lists runs, of each costed session type, as
+        many sessions a week there as its ``sessions_per_week`` says."""
+        types = {t.name for t in self.session_types}
+        listed: dict[tuple[str, str], float] = {}
+        for x in self.sessions:
+            if x.name in types:
+                listed[(x.site, x.name)] = listed.get((x.site, x.name), 0.0) + x.per_week
+        for site in self.sites:
+            if not any(k[0] == site.id for k in listed):
+                continue
+            for name in sorted(types):
+                got = listed.get((site.id, name), 0.0)
+                want = float(site.sessions_per_week.get(name, 0.0))
+                if abs(got - want) > 1e-9:
+                    raise ValueError(
+                        f"site {site.id!r} runs {got:g} {name!r} sessions a week in "
+                        f"planning.sessions but {want:g} in its sessions_per_week; make them "
+                        "agree (the costs and the offer count the same sessions)"
+                    )
+        return self
 
     @model_validator(mode="after")
     def _venue_locations(self) -> PlanningSettings:

@@ -25,8 +25,10 @@ BASIS = (
     "illustrative figures, not any council's: a centre's building and core staff at GBP "
     "90,000 a year plus GBP 1,000 per place of capacity; a session at GBP 120 (stay and play) "
     "or GBP 150 (baby group), 48 weeks a year; a school room at GBP 15,000 a year to use; "
-    "outreach at GBP 25 an hour (the order of magnitude of published council budgets); the "
-    "sessions timetable (days, times, ages) is made up too"
+    "outreach at GBP 25 an hour (the order of magnitude of published council budgets); "
+    "one-off costs, spread over 5 years: GBP 60,000 to close a centre (redundancy, lease "
+    "exit) and GBP 10,000 to set up a school room (equipment, fitting out); the sessions "
+    "timetable (days, times, ages) is made up too"
 )
 #: The sessions every demo site runs each week (type, day, start, ages in months): the same
 #: timetable at every site, ILLUSTRATIVE. Their counts match the sites' sessions_per_week
@@ -131,6 +133,7 @@ def write_planning(out: Path, sites: pd.DataFrame, schools: pd.DataFrame) -> dic
             "sessions_per_week": {"stay and play": 6, "baby group": 2},
             "places_per_session": 15,
             "opening_days_per_week": 5,
+            "closure_cost": 60_000.0,
         }
         for _, s in sites.iterrows()
     ]
@@ -142,6 +145,7 @@ def write_planning(out: Path, sites: pd.DataFrame, schools: pd.DataFrame) -> dic
             "sessions_per_week": {"stay and play": 4},
             "places_per_session": 15,
             "opening_days_per_week": 2,
+            "setup_cost": 10_000.0,
         }
         for v in venues["venue_id"]
     ]
@@ -150,6 +154,7 @@ def write_planning(out: Path, sites: pd.DataFrame, schools: pd.DataFrame) -> dic
         "source": "illustrative",
         "basis": BASIS,
         "weeks_per_year": 48,
+        "one_off_years": 5.0,
         "session_types": [
             {"name": "stay and play", "cost_per_session": 120.0},
             {"name": "baby group", "cost_per_session": 150.0},

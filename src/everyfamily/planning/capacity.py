@@ -124,17 +124,18 @@ def solve_milp(
     *,
     relax: str = "raise the budget or free fixed sites",
     capacitated: bool = True,
+    ub: np.ndarray | None = None,
 ) -> tuple[np.ndarray, bool, float | None]:
-    """One HiGHS solve (minimise c.x, variables in [lb, 1]): (x, proven within gap, the gap
-    proved), or a one-line PlanningError saying what to relax (``relax``; with
-    ``capacitated``, turning capacity off as well)."""
+    """One HiGHS solve (minimise c.x, variables in [lb, ub], ub 1 unless given): (x, proven
+    within gap, the gap proved), or a one-line PlanningError saying what to relax
+    (``relax``; with ``capacitated``, turning capacity off as well)."""
     from scipy.optimize import Bounds, milp
 
     res = milp(
         c,
         constraints=cons,
         integrality=integ,
-        bounds=Bounds(lb, np.ones(len(c))),
+        bounds=Bounds(lb, np.ones(len(c)) if ub is None else ub),
         options={"time_limit": time_limit_s, "mip_rel_gap": gap, "disp": False},
     )
     got_gap = getattr(res, "mip_gap", None)

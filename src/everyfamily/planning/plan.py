@@ -18,7 +18,6 @@ child and only for the whole borough.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,7 +29,18 @@ import pandas as pd
 from everyfamily.config.planning import PlanningSettings
 from everyfamily.errors import ConfigError
 from everyfamily.planning import optimise as op
-from everyfamily.planning.capacity import cheapest_keeping_capacitated, served_by_places
+from everyfamily.planning.budgets import (
+    CapacityCheck,
+    CurveInputs,
+    PlaceCosts,
+    capacities,
+    curve,
+    keep_check,
+    place_costs,
+    released,
+    with_room,
+)
+from everyfamily.planning.capacity import served_by_places
 from everyfamily.planning.outreach import OutreachPlan, plan_outreach
 from everyfamily.planning.scenario_file import (
     CUT_OFF,
@@ -39,6 +49,7 @@ from everyfamily.planning.scenario_file import (
     ScenarioSpec,
 )
 from everyfamily.planning.scenarios import (
+    BANDS,
     ChildColumns,
     PlanningInputs,
     Scenario,
@@ -49,6 +60,7 @@ from everyfamily.planning.scenarios import (
     nearest_minutes,
     planning_inputs,
 )
+from everyfamily.planning.sessions import best_sites_and_sessions, session_places
 from everyfamily.privacy.release import ReleaseRules, release_child_counts
 
 SCHEMA_VERSION = "1.0"
@@ -82,6 +94,7 @@ class Plan:
     results: tuple[ScenarioResult, ...]
     scenarios: tuple[dict[str, Any], ...]
     marginal_curve: tuple[dict[str, Any], ...]
+    marginal_curve_basis: str
     outreach_plan: tuple[dict[str, Any], ...]
     keep_check: dict[str, Any]
     assumptions: tuple[str, ...]
@@ -97,6 +110,7 @@ class Plan:
             "baseline_id": self.baseline_id,
             "scenarios": list(self.scenarios),
             "marginal_curve": list(self.marginal_curve),
+            "marginal_curve_basis": self.marginal_curve_basis,
             "outreach_plan": list(self.outreach_plan),
             "keep_check": self.keep_check,
             "illustrative": self.illustrative,
@@ -106,16 +120,6 @@ class Plan:
 
 
 # --- release ----------------------------------------------------------------------------
-
-
-def _released(
-    mask_sets: Sequence[np.ndarray], keys: np.ndarray, rules: ReleaseRules
-) -> list[int | None]:
-    """Counts of the children in each mask, released with the sum of their record keys."""
-    counts = [float(m.sum()) for m in mask_sets]
-    sums = [int(keys[m].sum()) for m in mask_sets]
-    values = release_child_counts(counts, sums, rules)
-    return [None if not math.isfinite(v) else int(v) for v in values]
 
 
 def _changes(
@@ -131,7 +135,7 @@ def _changes(
         labels = kids[col].astype("string").fillna("unknown").to_numpy(dtype=object)
         values = sorted({str(v) for v in labels[moved]})
         masks = [moved & (labels == v) for v in values]
-        shown = _released(masks, keys, rules)
+        shown = released(masks, keys, rules)
         rows = [
             {"dimension": dim, "value": v, "children": n}
             for v, n in zip(values, shown, strict=True)
@@ -139,10 +143,6 @@ def _changes(
         ]
         out += sorted(rows, key=lambda r: (-r["children"], r["value"]))
     return out
-
-
-def _round(v: float) -> int:
-    return round(v)
 
 
 # --- scenarios from the file ---------------------------------------------------------------
@@ -229,37 +229,6 @@ def _point_demand(
     return children_pt, need_pt, load_pt
 
 
-def _capacities(
-    settings: PlanningSettings, place_ids: Sequence[str], load_pt: np.ndarray
-) -> np.ndarray | None:
-    """Places per week of each place with ``planning.capacitated``; None without it, or
-    when no place lists sessions and places (nothing to limit). A place with none listed
-    (0 places a week) has an unknown capacity and is not limited: it gets room for every
-    expected engaged child (docs/planning.md)."""
-    if not settings.capacitated:
-        return None
-    caps = np.asarray([settings.place(p).capacity_per_week for p in place_ids], dtype=float)
-    if not (caps > 0).any():
-        return None
-    return np.where(caps > 0, caps, max(float(load_pt.sum()), 1.0))
-
-
-def _with_room(
-    data: PlanData, load_pt: np.ndarray, caps: np.ndarray | None, places: Sequence[str], r: float
-) -> int | None:
-    """Expected engaged children within ``r`` minutes of the open ``places`` who fit in
-    their places per week (capacity.served_by_places with the load as demand); a model
-    sum for the whole borough, as expected_engaged; None without capacity."""
-    if caps is None:
-        return None
-    idx = np.array([data.place_ids.index(p) for p in places], dtype=int)
-    return _round(served_by_places(data.minutes, load_pt, load_pt, caps, idx, r))
-
-
-def _place_costs(settings: PlanningSettings, place_ids: Sequence[str]) -> np.ndarray:
-    return np.asarray([settings.place_cost_per_year(p) for p in place_ids], dtype="float64")
-
-
 def make_plan(
     data: PlanData,
     settings: PlanningSettings,
@@ -288,7 +257,7 @@ def make_plan(
     nearest = np.asarray(sites, dtype=object)[np.argmin(walk_sites, axis=1)]
     least = least_used_site(kids, nearest, sites)
     base_cost = settings.baseline_cost_per_year
-    costs = _place_costs(settings, data.place_ids)
+    costs = place_costs(settings, data.place_ids)
     limit = settings.solver_time_limit_seconds
 
     children_pt, need_pt, load_pt = _point_demand(kids, settings, inputs, data.minutes.shape[0])
@@ -309,37 +278,27 @@ def make_plan(
             )
             travel = outreach.travel_minutes_per_visit()
 
-    results = tuple(
-        evaluate(
-            s,
-            inputs,
-            settings,
-            data.effect,
-            baseline=base,
-            reach_minutes=reach,
-            travel_minutes_per_visit=travel,
-        )
-        for s in chosen
-    )
+    results = _evaluated(chosen, inputs, settings, data.effect, base, travel)
     walk0 = nearest_minutes(inputs, base.open_places)
     in0 = walk0 <= reach
     within: dict[str, np.ndarray] = {}
     rows: list[dict[str, Any]] = []
-    caps = _capacities(settings, data.place_ids, load_pt)
+    caps = capacities(settings, data.place_ids, load_pt)
     for s, r in zip(chosen, results, strict=True):
-        in1 = nearest_minutes(inputs, s.open_places) <= reach
+        walk1 = nearest_minutes(inputs, s.open_places)
+        in1 = walk1 <= reach
         within[s.id] = in1
         rows.append(_scenario_json(s, r, in0, in1, kids, keys, rules, notes.get(s.id)))
+        rows[-1]["within_bands"] = _bands(kids, cols, walk1, keys, rules)
         if caps is not None:
-            rows[-1]["expected_engaged_with_room"] = _with_room(
-                data, load_pt, caps, s.open_places, reach
-            )
+            rows[-1].update(_room(data, (children_pt, load_pt), s, settings, in1, keys, rules))
 
     check = None if caps is None else CapacityCheck(caps, load_pt, settings.capacity_gap)
-    keep = _keep_check(
+    keep = keep_check(
         data, children_pt, costs, in0, base, base_cost, reach, limit, keys, point, rules, check
     )
-    curve = _curve(data, children_pt, costs, base_cost, settings, keys, point, rules)
+    inputs_c = CurveInputs(children_pt, load_pt, costs, caps)
+    basis, points = curve(data, inputs_c, base_cost, settings, keys, point, rules)
     assumptions = [*results[0].assumptions, _capacity_assumption(caps is not None)]
     if data.note:
         assumptions.append(data.note)
@@ -347,7 +306,8 @@ def make_plan(
         baseline_id=base.id,
         results=results,
         scenarios=tuple(rows),
-        marginal_curve=curve,
+        marginal_curve=points,
+        marginal_curve_basis=basis,
         outreach_plan=_outreach_json(outreach, kids, keys, rules),
         keep_check=keep,
         assumptions=tuple(assumptions),
@@ -356,6 +316,54 @@ def make_plan(
         generated_at=(now or datetime.now(UTC)).isoformat(timespec="seconds"),
         within=within,
     )
+
+
+def _evaluated(
+    chosen: Sequence[Scenario],
+    inputs: PlanningInputs,
+    settings: PlanningSettings,
+    effect: WalkEffect,
+    base: Scenario,
+    travel: Mapping[str, float],
+) -> tuple[ScenarioResult, ...]:
+    """Every scenario evaluated against the baseline (scenarios.evaluate)."""
+    return tuple(
+        evaluate(
+            s,
+            inputs,
+            settings,
+            effect,
+            baseline=base,
+            reach_minutes=settings.reach_minutes,
+            travel_minutes_per_visit=travel,
+        )
+        for s in chosen
+    )
+
+
+def _bands(
+    kids: pd.DataFrame,
+    cols: ChildColumns,
+    walk: np.ndarray,
+    keys: np.ndarray,
+    rules: ReleaseRules,
+) -> list[dict[str, Any]]:
+    """Children within 10, 15 and 20 minutes' walk of an open place, for everyone, by
+    group and by deprivation decile (issue 17, section 2), each count released."""
+    dims: list[tuple[str, np.ndarray]] = [("all", np.full(len(walk), "all", dtype=object))]
+    names = [*cols.groups, *([cols.deprivation] if cols.deprivation else [])]
+    for g in names:
+        dims.append((g, kids[g].astype("string").fillna("unknown").to_numpy(dtype=object)))
+    out: list[dict[str, Any]] = []
+    for dim, labels in dims:
+        for value in sorted({str(v) for v in labels}):
+            sel = labels == value
+            masks = [sel, *(sel & (walk <= b) for b in BANDS)]
+            shown = released(masks, keys, rules)
+            row: dict[str, Any] = {"dimension": dim, "value": value, "children": shown[0]}
+            row.update({f"within_{b}_min": n for b, n in zip(BANDS, shown[1:], strict=True)})
+            out.append(row)
+    return out
 
 
 def _capacity_assumption(capacitated: bool) -> str:
@@ -371,10 +379,47 @@ def _capacity_assumption(capacitated: bool) -> str:
         "parents' choices and transport other than walking are not modelled; capacity: "
         "optimised sets are chosen so no place takes more expected engaged children than its "
         "places per week, every option shows the expected engaged children who fit "
-        "(expected_engaged_with_room), and the 90% check keeps as many of them as today; "
-        "children within 15 minutes and the marginal curve count children within reach and "
-        "ignore capacity (docs/planning.md)"
+        "(expected_engaged_with_room) and the children within 15 minutes the places have "
+        "room for (children_served_within_15_min), the 90% check keeps as many of them as "
+        "today, and the marginal curve's points are the capacitated optimum at each budget "
+        "(children served within 15 minutes); children_within_15_min counts every child "
+        "within reach of an open place, room or not (docs/planning.md)"
     )
+
+
+def _room(
+    data: PlanData,
+    per_point: tuple[np.ndarray, np.ndarray],
+    s: Scenario,
+    settings: PlanningSettings,
+    in1: np.ndarray,
+    keys: np.ndarray,
+    rules: ReleaseRules,
+) -> dict[str, Any]:
+    """A scenario's figures under capacity (its own sessions where it changes them): the
+    expected engaged children who fit (a model sum), and the children within reach that
+    its places have room for (capacity.served_by_places, each child weighing 1 and loading
+    the places by its expected engagement), released with the record keys of the children
+    within reach (a model figure, as the capacitated curve's points)."""
+    children_pt, load_pt = per_point
+    reach = settings.reach_minutes
+    caps = capacities(settings, data.place_ids, load_pt, s.sessions)
+    if caps is None:
+        return {}
+    idx = np.array([data.place_ids.index(p) for p in s.open_places], dtype=int)
+    served = served_by_places(data.minutes, children_pt, load_pt, caps, idx, reach)
+    counts = release_child_counts([float(round(served))], [int(keys[in1].sum())], rules)
+    out: dict[str, Any] = {
+        "expected_engaged_with_room": with_room(
+            data.minutes, data.place_ids, load_pt, caps, s.open_places, reach
+        ),
+        "children_served_within_15_min": int(counts[0]) if np.isfinite(counts[0]) else None,
+    }
+    if s.sessions:
+        out["sessions_per_week"] = {
+            p: round(float(sum(v.values())), 2) for p, v in sorted(s.sessions.items())
+        }
+    return out
 
 
 def _chosen_scenarios(
@@ -384,7 +429,7 @@ def _chosen_scenarios(
     data: PlanData,
     least: str,
     demand: tuple[np.ndarray, np.ndarray],
-    costs: np.ndarray,
+    costs: PlaceCosts,
     base_cost: float,
 ) -> tuple[list[Scenario], dict[str, str]]:
     """The baseline, then each scenario of the file: what-if ones as written (the
@@ -393,7 +438,7 @@ def _chosen_scenarios(
     engaged children per home point; with ``planning.capacitated`` no place takes more
     expected engaged children than its places per week); with a note for each."""
     need_pt, load_pt = demand
-    caps = _capacities(settings, data.place_ids, load_pt)
+    caps = capacities(settings, data.place_ids, load_pt)
     reach = settings.reach_minutes
     sites = settings.site_ids
     limit = settings.solver_time_limit_seconds
@@ -415,12 +460,19 @@ def _chosen_scenarios(
             continue
         o = spec.optimise
         budget = o.budget if o.budget is not None else base_cost * float(o.budget_share or 1)
+        if caps is not None and settings.choose_sessions:
+            fixed = sites if o.keep_sites else ()
+            chosen.append(_with_sessions(spec.id, spec.name, data, demand, settings, budget, fixed))
+            notes[spec.id] = _optimised_note(budget, None, True) + (
+                ", each place's sessions a week chosen too"
+            )
+            continue
         choice = op.best_for_budget(
             data.minutes,
             need_pt,
             data.place_ids,
-            costs,
-            budget,
+            costs.per_place,
+            budget - costs.constant,
             radius=reach,
             fixed=sites if o.keep_sites else (),
             time_limit_s=limit,
@@ -434,15 +486,51 @@ def _chosen_scenarios(
     return chosen, notes
 
 
-def _optimised_note(budget: float, choice: op.SiteChoice, capacitated: bool) -> str:
+def _optimised_note(budget: float, choice: op.SiteChoice | None, capacitated: bool) -> str:
     """What an optimised scenario is: its budget, need weights, capacity and how close to
     the best possible the solver proved it."""
     text = f"best sites for a budget of {budget:,.0f} a year, children weighted by need"
     if capacitated:
         text += ", no place over its places per week"
-        if choice.proven_optimal and choice.optimality_gap is not None:
+        if choice and choice.proven_optimal and choice.optimality_gap is not None:
             text += f" (within {100 * choice.optimality_gap:.2f}% of the best possible)"
-    return text + ("" if choice.proven_optimal else " (best found before the time limit)")
+    if choice is not None and not choice.proven_optimal:
+        text += " (best found before the time limit)"
+    return text
+
+
+def _with_sessions(
+    sid: str,
+    name: str,
+    data: PlanData,
+    demand: tuple[np.ndarray, np.ndarray],
+    settings: PlanningSettings,
+    budget: float,
+    fixed: Sequence[str],
+) -> Scenario:
+    """An optimised scenario choosing places and their sessions a week for ``budget``
+    (sessions.best_sites_and_sessions on need-weighted demand, capacity's load the expected
+    engaged children); the chosen sessions in each place's mix of types."""
+    need_pt, load_pt = demand
+    places = session_places(settings, data.place_ids, max(float(load_pt.sum()), 1.0))
+    plan = best_sites_and_sessions(
+        data.minutes,
+        need_pt,
+        load_pt,
+        places,
+        budget,
+        radius=settings.reach_minutes,
+        fixed=np.isin(np.asarray(data.place_ids, dtype=object), list(fixed)),
+        time_limit_s=settings.solver_time_limit_seconds,
+        gap=settings.capacity_gap,
+    )
+    open_ = tuple(data.place_ids[j] for j in plan.open_idx)
+    sessions = {
+        data.place_ids[j]: settings.session_mix(data.place_ids[j], float(plan.sessions[j]))
+        for j in plan.open_idx
+        if places.max_sessions[j] > 0
+    }
+    return Scenario(sid, name, "optimised", open_, sessions)
 
 
 def _scenario_json(
@@ -455,7 +543,7 @@ def _scenario_json(
     rules: ReleaseRules,
     note: str | None,
 ) -> dict[str, Any]:
-    (shown,) = _released([in1], keys, rules)
+    (shown,) = released([in1], keys, rules)
     lo, hi = r.expected_registered_interval
     elo, ehi = r.expected_engaged_interval
     return {
@@ -465,10 +553,10 @@ def _scenario_json(
         "sites_open": list(r.open_places),
         "cost_per_year": round(r.cost_per_year, 2),
         "children_within_15_min": shown,
-        "expected_registered": _round(r.expected_registered),
-        "expected_registered_interval": [_round(lo), _round(hi)],
-        "expected_engaged": _round(r.expected_engaged),
-        "expected_engaged_interval": [_round(elo), _round(ehi)],
+        "expected_registered": round(r.expected_registered),
+        "expected_registered_interval": [round(lo), round(hi)],
+        "expected_engaged": round(r.expected_engaged),
+        "expected_engaged_interval": [round(elo), round(ehi)],
         "cost_per_child_engaged": r.cost_per_child_engaged,
         "outreach_hours": round(float(sum(s.outreach_hours.values())), 1),
         "outreach_registrations": round(r.outreach_registrations, 1),
@@ -476,137 +564,6 @@ def _scenario_json(
         "losses": _changes(in0 & ~in1, kids, keys, rules),
         "note": note,
     }
-
-
-@dataclass(frozen=True)
-class CapacityCheck:
-    """What the 90% check needs for capacity: places per week per place, load per home
-    point and the solver's gap."""
-
-    caps: np.ndarray
-    load: np.ndarray
-    gap: float
-
-
-def _keep_check(
-    data: PlanData,
-    children_pt: np.ndarray,
-    costs: np.ndarray,
-    in0: np.ndarray,
-    base: Scenario,
-    base_cost: float,
-    reach: float,
-    limit: float,
-    keys: np.ndarray,
-    point: np.ndarray,
-    rules: ReleaseRules,
-    capacity: CapacityCheck | None = None,
-) -> dict[str, Any]:
-    """The issue's test: the cheapest set keeping at least as many children within reach as
-    today, and whether it costs no more than 90% of today's cost; or why none exists. With
-    ``capacity`` the set must also keep at least as many expected engaged children with a
-    place as today's sites
-    (capacity.cheapest_keeping_capacitated)."""
-    budget = 0.9 * base_cost
-    baseline_within = int(in0.sum())
-    if capacity is None:
-        out = op.cheapest_keeping(
-            data.minutes,
-            children_pt,
-            data.place_ids,
-            costs,
-            float(baseline_within),
-            budget,
-            radius=reach,
-            time_limit_s=limit,
-        )
-        choice, found = out.choice, out.found
-        places = list(choice.open_places) if choice else []
-        cost = choice.cost_per_year if choice else None
-        why_none = out.reason
-    else:
-        caps, load_pt = capacity.caps, capacity.load
-        sites = np.array([data.place_ids.index(p) for p in base.open_places], dtype=int)
-        today = served_by_places(data.minutes, load_pt, load_pt, caps, sites, reach)
-        sol = cheapest_keeping_capacitated(
-            data.minutes,
-            children_pt,
-            load_pt,
-            caps,
-            costs,
-            float(baseline_within),
-            today,
-            radius=reach,
-            time_limit_s=limit,
-            gap=capacity.gap,
-        )
-        places = [] if sol is None else [data.place_ids[j] for j in sol.open_idx]
-        cost = None if sol is None else float(costs[sol.open_idx].sum())
-        found = cost is not None and cost <= budget + 1e-6
-        why_none = (
-            "even with every site and venue open, fewer children are within reach or fewer "
-            "expected engaged children have a place than today"
-        )
-    res: dict[str, Any] = {
-        "budget": round(budget, 2),
-        "found": found,
-        "reason": why_none if cost is None else None,
-        "sites_open": places,
-        "cost_per_year": None if cost is None else round(cost, 2),
-    }
-    if capacity is not None:
-        res["expected_engaged_with_room"] = (
-            None if cost is None else _with_room(data, capacity.load, capacity.caps, places, reach)
-        )
-    if cost is not None:
-        idx = [data.place_ids.index(p) for p in places]
-        covered = (data.minutes[point][:, idx] <= reach).any(axis=1)
-        (shown,) = _released([covered], keys, rules)
-        res["children_within_15_min"] = shown
-        res["reason"] = (
-            f"{len(idx)} places keep at least as many children within {reach:g} minutes"
-            + (" and expected engaged children with a place" if capacity is not None else "")
-            + f" as today for {cost:,.0f} a year"
-            + (
-                f", within 90% of today's cost ({budget:,.0f})"
-                if found
-                else f", more than 90% of today's cost ({budget:,.0f})"
-            )
-        )
-    return res
-
-
-def _curve(
-    data: PlanData,
-    children_pt: np.ndarray,
-    costs: np.ndarray,
-    base_cost: float,
-    settings: PlanningSettings,
-    keys: np.ndarray,
-    point: np.ndarray,
-    rules: ReleaseRules,
-) -> tuple[dict[str, Any], ...]:
-    """Children within reach at budgets from 50% to 100% of today's cost (the best set for
-    each, solved afresh)."""
-    budgets = np.linspace(0.5 * base_cost, base_cost, settings.curve_points)
-    pts = op.marginal_curve(
-        data.minutes,
-        children_pt,
-        data.place_ids,
-        costs,
-        [round(float(b), 2) for b in budgets],
-        radius=settings.reach_minutes,
-        time_limit_s=settings.solver_time_limit_seconds,
-    )
-    masks: list[np.ndarray] = []
-    for c in pts:
-        idx = [data.place_ids.index(p) for p in c.open_places]
-        m = data.minutes[point][:, idx] if idx else np.full((len(point), 0), np.inf)
-        masks.append(np.asarray((m <= settings.reach_minutes).any(axis=1), dtype=bool))
-    shown = _released(masks, keys, rules)
-    return tuple(
-        {"budget": c.budget, "children_within_15_min": n} for c, n in zip(pts, shown, strict=True)
-    )
 
 
 def _outreach_areas(
@@ -654,7 +611,7 @@ def _outreach_json(
     area = kids["area_code"].astype("string").fillna("unknown").to_numpy(dtype=object)
     unreached = ~kids["registered"].astype(bool).to_numpy()
     masks = [np.asarray(unreached & (area == s.area), dtype=bool) for s in plan.stops]
-    shown = _released(masks, keys, rules)
+    shown = released(masks, keys, rules)
     return tuple(
         {
             "rank": s.rank,

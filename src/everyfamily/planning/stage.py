@@ -56,6 +56,8 @@ CSV_FIELDS = (
     "children_gaining",
     "children_losing",
     "expected_engaged_with_room",
+    "children_served_within_15_min",
+    "sessions_per_week",
     "illustrative_costs",
 )
 
@@ -315,12 +317,15 @@ def _summary(plan: Plan, out: Path, run_dir: Path) -> dict[str, Any]:
         lines.append("ILLUSTRATIVE COSTS: the demo's made-up figures, not any council's.")
     lines += [f"Assumption: {a}" for a in plan.assumptions]
     lines.append(f"Cheapest set keeping today's reach: {plan.keep_check['reason']}.")
+    lines += _curve_lines(plan)
+    room = any("children_served_within_15_min" in s for s in plan.scenarios)
     head = [
         "Scenario",
         "Kind",
         "Places open",
         "Cost a year",
         "Within 15 min",
+        *(["Within 15 min with room"] if room else []),
         "Expected registered (95% interval)",
         "Expected engaged",
         "Cost per child engaged",
@@ -339,6 +344,7 @@ def _summary(plan: Plan, out: Path, run_dir: Path) -> dict[str, Any]:
                     str(len(s["sites_open"])),
                     f"{s['cost_per_year']:,.0f}",
                     "withheld" if n15 is None else f"{n15:,}",
+                    *([_count(s.get("children_served_within_15_min"))] if room else []),
                     f"{s['expected_registered']:,} ({lo:,} to {hi:,})",
                     f"{s['expected_engaged']:,}",
                     "" if cpe is None else f"{cpe:,.0f}",
@@ -354,6 +360,33 @@ def _summary(plan: Plan, out: Path, run_dir: Path) -> dict[str, Any]:
         "keep_check": plan.keep_check,
         "report": lines + table,
     }
+
+
+def _count(n: Any) -> str:
+    return "withheld" if n is None else f"{int(n):,}"
+
+
+def _curve_lines(plan: Plan) -> list[str]:
+    """The report's lines on the optimised sessions and the marginal curve (what its points
+    count: plan.json's marginal_curve_basis)."""
+    out = []
+    for s in plan.scenarios:
+        if s.get("sessions_per_week"):
+            chosen = ", ".join(f"{k} {v:g}" for k, v in s["sessions_per_week"].items())
+            out.append(f"Sessions a week chosen for {s['name']}: {chosen}.")
+    if plan.marginal_curve:
+        what = (
+            "children within 15 minutes the best places and sessions have room for "
+            "(the capacitated optimum at each budget)"
+            if plan.marginal_curve_basis == "served"
+            else "children within 15 minutes of the best places (capacity not modelled)"
+        )
+        points = "; ".join(
+            f"{c['budget']:,.0f}: {_count(c['children_within_15_min'])}"
+            for c in plan.marginal_curve
+        )
+        out.append(f"Marginal curve, {what}, by budget a year: {points}.")
+    return out
 
 
 def _total(changes: list[dict[str, Any]]) -> int:
@@ -403,6 +436,10 @@ def _write_csv(path: Path, plan: Plan) -> None:
                 "children_gaining": _total(s["gains"]),
                 "children_losing": _total(s["losses"]),
                 "expected_engaged_with_room": s.get("expected_engaged_with_room"),
+                "children_served_within_15_min": s.get("children_served_within_15_min"),
+                "sessions_per_week": ";".join(
+                    f"{k}={v:g}" for k, v in (s.get("sessions_per_week") or {}).items()
+                ),
                 "illustrative_costs": plan.illustrative,
             }
         )
@@ -416,7 +453,7 @@ def _write_gpkg(
     areas with their children within reach, released with record keys)."""
     import geopandas as gpd
 
-    from everyfamily.planning.plan import _released
+    from everyfamily.planning.budgets import released
     from everyfamily.privacy.cellkey import child_record_keys
 
     kids = data.children.reset_index(drop=True)
@@ -440,7 +477,7 @@ def _write_gpkg(
         pts.to_file(tmp, layer=f"{sid}_places", driver="GPKG")
         within = plan.within[sid]
         masks = [by_code[c] & within for c in codes]
-        shown = _released(masks, keys, rules)
+        shown = released(masks, keys, rules)
         areas = gpd.GeoDataFrame(
             {"area_code": codes, "children_within_15_min": pd.array(shown, dtype="Int64")},
             geometry=small.geometry.to_crs("EPSG:4326").to_numpy(),

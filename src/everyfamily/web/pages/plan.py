@@ -327,6 +327,7 @@ class PlanPage:
             "generated_at": escape(str(plan.get("generated_at", ""))),
             "scenarios": rows,
             "capacitated": any(r["with_room"] is not None for r in rows),
+            "curve_served": plan.get("marginal_curve_basis") == "served",
             "illustrative": plan.get("illustrative") is True,
             "assumptions": [str(a) for a in plan.get("assumptions") or [] if isinstance(a, str)],
             "marginal_svg": self.marginal_chart(),
