@@ -71,7 +71,9 @@ def _settings(**more: Any) -> dict[str, Any]:
 
 
 def _curve(capacitated: bool) -> tuple[str, list[tuple[float, int | None]]]:
-    s = PlanningSettings.model_validate(_settings(capacitated=capacitated))
+    s = PlanningSettings.model_validate(
+        _settings(capacitated=capacitated, capacitated_curve=capacitated)
+    )
     plan = make_plan(_data(False), s, None, EXACT)
     got = plan.to_json()
     return got["marginal_curve_basis"], [
@@ -87,7 +89,7 @@ def test_capacitated_curve_is_lower_by_the_children_without_room() -> None:
     # A's or B's 4 children more than its 10 places).
     assert _curve(False) == ("within_reach", [(200.0, 14), (400.0, 24)])
     assert _curve(True) == ("served", [(200.0, 10), (400.0, 20)])
-    s = PlanningSettings.model_validate(_settings())
+    s = PlanningSettings.model_validate(_settings(capacitated_curve=True))
     last = make_plan(_data(False), s, None, EXACT).marginal_curve[-1]
     assert last["per_10k"] == pytest.approx(10 / (200 / 10_000))  # 10 more for 200 more
     assert last["gap"] is not None and last["gap"] <= 0.01

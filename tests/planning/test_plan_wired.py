@@ -223,9 +223,10 @@ def test_demo_plan_matches_the_schema(knowsley_demo: Path) -> None:
     ids = {s["id"] for s in plan["scenarios"]}
     assert {"close_least_used", "optimised_today", "optimised_90", "outreach_cut_off"} <= ids
     assert plan["illustrative"] is True
-    # capacity is on by default: the curve is the capacitated optimum, and the optimised
-    # scenarios chose their places' sessions (each place 1 to the sessions it lists)
-    assert plan["marginal_curve_basis"] == "served"
+    # capacity is on by default: the optimised scenarios chose their places' sessions (each
+    # place 1 to the sessions it lists); the curve counts children within reach
+    # (planning.capacitated_curve is off by default: tests/planning/test_plan_sessions.py)
+    assert plan["marginal_curve_basis"] == "within_reach"
     for s in plan["scenarios"]:
         if s["kind"] == "optimised":
             assert set(s["sessions_per_week"]) <= set(s["sites_open"])

@@ -371,6 +371,14 @@ class PlanningSettings(ServiceModel):
         description="Relative optimality gap a capacitated solve stops at (HiGHS): the set "
         "found serves at least (1 - gap) x the most any set within the budget could.",
     )
+    capacitated_curve: bool = Field(
+        False,
+        description="With capacitated on, each marginal-curve point is the capacitated optimum "
+        "at that budget (children served within reach); off (the default): children within "
+        "reach of the best places at each budget. Off because the capacitated points take one "
+        "integer solve each (measured at Knowsley size: 15 s of CPU for 6 budgets, and under "
+        "load solves stop at the time limit, so a point can depend on the machine's speed).",
+    )
     choose_sessions: bool = Field(
         True,
         description="With capacitated on, optimised sets and the marginal curve also choose "

@@ -297,7 +297,9 @@ def make_plan(
     keep = keep_check(
         data, children_pt, costs, in0, base, base_cost, reach, limit, keys, point, rules, check
     )
-    inputs_c = CurveInputs(children_pt, load_pt, costs, caps)
+    inputs_c = CurveInputs(
+        children_pt, load_pt, costs, caps if settings.capacitated_curve else None
+    )
     basis, points = curve(data, inputs_c, base_cost, settings, keys, point, rules)
     assumptions = [*results[0].assumptions, _capacity_assumption(caps is not None)]
     if data.note:
