@@ -4,9 +4,11 @@ engine; the family rule: families.py). Split from stage.py, which writes the reg
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -41,7 +43,6 @@ def stable_ids(
     settings: LinkageSettings,
     key: bytes,
     records_table: str,
-    *,
     clusters: str,
     registry: str,
 ) -> StableIds:
@@ -161,3 +162,45 @@ def previous_registry(engine: Engine, path: Path | None, registry: str) -> pd.Da
         held: pd.DataFrame = engine.query(sql).to_pandas()
         return held
     return pd.DataFrame({c: pd.Series(dtype="string") for c in cols})
+
+
+def model_fingerprint(settings: LinkageSettings) -> dict[str, Any]:
+    """The settings a saved model's comparisons and blocking depend on: a model is reused
+    only by a run whose fingerprint is the same."""
+    return {"name_variants": settings.name_variants, "blocking_rules": settings.blocking_rules}
+
+
+def reused_model(
+    settings: LinkageSettings, previous_run: Path | None
+) -> tuple[LinkageSettings, dict[str, Any]]:
+    """The settings to link with and what was decided about the previous run's model.
+
+    With ``linkage.reuse_previous_model`` and a named previous run whose linkage/model.json
+    exists and was made under the same :func:`model_fingerprint`, the model is reused
+    (``model_path`` set to it) unless it has already been reused ``retrain_every_runs``
+    runs in a row (``age``: runs since it was trained, from the previous run.json). The
+    record says ``reused`` (bool), ``age`` and ``reason``; it is {} when no previous run is
+    named or ``model_path`` is given (the user's own model)."""
+    if previous_run is None or settings.model_path is not None:
+        return settings, {}
+    fingerprint = model_fingerprint(settings)
+    record: dict[str, Any] = {"reused": False, "age": 0, "fingerprint": fingerprint}
+    if not settings.reuse_previous_model:
+        return settings, record | {"reason": "linkage.reuse_previous_model is off"}
+    model = Path(previous_run) / "linkage" / "model.json"
+    try:
+        meta = json.loads((Path(previous_run) / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        meta = {}
+    before = (meta.get("linkage") or {}).get("model_reuse") or {}
+    if not model.is_file():
+        return settings, record | {"reason": "the previous run saved no model"}
+    if before.get("fingerprint", fingerprint) != fingerprint:
+        return settings, record | {"reason": "name_variants or blocking_rules changed"}
+    age = int(before.get("age", 0)) + 1
+    if age > settings.retrain_every_runs:
+        return settings, record | {
+            "reason": f"reused {age - 1} runs in a row (linkage.retrain_every_runs)"
+        }
+    reused = settings.model_copy(update={"model_path": model})
+    return reused, record | {"reused": True, "age": age, "reason": "the previous run's model"}

@@ -36,7 +36,7 @@ from everyfamily.errors import DataError, LinkageError
 from everyfamily.linkage import anchors, coverage, diagnostics
 from everyfamily.linkage import estimated_quality as est_quality
 from everyfamily.linkage import model as link_model
-from everyfamily.linkage.id_registry import stable_ids
+from everyfamily.linkage.id_registry import reused_model, stable_ids
 from everyfamily.linkage.name_keys import NAME_KEYS
 from everyfamily.linkage.nicknames import nickname_map
 from everyfamily.linkage.prepare import IDENTITIES, NICKNAMES, RECORD_IDENTITY, prepare_identities
@@ -86,6 +86,9 @@ class LinkageResult:
     blocking_coverage: dict[str, Any] = field(default_factory=dict)
     #: Recall by group from pairs sharing an NHS number (see anchors.py).
     anchor_recall: dict[str, Any] = field(default_factory=dict)
+    #: A previous run's model reused, or why not (id_registry.reused_model); {} when no
+    #: previous run was named.
+    model_reuse: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -97,9 +100,10 @@ def linkage_stage(ctx: RunContext) -> None:
 
     key = load_key(ctx.project.privacy, ctx.environ)
     run = str(ctx.metadata.get("started_at") or dt.datetime.now(dt.UTC).isoformat())
+    settings, reuse = reused_model(ctx.project.linkage, ctx.project.project.previous_run_path)
     result = link_records(
         ctx.engine,
-        ctx.project.linkage,
+        settings,
         key=key,
         out_dir=ctx.out_dir,
         run=run,
@@ -108,6 +112,7 @@ def linkage_stage(ctx: RunContext) -> None:
         step=ctx.progress.steps(
             "link", 4 + link_model.em_session_count(ctx.project.linkage.name_variants)
         ),
+        model_reuse=reuse,
     )
     ctx.metadata["linkage"] = result.to_dict()
 
@@ -127,6 +132,7 @@ def link_records(
     echo: Callable[[str], None] = lambda _m: None,
     records_table: str = "records",
     step: Callable[[str], None] = lambda _m: None,
+    model_reuse: dict[str, Any] | None = None,
 ) -> LinkageResult:
     """Link ``records_table`` in ``engine`` and write every output (see module docstring):
     prepare, train (or load) the model, score and cluster, give stable ids, write."""
@@ -162,9 +168,7 @@ def link_records(
     unlinkable = _diagnose(linker, threshold, n_identities, diag_dir, timings)
 
     t = time.perf_counter()
-    ids = stable_ids(
-        engine, settings, key, records_table, clusters=_IDENTITY_CLUSTER, registry=REGISTRY_TABLE
-    )
+    ids = stable_ids(engine, settings, key, records_table, _IDENTITY_CLUSTER, REGISTRY_TABLE)
     timings["stable_ids"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -210,6 +214,7 @@ def link_records(
         estimated_recall=round(estimate.recall, 6),
         blocking_coverage=blocking,
         anchor_recall=anchored,
+        model_reuse=model_reuse or {},
     )
     _write_summary(diag_dir, result, estimate, threshold, floor, score_floor, run)
     _echo_result(echo, result, estimate)
