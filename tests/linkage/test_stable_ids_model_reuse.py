@@ -61,3 +61,36 @@ def test_not_reused_when_off_missing_or_made_under_other_settings(tmp_path: Path
     other = LinkageSettings(name_variants=False)
     used, record = reused_model(other, prev)
     assert used.model_path is None and "changed" in record["reason"]
+
+
+def test_a_second_run_reuses_the_model_keeps_ids_and_says_so(tmp_path: Path) -> None:
+    """Two runs of link_records as the link stage makes them: the second names the first as
+    its previous run, trains nothing, keeps every unchanged record's ids (planted: the same
+    records again, plus none) and records the reuse in linkage/summary.json."""
+    from everyfamily.engines import open_engine
+    from everyfamily.linkage.stage import link_records
+    from everyfamily.linkage.synthetic import build_records
+
+    records = build_records(1500, seed=5).records
+    engine = open_engine("duckdb", path=tmp_path / "store.duckdb")
+    engine.write_table("records", records)
+    key = b"test-key-0123456789abcdef"
+    first = link_records(engine, LinkageSettings(), key=key, out_dir=tmp_path / "a", run="a")
+    (tmp_path / "a" / "run.json").write_text(
+        json.dumps({"linkage": first.to_dict()}), encoding="utf-8"
+    )
+    ids_a = engine.query("SELECT source, record_id, person_id, family_id FROM links").to_pylist()
+    settings, reuse = reused_model(LinkageSettings(), tmp_path / "a")
+    second = link_records(
+        engine, settings, key=key, out_dir=tmp_path / "b", run="b", model_reuse=reuse
+    )
+    ids_b = engine.query("SELECT source, record_id, person_id, family_id FROM links").to_pylist()
+    engine.close()
+    key_of = lambda r: (r["source"], r["record_id"])  # noqa: E731
+    assert sorted(ids_b, key=key_of) == sorted(ids_a, key=key_of)
+    assert second.events == dict.fromkeys(second.events, 0)  # nothing new, merged, split
+    assert first.events["person_new"] == first.n_persons > 0
+    assert second.model_source == str(tmp_path / "a" / "linkage" / "model.json")
+    summary = json.loads((tmp_path / "b" / "linkage" / "summary.json").read_text("utf-8"))
+    assert summary["model_reuse"]["reused"] is True and summary["model_reuse"]["age"] == 1
+    assert second.timings_seconds["train"] < first.timings_seconds["train"]
