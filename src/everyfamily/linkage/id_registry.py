@@ -19,7 +19,7 @@ from everyfamily.errors import LinkageError
 from everyfamily.linkage.families import family_components
 from everyfamily.linkage.prepare import IDENTITIES, RECORD_IDENTITY
 from everyfamily.linkage.stable_ids import SqlIdResolution, resolve_stable_ids_sql
-from everyfamily.privacy.pseudonyms import pseudonym
+from everyfamily.privacy.pseudonyms import pseudonym_maker
 
 
 @dataclass(frozen=True)
@@ -71,9 +71,10 @@ def stable_ids(
         prev_table = registry
 
     def mint(prefix: str, entity: str) -> Callable[[str, str, int], str]:
+        make = pseudonym_maker(key, prefix)  # = pseudonym(key, *parts, prefix=prefix)
+
         def _mint(source: str, record_id: str, attempt: int) -> str:
-            parts = (entity, source, record_id) + ((str(attempt),) if attempt else ())
-            return pseudonym(key, *parts, prefix=prefix)
+            return make(entity, source, record_id, *((str(attempt),) if attempt else ()))
 
         return _mint
 

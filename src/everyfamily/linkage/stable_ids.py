@@ -280,29 +280,34 @@ def _events_sql(engine: Any, out: str) -> tuple[IdEvent, ...]:
     events of :func:`resolve_stable_ids`, from the overlap table and the ids given."""
     q = engine.dialect.quote_ident
     found, overlap, ids = q(_W + "found"), q(_W + "overlap"), q(out)
-    held = _rows(
-        engine,
+    held = engine.query(
         f"""SELECT f.f_source, f.f_record, f.n_records, i.id AS kept, o.id AS held
             FROM {found} AS f JOIN {ids} AS i ON i.cluster = f.cluster
             LEFT JOIN {overlap} AS o ON o.cluster = f.cluster
             WHERE f.cluster NOT IN (SELECT cluster FROM {overlap} GROUP BY cluster
-                                    HAVING count(*) = 1)""",
+                                    HAVING count(*) = 1)"""
     )
-    by_cluster: dict[tuple[str, str], tuple[int, str, list[str]]] = {}
-    for r in held:
-        entry = by_cluster.setdefault(
-            (r["f_source"], r["f_record"]), (int(r["n_records"]), str(r["kept"]), [])
-        )
-        if r["held"] is not None:
-            entry[2].append(str(r["held"]))
+    cols = held.column
+    founding = list(zip(cols("f_source").to_pylist(), cols("f_record").to_pylist(), strict=True))
+    sizes, kept_ids, held_ids = (
+        cols("n_records").to_pylist(),
+        cols("kept").to_pylist(),
+        cols("held").to_pylist(),
+    )
+    merged: dict[tuple[str, str], list[str]] = {}
+    for k, h in enumerate(held_ids):
+        if h is not None:
+            merged.setdefault(founding[k], []).append(h)
     events: list[IdEvent] = []
-    for founding in sorted(by_cluster):
-        size, kept, before = by_cluster[founding]
-        if not before:
-            events.append(IdEvent("new", kept, (), size))
-        else:
-            others = tuple(sorted(i for i in set(before) if i != kept))
-            events.append(IdEvent("merge", kept, others, size))
+    seen: set[tuple[str, str]] = set()
+    for k in sorted(range(len(founding)), key=founding.__getitem__):
+        f = founding[k]
+        if f not in merged:
+            events.append(IdEvent("new", kept_ids[k], (), int(sizes[k])))
+        elif f not in seen:
+            seen.add(f)
+            others = tuple(sorted(i for i in set(merged[f]) if i != kept_ids[k]))
+            events.append(IdEvent("merge", kept_ids[k], others, int(sizes[k])))
     spread = _rows(
         engine,
         f"""SELECT o.id AS pid, o.n, i.id AS now FROM {overlap} AS o
