@@ -78,6 +78,10 @@ def main(argv: list[str]) -> int:
     base = data.truth.assign(det=pd.factorize(key)[0])
     qb = pairwise_quality(base["det"], base["child_id"])
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
+    # the stage times, readable, on stderr (the JSON line on stdout carries them too):
+    # train (EM), predict_cluster (blocking, scoring, clustering), stable_ids (the registry)
+    stages = ", ".join(f"{k} {v:.1f}" for k, v in result.timings_seconds.items())
+    print(f"stage seconds: {stages} (total {seconds:.1f})", file=sys.stderr)
     print(
         json.dumps(
             {

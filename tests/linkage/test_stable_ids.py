@@ -70,3 +70,13 @@ def test_colliding_new_id_is_reminted_deterministically() -> None:
     prev = _prev([("old", "NEW-r1")])  # an id already held by a record elsewhere
     res = resolve_stable_ids(_cur([("r1", 1)]), prev, mint)
     assert res.ids == {1: "NEW-r1-1"}
+
+
+def test_the_fast_minter_makes_the_same_pseudonyms() -> None:
+    from everyfamily.privacy.pseudonyms import pseudonym, pseudonym_maker
+
+    key = b"test-key-0123456789abcdef"
+    make = pseudonym_maker(key, "P")
+    for parts in (("person", "births", "B1"), ("person", "hv", "Zoë-7", "2"), ("x",)):
+        assert make(*parts) == pseudonym(key, *parts, prefix="P")
+    assert make("a", "bc") != make("ab", "c")

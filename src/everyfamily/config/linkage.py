@@ -54,3 +54,19 @@ class LinkageSettings(Strict):
         "written by `everyfamily extract OLD_OUT id_registry --to FILE.parquet` (default: the "
         "store's id_registry table when the output folder is reused).",
     )
+    reuse_previous_model: bool = Field(
+        True,
+        description="When the run names a previous run (`everyfamily run --previous-run DIR` "
+        "or project.previous_run_path, e.g. last month's) and that run saved its model "
+        "(DIR/linkage/model.json) with the same name_variants and blocking_rules, score "
+        "with that model instead of training again (EM is a quarter of a 1M-record link); "
+        "retrained every retrain_every_runs runs. run.json and linkage/summary.json say "
+        "which (linkage.model_reuse). Ignored when model_path is given.",
+    )
+    retrain_every_runs: int = Field(
+        6,
+        ge=1,
+        description="A model reused by this many runs in a row is trained afresh on the "
+        "next run, so new names, sources and data-quality changes reach the m and u "
+        "probabilities (monthly runs: twice a year).",
+    )

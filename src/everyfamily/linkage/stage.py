@@ -36,12 +36,11 @@ from everyfamily.errors import DataError, LinkageError
 from everyfamily.linkage import anchors, coverage, diagnostics
 from everyfamily.linkage import estimated_quality as est_quality
 from everyfamily.linkage import model as link_model
-from everyfamily.linkage.families import family_components
+from everyfamily.linkage.id_registry import reused_model, stable_ids
 from everyfamily.linkage.name_keys import NAME_KEYS
 from everyfamily.linkage.nicknames import nickname_map
 from everyfamily.linkage.prepare import IDENTITIES, NICKNAMES, RECORD_IDENTITY, prepare_identities
-from everyfamily.linkage.stable_ids import IdEvent, IdResolution, resolve_stable_ids
-from everyfamily.privacy.pseudonyms import pseudonym
+from everyfamily.linkage.stable_ids import IdEvent
 from everyfamily.schema import LINKS_COLUMNS
 from everyfamily.stage import Stage
 
@@ -87,6 +86,9 @@ class LinkageResult:
     blocking_coverage: dict[str, Any] = field(default_factory=dict)
     #: Recall by group from pairs sharing an NHS number (see anchors.py).
     anchor_recall: dict[str, Any] = field(default_factory=dict)
+    #: A previous run's model reused, or why not (id_registry.reused_model); {} when no
+    #: previous run was named.
+    model_reuse: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -98,9 +100,10 @@ def linkage_stage(ctx: RunContext) -> None:
 
     key = load_key(ctx.project.privacy, ctx.environ)
     run = str(ctx.metadata.get("started_at") or dt.datetime.now(dt.UTC).isoformat())
+    settings, reuse = reused_model(ctx.project.linkage, ctx.project.project.previous_run_path)
     result = link_records(
         ctx.engine,
-        ctx.project.linkage,
+        settings,
         key=key,
         out_dir=ctx.out_dir,
         run=run,
@@ -109,6 +112,7 @@ def linkage_stage(ctx: RunContext) -> None:
         step=ctx.progress.steps(
             "link", 4 + link_model.em_session_count(ctx.project.linkage.name_variants)
         ),
+        model_reuse=reuse,
     )
     ctx.metadata["linkage"] = result.to_dict()
 
@@ -128,6 +132,7 @@ def link_records(
     echo: Callable[[str], None] = lambda _m: None,
     records_table: str = "records",
     step: Callable[[str], None] = lambda _m: None,
+    model_reuse: dict[str, Any] | None = None,
 ) -> LinkageResult:
     """Link ``records_table`` in ``engine`` and write every output (see module docstring):
     prepare, train (or load) the model, score and cluster, give stable ids, write."""
@@ -163,7 +168,7 @@ def link_records(
     unlinkable = _diagnose(linker, threshold, n_identities, diag_dir, timings)
 
     t = time.perf_counter()
-    ids = _stable_ids(engine, settings, key, records_table)
+    ids = stable_ids(engine, settings, key, records_table, _IDENTITY_CLUSTER, REGISTRY_TABLE)
     timings["stable_ids"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -209,6 +214,7 @@ def link_records(
         estimated_recall=round(estimate.recall, 6),
         blocking_coverage=blocking,
         anchor_recall=anchored,
+        model_reuse=model_reuse or {},
     )
     _write_summary(diag_dir, result, estimate, threshold, floor, score_floor, run)
     _echo_result(echo, result, estimate)
@@ -391,62 +397,6 @@ def _score(
     timings["predict_cluster"] = time.perf_counter() - t
 
 
-@dataclass(frozen=True)
-class _Ids:
-    """Every record with its cluster, stable person and family ids; the previous registry
-    and the id events of persons and families."""
-
-    records: pd.DataFrame
-    previous: pd.DataFrame
-    persons: IdResolution
-    families: IdResolution
-
-
-def _stable_ids(engine: Engine, settings: LinkageSettings, key: bytes, records_table: str) -> _Ids:
-    """Stable person ids from the clusters and family ids from the households (see
-    stable_ids.py and families.py), carried over from the previous registry."""
-    q = engine.dialect.quote_ident
-    rec = q(records_table)
-    ri, cl, ids = q(RECORD_IDENTITY), q(_IDENTITY_CLUSTER), q(IDENTITIES)
-    records = engine.query(f"""
-        SELECT r.source, r.record_id, c.cluster_id AS cluster
-        FROM {ri} AS r JOIN {cl} AS c ON c.unique_id = r.identity_id
-    """).to_pandas()
-    previous = _previous_registry(engine, settings.previous_ids_path)
-
-    def mint(prefix: str, entity: str) -> Callable[[str, str, int], str]:
-        def _mint(source: str, record_id: str, attempt: int) -> str:
-            parts = (entity, source, record_id) + ((str(attempt),) if attempt else ())
-            return pseudonym(key, *parts, prefix=prefix)
-
-        return _mint
-
-    persons = resolve_stable_ids(
-        records, previous.rename(columns={"person_id": "id"}), mint("P", "person")
-    )
-    records["person_id"] = records["cluster"].map(persons.ids)
-
-    households = engine.query(f"""
-        SELECT DISTINCT c.cluster_id AS person, i.parent_first_name_canonical,
-               i.parent_last_name_match, i.postcode, rec.address, i.last_name_match
-        FROM {ri} AS r
-        JOIN {cl} AS c ON c.unique_id = r.identity_id
-        JOIN {ids} AS i ON i.unique_id = r.identity_id
-        JOIN {rec} AS rec ON rec.source = r.source AND rec.record_id = r.record_id
-    """).to_pandas()
-    fam_of_person = family_components(households)
-    records["family_cluster"] = records["cluster"].map(fam_of_person)
-    fams = resolve_stable_ids(
-        records[["source", "record_id", "family_cluster"]].rename(
-            columns={"family_cluster": "cluster"}
-        ),
-        previous.rename(columns={"family_id": "id"}),
-        mint("F", "family"),
-    )
-    records["family_id"] = records["family_cluster"].map(fams.ids)
-    return _Ids(records, previous, persons, fams)
-
-
 def _links(engine: Engine, records: pd.DataFrame, threshold: float) -> pd.DataFrame:
     """The links table: every record with its ids and its best match probability within
     its cluster (1.0 for a record with an exact duplicate)."""
@@ -518,30 +468,6 @@ def _write_summary(
         "(address, postcode, child surname); see linkage/families.py",
     }
     (diag_dir / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
-
-
-def _previous_registry(engine: Engine, path: Path | None) -> pd.DataFrame:
-    cols = ["source", "record_id", "person_id", "family_id"]
-    if path is not None:
-        if not Path(path).is_file():
-            raise LinkageError(
-                f"{path}: the previous id registry was not found",
-                hint="extract an earlier run's registry with `everyfamily extract OLD_OUT "
-                "id_registry --to ids.parquet` and point linkage.previous_ids_path at it",
-            )
-        frame = pd.read_parquet(path)
-        missing = [c for c in cols if c not in frame.columns]
-        if missing:
-            raise LinkageError(
-                f"{path}: the previous id registry has no column {missing[0]!r}",
-                hint="use an id registry extracted by `everyfamily extract`",
-            )
-        return frame
-    if engine.has_table(REGISTRY_TABLE):
-        sql = f"SELECT * FROM {engine.dialect.quote_ident(REGISTRY_TABLE)}"
-        registry: pd.DataFrame = engine.query(sql).to_pandas()
-        return registry
-    return pd.DataFrame({c: pd.Series(dtype="string") for c in cols})
 
 
 def _write_outputs(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from everyfamily.errors import PrivacyError
@@ -103,3 +103,19 @@ def pseudonym(key: bytes, *parts: str, prefix: str) -> str:
     message = _SEPARATOR.join(parts).encode("utf-8")
     digest = hmac.new(key, message, hashlib.sha256).hexdigest()
     return f"{prefix}-{digest[:ID_HEX_CHARS].upper()}"
+
+
+def pseudonym_maker(key: bytes, prefix: str) -> Callable[..., str]:
+    """:func:`pseudonym` under one key for many ids (the same values): the key's HMAC state
+    is made once and copied per id (RFC 2104's inner and outer keyed hashes), which halves
+    the cost of minting hundreds of thousands of ids on a first run."""
+    if not key:
+        raise PrivacyError("an empty pseudonymisation key was given", hint="see load_key")
+    base = hmac.new(key, digestmod=hashlib.sha256)
+
+    def make(*parts: str) -> str:
+        h = base.copy()
+        h.update(_SEPARATOR.join(parts).encode("utf-8"))
+        return f"{prefix}-{h.hexdigest()[:ID_HEX_CHARS].upper()}"
+
+    return make
