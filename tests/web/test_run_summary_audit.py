@@ -3,7 +3,14 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from everyfamily.report.words import field_words
 from everyfamily.web.pages.run_summary import run_summary
+
+from . import loopback
 
 
 def _facts(run: dict[str, object]) -> dict[str, str]:
@@ -20,3 +27,22 @@ def test_the_seed_reads_as_typed_and_counts_keep_their_commas() -> None:
     facts = _facts({"seed": 2026, "status": "complete", "timings_seconds": {"link": 9.6}})
     assert facts["Seed"] == "2026"
     assert _facts({"status": "complete"})["Seed"] == "not recorded"
+
+
+def test_the_quality_page_names_sources_and_statuses_in_words(
+    demo_outputs: Path, serve: Callable[[Path, str], str]
+) -> None:
+    """The demo's Data quality page showed health_visiting and already_loaded in its
+    reconciliation table: the page says them in words; the API keeps each source's name."""
+    url = serve(demo_outputs, "viewer")
+    rec = json.loads((demo_outputs / "run.json").read_text())["reconciliation"]
+    raw = {s for s in rec if "_" in s} | {str(v.get("status")) for v in rec.values()}
+    raw = {r for r in raw if "_" in r}
+    assert raw  # the demo has such names: the test can fail
+    page = loopback.get(url + "/quality").text
+    body = page[page.index('id="table-reconciliation"') :]
+    body = body[body.index("<tbody>") : body.index("</table>")]
+    for name in raw:
+        assert name not in body and field_words(name) in body
+    api = loopback.get(url + "/api/quality").json()["reconciliation"]["rows"]
+    assert {r["source"] for r in api} == set(rec)
