@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from everyfamily.report.words import field_words
+from everyfamily.report.words import field_words, when_words
 from everyfamily.web.pages.run_summary import run_summary
 
 from . import loopback
@@ -46,3 +46,22 @@ def test_the_quality_page_names_sources_and_statuses_in_words(
         assert name not in body and field_words(name) in body
     api = loopback.get(url + "/api/quality").json()["reconciliation"]["rows"]
     assert {r["source"] for r in api} == set(rec)
+
+
+def test_the_plan_page_names_groups_and_its_date_in_words(
+    demo_outputs: Path, serve: Callable[[Path, str], str]
+) -> None:
+    """The demo's Plan page listed gains and losses as 'ethnicity_broad: white' and said
+    'Plan made 2026-12-04T20:23:12+00:00': groups by their labels, the date in words."""
+    url = serve(demo_outputs, "admin")
+    plan = json.loads((demo_outputs / "plan" / "plan.json").read_text())
+    items = [i for s in plan["scenarios"] for i in (s.get("gains") or []) + (s.get("losses") or [])]
+    dims = {
+        str(i["dimension"]) for i in items if i["dimension"] != "area" and "_" in i["dimension"]
+    }
+    assert dims  # the demo's plan has such groups: the test can fail
+    page = loopback.get(url + "/plan").text
+    for dim in dims:
+        assert f"{dim}:" not in page
+    assert str(plan["generated_at"]) not in page
+    assert f"Plan made {when_words(plan['generated_at'])}." in page
