@@ -30,7 +30,15 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 #: Pages with tables (the admin sees them all); an area, a ward and a centre are added from
 #: the pages' own links, so nothing here knows the demo's codes.
-PAGES = ("/findings", "/centres", "/outreach", "/outreach?list=not_engaged", "/compare", "/plan")
+PAGES = (
+    "/findings",
+    "/centres",
+    "/outreach",
+    "/outreach?list=not_engaged",
+    "/compare",
+    "/plan",
+    "/records",
+)
 
 #: Per table: does its box scroll sideways, and which words are split over two lines (a
 #: Range over one word with more than one line box).
@@ -141,3 +149,23 @@ def test_the_outreach_workers_list_with_addresses_fits_a_desk(
     problems = _problems(pg, "/outreach")
     pg.context.close()
     assert problems == {}, json.dumps(problems, indent=1)
+
+
+def test_records_name_areas_and_groups_and_downloads_keep_the_codes(
+    browser: Any, admin_demo: str, demo_outputs: Path
+) -> None:
+    """The records page showed the home area as a bare code and ethnicities as field values
+    (white_british): the page names them; the API (as the downloads) keeps the codes."""
+    reach = pd.read_csv(demo_outputs / "reach.csv", usecols=["area_code"], dtype=str)
+    codes = set(reach["area_code"])
+    pg = _page(browser)
+    pg.goto(admin_demo + "/records", wait_until="networkidle")
+    cells = pg.locator("#table-records tbody td").all_inner_texts()
+    pg.context.close()
+    assert cells
+    assert not codes & {c.strip() for c in cells}  # no area by its bare code
+    assert not [c for c in cells if "_" in c]  # no field values
+    api = loopback.get(admin_demo + "/api/records").json()
+    rows = (api.get("table") or api)["rows"] if isinstance(api, dict) else api
+    assert rows and {str(r["area_code"]) for r in rows} <= codes
+    assert "area" not in rows[0] and "ethnicity" in rows[0]
