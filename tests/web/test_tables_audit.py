@@ -42,7 +42,7 @@ PAGES = (
 
 #: Per table: does its box scroll sideways, and which words are split over two lines (a
 #: Range over one word with more than one line box).
-_MEASURE = """() => [...document.querySelectorAll('table.data')].map(t => {
+_MEASURE = """(sel) => [...document.querySelectorAll(sel || 'table.data')].map(t => {
   const box = t.parentElement, broken = [];
   for (const cell of t.querySelectorAll('th, td')) {
     const walk = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
@@ -169,3 +169,23 @@ def test_records_name_areas_and_groups_and_downloads_keep_the_codes(
     rows = (api.get("table") or api)["rows"] if isinstance(api, dict) else api
     assert rows and {str(r["area_code"]) for r in rows} <= codes
     assert "area" not in rows[0] and "ethnicity" in rows[0]
+
+
+#: An A4 page's width at 96 dpi: the insight pack's tables as paper gives them room.
+A4_PX = 794
+
+
+@pytest.mark.parametrize("width", (1440, A4_PX))
+def test_the_insight_packs_tables_break_no_word(
+    browser: Any, demo_outputs: Path, width: int
+) -> None:
+    """The pack's PDF split words of its scenario table ('Kin d', '2,877 ,520'): its
+    tables, on a desk and at an A4 page's width in print, break no word."""
+    pg = _page(browser, width)
+    pg.emulate_media(media="print" if width == A4_PX else "screen")
+    pg.goto((demo_outputs / "report.html").as_uri(), wait_until="load")
+    tables = pg.evaluate(_MEASURE, "table")
+    pg.context.close()
+    assert tables
+    broken = {i: t["broken"] for i, t in enumerate(tables) if t["broken"]}
+    assert broken == {}, json.dumps(broken, indent=1)
