@@ -11,6 +11,7 @@ from everyfamily.report.words import field_words, when_words
 from everyfamily.web.pages.run_summary import run_summary
 
 from . import loopback
+from .fixture_outputs import Fixture
 
 
 def _facts(run: dict[str, object]) -> dict[str, str]:
@@ -65,3 +66,12 @@ def test_the_plan_page_names_groups_and_its_date_in_words(
         assert f"{dim}:" not in page
     assert str(plan["generated_at"]) not in page
     assert f"Plan made {when_words(plan['generated_at'])}." in page
+
+
+def test_the_header_says_the_role_in_words(
+    fixture_outputs: Fixture, serve: Callable[[Path, str], str]
+) -> None:
+    """Every page's header said 'viewing as centre_manager': the role in words."""
+    page = loopback.get(serve(fixture_outputs.out_dir, "centre_manager") + "/").text
+    assert "viewing as <strong>centre manager</strong>" in page
+    assert "centre_manager" not in page
