@@ -7,10 +7,16 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-from shapely.geometry import LineString
+from shapely.geometry import LineString, box
 
 from everyfamily.access import measures as ms
-from everyfamily.access.area_walks import k_nearest, nearest_sites_on_foot, walk_columns
+from everyfamily.access.area_walks import (
+    k_nearest,
+    level_middles,
+    level_walks,
+    nearest_sites_on_foot,
+    walk_columns,
+)
 from everyfamily.access.network import walking_graph
 
 CRS = "EPSG:27700"
@@ -43,14 +49,18 @@ def _graph() -> object:
     return walking_graph(lines)
 
 
-def test_the_nearest_centres_on_foot_by_hand() -> None:
-    sites = pd.DataFrame(
+def _sites() -> pd.DataFrame:
+    return pd.DataFrame(
         {
             "site_id": list(SITES),
             "x": [X0 + x for x, _y in SITES.values()],
             "y": [Y0 + y for _x, y in SITES.values()],
         }
     )
+
+
+def test_the_nearest_centres_on_foot_by_hand() -> None:
+    sites = _sites()
     area = pd.DataFrame({"area_code": ["A"], "x": [X0], "y": [Y0]})
     got = nearest_sites_on_foot(_graph(), area, sites, speed_kmh=4.8)
     assert list(got.columns) == ["area_code", *walk_columns()]
@@ -71,3 +81,40 @@ def test_unreachable_sites_are_left_out_and_ties_keep_the_listed_order() -> None
     )
     assert k_nearest(m, 3) == [[("c", 200.0), ("a", 500.0), ("d", 500.0)], []]
     assert k_nearest(m, 1) == [[("c", 200.0)], []]
+
+
+def test_a_ward_walks_from_the_middle_of_its_small_areas_together() -> None:
+    """Ward W1 is two small areas, each with its middle off A; together they are a square
+    centred on A, so the ward walks from A: Q, R, P (1,000, 1,400, 2,400 m), as by hand
+    above. Ward W2 is one small area centred on S: S (0 m), Q (2,000 m), R (2,400 m). A
+    small area with no ward code belongs to no ward."""
+    squares = [(-50, -50, 0, 50), (0, -50, 50, 50), (2950, -50, 3050, 50), (500, 500, 600, 600)]
+    small = gpd.GeoDataFrame(
+        {"area_code": ["a1", "a2", "s1", "x1"]},
+        geometry=[box(X0 + a, Y0 + b, X0 + c, Y0 + d) for a, b, c, d in squares],
+        crs=CRS,
+    ).to_crs("EPSG:4326")  # as the access stage holds them: projected here
+    hierarchy = pd.DataFrame(
+        {
+            "area_code": ["a1", "a2", "s1", "x1"],
+            "ward": ["W1", "W1", "W2", ""],
+            "ward_name": ["One", "One", "Two", ""],
+        }
+    )
+    middles = level_middles(small, hierarchy, CRS)
+    assert list(middles["area_code"]) == ["W1", "W2"]
+    assert list(middles["level"]) == ["ward", "ward"]
+    assert middles[["x", "y"]].to_numpy() - [X0, Y0] == pytest.approx(
+        np.array([[0.0, 0.0], [3000.0, 0.0]]), abs=0.01
+    )
+    got = level_walks(_graph(), small, hierarchy, CRS, _sites(), speed_kmh=4.8)
+    assert list(got.columns) == ["level", "area_code", *walk_columns()]
+    w1, w2 = got.iloc[0], got.iloc[1]
+    assert [w1[f"walk_site_{i}"] for i in (1, 2, 3)] == ["Q", "R", "P"]
+    assert [w1[f"walk_m_{i}"] for i in (1, 2, 3)] == pytest.approx([1000, 1400, 2400], abs=0.1)
+    assert [w2[f"walk_site_{i}"] for i in (1, 2, 3)] == ["S", "Q", "R"]
+    assert [w2[f"walk_m_{i}"] for i in (1, 2, 3)] == pytest.approx([0, 2000, 2400], abs=0.1)
+    assert [w2[f"walk_min_{i}"] for i in (1, 2, 3)] == pytest.approx([0, 25, 30], abs=0.01)
+    # no larger level: nothing to walk from
+    none = level_walks(_graph(), small, hierarchy[["area_code"]], CRS, _sites(), 4.8)
+    assert none.empty

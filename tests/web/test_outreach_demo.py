@@ -323,7 +323,7 @@ def test_area_profiles_give_minutes_walk_from_the_walking_layer(served: Served) 
 def test_area_profiles_list_the_centres_nearest_on_foot(served: Served) -> None:
     """A small area's three nearest centres are the walking layer's (access/area_walks.py:
     over the street network from the area's middle), nearest first, in minutes and km;
-    a ward, which has no walk per centre, says its list is in a straight line."""
+    a ward's are the walk from its own middle (area_walks.csv), not a straight line."""
     import geopandas as gpd
 
     layer = gpd.read_file(served.out / "reach.gpkg", layer="access_time_bands")
@@ -341,6 +341,14 @@ def test_area_profiles_list_the_centres_nearest_on_foot(served: Served) -> None:
     page = c.get(f"/areas/{code}").text
     assert "On foot from the middle of the area" in page
     assert f"{near[0]['walk_min']} minutes' walk (" in page
+    # a ward walks from its own middle over the same streets (area_walks.csv)
+    walks = pd.read_csv(served.out / "area_walks.csv", dtype=str)
+    mine = walks.loc[walks["area_code"] == served.ward].iloc[0]
+    assert mine["level"] == "ward"
+    w_near = ward["nearest_sites"]
+    assert [s["site_id"] for s in w_near] == [mine[f"walk_site_{i}"] for i in (1, 2, 3)]
+    minutes = [round(float(mine[f"walk_min_{i}"])) for i in (1, 2, 3)]
+    assert [s["walk_min"] for s in w_near] == minutes
     ward_page = c.get(f"/areas/{served.ward}").text
-    assert "In a straight line from the middle of the area" in ward_page
-    assert all(s["walk_min"] is None for s in ward["nearest_sites"])
+    assert "On foot from the middle of the area" in ward_page
+    assert "In a straight line" not in ward_page

@@ -43,7 +43,7 @@ def test_scenarios_side_by_side_with_area_names_and_the_charts(
     # sites and areas by name, not code
     assert "Cherryfield Family Hub, Halewood Children&#39;s Centre" in html
     assert "Knowsley 019A: 72 children" in html and "E01006419" not in html
-    assert "ethnicity: White British: 40 children" in html
+    assert "Ethnic group: White British: 40 children" in html
     # the marginal curve: one dot per budget
     curve = html.split('aria-label="Children within 15 minutes by budget"')[1].split("</svg>")[0]
     assert curve.count("<circle") == 3

@@ -6,10 +6,16 @@ walking network (:func:`everyfamily.access.measures.travel_matrix`: Dijkstra fro
 site, the straight walk to and from the network added), the time at the project's walking
 speed. These are properties of places, not counts of children: they are released as they
 are, like the time-band layer's walking figures (access/tables.py ``released_areas``).
+
+The larger areas a project lists (ward, locality ...) get the same walk from their own
+middle (the representative point of the union of their small areas), so a ward's profile
+measures its nearest centres over the same streets as its small areas and the barrier
+finding: :func:`level_walks`, written to ``area_walks.csv`` by :func:`write_level_walks`.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,6 +25,9 @@ from everyfamily.access import measures as ms
 
 #: How many centres an area profile lists.
 NEAREST_K = 3
+#: The file (in the run folder) of the centres nearest on foot from each larger area's
+#: middle: ``level``, ``area_code`` and :func:`walk_columns`. Places, not counts: public.
+LEVEL_WALKS_FILE = "area_walks.csv"
 
 
 def walk_columns(k: int = NEAREST_K) -> list[str]:
@@ -73,3 +82,83 @@ def area_middles(small: Any, crs: Any) -> pd.DataFrame:
             "y": points.y.to_numpy(),
         }
     )
+
+
+def level_middles(small: Any, hierarchy: pd.DataFrame, crs: Any) -> pd.DataFrame:
+    """Pure: the middle of every area of every larger level in ``hierarchy`` (as
+    :func:`everyfamily.population.geography.load_hierarchy` returns it: ``area_code`` of the
+    small area, one code column per level, ``<level>_name`` columns): the representative
+    point of the union of its small areas in the projected ``crs``. Columns ``level``,
+    ``area_code``, ``x``, ``y``; small areas without a code at a level are left out of it."""
+    levels = [c for c in hierarchy.columns if c != "area_code" and not c.endswith("_name")]
+    shapes = small[["area_code", "geometry"]].to_crs(crs)
+    shapes = shapes.assign(area_code=shapes["area_code"].astype(str))
+    codes = hierarchy.assign(area_code=hierarchy["area_code"].astype(str))
+    frames: list[pd.DataFrame] = []
+    for level in levels:
+        joined = shapes.merge(codes[["area_code", level]], on="area_code", how="inner")
+        joined = joined[joined[level].notna() & (joined[level].astype(str) != "")]
+        if joined.empty:
+            continue
+        whole = joined.assign(code=joined[level].astype(str)).dissolve(by="code")
+        points = whole.geometry.representative_point()
+        frames.append(
+            pd.DataFrame(
+                {
+                    "level": level,
+                    "area_code": whole.index.astype(str),
+                    "x": points.x.to_numpy(),
+                    "y": points.y.to_numpy(),
+                }
+            )
+        )
+    if not frames:
+        return pd.DataFrame(columns=["level", "area_code", "x", "y"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def level_walks(
+    graph: Any,
+    small: Any,
+    hierarchy: pd.DataFrame,
+    crs: Any,
+    sites_xy: pd.DataFrame,
+    speed_kmh: float,
+    k: int = NEAREST_K,
+) -> pd.DataFrame:
+    """Pure: per larger area (:func:`level_middles`), the ``k`` centres nearest on foot
+    from its middle (:func:`nearest_sites_on_foot`), with its ``level``."""
+    middles = level_middles(small, hierarchy, crs)
+    if middles.empty or sites_xy.empty:
+        return pd.DataFrame(columns=["level", "area_code", *walk_columns(k)])
+    near = nearest_sites_on_foot(graph, middles, sites_xy, speed_kmh, k)
+    return pd.concat([middles[["level"]].reset_index(drop=True), near], axis=1)
+
+
+def write_level_walks(
+    out_dir: Path,
+    project: Any,
+    graph: Any,
+    small: Any,
+    crs: Any,
+    sites_xy: pd.DataFrame,
+    speed_kmh: float,
+) -> int:
+    """Write :data:`LEVEL_WALKS_FILE` for the project's larger levels (the I/O edge:
+    reads the hierarchy); returns its number of rows. A project without a hierarchy, or
+    whose hierarchy cannot be read, writes no file (area profiles then say their list is
+    in a straight line)."""
+    from everyfamily.errors import EveryfamilyError
+    from everyfamily.population.geography import load_hierarchy
+
+    path = Path(out_dir) / LEVEL_WALKS_FILE
+    try:
+        hierarchy = load_hierarchy(project)
+    except EveryfamilyError:
+        hierarchy = pd.DataFrame(columns=["area_code"])
+    walks = level_walks(graph, small, hierarchy, crs, sites_xy, speed_kmh)
+    if walks.empty:
+        path.unlink(missing_ok=True)
+        return 0
+    walks.to_csv(path, index=False)
+    return len(walks)

@@ -19,6 +19,8 @@ from); writes
   (public: the time-band layer holds released counts and rates from them, no residual z;
   see :func:`released_areas`; and the three centres nearest on foot from each area's
   middle, ``walk_site_1``/``walk_m_1``/``walk_min_1`` ...: access/area_walks.py);
+* ``area_walks.csv``: the same three centres on foot from the middle of each larger area
+  (ward ...; places, not counts: access/area_walks.py ``write_level_walks``);
 * ``access_barrier`` candidate findings for the find stage (findings/stage.py).
 
 Nothing person-level goes to the console or run.json: only whole-borough counts (operator
@@ -46,7 +48,12 @@ from everyfamily.access import barriers as br
 from everyfamily.access import engine_sums
 from everyfamily.access import measures as ms
 from everyfamily.access import points as pt
-from everyfamily.access.area_walks import area_middles, nearest_sites_on_foot
+from everyfamily.access.area_walks import (
+    LEVEL_WALKS_FILE,
+    area_middles,
+    nearest_sites_on_foot,
+    write_level_walks,
+)
 from everyfamily.access.network import (
     NetworkCheck,
     check_metres,
@@ -242,6 +249,7 @@ def access_stage(ctx: RunContext) -> None:
     from everyfamily.findings.stage import write_candidates
 
     a = ctx.project.access
+    (ctx.out_dir / LEVEL_WALKS_FILE).unlink(missing_ok=True)  # never an earlier run's walks
     if a is None:
         ctx.echo("  access skipped: the project file has no access: block (no street network)")
         ctx.metadata["access"] = {"skipped": "no access settings"}
@@ -530,6 +538,10 @@ def _write(
         barrier_rows,
         findings,
         to_wgs84,
+    )
+    # the same walk from the middle of each ward (and other larger area): area profiles
+    write_level_walks(
+        ctx.out_dir, ctx.project, got.graph, got.small, got.crs, got.sites_xy, a.walking_speed_kmh
     )
 
 

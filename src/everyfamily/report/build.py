@@ -23,7 +23,7 @@ from everyfamily.privacy import disclosure
 from everyfamily.reach import methods
 from everyfamily.report.funnel import BAND_COLOURS, FunnelPoint, funnel_svg
 from everyfamily.report.svg import choropleth_svg
-from everyfamily.report.words import field_words, value_words, when_words
+from everyfamily.report.words import field_words, line_words, value_words, when_words
 
 #: How many striking findings the report shows in full (the rest are listed in findings.json).
 TOP_FINDINGS = 10
@@ -330,7 +330,7 @@ def _table(obj: Any, inputs: ReportInputs) -> dict[str, Any] | None:
             return (
                 ", ".join(f"{field_words(k).lower()}: {cell(x)}" for k, x in v.items())
                 if isinstance(v, Mapping)
-                else ", ".join(cell(x) for x in v)
+                else ", ".join(cell(x) for x in v) or "none"
             )
         return str(v)
 
@@ -381,11 +381,13 @@ def _highlight(inputs: ReportInputs) -> set[str]:
 
 
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.PackageLoader("everyfamily.report", "templates"),
         autoescape=jinja2.select_autoescape(["html", "j2"]),
         undefined=jinja2.StrictUndefined,
     )
+    env.filters["words"] = line_words  # codes and bracketed field names as words
+    return env
 
 
 def _disclosure_text(inputs: ReportInputs) -> str:

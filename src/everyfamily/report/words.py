@@ -6,6 +6,7 @@ become words"). Pure functions of values; no I/O.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 #: Field names of run metadata as a reader says them (anything else: underscores to spaces).
@@ -47,6 +48,22 @@ def field_words(name: Any) -> str:
         return FIELD_WORDS[key]
     text = key.replace("_", " ").strip()
     return text[:1].upper() + text[1:]
+
+
+#: Codes a stage leaves in its report lines, as a reader says them (the Plan page's words).
+CODE_WORDS: dict[str, str] = {"baseline": "Today", "what_if": "What if", "optimised": "Optimised"}
+#: A field name in brackets inside a sentence: "(expected_engaged_with_room)".
+_BRACKETED_FIELD = re.compile(r"\(([a-z]+(?:_[a-z]+)+)\)")
+
+
+def line_words(text: Any) -> str:
+    """A stage's report line or table cell for people: a known code as its word
+    (:data:`CODE_WORDS`), a field name in brackets as words ("(expected engaged with
+    room)"); file names, settings and commands are left as they are."""
+    line = str(text)
+    if line in CODE_WORDS:
+        return CODE_WORDS[line]
+    return _BRACKETED_FIELD.sub(lambda m: f"({field_words(m.group(1)).lower()})", line)
 
 
 def value_words(value: Any) -> str:

@@ -19,6 +19,7 @@ from everyfamily.web.service import Table
 
 
 def table_csv(table: Table) -> bytes:
+    table = table.for_download()
     buf = io.StringIO()
     # RFC 4180 line ends: Python's csv quotes a field holding any character of the line
     # terminator, so with CRLF a carriage return inside a value is quoted, not a row break.
@@ -35,6 +36,7 @@ def table_xlsx(table: Table, *, about: Sequence[str]) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
+    table = table.for_download()
     wb = Workbook()
     ws = wb.active or wb.create_sheet()
     ws.title = table.id[:31] or "table"

@@ -8,7 +8,7 @@ view was built, :mod:`everyfamily.web.release`); nothing here counts or rounds.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -41,6 +41,18 @@ class Table:
     note: str = ""
     export: str = ""  # query string of the export link (the table's parameters)
     links: dict[str, str] = field(default_factory=dict)  # column key -> row key of its URL
+    #: Columns only in the downloads, not on the page (a wide person-level list keeps what
+    #: a visit needs on screen; analysis columns stay in the CSV and Excel files).
+    download_only: frozenset[str] = frozenset()
+    #: Columns only on the page: one cell joining two download columns (a name from first
+    #: and last name); the downloads and the API keep the parts.
+    page_only: frozenset[str] = frozenset()
+
+    def for_download(self) -> Table:
+        """The table as the downloads and the API give it: without its page-only columns."""
+        if not self.page_only:
+            return self
+        return replace(self, columns=tuple(c for c in self.columns if c.key not in self.page_only))
 
     def records(self) -> list[dict[str, Any]]:
         return [{c.key: r.get(c.key) for c in self.columns} for r in self.rows]

@@ -25,6 +25,7 @@ class AreasPage:
         self.view = view
         self._walks: dict[str, tuple[float, str, bool]] | None = None
         self._near: dict[str, list[tuple[str, float, float]]] = {}
+        self._level_near: dict[tuple[str, str], list[tuple[str, float, float]]] | None = None
 
     def walks(self) -> dict[str, tuple[float, str, bool]]:
         """Per small area, from the access stage's walking layer (reach.gpkg
@@ -50,6 +51,27 @@ class AreasPage:
                 )
             self._walks, self._near = got, near
         return self._walks
+
+    def level_walks(self) -> dict[tuple[str, str], list[tuple[str, float, float]]]:
+        """(level, area code) -> the centres nearest on foot from the middle of each larger
+        area, nearest first, from the access stage's area_walks.csv (access/area_walks.py);
+        empty when the run wrote none."""
+        if self._level_near is None:
+            from everyfamily.access.area_walks import LEVEL_WALKS_FILE
+
+            path = self.view.outputs.out_dir / LEVEL_WALKS_FILE
+            got: dict[tuple[str, str], list[tuple[str, float, float]]] = {}
+            if path.is_file():
+                import pandas as pd
+
+                text = {c: str for c in ("level", "area_code", "walk_site_1", "walk_site_2")}
+                frame = pd.read_csv(path, dtype={**text, "walk_site_3": str})
+                for row in frame.to_dict("records"):
+                    got[(str(row["level"]), str(row["area_code"]))] = _on_foot(
+                        {str(k): v for k, v in row.items()}
+                    )
+            self._level_near = got
+        return self._level_near
 
     def walking(self, level: str, code: str) -> dict[str, Any] | None:
         """The walk to the nearest centre from an area's homes: for a small area its median
@@ -245,10 +267,12 @@ class AreasPage:
     def nearest_sites(self, level: str, code: str, k: int = 3) -> list[dict[str, Any]]:
         """The ``k`` centres nearest the middle of an area: on foot over the access stage's
         street network where the run has it for this area (a small area: access/
-        area_walks.py, each with ``walk_min`` and the walk in km), otherwise in a straight
+        area_walks.py; a ward or other larger area: area_walks.csv, the walk from its own
+        middle), each with ``walk_min`` and the walk in km, otherwise in a straight
         line (haversine) from the same point, each with ``walk_min`` None."""
         self.walks()
-        on_foot = self._near.get(code) or []
+        small = level == self.view.small_level
+        on_foot = (self._near.get(code) if small else self.level_walks().get((level, code))) or []
         if on_foot:
             return [
                 {

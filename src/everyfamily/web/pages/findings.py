@@ -59,4 +59,6 @@ class FindingsPage:
                 Column("area_codes", "Area codes"),
             ),
             tuple(rows),
+            # areas are named on the page (never a bare code); the codes are for joining
+            download_only=frozenset({"area_codes"}),
         )

@@ -101,6 +101,40 @@ WALK_OUTREACH_COLUMNS: tuple[Column, ...] = (
     Column("walk_min", "Minutes' walk", "number"),
     Column("km", "Walk (km)", "km"),
 )
+#: Columns of the outreach list in its downloads only: what a visit needs stays on the page
+#: (the home area by name, age, main language, the nearest centre), the rest of the profile
+#: is in the CSV and Excel files, so the list fits a desk screen (1440 px) without scrolling.
+PAGE_LEAVES_OUT = frozenset(
+    {"area_code", "sex", "ethnicity", "mother_region_of_birth", "imd_decile"}
+)
+#: On the page, a worker's list joins name parts and a detail's source and date into one
+#: cell each (the name first: the plain-English column), so it fits a desk screen; the
+#: downloads keep the parts.
+JOINED_CONTACT_COLUMNS: tuple[Column, ...] = (
+    Column("child_name", "Child"),
+    Column("parent_name", "Parent"),
+    Column("details_from", "Details from"),
+)
+JOINED_PARTS = frozenset(
+    {"first_name", "last_name", "parent_first_name", "parent_last_name"}
+    | {"contact_source", "contact_as_of"}
+    | {"age_years", "km"}  # the date of birth and the minutes' walk say it on the page
+)
+
+
+def _joined(row: Mapping[str, Any]) -> dict[str, str]:
+    """The page's joined cells of one row (:data:`JOINED_CONTACT_COLUMNS`)."""
+
+    def join(*keys: str, sep: str = " ") -> str:
+        return sep.join(str(row[k]) for k in keys if row.get(k) not in (None, ""))
+
+    return {
+        "child_name": join("first_name", "last_name"),
+        "parent_name": join("parent_first_name", "parent_last_name"),
+        "details_from": join("contact_source", "contact_as_of", sep=", "),
+    }
+
+
 #: Last outcome per child: person_id -> (outcome, date, user).
 Outcomes = Mapping[str, tuple[str, str, str]]
 
@@ -285,9 +319,9 @@ class OutreachList:
                     "priority": str(first["priority"]),
                     "address": _text(first.get("address")),
                     "postcode": _text(first.get("postcode")),
-                    "contact_source": _text(first.get("contact_source")),
+                    "contact_source": _words(first.get("contact_source")),
                     "contact_as_of": _text(first.get("contact_as_of")),
-                    "newer_postcode_from": _text(first.get("newer_postcode_from")),
+                    "newer_postcode_from": _words(first.get("newer_postcode_from")),
                     "parent": " ".join(
                         _text(first.get(c)) for c in ("parent_first_name", "parent_last_name")
                     ).strip(),
@@ -387,11 +421,16 @@ class OutreachList:
             row["last_outcome"] = _outcome_text([rec.get("person_id")], req.outcomes)
             if contacts is not None:
                 row.update({c.key: _text(rec.get(c.key)) for c in CONTACT_TABLE_COLUMNS})
+                for key in ("contact_source", "newer_postcode_from"):
+                    row[key] = _words(row[key])
+                row.update(_joined(row))
             rows.append(row)
         params = {k: v for k, v in (("list", kind), ("area", area), ("site", site)) if v}
         columns = (
+            *(JOINED_CONTACT_COLUMNS[:1] if contacts is not None else ()),
             Column("person_id", "Child id (pseudonymous)"),
             *HOUSEHOLD_COLUMNS,
+            *(JOINED_CONTACT_COLUMNS[1:] if contacts is not None else ()),
             *(CONTACT_TABLE_COLUMNS if contacts is not None else ()),
             *(WALK_OUTREACH_COLUMNS if self.walking else OUTREACH_COLUMNS),
         )
@@ -411,6 +450,8 @@ class OutreachList:
             columns,
             tuple(rows),
             export=urlencode(params),
+            download_only=PAGE_LEAVES_OUT | (JOINED_PARTS if contacts is not None else frozenset()),
+            page_only=frozenset(c.key for c in JOINED_CONTACT_COLUMNS),
             note=note + " Households are siblings with the same parent and address, in walking "
             "order (postcode, street, house number); babies and households in areas with an "
             "emerging community or cut off by a barrier come first. "
@@ -444,6 +485,11 @@ def _sites(value: Any) -> list[str]:
 def _text(v: Any) -> str:
     v = clean(v)
     return "" if v is None else str(v)
+
+
+def _words(v: Any) -> str:
+    """A source's name as words ('health_visiting' -> 'health visiting'), as people read it."""
+    return _text(v).replace("_", " ")
 
 
 def _outcome_text(person_ids: Any, outcomes: Outcomes | None) -> str:

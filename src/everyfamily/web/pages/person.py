@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
@@ -146,18 +146,51 @@ class RecordsView:
                     "engaged": _flag(rec.get("engaged")),
                     "engaged_sites": self._sites(rec.get("engaged_sites")),
                     "nearest_site": self.view.site_name(str(rec.get("nearest_site") or "")),
+                    **_record_words(rec, self.view.area_name),
                 }
             )
         return Table(
             "records",
             "Children (pseudonymised records)",
-            RECORD_COLUMNS,
+            tuple(
+                c for col in RECORD_COLUMNS for c in (col, *RECORD_PAGE_COLUMNS.get(col.key, ()))
+            ),
             tuple(rows),
             export=urlencode({"area": area} if area else {}),
+            page_only=frozenset(c.key for cs in RECORD_PAGE_COLUMNS.values() for c in cs),
+            download_only=frozenset(k for k in RECORD_PAGE_COLUMNS if k != "person_id"),
             note="Pseudonymised record-level data for analysis: exact counts, not released "
             "through disclosure control; do not publish them. Every page opened is in the "
             "audit log.",
         )
+
+
+#: The records page says an area by its name and groups by their labels (never a bare
+#: code or a field value such as white_british); the downloads and the API keep the codes.
+#: Each page-only column follows the column it stands for (the home area by name comes
+#: second, after the child's id, which stays on the page).
+RECORD_PAGE_COLUMNS: dict[str, tuple[Column, ...]] = {
+    "person_id": (Column("area", "Home area"),),
+    "area_code": (),
+    "ethnicity": (Column("ethnicity_label", "Ethnicity"),),
+    "mother_region_of_birth": (Column("region_label", "Mother's region of birth"),),
+}
+
+
+def _record_words(rec: Mapping[Any, Any], area_name: Callable[[str], str]) -> dict[str, str]:
+    """The page-only cells of one record (:data:`RECORD_PAGE_COLUMNS`)."""
+    from everyfamily.web.labels import group_label
+
+    def label(dimension: str) -> str:
+        value = clean(rec.get(dimension))
+        return "" if value is None else group_label(dimension, str(value))
+
+    code = clean(rec.get("area_code"))
+    return {
+        "area": "" if code is None else area_name(str(code)),
+        "ethnicity_label": label("ethnicity"),
+        "region_label": label("mother_region_of_birth"),
+    }
 
 
 def _flag(v: Any) -> str:

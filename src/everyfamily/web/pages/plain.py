@@ -272,13 +272,15 @@ class ShownColumns:
 def shown_columns(table: Table, collapse: bool = True) -> ShownColumns:
     """Drop a column whose value is the same in every row (of two or more) and say it once:
     a repeated single value is noise in every row. The first column, linked columns, and
-    tables whose columns a script redraws (``collapse=False``) are kept whole; the downloads
-    always hold every column."""
+    tables whose columns a script redraws (``collapse=False``) are kept whole; a table's
+    ``download_only`` columns are left off the page; the downloads always hold every
+    column."""
+    columns = tuple(c for c in table.columns if c.key not in table.download_only)
     if not collapse or len(table.rows) < 2:
-        return ShownColumns(table.columns, ())
+        return ShownColumns(columns, ())
     keep: list[Column] = []
     same: list[tuple[Column, Any]] = []
-    for i, c in enumerate(table.columns):
+    for i, c in enumerate(columns):
         values = {repr(r.get(c.key)) for r in table.rows}
         first = table.rows[0].get(c.key)
         if i > 0 and c.key not in table.links and len(values) == 1 and first not in (None, ""):

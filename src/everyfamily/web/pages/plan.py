@@ -19,6 +19,8 @@ from typing import Any
 import pandas as pd
 
 from everyfamily.planning.overlap import upset_svg
+from everyfamily.report.words import when_words
+from everyfamily.web.labels import dimension_label, group_label
 from everyfamily.web.tables import Column, Table
 from everyfamily.web.view import RunView
 
@@ -147,7 +149,11 @@ class PlanPage:
         as text: an area by its name, a group by its dimension, and the children."""
         n = _num(item.get("children"))
         dim, value = str(item["dimension"]), str(item.get("value", ""))
-        label = self.view.area_name(value) if dim == "area" else f"{dim}: {value}"
+        label = (
+            self.view.area_name(value)
+            if dim == "area"
+            else f"{dimension_label(dim)}: {group_label(dim, value)}"
+        )
         return label + (f": {n:,.0f} children" if n is not None else "")
 
     def scenarios(self) -> list[dict[str, Any]]:
@@ -324,7 +330,7 @@ class PlanPage:
         rows = self.scenarios()
         return {
             "has_plan": self.plan is not None,
-            "generated_at": escape(str(plan.get("generated_at", ""))),
+            "generated_at": escape(when_words(plan.get("generated_at", ""))),
             "scenarios": rows,
             "capacitated": any(r["with_room"] is not None for r in rows),
             "curve_served": plan.get("marginal_curve_basis") == "served",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from everyfamily.report.words import field_words
 from everyfamily.schema import QUALITY_FLAGS, QUARANTINE_REASONS
 from everyfamily.web.labels import dimension_label, group_label
 from everyfamily.web.tables import Column, Table, clean
@@ -47,6 +48,7 @@ class QualityPage:
             "reconciliation",
             "Rows read, loaded and set aside, by source",
             (
+                Column("source_words", "Source"),
                 Column("source", "Source"),
                 Column("status", "Status"),
                 Column("rows_read", "Rows read", "count"),
@@ -56,8 +58,9 @@ class QualityPage:
             ),
             tuple(
                 {
+                    "source_words": field_words(s),  # the page says it in words
                     "source": s,
-                    "status": v.get("status"),
+                    "status": field_words(v.get("status")) if v.get("status") else None,
                     "rows_read": r.count(v.get("rows_read")),
                     "rows_loaded": r.count(v.get("rows_loaded")),
                     "rows_quarantined": r.count(v.get("rows_quarantined")),
@@ -67,6 +70,9 @@ class QualityPage:
             ),
             note="Counts are rounded, so parts need not add up to totals exactly; the last "
             "column is checked on the exact counts.",
+            # the page names each source in words, the downloads and the API by its name
+            page_only=frozenset({"source_words"}),
+            download_only=frozenset({"source"}),
         )
 
     def _sources(self) -> dict[str, Any]:

@@ -55,7 +55,13 @@ def run_summary(run: Mapping[str, Any]) -> dict[str, Any]:
             {"label": "Reference date", "value": when_words(run.get("reference_date"))},
             {"label": "Started", "value": when_words(run.get("started_at"))},
             {"label": "Finished", "value": when_words(run.get("finished_at"))},
-            {"label": "Seed", "value": _value(run.get("seed"))},
+            # an identifier, not a quantity: 2026, never "2,026"
+            {
+                "label": "Seed",
+                "value": value_words(run.get("seed"))
+                if run.get("seed") is None
+                else str(run["seed"]),
+            },
             {
                 "label": "everyfamily version",
                 "value": str((run.get("versions") or {}).get("everyfamily") or ""),

@@ -144,6 +144,7 @@ def set_cookie(resp: Response, name: str, value: str, max_age: int) -> None:
 
 
 def _table_json(table: Table) -> dict[str, Any]:
+    table = table.for_download()
     return {
         "id": table.id,
         "title": table.title,
