@@ -375,3 +375,30 @@ def test_barrier_side_tests_on_engine_cells_are_the_per_child_tests(engine: Engi
     assert per_child.n_cut == len(east) and per_child.x_cut == int(east["registered"].sum())
     assert per_child.direction == "east"
     assert per_child.walk_cut_m == float(np.median(east["walk_m"]))
+
+
+def test_origins_are_placed_and_their_children_counted_per_point(store: Engine) -> None:
+    """access.points.load_origins: the engine's distinct origins placed as a child is
+    (home point in the child's area, else the area's point, else not placed), and the
+    children at each distinct point counted: what the matrix, the 2SFCA demand and the
+    network check read instead of a row per child (hand-counted on the 7-child store)."""
+    from everyfamily.access import points as pt
+
+    small_xy = pd.DataFrame({"area_code": ["A1", "A2"], "x": [1.0, 2.0], "y": [10.0, 20.0]})
+
+    def to_xy(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return np.asarray(lon) * 1000.0, np.asarray(lat) * 1000.0
+
+    o = pt.load_origins(store, HOME_SQL, small_xy, to_xy)
+    # C1+C2 at their home, C3 (home in A2, child in A1) at A1's point, C4 (no home) at A2's,
+    # C5 at its home; C6 is known to nobody, C7 has no point at all
+    assert o.children == 5 and o.table.num_rows == 4
+    demand = dict(zip(map(tuple, o.pts.tolist()), o.demand.tolist(), strict=True))
+    assert demand == {
+        (LON * 1000.0, LAT * 1000.0): 2.0,
+        (1.0, 10.0): 1.0,
+        (2.0, 20.0): 1.0,
+        (-2.81 * 1000.0, 53.41 * 1000.0): 1.0,
+    }
+    # each origin's point is its own x, y
+    np.testing.assert_array_equal(o.pts[o.at], np.column_stack([o.x, o.y]))
