@@ -450,6 +450,23 @@ def test_network_check_measures_pieces_and_distance_from_homes() -> None:
     assert c.problems(max_share_far=0.5, max_share_outside_main=0.3) == []
 
 
+def test_network_check_on_distinct_points_weighted_by_their_children() -> None:
+    """The access stage checks each distinct home point once, weighted by its children:
+    the same shares and median as a point per child."""
+    from everyfamily.access.network import check_network
+
+    street = [[(0.0, 0.0), (100.0, 0.0)], [(100.0, 0.0), (200.0, 0.0)]]
+    g = walking_graph(_frame([("residential", seg) for seg in street]))
+    # 3 children on the street, 1 at 40 m, 2 at 600 m: distances 0, 0, 0, 40, 600, 600
+    px, py = np.array([100.0, 100.0, 100.0, 200.0]), np.array([0.0, 40.0, 600.0, 600.0])
+    w = np.array([3, 1, 1, 1])
+    c = check_network(g, px, py, max_snap_m=500.0, weights=w)
+    each = check_network(g, np.repeat(px, w), np.repeat(py, w), max_snap_m=500.0)
+    assert c == each
+    assert c.share_far == pytest.approx(2 / 6)
+    assert c.median_snap_m == pytest.approx(20.0)  # the mean of the middle two: 0 and 40
+
+
 def test_a_bridge_column_without_split_crossings_is_refused(tmp_path: Path) -> None:
     from pydantic import ValidationError
 

@@ -323,3 +323,82 @@ def test_the_area_table_from_engine_cells_is_the_per_child_table(engine: Engine)
     # compensated): equal to the last bit or two (where O = E it is 0 +- 1e-14)
     np.testing.assert_allclose(from_cells["residual_z"], per_child["residual_z"], atol=1e-9)
     assert from_cells["children"].sum() == 960
+
+
+def test_barrier_side_tests_on_engine_cells_are_the_per_child_tests(engine: Engine) -> None:
+    """The barrier side test (access.barriers.side_tests) on the engine's per-area cells,
+    with the composition model fitted on those cells, is the per-child test exactly: the
+    same children and registered counted, z and p, medians of walk and detour, and the
+    composition-expected rates; and those counts are the children the store holds."""
+    from shapely.geometry import LineString
+
+    from everyfamily.access import barriers as br
+    from everyfamily.access import measures as ms
+    from everyfamily.access.stage import CHILD_FIELDS
+
+    origins, measures = _model_store(engine)
+    rng = np.random.default_rng(8)
+    k = len(measures)
+    measures = measures.assign(
+        walk_m=measures["walk_min"] * 80.0,
+        detour_ratio=np.where(rng.random(k) < 0.1, np.nan, rng.uniform(1.0, 2.5, k)),
+        nearest_site_walk="S1",
+        access_2sfca_per_1000=rng.uniform(0.1, 3.0, k),
+    )
+    have = set(engine.columns("children"))
+    cols = list(engine_sums.AREA_MEASURES)
+    with engine_sums.point_table(engine, origins, measures):
+        cells = engine.query(engine_sums.area_cells_sql(engine, have, HOME_SQL)).to_pandas()
+        placed = engine.query(engine_sums.children_sql(engine, have, HOME_SQL, cols)).to_pandas()
+    kids = engine.query(engine_sums.population_sql(engine, have, CHILD_FIELDS)).to_pandas()
+    kids = engine_sums.in_person_order(kids).merge(placed.drop(columns="area_code"))
+    kids["registered"] = kids["registered"].astype(bool)
+    kids["expected_composition"] = ms.expected_reach(kids, with_access=False).expected
+    comp = ms.expected_reach(cells, with_access=False, cells=True)
+    cells["expected_composition"] = comp.expected
+    # a motorway at x = 500 m between A0, A1 (west, with the only site) and A2, A3 (east)
+    bar = br.Barrier("M1", "M1", "motorway", LineString([(500, -3000), (500, 3000)]), 6000.0, ())
+    areas = pd.DataFrame({"area_code": ["A0", "A1", "A2", "A3"], "x": [0.0, 200, 800, 1000]})
+    areas["y"] = 0.0
+    site = pd.DataFrame({"site_id": ["S1"], "x": [-100.0], "y": [0.0]})
+
+    def tests(frame: pd.DataFrame) -> list[br.SideTest]:
+        return br.side_tests([bar], areas, site, frame, buffer_m=1500, max_crossings_per_km=2)
+
+    (per_child,) = tests(kids)
+    (from_cells,) = tests(cells)
+    assert len(cells) < len(kids) / 2  # what left the engine: cells, not children
+    assert from_cells == per_child
+    # the children the store holds on the cut-off side (east), counted here by hand
+    east = kids[kids["area_code"].isin(["A2", "A3"])]
+    assert per_child.cut_off == ("A2", "A3") and per_child.other == ("A0", "A1")
+    assert per_child.n_cut == len(east) and per_child.x_cut == int(east["registered"].sum())
+    assert per_child.direction == "east"
+    assert per_child.walk_cut_m == float(np.median(east["walk_m"]))
+
+
+def test_origins_are_placed_and_their_children_counted_per_point(store: Engine) -> None:
+    """access.points.load_origins: the engine's distinct origins placed as a child is
+    (home point in the child's area, else the area's point, else not placed), and the
+    children at each distinct point counted: what the matrix, the 2SFCA demand and the
+    network check read instead of a row per child (hand-counted on the 7-child store)."""
+    from everyfamily.access import points as pt
+
+    small_xy = pd.DataFrame({"area_code": ["A1", "A2"], "x": [1.0, 2.0], "y": [10.0, 20.0]})
+
+    def to_xy(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return np.asarray(lon) * 1000.0, np.asarray(lat) * 1000.0
+
+    o = pt.load_origins(store, HOME_SQL, small_xy, to_xy)
+    # C1+C2 at their home, C3 (home in A2, child in A1) at A1's point, C4 (no home) at A2's,
+    # C5 at its home; C6 is known to nobody, C7 has no point at all
+    assert o.children == 5 and o.table.num_rows == 4
+    demand = dict(zip(map(tuple, o.pts.tolist()), o.demand.tolist(), strict=True))
+    assert demand == {
+        (LON * 1000.0, LAT * 1000.0): 2.0,
+        (1.0, 10.0): 1.0,
+        (2.0, 20.0): 1.0,
+        (-2.81 * 1000.0, 53.41 * 1000.0): 1.0,
+    }
+    # each origin's point is its own x, y
+    np.testing.assert_array_equal(o.pts[o.at], np.column_stack([o.x, o.y]))

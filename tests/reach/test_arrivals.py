@@ -59,24 +59,53 @@ def test_posterior_is_the_prior_odds_times_the_bayes_factors() -> None:
 
 def test_evidence_is_read_from_the_models_weight_table() -> None:
     rows = [
-        ("nhs_number", "Exact match on nhs_number", "1000000"),
-        ("nhs_number", "All other comparisons", "1e-11"),
-        ("first_name_match", "Exact match on first_name_match", "400"),
-        ("first_name_match", "All other comparisons", "1e-05"),
-        ("sex", "Exact match on sex", "2"),
-        ("sex", "All other comparisons", "1e-25"),
-        ("household", "Same surname and postcode", "8000"),
-        ("household", "Same surname only", "3.5"),
-        ("household", "All other comparisons", "0.0001"),
+        ("nhs_number", 0, "nhs_number is NULL", ""),
+        ("nhs_number", 1, "Exact match on nhs_number", "1000000"),
+        ("nhs_number", 2, "All other comparisons", "1e-11"),
+        ("first_name_match", 0, "first_name_match is NULL", ""),
+        ("first_name_match", 1, "Exact match on first_name_match", "400"),
+        ("first_name_match", 2, "Same formal name (nickname or alias)", "90"),
+        ("first_name_match", 3, "All other comparisons", "1e-05"),
+        ("sex", 0, "sex is NULL", ""),
+        ("sex", 1, "Exact match on sex", "2"),
+        ("sex", 2, "All other comparisons", "1e-25"),
+        ("household", 0, "Surname, postcode, parent all missing", ""),
+        ("household", 1, "Same surname and postcode", "8000"),
+        ("household", 2, "Same surname only", "3.5"),
+        ("household", 3, "All other comparisons", "0.0001"),
     ]
-    table = pd.DataFrame(rows, columns=["comparison", "label", "bayes_factor"])
+    table = pd.DataFrame(rows, columns=["comparison", "level", "label", "bayes_factor"])
     assert evidence_from_weights(table, 1e-4) == EV
     # another model without the household comparison: no evidence, the list stays as it was
     assert evidence_from_weights(table[table["comparison"] != "household"], 1e-4) is None
-    # the name-variant model (the default) compares first_name_key at its exact level: read
-    # too (it was not, and the new-arrivals evidence silently switched off)
-    variant = table.replace("Exact match on first_name_match", "Exact match on first_name_key")
-    assert evidence_from_weights(variant, 1e-4) == EV
+    # the levels are read by position, not by Splink's wording: the name-variant model
+    # compares first_name_key at its exact level (a label prefix missed it once and the
+    # new-arrivals evidence silently switched off), and another Splink version may word it
+    # otherwise
+    for label in ("Exact match on first_name_key", "Exact match 'first_name_key'", "Same"):
+        variant = table.replace("Exact match on first_name_match", label)
+        assert evidence_from_weights(variant, 1e-4) == EV
+    # a table without the level column (not linkage/match_weights.csv): no evidence
+    assert evidence_from_weights(table.drop(columns="level"), 1e-4) is None
+
+
+@pytest.mark.parametrize("name_variants", [False, True])
+def test_the_exact_levels_are_where_the_linkage_model_puts_them(name_variants: bool) -> None:
+    """arrivals.EXACT_LEVEL is each comparison's exact-agreement level as
+    linkage.model.comparisons builds it (what match_weights.csv's level column numbers)."""
+    from everyfamily.linkage.model import comparisons
+    from everyfamily.reach.arrivals import EXACT_LEVEL
+
+    built = {c.output_column_name: c for c in (
+        x.get_comparison("duckdb") for x in comparisons(name_variants=name_variants)
+    )}  # fmt: skip
+    compared = {"first_name_match": "first_name_key" if name_variants else "first_name_match"}
+    for name, at in EXACT_LEVEL.items():
+        levels = built[name].comparison_levels
+        col = compared.get(name, name)
+        assert levels[0].is_null_level
+        assert levels[at].sql_condition == f'"{col}_l" = "{col}_r"'
+        assert levels[-1].sql_condition == "ELSE"
 
 
 def test_quarantined_rows_are_read_through_the_sources_column_names() -> None:

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from everyfamily.access.measures import weighted_mean, weighted_median
 from everyfamily.evidence import fnum as _fnum
 from everyfamily.evidence import sig as _sig
 from everyfamily.evidence import strength
@@ -297,7 +298,10 @@ def side_tests(
     """Every cut-off-side comparison of every candidate barrier (q-values filled in).
 
     ``areas``: area_code, x, y (a point per small area, projected). ``sites_xy``: site_id,
-    x, y. ``children``: area_code, registered, expected_composition, walk_m, detour_ratio."""
+    x, y. ``children``: area_code, registered, expected_composition, walk_m, detour_ratio,
+    a row per child; or, with a column ``n``, a row per cell of ``n`` children with the same
+    values, ``registered`` of them registered (access.engine_sums.area_cells_sql): the same
+    counts, medians and means (:func:`_compare`)."""
     from shapely import STRtree, points
     from shapely.geometry import LineString, Point
 
@@ -353,15 +357,29 @@ def _with(t: SideTest, **changes: Any) -> SideTest:
 
 
 def _compare(b: Barrier, cut: list[str], other: list[str], by_area: Any) -> SideTest | None:
+    """The test of one side: children counted by their cells' ``n`` (1 per child row),
+    medians and means of the values repeated that often
+    (access.measures.weighted_median, weighted_mean)."""
+
     def gather(codes: list[str]) -> pd.DataFrame:
         frames = [by_area.get_group(c) for c in codes if c in by_area.groups]
         return pd.concat(frames) if frames else pd.DataFrame()
 
+    def weights(f: pd.DataFrame) -> np.ndarray:
+        if "n" in f.columns:
+            return f["n"].to_numpy(dtype="int64")
+        return np.ones(len(f), dtype="int64")
+
+    def median(f: pd.DataFrame, col: str) -> float:
+        values = pd.to_numeric(f[col], errors="coerce").to_numpy(dtype="float64")
+        return weighted_median(values, weights(f))
+
     a, o = gather(cut), gather(other)
-    if len(a) < MIN_SIDE_CHILDREN or len(o) < MIN_SIDE_CHILDREN:
+    na = int(weights(a).sum()) if len(a) else 0
+    no = int(weights(o).sum()) if len(o) else 0
+    if na < MIN_SIDE_CHILDREN or no < MIN_SIDE_CHILDREN:
         return None
-    xa, na = int(a["registered"].sum()), len(a)
-    xo, no = int(o["registered"].sum()), len(o)
+    xa, xo = int(a["registered"].sum()), int(o["registered"].sum())
     z, p = fstats.two_proportion_lower(xa, na, xo, no)
     return SideTest(
         barrier=b,
@@ -371,21 +389,16 @@ def _compare(b: Barrier, cut: list[str], other: list[str], by_area: Any) -> Side
         x_cut=xa,
         n_other=no,
         x_other=xo,
-        expected_cut=float(a["expected_composition"].mean()),
-        expected_other=float(o["expected_composition"].mean()),
-        walk_cut_m=float(np.nanmedian(a["walk_m"])) if a["walk_m"].notna().any() else math.nan,
-        walk_other_m=float(np.nanmedian(o["walk_m"])) if o["walk_m"].notna().any() else math.nan,
-        detour_cut=_median(a["detour_ratio"]),
-        detour_other=_median(o["detour_ratio"]),
+        expected_cut=weighted_mean(a["expected_composition"].to_numpy("float64"), weights(a)),
+        expected_other=weighted_mean(o["expected_composition"].to_numpy("float64"), weights(o)),
+        walk_cut_m=median(a, "walk_m"),
+        walk_other_m=median(o, "walk_m"),
+        detour_cut=median(a, "detour_ratio"),
+        detour_other=median(o, "detour_ratio"),
         direction="",
         z=float(z),
         p=float(p),
     )
-
-
-def _median(s: pd.Series) -> float:
-    v = pd.to_numeric(s, errors="coerce").dropna()
-    return float(v.median()) if len(v) else math.nan
 
 
 def is_finding(t: SideTest, fdr_alpha: float = FDR_ALPHA) -> bool:

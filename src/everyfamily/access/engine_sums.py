@@ -16,9 +16,11 @@
    access.measures.expected_reach(cells=True) fits them: the same likelihood as a row per
    child).
 
-What is still per child in Python: the stage's per-child frame (access/stage._children),
-which the barrier side tests (access/barriers.side_tests), the planning stage
-(load_inputs) and the run summary read.
+4. The barrier side tests (access/barriers.side_tests), the run summary and both reach
+   models (with and without access, each fitted once) read the per-area cells; the
+   network check weighs each distinct point by its children. No row per child leaves the
+   engine in the access stage. Still per child: the planning stage's frame
+   (access/stage.load_inputs, access/stage._children), which its plan counts on.
 
 Written once in the reference dialect and run through ``engine.dialect.portable``
 (sqlglot); identifiers quoted by the engine's dialect. tests/engines/test_access_sums.py

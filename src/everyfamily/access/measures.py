@@ -174,6 +174,23 @@ def weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
     return float(np.mean([lo, hi]))
 
 
+def weighted_mean(values: np.ndarray, weights: np.ndarray) -> float:
+    """The mean of ``values`` each counted ``weights`` times (whole numbers): their sum
+    rounded once (exact rational arithmetic), as a compensated (Kahan) sum of the values
+    repeated gives it but for the rarest ties, over the total weight; NaN when any counted
+    value is NaN or nothing is counted (as pandas' mean of the values repeated, skipping
+    NaN, is not: NaN values must be left out by the caller)."""
+    from fractions import Fraction
+
+    v = np.asarray(values, dtype="float64")
+    w = np.asarray(weights, dtype="int64")
+    total = int(w.sum())
+    if total == 0 or not np.isfinite(v[w > 0]).all():
+        return math.nan
+    exact = sum((Fraction(float(x)) * int(k) for x, k in zip(v, w, strict=True)), Fraction(0))
+    return float(exact) / total
+
+
 def _fill_median(values: pd.Series, weights: np.ndarray | None) -> float:
     """The median that fills a missing covariate (weighted for cells)."""
     if weights is None:

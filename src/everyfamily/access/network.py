@@ -463,9 +463,15 @@ class NetworkCheck:
 
 
 def check_network(
-    graph: Graph, px: np.ndarray, py: np.ndarray, *, max_snap_m: float
+    graph: Graph,
+    px: np.ndarray,
+    py: np.ndarray,
+    *,
+    max_snap_m: float,
+    weights: np.ndarray | None = None,
 ) -> NetworkCheck:
-    """Measure how well a walking graph covers the home points ``(px, py)`` (one per child).
+    """Measure how well a walking graph covers the home points ``(px, py)`` (one per child,
+    or one per distinct point with ``weights``, its children: the same shares and median).
 
     A network that comes out in many disconnected pieces (lines that should meet but do not:
     a layer that needed ``split_crossings``, a CRS mix-up, a clipped extract) or that lies
@@ -476,10 +482,13 @@ def check_network(
     total = float(coo.data.sum())
     outside = float(coo.data[graph.component[coo.row] != graph.main_component].sum())
     px, py = np.asarray(px, dtype="float64"), np.asarray(py, dtype="float64")
-    if len(px):
+    w = np.ones(len(px), dtype="int64") if weights is None else np.asarray(weights, "int64")
+    if len(px) and w.sum() > 0:
+        from everyfamily.access.measures import weighted_median
+
         _node, dist = graph.snap(px, py)
-        share_far = float(np.mean(dist > max_snap_m))
-        median = float(np.median(dist))
+        share_far = float(w[dist > max_snap_m].sum() / w.sum())
+        median = weighted_median(dist, w)
     else:
         share_far, median = 0.0, float("nan")
     return NetworkCheck(

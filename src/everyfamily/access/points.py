@@ -1,6 +1,6 @@
 """Home points: where each child is placed, the access measures of each distinct point,
 and the engine's distinct origins matched to their points (pure apart from
-:func:`origin_measures`, which queries the engine).
+:func:`load_origins`, which queries the engine).
 
 The travel-time matrix, nearest sites, bands and the two-step floating catchment are
 computed once per distinct home point (:func:`measure_points`); the engine joins them back
@@ -10,6 +10,7 @@ to the children (access.engine_sums), so no row per child is needed to count.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -19,7 +20,6 @@ import pyarrow as pa
 from everyfamily.access import engine_sums
 from everyfamily.access import measures as ms
 from everyfamily.access.network import driving_graph
-from everyfamily.errors import DataError
 
 if TYPE_CHECKING:
     from everyfamily.config import AccessSettings
@@ -103,25 +103,48 @@ def measure_points(
     return out, drive_info, bool(cap_used), t_matrix
 
 
-def origin_measures(
-    engine: Engine,
-    home_sql: str,
-    small_xy: pd.DataFrame,
-    to_xy: Any,
-    points: pd.DataFrame,
-    measures: list[str],
-) -> tuple[pa.Table, pd.DataFrame]:
-    """The reach population's distinct origins as the engine returns them (a row per home
-    point and small area, not per child), placed as :func:`_children` places a child, each
-    with its point's ``measures``; origins with no place are left out."""
+@dataclass(frozen=True)
+class Origins:
+    """The reach population's distinct origins as the engine returned them (a row per home
+    point and small area, with its ``n`` children, not a row per child), placed as
+    :func:`place` places a child; origins with no place are left out. ``pts`` are the
+    distinct placed points (sorted, as numpy's unique sorts them), ``at`` each origin's
+    point and ``demand`` the children at each point."""
+
+    table: pa.Table  # the placed origins: ORIGIN_KEYS and n
+    area_code: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    n: np.ndarray
+    pts: np.ndarray
+    at: np.ndarray
+    demand: np.ndarray
+
+    @property
+    def children(self) -> int:
+        """The placed children of the reach population."""
+        return int(self.n.sum())
+
+
+def load_origins(engine: Engine, home_sql: str, small_xy: pd.DataFrame, to_xy: Any) -> Origins:
+    """The reach population's distinct origins (access.engine_sums.origins_sql), placed."""
     have = set(engine.columns("children"))
-    origins = engine.query(engine_sums.origins_sql(engine, have, home_sql))
-    x, y = place(origins.to_pandas(), small_xy, to_xy)
-    index = {(px, py): i for i, (px, py) in enumerate(zip(points["x"], points["y"], strict=True))}
-    at = np.array([index.get((ox, oy), -1) for ox, oy in zip(x, y, strict=True)], dtype="int64")
-    placed = np.isfinite(x) & np.isfinite(y)
-    if (at[placed] < 0).any():
-        raise DataError("an origin the engine returned has no measured home point")
-    keep = at >= 0
-    rows = points[measures].iloc[at[keep]].reset_index(drop=True)
-    return origins.filter(pa.array(keep)), rows
+    table = engine.query(engine_sums.origins_sql(engine, have, home_sql))
+    frame = table.to_pandas()
+    x, y = place(frame, small_xy, to_xy)
+    keep = np.isfinite(x) & np.isfinite(y)
+    x, y = x[keep], y[keep]
+    n = frame["n"].to_numpy(dtype="int64")[keep]
+    pts, at = np.unique(np.column_stack([x, y]), axis=0, return_inverse=True)
+    at = at.reshape(-1)
+    demand = np.bincount(at, weights=n, minlength=len(pts)).astype("float64")
+    return Origins(
+        table.filter(pa.array(keep)),
+        frame["area_code"].astype("string").to_numpy(dtype=object)[keep],
+        x,
+        y,
+        n,
+        pts,
+        at,
+        demand,
+    )

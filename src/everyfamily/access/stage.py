@@ -61,11 +61,10 @@ from everyfamily.access.network import (
     read_network_lines,
     walking_graph,
 )
-from everyfamily.access.points import measure_points, origin_measures
-from everyfamily.access.tables import (
-    area_table,
+from everyfamily.access.points import measure_points
+from everyfamily.access.tables import (  # band_table: re-exported (tests read it here)
     area_table_from_cells,
-    band_table,
+    band_table,  # noqa: F401
     band_table_from_sums,
     barrier_table,
     released_areas,
@@ -224,7 +223,8 @@ def _children(ctx: RunContext, small_xy: pd.DataFrame, to_xy: Any) -> pd.DataFra
 @dataclass(frozen=True)
 class _Loaded:
     """What the access stage reads: the projected geography, the sites, the walking network
-    checked against the children's home points, and the children."""
+    checked against the children's home points, and the reach population's distinct origins
+    (a row per home point and small area with its children counted, from the engine)."""
 
     crs: Any
     note: str | None
@@ -234,13 +234,22 @@ class _Loaded:
     sites_xy: pd.DataFrame
     lines: Any
     graph: Any
-    kids: pd.DataFrame
+    origins: pt.Origins
     check: NetworkCheck
     t0: float
     t_net: float
     #: each small area's point and the projection (to place the engine's home points)
-    small_xy: pd.DataFrame | None = None
-    to_xy: Any = None
+    small_xy: pd.DataFrame
+    to_xy: Any
+    #: the per-child frame, only for planning (load_inputs): the access stage counts in SQL
+    per_child: pd.DataFrame | None = None
+
+    @property
+    def kids(self) -> pd.DataFrame:
+        """The per-child frame (:func:`load_inputs` reads it; the access stage does not)."""
+        if self.per_child is None:
+            raise ValueError("loaded without the per-child frame (load_inputs reads it)")
+        return self.per_child
 
 
 def access_stage(ctx: RunContext) -> None:
@@ -272,19 +281,27 @@ def access_stage(ctx: RunContext) -> None:
     if problems:
         _withhold(ctx, problems, got.check, a, _network_summary(got))
         return
-    step(f"travel times: {len(got.kids):,} children x {len(got.sites_xy)} sites on foot")
-    measured = measure_children(got.kids, got.graph, got.lines, got.sites, got.sites_xy, a)
-    t_model = time.perf_counter()
-    step(f"barriers: testing lines across {measured.origins:,} home points")
-    settings, bars, tests, findings = _barriers(ctx, a, got, measured.kids)
-    write_candidates(ctx, NAME, findings)
-    t_bar = time.perf_counter()
-    step("writing tables and map layers")
-    _write(ctx, a, got, measured, settings, bars, tests, findings)
-    summary = _summary(a, got, measured, bars, tests, findings, t_model, t_bar)
+    if "record_key" not in ctx.engine.columns("children"):
+        raise DataError(
+            "the store's 'children' table has no record_key column (a store from an older version)",
+            hint="run the measure stage again",
+        )
+    eng, origins = ctx.engine, got.origins
+    step(f"travel times: {origins.children:,} children x {len(got.sites_xy)} sites on foot")
+    measured = measure_origins(origins, got.graph, got.lines, got.sites, got.sites_xy, a)
+    with engine_sums.point_table(eng, origins.table, measured.rows):
+        counted = count_cells(ctx, measured)
+        t_model = time.perf_counter()
+        step(f"barriers: testing lines across {len(measured.points):,} home points")
+        settings, bars, tests, findings = _barriers(ctx, a, got, counted.cells)
+        write_candidates(ctx, NAME, findings)
+        t_bar = time.perf_counter()
+        step("writing tables and map layers")
+        _write(ctx, a, got, measured, counted, settings, bars, tests, findings)
+    summary = _summary(a, got, measured, counted, bars, tests, findings, t_model, t_bar)
     ctx.metadata["access"] = summary
     ctx.echo(
-        f"  {len(measured.kids):,} children at {measured.origins:,} home points x "
+        f"  {origins.children:,} children at {len(measured.points):,} home points x "
         f"{len(got.sites_xy)} sites: median walk {summary['median_walk_minutes']} min"
         + (" (APPROXIMATE network)" if got.note else "")
     )
@@ -294,9 +311,11 @@ def access_stage(ctx: RunContext) -> None:
     )
 
 
-def _load(ctx: RunContext, a: AccessSettings) -> _Loaded | None:
-    """Read the geography, sites, network and children; check the network against the
-    children's home points. None when the project has no sites."""
+def _load(ctx: RunContext, a: AccessSettings, per_child: bool = False) -> _Loaded | None:
+    """Read the geography, sites, network and the reach population's distinct origins
+    (and, with ``per_child``, the per-child frame); check the network against the
+    children's home points (each point weighted by its children). None when the project
+    has no sites."""
     from pyproj import Transformer
 
     from everyfamily.population.attributes import load_sites
@@ -332,13 +351,15 @@ def _load(ctx: RunContext, a: AccessSettings) -> _Loaded | None:
     lines = network_lines(p, a, crs, to_xy, set(small_xy["area_code"]), sites_xy)
     graph = walking_graph(lines)
     t_net = time.perf_counter()
-    kids = _children(ctx, small_xy, to_xy)
+    origins = pt.load_origins(ctx.engine, HOME_SQL, small_xy, to_xy)
     check = check_network(
         graph,
-        kids["x"].to_numpy(dtype="float64"),
-        kids["y"].to_numpy(dtype="float64"),
+        origins.pts[:, 0],
+        origins.pts[:, 1],
         max_snap_m=a.max_snap_m,
+        weights=origins.demand,
     )
+    kids = _children(ctx, small_xy, to_xy) if per_child else None
     return _Loaded(
         crs,
         note,
@@ -348,19 +369,21 @@ def _load(ctx: RunContext, a: AccessSettings) -> _Loaded | None:
         sites_xy,
         lines,
         graph,
-        kids,
+        origins,
         check,
         t0,
         t_net,
         small_xy,
         to_xy,
+        kids,
     )
 
 
 def load_inputs(ctx: RunContext, a: AccessSettings) -> _Loaded | None:
     """What the access stage reads (geography, sites, network checked against the children's
-    home points, children), for a later stage that needs the same (planning/stage.py)."""
-    return _load(ctx, a)
+    home points), and the per-child frame (``kids``), for a later stage that needs the
+    same (planning/stage.py: its plan counts per child)."""
+    return _load(ctx, a, per_child=True)
 
 
 def _network_summary(got: _Loaded) -> dict[str, Any]:
@@ -378,52 +401,88 @@ def _network_summary(got: _Loaded) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Measured:
-    """Each child's access (:func:`measure_children`) and how it was measured."""
+    """The access measures of each distinct home point (:func:`measure_origins`) and how
+    they were measured."""
 
-    kids: pd.DataFrame
-    origins: int
+    #: a row per distinct home point: its measures, with x and y
+    points: pd.DataFrame
+    #: a row per origin (the engine's, Origins.table order): its point's measures
+    rows: pd.DataFrame
     drive_info: dict[str, Any]
     cap_used: bool
-    full: Any  # measures.ReachModel with the access terms
     t_matrix: float
-    #: the measures of each distinct home point, with its x and y (measure_points)
-    points: pd.DataFrame | None = None
+
+    @property
+    def measures(self) -> list[str]:
+        """The measures ``access_children`` takes from a child's point."""
+        return point_measures(self.points)
 
 
-def measure_children(
-    kids: pd.DataFrame,
+def point_measures(points: pd.DataFrame) -> list[str]:
+    """The point measures a child's ``access_children`` row takes (driving when measured)."""
+    driving = ["drive_min", "drive_band"] if "drive_band" in points else []
+    return [*engine_sums.POINT_MEASURES, *driving]
+
+
+def measure_origins(
+    origins: pt.Origins,
     graph: Any,
     lines: Any,
     sites: pd.DataFrame,
     sites_xy: pd.DataFrame,
     a: AccessSettings,
 ) -> Measured:
-    """Pure: each child's nearest site on foot (and by car), walking band, two-step floating
-    catchment access (Luo & Wang 2003) and expected reach with and without access terms.
-    Everything but the model is measured once per distinct home point
-    (:func:`measure_points`) and read back per child; the point measures, with x and y,
-    are ``Measured.points``."""
-    pts, inv = np.unique(kids[["x", "y"]].to_numpy(dtype="float64"), axis=0, return_inverse=True)
-    inv = inv.reshape(-1)
-    demand = np.bincount(inv, minlength=len(pts)).astype("float64")
+    """Pure: each distinct home point's nearest site on foot (and by car), walking band and
+    two-step floating catchment access (Luo & Wang 2003), its children the demand
+    (:func:`measure_points`); and each origin's row of them."""
     per_point, drive_info, cap_used, t_matrix = measure_points(
-        pts, demand, graph, lines, sites, sites_xy, a
+        origins.pts, origins.demand, graph, lines, sites, sites_xy, a
     )
-    kids = pd.concat([kids, per_point.iloc[inv].reset_index(drop=True)], axis=1)
+    points = per_point.assign(x=origins.pts[:, 0], y=origins.pts[:, 1])
+    rows = per_point[point_measures(per_point)].iloc[origins.at].reset_index(drop=True)
+    return Measured(points, rows, drive_info, bool(cap_used), t_matrix)
 
-    # --- models -----------------------------------------------------------------------------
-    full = ms.expected_reach(kids, with_access=True)
-    comp = ms.expected_reach(kids, with_access=False)
-    kids["expected_full"] = full.expected
-    kids["expected_composition"] = comp.expected
-    points = per_point.assign(x=pts[:, 0], y=pts[:, 1])
-    return Measured(kids, len(pts), drive_info, cap_used, full, t_matrix, points)
+
+@dataclass(frozen=True)
+class Counted:
+    """What the engine counted on the children joined to their points
+    (:func:`count_cells`): the per-area cells with both models' expectations, the band
+    sums per mode, and the two reach models."""
+
+    #: access.engine_sums.area_cells_sql's cells, with ``expected_full`` and
+    #: ``expected_composition`` (each child's expectation is its cell's)
+    cells: pd.DataFrame
+    sums: dict[str, pd.DataFrame]
+    full: Any  # measures.ReachModel with the access terms
+    composition: Any  # measures.ReachModel without them
+
+
+def count_cells(ctx: RunContext, measured: Measured) -> Counted:
+    """In the engine, with the working point table open: the band sums (walking, and
+    driving when measured) and the per-area cells; the reach model with and without access
+    fitted once each on the cells (access.measures.expected_reach(cells=True): the same
+    likelihood as a row per child)."""
+    eng, have = ctx.engine, set(ctx.engine.columns("children"))
+    modes = {
+        "walk": "walk_band",
+        **({"drive": "drive_band"} if "drive_band" in measured.points else {}),
+    }
+    sums = {
+        mode: eng.query(engine_sums.band_sums_sql(eng, have, HOME_SQL, col)).to_pandas()
+        for mode, col in modes.items()
+    }
+    cells = eng.query(engine_sums.area_cells_sql(eng, have, HOME_SQL)).to_pandas()
+    full = ms.expected_reach(cells, with_access=True, cells=True)
+    comp = ms.expected_reach(cells, with_access=False, cells=True)
+    cells = cells.assign(expected_full=full.expected, expected_composition=comp.expected)
+    return Counted(cells, sums, full, comp)
 
 
 def _barriers(
-    ctx: RunContext, a: AccessSettings, got: _Loaded, kids: pd.DataFrame
+    ctx: RunContext, a: AccessSettings, got: _Loaded, cells: pd.DataFrame
 ) -> tuple[FindingsSettings, list[Any], Any, list[Any]]:
-    """Candidate barriers, their side tests and the findings they make."""
+    """Candidate barriers, their side tests on the engine's per-area cells and the findings
+    they make."""
     from everyfamily.findings.stage import settings_for
 
     settings = settings_for(ctx.project)
@@ -441,13 +500,12 @@ def _barriers(
             withheld=withheld_cells(shown),
             released_table=ReleasedTable.from_frame(shown),
         )
-    area_pts = kids.groupby("area_code")[["x", "y"]].mean().reset_index()
     bars = br.find_barriers(got.lines, a.barrier_classes)
     tests = br.side_tests(
         bars,
-        area_pts,
+        area_points(got.origins),
         got.sites_xy,
-        kids,
+        cells,
         buffer_m=a.barrier_buffer_m,
         max_crossings_per_km=a.max_crossings_per_km,
     )
@@ -464,13 +522,22 @@ def _barriers(
     return settings, bars, tests, findings
 
 
-def _engine_counts(ctx: RunContext, got: _Loaded, measured: Measured) -> bool:
-    """Whether the engine can count: the point measures and the children's record keys."""
-    return (
-        measured.points is not None
-        and got.small_xy is not None
-        and "record_key" in ctx.engine.columns("children")
-    )
+def area_points(origins: pt.Origins) -> pd.DataFrame:
+    """Each small area's mean home point over its children (area_code, x, y), from the
+    origins and their counts: sums rounded once (access.measures.weighted_mean)."""
+    rows = []
+    codes = origins.area_code.astype(str)
+    for code in sorted(set(codes)):
+        at = codes == code
+        w = origins.n[at]
+        rows.append(
+            {
+                "area_code": code,
+                "x": ms.weighted_mean(origins.x[at], w),
+                "y": ms.weighted_mean(origins.y[at], w),
+            }
+        )
+    return pd.DataFrame(rows, columns=["area_code", "x", "y"])
 
 
 def _write(
@@ -478,58 +545,35 @@ def _write(
     a: AccessSettings,
     got: _Loaded,
     measured: Measured,
+    counted: Counted,
     settings: FindingsSettings,
     bars: list[Any],
     tests: Any,
     findings: list[Any],
 ) -> None:
-    """The four store tables and the reach.gpkg layers. ``access_children``, the band
-    counts and the per-area table come from the engine: the distinct origins' point
-    measures go back as a working table (access.engine_sums.point_table) joined to the
-    children in SQL, and the reach model's expectations per area are fitted on the area
-    cells (the same fit as per child); a store without record keys counts per child as
-    before."""
-    note, to_wgs84, kids = got.note, got.to_wgs84, measured.kids
-    driving = "drive_band" in kids
+    """The four store tables and the reach.gpkg layers, from the engine with the working
+    point table open (access.engine_sums): ``access_children`` is the children joined to
+    their points in SQL, the band counts the engine's sums, the per-area table the cells
+    with the reach model's expectations."""
     names = got.small[["area_code", "area_name"]]
     # the centres nearest on foot from each area's middle (area profiles; places, not counts)
     near = nearest_sites_on_foot(
         got.graph, area_middles(got.small, got.crs), got.sites_xy, a.walking_speed_kmh
     )
-    barrier_rows = barrier_table(bars, a.max_crossings_per_km, tests, findings, to_wgs84, note)
-    measures = [*engine_sums.POINT_MEASURES, *(["drive_min", "drive_band"] if driving else [])]
-    if _engine_counts(ctx, got, measured):
-        assert measured.points is not None and got.small_xy is not None
-        eng, have = ctx.engine, set(ctx.engine.columns("children"))
-        origins, rows = origin_measures(
-            eng, HOME_SQL, got.small_xy, got.to_xy, measured.points, measures
-        )
-        with engine_sums.point_table(eng, origins, rows):
-            modes = {"walk": "walk_band", **({"drive": "drive_band"} if driving else {})}
-            sums = {
-                mode: eng.query(engine_sums.band_sums_sql(eng, have, HOME_SQL, col)).to_pandas()
-                for mode, col in modes.items()
-            }
-            bands = band_table_from_sums(sums, a.band_minutes, note, settings=settings)
-            cells = eng.query(engine_sums.area_cells_sql(eng, have, HOME_SQL)).to_pandas()
-            model = ms.expected_reach(cells, with_access=True, cells=True)
-            areas = area_table_from_cells(cells, model.expected, names, a.band_minutes, note)
-            areas = areas.merge(near, on="area_code", how="left")
-            with eng.transaction():
-                sql = engine_sums.children_sql(eng, have, HOME_SQL, measures)
-                eng.replace_table_as("access_children", sql)
-                _write_tables(ctx, areas, bands, barrier_rows)
-    else:
-        areas = area_table(kids, names, a.band_minutes, note).merge(
-            near, on="area_code", how="left"
-        )
-        bands = band_table(kids, a.band_minutes, note, driving=driving, settings=settings)
-        with ctx.engine.transaction():
-            frame = kids[["person_id", "area_code", *measures]]
-            ctx.engine.write_table(
-                "access_children", pa.Table.from_pandas(frame, preserve_index=False)
-            )
-            _write_tables(ctx, areas, bands, barrier_rows)
+    barrier_rows = barrier_table(
+        bars, a.max_crossings_per_km, tests, findings, got.to_wgs84, got.note
+    )
+    eng, have = ctx.engine, set(ctx.engine.columns("children"))
+    bands = band_table_from_sums(counted.sums, a.band_minutes, got.note, settings=settings)
+    cells = counted.cells
+    areas = area_table_from_cells(
+        cells, cells["expected_full"].to_numpy(), names, a.band_minutes, got.note
+    )
+    areas = areas.merge(near, on="area_code", how="left")
+    with eng.transaction():
+        sql = engine_sums.children_sql(eng, have, HOME_SQL, measured.measures)
+        eng.replace_table_as("access_children", sql)
+        _write_tables(ctx, areas, bands, barrier_rows)
     write_layers(
         ctx.out_dir / GPKG_FILE,
         got.small,
@@ -537,7 +581,7 @@ def _write(
         bars,
         barrier_rows,
         findings,
-        to_wgs84,
+        got.to_wgs84,
     )
     # the same walk from the middle of each ward (and other larger area): area profiles
     write_level_walks(
@@ -560,23 +604,25 @@ def _summary(
     a: AccessSettings,
     got: _Loaded,
     measured: Measured,
+    counted: Counted,
     bars: list[Any],
     tests: Any,
     findings: list[Any],
     t_model: float,
     t_bar: float,
 ) -> dict[str, Any]:
-    """run.json's ``access``: whole-borough figures only."""
-    kids, full = measured.kids, measured.full
+    """run.json's ``access``: whole-borough figures only (the median over children: the
+    cells' medians weighted by their children)."""
+    cells, full = counted.cells, counted.full
+    n = cells["n"].to_numpy(dtype="int64")
+    median = ms.weighted_median(cells["walk_min"].to_numpy(dtype="float64"), n)
     return {
         **_network_summary(got),
-        "origins": measured.origins,
+        "origins": len(measured.points),
         "sites": len(got.sites_xy),
-        "children": len(kids),
+        "children": int(n.sum()),
         "walking_speed_kmh": a.walking_speed_kmh,
-        "median_walk_minutes": round(float(np.nanmedian(kids["walk_min"])), 1)
-        if len(kids)
-        else None,
+        "median_walk_minutes": round(median, 1) if n.sum() else None,
         "driving": measured.drive_info,
         "two_step_fca": {
             "catchment_minutes": a.catchment_minutes,

@@ -23,6 +23,7 @@ from everyfamily.findings.model import (
     Finding,
     FindingsSettings,
 )
+from everyfamily.findings.overlap import Unreached, common, overlap, size, weights
 from everyfamily.findings.text import ReleasedCount, WithheldCount, count, released
 from everyfamily.origin_groups import group_from_country, group_from_ethnicity, group_from_language
 from everyfamily.reach.regions import region_of_birth
@@ -79,6 +80,7 @@ def find(
     area_members: AreaMembers | None = None,
     candidates: Iterable[Finding] = (),
     centroids: Mapping[str, tuple[float, float]] | None = None,
+    families: pd.DataFrame | None = None,
 ) -> list[Finding]:
     """Every finding the reach table supports, merged and ranked (rank 1 first).
 
@@ -87,7 +89,12 @@ def find(
 
     ``neighbours``: small area -> touching small areas (Queen contiguity), to group flagged
     areas. ``children``: the restricted one-row-per-child table, used only to tell whether two
-    findings are about the same children (never copied into a finding). ``area_members``:
+    findings are about the same children (never copied into a finding); or the engine's
+    cells of the unregistered children (a column ``n``: children with the same small area
+    and group values, findings/stage.overlap_cells_sql), which give the same overlaps.
+    ``families``: known children's families counted by size and registered children
+    (``size``, ``registered``, ``families``: findings/stage.family_sizes_sql), for the design
+    effect without a row per child. ``area_members``:
     level -> {area code -> the small areas in it} (wards, MSOAs, reach areas).
     ``centroids``: small area -> (x, y) in metres, for the spatial scan of unreached clusters
     (findings.scan); without them only the one-area funnel runs.
@@ -95,7 +102,7 @@ def find(
     s = settings or FindingsSettings()
     members = dict(area_members or {})
     cands = list(candidates)
-    deff = _design_effect(children)
+    deff = _design_effect(children, families)
     areas = detectors.find_unreached_areas(
         reach, settings=s, neighbours=neighbours, area_labels=area_labels, design_effect=deff
     )
@@ -160,9 +167,16 @@ def fold_into_clusters(clusters: list[Finding], areas: list[Finding]) -> list[Fi
     return [*out, *rest]
 
 
-def _design_effect(children: pd.DataFrame | None) -> float:
+def _design_effect(children: pd.DataFrame | None, families: pd.DataFrame | None = None) -> float:
     """The family design effect of the registered rate over the known children in the age
-    range (stats.family_design_effect); 1 without a children table or family ids."""
+    range (stats.family_design_effect; from ``families``' counts when given:
+    stats.family_design_effect_from_sizes); 1 without a children table or family ids."""
+    if families is not None:
+        return stats.family_design_effect_from_sizes(
+            families["size"].to_numpy(dtype="int64"),
+            families["registered"].to_numpy(dtype="int64"),
+            families["families"].to_numpy(dtype="int64"),
+        )
     if children is None or not {"family_id", "registered"} <= set(children.columns):
         return 1.0
     kids = children
@@ -285,10 +299,13 @@ def _small_areas(f: Finding, members: AreaMembers) -> set[str] | None:
     return out
 
 
-def _unreached_ids(f: Finding, children: pd.DataFrame, members: AreaMembers) -> set[str] | None:
-    """Pseudonymous ids of the unregistered children a finding is about (None if unknown)."""
+def _unreached_ids(f: Finding, children: pd.DataFrame, members: AreaMembers) -> Unreached | None:
+    """The unregistered children a finding is about (None if unknown): rows of the
+    per-child table (pseudonymous ids) or of the engine's cells, with their counts."""
     frame = children
-    if not {"person_id", "area_code", "registered"} <= set(frame.columns):
+    if not {"area_code", "registered"} <= set(frame.columns) or not (
+        "person_id" in frame.columns or "n" in frame.columns
+    ):
         return None
     small = _small_areas(f, members)
     if f.level != "borough" and not small:
@@ -307,7 +324,8 @@ def _unreached_ids(f: Finding, children: pd.DataFrame, members: AreaMembers) -> 
         if dim not in frame.columns:
             return None
         mask &= frame[dim].map(_norm_value).eq(value)
-    return set(frame.loc[mask, "person_id"].astype(str))
+    w = weights(frame)[mask]
+    return dict(zip(w.index, w.to_numpy(dtype="int64").tolist(), strict=True))
 
 
 def _contains(coarse: Finding, fine: Finding, members: AreaMembers) -> bool:
@@ -316,12 +334,6 @@ def _contains(coarse: Finding, fine: Finding, members: AreaMembers) -> bool:
         return True
     outer, inner = _small_areas(coarse, members), _small_areas(fine, members)
     return bool(outer) and bool(inner) and inner <= outer  # type: ignore[operator]
-
-
-def _overlap(a: set[str] | None, b: set[str] | None) -> float:
-    if not a or not b:
-        return 0.0
-    return len(a & b) / min(len(a), len(b))
 
 
 def merge_group_findings(
@@ -374,9 +386,9 @@ def merge_group_findings(
 
     kept.sort(key=lambda f: (-f.score, f.id))
     out: list[Finding] = []
-    cache: dict[str, set[str] | None] = {}
+    cache: dict[str, Unreached | None] = {}
 
-    def ids(h: Finding) -> set[str] | None:
+    def ids(h: Finding) -> Unreached | None:
         if children is None:
             return None
         if h.id not in cache:
@@ -389,7 +401,7 @@ def merge_group_findings(
             if g.group is None or f.group is None:
                 continue
             same, why = False, ""
-            share = _overlap(ids(f), ids(g))
+            share = overlap(ids(f), ids(g))
             if share > SAME_COMMUNITY_OVERLAP:
                 same, why = (
                     True,
@@ -433,7 +445,7 @@ def merge_into_areas(
         best, share = None, 0.0
         for i, a in enumerate(areas):
             ai = area_ids[a.id]
-            inside = len(gi & ai) / len(gi) if gi and ai else 0.0
+            inside = common(gi, ai) / size(gi) if gi and ai else 0.0
             if inside > share:
                 best, share = i, inside
         if best is not None and share > SAME_COMMUNITY_OVERLAP:
@@ -496,7 +508,7 @@ def _same_issue(
     if _same_barrier(a, b):
         return True, "the same barrier, another stretch of its cut-off side"
     if kinds == {"access_barrier", "unreached_area"}:
-        share = _overlap(_small_areas(a, members), _small_areas(b, members))
+        share = overlap(_small_areas(a, members), _small_areas(b, members))
         why = f"{share:.0%} of the smaller finding's areas are in both"
         return share > SAME_ISSUE_OVERLAP, why
     if kinds == {"emerging_community", "unreached_group"}:
@@ -507,13 +519,14 @@ def _same_issue(
         where = _small_areas(community, members) or set()
         ids = _unreached_ids(group, children, members) if children is not None else None
         if ids and where and "area_code" in children.columns:  # type: ignore[union-attr]
-            frame = children[children["person_id"].astype(str).isin(ids)]  # type: ignore[index]
-            share = float(frame["area_code"].astype(str).isin(where).mean())
+            frame = children.loc[list(ids)]  # type: ignore[union-attr]
+            inside = frame["area_code"].astype(str).isin(where).to_numpy()
+            share = float(weights(frame)[inside].sum() / size(ids))
             why = f"{share:.0%} of the group's unreached children live in the community's areas"
             return share > SAME_ISSUE_OVERLAP, why
         if group.level == "borough":
             return True, "the same origin group, borough-wide"
-        share = _overlap(_small_areas(group, members), where)
+        share = overlap(_small_areas(group, members), where)
         return share > SAME_ISSUE_OVERLAP, f"the same origin group; {share:.0%} of areas shared"
     return False, ""
 

@@ -1,9 +1,12 @@
 """The find stage: read the reach table (and, when present, the restricted children table and
 linkage quality by group), run the findings engine, write ``findings.json``.
 
-The I/O edge of findings/. The children table is read only to tell whether two group
-findings are the same children; nothing person-level reaches findings.json, the store's
-``findings`` table, the console or run.json (headlines carry released counts only).
+The I/O edge of findings/. The children table is read only as counts the engine makes: the
+unregistered children in the age range grouped by small area and group columns
+(:func:`overlap_cells_sql`: how many children two group findings share), and the known
+children's families by size and registered children (:func:`family_sizes_sql`: the design
+effect); no row per child leaves the engine. Nothing person-level reaches findings.json, the
+store's ``findings`` table, the console or run.json (headlines carry released counts only).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from everyfamily.stage import ReportSection, Stage
 
 if TYPE_CHECKING:
     from everyfamily.config import Project
+    from everyfamily.engines.base import Engine
     from everyfamily.pipeline import RunContext
 
 FINDINGS_FILE = "findings.json"
@@ -78,6 +82,61 @@ def withheld_cells(released: pd.DataFrame) -> frozenset[tuple[str, str, str, str
     return frozenset(
         (a, b, c, d, e, f) for a, b, c, d, e, f in cells.itertuples(index=False, name=None)
     )
+
+
+#: The columns of ``children`` the overlap cells are grouped by: the small area and every
+#: group dimension of :data:`CHILD_FIELDS` (findings.engine._unreached_ids selects on them).
+OVERLAP_FIELDS = tuple(
+    c
+    for c in CHILD_FIELDS
+    if c not in ("person_id", "family_id", "in_age_range", "known", "registered")
+)
+
+
+def _flag(engine: Engine, have: set[str], column: str, missing: str) -> str:
+    q = engine.dialect.quote_ident
+    return f"coalesce({q(column)}, FALSE)" if column in have else missing
+
+
+def overlap_cells_sql(engine: Engine, have: set[str]) -> str | None:
+    """The unregistered children in the age range (every child when the table has no
+    ``in_age_range``), grouped by :data:`OVERLAP_FIELDS` (those the table has), with ``n``
+    children in each and ``registered`` FALSE: the cells findings.engine counts overlaps
+    on, the same counts as a row per child. None without ``registered`` or ``area_code``
+    (no overlap can be told)."""
+    if not {"registered", "area_code"} <= have:
+        return None
+    q = engine.dialect.quote_ident
+    cols = ", ".join(q(c) for c in OVERLAP_FIELDS if c in have)
+    age = _flag(engine, have, "in_age_range", "TRUE")
+    sql = (
+        f"SELECT {cols}, FALSE AS {q('registered')}, CAST(count(*) AS BIGINT) AS n "
+        f"FROM {q('children')} WHERE {age} AND NOT {_flag(engine, have, 'registered', '')} "
+        f"GROUP BY {cols} ORDER BY {cols}"
+    )
+    return engine.dialect.portable(sql)
+
+
+def family_sizes_sql(engine: Engine, have: set[str]) -> str | None:
+    """The known children in the age range in families: how many families have ``size``
+    such children of whom ``registered`` are registered (a child without a family id is
+    a family of one). None without ``family_id`` or ``registered`` (design effect 1)."""
+    if not {"family_id", "registered"} <= have:
+        return None
+    q = engine.dialect.quote_ident
+    where = " AND ".join(
+        _flag(engine, have, c, "TRUE") for c in ("in_age_range", "known") if c in have
+    )
+    reg = f"CASE WHEN {_flag(engine, have, 'registered', '')} THEN 1 ELSE 0 END"
+    fam, pid = q("family_id"), q("person_id")
+    single = f"CASE WHEN {fam} IS NULL THEN {pid} END"
+    sql = (
+        "SELECT size, registered, CAST(count(*) AS BIGINT) AS families FROM ("
+        f"SELECT CAST(count(*) AS BIGINT) AS size, CAST(sum({reg}) AS BIGINT) AS registered "
+        f"FROM {q('children')}{f' WHERE {where}' if where else ''} "
+        f"GROUP BY {fam}, {single}) AS f GROUP BY size, registered ORDER BY size, registered"
+    )
+    return engine.dialect.portable(sql)
 
 
 def _read(ctx: RunContext, table: str, fields: tuple[str, ...] | None = None) -> pd.DataFrame:
@@ -243,6 +302,7 @@ def run_findings(
     candidates: list[Finding] | None = None,
     centroids: Mapping[str, tuple[float, float]] | None = None,
     trend_tests: pd.DataFrame | None = None,
+    families: pd.DataFrame | None = None,
 ) -> tuple[list[Finding], dict[str, Any]]:
     """Findings and the findings.json document (pure apart from the clock). ``trend_tests``:
     the trends stage's tests; a finding whose own series moved gets ``evidence["trend"]``
@@ -260,10 +320,24 @@ def run_findings(
         area_members=area_members,
         candidates=candidates or (),
         centroids=centroids,
+        families=families,
     )
     findings = attach_trends(findings, trend_tests)
     stamp = generated_at or dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     return findings, findings_document(findings, settings, stamp)
+
+
+def _child_counts(ctx: RunContext) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """The overlap cells and the family sizes, counted in the engine (None for what the
+    children table cannot give)."""
+    if not ctx.engine.has_table("children"):
+        return None, None
+    eng = ctx.engine
+    have = set(eng.columns("children"))
+    cells_sql, sizes_sql = overlap_cells_sql(eng, have), family_sizes_sql(eng, have)
+    cells = eng.query(cells_sql).to_pandas() if cells_sql else None
+    sizes = eng.query(sizes_sql).to_pandas() if sizes_sql else None
+    return cells, sizes
 
 
 def findings_stage(ctx: RunContext) -> None:
@@ -283,7 +357,7 @@ def findings_stage(ctx: RunContext) -> None:
             released_table=ReleasedTable.from_frame(released),
         )
     reach = _read(ctx, "reach")
-    children = _read(ctx, "children", CHILD_FIELDS) if ctx.engine.has_table("children") else None
+    children, families = _child_counts(ctx)
     quality = (
         _read(ctx, "linkage_quality_by_group")
         if ctx.engine.has_table("linkage_quality_by_group")
@@ -295,6 +369,7 @@ def findings_stage(ctx: RunContext) -> None:
         settings=settings,
         neighbours=queen_neighbours(project),
         children=children,
+        families=families,
         linkage_by_group=quality,
         site_names=_site_names(project),
         area_labels=labels,

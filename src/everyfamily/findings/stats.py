@@ -120,6 +120,28 @@ def family_design_effect(registered: np.ndarray, family: np.ndarray) -> float:
     return max(1.0, var / (p * (1 - p) / total))
 
 
+def family_design_effect_from_sizes(
+    size: np.ndarray, registered: np.ndarray, families: np.ndarray
+) -> float:
+    """:func:`family_design_effect` from families counted by their size ``m`` and registered
+    children ``y`` (``families`` of each (m, y); a child without a family id is a family of
+    one): the same ratio-estimator variance, each family's term ``(y - p m)^2`` counted as
+    often as such families occur (an aggregate the engine returns, no row per child)."""
+    m = np.asarray(size, dtype="float64")
+    y = np.asarray(registered, dtype="float64")
+    k = np.asarray(families, dtype="float64")
+    total = float((k * m).sum())
+    if total < 2:
+        return 1.0
+    n_fam = float(k.sum())
+    p = float((k * y).sum()) / total
+    if n_fam < 2 or not 0 < p < 1:
+        return 1.0
+    resid = y - p * m
+    var = n_fam / (n_fam - 1) * float((k * resid**2).sum()) / total**2
+    return max(1.0, var / (p * (1 - p) / total))
+
+
 def lower_p_from_z(z: np.ndarray | float) -> np.ndarray:
     """One-sided lower-tail normal p-value."""
     return np.asarray(stats.norm.cdf(np.asarray(z, dtype="float64")))

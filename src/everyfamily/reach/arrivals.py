@@ -58,12 +58,29 @@ class Evidence:
     household: tuple[float, float, float]
 
 
-def _level(table: pd.DataFrame, comparison: str, label: str) -> float | None:
-    """The level's Bayes factor; ``label`` "Exact match on *" is the comparison's exact
-    level whatever column it compares (the name-variant model compares first_name_key)."""
-    labels = table["label"].astype(str)
-    found = labels.str.startswith(label[:-1]) if label.endswith("*") else labels == label
-    sel = table[(table["comparison"] == comparison) & found]
+#: Each compared field's exact-agreement level: its position in the comparison as
+#: linkage.model.comparisons builds it (0 is the null level, 1 exact agreement, in both
+#: name models: first_name_match compares first_name_key in the name-variant model),
+#: which is the ``level`` column of linkage/match_weights.csv. Read by position, not by
+#: Splink's label wording; tests/reach/test_arrivals.py checks it against the built
+#: comparisons (reach sits below linkage: it cannot import the model).
+EXACT_LEVEL: dict[str, int] = {"nhs_number": 1, "first_name_match": 1, "sex": 1}
+#: A comparison's last level (Splink's else level, "All other comparisons").
+LAST = -1
+
+
+def _level(table: pd.DataFrame, comparison: str, level: int | str) -> float | None:
+    """A level's Bayes factor: ``level`` a position in the comparison (the ``level``
+    column: EXACT_LEVEL for exact agreement, :data:`LAST` for the else
+    level), or a label the project set itself (the household levels)."""
+    sel = table[table["comparison"] == comparison]
+    if isinstance(level, str):
+        sel = sel[sel["label"].astype(str) == level]
+    else:
+        at = pd.to_numeric(sel["level"], errors="coerce")
+        if at.isna().all():
+            return None
+        sel = sel[at == (at.max() if level == LAST else level)]
     if sel.empty:
         return None
     try:
@@ -75,27 +92,28 @@ def _level(table: pd.DataFrame, comparison: str, label: str) -> float | None:
 
 def evidence_from_weights(weights: pd.DataFrame, prior: float) -> Evidence | None:
     """The :class:`Evidence` from the linkage model's match-weight table (linkage/
-    match_weights.csv: comparison, label, bayes_factor); None when the model lacks a level
-    this needs (another model: the list then stays as it was)."""
-    wanted = {
-        "nhs": (
-            ("nhs_number", "Exact match on nhs_number"),
-            ("nhs_number", "All other comparisons"),
-        ),
-        "first_name": (
-            ("first_name_match", "Exact match on *"),
-            ("first_name_match", "All other comparisons"),
-        ),
-        "sex": (("sex", "Exact match on sex"), ("sex", "All other comparisons")),
-        "household": (
-            ("household", "Same surname and postcode"),
-            ("household", "Same surname only"),
-            ("household", "All other comparisons"),
-        ),
+    match_weights.csv: comparison, level, label, bayes_factor): exact agreement at the
+    level EXACT_LEVEL places it (whatever column the comparison compares and
+    however Splink words its label), disagreement at the comparison's last level; None when
+    the model lacks a level this needs (another model: the list then stays as it was)."""
+    if "level" not in weights.columns:
+        return None
+    wanted: dict[str, tuple[tuple[str, int | str], ...]] = {
+        key: ((comparison, EXACT_LEVEL[comparison]), (comparison, LAST))
+        for key, comparison in (
+            ("nhs", "nhs_number"),
+            ("first_name", "first_name_match"),
+            ("sex", "sex"),
+        )
     }
+    wanted["household"] = (
+        ("household", "Same surname and postcode"),
+        ("household", "Same surname only"),
+        ("household", LAST),
+    )
     got: dict[str, tuple[float, ...]] = {}
     for key, levels in wanted.items():
-        values = [_level(weights, c, label) for c, label in levels]
+        values = [_level(weights, c, level) for c, level in levels]
         if any(v is None or v <= 0 for v in values):
             return None
         got[key] = tuple(float(v) for v in values if v is not None)
