@@ -97,3 +97,51 @@ def test_cluster_rows_for_the_trend_tests() -> None:
     assert last["registered"] == sum(x[CODES.index(a), 4] for a in areas)
     assert row["last_rate"] == pytest.approx(last["registered"] / last["denominator"])
     assert cluster_tests(exact, "lsoa", 5, 0.10, None).tests.empty
+
+
+def _rook(width: int, cells: int) -> list[set[int]]:
+    """Area index -> the cells sharing an edge with it, on a grid ``width`` cells wide."""
+    out = []
+    for i in range(cells):
+        x, y = i % width, i // width
+        near = {(x - 1, y), (x + 1, y), (x, y - 1), (x, y + 1)}
+        out.append({a + b * width for a, b in near if 0 <= a < width and 0 <= b < cells // width})
+    return out
+
+
+def test_flexible_zones_by_hand() -> None:
+    """Four areas on a line, 1 km apart; a river between the third and the fourth (they do
+    not touch). With k = 3 (an area and 2 nearest): area 0 -> {0,1}, {0,1,2} ({0,2} is not
+    connected); area 1 -> {0,1}, {1,2}, {0,1,2}; area 2's and 3's sets all need 2-3, which
+    do not touch. Three distinct zones; at most half the children, {0,1,2} goes."""
+    from everyfamily.trends.scan import flexible_zones
+
+    xy = np.array([[0.0, 0.0], [1000.0, 0.0], [2000.0, 0.0], [3000.0, 0.0]])
+    adjacency = [{1}, {0, 2}, {1}, set()]
+    w = np.ones(4)
+    assert flexible_zones(xy, adjacency, w, max_share=1.0, k=3) == ((0, 1), (0, 1, 2), (1, 2))
+    assert flexible_zones(xy, adjacency, w, max_share=0.5, k=3) == ((0, 1), (1, 2))
+
+
+def test_flexible_zones_hold_an_l_shaped_fall_exactly() -> None:
+    """A fall in an L of four areas ((0,0), (1,0), (2,0), (2,1)) is no circle's first four
+    areas: the circles' best zone takes an unaffected area in (or leaves a planted one out),
+    the flexibly shaped zones' best is the L itself."""
+    from everyfamily.findings.scan import membership
+    from everyfamily.trends.scan import scan_zones
+
+    planted = {0, 1, 2, 8}
+    rng = np.random.default_rng(3)
+    n = np.full((36, 5), 200.0)
+    rate = np.full((36, 5), 0.6)
+    rate[list(planted)] -= 0.3 * np.linspace(0.0, 1.0, 5)
+    x = rng.binomial(200, rate).astype("float64")
+    p = x.sum(axis=0) / n.sum(axis=0)
+    best = {}
+    for name, adjacency in (("circles", None), ("flexible", _rook(6, 36))):
+        zones = scan_zones(GRID, n.mean(axis=1), adjacency)
+        m = membership(zones, 36)
+        z = zone_z(m @ x, m @ n, p)
+        best[name] = set(zones[int(np.argmin(z))])
+    assert best["flexible"] == planted
+    assert best["circles"] != planted

@@ -70,6 +70,14 @@ class TrendsSettings(Strict):
         "p from shuffling the areas' series: trends.scan, docs/trends.md). Needs the "
         "small areas' boundaries.",
     )
+    scan_flexible: bool = Field(
+        False,
+        description="Also scan flexibly shaped zones (Tango & Takahashi 2005: every connected "
+        "set of an area and some of its 5 nearest areas), not only circles. Off by default: "
+        "measured on the town (seeds 3-8) they name a decline's own areas more often (no "
+        "unaffected neighbour in the cluster) but find no more declines, because more zones "
+        "raise the bar (docs/trends.md).",
+    )
     min_change: float = Field(
         0.10,
         gt=0,

@@ -12,7 +12,13 @@ The method:
 * **Zones** (Kulldorff 1997): the circular zones of findings.scan (``circular_zones``: every
   area's nearest areas by centroid, 1, 2, ... at a time while the zone holds at most
   :data:`MAX_SHARE` of the children), of two or more areas (one area is the per-series
-  test's).
+  test's); and, when the small areas' contiguity is known, the **flexibly shaped** zones of
+  Tango & Takahashi (2005, "A flexibly shaped spatial scan statistic for detecting
+  clusters", Int J Health Geogr 4:11): every connected set (Queen contiguity) of an area
+  and some of its :data:`FLEX_K` - 1 nearest areas. A decline in four neighbouring areas
+  along a street is seldom a circle's first four areas; measured on the town (seeds 3-8,
+  docs/trends.md) the circles' most likely zone held the plant plus one or two unaffected
+  areas, diluting it, where a flexible zone is the plant itself.
 * **The statistic**: each zone's trend relative to the borough's. With the zone's pooled
   counts x_t of n_t children over the latest T quarters, the borough's rate p_t and the
   scores s_t = 0..T-1, the score statistic for a log-linear trend in the ratio to the borough
@@ -40,8 +46,9 @@ The method:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import combinations
 
 import numpy as np
 import pandas as pd
@@ -58,6 +65,9 @@ ALPHA = 0.05
 MAX_CLUSTERS = 3
 #: Fewest areas the map must keep for another scan.
 MIN_AREAS = 8
+#: Largest flexibly shaped zone (Tango & Takahashi 2005 use K = 15 on 113 areas; the
+#: number of zones grows as 2^(K-1) per area).
+FLEX_K = 6
 
 
 @dataclass(frozen=True)
@@ -85,12 +95,64 @@ def zone_z(x: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray:
     return np.asarray(np.divide(u, np.sqrt(var), where=var > 0, out=np.zeros_like(u)))
 
 
+def flexible_zones(
+    xy: np.ndarray,
+    adjacency: Sequence[Collection[int]],
+    weight: np.ndarray,
+    max_share: float = MAX_SHARE,
+    k: int = FLEX_K,
+) -> tuple[tuple[int, ...], ...]:
+    """Tango & Takahashi's (2005) flexibly shaped zones: for every area i, each set made of i
+    and some of its ``k`` - 1 nearest areas (centroid distance) that is connected in
+    ``adjacency`` (area index -> touching area indices), of two or more areas and at most
+    ``max_share`` of the ``weight`` (children). Sorted index tuples, each listed once."""
+    pts = np.asarray(xy, dtype="float64").reshape(-1, 2)
+    w = np.asarray(weight, dtype="float64")
+    limit = max_share * float(w.sum())
+    d = np.hypot(pts[:, None, 0] - pts[None, :, 0], pts[:, None, 1] - pts[None, :, 1])
+    out: set[tuple[int, ...]] = set()
+    for i in range(len(pts)):
+        near = [int(j) for j in np.argsort(d[i], kind="stable") if j != i][: k - 1]
+        for r in range(1, len(near) + 1):
+            for extra in combinations(near, r):
+                zone = {i, *extra}
+                if w[list(zone)].sum() <= limit and _connected(zone, adjacency):
+                    out.add(tuple(sorted(zone)))
+    return tuple(sorted(out))
+
+
+def _connected(zone: set[int], adjacency: Sequence[Collection[int]]) -> bool:
+    start = next(iter(zone))
+    seen, todo = {start}, [start]
+    while todo:
+        for b in adjacency[todo.pop()]:
+            if b in zone and b not in seen:
+                seen.add(b)
+                todo.append(b)
+    return seen == zone
+
+
+def scan_zones(
+    xy: np.ndarray,
+    weight: np.ndarray,
+    adjacency: Sequence[Collection[int]] | None,
+    max_share: float = MAX_SHARE,
+) -> list[tuple[int, ...]]:
+    """The zones scanned: the circular zones of two or more areas, and the flexibly shaped
+    ones when the contiguity is known (module docstring)."""
+    circles = {tuple(sorted(z)) for z in circular_zones(xy, weight, max_share) if len(z) > 1}
+    if adjacency is not None:
+        circles |= set(flexible_zones(xy, adjacency, weight, max_share))
+    return sorted(circles)
+
+
 def scan_trends(
     x: np.ndarray,
     n: np.ndarray,
     codes: tuple[str, ...],
     xy: np.ndarray,
     *,
+    adjacency: Sequence[Collection[int]] | None = None,
     alpha: float = ALPHA,
     replicates: int = REPLICATES,
     seed: int = SEED,
@@ -99,7 +161,8 @@ def scan_trends(
 ) -> tuple[TrendCluster, ...]:
     """The significant trend clusters of a map (module docstring). ``x``, ``n``: areas x
     periods (events and children over the latest periods, oldest first), ``codes`` and
-    ``xy`` (centroids) of the areas, in the same order."""
+    ``xy`` (centroids) of the areas, in the same order; ``adjacency`` (area index ->
+    touching area indices, same order) adds the flexibly shaped zones."""
     rng = np.random.default_rng(seed)
     left = np.arange(len(codes))
     out: list[TrendCluster] = []
@@ -107,7 +170,11 @@ def scan_trends(
         if len(left) < MIN_AREAS:
             break
         xs, ns = x[left], n[left]
-        zones = [z for z in circular_zones(xy[left], ns.mean(axis=1), max_share) if len(z) > 1]
+        adj = None
+        if adjacency is not None:
+            pos = {int(a): j for j, a in enumerate(left)}
+            adj = [{pos[b] for b in adjacency[int(a)] if b in pos} for a in left]
+        zones = scan_zones(xy[left], ns.mean(axis=1), adj, max_share)
         if not zones:
             break
         m = membership(zones, len(left))
@@ -129,6 +196,17 @@ def scan_trends(
         out.append(TrendCluster(areas, float(z[best]), pv, step))
         left = np.array([a for i, a in enumerate(left) if i not in set(zone)])
     return tuple(out)
+
+
+def _adjacency(
+    codes: tuple[str, ...], neighbours: Mapping[str, Collection[str]] | None
+) -> list[set[int]] | None:
+    """Area index -> touching area indices, in the order of ``codes`` (None without
+    contiguity)."""
+    if not neighbours:
+        return None
+    pos = {c: i for i, c in enumerate(codes)}
+    return [{pos[b] for b in neighbours.get(c, ()) if b in pos} for c in codes]
 
 
 def _centre(xy: np.ndarray, zone: tuple[int, ...]) -> int:
@@ -202,6 +280,7 @@ def cluster_tests(
     min_change: float,
     centroids: Mapping[str, tuple[float, float]] | None,
     replicates: int = REPLICATES,
+    neighbours: Mapping[str, Collection[str]] | None = None,
 ) -> ScanResult:
     """Scan every measure of :data:`SCANNED` (module docstring) and describe each
     significant cluster as a trend test row: first and last period and exact rates of its
@@ -227,7 +306,8 @@ def cluster_tests(
         if arrays is None:
             continue
         x, n, codes, xy = arrays
-        for c in scan_trends(x, n, codes, xy, replicates=replicates):
+        adjacency = _adjacency(codes, neighbours)
+        for c in scan_trends(x, n, codes, xy, adjacency=adjacency, replicates=replicates):
             centre = c.areas[0]
             pooled = pool_neighbourhoods(exact, small_level, {centre: set(c.areas[1:])})
             pooled = pooled.assign(level=TREND_CLUSTER)
