@@ -145,3 +145,36 @@ def test_flexible_zones_hold_an_l_shaped_fall_exactly() -> None:
         best[name] = set(zones[int(np.argmin(z))])
     assert best["flexible"] == planted
     assert best["circles"] != planted
+
+
+def test_binomial_null_finds_the_planted_fall() -> None:
+    rng = np.random.default_rng(7)
+    x, n = _map(rng, drop=0.25, drift=0.02)
+    found = scan_trends(x, n, CODES, GRID, replicates=199, null="binomial")
+    assert found and found[0].z < 0 and found[0].p_value <= 0.05
+    assert len(set(found[0].areas) & set(PLANTED)) >= 3
+
+
+def test_area_dispersion_is_one_by_chance_and_grows_with_drift() -> None:
+    """Binomial counts alone: phi is floored at 1. Every area wandering by a random walk of
+    sd 8 points a quarter (n = 40: the binomial sd of a rate is about 8 points too) makes
+    each area's own trend z vary several times more than chance."""
+    from everyfamily.trends.scan import area_dispersion
+
+    rng = np.random.default_rng(5)
+    x, n = _map(rng, drift=0.0)
+    assert area_dispersion(x, n, x.sum(axis=0) / n.sum(axis=0)) == 1.0
+    x, n = _map(rng, drift=0.08)
+    assert area_dispersion(x, n, x.sum(axis=0) / n.sum(axis=0)) > 2.0
+
+
+def test_binomial_null_false_alarms_with_drift_and_nothing_planted() -> None:
+    """As the permutation null's test above: over-dispersed maps (sd 5 points a quarter),
+    nothing planted, nominal 5%; the quasi-binomial phi keeps the alarms near it."""
+    rng = np.random.default_rng(2027)
+    hits = 0
+    for _ in range(60):
+        x, n = _map(rng, drift=0.05)
+        seed = int(rng.integers(1e9))
+        hits += bool(scan_trends(x, n, CODES, GRID, replicates=99, seed=seed, null="binomial"))
+    assert hits <= 7, hits

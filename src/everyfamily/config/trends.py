@@ -78,6 +78,15 @@ class TrendsSettings(Strict):
         "unaffected neighbour in the cluster) but find no more declines, because more zones "
         "raise the bar (docs/trends.md).",
     )
+    scan_null: Literal["permutation", "binomial"] = Field(
+        "permutation",
+        description="The trend scan's null: 'permutation' shuffles the areas' whole series "
+        "among the places; 'binomial' draws every area's counts from the borough's rates "
+        "(quasi-binomial: the observed statistic divided by the areas' own winsorised "
+        "dispersion when above 1). Measured on the town (docs/trends.md): binomial found "
+        "more planted declines and raised fewer clusters on null worlds; off by default "
+        "until the Knowsley demo's trend tests are run with it.",
+    )
     min_change: float = Field(
         0.10,
         gt=0,

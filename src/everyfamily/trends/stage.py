@@ -329,6 +329,7 @@ def _scan(ctx: RunContext, exact: pd.DataFrame, rules: TrendRules) -> ScanResult
         rules.min_change,
         area_centroids(p),
         neighbours=queen_neighbours(p) if p.trends.scan_flexible else None,
+        null=p.trends.scan_null,
     )
 
 
