@@ -178,3 +178,31 @@ def test_binomial_null_false_alarms_with_drift_and_nothing_planted() -> None:
         seed = int(rng.integers(1e9))
         hits += bool(scan_trends(x, n, CODES, GRID, replicates=99, seed=seed, null="binomial"))
     assert hits <= 7, hits
+
+
+def test_hinge_scores_by_hand() -> None:
+    from everyfamily.trends.scan import hinge_scores
+
+    assert hinge_scores(12, 5).tolist() == [0.0] * 8 + [1.0, 2.0, 3.0, 4.0]
+    assert hinge_scores(5, 5).tolist() == [0.0, 1.0, 2.0, 3.0, 4.0]
+
+
+def test_the_hinge_scores_a_fall_in_the_last_year_against_a_flat_baseline() -> None:
+    """By hand: one zone of n = 100 at the borough's 0.6 for 8 quarters, then 55, 50, 45, 40
+    registered over the last 4 (scores 0 x 8, 1, 2, 3, 4). Equal weights v = 24, so
+    s_bar = 10/12; U = sum (x - 60) s - s_bar sum (x - 60) = -150 + 50 x 10/12 = -108.33;
+    V = 24 sum (s - s_bar)^2; z = -4.75. The recent statistic over the last 5 quarters
+    (60, 55, 50, 45, 40) scores the same fall -3.23: the flat baseline adds evidence."""
+    from everyfamily.trends.scan import hinge_scores
+
+    x = np.array([[60.0] * 8 + [55.0, 50.0, 45.0, 40.0]])
+    n = np.full((1, 12), 100.0)
+    p = np.full(12, 0.6)
+    s = hinge_scores(12, 5)
+    s_bar = s.mean()  # equal weights v = 24 in every quarter
+    u = float(((x[0] - 60.0) * (s - s_bar)).sum())
+    var = float((24.0 * (s - s_bar) ** 2).sum())
+    assert u == pytest.approx(-150.0 + 50.0 * s_bar)
+    assert zone_z(x, n, p, s)[0] == pytest.approx(u / np.sqrt(var))
+    assert zone_z(x, n, p, s)[0] == pytest.approx(-4.7507, abs=1e-4)
+    assert zone_z(x[:, -5:], n[:, -5:], p[:5])[0] == pytest.approx(-3.2275, abs=1e-4)

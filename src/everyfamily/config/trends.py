@@ -87,6 +87,14 @@ class TrendsSettings(Strict):
         "more planted declines and raised fewer clusters on null worlds; off by default "
         "until the Knowsley demo's trend tests are run with it.",
     )
+    scan_statistic: Literal["recent", "hinge"] = Field(
+        "recent",
+        description="The trend scan's statistic: 'recent', the trend over the latest "
+        "test_periods quarters (Fingertips' recent trend); 'hinge', the change over them "
+        "against a flat baseline of every earlier quarter (segmented regression). Measured "
+        "on the town with flexible zones (docs/trends.md): hinge found more planted "
+        "declines; off by default until the Knowsley demo's trend tests are run with it.",
+    )
     min_change: float = Field(
         0.10,
         gt=0,

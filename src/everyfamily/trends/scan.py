@@ -81,10 +81,13 @@ class TrendCluster:
     step: int
 
 
-def zone_z(x: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray:
+def zone_z(
+    x: np.ndarray, n: np.ndarray, p: np.ndarray, scores: np.ndarray | None = None
+) -> np.ndarray:
     """The trend score z of each zone (module docstring): ``x``, ``n`` zones x periods (or
-    replicates x zones x periods), ``p`` the borough's rate of each period."""
-    s = np.arange(x.shape[-1], dtype="float64")
+    replicates x zones x periods), ``p`` the borough's rate of each period; ``scores`` the
+    periods' scores (default 0, 1, 2, ...; :func:`hinge_scores` for the last year)."""
+    s = np.arange(x.shape[-1], dtype="float64") if scores is None else scores
     v = n * p * (1.0 - p)
     vsum = v.sum(axis=-1, keepdims=True)
     vs = (v * s).sum(axis=-1, keepdims=True)
@@ -93,6 +96,15 @@ def zone_z(x: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray:
     u = ((x - n * p) * d).sum(axis=-1)
     var = (v * d * d).sum(axis=-1)
     return np.asarray(np.divide(u, np.sqrt(var), where=var > 0, out=np.zeros_like(u)))
+
+
+def hinge_scores(periods: int, recent: int) -> np.ndarray:
+    """Scores for a change over the latest ``recent`` periods against a flat baseline of
+    every earlier one: 0 up to the period ``recent`` - 1 before the last, then 1, 2, ...
+    (a broken-stick or hinge trend, the segmented regression of interrupted time series with
+    the break at the start of the recent periods: Wagner et al. 2002, J Clin Pharm Ther
+    27:299-309). With 12 quarters and 5 recent: 0 x 8, then 1, 2, 3, 4."""
+    return np.asarray(np.maximum(0.0, np.arange(periods, dtype="float64") - (periods - recent)))
 
 
 def flexible_zones(
@@ -159,12 +171,14 @@ def scan_trends(
     max_share: float = MAX_SHARE,
     max_clusters: int = MAX_CLUSTERS,
     null: str = "permutation",
+    scores: np.ndarray | None = None,
 ) -> tuple[TrendCluster, ...]:
     """The significant trend clusters of a map (module docstring). ``x``, ``n``: areas x
     periods (events and children over the latest periods, oldest first), ``codes`` and
     ``xy`` (centroids) of the areas, in the same order; ``adjacency`` (area index ->
     touching area indices, same order) adds the flexibly shaped zones. ``null``:
-    ``permutation`` (shuffled series) or ``binomial`` (:func:`binomial_null`)."""
+    ``permutation`` (shuffled series) or ``binomial`` (:func:`binomial_null`); ``scores``
+    the periods' scores (:func:`zone_z`)."""
     rng = np.random.default_rng(seed)
     left = np.arange(len(codes))
     out: list[TrendCluster] = []
@@ -181,17 +195,17 @@ def scan_trends(
             break
         m = membership(zones, len(left))
         p = xs.sum(axis=0) / np.maximum(ns.sum(axis=0), 1.0)
-        z = zone_z(m @ xs, m @ ns, p)
+        z = zone_z(m @ xs, m @ ns, p, scores)
         best = int(np.argmax(np.abs(z)))
         stat = float(abs(z[best]))
         if null == "binomial":
-            stat /= np.sqrt(area_dispersion(xs, ns, p))
-            reps = binomial_null(ns, p, m, replicates, rng)
+            stat /= np.sqrt(area_dispersion(xs, ns, p, scores))
+            reps = binomial_null(ns, p, m, replicates, rng, scores)
         else:
             reps = np.empty(replicates)
             for r in range(replicates):
                 perm = rng.permutation(len(left))
-                reps[r] = float(np.abs(zone_z(m @ xs[perm], m @ ns[perm], p)).max())
+                reps[r] = float(np.abs(zone_z(m @ xs[perm], m @ ns[perm], p, scores)).max())
         pv = monte_carlo_p(stat, reps)
         if pv > alpha:
             break
@@ -204,19 +218,26 @@ def scan_trends(
     return tuple(out)
 
 
-def area_dispersion(x: np.ndarray, n: np.ndarray, p: np.ndarray) -> float:
+def area_dispersion(
+    x: np.ndarray, n: np.ndarray, p: np.ndarray, scores: np.ndarray | None = None
+) -> float:
     """phi of the areas' own trend z-scores (each area as a zone of one): Spiegelhalter's
     winsorised dispersion statistic (``reach.statistics.overdispersion``, the funnels'
     estimate), at least 1: a quasi-binomial scale (McCullagh & Nelder 1989, s.4.5)."""
     from everyfamily.reach.statistics import overdispersion
 
-    z = zone_z(x, n, p)
+    z = zone_z(x, n, p, scores)
     phi = overdispersion(z, 0.0, 1.0).phi
     return max(1.0, float(phi)) if np.isfinite(phi) else 1.0
 
 
 def binomial_null(
-    n: np.ndarray, p: np.ndarray, member: np.ndarray, replicates: int, rng: np.random.Generator
+    n: np.ndarray,
+    p: np.ndarray,
+    member: np.ndarray,
+    replicates: int,
+    rng: np.random.Generator,
+    scores: np.ndarray | None = None,
 ) -> np.ndarray:
     """The scan's maximum |z| on ``replicates`` maps drawn from the null model: every area's
     count of each period Binomial(n, the borough's rate), independently (the parametric
@@ -232,7 +253,7 @@ def binomial_null(
     for r in range(replicates):
         xr = rng.binomial(sizes, rates).astype("float64")
         pr = xr.sum(axis=0) / np.maximum(n.sum(axis=0), 1.0)
-        out[r] = float(np.abs(zone_z(member @ xr, zn, pr)).max())
+        out[r] = float(np.abs(zone_z(member @ xr, zn, pr, scores)).max())
     return out
 
 
@@ -320,6 +341,7 @@ def cluster_tests(
     replicates: int = REPLICATES,
     neighbours: Mapping[str, Collection[str]] | None = None,
     null: str = "permutation",
+    statistic: str = "recent",
 ) -> ScanResult:
     """Scan every measure of :data:`SCANNED` (module docstring) and describe each
     significant cluster as a trend test row: first and last period and exact rates of its
@@ -341,12 +363,16 @@ def cluster_tests(
     members: dict[str, frozenset[str]] = {}
     series = []
     for measure, cols in SCANNED.items():
-        arrays = scan_inputs(exact, small_level, cols, test_periods, centroids)
+        span = int(exact["period_index"].nunique()) if statistic == "hinge" else test_periods
+        arrays = scan_inputs(exact, small_level, cols, span, centroids)
         if arrays is None:
             continue
         x, n, codes, xy = arrays
         adjacency = _adjacency(codes, neighbours)
-        found = scan_trends(x, n, codes, xy, adjacency=adjacency, replicates=replicates, null=null)
+        scores = hinge_scores(x.shape[1], test_periods) if statistic == "hinge" else None
+        found = scan_trends(
+            x, n, codes, xy, adjacency=adjacency, replicates=replicates, null=null, scores=scores
+        )
         for c in found:
             centre = c.areas[0]
             pooled = pool_neighbourhoods(exact, small_level, {centre: set(c.areas[1:])})

@@ -330,6 +330,7 @@ def _scan(ctx: RunContext, exact: pd.DataFrame, rules: TrendRules) -> ScanResult
         area_centroids(p),
         neighbours=queen_neighbours(p) if p.trends.scan_flexible else None,
         null=p.trends.scan_null,
+        statistic=p.trends.scan_statistic,
     )
 
 
