@@ -5,8 +5,9 @@ Usage: ``python bench/bench_trend_scan.py [--planted=2,3,...] [--null=2000,...] 
 [--scale=S]``. Each world (``TownStories(declining_reach=True)`` for a planted seed, every
 other story on as in tests/trends; ``TownStories.none()`` for a null seed; 40 areas) runs
 the stages ingest, link, measure and trends once; the scan is then replayed on the run's
-exact trends table for each variant (the product's code and seed, 999 replicates, first
-scan only: alpha 1 to print every p). ``--keep`` reuses the runs of an earlier call.
+exact trends table for each variant (zone shape, null, statistic: recent or hinge; the
+product's code and seed, 999 replicates, first scan only: alpha 1 to print every p).
+``--keep`` reuses the runs of an earlier call.
 
 Also prints the drift check: in the small areas no story touches, the mean squared trend z
 of each area alone (the scan's statistic, latest 5 quarters: 1 when areas vary as binomial
@@ -28,8 +29,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-VARIANTS = (("circular", "permutation"), ("circular", "binomial"))
-VARIANTS += (("flexible", "permutation"), ("flexible", "binomial"))
+VARIANTS = (("circular", "permutation", "recent"), ("circular", "binomial", "recent"))
+VARIANTS += (("flexible", "permutation", "recent"), ("flexible", "binomial", "recent"))
+VARIANTS += (("circular", "permutation", "hinge"), ("flexible", "permutation", "hinge"))
 STAGES = ("ingest", "link", "measure", "trends")
 
 
@@ -97,18 +99,23 @@ def _drift(exact: pd.DataFrame, story: set[str]) -> dict[str, float]:
 
 
 def _replay(w: dict[str, Any]) -> dict[str, Any]:
-    from everyfamily.trends.scan import _adjacency, scan_inputs, scan_trends
+    from everyfamily.trends.scan import _adjacency, hinge_scores, scan_inputs, scan_trends
 
-    arrays = scan_inputs(w["exact"], "lsoa", ("registered", "denominator"), 5, w["centroids"])
-    if arrays is None:
-        return {}
-    x, n, codes, xy = arrays
     out = {}
-    for zones, null in VARIANTS:
+    for zones, null, statistic in VARIANTS:
+        span = int(w["exact"]["period_index"].nunique()) if statistic == "hinge" else 5
+        cols = ("registered", "denominator")
+        arrays = scan_inputs(w["exact"], "lsoa", cols, span, w["centroids"])
+        if arrays is None:
+            continue
+        x, n, codes, xy = arrays
+        scores = hinge_scores(x.shape[1], 5) if statistic == "hinge" else None
         adjacency = _adjacency(codes, w["neighbours"]) if zones == "flexible" else None
-        c = scan_trends(x, n, codes, xy, adjacency=adjacency, alpha=1.0, max_clusters=1, null=null)
-        top = c[0]
-        out[f"{zones}+{null}"] = {
+        top = scan_trends(
+            x, n, codes, xy, adjacency=adjacency, alpha=1.0, max_clusters=1, null=null,
+            scores=scores,
+        )[0]  # fmt: skip
+        out[f"{zones}+{null}+{statistic}"] = {
             "p": top.p_value,
             "z": round(top.z, 2),
             "areas": len(top.areas),
@@ -127,7 +134,7 @@ def main(argv: list[str]) -> None:
     null = _seeds(argv, "null", "2000,2001,2002,2003,2004,2005,2006,2007")
     keep = next((a.split("=", 1)[1] for a in argv if a.startswith("--keep=")), None)
     scale = float(next((a.split("=", 1)[1] for a in argv if a.startswith("--scale=")), 1.0))
-    found = {f"{z}+{n}": [0, 0] for z, n in VARIANTS}  # [plants found, null alarms]
+    found = {"+".join(v): [0, 0] for v in VARIANTS}  # [plants found, null alarms]
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(keep) if keep else Path(tmp)
         for seed, is_planted in [(s, True) for s in planted] + [(s, False) for s in null]:
