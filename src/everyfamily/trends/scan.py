@@ -16,9 +16,12 @@ The method:
   Tango & Takahashi (2005, "A flexibly shaped spatial scan statistic for detecting
   clusters", Int J Health Geogr 4:11): every connected set (Queen contiguity) of an area
   and some of its :data:`FLEX_K` - 1 nearest areas. A decline in four neighbouring areas
-  along a street is seldom a circle's first four areas; measured on the town (seeds 3-8,
-  docs/trends.md) the circles' most likely zone held the plant plus one or two unaffected
-  areas, diluting it, where a flexible zone is the plant itself.
+  along a street is seldom a circle's first four areas; on 5 of town seeds 2-8
+  (docs/trends.md) the circles' most likely zone held one or two unaffected areas besides
+  the plant, where the flexible one held planted areas only (``trends.scan_flexible``).
+* **Options** (docs/trends.md, measured): a parametric null (:func:`binomial_null`) instead
+  of the shuffles, and the hinge scores (:func:`hinge_scores`: the last quarters' change
+  against every earlier quarter) instead of the recent trend.
 * **The statistic**: each zone's trend relative to the borough's. With the zone's pooled
   counts x_t of n_t children over the latest T quarters, the borough's rate p_t and the
   scores s_t = 0..T-1, the score statistic for a log-linear trend in the ratio to the borough
