@@ -97,3 +97,112 @@ def test_cluster_rows_for_the_trend_tests() -> None:
     assert last["registered"] == sum(x[CODES.index(a), 4] for a in areas)
     assert row["last_rate"] == pytest.approx(last["registered"] / last["denominator"])
     assert cluster_tests(exact, "lsoa", 5, 0.10, None).tests.empty
+
+
+def _rook(width: int, cells: int) -> list[set[int]]:
+    """Area index -> the cells sharing an edge with it, on a grid ``width`` cells wide."""
+    out = []
+    for i in range(cells):
+        x, y = i % width, i // width
+        near = {(x - 1, y), (x + 1, y), (x, y - 1), (x, y + 1)}
+        out.append({a + b * width for a, b in near if 0 <= a < width and 0 <= b < cells // width})
+    return out
+
+
+def test_flexible_zones_by_hand() -> None:
+    """Four areas on a line, 1 km apart; a river between the third and the fourth (they do
+    not touch). With k = 3 (an area and 2 nearest): area 0 -> {0,1}, {0,1,2} ({0,2} is not
+    connected); area 1 -> {0,1}, {1,2}, {0,1,2}; area 2's and 3's sets all need 2-3, which
+    do not touch. Three distinct zones; at most half the children, {0,1,2} goes."""
+    from everyfamily.trends.scan import flexible_zones
+
+    xy = np.array([[0.0, 0.0], [1000.0, 0.0], [2000.0, 0.0], [3000.0, 0.0]])
+    adjacency = [{1}, {0, 2}, {1}, set()]
+    w = np.ones(4)
+    assert flexible_zones(xy, adjacency, w, max_share=1.0, k=3) == ((0, 1), (0, 1, 2), (1, 2))
+    assert flexible_zones(xy, adjacency, w, max_share=0.5, k=3) == ((0, 1), (1, 2))
+
+
+def test_flexible_zones_hold_an_l_shaped_fall_exactly() -> None:
+    """A fall in an L of four areas ((0,0), (1,0), (2,0), (2,1)) is no circle's first four
+    areas: the circles' best zone takes an unaffected area in (or leaves a planted one out),
+    the flexibly shaped zones' best is the L itself."""
+    from everyfamily.findings.scan import membership
+    from everyfamily.trends.scan import scan_zones
+
+    planted = {0, 1, 2, 8}
+    rng = np.random.default_rng(3)
+    n = np.full((36, 5), 200.0)
+    rate = np.full((36, 5), 0.6)
+    rate[list(planted)] -= 0.3 * np.linspace(0.0, 1.0, 5)
+    x = rng.binomial(200, rate).astype("float64")
+    p = x.sum(axis=0) / n.sum(axis=0)
+    best = {}
+    for name, adjacency in (("circles", None), ("flexible", _rook(6, 36))):
+        zones = scan_zones(GRID, n.mean(axis=1), adjacency)
+        m = membership(zones, 36)
+        z = zone_z(m @ x, m @ n, p)
+        best[name] = set(zones[int(np.argmin(z))])
+    assert best["flexible"] == planted
+    assert best["circles"] != planted
+
+
+def test_binomial_null_finds_the_planted_fall() -> None:
+    rng = np.random.default_rng(7)
+    x, n = _map(rng, drop=0.25, drift=0.02)
+    found = scan_trends(x, n, CODES, GRID, replicates=199, null="binomial")
+    assert found and found[0].z < 0 and found[0].p_value <= 0.05
+    assert len(set(found[0].areas) & set(PLANTED)) >= 3
+
+
+def test_area_dispersion_is_one_by_chance_and_grows_with_drift() -> None:
+    """Binomial counts alone: phi is floored at 1. Every area wandering by a random walk of
+    sd 8 points a quarter (n = 40: the binomial sd of a rate is about 8 points too) makes
+    each area's own trend z vary several times more than chance."""
+    from everyfamily.trends.scan import area_dispersion
+
+    rng = np.random.default_rng(5)
+    x, n = _map(rng, drift=0.0)
+    assert area_dispersion(x, n, x.sum(axis=0) / n.sum(axis=0)) == 1.0
+    x, n = _map(rng, drift=0.08)
+    assert area_dispersion(x, n, x.sum(axis=0) / n.sum(axis=0)) > 2.0
+
+
+def test_binomial_null_false_alarms_with_drift_and_nothing_planted() -> None:
+    """As the permutation null's test above: over-dispersed maps (sd 5 points a quarter),
+    nothing planted, nominal 5%; the quasi-binomial phi keeps the alarms near it."""
+    rng = np.random.default_rng(2027)
+    hits = 0
+    for _ in range(60):
+        x, n = _map(rng, drift=0.05)
+        seed = int(rng.integers(1e9))
+        hits += bool(scan_trends(x, n, CODES, GRID, replicates=99, seed=seed, null="binomial"))
+    assert hits <= 7, hits
+
+
+def test_hinge_scores_by_hand() -> None:
+    from everyfamily.trends.scan import hinge_scores
+
+    assert hinge_scores(12, 5).tolist() == [0.0] * 8 + [1.0, 2.0, 3.0, 4.0]
+    assert hinge_scores(5, 5).tolist() == [0.0, 1.0, 2.0, 3.0, 4.0]
+
+
+def test_the_hinge_scores_a_fall_in_the_last_year_against_a_flat_baseline() -> None:
+    """By hand: one zone of n = 100 at the borough's 0.6 for 8 quarters, then 55, 50, 45, 40
+    registered over the last 4 (scores 0 x 8, 1, 2, 3, 4). Equal weights v = 24, so
+    s_bar = 10/12; U = sum (x - 60) s - s_bar sum (x - 60) = -150 + 50 x 10/12 = -108.33;
+    V = 24 sum (s - s_bar)^2; z = -4.75. The recent statistic over the last 5 quarters
+    (60, 55, 50, 45, 40) scores the same fall -3.23: the flat baseline adds evidence."""
+    from everyfamily.trends.scan import hinge_scores
+
+    x = np.array([[60.0] * 8 + [55.0, 50.0, 45.0, 40.0]])
+    n = np.full((1, 12), 100.0)
+    p = np.full(12, 0.6)
+    s = hinge_scores(12, 5)
+    s_bar = s.mean()  # equal weights v = 24 in every quarter
+    u = float(((x[0] - 60.0) * (s - s_bar)).sum())
+    var = float((24.0 * (s - s_bar) ** 2).sum())
+    assert u == pytest.approx(-150.0 + 50.0 * s_bar)
+    assert zone_z(x, n, p, s)[0] == pytest.approx(u / np.sqrt(var))
+    assert zone_z(x, n, p, s)[0] == pytest.approx(-4.7507, abs=1e-4)
+    assert zone_z(x[:, -5:], n[:, -5:], p[:5])[0] == pytest.approx(-3.2275, abs=1e-4)

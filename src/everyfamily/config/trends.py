@@ -70,6 +70,31 @@ class TrendsSettings(Strict):
         "p from shuffling the areas' series: trends.scan, docs/trends.md). Needs the "
         "small areas' boundaries.",
     )
+    scan_flexible: bool = Field(
+        False,
+        description="Also scan flexibly shaped zones (Tango & Takahashi 2005: every connected "
+        "set of an area and some of its 5 nearest areas), not only circles. Off by default: "
+        "measured on the town (seeds 3-8) they name a decline's own areas more often (no "
+        "unaffected neighbour in the cluster) but find no more declines, because more zones "
+        "raise the bar (docs/trends.md).",
+    )
+    scan_null: Literal["permutation", "binomial"] = Field(
+        "permutation",
+        description="The trend scan's null: 'permutation' shuffles the areas' whole series "
+        "among the places; 'binomial' draws every area's counts from the borough's rates "
+        "(quasi-binomial: the observed statistic divided by the areas' own winsorised "
+        "dispersion when above 1). Measured on the town (docs/trends.md): binomial found "
+        "more planted declines and raised fewer clusters on null worlds; off by default "
+        "until the Knowsley demo's trend tests are run with it.",
+    )
+    scan_statistic: Literal["recent", "hinge"] = Field(
+        "recent",
+        description="The trend scan's statistic: 'recent', the trend over the latest "
+        "test_periods quarters (Fingertips' recent trend); 'hinge', the change over them "
+        "against a flat baseline of every earlier quarter (segmented regression). Measured "
+        "on the town with flexible zones (docs/trends.md): hinge found more planted "
+        "declines; off by default until the Knowsley demo's trend tests are run with it.",
+    )
     min_change: float = Field(
         0.10,
         gt=0,

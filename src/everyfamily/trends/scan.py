@@ -12,7 +12,16 @@ The method:
 * **Zones** (Kulldorff 1997): the circular zones of findings.scan (``circular_zones``: every
   area's nearest areas by centroid, 1, 2, ... at a time while the zone holds at most
   :data:`MAX_SHARE` of the children), of two or more areas (one area is the per-series
-  test's).
+  test's); and, when the small areas' contiguity is known, the **flexibly shaped** zones of
+  Tango & Takahashi (2005, "A flexibly shaped spatial scan statistic for detecting
+  clusters", Int J Health Geogr 4:11): every connected set (Queen contiguity) of an area
+  and some of its :data:`FLEX_K` - 1 nearest areas. A decline in four neighbouring areas
+  along a street is seldom a circle's first four areas; on 5 of town seeds 2-8
+  (docs/trends.md) the circles' most likely zone held one or two unaffected areas besides
+  the plant, where the flexible one held planted areas only (``trends.scan_flexible``).
+* **Options** (docs/trends.md, measured): a parametric null (:func:`binomial_null`) instead
+  of the shuffles, and the hinge scores (:func:`hinge_scores`: the last quarters' change
+  against every earlier quarter) instead of the recent trend.
 * **The statistic**: each zone's trend relative to the borough's. With the zone's pooled
   counts x_t of n_t children over the latest T quarters, the borough's rate p_t and the
   scores s_t = 0..T-1, the score statistic for a log-linear trend in the ratio to the borough
@@ -40,8 +49,9 @@ The method:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import combinations
 
 import numpy as np
 import pandas as pd
@@ -58,6 +68,9 @@ ALPHA = 0.05
 MAX_CLUSTERS = 3
 #: Fewest areas the map must keep for another scan.
 MIN_AREAS = 8
+#: Largest flexibly shaped zone (Tango & Takahashi 2005 use K = 15 on 113 areas; the
+#: number of zones grows as 2^(K-1) per area).
+FLEX_K = 6
 
 
 @dataclass(frozen=True)
@@ -71,10 +84,13 @@ class TrendCluster:
     step: int
 
 
-def zone_z(x: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray:
+def zone_z(
+    x: np.ndarray, n: np.ndarray, p: np.ndarray, scores: np.ndarray | None = None
+) -> np.ndarray:
     """The trend score z of each zone (module docstring): ``x``, ``n`` zones x periods (or
-    replicates x zones x periods), ``p`` the borough's rate of each period."""
-    s = np.arange(x.shape[-1], dtype="float64")
+    replicates x zones x periods), ``p`` the borough's rate of each period; ``scores`` the
+    periods' scores (default 0, 1, 2, ...; :func:`hinge_scores` for the last year)."""
+    s = np.arange(x.shape[-1], dtype="float64") if scores is None else scores
     v = n * p * (1.0 - p)
     vsum = v.sum(axis=-1, keepdims=True)
     vs = (v * s).sum(axis=-1, keepdims=True)
@@ -85,21 +101,87 @@ def zone_z(x: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray:
     return np.asarray(np.divide(u, np.sqrt(var), where=var > 0, out=np.zeros_like(u)))
 
 
+def hinge_scores(periods: int, recent: int) -> np.ndarray:
+    """Scores for a change over the latest ``recent`` periods against a flat baseline of
+    every earlier one: 0 up to the period ``recent`` - 1 before the last, then 1, 2, ...
+    (a broken-stick or hinge trend, the segmented regression of interrupted time series with
+    the break at the start of the recent periods: Wagner et al. 2002, J Clin Pharm Ther
+    27:299-309). With 12 quarters and 5 recent: 0 x 8, then 1, 2, 3, 4."""
+    return np.asarray(np.maximum(0.0, np.arange(periods, dtype="float64") - (periods - recent)))
+
+
+def flexible_zones(
+    xy: np.ndarray,
+    adjacency: Sequence[Collection[int]],
+    weight: np.ndarray,
+    max_share: float = MAX_SHARE,
+    k: int = FLEX_K,
+) -> tuple[tuple[int, ...], ...]:
+    """Tango & Takahashi's (2005) flexibly shaped zones: for every area i, each set made of i
+    and some of its ``k`` - 1 nearest areas (centroid distance) that is connected in
+    ``adjacency`` (area index -> touching area indices), of two or more areas and at most
+    ``max_share`` of the ``weight`` (children). Sorted index tuples, each listed once."""
+    pts = np.asarray(xy, dtype="float64").reshape(-1, 2)
+    w = np.asarray(weight, dtype="float64")
+    limit = max_share * float(w.sum())
+    d = np.hypot(pts[:, None, 0] - pts[None, :, 0], pts[:, None, 1] - pts[None, :, 1])
+    out: set[tuple[int, ...]] = set()
+    for i in range(len(pts)):
+        near = [int(j) for j in np.argsort(d[i], kind="stable") if j != i][: k - 1]
+        for r in range(1, len(near) + 1):
+            for extra in combinations(near, r):
+                zone = {i, *extra}
+                if w[list(zone)].sum() <= limit and _connected(zone, adjacency):
+                    out.add(tuple(sorted(zone)))
+    return tuple(sorted(out))
+
+
+def _connected(zone: set[int], adjacency: Sequence[Collection[int]]) -> bool:
+    start = next(iter(zone))
+    seen, todo = {start}, [start]
+    while todo:
+        for b in adjacency[todo.pop()]:
+            if b in zone and b not in seen:
+                seen.add(b)
+                todo.append(b)
+    return seen == zone
+
+
+def scan_zones(
+    xy: np.ndarray,
+    weight: np.ndarray,
+    adjacency: Sequence[Collection[int]] | None,
+    max_share: float = MAX_SHARE,
+) -> list[tuple[int, ...]]:
+    """The zones scanned: the circular zones of two or more areas, and the flexibly shaped
+    ones when the contiguity is known (module docstring)."""
+    circles = {tuple(sorted(z)) for z in circular_zones(xy, weight, max_share) if len(z) > 1}
+    if adjacency is not None:
+        circles |= set(flexible_zones(xy, adjacency, weight, max_share))
+    return sorted(circles)
+
+
 def scan_trends(
     x: np.ndarray,
     n: np.ndarray,
     codes: tuple[str, ...],
     xy: np.ndarray,
     *,
+    adjacency: Sequence[Collection[int]] | None = None,
     alpha: float = ALPHA,
     replicates: int = REPLICATES,
     seed: int = SEED,
     max_share: float = MAX_SHARE,
     max_clusters: int = MAX_CLUSTERS,
+    null: str = "permutation",
+    scores: np.ndarray | None = None,
 ) -> tuple[TrendCluster, ...]:
     """The significant trend clusters of a map (module docstring). ``x``, ``n``: areas x
     periods (events and children over the latest periods, oldest first), ``codes`` and
-    ``xy`` (centroids) of the areas, in the same order."""
+    ``xy`` (centroids) of the areas, in the same order; ``adjacency`` (area index ->
+    touching area indices, same order) adds the flexibly shaped zones. ``null``:
+    ``permutation`` (shuffled series) or ``binomial`` (:func:`binomial_null`); ``scores``
+    the periods' scores (:func:`zone_z`)."""
     rng = np.random.default_rng(seed)
     left = np.arange(len(codes))
     out: list[TrendCluster] = []
@@ -107,18 +189,26 @@ def scan_trends(
         if len(left) < MIN_AREAS:
             break
         xs, ns = x[left], n[left]
-        zones = [z for z in circular_zones(xy[left], ns.mean(axis=1), max_share) if len(z) > 1]
+        adj = None
+        if adjacency is not None:
+            pos = {int(a): j for j, a in enumerate(left)}
+            adj = [{pos[b] for b in adjacency[int(a)] if b in pos} for a in left]
+        zones = scan_zones(xy[left], ns.mean(axis=1), adj, max_share)
         if not zones:
             break
         m = membership(zones, len(left))
         p = xs.sum(axis=0) / np.maximum(ns.sum(axis=0), 1.0)
-        z = zone_z(m @ xs, m @ ns, p)
+        z = zone_z(m @ xs, m @ ns, p, scores)
         best = int(np.argmax(np.abs(z)))
         stat = float(abs(z[best]))
-        reps = np.empty(replicates)
-        for r in range(replicates):
-            perm = rng.permutation(len(left))
-            reps[r] = float(np.abs(zone_z(m @ xs[perm], m @ ns[perm], p)).max())
+        if null == "binomial":
+            stat /= np.sqrt(area_dispersion(xs, ns, p, scores))
+            reps = binomial_null(ns, p, m, replicates, rng, scores)
+        else:
+            reps = np.empty(replicates)
+            for r in range(replicates):
+                perm = rng.permutation(len(left))
+                reps[r] = float(np.abs(zone_z(m @ xs[perm], m @ ns[perm], p, scores)).max())
         pv = monte_carlo_p(stat, reps)
         if pv > alpha:
             break
@@ -129,6 +219,56 @@ def scan_trends(
         out.append(TrendCluster(areas, float(z[best]), pv, step))
         left = np.array([a for i, a in enumerate(left) if i not in set(zone)])
     return tuple(out)
+
+
+def area_dispersion(
+    x: np.ndarray, n: np.ndarray, p: np.ndarray, scores: np.ndarray | None = None
+) -> float:
+    """phi of the areas' own trend z-scores (each area as a zone of one): Spiegelhalter's
+    winsorised dispersion statistic (``reach.statistics.overdispersion``, the funnels'
+    estimate), at least 1: a quasi-binomial scale (McCullagh & Nelder 1989, s.4.5)."""
+    from everyfamily.reach.statistics import overdispersion
+
+    z = zone_z(x, n, p, scores)
+    phi = overdispersion(z, 0.0, 1.0).phi
+    return max(1.0, float(phi)) if np.isfinite(phi) else 1.0
+
+
+def binomial_null(
+    n: np.ndarray,
+    p: np.ndarray,
+    member: np.ndarray,
+    replicates: int,
+    rng: np.random.Generator,
+    scores: np.ndarray | None = None,
+) -> np.ndarray:
+    """The scan's maximum |z| on ``replicates`` maps drawn from the null model: every area's
+    count of each period Binomial(n, the borough's rate), independently (the parametric
+    Monte Carlo null of Kulldorff 1997 and of findings.scan; with the quasi-binomial phi of
+    :func:`area_dispersion` dividing the observed statistic, Loh & Zhu 2007's over-dispersed
+    null). Quarters share most of their children, so an area's counts vary less than
+    independent binomials from quarter to quarter: the null is conservative where areas
+    vary by chance alone (measured on the town, docs/trends.md)."""
+    sizes = np.rint(n).astype(np.int64)
+    rates = np.clip(p, 0.0, 1.0)
+    zn = member @ n
+    out = np.empty(replicates)
+    for r in range(replicates):
+        xr = rng.binomial(sizes, rates).astype("float64")
+        pr = xr.sum(axis=0) / np.maximum(n.sum(axis=0), 1.0)
+        out[r] = float(np.abs(zone_z(member @ xr, zn, pr, scores)).max())
+    return out
+
+
+def _adjacency(
+    codes: tuple[str, ...], neighbours: Mapping[str, Collection[str]] | None
+) -> list[set[int]] | None:
+    """Area index -> touching area indices, in the order of ``codes`` (None without
+    contiguity)."""
+    if not neighbours:
+        return None
+    pos = {c: i for i, c in enumerate(codes)}
+    return [{pos[b] for b in neighbours.get(c, ()) if b in pos} for c in codes]
 
 
 def _centre(xy: np.ndarray, zone: tuple[int, ...]) -> int:
@@ -202,6 +342,9 @@ def cluster_tests(
     min_change: float,
     centroids: Mapping[str, tuple[float, float]] | None,
     replicates: int = REPLICATES,
+    neighbours: Mapping[str, Collection[str]] | None = None,
+    null: str = "permutation",
+    statistic: str = "recent",
 ) -> ScanResult:
     """Scan every measure of :data:`SCANNED` (module docstring) and describe each
     significant cluster as a trend test row: first and last period and exact rates of its
@@ -223,11 +366,17 @@ def cluster_tests(
     members: dict[str, frozenset[str]] = {}
     series = []
     for measure, cols in SCANNED.items():
-        arrays = scan_inputs(exact, small_level, cols, test_periods, centroids)
+        span = int(exact["period_index"].nunique()) if statistic == "hinge" else test_periods
+        arrays = scan_inputs(exact, small_level, cols, span, centroids)
         if arrays is None:
             continue
         x, n, codes, xy = arrays
-        for c in scan_trends(x, n, codes, xy, replicates=replicates):
+        adjacency = _adjacency(codes, neighbours)
+        scores = hinge_scores(x.shape[1], test_periods) if statistic == "hinge" else None
+        found = scan_trends(
+            x, n, codes, xy, adjacency=adjacency, replicates=replicates, null=null, scores=scores
+        )
+        for c in found:
             centre = c.areas[0]
             pooled = pool_neighbourhoods(exact, small_level, {centre: set(c.areas[1:])})
             pooled = pooled.assign(level=TREND_CLUSTER)

@@ -317,7 +317,8 @@ def _write_layer(ctx: RunContext, public: pd.DataFrame) -> None:
 
 def _scan(ctx: RunContext, exact: pd.DataFrame, rules: TrendRules) -> ScanResult:
     """The trend scan's clusters (trends.scan), when ``trends.scan_clusters`` is on and the
-    small areas' centroids can be read."""
+    small areas' centroids can be read (with ``trends.scan_flexible``, their contiguity adds the
+    flexibly shaped zones)."""
     p = ctx.project
     if not p.trends.scan_clusters:
         return ScanResult(pd.DataFrame(), exact.iloc[0:0].copy(), {})
@@ -327,6 +328,9 @@ def _scan(ctx: RunContext, exact: pd.DataFrame, rules: TrendRules) -> ScanResult
         rules.test_periods,
         rules.min_change,
         area_centroids(p),
+        neighbours=queen_neighbours(p) if p.trends.scan_flexible else None,
+        null=p.trends.scan_null,
+        statistic=p.trends.scan_statistic,
     )
 
 
