@@ -4,6 +4,7 @@ Usage::
 
     python bench/bench_engines_equal.py [--world=demo|town] [--scale=1] [--seed=N]
                                         [--stages=a,b,c] [--out=DIR] [--master=local[2]]
+                                        [--conf=spark.driver.memory=4g ...] [--reuse]
 
 Generates one synthetic world (``demo``: the Knowsley scenario, ``generate_scenario``;
 ``town``: the second world, the randomised town, ``demo.town.generate_town``) at ``scale``
@@ -18,7 +19,10 @@ Prints, for findings.json and reach.csv, whether they are equal on the two engin
 wall time of each run, and every other file that differs; one JSON line at the end
 ({"bench", "metric", "value", ...}). Exits 1 when findings.json or reach.csv differ (or is
 missing from a run), 0 otherwise. ``--out`` keeps both runs in that folder (default: a
-temporary folder, removed at the end).
+temporary folder, removed at the end); ``--reuse`` then keeps a world and a finished
+DuckDB run found there (to repeat the Spark side only). ``--conf=KEY=VALUE`` (repeatable)
+adds Spark configuration (``spark.config``): the driver's heap is Spark's default 1 GB
+unless ``--conf=spark.driver.memory=...`` says otherwise.
 
 The suite keeps the smallest such run (tests/engines/test_spark_run.py: the demo world at
 0.1, the stages that make findings); this is the measurement at meaningful size, with
@@ -40,8 +44,13 @@ COMPARED = ("findings.json", "reach.csv")
 
 def _args(argv: list[str]) -> dict[str, str]:
     opts = {"world": "demo", "scale": "1", "seed": "", "stages": "", "out": "", "master": ""}
+    opts |= {"conf": "", "reuse": ""}
     for arg in argv:
         key, _, value = arg.removeprefix("--").partition("=")
+        if key == "conf":
+            value = f"{opts['conf']}\n{value}".strip()
+        if key == "reuse":
+            value = "yes"
         if key not in opts or not arg.startswith("--"):
             raise SystemExit(f"unknown argument {arg!r}: see the docstring (--world=demo|town)")
         opts[key] = value
@@ -79,13 +88,23 @@ def measure(opts: dict[str, str], root: Path) -> dict[str, Any]:
 
     scale = float(opts["scale"])
     stages = tuple(opts["stages"].split(",")) if opts["stages"] else None
-    project = load_project(_project_file(opts["world"], root / "world", scale, opts["seed"]))
-    duck_seconds = _timed_run(project, root / "duckdb", stages)
+    done = root / "duckdb" / "run.json"
+    reuse = bool(opts["reuse"]) and done.is_file() and (root / "world" / "project.yaml").is_file()
+    if reuse:
+        project = load_project(root / "world" / "project.yaml")
+        duck_seconds = float("nan")  # run earlier
+    else:
+        world = _project_file(opts["world"], root / "world", scale, opts["seed"])
+        project = load_project(world)
+        duck_seconds = _timed_run(project, root / "duckdb", stages)
     model = root / "model.json"
     model.write_bytes((root / "duckdb" / "linkage" / "model.json").read_bytes())
     spark = SparkSettings(storage_encrypted=True)
     if opts["master"]:
         spark = spark.model_copy(update={"master": opts["master"]})
+    if opts["conf"]:
+        pairs = (line.split("=", 1) for line in opts["conf"].splitlines())
+        spark = spark.model_copy(update={"config": {k: v for k, v in pairs}})
     on_spark = project.model_copy(
         update={
             "engine": "spark",
