@@ -71,6 +71,9 @@ SPLIT_FOLDERS = ("web",)
 #: Groups sent after every other group: they read a world another group builds, so the
 #: worker that takes them finds it built (or nearly) instead of waiting on its lock.
 LATE_GROUPS = frozenset({"knowsley-demo-web"})
+#: Groups sent before every other group: the longest chains that read no other group's
+#: world (the Spark tests: one JVM, about a quarter of the suite's CPU on one worker).
+EARLY_GROUPS = frozenset({"spark"})
 
 
 # --- built once per session, across xdist workers ---------------------------------------------
@@ -466,7 +469,7 @@ def pytest_collection_modifyitems(
     def rank(item: pytest.Item) -> int:
         group = groups[item.nodeid]
         if group is not None:
-            return 1 if group in LATE_GROUPS else 0
+            return 1 if group in LATE_GROUPS else -1 if group in EARLY_GROUPS else 0
         return 2 if item.get_closest_marker("slow") else 3
 
     items.sort(key=rank)  # stable: the collection order within each rank

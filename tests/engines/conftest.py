@@ -106,6 +106,23 @@ def maker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Maker]:
         engine.close()
 
 
+#: Spark for tables of a few hundred rows, where each job's fixed cost is the whole cost:
+#: one shuffle partition (and so one partition after Splink's repartitions,
+#: SparkEngine.splink_api), no adaptive re-planning, no whole-stage code generation (each
+#: distinct query would be compiled by Janino, then by the JIT, for a few rows), and a JVM
+#: that compiles with C1 only and collects garbage on one thread (the driver's JVM is
+#: started by this fixture, so its options apply). Measured (docs/scale.md, "Measured"):
+#: the linkage equality test took 149 s of CPU (JVM included) with one shuffle partition
+#: only, 98 s with all of these; every Spark test's equality holds with them.
+TEST_SPARK_CONFIG = {
+    "spark.sql.shuffle.partitions": "1",
+    "spark.default.parallelism": "2",
+    "spark.sql.adaptive.enabled": "false",
+    "spark.sql.codegen.wholeStage": "false",
+    "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
+}
+
+
 @pytest.fixture(scope="session")
 def spark_session() -> object:
     """The one SparkSession of the test session (``local[2]``, Splink's jar loaded)."""
@@ -115,8 +132,7 @@ def spark_session() -> object:
         pytest.fail("pyspark (the project's 'spark' extra) is missing: run scripts/bootstrap")
     from everyfamily.engines.spark_engine import spark_session as make
 
-    # one shuffle partition: the tests' tables are a few rows, and each task costs time
-    return make("local[2]", {"spark.sql.shuffle.partitions": "1"})
+    return make("local[2]", TEST_SPARK_CONFIG)
 
 
 @pytest.fixture

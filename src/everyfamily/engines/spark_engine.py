@@ -207,6 +207,14 @@ def _rewrite(
     return ";\n".join(out)
 
 
+def _shuffle_partitions(session: Any) -> int:
+    """The session's ``spark.sql.shuffle.partitions`` (Spark's default, 200, when unset)."""
+    try:
+        return max(1, int(session.conf.get("spark.sql.shuffle.partitions", "200")))
+    except (TypeError, ValueError):
+        return int(BASE_CONFIG["spark.sql.shuffle.partitions"])
+
+
 class SparkEngine:
     """The :class:`~everyfamily.engines.base.Engine` on Spark: zones are storage locations."""
 
@@ -480,14 +488,17 @@ class SparkEngine:
 
     def splink_api(self) -> DatabaseAPI[Any]:
         """Splink's SparkAPI on this session, its tables in the current zone's database;
-        lineage broken by Spark's local checkpoint (no checkpoint directory needed)."""
+        lineage broken by persisting (no checkpoint directory needed). Splink repartitions
+        its working tables into as many partitions as the session shuffles into
+        (``spark.sql.shuffle.partitions``: 4 by :data:`BASE_CONFIG`, 1 in the tests, a
+        cluster's own setting there)."""
         from splink import SparkAPI
 
         return SparkAPI(  # type: ignore[no-untyped-call]
             spark_session=self.spark,
             database=self._db[self._zone],
             break_lineage_method="persist",
-            num_partitions_on_repartition=4,
+            num_partitions_on_repartition=_shuffle_partitions(self.spark),
         )
 
     def close(self) -> None:
