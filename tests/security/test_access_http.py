@@ -4,7 +4,7 @@ fixation, CSRF, privilege escalation, lock-out, and the append-only audit log.""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,26 +15,6 @@ from web import loopback
 from web.fixture_outputs import SENTINEL_PERSON
 
 from .conftest import ASSIGNED, OTHER_AREA, PASSWORD, ROLES, Client, set_cookies
-
-
-@pytest.fixture(scope="module", autouse=True)
-def cheapest_password_hashing() -> Iterator[None]:
-    """argon2id at argon2-cffi's ``profiles.CHEAPEST`` (its parameters for tests) for this
-    module's users file, the module-scoped ``secured`` one included (an autouse fixture of
-    its scope is made first): the role matrix logs in over HTTP dozens of times, each a full
-    RFC 9106 verification otherwise. Undone at the module's end; every hash is still
-    argon2id (test_passwords_are_argon2id_and_never_stored), and the other security
-    modules keep the default parameters."""
-    from argon2 import PasswordHasher, profiles
-
-    from everyfamily.web import auth
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(
-            auth, "PasswordHasher", lambda: PasswordHasher.from_parameters(profiles.CHEAPEST)
-        )
-        yield
-
 
 #: One concrete request per route (GET), by route name.
 PATHS: dict[str, str] = {

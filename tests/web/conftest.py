@@ -59,24 +59,6 @@ def running(app: Any) -> Iterator[str]:
         thread.join(timeout=10)
 
 
-@pytest.fixture(autouse=True)
-def cheapest_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The users file hashes with argon2id at argon2-cffi's ``profiles.CHEAPEST`` (its
-    parameters for tests) in the dashboard's tests: a real argon2id hash and verification,
-    without RFC 9106's 64 MiB and three passes on every login (0.18 s of CPU each here, and
-    the login, throttling and audit tests log in hundreds of times). Function-scoped, so it
-    never reaches another folder's tests; the default parameters stay checked by
-    tests/security/test_access_http.py (``$argon2id$`` in the users file) and by every
-    test outside tests/web."""
-    from argon2 import PasswordHasher, profiles
-
-    from everyfamily.web import auth
-
-    monkeypatch.setattr(
-        auth, "PasswordHasher", lambda: PasswordHasher.from_parameters(profiles.CHEAPEST)
-    )
-
-
 @pytest.fixture(scope="session")
 def fixture_outputs(tmp_path_factory: pytest.TempPathFactory) -> Fixture:
     return build_fixture(tmp_path_factory.mktemp("web") / "out")
