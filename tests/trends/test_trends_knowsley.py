@@ -140,18 +140,6 @@ def test_no_trend_found_when_nothing_is_planted(knowsley_world: Any) -> None:
     assert run["series_tested"] > 100 and run["decreasing"] == run["increasing"] == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="power, not a defect of the plant or the generator (measured on town seed 3, 40 "
-    "areas, docs/trends.md, bench/bench_trend_scan.py): the unplanted areas drift no more "
-    "than binomial counts (mean squared trend z 0.52 in the 27 areas no story touches), and "
-    "the 4 planted areas of 35-47 children aged 0-1 together reach only z -3.14 (exactly "
-    "them, flexibly shaped zones) against a 95% point of 3.1 (permutation) to 3.6 "
-    "(binomial null) for the scan's maximum over ~800 zones: p 0.064 to 0.32 by zone shape "
-    "and null. Over seeds 2-8 the default scan finds 3 of 7 plants; with the options "
-    "trends.scan_statistic hinge and trends.scan_flexible (not yet the defaults: the Knowsley "
-    "trend tests have not run with them) 6 of 7, seed 3 at p 0.028, and 0 of 12 null towns",
-)
 def test_town_of_another_seed_finds_its_planted_decline(tmp_path: Path) -> None:
     from everyfamily.demo.town import TownStories
     from everyfamily.demo.town.run import run_town
