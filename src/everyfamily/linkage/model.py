@@ -134,129 +134,97 @@ def _surname_compatible() -> str:
     )
 
 
-def _variant_household_comparison() -> Any:
-    """As :func:`_household_comparison`, with the child's surname as 'compatible' (see
-    :func:`_surname_compatible`) wherever the original asks for equal, and the parent's
-    surname compared by its key. A different postcode is not held against the pair more
-    than once: "same surname and parent (moved)" keeps a family that moved together."""
-    parent = f"{_eq('parent_first_name_formal')} AND {_eq('parent_last_name_key')}"
-    exact = _eq("last_name_key")
-    surname = _surname_compatible()
-    postcode = _eq("postcode")
-    surname_fuzzy = cll.JaroWinklerLevel("last_name_key", 0.88)
-    null_sql = (
-        '("last_name_key_l" IS NULL OR "last_name_key_r" IS NULL) AND '
-        '("postcode_l" IS NULL OR "postcode_r" IS NULL) AND '
-        '("parent_last_name_key_l" IS NULL OR "parent_last_name_key_r" IS NULL)'
-    )
-    return cl.CustomComparison(
-        [
-            _custom_level(
-                null_sql, label_for_charts="Surname, postcode, parent all missing"
-            ).configure(is_null_level=True),
-            _custom_level(
-                f"{exact} AND {postcode} AND {parent}",
-                label_for_charts="Same surname, postcode and parent",
-            ),
-            _custom_level(
-                f"{surname} AND {postcode} AND {parent}",
-                label_for_charts="Surname as recorded elsewhere, same postcode and parent",
-            ),
-            _custom_level(f"{exact} AND {postcode}", label_for_charts="Same surname and postcode"),
-            _custom_level(
-                f"{exact} AND {parent}", label_for_charts="Same surname and parent (moved)"
-            ),
-            # a surname recorded differently earns its own (learned) weight, not that of
-            # an equal one: a common surname as the other parent's is weaker evidence
-            _custom_level(
-                f"{surname} AND {postcode}",
-                label_for_charts="Surname as recorded elsewhere and same postcode",
-            ),
-            _custom_level(
-                f"{surname} AND {parent}",
-                label_for_charts="Surname as recorded elsewhere and same parent (moved)",
-            ),
-            cll.And(
-                surname_fuzzy, cll.Or(_custom_level(postcode), _custom_level(parent))
-            ).configure(label_for_charts="Similar surname, same postcode or parent"),
-            _custom_level(
-                f"{postcode} AND {parent}",
-                label_for_charts="Same postcode and parent, other surname",
-            ),
-            _custom_level(
-                f"{exact} AND {_eq('postcode_sector')}",
-                label_for_charts="Same surname and postcode sector",
-            ),
-            cll.ExactMatchLevel("last_name_key").configure(
-                tf_adjustment_column="last_name_key", label_for_charts="Same surname only"
-            ),
-            _custom_level(surname, label_for_charts="Surname as recorded elsewhere only"),
-            surname_fuzzy.configure(label_for_charts="Similar surname only"),
-            _custom_level(
-                f"{postcode} OR ({parent})", label_for_charts="Same postcode or parent only"
-            ),
-            cll.ElseLevel(),
-        ],
-        output_column_name="household",
-        comparison_description="Child's surname (as variously recorded), home postcode and "
-        "parent's names together",
-    )
-
-
-def _household_comparison() -> Any:
+def _household_comparison(*, name_variants: bool = False) -> Any:
     """Child's surname, postcode and parent's names as ONE comparison.
 
     They are family-level facts and strongly correlated (siblings share all of them), which
     breaks the Fellegi-Sunter independence assumption: as separate comparisons their weights
     add up to "same family" several times over and siblings link. As one comparison, its
     top level carries the weight of "same household" once (u = chance two random records
-    share a household)."""
-    parent = f"{_eq('parent_first_name_canonical')} AND {_eq('parent_last_name_match')}"
-    surname = _eq("last_name_match")
+    share a household).
+
+    ``name_variants`` (issue 21): the names are compared by their keys, and three levels
+    more take the child's surname as 'compatible' (see :func:`_surname_compatible`) where
+    the others ask for equal; a surname recorded differently earns its own (learned) weight,
+    not that of an equal one (a common surname as the other parent's is weaker evidence).
+    A different postcode is not held against the pair more than once: "same surname and
+    parent (moved)" keeps a family that moved together."""
+    if name_variants:
+        last, parent_first, parent_last = (
+            "last_name_key",
+            "parent_first_name_formal",
+            "parent_last_name_key",
+        )
+    else:
+        last, parent_first, parent_last = (
+            "last_name_match",
+            "parent_first_name_canonical",
+            "parent_last_name_match",
+        )
+    parent = f"{_eq(parent_first)} AND {_eq(parent_last)}"
+    surname = _eq(last)
     postcode = _eq("postcode")
-    surname_fuzzy = cll.JaroWinklerLevel("last_name_match", 0.88)
+    surname_fuzzy = cll.JaroWinklerLevel(last, 0.88)
     null_sql = (
-        '("last_name_match_l" IS NULL OR "last_name_match_r" IS NULL) AND '
+        f'("{last}_l" IS NULL OR "{last}_r" IS NULL) AND '
         '("postcode_l" IS NULL OR "postcode_r" IS NULL) AND '
-        '("parent_last_name_match_l" IS NULL OR "parent_last_name_match_r" IS NULL)'
+        f'("{parent_last}_l" IS NULL OR "{parent_last}_r" IS NULL)'
     )
+
+    def level(sql: str, label: str) -> Any:
+        return _custom_level(sql, label_for_charts=label)
+
+    # the levels only the name-variant comparison has are added where `compatible` is set
+    compatible = _surname_compatible() if name_variants else None
+    levels = [
+        level(null_sql, "Surname, postcode, parent all missing").configure(is_null_level=True),
+        level(f"{surname} AND {postcode} AND {parent}", "Same surname, postcode and parent"),
+    ]
+    if compatible:
+        levels.append(
+            level(
+                f"{compatible} AND {postcode} AND {parent}",
+                "Surname as recorded elsewhere, same postcode and parent",
+            )
+        )
+    levels += [
+        level(f"{surname} AND {postcode}", "Same surname and postcode"),
+        level(f"{surname} AND {parent}", "Same surname and parent (moved)"),
+    ]
+    if compatible:
+        levels += [
+            level(
+                f"{compatible} AND {postcode}", "Surname as recorded elsewhere and same postcode"
+            ),
+            level(
+                f"{compatible} AND {parent}",
+                "Surname as recorded elsewhere and same parent (moved)",
+            ),
+        ]
+    levels += [
+        cll.And(surname_fuzzy, cll.Or(_custom_level(postcode), _custom_level(parent))).configure(
+            label_for_charts="Similar surname, same postcode or parent"
+        ),
+        level(f"{postcode} AND {parent}", "Same postcode and parent, other surname"),
+        level(f"{surname} AND {_eq('postcode_sector')}", "Same surname and postcode sector"),
+        cll.ExactMatchLevel(last).configure(
+            tf_adjustment_column=last, label_for_charts="Same surname only"
+        ),
+    ]
+    if compatible:
+        levels.append(level(compatible, "Surname as recorded elsewhere only"))
+    levels += [
+        surname_fuzzy.configure(label_for_charts="Similar surname only"),
+        level(f"{postcode} OR ({parent})", "Same postcode or parent only"),
+        cll.ElseLevel(),
+    ]
     return cl.CustomComparison(
-        [
-            _custom_level(
-                null_sql, label_for_charts="Surname, postcode, parent all missing"
-            ).configure(is_null_level=True),
-            _custom_level(
-                f"{surname} AND {postcode} AND {parent}",
-                label_for_charts="Same surname, postcode and parent",
-            ),
-            _custom_level(
-                f"{surname} AND {postcode}", label_for_charts="Same surname and postcode"
-            ),
-            _custom_level(
-                f"{surname} AND {parent}", label_for_charts="Same surname and parent (moved)"
-            ),
-            cll.And(
-                surname_fuzzy, cll.Or(_custom_level(postcode), _custom_level(parent))
-            ).configure(label_for_charts="Similar surname, same postcode or parent"),
-            _custom_level(
-                f"{postcode} AND {parent}",
-                label_for_charts="Same postcode and parent, other surname",
-            ),
-            _custom_level(
-                f"{surname} AND {_eq('postcode_sector')}",
-                label_for_charts="Same surname and postcode sector",
-            ),
-            cll.ExactMatchLevel("last_name_match").configure(
-                tf_adjustment_column="last_name_match", label_for_charts="Same surname only"
-            ),
-            surname_fuzzy.configure(label_for_charts="Similar surname only"),
-            _custom_level(
-                f"{postcode} OR ({parent})", label_for_charts="Same postcode or parent only"
-            ),
-            cll.ElseLevel(),
-        ],
+        levels,
         output_column_name="household",
-        comparison_description="Child's surname, home postcode and parent's names together",
+        comparison_description="Child's surname (as variously recorded), home postcode and "
+        "parent's names together"
+        if name_variants
+        else "Child's surname, home postcode and parent's names together",
     )
 
 
@@ -301,14 +269,15 @@ def comparisons(*, name_variants: bool = False) -> list[Any]:
         output_column_name="sex",
         comparison_description="Sex (unknown counts as missing)",
     )
+    household = _household_comparison(name_variants=name_variants)
     if name_variants:
-        return [nhs, _variant_first_name_comparison(), dob, sex, _variant_household_comparison()]
+        return [nhs, _variant_first_name_comparison(), dob, sex, household]
     return [
         nhs,
         _first_name_comparison("first_name_match", "first_name_canonical", "Child's given name"),
         dob,
         sex,
-        _household_comparison(),
+        household,
     ]
 
 
