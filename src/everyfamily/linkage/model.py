@@ -372,6 +372,9 @@ class TrainingReport:
     em_sessions_skipped: int = 0  # sessions where EM drove a level's m to 0 (see train)
     #: levels no randomly sampled pair fell into, given u = 3 / pairs (see unobserved_u)
     u_levels_unobserved: int = 0
+    #: levels whose EM-trained m was raised to the floor, and the floor (see floor_m)
+    m_levels_floored: int = 0
+    m_floor: float = 0.0
 
 
 def model_in_dialect(
@@ -485,6 +488,36 @@ def unobserved_u(linker: Linker, max_pairs_for_u: float) -> int:
     return n
 
 
+def floor_m(linker: Linker, n_identities: int) -> tuple[int, float]:
+    """Floor every EM-trained m probability at 3 / (the matching pairs expected among
+    ``n_identities`` records, from the trained prior), the rule of three's upper 95% bound
+    for a share of matches never seen (as :func:`unobserved_u` does for u); returns how many
+    levels were raised and the floor.
+
+    EM can drive a level's m to almost nothing when no expected match falls into it: on the
+    1M bench the NHS number's "different valid number" level came out at m = 2e-17, a weight
+    of -55 bits that vetoes every match with a wrongly recorded (but valid) NHS number,
+    whatever the names, date of birth and household say. An m below the floor claims more
+    than the sample can show; at the floor the level still weighs heavily against a link
+    (-17 bits at a million records) but no longer alone. Levels whose m is fixed by design
+    (:data:`FIRST_NAME_DIFFERENT_M`) and levels EM never trained keep theirs. The m values of
+    a comparison then sum to slightly more than 1 (by at most the floor per level), as
+    Splink allows."""
+    prior = float(linker._settings_obj._probability_two_random_records_match)
+    expected = prior * n_identities * (n_identities - 1) / 2
+    floor = min(1.0, RULE_OF_THREE / max(expected, 1.0))
+    n = 0
+    for comparison in linker._settings_obj.comparisons:
+        for level in comparison._comparison_levels_excluding_null:
+            if level._fix_m_probability or level._m_probability is None:
+                continue
+            unseen = not level._m_is_trained  # EM's "level not observed"
+            if unseen or float(level._m_probability) < floor:
+                level.m_probability = floor
+                n += 1
+    return n, floor
+
+
 def train(
     linker: Linker,
     *,
@@ -492,9 +525,11 @@ def train(
     max_pairs_for_u: float,
     max_pairs_for_em: float,
     name_variants: bool = False,
+    n_identities: int | None = None,
     step: Callable[[str], None] = lambda _m: None,
 ) -> TrainingReport:
-    """Unsupervised training: prior, u by random sampling, m by EM (each session seeded).
+    """Unsupervised training: prior, u by random sampling, m by EM (each session seeded),
+    then m floored (:func:`floor_m`) when ``n_identities`` (the rows being linked) is given.
     ``step`` names each step for the console (everyfamily.console: counts only)."""
     try:
         step("training: the prior from deterministic rules")
@@ -529,6 +564,7 @@ def train(
                 hint="too few records or too little overlap between sources; "
                 "give linkage.model_path to reuse a model trained on more data",
             )
+        floored, m_floor = floor_m(linker, n_identities) if n_identities else (0, 0.0)
     except LinkageError:
         raise
     except Exception as exc:  # Splink raises plain exceptions; turn them into one line
@@ -545,4 +581,6 @@ def train(
         probability_two_random_records_match=prob,
         em_sessions_skipped=skipped,
         u_levels_unobserved=unobserved,
+        m_levels_floored=floored,
+        m_floor=m_floor,
     )

@@ -348,6 +348,7 @@ def _model(
             max_pairs_for_u=settings.max_pairs_for_u,
             max_pairs_for_em=settings.max_pairs_for_em,
             name_variants=settings.name_variants,
+            n_identities=n_identities,
             step=step,
         )
         model_source = report.model_source
