@@ -134,7 +134,7 @@ def _surname_compatible() -> str:
     )
 
 
-def _household_comparison(*, name_variants: bool = False) -> Any:
+def _household_comparison(*, name_variants: bool = False, address_history: bool = False) -> Any:
     """Child's surname, postcode and parent's names as ONE comparison.
 
     They are family-level facts and strongly correlated (siblings share all of them), which
@@ -148,7 +148,11 @@ def _household_comparison(*, name_variants: bool = False) -> Any:
     the others ask for equal; a surname recorded differently earns its own (learned) weight,
     not that of an equal one (a common surname as the other parent's is weaker evidence).
     A different postcode is not held against the pair more than once: "same surname and
-    parent (moved)" keeps a family that moved together."""
+    parent (moved)" keeps a family that moved together.
+
+    ``address_history`` (issue 21, movers): one level more, above that one, for a pair
+    whose postcodes are a move the household's dated history shows (``moves.add_moves``):
+    the other record's postcode is where the household lived just before or just after."""
     if name_variants:
         last, parent_first, parent_last = (
             "last_name_key",
@@ -187,10 +191,16 @@ def _household_comparison(*, name_variants: bool = False) -> Any:
                 "Surname as recorded elsewhere, same postcode and parent",
             )
         )
-    levels += [
-        level(f"{surname} AND {postcode}", "Same surname and postcode"),
-        level(f"{surname} AND {parent}", "Same surname and parent (moved)"),
-    ]
+    levels.append(level(f"{surname} AND {postcode}", "Same surname and postcode"))
+    if address_history:
+        moved = '("postcode_after_l" = "postcode_r" OR "postcode_before_l" = "postcode_r")'
+        levels.append(
+            level(
+                f"{surname} AND {parent} AND {moved}",
+                "Same surname and parent, postcodes a move in the household's history",
+            )
+        )
+    levels.append(level(f"{surname} AND {parent}", "Same surname and parent (moved)"))
     if compatible:
         levels += [
             level(
@@ -228,10 +238,11 @@ def _household_comparison(*, name_variants: bool = False) -> Any:
     )
 
 
-def comparisons(*, name_variants: bool = False) -> list[Any]:
+def comparisons(*, name_variants: bool = False, address_history: bool = False) -> list[Any]:
     """Default comparisons for UK early-years records (see docs in the module header).
     ``name_variants``: compare names by the keys of ``names.normalise`` (issue 21; needs
-    ``prepare_identities(..., name_variants=True)``)."""
+    ``prepare_identities(..., name_variants=True)``); ``address_history``: a move the
+    household's history shows is its own level (needs ``address_history=True`` there)."""
     nhs = cl.CustomComparison(
         [
             cll.NullLevel("nhs_number"),
@@ -269,7 +280,7 @@ def comparisons(*, name_variants: bool = False) -> list[Any]:
         output_column_name="sex",
         comparison_description="Sex (unknown counts as missing)",
     )
-    household = _household_comparison(name_variants=name_variants)
+    household = _household_comparison(name_variants=name_variants, address_history=address_history)
     if name_variants:
         return [nhs, _variant_first_name_comparison(), dob, sex, household]
     return [
@@ -348,11 +359,12 @@ def settings_creator(
     *,
     retain_intermediate: bool = False,
     name_variants: bool = False,
+    address_history: bool = False,
 ) -> SettingsCreator:
     return SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="unique_id",
-        comparisons=comparisons(name_variants=name_variants),
+        comparisons=comparisons(name_variants=name_variants, address_history=address_history),
         blocking_rules_to_generate_predictions=blocking_rules
         or default_blocking_rules(name_variants=name_variants),
         retain_intermediate_calculation_columns=retain_intermediate,
@@ -383,6 +395,7 @@ def model_in_dialect(
     blocking_rules: list[str] | None,
     *,
     name_variants: bool = False,
+    address_history: bool = False,
 ) -> dict[str, Any]:
     """A model saved on one engine (its SQL in that engine's dialect: DuckDB's
     ``jaro_winkler_similarity``, ``EPOCH``, double-quoted names) for another engine: the
@@ -402,9 +415,9 @@ def model_in_dialect(
             "the saved linkage model has custom blocking rules in another engine's SQL",
             hint="give them in linkage.blocking_rules, or train the model on this engine",
         )
-    fresh = settings_creator(blocking_rules, name_variants=name_variants).create_settings_dict(
-        dialect
-    )
+    fresh = settings_creator(
+        blocking_rules, name_variants=name_variants, address_history=address_history
+    ).create_settings_dict(dialect)
     by_name = {c["output_column_name"]: c for c in saved.get("comparisons", [])}
     for comparison in fresh["comparisons"]:
         old = by_name.get(comparison["output_column_name"])
@@ -433,6 +446,7 @@ def build_linker(
     model_path: Path | None,
     blocking_rules: list[str] | None,
     name_variants: bool = False,
+    address_history: bool = False,
 ) -> Linker:
     """A Linker over the identity table: from a saved model, or fresh default settings."""
     df = db_api.register(table_name)
@@ -445,13 +459,21 @@ def build_linker(
         saved = json.loads(Path(model_path).read_text(encoding="utf-8"))
         dialect = db_api.sql_dialect.sql_dialect_str
         if saved.get("sql_dialect", dialect) != dialect:
-            model = model_in_dialect(saved, dialect, blocking_rules, name_variants=name_variants)
+            model = model_in_dialect(
+                saved,
+                dialect,
+                blocking_rules,
+                name_variants=name_variants,
+                address_history=address_history,
+            )
             return Linker(df, model, log_level=logging.WARNING)
         return Linker(df, str(model_path), log_level=logging.WARNING)
     return Linker(
         df,
         settings_creator(
-            list(blocking_rules) if blocking_rules else None, name_variants=name_variants
+            list(blocking_rules) if blocking_rules else None,
+            name_variants=name_variants,
+            address_history=address_history,
         ),
         log_level=logging.WARNING,
     )

@@ -142,6 +142,7 @@ def link_records(
         nickname_map(multilingual=settings.name_variants),
         records_table,
         name_variants=settings.name_variants,
+        address_history=settings.address_history,
     )
     timings["prepare"] = time.perf_counter() - t0
 
@@ -335,6 +336,7 @@ def _model(
         model_path=settings.model_path,
         blocking_rules=settings.blocking_rules,
         name_variants=settings.name_variants,
+        address_history=settings.address_history,
     )
     t = time.perf_counter()
     if settings.model_path is None:
