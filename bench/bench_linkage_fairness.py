@@ -140,14 +140,16 @@ def _estimated(folder: Path) -> dict[str, Any]:
     return out
 
 
-def _link(engine: Any, folder: Path, name_variants: bool, seed: int) -> tuple[pd.DataFrame, float]:
+def _link(
+    engine: Any, folder: Path, name_variants: bool, seed: int, history: bool = False
+) -> tuple[pd.DataFrame, float]:
     from everyfamily.config import LinkageSettings
     from everyfamily.linkage.stage import link_records
 
     t0 = time.perf_counter()
     link_records(
         engine,
-        LinkageSettings(name_variants=name_variants),
+        LinkageSettings(name_variants=name_variants, address_history=history),
         key=KEY,
         out_dir=folder,
         run="bench",
