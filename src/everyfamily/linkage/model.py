@@ -134,6 +134,13 @@ def _surname_compatible() -> str:
     )
 
 
+#: The child's surname and the parent's names as each model compares them (by name_variants).
+_HOUSEHOLD_COLUMNS = {
+    True: ("last_name_key", "parent_first_name_formal", "parent_last_name_key"),
+    False: ("last_name_match", "parent_first_name_canonical", "parent_last_name_match"),
+}
+
+
 def _household_comparison(*, name_variants: bool = False, address_history: bool = False) -> Any:
     """Child's surname, postcode and parent's names as ONE comparison.
 
@@ -153,18 +160,7 @@ def _household_comparison(*, name_variants: bool = False, address_history: bool 
     ``address_history`` (issue 21, movers): one level more, above that one, for a pair
     whose postcodes are a move the household's dated history shows (``moves.add_moves``):
     the other record's postcode is where the household lived just before or just after."""
-    if name_variants:
-        last, parent_first, parent_last = (
-            "last_name_key",
-            "parent_first_name_formal",
-            "parent_last_name_key",
-        )
-    else:
-        last, parent_first, parent_last = (
-            "last_name_match",
-            "parent_first_name_canonical",
-            "parent_last_name_match",
-        )
+    last, parent_first, parent_last = _HOUSEHOLD_COLUMNS[name_variants]
     parent = f"{_eq(parent_first)} AND {_eq(parent_last)}"
     surname = _eq(last)
     postcode = _eq("postcode")
