@@ -5,8 +5,10 @@ Knowsley demo and on the second world (the town), both generated with names corr
 way real systems deliver them (``demo.namevariants``: Windows-1252 exports, mojibake,
 Romanian cedilla, names swapped, one part of a double surname, the other parent's surname).
 Each world is ingested once; its records are then linked twice in the same run: by the
-comparisons used before issue 21 (``linkage.name_variants: false``, the baseline) and by
-issue 21's comparisons (``name_variants: true``, the default, printed as "current").
+comparisons used before issue 21 (``linkage.name_variants: false``, the baseline), by
+issue 21's comparisons (``name_variants: true``, the default, printed as "current") and by
+those with the households' dated address history (``linkage.address_history: true``,
+printed as "history": a move the history shows is not a disagreement).
 Recall and precision are counted on units, one per (source, true child)
 (``linkage.quality.cross_source_quality``), so attendance rows and within-source
 duplicates do not swamp the cross-source links.
@@ -37,6 +39,9 @@ MAX_GAP = 0.02
 MIN_PRECISION = 0.995
 MIN_CHILDREN = 20
 KEY = b"bench-fairness-key-not-a-secret!"
+#: (name, linkage.name_variants, linkage.address_history): the comparisons before issue 21,
+#: today's default, and today's with the households' address history (movers).
+MODELS = (("baseline", False, False), ("current", True, False), ("history", True, True))
 
 
 def _world(kind: str, folder: Path, seed: int, scale: float, corrupt: bool) -> dict[str, Any]:
@@ -135,14 +140,16 @@ def _estimated(folder: Path) -> dict[str, Any]:
     return out
 
 
-def _link(engine: Any, folder: Path, name_variants: bool, seed: int) -> tuple[pd.DataFrame, float]:
+def _link(
+    engine: Any, folder: Path, name_variants: bool, seed: int, history: bool = False
+) -> tuple[pd.DataFrame, float]:
     from everyfamily.config import LinkageSettings
     from everyfamily.linkage.stage import link_records
 
     t0 = time.perf_counter()
     link_records(
         engine,
-        LinkageSettings(name_variants=name_variants),
+        LinkageSettings(name_variants=name_variants, address_history=history),
         key=KEY,
         out_dir=folder,
         run="bench",
@@ -180,8 +187,8 @@ def run_world(kind: str, seed: int, scale: float, corrupt: bool) -> list[dict[st
         world = _world(kind, folder / "world", seed, scale, corrupt)
         truth, groups = _truth(world)
         with closing(_ingest(world, folder)) as engine:
-            for model, variants in (("baseline", False), ("current", True)):
-                links, seconds = _link(engine, folder / model, variants, seed)
+            for model, variants, history in MODELS:
+                links, seconds = _link(engine, folder / model, variants, seed, history)
                 q = cross_source_quality(links, truth, groups)
                 for (dim, g), (n, found, true) in sorted(q.by_group.items()):
                     rows.append(

@@ -6,7 +6,7 @@ the peak RSS of the process, and a deterministic baseline measured in the same
 run (exact agreement on first name, surname and date of birth), whose F1 is the baseline.
 
     .venv/bin/python bench/bench_linkage_scale.py [N]     (default 50,000; --full: 1,000,000)
-        [--name-variants | --no-name-variants]
+        [--name-variants | --no-name-variants | --address-history]
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 def _settings(argv: list[str]) -> LinkageSettings:
     from everyfamily.config import LinkageSettings
 
+    if "--address-history" in argv:  # linkage.address_history (movers), measured on its own
+        return LinkageSettings(address_history=True)
     if "--name-variants" in argv:
         return LinkageSettings(name_variants=True)
     if "--no-name-variants" in argv:

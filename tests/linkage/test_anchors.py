@@ -9,13 +9,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import fisher_exact
 
 from everyfamily.config import LinkageSettings, load_project
 from everyfamily.linkage.anchors import (
     ANCHOR_FILE,
+    NOT_TESTED,
+    TESTED,
+    TOO_FEW,
     anchor_weight,
     anchored_recall,
     lowest_flagged,
+    min_anchors_to_test,
     other_rules,
 )
 from everyfamily.linkage.quality import cross_source_quality
@@ -220,3 +225,51 @@ def test_anchored_estimate_ranks_the_group_with_mangled_names_lowest(tmp_path: P
     q = cross_source_quality(links, truth, children[["child_id", "origin"]])
     recall = {g: f / t for (_d, g), (n, f, t) in q.by_group.items() if n >= 20 and t}
     assert min(recall.values()) < recall["british_irish"] - 0.01, recall
+
+
+def test_too_few_anchors_to_test_is_said_not_read_as_equal() -> None:
+    """Romanian names link 60% of their 20 anchors, everyone else's 99%: a gap of 39 points,
+    flagged (a 5-point gap would need more anchors than 20). With 6 anchors (3 linked) the
+    a 16-point gap (5 linked) cannot be shown: "too few to test", not flagged; the CSV says how many
+    a 5-point gap would need."""
+    rng = np.random.default_rng(0)
+    big = {g: (size, 0.99) for g, size in SIZES.items() if g != "Romanian"}
+    out = anchored_recall(
+        *_anchors_world(rng, big | {"Romanian": (20, 0.6)}), threshold=0.9, min_pairs=0
+    ).set_index("group_value")
+    assert out.loc["Romanian", "flagged_low"]
+    assert out.loc["Romanian", "test_status"] == TESTED
+    # the rest links about 99%: a group at 94% needs more than 20 anchors to be flagged,
+    # English (3,000) has plenty
+    need = out.loc["Romanian", "min_anchors_to_test"]
+    assert 20 < need <= out.loc["English", "anchor_pairs"]
+    assert out.loc["English", "test_status"] == TESTED
+    assert out.loc["all", "test_status"] == NOT_TESTED
+    # 6 anchors, 5 linked (83% against 99%): too little evidence to flag; said so
+    anchors, values, estimate = _anchors_world(rng, big | {"Romanian": (6, 1.0)})
+    romanian = values.loc[values["group_value"] == "Romanian", "identity_id"]
+    anchors.loc[anchors["unique_id_l"].isin(romanian), "linked_without"] = [True] * 5 + [False]
+    few = anchored_recall(anchors, values, estimate, threshold=0.9, min_pairs=0)
+    row = few.set_index("group_value").loc["Romanian"]
+    assert row["anchor_pairs"] == 6 and row["linked_without_identifier"] == 5
+    assert not row["flagged_low"] and row["test_status"] == TOO_FEW
+    assert 6 < row["min_anchors_to_test"] <= need + 2  # the rest differs by a draw
+    # below min_pairs (suppressed, left out of the CSV): too few to test as well
+    hidden = anchored_recall(anchors, values, estimate, threshold=0.9, min_pairs=20)
+    assert hidden.set_index("group_value").loc["Romanian", "test_status"] == TOO_FEW
+
+
+def test_min_anchors_to_test_by_hand() -> None:
+    """Rest: 990 of 1,000 anchors linked (99%). A group at 94% (5 points less) of n anchors:
+    the smallest n whose one-sided Fisher p is below 0.05, found by scanning every n."""
+    scan = next(
+        n
+        for n in range(1, 2000)
+        if fisher_exact(
+            [[round(0.94 * n), n - round(0.94 * n)], [990, 10]], alternative="less"
+        ).pvalue
+        < 0.05
+    )
+    assert min_anchors_to_test(1000, 990) == scan
+    assert 20 < scan < 40
+    assert min_anchors_to_test(1000, 30) is None  # the rest links 3%: no 5-point gap below it

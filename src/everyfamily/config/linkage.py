@@ -31,6 +31,13 @@ class LinkageSettings(Strict):
         "parent's surname (issue 21). Off: the comparisons before issue 21, the baseline of "
         "bench/bench_linkage_fairness.py.",
     )
+    address_history: bool = Field(
+        False,
+        description="Build each household's dated postcode history across sources and score "
+        "a pair whose two postcodes are a move that history shows as its own level, not as "
+        "a disagreement (issue 21, movers; linkage/moves.py). Off until measured on the 1M "
+        "and FEBRL4 benchmarks; bench/bench_linkage_fairness.py compares it.",
+    )
     max_pairs_for_u: float = Field(
         2e6, gt=0, description="Pairs sampled at random to estimate u probabilities."
     )

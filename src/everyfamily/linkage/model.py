@@ -134,136 +134,111 @@ def _surname_compatible() -> str:
     )
 
 
-def _variant_household_comparison() -> Any:
-    """As :func:`_household_comparison`, with the child's surname as 'compatible' (see
-    :func:`_surname_compatible`) wherever the original asks for equal, and the parent's
-    surname compared by its key. A different postcode is not held against the pair more
-    than once: "same surname and parent (moved)" keeps a family that moved together."""
-    parent = f"{_eq('parent_first_name_formal')} AND {_eq('parent_last_name_key')}"
-    exact = _eq("last_name_key")
-    surname = _surname_compatible()
-    postcode = _eq("postcode")
-    surname_fuzzy = cll.JaroWinklerLevel("last_name_key", 0.88)
-    null_sql = (
-        '("last_name_key_l" IS NULL OR "last_name_key_r" IS NULL) AND '
-        '("postcode_l" IS NULL OR "postcode_r" IS NULL) AND '
-        '("parent_last_name_key_l" IS NULL OR "parent_last_name_key_r" IS NULL)'
-    )
-    return cl.CustomComparison(
-        [
-            _custom_level(
-                null_sql, label_for_charts="Surname, postcode, parent all missing"
-            ).configure(is_null_level=True),
-            _custom_level(
-                f"{exact} AND {postcode} AND {parent}",
-                label_for_charts="Same surname, postcode and parent",
-            ),
-            _custom_level(
-                f"{surname} AND {postcode} AND {parent}",
-                label_for_charts="Surname as recorded elsewhere, same postcode and parent",
-            ),
-            _custom_level(f"{exact} AND {postcode}", label_for_charts="Same surname and postcode"),
-            _custom_level(
-                f"{exact} AND {parent}", label_for_charts="Same surname and parent (moved)"
-            ),
-            # a surname recorded differently earns its own (learned) weight, not that of
-            # an equal one: a common surname as the other parent's is weaker evidence
-            _custom_level(
-                f"{surname} AND {postcode}",
-                label_for_charts="Surname as recorded elsewhere and same postcode",
-            ),
-            _custom_level(
-                f"{surname} AND {parent}",
-                label_for_charts="Surname as recorded elsewhere and same parent (moved)",
-            ),
-            cll.And(
-                surname_fuzzy, cll.Or(_custom_level(postcode), _custom_level(parent))
-            ).configure(label_for_charts="Similar surname, same postcode or parent"),
-            _custom_level(
-                f"{postcode} AND {parent}",
-                label_for_charts="Same postcode and parent, other surname",
-            ),
-            _custom_level(
-                f"{exact} AND {_eq('postcode_sector')}",
-                label_for_charts="Same surname and postcode sector",
-            ),
-            cll.ExactMatchLevel("last_name_key").configure(
-                tf_adjustment_column="last_name_key", label_for_charts="Same surname only"
-            ),
-            _custom_level(surname, label_for_charts="Surname as recorded elsewhere only"),
-            surname_fuzzy.configure(label_for_charts="Similar surname only"),
-            _custom_level(
-                f"{postcode} OR ({parent})", label_for_charts="Same postcode or parent only"
-            ),
-            cll.ElseLevel(),
-        ],
-        output_column_name="household",
-        comparison_description="Child's surname (as variously recorded), home postcode and "
-        "parent's names together",
-    )
+#: The child's surname and the parent's names as each model compares them (by name_variants).
+_HOUSEHOLD_COLUMNS = {
+    True: ("last_name_key", "parent_first_name_formal", "parent_last_name_key"),
+    False: ("last_name_match", "parent_first_name_canonical", "parent_last_name_match"),
+}
 
 
-def _household_comparison() -> Any:
+def _household_comparison(*, name_variants: bool = False, address_history: bool = False) -> Any:
     """Child's surname, postcode and parent's names as ONE comparison.
 
     They are family-level facts and strongly correlated (siblings share all of them), which
     breaks the Fellegi-Sunter independence assumption: as separate comparisons their weights
     add up to "same family" several times over and siblings link. As one comparison, its
     top level carries the weight of "same household" once (u = chance two random records
-    share a household)."""
-    parent = f"{_eq('parent_first_name_canonical')} AND {_eq('parent_last_name_match')}"
-    surname = _eq("last_name_match")
+    share a household).
+
+    ``name_variants`` (issue 21): the names are compared by their keys, and three levels
+    more take the child's surname as 'compatible' (see :func:`_surname_compatible`) where
+    the others ask for equal; a surname recorded differently earns its own (learned) weight,
+    not that of an equal one (a common surname as the other parent's is weaker evidence).
+    A different postcode is not held against the pair more than once: "same surname and
+    parent (moved)" keeps a family that moved together.
+
+    ``address_history`` (issue 21, movers): one level more, above that one, for a pair
+    whose postcodes are a move the household's dated history shows (``moves.add_moves``):
+    the other record's postcode is where the household lived just before or just after."""
+    last, parent_first, parent_last = _HOUSEHOLD_COLUMNS[name_variants]
+    parent = f"{_eq(parent_first)} AND {_eq(parent_last)}"
+    surname = _eq(last)
     postcode = _eq("postcode")
-    surname_fuzzy = cll.JaroWinklerLevel("last_name_match", 0.88)
+    surname_fuzzy = cll.JaroWinklerLevel(last, 0.88)
     null_sql = (
-        '("last_name_match_l" IS NULL OR "last_name_match_r" IS NULL) AND '
+        f'("{last}_l" IS NULL OR "{last}_r" IS NULL) AND '
         '("postcode_l" IS NULL OR "postcode_r" IS NULL) AND '
-        '("parent_last_name_match_l" IS NULL OR "parent_last_name_match_r" IS NULL)'
+        f'("{parent_last}_l" IS NULL OR "{parent_last}_r" IS NULL)'
     )
+
+    def level(sql: str, label: str) -> Any:
+        return _custom_level(sql, label_for_charts=label)
+
+    # the levels only the name-variant comparison has are added where `compatible` is set
+    compatible = _surname_compatible() if name_variants else None
+    levels = [
+        level(null_sql, "Surname, postcode, parent all missing").configure(is_null_level=True),
+        level(f"{surname} AND {postcode} AND {parent}", "Same surname, postcode and parent"),
+    ]
+    if compatible:
+        levels.append(
+            level(
+                f"{compatible} AND {postcode} AND {parent}",
+                "Surname as recorded elsewhere, same postcode and parent",
+            )
+        )
+    levels.append(level(f"{surname} AND {postcode}", "Same surname and postcode"))
+    if address_history:
+        moved = '("postcode_after_l" = "postcode_r" OR "postcode_before_l" = "postcode_r")'
+        levels.append(
+            level(
+                f"{surname} AND {parent} AND {moved}",
+                "Same surname and parent, postcodes a move in the household's history",
+            )
+        )
+    levels.append(level(f"{surname} AND {parent}", "Same surname and parent (moved)"))
+    if compatible:
+        levels += [
+            level(
+                f"{compatible} AND {postcode}", "Surname as recorded elsewhere and same postcode"
+            ),
+            level(
+                f"{compatible} AND {parent}",
+                "Surname as recorded elsewhere and same parent (moved)",
+            ),
+        ]
+    levels += [
+        cll.And(surname_fuzzy, cll.Or(_custom_level(postcode), _custom_level(parent))).configure(
+            label_for_charts="Similar surname, same postcode or parent"
+        ),
+        level(f"{postcode} AND {parent}", "Same postcode and parent, other surname"),
+        level(f"{surname} AND {_eq('postcode_sector')}", "Same surname and postcode sector"),
+        cll.ExactMatchLevel(last).configure(
+            tf_adjustment_column=last, label_for_charts="Same surname only"
+        ),
+    ]
+    if compatible:
+        levels.append(level(compatible, "Surname as recorded elsewhere only"))
+    levels += [
+        surname_fuzzy.configure(label_for_charts="Similar surname only"),
+        level(f"{postcode} OR ({parent})", "Same postcode or parent only"),
+        cll.ElseLevel(),
+    ]
     return cl.CustomComparison(
-        [
-            _custom_level(
-                null_sql, label_for_charts="Surname, postcode, parent all missing"
-            ).configure(is_null_level=True),
-            _custom_level(
-                f"{surname} AND {postcode} AND {parent}",
-                label_for_charts="Same surname, postcode and parent",
-            ),
-            _custom_level(
-                f"{surname} AND {postcode}", label_for_charts="Same surname and postcode"
-            ),
-            _custom_level(
-                f"{surname} AND {parent}", label_for_charts="Same surname and parent (moved)"
-            ),
-            cll.And(
-                surname_fuzzy, cll.Or(_custom_level(postcode), _custom_level(parent))
-            ).configure(label_for_charts="Similar surname, same postcode or parent"),
-            _custom_level(
-                f"{postcode} AND {parent}",
-                label_for_charts="Same postcode and parent, other surname",
-            ),
-            _custom_level(
-                f"{surname} AND {_eq('postcode_sector')}",
-                label_for_charts="Same surname and postcode sector",
-            ),
-            cll.ExactMatchLevel("last_name_match").configure(
-                tf_adjustment_column="last_name_match", label_for_charts="Same surname only"
-            ),
-            surname_fuzzy.configure(label_for_charts="Similar surname only"),
-            _custom_level(
-                f"{postcode} OR ({parent})", label_for_charts="Same postcode or parent only"
-            ),
-            cll.ElseLevel(),
-        ],
+        levels,
         output_column_name="household",
-        comparison_description="Child's surname, home postcode and parent's names together",
+        comparison_description="Child's surname (as variously recorded), home postcode and "
+        "parent's names together"
+        if name_variants
+        else "Child's surname, home postcode and parent's names together",
     )
 
 
-def comparisons(*, name_variants: bool = False) -> list[Any]:
+def comparisons(*, name_variants: bool = False, address_history: bool = False) -> list[Any]:
     """Default comparisons for UK early-years records (see docs in the module header).
     ``name_variants``: compare names by the keys of ``names.normalise`` (issue 21; needs
-    ``prepare_identities(..., name_variants=True)``)."""
+    ``prepare_identities(..., name_variants=True)``); ``address_history``: a move the
+    household's history shows is its own level (needs ``address_history=True`` there)."""
     nhs = cl.CustomComparison(
         [
             cll.NullLevel("nhs_number"),
@@ -301,14 +276,15 @@ def comparisons(*, name_variants: bool = False) -> list[Any]:
         output_column_name="sex",
         comparison_description="Sex (unknown counts as missing)",
     )
+    household = _household_comparison(name_variants=name_variants, address_history=address_history)
     if name_variants:
-        return [nhs, _variant_first_name_comparison(), dob, sex, _variant_household_comparison()]
+        return [nhs, _variant_first_name_comparison(), dob, sex, household]
     return [
         nhs,
         _first_name_comparison("first_name_match", "first_name_canonical", "Child's given name"),
         dob,
         sex,
-        _household_comparison(),
+        household,
     ]
 
 
@@ -379,11 +355,12 @@ def settings_creator(
     *,
     retain_intermediate: bool = False,
     name_variants: bool = False,
+    address_history: bool = False,
 ) -> SettingsCreator:
     return SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="unique_id",
-        comparisons=comparisons(name_variants=name_variants),
+        comparisons=comparisons(name_variants=name_variants, address_history=address_history),
         blocking_rules_to_generate_predictions=blocking_rules
         or default_blocking_rules(name_variants=name_variants),
         retain_intermediate_calculation_columns=retain_intermediate,
@@ -403,6 +380,9 @@ class TrainingReport:
     em_sessions_skipped: int = 0  # sessions where EM drove a level's m to 0 (see train)
     #: levels no randomly sampled pair fell into, given u = 3 / pairs (see unobserved_u)
     u_levels_unobserved: int = 0
+    #: levels whose EM-trained m was raised to the floor, and the floor (see floor_m)
+    m_levels_floored: int = 0
+    m_floor: float = 0.0
 
 
 def model_in_dialect(
@@ -411,6 +391,7 @@ def model_in_dialect(
     blocking_rules: list[str] | None,
     *,
     name_variants: bool = False,
+    address_history: bool = False,
 ) -> dict[str, Any]:
     """A model saved on one engine (its SQL in that engine's dialect: DuckDB's
     ``jaro_winkler_similarity``, ``EPOCH``, double-quoted names) for another engine: the
@@ -430,9 +411,9 @@ def model_in_dialect(
             "the saved linkage model has custom blocking rules in another engine's SQL",
             hint="give them in linkage.blocking_rules, or train the model on this engine",
         )
-    fresh = settings_creator(blocking_rules, name_variants=name_variants).create_settings_dict(
-        dialect
-    )
+    fresh = settings_creator(
+        blocking_rules, name_variants=name_variants, address_history=address_history
+    ).create_settings_dict(dialect)
     by_name = {c["output_column_name"]: c for c in saved.get("comparisons", [])}
     for comparison in fresh["comparisons"]:
         old = by_name.get(comparison["output_column_name"])
@@ -461,6 +442,7 @@ def build_linker(
     model_path: Path | None,
     blocking_rules: list[str] | None,
     name_variants: bool = False,
+    address_history: bool = False,
 ) -> Linker:
     """A Linker over the identity table: from a saved model, or fresh default settings."""
     df = db_api.register(table_name)
@@ -473,13 +455,21 @@ def build_linker(
         saved = json.loads(Path(model_path).read_text(encoding="utf-8"))
         dialect = db_api.sql_dialect.sql_dialect_str
         if saved.get("sql_dialect", dialect) != dialect:
-            model = model_in_dialect(saved, dialect, blocking_rules, name_variants=name_variants)
+            model = model_in_dialect(
+                saved,
+                dialect,
+                blocking_rules,
+                name_variants=name_variants,
+                address_history=address_history,
+            )
             return Linker(df, model, log_level=logging.WARNING)
         return Linker(df, str(model_path), log_level=logging.WARNING)
     return Linker(
         df,
         settings_creator(
-            list(blocking_rules) if blocking_rules else None, name_variants=name_variants
+            list(blocking_rules) if blocking_rules else None,
+            name_variants=name_variants,
+            address_history=address_history,
         ),
         log_level=logging.WARNING,
     )
@@ -516,6 +506,36 @@ def unobserved_u(linker: Linker, max_pairs_for_u: float) -> int:
     return n
 
 
+def floor_m(linker: Linker, n_identities: int) -> tuple[int, float]:
+    """Floor every EM-trained m probability at 3 / (the matching pairs expected among
+    ``n_identities`` records, from the trained prior), the rule of three's upper 95% bound
+    for a share of matches never seen (as :func:`unobserved_u` does for u); returns how many
+    levels were raised and the floor.
+
+    EM can drive a level's m to almost nothing when no expected match falls into it: on the
+    1M bench the NHS number's "different valid number" level came out at m = 2e-17, a weight
+    of -55 bits that vetoes every match with a wrongly recorded (but valid) NHS number,
+    whatever the names, date of birth and household say. An m below the floor claims more
+    than the sample can show; at the floor the level still weighs heavily against a link
+    (-17 bits at a million records) but no longer alone. Levels whose m is fixed by design
+    (:data:`FIRST_NAME_DIFFERENT_M`) and levels EM never trained keep theirs. The m values of
+    a comparison then sum to slightly more than 1 (by at most the floor per level), as
+    Splink allows."""
+    prior = float(linker._settings_obj._probability_two_random_records_match)
+    expected = prior * n_identities * (n_identities - 1) / 2
+    floor = min(1.0, RULE_OF_THREE / max(expected, 1.0))
+    n = 0
+    for comparison in linker._settings_obj.comparisons:
+        for level in comparison._comparison_levels_excluding_null:
+            if level._fix_m_probability or level._m_probability is None:
+                continue
+            unseen = not level._m_is_trained  # EM's "level not observed"
+            if unseen or float(level._m_probability) < floor:
+                level.m_probability = floor
+                n += 1
+    return n, floor
+
+
 def train(
     linker: Linker,
     *,
@@ -523,9 +543,11 @@ def train(
     max_pairs_for_u: float,
     max_pairs_for_em: float,
     name_variants: bool = False,
+    n_identities: int | None = None,
     step: Callable[[str], None] = lambda _m: None,
 ) -> TrainingReport:
-    """Unsupervised training: prior, u by random sampling, m by EM (each session seeded).
+    """Unsupervised training: prior, u by random sampling, m by EM (each session seeded),
+    then m floored (:func:`floor_m`) when ``n_identities`` (the rows being linked) is given.
     ``step`` names each step for the console (everyfamily.console: counts only)."""
     try:
         step("training: the prior from deterministic rules")
@@ -560,6 +582,7 @@ def train(
                 hint="too few records or too little overlap between sources; "
                 "give linkage.model_path to reuse a model trained on more data",
             )
+        floored, m_floor = floor_m(linker, n_identities) if n_identities else (0, 0.0)
     except LinkageError:
         raise
     except Exception as exc:  # Splink raises plain exceptions; turn them into one line
@@ -576,4 +599,6 @@ def train(
         probability_two_random_records_match=prob,
         em_sessions_skipped=skipped,
         u_levels_unobserved=unobserved,
+        m_levels_floored=floored,
+        m_floor=m_floor,
     )

@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from everyfamily.engines.base import Engine
 from everyfamily.errors import DataError
+from everyfamily.linkage.moves import add_moves
 from everyfamily.linkage.name_keys import NAME_KEYS, write_name_keys
 
 #: Tables written by this module (temporary working tables of the linkage stage).
@@ -82,6 +83,7 @@ def prepare_identities(
     records_table: str = "records",
     *,
     name_variants: bool = False,
+    address_history: bool = False,
 ) -> int:
     """Build the identity table and the record -> identity map; returns the identity count.
 
@@ -92,6 +94,9 @@ def prepare_identities(
 
     ``name_variants``: also carry the name keys of :data:`KEY_FIELDS` (computed per distinct
     name in ``name_keys``), which ``model.comparisons(name_variants=True)`` compares.
+
+    ``address_history``: also each identity's household's postcode before and after its
+    own (``moves.add_moves``), which ``model.comparisons(address_history=True)`` compares.
     """
     if not engine.has_table(records_table):
         raise DataError(
@@ -167,4 +172,6 @@ def prepare_identities(
     engine.replace_table_as(
         RECORD_IDENTITY, f"SELECT source, record_id, identity_id FROM {RECORD_IDENTITY}"
     )
+    if address_history:
+        add_moves(engine, IDENTITIES, RECORD_IDENTITY, records_table, name_variants=name_variants)
     return int(engine.query(f"SELECT count(*) FROM {IDENTITIES}").column(0)[0].as_py())

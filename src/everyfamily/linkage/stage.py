@@ -147,6 +147,7 @@ def link_records(
         nickname_map(multilingual=settings.name_variants),
         records_table,
         name_variants=settings.name_variants,
+        address_history=settings.address_history,
     )
     timings["prepare"] = time.perf_counter() - t0
 
@@ -341,6 +342,7 @@ def _model(
         model_path=settings.model_path,
         blocking_rules=settings.blocking_rules,
         name_variants=settings.name_variants,
+        address_history=settings.address_history,
     )
     t = time.perf_counter()
     if settings.model_path is None:
@@ -354,6 +356,7 @@ def _model(
             max_pairs_for_u=settings.max_pairs_for_u,
             max_pairs_for_em=settings.max_pairs_for_em,
             name_variants=settings.name_variants,
+            n_identities=n_identities,
             step=step,
         )
         model_source = report.model_source
