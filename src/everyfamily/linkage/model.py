@@ -561,18 +561,25 @@ def train(
         rules = _em_rules(name_variants)
         for k, rule in enumerate(rules, start=1):
             step(f"training: EM session {k} of {len(rules)}")
+            # Splink 5 (EMTrainingSession.__init__) takes the comparisons the session's
+            # blocking rule uses OUT of the linker's own settings and puts the trained copy
+            # back only when the session succeeds: a session that raises would leave the
+            # model without them (a quarter-size world saved a model of nhs_number,
+            # date_of_birth and sex only). So the settings are kept and put back.
+            kept = linker._settings_obj.core_model_settings.copy()
             try:
                 linker.training.estimate_parameters_using_expectation_maximisation(
                     rule, max_pairs=max_pairs_for_em
                 )
             except ValueError as exc:
                 # On a small extract EM can drive a level's m to exactly 0 (no expected match
-                # takes it), which Splink refuses (M_U_CLAMP_MIN). The session trains on a copy
-                # of the settings, so skipping it leaves the model as the other sessions made
-                # it (a comparison no session trained keeps Splink's default m, with Splink's
-                # warning); the count is in the training report.
+                # takes it), which Splink refuses (M_U_CLAMP_MIN). Skipping the session leaves
+                # the model as the other sessions made it (a comparison no session trained
+                # keeps Splink's default m, with Splink's warning); the count is in the
+                # training report.
                 if "below the minimum allowed value" not in str(exc):
                     raise
+                linker._settings_obj.core_model_settings = kept
                 skipped += 1
                 continue
             sessions += 1
