@@ -566,7 +566,7 @@ def train(
             # back only when the session succeeds: a session that raises would leave the
             # model without them (a quarter-size world saved a model of nhs_number,
             # date_of_birth and sex only). So the settings are kept and put back.
-            kept = linker._settings_obj.core_model_settings.copy()
+            kept = linker._settings_obj.core_model_settings.copy()  # type: ignore[no-untyped-call]
             try:
                 linker.training.estimate_parameters_using_expectation_maximisation(
                     rule, max_pairs=max_pairs_for_em
