@@ -379,7 +379,8 @@ def _curve_lines(plan: Plan) -> list[str]:
             "children within 15 minutes the best places and sessions have room for "
             "(the capacitated optimum at each budget)"
             if plan.marginal_curve_basis == "served"
-            else "children within 15 minutes of the best places (capacity not modelled)"
+            else "children within 15 minutes of the best places (whether the places have "
+            "room is not counted in the curve)"
         )
         points = "; ".join(
             f"{c['budget']:,.0f}: {_count(c['children_within_15_min'])}"
