@@ -80,13 +80,8 @@ def resolve_stable_ids(
         if cluster in ids:
             continue
         source, record_id = found[cluster]
-        attempt = 0
-        new_id = mint(source, record_id, attempt)
-        while new_id in taken or new_id in given:
-            attempt += 1
-            new_id = mint(source, record_id, attempt)
-        ids[cluster] = new_id
-        given.add(new_id)
+        ids[cluster] = _unused_id(mint, source, record_id, taken, given)
+        given.add(ids[cluster])
 
     events: list[IdEvent] = []
     for cluster in order:
@@ -127,6 +122,23 @@ class SqlIdResolution:
     table: str
     events: tuple[IdEvent, ...]
     rounds: int
+
+
+def _unused_id(
+    mint: Callable[[str, str, int], str],
+    source: str,
+    record_id: str,
+    taken: set[str],
+    given: set[str],
+) -> str:
+    """The founding record's pseudonym (attempt 0), or its next attempt while that id is a
+    previous run's or already given in this one (step 3 of the module docstring)."""
+    attempt = 0
+    new_id = mint(source, record_id, attempt)
+    while new_id in taken or new_id in given:
+        attempt += 1
+        new_id = mint(source, record_id, attempt)
+    return new_id
 
 
 def _text_order(engine: Any, expr: str) -> str:
@@ -259,13 +271,8 @@ def _mint_new(
     made: set[str] = set()
     for i in order:
         source, record_id = keys[i]
-        attempt = 0
-        new_id = mint(source, record_id, attempt)
-        while new_id in taken or new_id in made:
-            attempt += 1
-            new_id = mint(source, record_id, attempt)
-        minted[i] = new_id
-        made.add(new_id)
+        minted[i] = _unused_id(mint, source, record_id, taken, made)
+        made.add(minted[i])
     engine.write_table(
         _W + "minted",
         pa.table({"cluster": fresh.column("cluster"), "id": pa.array(minted, pa.string())}),
