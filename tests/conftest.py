@@ -10,7 +10,7 @@ Tests read these runs and never run the same world again. Two tests that ask for
 (seed, stories) share one run, so a test that needs a variant should ask for one another test
 already uses when that shows its fact.
 
-Under pytest-xdist (``scripts/test`` runs ``-n 2 --dist loadgroup``) each worker is its own
+Under pytest-xdist (``scripts/test`` runs ``-n 3 --dist loadgroup`` here) each worker is its own
 process with its own session fixtures. A world is still built once: the build runs under a
 file lock in the session's shared temporary folder and later workers reuse it (the recipe of
 the pytest-xdist docs, "Making session-scoped fixtures execute only once"). Each worker then
