@@ -284,11 +284,28 @@ def test_binomial_rows_and_one_row_per_child_give_the_same_estimates() -> None:
     assert len(patterns) < n / 5
 
 
+def _area_cells_and_children(
+    engine: Engine, origins: pa.Table, measures: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The engine's per-area cells over the point measures, and the same children one row
+    each with their measures (what the per-child path read), ``registered`` as bool."""
+    from everyfamily.access.stage import CHILD_FIELDS
+
+    have = set(engine.columns("children"))
+    cols = list(engine_sums.AREA_MEASURES)
+    with engine_sums.point_table(engine, origins, measures):
+        cells = engine.query(engine_sums.area_cells_sql(engine, have, HOME_SQL)).to_pandas()
+        placed = engine.query(engine_sums.children_sql(engine, have, HOME_SQL, cols)).to_pandas()
+    kids = engine.query(engine_sums.population_sql(engine, have, CHILD_FIELDS)).to_pandas()
+    kids = engine_sums.in_person_order(kids).merge(placed.drop(columns="area_code"))
+    kids["registered"] = kids["registered"].astype(bool)
+    return cells, kids
+
+
 def test_the_area_table_from_engine_cells_is_the_per_child_table(engine: Engine) -> None:
     """Per small area from the engine's cells: children, registered, medians and the most
     common site exactly as per child; means and expected sums to float rounding."""
     from everyfamily.access import measures as ms
-    from everyfamily.access.stage import CHILD_FIELDS
     from everyfamily.access.tables import area_table, area_table_from_cells
 
     origins, measures = _model_store(engine)
@@ -300,14 +317,7 @@ def test_the_area_table_from_engine_cells_is_the_per_child_table(engine: Engine)
         nearest_site_walk=rng.choice(["S1", "S2", "S3"], k),
         access_2sfca_per_1000=rng.uniform(0.1, 3.0, k),
     )
-    have = set(engine.columns("children"))
-    cols = list(engine_sums.AREA_MEASURES)
-    with engine_sums.point_table(engine, origins, measures):
-        cells = engine.query(engine_sums.area_cells_sql(engine, have, HOME_SQL)).to_pandas()
-        placed = engine.query(engine_sums.children_sql(engine, have, HOME_SQL, cols)).to_pandas()
-    kids = engine.query(engine_sums.population_sql(engine, have, CHILD_FIELDS)).to_pandas()
-    kids = engine_sums.in_person_order(kids).merge(placed.drop(columns="area_code"))
-    kids["registered"] = kids["registered"].astype(bool)
+    cells, kids = _area_cells_and_children(engine, origins, measures)
     kids["expected_full"] = ms.expected_reach(kids, with_access=True).expected
     expected = ms.expected_reach(cells, with_access=True, cells=True).expected
     names = pd.DataFrame({"area_code": ["A0", "A1", "A2", "A3"], "area_name": list("wxyz")})
@@ -334,7 +344,6 @@ def test_barrier_side_tests_on_engine_cells_are_the_per_child_tests(engine: Engi
 
     from everyfamily.access import barriers as br
     from everyfamily.access import measures as ms
-    from everyfamily.access.stage import CHILD_FIELDS
 
     origins, measures = _model_store(engine)
     rng = np.random.default_rng(8)
@@ -345,14 +354,7 @@ def test_barrier_side_tests_on_engine_cells_are_the_per_child_tests(engine: Engi
         nearest_site_walk="S1",
         access_2sfca_per_1000=rng.uniform(0.1, 3.0, k),
     )
-    have = set(engine.columns("children"))
-    cols = list(engine_sums.AREA_MEASURES)
-    with engine_sums.point_table(engine, origins, measures):
-        cells = engine.query(engine_sums.area_cells_sql(engine, have, HOME_SQL)).to_pandas()
-        placed = engine.query(engine_sums.children_sql(engine, have, HOME_SQL, cols)).to_pandas()
-    kids = engine.query(engine_sums.population_sql(engine, have, CHILD_FIELDS)).to_pandas()
-    kids = engine_sums.in_person_order(kids).merge(placed.drop(columns="area_code"))
-    kids["registered"] = kids["registered"].astype(bool)
+    cells, kids = _area_cells_and_children(engine, origins, measures)
     kids["expected_composition"] = ms.expected_reach(kids, with_access=False).expected
     comp = ms.expected_reach(cells, with_access=False, cells=True)
     cells["expected_composition"] = comp.expected
