@@ -95,12 +95,9 @@ def test_capacitated_curve_is_lower_by_the_children_without_room() -> None:
     assert last["gap"] is not None and last["gap"] <= 0.01
 
 
-def test_optimised_scenario_chooses_sites_and_sessions_with_one_off_costs() -> None:
-    # Venue V: 30 a year to use, 10 places a session, 1 session listed, at most 2; setup cost
-    # 100, and B's closure cost 50, over 5 years: 20 and 10 a year. Budget 400: A 2 (200) + V
-    # 2 (30 + 20 + 100) + B's closure 10 = 360 serves all 24 (V's 20 places take P2 and
-    # P3); A 2 + V 1 (310) serves 20; A 2 + B 2 (400) serves 20; so A 2 sessions, V 2, B
-    # closed, 360 a year.
+def _with_venue_v(**venue: Any) -> dict[str, Any]:
+    """The two sites, B with a closure cost of 50, and venue V (30 a year to use, 1 session
+    of 10 places listed, set-up cost 100), one-off costs over 5 years; ``venue`` adds to V."""
     s = _settings(
         one_off_years=5,
         venues=[
@@ -109,13 +106,23 @@ def test_optimised_scenario_chooses_sites_and_sessions_with_one_off_costs() -> N
                 "cost_to_use_per_year": 30,
                 "sessions_per_week": {"play": 1},
                 "places_per_session": 10,
-                "max_sessions_per_week": 2,
                 "setup_cost": 100,
+                **venue,
             }
         ],
         venues_file={"path": "venues.csv"},
     )
     s["sites"][1]["closure_cost"] = 50
+    return s
+
+
+def test_optimised_scenario_chooses_sites_and_sessions_with_one_off_costs() -> None:
+    # Venue V: 30 a year to use, 10 places a session, 1 session listed, at most 2; setup cost
+    # 100, and B's closure cost 50, over 5 years: 20 and 10 a year. Budget 400: A 2 (200) + V
+    # 2 (30 + 20 + 100) + B's closure 10 = 360 serves all 24 (V's 20 places take P2 and
+    # P3); A 2 + V 1 (310) serves 20; A 2 + B 2 (400) serves 20; so A 2 sessions, V 2, B
+    # closed, 360 a year.
+    s = _with_venue_v(max_sessions_per_week=2)
     scen = "scenarios:\n  - {id: opt, name: Best at today's cost, optimise: {budget: 400}}\n"
     plan = make_plan(_data(True), PlanningSettings.model_validate(s), parse_scenarios(scen), EXACT)
     got = {r["id"]: r for r in plan.scenarios}["opt"]
@@ -134,20 +141,7 @@ def test_optimised_scenario_chooses_sites_and_sessions_with_one_off_costs() -> N
 def test_one_off_costs_in_a_what_if() -> None:
     # closing B (closure 50 over 5 years: 10 a year) costs A's 200 + 10 = 210; opening V
     # as well (30 + 1 session 50 + setup 100 / 5 = 20) adds 100
-    s = _settings(
-        one_off_years=5,
-        venues=[
-            {
-                "id": "V",
-                "cost_to_use_per_year": 30,
-                "sessions_per_week": {"play": 1},
-                "places_per_session": 10,
-                "setup_cost": 100,
-            }
-        ],
-        venues_file={"path": "venues.csv"},
-    )
-    s["sites"][1]["closure_cost"] = 50
+    s = _with_venue_v()
     scen = (
         "scenarios:\n  - {id: shut, name: Close B, close: [B]}\n"
         "  - {id: swap, name: B to V, move: {from: B, to: V}}\n"
